@@ -1,0 +1,100 @@
+// The TrackerPlan: the backend-neutral IR that the replay interpreter, the BPF codegen
+// and the kernel-module codegen all consume. Nothing here refers back to the AST or CST.
+// Plans are plain JSON-serialisable data (`ltsh compile --emit plan` prints them).
+
+import type { SourceRange } from "./diagnostic.ts";
+import type { TracepointField } from "./catalog/types.ts";
+
+/** Builtins read from the context of the CPU that fires the probe, not from the event's fields. */
+export type BuiltinName = "tid" | "pid" | "comm" | "cpu" | "uid" | "cgroup";
+
+/**
+ * Types of values. Integers are at most 64 bits; `signed` decides how comparisons
+ * and the 32→64-bit widening behave. Strings are fixed-size NUL-padded char arrays
+ * (`comm` is 16 bytes); comparing two strings compares up to the first NUL.
+ */
+export type ValueType =
+  | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
+  | { kind: "string"; size: number };
+
+export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
+export type LogicOp = "&&" | "||";
+
+/**
+ * A checked expression. Integer literals are decimal strings so that the plan stays
+ * JSON (u64 values such as kernel addresses do not fit a JS number): use BigInt(value).
+ */
+export type Expr =
+  | { kind: "int"; value: string; type: ValueType; range: SourceRange }
+  | { kind: "string"; value: string; type: ValueType; range: SourceRange }
+  | { kind: "field"; field: TracepointField; type: ValueType; range: SourceRange }
+  | { kind: "builtin"; name: BuiltinName; type: ValueType; range: SourceRange }
+  | { kind: "not"; operand: Expr; type: ValueType; range: SourceRange }
+  | { kind: "compare"; op: CompareOp; left: Expr; right: Expr; type: ValueType; range: SourceRange }
+  | { kind: "logic"; op: LogicOp; left: Expr; right: Expr; type: ValueType; range: SourceRange };
+
+export interface ProbePlan {
+  /** "sched:sched_wakeup" */
+  id: string;
+  category: string;
+  name: string;
+  /** tracefs event id (perf_event_attr.config for PERF_TYPE_TRACEPOINT). */
+  eventId: number;
+  /** Every field of the tracepoint's format (common_* included), in offset order. */
+  fields: TracepointField[];
+}
+
+/** One alternative of a tracker side: `probe(key, ...) [where filter]`. */
+export interface ProbeSide {
+  probe: ProbePlan;
+  /** Same length and element types as TrackerPlan.keyTypes. */
+  key: Expr[];
+  /** Boolean expression; null when there is no `where`. */
+  filter: Expr | null;
+  range: SourceRange;
+}
+
+export type Action =
+  | { kind: "print"; range: SourceRange }
+  | { kind: "snapshot"; range: SourceRange }
+  | { kind: "stack"; range: SourceRange }
+  | { kind: "exec"; argv: string[]; range: SourceRange };
+
+export type KeepPolicy = "first" | "last";
+
+export interface TrackerPlan {
+  /** Given (`track NAME:`) or derived: "<begin probe name>_to_<end probe name>", made unique. */
+  name: string;
+  /** One or more alternatives; a pair starts on whichever fires. */
+  begins: ProbeSide[];
+  /** One or more alternatives; the first matching end for a pending key closes the pair. */
+  ends: ProbeSide[];
+  /** Shape of the key, shared by every begin and end alternative. */
+  keyTypes: ValueType[];
+  /** Pairs with latency strictly greater than this are hits; null: aggregate only. */
+  thresholdNs: number | null;
+  /** A begin with no end within this many ns gives one timeout hit; null: no timeouts. */
+  timeoutNs: number | null;
+  /** When a begin arrives for a key already pending: keep the first begin or replace it with the last. */
+  keep: KeepPolicy;
+  /** Most pending begins at once; begins beyond it are dropped and counted. */
+  capacity: number;
+  /** Never empty: the checker adds `print` when the source lists no action. */
+  actions: Action[];
+  /** The whole `track` statement, and its text for dumps and `:save`. */
+  range: SourceRange;
+  source: string;
+}
+
+export type OptionValue = string | number | boolean | string[];
+
+export interface ProgramPlan {
+  file: string;
+  trackers: TrackerPlan[];
+  /** `set NAME = VALUE` options after checking, defaults filled in, keyed by the option's name. */
+  options: Record<string, OptionValue>;
+}
+
+/** Defaults shared by the checker and the documentation. */
+export const DEFAULT_CAPACITY = 8192;
+export const DEFAULT_KEEP: KeepPolicy = "first";

@@ -1,0 +1,34 @@
+// `ltsh` argument dispatch: a subcommand from the registry in ./commands/index.ts, or the
+// interactive shell when the first argument is not a subcommand.
+
+import { commands, findCommand } from "./commands/index.ts";
+import { UsageError, formatGlobalHelp, VERSION } from "./commands/usage.ts";
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "--version" || first === "-V") {
+    process.stdout.write(`ltsh ${VERSION}\n`);
+    return 0;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    process.stdout.write(formatGlobalHelp(commands));
+    return 0;
+  }
+  const command = first !== undefined ? findCommand(first) : undefined;
+  const chosen = command ?? findCommand("shell");
+  const args = command ? rest : argv;
+  if (!chosen) {
+    process.stderr.write(`ltsh: error: unknown command '${first}' (see ltsh --help)\n`);
+    return 2;
+  }
+  try {
+    return await chosen.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`ltsh ${chosen.name}: error: ${error.message}\n`);
+      process.stderr.write(`Try 'ltsh ${chosen.name} --help'.\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
