@@ -2,7 +2,7 @@
 // interactive shell when the first argument is not a subcommand.
 
 import { commands, findCommand } from "./commands/index.ts";
-import { UsageError, formatGlobalHelp, VERSION } from "./commands/usage.ts";
+import { formatGlobalHelp, UsageError, VERSION } from "./commands/usage.ts";
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

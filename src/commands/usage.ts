@@ -1,8 +1,8 @@
 // The Command shape every subcommand registers, flag parsing with clear usage errors,
 // and the global help text.
 
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createRequire } from "node:module";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 const require = createRequire(import.meta.url);
 export const VERSION: string = require("../../package.json").version;

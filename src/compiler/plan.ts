@@ -2,8 +2,8 @@
 // and the kernel-module codegen all consume. Nothing here refers back to the AST or CST.
 // Plans are plain JSON-serialisable data (`ltsh compile --emit plan` prints them).
 
-import type { SourceRange } from "./diagnostic.ts";
 import type { TracepointField } from "./catalog/types.ts";
+import type { SourceRange } from "./diagnostic.ts";
 
 /** Builtins read from the context of the CPU that fires the probe, not from the event's fields. */
 export type BuiltinName = "tid" | "pid" | "comm" | "cpu" | "uid" | "cgroup";

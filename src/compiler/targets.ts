@@ -1,0 +1,28 @@
+// The registry of `ltsh compile --target` emitters. Each backend adds one import and one
+// entry to `targets`; `--emit plan` is the TrackerPlan itself and needs no entry.
+
+import type { ProgramPlan } from "./plan.ts";
+
+export interface EmitOptions {
+  /** `-o DIR` for targets that write files (kmod); undefined: print to stdout. */
+  outDir?: string;
+}
+
+export interface EmitResult {
+  /** Text for stdout (a disassembly, a listing of written files). */
+  text: string;
+  /** Files written, when the target writes files. */
+  files: string[];
+}
+
+export interface Target {
+  name: string;
+  summary: string;
+  emit(plan: ProgramPlan, options: EmitOptions): Promise<EmitResult>;
+}
+
+export const targets: Target[] = [];
+
+export function findTarget(name: string): Target | undefined {
+  return targets.find((t) => t.name === name);
+}

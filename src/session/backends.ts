@@ -1,0 +1,31 @@
+// The registry of backends a Session can run on. `ltsh run` and the shell open sessions
+// through openSession(); each backend adds one import and one entry to `factories`.
+
+import type { OptionValue } from "../compiler/plan.ts";
+import type { Session, SessionListener } from "./types.ts";
+
+export type BackendName = "live" | "replay" | "kmod";
+
+export interface SessionOptions {
+  listener: SessionListener;
+  /** Options from the program's `set` statements (snapshot.*, ...), defaults filled in. */
+  options: Record<string, OptionValue>;
+  /** Replay only: the trace to read ("-" for stdin), its format, and pacing. */
+  replay?: {
+    path: string;
+    format?: "ftrace" | "perf" | "babeltrace";
+    /** 1 = trace time, 10 = ten times faster, "max" = as fast as possible (default). */
+    speed?: number | "max";
+    strict?: boolean;
+  };
+}
+
+export type SessionFactory = (options: SessionOptions) => Promise<Session>;
+
+const factories: Partial<Record<BackendName, SessionFactory>> = {};
+
+export async function openSession(backend: BackendName, options: SessionOptions): Promise<Session> {
+  const factory = factories[backend];
+  if (!factory) throw new Error(`the ${backend} backend is not available in this build`);
+  return factory(options);
+}
