@@ -1,0 +1,143 @@
+// How hits and summaries are shown: NDJSON for tools (the output contract of DESIGN.md,
+// field order fixed, u64 values exact) and lines + histograms for people.
+
+import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "./types.ts";
+
+// ---------------------------------------------------------------- NDJSON
+
+/** A JSON value; bigint becomes an exact number literal (JSON.stringify refuses bigint). */
+function jsonValue(value: unknown): string {
+  if (typeof value === "bigint") return value.toString();
+  if (value === null || value === undefined) return "null";
+  if (Array.isArray(value)) return `[${value.map(jsonValue).join(",")}]`;
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${jsonValue(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function contextJson(context: EventContext | null): string {
+  if (context === null) return "null";
+  return (
+    `{"probe":${JSON.stringify(context.probe)},"ts_ns":${context.ts_ns},"cpu":${context.cpu},` +
+    `"tid":${context.tid},"pid":${context.pid},"comm":${JSON.stringify(context.comm)}}`
+  );
+}
+
+/** One NDJSON line (no trailing newline), fields in the order of the output contract. */
+export function hitToJson(hit: HitRecord): string {
+  return (
+    `{"type":"hit","tracker":${JSON.stringify(hit.tracker)},"kind":"${hit.kind}",` +
+    `"latency_ns":${hit.latency_ns},"key":${jsonValue(hit.key)},` +
+    `"begin":${contextJson(hit.begin)},"end":${contextJson(hit.end)},` +
+    `"snapshot":${jsonValue(hit.snapshot)},"stack":${jsonValue(hit.stack)}}`
+  );
+}
+
+export function summaryToJson(summary: SummaryRecord): string {
+  const hist = summary.hist.map((b) => `{"le_ns":${b.le_ns},"count":${b.count}}`).join(",");
+  return (
+    `{"type":"summary","tracker":${JSON.stringify(summary.tracker)},"pairs":${summary.pairs},` +
+    `"hits":${summary.hits},"timeouts":${summary.timeouts},"dropped":${summary.dropped},` +
+    `"pending":${summary.pending},"min_ns":${jsonValue(summary.min_ns)},` +
+    `"p50_ns":${jsonValue(summary.p50_ns)},"p99_ns":${jsonValue(summary.p99_ns)},` +
+    `"max_ns":${jsonValue(summary.max_ns)},"hist":[${hist}]}`
+  );
+}
+
+// ---------------------------------------------------------------- people
+
+/** "850ns", "312.4us", "12.35ms", "1.204s": three significant digits, unit chosen by size. */
+export function formatDuration(ns: number): string {
+  const units: [number, string][] = [
+    [1e9, "s"],
+    [1e6, "ms"],
+    [1e3, "us"],
+  ];
+  for (const [scale, unit] of units) {
+    if (ns >= scale) return `${trimNumber(ns / scale)}${unit}`;
+  }
+  return `${ns}ns`;
+}
+
+function trimNumber(value: number): string {
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return value.toFixed(digits).replace(/\.?0+$/, "");
+}
+
+/** Seconds.nanoseconds from integer nanoseconds, exactly (no float). */
+export function formatTimestamp(ns: bigint): string {
+  const negative = ns < 0n;
+  const abs = negative ? -ns : ns;
+  const seconds = abs / 1_000_000_000n;
+  const fraction = (abs % 1_000_000_000n).toString().padStart(9, "0");
+  return `${negative ? "-" : ""}${seconds}.${fraction}`;
+}
+
+export function formatKey(key: readonly KeyValue[]): string {
+  return key.map((v) => (typeof v === "string" ? JSON.stringify(v) : v.toString())).join(",");
+}
+
+function formatContext(context: EventContext): string {
+  const pid = context.pid >= 0 && context.pid !== context.tid ? `/${context.pid}` : "";
+  return `${context.comm}-${context.tid}${pid} cpu${context.cpu}`;
+}
+
+/**
+ * One line per hit: time, tracker, latency, key, begin and end task.
+ * `1234.567890123 wakeup 312.4us key=1234 bash-1234 cpu1 -> cyclictest-1234 cpu0`
+ */
+export function formatHitLine(hit: HitRecord): string {
+  const time = formatTimestamp(hit.end ? hit.end.ts_ns : hit.begin.ts_ns);
+  const latency = formatDuration(hit.latency_ns);
+  const end = hit.end ? formatContext(hit.end) : "(timeout: no end)";
+  const extras = hit.snapshot ? ` snapshot=${hit.snapshot}` : "";
+  return (
+    `${time} ${hit.tracker} ${hit.kind === "timeout" ? "TIMEOUT " : ""}${latency} ` +
+    `key=${formatKey(hit.key)} ${formatContext(hit.begin)} -> ${end}${extras}`
+  );
+}
+
+const BAR_WIDTH = 40;
+
+/** Histogram bucket label "(512ns, 1.02us]" built from its bounds. */
+function bucketLabel(leNs: number): string {
+  if (leNs === 0) return "0";
+  if (leNs === 1) return "<= 1ns";
+  return `(${formatDuration(leNs / 2)}, ${formatDuration(leNs)}]`;
+}
+
+/** The per-tracker summary: counters, min/p50/p99/max and a log2 histogram drawn with bars. */
+export function formatSummary(summary: SummaryRecord): string {
+  const lines = [
+    `${summary.tracker}: ${summary.pairs} pairs, ${summary.hits} hits, ${summary.timeouts} timeouts, ` +
+      `${summary.dropped} dropped, ${summary.pending} pending`,
+  ];
+  if (summary.min_ns === null) {
+    lines.push("  no completed pairs");
+    return lines.join("\n");
+  }
+  const stat = (label: string, value: number | null) =>
+    `${label} ${value === null ? "-" : formatDuration(value)}`;
+  lines.push(
+    `  ${[
+      stat("min", summary.min_ns),
+      stat("p50", summary.p50_ns),
+      stat("p99", summary.p99_ns),
+      stat("max", summary.max_ns),
+    ].join("  ")}`,
+  );
+  const peak = Math.max(...summary.hist.map((b) => b.count));
+  const labels = summary.hist.map((b) => bucketLabel(b.le_ns));
+  const labelWidth = Math.max(...labels.map((l) => l.length));
+  const countWidth = Math.max(...summary.hist.map((b) => String(b.count).length));
+  summary.hist.forEach((bucket, i) => {
+    const width = Math.max(1, Math.round((bucket.count / peak) * BAR_WIDTH));
+    lines.push(
+      `  ${labels[i].padStart(labelWidth)} ${String(bucket.count).padStart(countWidth)} ` +
+        `|${"█".repeat(width).padEnd(BAR_WIDTH)}|`,
+    );
+  });
+  return lines.join("\n");
+}
