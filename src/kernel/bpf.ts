@@ -1,0 +1,339 @@
+// The bpf(2) syscall: create maps, load programs (with the verifier log on refusal) and
+// read/write map elements. `union bpf_attr` is built by hand at the offsets of linux/bpf.h.
+
+import { readFileSync } from "node:fs";
+import {
+  E2BIG,
+  ENOENT,
+  ENOMEM,
+  ENOSPC,
+  KernelError,
+  permissionHint,
+  VerifierError,
+} from "./errors.ts";
+import { closeRaw, NativeMemory, SYS, sys } from "./libc.ts";
+
+/** enum bpf_map_type */
+export const BpfMapType = {
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6,
+  STACK_TRACE: 7,
+  LRU_HASH: 9,
+  LRU_PERCPU_HASH: 10,
+  RINGBUF: 27,
+} as const;
+
+/** enum bpf_prog_type */
+export const BpfProgType = {
+  SOCKET_FILTER: 1,
+  KPROBE: 2,
+  TRACEPOINT: 5,
+  PERF_EVENT: 7,
+  RAW_TRACEPOINT: 17,
+} as const;
+
+/** BPF_MAP_CREATE map_flags */
+export const BpfMapFlag = {
+  /** BPF_F_NO_PREALLOC: hash elements allocated on update (not NMI-safe; avoid in tracing). */
+  NO_PREALLOC: 1,
+  /** BPF_F_RDONLY_PROG: the program may only read the map. */
+  RDONLY_PROG: 128,
+  /** BPF_F_MMAPABLE: an ARRAY map userspace can mmap. */
+  MMAPABLE: 1024,
+} as const;
+
+/** BPF_MAP_UPDATE_ELEM flags */
+export const BpfUpdate = { ANY: 0, NOEXIST: 1, EXIST: 2 } as const;
+
+/** enum bpf_cmd */
+const Cmd = {
+  MAP_CREATE: 0,
+  MAP_LOOKUP_ELEM: 1,
+  MAP_UPDATE_ELEM: 2,
+  MAP_DELETE_ELEM: 3,
+  MAP_GET_NEXT_KEY: 4,
+  PROG_LOAD: 5,
+  OBJ_GET_INFO_BY_FD: 15,
+} as const;
+
+/** BPF_OBJ_NAME_LEN: names are truncated to 15 bytes plus the NUL. */
+export const BPF_OBJ_NAME_LEN = 16;
+/** Bytes of bpf_attr we pass; the kernel requires bytes past what it knows to be zero. */
+const ATTR_SIZE = 160;
+
+export interface MapSpec {
+  /** ≤15 chars, e.g. "ltsh_pending"; shown by `bpftool map`. */
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+}
+
+export interface ProgramSpec {
+  /** ≤15 chars, "ltsh_..." so `bpftool prog` shows whose programs they are. */
+  name: string;
+  type: number;
+  /** 8-byte instruction slots, already encoded, map fds patched. */
+  insns: Uint8Array;
+  license: string;
+  /** Verifier log level of the first attempt (default 0: no log unless the load fails). */
+  logLevel?: 0 | 1 | 2;
+}
+
+// One scratch area for attr and small keys/values: calls are synchronous and JS is
+// single-threaded, so it is never shared by two calls at once.
+const SCRATCH_SIZE = 64 * 1024;
+const ATTR_OFF = 0;
+const KEY_OFF = 256;
+let scratch: NativeMemory | null = null;
+
+function scratchMemory(): NativeMemory {
+  scratch ??= NativeMemory.alloc(SCRATCH_SIZE);
+  return scratch;
+}
+
+function freshAttr(): NativeMemory {
+  const mem = scratchMemory();
+  mem.bytes.fill(0, ATTR_OFF, ATTR_OFF + ATTR_SIZE);
+  return mem;
+}
+
+function bpf(cmd: number, mem: NativeMemory): number {
+  return sys(SYS.bpf, cmd, mem.ptr + BigInt(ATTR_OFF), ATTR_SIZE);
+}
+
+function writeName(mem: NativeMemory, offset: number, name: string): void {
+  const bytes = Buffer.from(name.replace(/[^A-Za-z0-9_.]/g, "_"), "ascii");
+  mem.bytes.set(bytes.subarray(0, BPF_OBJ_NAME_LEN - 1), offset);
+}
+
+export function createMap(spec: MapSpec): number {
+  const mem = freshAttr();
+  const v = mem.view;
+  v.setUint32(0, spec.type, true);
+  v.setUint32(4, spec.keySize, true);
+  v.setUint32(8, spec.valueSize, true);
+  v.setUint32(12, spec.maxEntries, true);
+  v.setUint32(16, spec.flags ?? 0, true);
+  writeName(mem, 28, spec.name);
+  const fd = bpf(Cmd.MAP_CREATE, mem);
+  if (fd >= 0) return fd;
+  throw new KernelError(`create map ${spec.name}`, -fd, mapCreateHint(spec, -fd));
+}
+
+function mapCreateHint(spec: MapSpec, errno: number): string {
+  if (errno === ENOMEM || errno === E2BIG) {
+    const bytes = spec.maxEntries * (spec.keySize + spec.valueSize);
+    return (
+      `map ${spec.name} is too big for the kernel: capacity ${spec.maxEntries} entries ` +
+      `(~${formatBytes(bytes)}); lower the capacity`
+    );
+  }
+  return permissionHint(errno);
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return n >= 1 << 10 ? `${(n / (1 << 10)).toFixed(1)} KiB` : `${n} B`;
+}
+
+/** Loads a program; on refusal retries with a verifier log so the error always carries one. */
+export function loadProgram(p: ProgramSpec): number {
+  if (p.insns.length === 0 || p.insns.length % 8 !== 0) {
+    throw new Error(`program ${p.name}: ${p.insns.length} bytes is not a whole number of insns`);
+  }
+  const first = tryLoad(p, p.logLevel ?? 0, p.logLevel ? 1 << 20 : 0);
+  if (first.fd >= 0) return first.fd;
+  // Refusals come back as EACCES or EINVAL, like a missing privilege would: only the
+  // verifier's log tells them apart, so ask again with one (growing it on ENOSPC).
+  let last = first;
+  if (first.log === "") {
+    for (const size of [1 << 20, 16 << 20]) {
+      last = tryLoad(p, p.logLevel || 1, size);
+      if (last.fd >= 0) return last.fd; // a flaky first refusal: keep the program
+      if (last.log !== "" && last.errno !== ENOSPC) break;
+    }
+  }
+  if (last.log !== "") throw new VerifierError(p.name, last.errno, last.log);
+  throw new KernelError(`load program ${p.name}`, last.errno, permissionHint(last.errno));
+}
+
+function tryLoad(p: ProgramSpec, logLevel: number, logSize: number) {
+  const insns = NativeMemory.alloc(p.insns.length);
+  const license = NativeMemory.alloc(p.license.length + 1);
+  const log = logSize > 0 ? NativeMemory.alloc(logSize) : null;
+  try {
+    insns.bytes.set(p.insns);
+    license.bytes.set(Buffer.from(p.license, "ascii"));
+    const mem = freshAttr();
+    const v = mem.view;
+    v.setUint32(0, p.type, true);
+    v.setUint32(4, p.insns.length / 8, true);
+    v.setBigUint64(8, insns.ptr, true);
+    v.setBigUint64(16, license.ptr, true);
+    if (log !== null) {
+      v.setUint32(24, logLevel, true);
+      v.setUint32(28, logSize, true);
+      v.setBigUint64(32, log.ptr, true);
+    }
+    writeName(mem, 48, p.name);
+    const fd = bpf(Cmd.PROG_LOAD, mem);
+    return { fd, errno: fd < 0 ? -fd : 0, log: log === null ? "" : cString(log.bytes) };
+  } finally {
+    insns.free();
+    license.free();
+    log?.free();
+  }
+}
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
+}
+
+/** Fills the ELEM attr (map_fd, key, value/next_key, flags) with key/value in scratch. */
+function elemAttr(fd: number, key: Uint8Array | null, valueSize: number, flags = 0) {
+  const valueOff = KEY_OFF + align8(key?.length ?? 0);
+  if (valueOff + valueSize > SCRATCH_SIZE) {
+    return elemAttrLarge(fd, key, valueSize, flags);
+  }
+  const mem = freshAttr();
+  const v = mem.view;
+  v.setUint32(0, fd, true);
+  if (key !== null) {
+    mem.bytes.set(key, KEY_OFF);
+    v.setBigUint64(8, mem.ptr + BigInt(KEY_OFF), true);
+  }
+  v.setBigUint64(16, mem.ptr + BigInt(valueOff), true);
+  v.setBigUint64(24, BigInt(flags), true);
+  return { mem, value: mem.bytes.subarray(valueOff, valueOff + valueSize), release() {} };
+}
+
+/** Large per-CPU values do not fit the scratch area: give them their own allocation. */
+function elemAttrLarge(fd: number, key: Uint8Array | null, valueSize: number, flags: number) {
+  const data = NativeMemory.alloc(align8(key?.length ?? 0) + valueSize);
+  const valueOff = align8(key?.length ?? 0);
+  const mem = freshAttr();
+  const v = mem.view;
+  v.setUint32(0, fd, true);
+  if (key !== null) {
+    data.bytes.set(key, 0);
+    v.setBigUint64(8, data.ptr, true);
+  }
+  v.setBigUint64(16, data.ptr + BigInt(valueOff), true);
+  v.setBigUint64(24, BigInt(flags), true);
+  const value = data.bytes.subarray(valueOff, valueOff + valueSize);
+  return { mem, value, release: () => data.free() };
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** The value for key (a copy), or null when absent. Per-CPU maps: see percpuValueSize. */
+export function mapLookup(fd: number, key: Uint8Array, valueSize: number): Uint8Array | null {
+  const attr = elemAttr(fd, key, valueSize);
+  try {
+    const r = bpf(Cmd.MAP_LOOKUP_ELEM, attr.mem);
+    if (r === -ENOENT) return null;
+    if (r < 0) throw new KernelError(`lookup in map fd ${fd}`, -r, permissionHint(-r));
+    return attr.value.slice();
+  } finally {
+    attr.release();
+  }
+}
+
+export function mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = 0): void {
+  const attr = elemAttr(fd, key, value.length, flags);
+  try {
+    attr.value.set(value);
+    const r = bpf(Cmd.MAP_UPDATE_ELEM, attr.mem);
+    if (r < 0) throw new KernelError(`update map fd ${fd}`, -r, permissionHint(-r));
+  } finally {
+    attr.release();
+  }
+}
+
+/** Deletes key; false when it was not there. */
+export function mapDelete(fd: number, key: Uint8Array): boolean {
+  const attr = elemAttr(fd, key, 0);
+  attr.mem.view.setBigUint64(16, 0n, true); // DELETE_ELEM wants nothing past the key
+  const r = bpf(Cmd.MAP_DELETE_ELEM, attr.mem);
+  if (r === -ENOENT) return false;
+  if (r < 0) throw new KernelError(`delete from map fd ${fd}`, -r, permissionHint(-r));
+  return true;
+}
+
+/** The key after `key` (the first key when null); null at the end of the map. */
+export function mapNextKey(fd: number, key: Uint8Array | null, keySize: number): Uint8Array | null {
+  const attr = elemAttr(fd, key, keySize);
+  try {
+    const r = bpf(Cmd.MAP_GET_NEXT_KEY, attr.mem);
+    if (r === -ENOENT) return null;
+    if (r < 0) throw new KernelError(`iterate map fd ${fd}`, -r, permissionHint(-r));
+    return attr.value.slice();
+  } finally {
+    attr.release();
+  }
+}
+
+/** Every key of a map, in the kernel's iteration order. */
+export function mapKeys(fd: number, keySize: number): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  for (let k = mapNextKey(fd, null, keySize); k !== null; k = mapNextKey(fd, k, keySize)) {
+    keys.push(k);
+  }
+  return keys;
+}
+
+let cpuCount: number | null = null;
+
+/** Number of possible CPUs (the per-CPU value count), from /sys/devices/system/cpu/possible. */
+export function possibleCpus(): number {
+  cpuCount ??= countCpuList(readFileSync("/sys/devices/system/cpu/possible", "utf8"));
+  return cpuCount;
+}
+
+/** "0-3,8,10-11" → 7 */
+export function countCpuList(list: string): number {
+  let n = 0;
+  for (const part of list.trim().split(",")) {
+    if (part === "") continue;
+    const [lo, hi] = part.split("-").map(Number);
+    n += hi === undefined ? 1 : hi - lo + 1;
+  }
+  return n;
+}
+
+/** Bytes a lookup in a per-CPU map returns for one element. */
+export function percpuValueSize(valueSize: number): number {
+  return align8(valueSize) * possibleCpus();
+}
+
+/** The kernel's id of a program or map (as `bpftool prog show id N` lists it). */
+export function objectId(fd: number): number {
+  const info = NativeMemory.alloc(256);
+  try {
+    const mem = freshAttr();
+    mem.view.setUint32(0, fd, true);
+    mem.view.setUint32(4, 256, true);
+    mem.view.setBigUint64(8, info.ptr, true);
+    const r = bpf(Cmd.OBJ_GET_INFO_BY_FD, mem);
+    if (r < 0) throw new KernelError(`get info of fd ${fd}`, -r);
+    // bpf_prog_info and bpf_map_info both start with type (u32) then id (u32).
+    return info.view.getUint32(4, true);
+  } finally {
+    info.free();
+  }
+}
+
+export function closeFd(fd: number): void {
+  if (fd >= 0) closeRaw(fd);
+}

@@ -1,0 +1,65 @@
+// Attaching a loaded BPF program to a tracepoint: perf_event_open(PERF_TYPE_TRACEPOINT)
+// then PERF_EVENT_IOC_SET_BPF and ENABLE. Closing the perf fd detaches the program.
+
+import { KernelError, permissionHint } from "./errors.ts";
+import { closeRaw, NativeMemory, SYS, sys, sys5 } from "./libc.ts";
+
+const PERF_TYPE_TRACEPOINT = 2;
+/** sizeof(struct perf_event_attr) as of PERF_ATTR_SIZE_VER7; older fields stay zero. */
+const PERF_ATTR_SIZE = 128;
+const PERF_FLAG_FD_CLOEXEC = 8;
+/** _IO('$', 0) */
+const PERF_EVENT_IOC_ENABLE = 0x2400;
+/** _IO('$', 1) */
+const PERF_EVENT_IOC_DISABLE = 0x2401;
+/** _IOW('$', 8, __u32) */
+const PERF_EVENT_IOC_SET_BPF = 0x40042408;
+
+export interface Attachment {
+  /** Detaches the program (idempotent). */
+  close(): void;
+}
+
+/**
+ * Runs progFd on every CPU each time the tracepoint with tracefs id `eventId` fires (the
+ * program hangs off the tracepoint itself, so one perf event on CPU 0 is enough).
+ */
+export function attachTracepoint(progFd: number, eventId: number): Attachment {
+  const attr = NativeMemory.alloc(PERF_ATTR_SIZE);
+  let pfd: number;
+  try {
+    attr.view.setUint32(0, PERF_TYPE_TRACEPOINT, true);
+    attr.view.setUint32(4, PERF_ATTR_SIZE, true);
+    attr.view.setBigUint64(8, BigInt(eventId), true);
+    // pid -1 and cpu 0: every task, one event; group_fd -1.
+    pfd = sys5(SYS.perf_event_open, attr.ptr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  } finally {
+    attr.free();
+  }
+  if (pfd < 0) {
+    throw new KernelError(`open perf event for tracepoint id ${eventId}`, -pfd, perfHint(-pfd));
+  }
+  const fail = (what: string, r: number): never => {
+    closeRaw(pfd);
+    throw new KernelError(`${what} on tracepoint id ${eventId}`, -r, permissionHint(-r));
+  };
+  const setBpf = sys(SYS.ioctl, pfd, PERF_EVENT_IOC_SET_BPF, progFd);
+  if (setBpf < 0) fail("attach BPF program", setBpf);
+  const enable = sys(SYS.ioctl, pfd, PERF_EVENT_IOC_ENABLE, 0);
+  if (enable < 0) fail("enable perf event", enable);
+  let open = true;
+  return {
+    close() {
+      if (!open) return;
+      open = false;
+      sys(SYS.ioctl, pfd, PERF_EVENT_IOC_DISABLE, 0);
+      closeRaw(pfd);
+    },
+  };
+}
+
+function perfHint(errno: number): string {
+  const perm = permissionHint(errno);
+  if (perm !== "") return `${perm} (or lower /proc/sys/kernel/perf_event_paranoid)`;
+  return errno === 2 ? "no such tracepoint id (see /sys/kernel/tracing/events/*/*/id)" : "";
+}

@@ -1,0 +1,99 @@
+// Can this process trace live? Checks, in the order a user would fix them: privileges
+// (root or CAP_BPF+CAP_PERFMON), sysctls, tracefs, then a real bpf(2) call.
+
+import { existsSync, readFileSync } from "node:fs";
+import { BpfMapType, closeFd, createMap } from "./bpf.ts";
+import { ENOSYS, KernelError } from "./errors.ts";
+
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+const REPLAY = "(or record a trace and use --replay)";
+
+export type PermissionCheck = { ok: true } | { ok: false; message: string };
+
+let cached: PermissionCheck | null = null;
+
+/** One line saying what is missing for live tracing and how to fix it. Cached per process. */
+export function checkLivePermissions(): PermissionCheck {
+  cached ??= check();
+  return cached;
+}
+
+function check(): PermissionCheck {
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    return fail(`live tracing needs x86_64 Linux (this is ${process.platform}/${process.arch})`);
+  }
+  const caps = effectiveCaps();
+  const root = process.geteuid?.() === 0;
+  const has = (cap: bigint) => (caps >> cap) & 1n;
+  const admin = has(CAP_SYS_ADMIN) === 1n;
+  if (!root && !admin && (has(CAP_BPF) === 0n || has(CAP_PERFMON) === 0n)) {
+    const missing = [has(CAP_BPF) ? "" : "CAP_BPF", has(CAP_PERFMON) ? "" : "CAP_PERFMON"];
+    return fail(
+      `live tracing needs root or ${missing.filter(Boolean).join(" and ")}: ` +
+        `run with sudo, or grant them (setcap cap_bpf,cap_perfmon+ep "$(command -v node)")`,
+    );
+  }
+  const tracefs = findTracefs();
+  if (tracefs === null) {
+    return fail("tracefs is not mounted: run `sudo mount -t tracefs nodev /sys/kernel/tracing`");
+  }
+  return probeBpf();
+}
+
+function fail(message: string): PermissionCheck {
+  return { ok: false, message: `${message} ${REPLAY}` };
+}
+
+/** CapEff from /proc/self/status as a bit set. */
+function effectiveCaps(): bigint {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const hex = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1];
+    return hex === undefined ? 0n : BigInt(`0x${hex}`);
+  } catch {
+    return 0n;
+  }
+}
+
+export function findTracefs(): string | null {
+  for (const root of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
+    if (existsSync(`${root}/events`)) return root;
+  }
+  return null;
+}
+
+function readSysctl(name: string): number | null {
+  try {
+    return Number(readFileSync(`/proc/sys/kernel/${name}`, "utf8").trim());
+  } catch {
+    return null;
+  }
+}
+
+/** The decisive check: create (and close) a one-entry map. */
+function probeBpf(): PermissionCheck {
+  try {
+    closeFd(
+      createMap({
+        name: "ltsh_probe",
+        type: BpfMapType.ARRAY,
+        keySize: 4,
+        valueSize: 4,
+        maxEntries: 1,
+      }),
+    );
+    return { ok: true };
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+    if (e.errno === ENOSYS) return fail("this kernel has no bpf(2) syscall (CONFIG_BPF_SYSCALL)");
+    const unprivileged = readSysctl("unprivileged_bpf_disabled");
+    const paranoid = readSysctl("perf_event_paranoid");
+    const why =
+      unprivileged !== null && unprivileged !== 0 && process.geteuid?.() !== 0
+        ? ` (kernel.unprivileged_bpf_disabled=${unprivileged}, kernel.perf_event_paranoid=${paranoid})`
+        : "";
+    return fail(`bpf(2) is not permitted${why}: run as root or grant CAP_BPF and CAP_PERFMON`);
+  }
+}
