@@ -50,6 +50,7 @@ function bind() {
       [number, bigint, number],
       number
     >,
+    getpagesize: libc.func("int getpagesize(void)") as Fn<[], number>,
     strerror: libc.func("const char *strerror(int errnum)") as Fn<[number], string>,
   };
 }
@@ -64,7 +65,13 @@ export function native(): ReturnType<typeof bind> {
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
+/** (void *)-1 */
 export const MAP_FAILED = 0xffffffffffffffffn;
+export const EPOLL_CLOEXEC = 0x80000;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLLIN = 1;
+/** EFD_CLOEXEC | EFD_NONBLOCK */
+export const EFD_CLOEXEC_NONBLOCK = 0x80800;
 
 /** Raw syscall returning the result, or -errno on failure (so callers need no global state). */
 export function sys(nr: number, a1: number | bigint, a2: number | bigint, a3: number | bigint) {

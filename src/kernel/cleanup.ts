@@ -1,0 +1,57 @@
+// Close callbacks run once when the process ends: normal exit, SIGINT, SIGTERM or an uncaught
+// exception. Kernel objects are fd-owned and vanish with the process anyway; this is for
+// orderly detaching, tracefs instances and temporary files.
+
+type Cleanup = () => void;
+
+const callbacks = new Set<Cleanup>();
+let installed = false;
+let running = false;
+
+/** Registers fn to run at exit; returns a function that unregisters it (call after closing). */
+export function onCleanup(fn: Cleanup): () => void {
+  install();
+  callbacks.add(fn);
+  return () => {
+    callbacks.delete(fn);
+  };
+}
+
+/** Runs every registered callback once, newest first; errors are reported, not thrown. */
+export function runCleanup(): void {
+  if (running) return;
+  running = true;
+  try {
+    for (const fn of [...callbacks].reverse()) {
+      callbacks.delete(fn);
+      try {
+        fn();
+      } catch (e) {
+        process.stderr.write(`ltsh: cleanup failed: ${(e as Error).message}\n`);
+      }
+    }
+  } finally {
+    running = false;
+  }
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on("exit", runCleanup);
+  // Observes without changing Node's default crash report and exit code.
+  process.on("uncaughtExceptionMonitor", runCleanup);
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const) {
+    process.on(signal, () => {
+      // A session that handles the signal itself (Ctrl-C prints the summary) closes its
+      // own objects; exit here only when nobody else listens, as Node would by default.
+      if (process.listenerCount(signal) > 1) return;
+      runCleanup();
+      process.exit(code);
+    });
+  }
+}
