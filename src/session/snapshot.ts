@@ -1,0 +1,248 @@
+// The flight recorder behind `then snapshot`: a tracefs instance of its own in overwrite mode
+// (trace_clock mono, so its timestamps are the BPF ones), frozen on a hit while the window
+// [begin − margin, end + margin] is written to snapshot.dir, then resumed.
+
+import { once } from "node:events";
+import { createReadStream } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
+import {
+  createInstance,
+  enableEvent,
+  findTracefs,
+  removeInstanceSync,
+  resolveEvents,
+  writeControl,
+} from "./flight-recorder-tracefs.ts";
+import { formatDuration } from "./output.ts";
+import { recordLttngSnapshot } from "./snapshot-lttng.ts";
+import { type SnapshotSettings, snapshotSettings } from "./snapshot-options.ts";
+import { WindowCutter } from "./snapshot-window.ts";
+import type { HitRecord } from "./types.ts";
+
+export type { SnapshotSettings } from "./snapshot-options.ts";
+
+export interface FlightRecorderOptions {
+  /** The program's options (snapshot.*); missing ones take the defaults. */
+  options: Record<string, OptionValue>;
+  /** Non-fatal conditions (unknown context event, window older than the buffer, lttng failing). */
+  warn: (message: string) => void;
+  /** Instead of the mounted tracefs (tests). */
+  tracefsRoot?: string;
+  /** The lttng client to run (tests put a fake one here). */
+  lttngBinary?: string;
+  /** Runs at start, before the instance exists: removes instances of dead ltsh processes. */
+  removeStale?: (root: string) => void;
+  /** Registers the instance's removal for exit and signals; returns the unregister function. */
+  registerCleanup?: (name: string, remove: () => void) => () => void;
+}
+
+/** True when a tracker asks for a snapshot on its hits. */
+export function wantsSnapshot(plan: TrackerPlan): boolean {
+  return plan.actions.some((action) => action.kind === "snapshot");
+}
+
+/** Tracepoint ids ("sched:sched_wakeup") of every begin and end alternative of a tracker. */
+function trackerEvents(plan: TrackerPlan): string[] {
+  return [...plan.begins, ...plan.ends].map((side) => `${side.probe.category}:${side.probe.name}`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class FlightRecorder {
+  readonly settings: SnapshotSettings;
+  private readonly enabled = new Set<string>();
+  private readonly lastSnapshotNs = new Map<string, bigint>();
+  private readonly skippedByTracker = new Map<string, number>();
+  /** Captures run one at a time: each one stops and restarts the whole instance. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private lttngWarned = false;
+  private closed = false;
+  private unregister: () => void = () => {};
+
+  private constructor(
+    readonly root: string,
+    /** "ltsh-<pid>-snapshot" */
+    readonly instanceName: string,
+    readonly instanceDir: string,
+    private readonly config: FlightRecorderOptions,
+  ) {
+    this.settings = snapshotSettings(config.options);
+  }
+
+  /** Creates and starts the instance with the context events; trackers are added with track(). */
+  static start(config: FlightRecorderOptions): FlightRecorder {
+    const root = config.tracefsRoot ?? findTracefs();
+    config.removeStale?.(root);
+    const { name, dir } = createInstance(root, "snapshot");
+    const recorder = new FlightRecorder(root, name, dir, config);
+    recorder.unregister =
+      config.registerCleanup?.(name, () => removeInstanceSync(dir)) ?? (() => {});
+    try {
+      recorder.configure();
+    } catch (error) {
+      recorder.closeSync();
+      throw error;
+    }
+    return recorder;
+  }
+
+  private configure(): void {
+    const dir = this.instanceDir;
+    writeControl(dir, "tracing_on", "0");
+    writeControl(dir, "trace_clock", "mono");
+    writeControl(dir, "options/overwrite", "1");
+    // The TGID column gives replay the process id (EventContext.pid) as well as the thread's.
+    writeControl(dir, "options/record-tgid", "1");
+    const perCpuKb = Math.max(4, Math.ceil(this.settings.bufferBytes / 1024 / cpus().length));
+    writeControl(dir, "buffer_size_kb", String(perCpuKb));
+    const { events, unknown } = resolveEvents(this.root, this.settings.events);
+    if (unknown.length > 0) {
+      this.config.warn(
+        `snapshot.events: no such event ${unknown.join(", ")}; recording without it`,
+      );
+    }
+    for (const id of events) this.enable(id);
+    writeControl(dir, "tracing_on", "1");
+  }
+
+  private enable(id: string): void {
+    if (this.enabled.has(id)) return;
+    enableEvent(this.instanceDir, id);
+    this.enabled.add(id);
+  }
+
+  /** Records the tracker's own begin and end events too, so a snapshot replays to its hit. */
+  track(plan: TrackerPlan): void {
+    for (const id of trackerEvents(plan)) this.enable(id);
+  }
+
+  /** Snapshots of this tracker skipped by the rate limit so far. */
+  skipped(tracker: string): number {
+    return this.skippedByTracker.get(tracker) ?? 0;
+  }
+
+  /** One line per tracker that had snapshots skipped, for the session's warnings at close. */
+  skippedWarnings(): string[] {
+    const rate = this.settings.ratePerSecond;
+    return [...this.skippedByTracker].map(
+      ([tracker, count]) =>
+        `${tracker}: ${count} snapshot${count === 1 ? "" : "s"} skipped by the rate limit ` +
+        `(snapshot.rate = ${rate} per second)`,
+    );
+  }
+
+  /**
+   * Freezes the recorder around a hit and writes its window; returns the file's path, or null
+   * when the rate limit skipped it (counted) or the recorder is closed.
+   */
+  capture(hit: HitRecord): Promise<string | null> {
+    if (this.closed || !this.admit(hit)) return Promise.resolve(null);
+    const job = this.queue.then(() => this.captureNow(hit));
+    this.queue = job.catch(() => {});
+    return job;
+  }
+
+  /** The rate limit, decided in hit time so that a burst is judged by when its hits happened. */
+  private admit(hit: HitRecord): boolean {
+    const rate = this.settings.ratePerSecond;
+    if (rate <= 0) return true;
+    const intervalNs = BigInt(Math.round(1e9 / rate));
+    const at = hitEndNs(hit);
+    const last = this.lastSnapshotNs.get(hit.tracker);
+    if (last !== undefined && at < last + intervalNs) {
+      this.skippedByTracker.set(hit.tracker, this.skipped(hit.tracker) + 1);
+      return false;
+    }
+    this.lastSnapshotNs.set(hit.tracker, at);
+    return true;
+  }
+
+  private async captureNow(hit: HitRecord): Promise<string | null> {
+    if (this.closed) return null;
+    const margin = BigInt(this.settings.marginNs);
+    const fromNs = hit.begin.ts_ns - margin;
+    const toNs = hitEndNs(hit) + margin;
+    // The events after the end are still to come: wait until the clock has passed the window.
+    const waitNs = toNs - process.hrtime.bigint();
+    if (waitNs > 0n) await sleep(Math.ceil(Number(waitNs) / 1e6));
+    const name = `${safeName(hit.tracker)}-${hit.begin.ts_ns}`;
+    const lttng = this.settings.lttngSession;
+    const lttngDone =
+      lttng === "" ? null : recordLttngSnapshot(lttng, name, this.config.lttngBinary);
+    writeControl(this.instanceDir, "tracing_on", "0");
+    let text: string;
+    try {
+      const cut = await this.readWindow(fromNs, toNs);
+      text = cut.text;
+      if (cut.oldestNs === null || cut.oldestNs > fromNs) {
+        const held =
+          cut.oldestNs === null ? "nothing" : formatDuration(Number(toNs - cut.oldestNs));
+        this.config.warn(
+          `${hit.tracker}: the snapshot misses the start of its window (the buffer held ${held}); ` +
+            "raise snapshot.buffer",
+        );
+      }
+    } finally {
+      if (!this.closed) writeControl(this.instanceDir, "tracing_on", "1");
+    }
+    await mkdir(this.settings.dir, { recursive: true });
+    const path = join(this.settings.dir, `${name}.txt`);
+    await writeFile(path, text);
+    if (lttngDone !== null) {
+      const result = await lttngDone;
+      if (!result.ok && !this.lttngWarned) {
+        this.lttngWarned = true;
+        this.config.warn(result.message);
+      }
+    }
+    return path;
+  }
+
+  /** Reads the frozen `trace` dump, stopping once past the window (the dump is in time order). */
+  private async readWindow(fromNs: bigint, toNs: bigint) {
+    const cutter = new WindowCutter(fromNs, toNs);
+    const stream = createReadStream(join(this.instanceDir, "trace"), {
+      encoding: "utf8",
+      highWaterMark: 1 << 20,
+    });
+    let rest = "";
+    for await (const chunk of stream) {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop() as string;
+      for (const line of lines) cutter.push(line);
+      if (cutter.done) break;
+    }
+    if (rest !== "" && !cutter.done) cutter.push(rest);
+    // An open `trace` file keeps the instance busy: rmdir at close would fail with EBUSY.
+    if (!stream.closed) {
+      stream.destroy();
+      await once(stream, "close");
+    }
+    return cutter.finish();
+  }
+
+  /** Waits for captures in flight, then removes the instance. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closeSync();
+  }
+
+  private closeSync(): void {
+    this.closed = true;
+    removeInstanceSync(this.instanceDir);
+    this.unregister();
+  }
+}
+
+/** The end of a hit's pair; for a timeout, the deadline (begin + time waited). */
+function hitEndNs(hit: HitRecord): bigint {
+  return hit.end?.ts_ns ?? hit.begin.ts_ns + BigInt(hit.latency_ns);
+}
+
+function safeName(tracker: string): string {
+  return tracker.replace(/[^A-Za-z0-9_.-]/g, "_");
+}

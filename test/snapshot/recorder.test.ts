@@ -1,0 +1,172 @@
+// The flight recorder on the running kernel: its instance, the window a capture writes for a
+// hit (synthetic here, taken from the instance's own trace), the rate limit, and close.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { test } from "uvu";
+import { FlightRecorder } from "../../src/session/snapshot.ts";
+import { eventTimestampNs } from "../../src/session/snapshot-window.ts";
+import type { HitRecord } from "../../src/session/types.ts";
+import {
+  eventLines,
+  instanceTrace,
+  reportSkip,
+  snapshotPlan,
+  tracefsSkipReason,
+} from "./support.ts";
+
+const TRACKER = "nap";
+const MARGIN_NS = 2_000_000n;
+const dir = mkdtempSync(join(tmpdir(), "ltsh-snap-"));
+const warnings: string[] = [];
+let recorder: FlightRecorder;
+
+/** A hit of `sleep` from the recorder's own trace; sub-µs parts stand in for the BPF clock. */
+function sleepHit(instanceDir: string, pid: number): HitRecord {
+  const text = instanceTrace(instanceDir);
+  const [enter] = eventLines(text, "sched_process_exec", pid);
+  const [exit] = eventLines(text, "sched_process_exit", pid);
+  assert.ok(enter && exit, `sleep ${pid}'s exec and exit are in the recorder`);
+  const context = (probe: string, ts: bigint) => ({
+    probe,
+    ts_ns: ts,
+    cpu: 0,
+    tid: pid,
+    pid,
+    comm: "sleep",
+  });
+  const begin = context("sched:sched_process_exec", enter.ns + 345n);
+  const end = context("sched:sched_process_exit", exit.ns + 678n);
+  return {
+    type: "hit",
+    tracker: TRACKER,
+    kind: "threshold",
+    latency_ns: Number(end.ts_ns - begin.ts_ns),
+    key: [BigInt(pid)],
+    begin,
+    end,
+    snapshot: null,
+    stack: null,
+  };
+}
+
+function runSleep(seconds: string): number {
+  const out = execFileSync("sh", ["-c", `sleep ${seconds} & echo $!; wait`], { encoding: "utf8" });
+  return Number(out.trim());
+}
+
+test.before(() => {
+  recorder = FlightRecorder.start({
+    options: {
+      "snapshot.dir": dir,
+      "snapshot.margin": Number(MARGIN_NS),
+      "snapshot.buffer": 2 << 20,
+    },
+    warn: (message) => warnings.push(message),
+  });
+  recorder.track(snapshotPlan(TRACKER, "sched:sched_process_exec", "sched:sched_process_exit"));
+});
+
+test.after(async () => {
+  await recorder.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("the instance records in overwrite mode with the mono clock and the tracker's events", () => {
+  const d = recorder.instanceDir;
+  assert.equal(basename(d), `ltsh-${process.pid}-snapshot`);
+  assert.match(readFileSync(join(d, "trace_clock"), "utf8"), /\[mono\]/);
+  assert.equal(readFileSync(join(d, "options/overwrite"), "utf8").trim(), "1");
+  assert.equal(readFileSync(join(d, "tracing_on"), "utf8").trim(), "1");
+  const enabled = readFileSync(join(d, "set_event"), "utf8").split("\n");
+  for (const id of ["sched:sched_switch", "irq:softirq_entry", "sched:sched_process_exec"]) {
+    assert.ok(enabled.includes(id), `${id} enabled`);
+  }
+  // 2 MiB in total, shared out per CPU.
+  const perCpu = Number(readFileSync(join(d, "buffer_size_kb"), "utf8").trim().split(" ")[0]);
+  assert.ok(perCpu > 0 && perCpu <= 2048, `buffer_size_kb ${perCpu}`);
+});
+
+test("a capture writes the hit's window, begin and end events included, and resumes", async () => {
+  const pid = runSleep("0.03");
+  const hit = sleepHit(recorder.instanceDir, pid);
+  const path = await recorder.capture(hit);
+  assert.equal(path, join(dir, `${TRACKER}-${hit.begin.ts_ns}.txt`));
+  const text = readFileSync(path as string, "utf8");
+  assert.match(text.split("\n")[0] as string, /^# tracer: nop/);
+  const begins = eventLines(text, "sched_process_exec", pid);
+  const ends = eventLines(text, "sched_process_exit", pid);
+  assert.equal(begins.length, 1);
+  assert.equal(ends.length, 1);
+  // Equal to the hit's timestamps at the trace's µs resolution.
+  assert.equal((begins[0] as { ns: bigint }).ns / 1000n, hit.begin.ts_ns / 1000n);
+  assert.equal((ends[0] as { ns: bigint }).ns / 1000n, (hit.end?.ts_ns as bigint) / 1000n);
+  const stamps = text
+    .split("\n")
+    .map(eventTimestampNs)
+    .filter((ns): ns is bigint => ns !== null);
+  assert.ok(stamps.length > 2, "context events kept");
+  for (const ns of stamps) {
+    assert.ok(
+      ns >= hit.begin.ts_ns - MARGIN_NS - 1000n && ns <= (hit.end?.ts_ns as bigint) + MARGIN_NS,
+    );
+  }
+  assert.match(
+    text,
+    new RegExp(`entries-in-buffer/entries-written: ${stamps.length}/${stamps.length}`),
+  );
+  assert.equal(readFileSync(join(recorder.instanceDir, "tracing_on"), "utf8").trim(), "1");
+  assert.deepEqual(warnings, []);
+});
+
+test("the rate limit skips hits within a second of the last snapshot and counts them", async () => {
+  const pid = runSleep("0.01");
+  const hit = sleepHit(recorder.instanceDir, pid);
+  const shifted = (ns: bigint): HitRecord => ({
+    ...hit,
+    begin: { ...hit.begin, ts_ns: hit.begin.ts_ns + ns },
+    end: hit.end && { ...hit.end, ts_ns: hit.end.ts_ns + ns },
+  });
+  // The previous test's snapshot was a moment ago: this hit and one 0.5 s later are skipped.
+  assert.equal(await recorder.capture(hit), null);
+  assert.equal(recorder.skipped(TRACKER), 1);
+  assert.deepEqual(recorder.skippedWarnings(), [
+    `${TRACKER}: 1 snapshot skipped by the rate limit (snapshot.rate = 1 per second)`,
+  ]);
+  const earlier = shifted(-1_500_000_000n);
+  assert.equal(await recorder.capture(earlier), null, "older than the last snapshot: skipped too");
+  assert.equal(recorder.skipped(TRACKER), 2);
+  // The limit is per tracker: another tracker's hit at the same moment is written.
+  const other = await recorder.capture({ ...hit, tracker: "other" });
+  assert.equal(other, join(dir, `other-${hit.begin.ts_ns}.txt`));
+  assert.equal(recorder.skipped("other"), 0);
+});
+
+test("close removes the instance", async () => {
+  const d = recorder.instanceDir;
+  await recorder.close();
+  assert.equal(existsSync(d), false);
+  assert.equal(await recorder.capture(sleepHitFallback()), null);
+});
+
+function sleepHitFallback(): HitRecord {
+  const ctx = { probe: "a:b", ts_ns: 1n, cpu: 0, tid: 1, pid: 1, comm: "x" };
+  return {
+    type: "hit",
+    tracker: "late",
+    kind: "timeout",
+    latency_ns: 1,
+    key: [],
+    begin: ctx,
+    end: null,
+    snapshot: null,
+    stack: null,
+  };
+}
+
+const skip = tracefsSkipReason();
+if (skip !== null) reportSkip("snapshot/recorder", skip);
+else test.run();
