@@ -1,8 +1,11 @@
 // The registry of subcommands: adding one is one import and one entry here.
 
+import { checkCommand } from "./check.ts";
+import { compileCommand } from "./compile.ts";
+import { eventsCommand } from "./events.ts";
 import type { Command } from "./usage.ts";
 
-export const commands: Command[] = [];
+export const commands: Command[] = [checkCommand, compileCommand, eventsCommand];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.name === name);

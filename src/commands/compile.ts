@@ -1,0 +1,71 @@
+// `ltsh compile FILE.lt --emit plan | --target NAME [-o DIR]`: the TrackerPlan as JSON, or
+// a backend's output through the target registry in src/compiler/targets.ts.
+
+import { compileFile } from "../compiler/compile.ts";
+import { hasErrors } from "../compiler/diagnostic.ts";
+import { renderDiagnostics } from "../compiler/render.ts";
+import { findTarget, targets } from "../compiler/targets.ts";
+import { loadCatalogOrReport } from "./check.ts";
+import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
+
+export const compileCommand: Command = {
+  name: "compile",
+  summary: "compile a .lt file to its plan (JSON) or a backend's output",
+  help: `Usage: ltsh compile FILE.lt --emit plan [--catalog FILE]
+       ltsh compile FILE.lt --target NAME [-o DIR] [--catalog FILE]
+
+  --emit plan     print the TrackerPlan (the IR every backend consumes) as JSON
+  --target NAME   run a backend's emitter (see the list below)
+  -o, --out DIR   directory for targets that write files
+  --catalog FILE  tracepoint catalog (JSON, .gz, tracefs events dir, or "bundled")
+  -h, --help      show this help
+
+Exit status: 0 success, 1 errors in the program or the target, 2 bad usage.
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      emit: { type: "string" },
+      target: { type: "string" },
+      out: { type: "string", short: "o" },
+      catalog: { type: "string" },
+    });
+    if (values.help) {
+      process.stdout.write(`${this.help}\nTargets: ${targetList()}\n`);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError("expected exactly one FILE.lt");
+    if ((values.emit === undefined) === (values.target === undefined)) {
+      throw new UsageError("give either --emit plan or --target NAME");
+    }
+    if (values.emit !== undefined && values.emit !== "plan") {
+      throw new UsageError(
+        `unknown --emit '${values.emit}' (only 'plan'; backends are --target: ${targetList()})`,
+      );
+    }
+    const target = values.target === undefined ? undefined : findTarget(values.target);
+    if (values.target !== undefined && !target) {
+      process.stderr.write(
+        `ltsh compile: error: unknown target '${values.target}'; available: ${targetList()}\n`,
+      );
+      return 2;
+    }
+    const catalog = loadCatalogOrReport(values.catalog);
+    if (!catalog) return 1;
+    const { plan, diagnostics, text } = compileFile(positionals[0], { catalog });
+    process.stderr.write(renderDiagnostics(diagnostics, text));
+    if (!plan || hasErrors(diagnostics)) return 1;
+    if (!target) {
+      process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      return 0;
+    }
+    const result = await target.emit(plan, values.out === undefined ? {} : { outDir: values.out });
+    process.stdout.write(
+      result.text.endsWith("\n") || result.text === "" ? result.text : `${result.text}\n`,
+    );
+    return 0;
+  },
+};
+
+function targetList(): string {
+  return targets.length > 0 ? targets.map((t) => t.name).join(", ") : "(none registered yet)";
+}

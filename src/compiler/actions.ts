@@ -1,0 +1,70 @@
+// The actions a tracker runs on a hit: one registry entry per action, used by the checker,
+// the docs and the shell's completion.
+
+import type { SourceRange } from "./diagnostic.ts";
+import type { Action } from "./plan.ts";
+
+export interface ActionKind {
+  name: Action["kind"];
+  /** `exec "cmd"` takes a command string; the others take nothing. */
+  takesCommand: boolean;
+  doc: string;
+}
+
+export const ACTIONS: ActionKind[] = [
+  {
+    name: "print",
+    takesCommand: false,
+    doc: "print the hit (the default when a tracker lists no action)",
+  },
+  {
+    name: "snapshot",
+    takesCommand: false,
+    doc: "save the flight-recorder trace around the hit (see the snapshot.* options)",
+  },
+  { name: "stack", takesCommand: false, doc: "record the kernel stack of the end event" },
+  {
+    name: "exec",
+    takesCommand: true,
+    doc: 'run a command, split into argv without a shell: exec "perf record -a -- sleep 1"',
+  },
+];
+
+export function findAction(name: string): ActionKind | undefined {
+  return ACTIONS.find((a) => a.name === name);
+}
+
+export function makeAction(kind: ActionKind, argv: string[], range: SourceRange): Action {
+  return kind.name === "exec" ? { kind: "exec", argv, range } : { kind: kind.name, range };
+}
+
+/**
+ * Splits a command like a shell would split words, but runs no shell: single and double
+ * quotes group words, a backslash escapes the next character. Returns null on an open quote.
+ */
+export function splitCommand(command: string): string[] | null {
+  const argv: string[] = [];
+  let word: string | null = null;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < command.length; i++) {
+    const ch = command[i];
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === "\\" && quote === '"' && i + 1 < command.length) word += command[++i];
+      else word += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      word ??= "";
+    } else if (ch === "\\" && i + 1 < command.length) {
+      word = (word ?? "") + command[++i];
+    } else if (/\s/.test(ch)) {
+      if (word !== null) argv.push(word);
+      word = null;
+    } else {
+      word = (word ?? "") + ch;
+    }
+  }
+  if (quote) return null;
+  if (word !== null) argv.push(word);
+  return argv;
+}

@@ -1,0 +1,342 @@
+// Pass 3: resolves probes against the catalog, types keys and filters, checks clauses and
+// actions. Produces CheckedTrack values that the planner completes (names, defaults).
+
+import { ACTIONS, findAction, makeAction, splitCommand } from "./actions.ts";
+import type { AstClause, AstProbe, AstProgram, AstTrack, Quantity } from "./ast.ts";
+import type { CatalogIndex } from "./catalog/index.ts";
+import {
+  checkCondition,
+  checkExpr,
+  describeType,
+  type ExprScope,
+  isCondition,
+} from "./checker-expr.ts";
+import { type CheckedOption, checkSet } from "./checker-set.ts";
+import type { Diagnostic, SourceRange } from "./diagnostic.ts";
+import type { Action, Expr, KeepPolicy, ProbeSide, ValueType } from "./plan.ts";
+import { resolveProbe } from "./probes.ts";
+import { suggest } from "./suggest.ts";
+import { DURATION_UNITS, MAX_DURATION_NS } from "./units.ts";
+
+export const MAX_CAPACITY = 1_048_576;
+
+export interface CheckedTrack {
+  name: { text: string; range: SourceRange } | null;
+  begins: ProbeSide[];
+  ends: ProbeSide[];
+  keyTypes: ValueType[];
+  thresholdNs: number | null;
+  timeoutNs: number | null;
+  keep: KeepPolicy | null;
+  capacity: number | null;
+  actions: Action[] | null;
+  range: SourceRange;
+}
+
+export interface CheckedProgram {
+  file: string;
+  trackers: CheckedTrack[];
+  options: CheckedOption[];
+}
+
+export interface CheckContext {
+  catalog: CatalogIndex;
+  diagnostics: Diagnostic[];
+}
+
+export function checkProgram(
+  program: AstProgram,
+  catalog: CatalogIndex,
+  existingNames: readonly string[] = [],
+): {
+  checked: CheckedProgram;
+  diagnostics: Diagnostic[];
+} {
+  const context: CheckContext = { catalog, diagnostics: [] };
+  const trackers: CheckedTrack[] = [];
+  const options: CheckedOption[] = [];
+  for (const statement of program.statements) {
+    if (statement.kind === "set") {
+      const option = checkSet(statement, context, options);
+      if (option) options.push(option);
+    } else {
+      const tracker = checkTrack(statement, context);
+      if (tracker) trackers.push(tracker);
+    }
+  }
+  checkDuplicateNames(trackers, existingNames, context);
+  return { checked: { file: program.file, trackers, options }, diagnostics: context.diagnostics };
+}
+
+function report(
+  context: CheckContext,
+  code: string,
+  message: string,
+  range: SourceRange,
+  notes?: string[],
+): void {
+  context.diagnostics.push({
+    severity: "error",
+    code,
+    message,
+    range,
+    ...(notes?.length ? { notes } : {}),
+  });
+}
+
+function checkTrack(ast: AstTrack, context: CheckContext): CheckedTrack | null {
+  const errorsBefore = context.diagnostics.filter((d) => d.severity === "error").length;
+  const begins = ast.begins
+    .map((p) => checkProbe(p, context))
+    .filter((s): s is ProbeSide => s !== null);
+  const ends = ast.ends
+    .map((p) => checkProbe(p, context))
+    .filter((s): s is ProbeSide => s !== null);
+  const sides = [...begins, ...ends];
+  const keyTypes = sides.length > 0 ? checkKeyShapes(sides, context) : [];
+  const tracker: CheckedTrack = {
+    name: ast.name,
+    begins,
+    ends,
+    keyTypes,
+    thresholdNs: null,
+    timeoutNs: null,
+    keep: null,
+    capacity: null,
+    actions: null,
+    range: ast.range,
+  };
+  checkClauses(ast.clauses, tracker, context);
+  const errorsAfter = context.diagnostics.filter((d) => d.severity === "error").length;
+  return errorsAfter === errorsBefore ? tracker : null;
+}
+
+function checkProbe(ast: AstProbe, context: CheckContext): ProbeSide | null {
+  const resolved = resolveProbe(ast.name, context.catalog);
+  if (!resolved.ok) {
+    report(context, resolved.code, resolved.message, ast.nameRange, resolved.notes);
+    return null;
+  }
+  const scope: ExprScope = { probe: resolved.probe, diagnostics: context.diagnostics };
+  const key: (Expr | null)[] = ast.keys.map((k) => {
+    const expr = checkExpr(k, scope);
+    if (expr && isCondition(expr)) {
+      report(
+        context,
+        "key-condition",
+        "a key is a value such as pid or skbaddr, not a condition",
+        k.range,
+      );
+      return null;
+    }
+    return expr;
+  });
+  const filter =
+    ast.filter && checkCondition(ast.filter, scope, "a where filter must be a condition");
+  if (key.includes(null) || (ast.filter && !filter)) return null;
+  return { probe: resolved.probe, key: key as Expr[], filter, range: ast.range };
+}
+
+/** Every alternative must have the begin's key shape; ints of any width match, strings match strings. */
+function checkKeyShapes(sides: ProbeSide[], context: CheckContext): ValueType[] {
+  const [first] = sides;
+  const keyTypes: ValueType[] = first.key.map((k) =>
+    k.type.kind === "int" ? { kind: "int", size: 8, signed: k.type.signed } : { ...k.type },
+  );
+  for (const side of sides.slice(1)) {
+    if (side.key.length !== keyTypes.length) {
+      report(
+        context,
+        "key-arity",
+        `${side.probe.name} has ${count(side.key.length, "key")} but ${first.probe.name} has ${keyTypes.length}: every side of a tracker needs the same key shape`,
+        side.range,
+      );
+      continue;
+    }
+    side.key.forEach((k, i) => {
+      const expected = keyTypes[i];
+      if (k.type.kind !== expected.kind) {
+        report(
+          context,
+          "key-type",
+          `key ${i + 1} is ${describeType(k.type)} here but ${describeType(first.key[i].type)} in ${first.probe.name}`,
+          k.range,
+        );
+      } else if (k.type.kind === "string" && expected.kind === "string") {
+        expected.size = Math.max(expected.size, k.type.size);
+      } else if (k.type.kind === "int" && expected.kind === "int") {
+        expected.signed ||= k.type.signed;
+      }
+    });
+  }
+  return keyTypes;
+}
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function checkClauses(clauses: AstClause[], tracker: CheckedTrack, context: CheckContext): void {
+  const seen = new Map<string, AstClause>();
+  for (const clause of clauses) {
+    const previous = seen.get(clause.kind);
+    if (previous) {
+      report(
+        context,
+        "duplicate-clause",
+        `this tracker already has a ${clause.kind === "then" ? "then" : clause.kind} clause`,
+        clause.range,
+        [`first given at line ${previous.range.line}`],
+      );
+      continue;
+    }
+    seen.set(clause.kind, clause);
+    if (clause.kind === "threshold")
+      tracker.thresholdNs = checkDuration(clause.quantity, "threshold", context);
+    if (clause.kind === "timeout")
+      tracker.timeoutNs = checkDuration(clause.quantity, "timeout", context);
+    if (clause.kind === "capacity") tracker.capacity = checkCapacity(clause.quantity, context);
+    if (clause.kind === "keep") {
+      if (clause.policy === "first" || clause.policy === "last") tracker.keep = clause.policy;
+      else
+        report(
+          context,
+          "keep-policy",
+          `keep takes 'first' or 'last', not '${clause.policy}'`,
+          clause.policyRange,
+        );
+    }
+    if (clause.kind === "then") tracker.actions = checkActions(clause, context);
+  }
+}
+
+/** A duration in integer nanoseconds, or null after reporting why it is not one. */
+export function checkDuration(
+  q: Quantity,
+  what: string,
+  context: CheckContext,
+  allowZero = false,
+): number | null {
+  const units = Object.keys(DURATION_UNITS).join(", ");
+  if (q.unit === null) {
+    report(
+      context,
+      "duration-unit",
+      `${what} ${q.text} needs a unit (${units}), e.g. ${q.text}us`,
+      q.range,
+    );
+    return null;
+  }
+  const scale = DURATION_UNITS[q.unit];
+  if (scale === undefined) {
+    const hint = suggest(q.unit, Object.keys(DURATION_UNITS), 1).map(
+      (u) => `did you mean ${q.value}${u}?`,
+    );
+    report(
+      context,
+      "duration-unit",
+      `unknown duration unit '${q.unit}' in ${q.text}; units: ${units}`,
+      q.range,
+      hint,
+    );
+    return null;
+  }
+  const ns = q.value * scale;
+  if (ns < 0n || (ns === 0n && !allowZero)) {
+    report(context, "duration-range", `${what} ${q.text} must be positive`, q.range);
+    return null;
+  }
+  if (ns > MAX_DURATION_NS) {
+    report(
+      context,
+      "duration-range",
+      `${what} ${q.text} is over an hour: surely a mistake`,
+      q.range,
+    );
+    return null;
+  }
+  return Number(ns);
+}
+
+function checkCapacity(q: Quantity, context: CheckContext): number | null {
+  if (q.unit !== null || q.value < 1n || q.value > BigInt(MAX_CAPACITY)) {
+    report(
+      context,
+      "capacity-range",
+      `capacity must be a whole number from 1 to ${MAX_CAPACITY} pending begins, not ${q.text}`,
+      q.range,
+    );
+    return null;
+  }
+  return Number(q.value);
+}
+
+function checkActions(
+  clause: Extract<AstClause, { kind: "then" }>,
+  context: CheckContext,
+): Action[] {
+  const actions: Action[] = [];
+  for (const ast of clause.actions) {
+    const kind = findAction(ast.name);
+    if (!kind) {
+      const names = ACTIONS.map((a) => a.name);
+      const hint = suggest(ast.name, names, 1).map((s) => `did you mean ${s}?`);
+      report(
+        context,
+        "unknown-action",
+        `unknown action '${ast.name}'; actions: ${names.join(", ")}`,
+        ast.nameRange,
+        hint,
+      );
+      continue;
+    }
+    if (kind.takesCommand && !ast.argument) {
+      report(
+        context,
+        "action-argument",
+        `${kind.name} needs a command in quotes: ${kind.name} "cmd arg ..."`,
+        ast.range,
+      );
+      continue;
+    }
+    if (!kind.takesCommand && ast.argument) {
+      report(context, "action-argument", `${kind.name} takes no argument`, ast.argument.range);
+      continue;
+    }
+    const argv = ast.argument ? splitCommand(ast.argument.value) : [];
+    if (argv === null || (kind.takesCommand && argv.length === 0)) {
+      report(
+        context,
+        "exec-command",
+        argv === null ? "unbalanced quote in the command" : "the command is empty",
+        ast.argument!.range,
+      );
+      continue;
+    }
+    actions.push(makeAction(kind, argv, ast.range));
+  }
+  return actions;
+}
+
+function checkDuplicateNames(
+  trackers: CheckedTrack[],
+  existingNames: readonly string[],
+  context: CheckContext,
+): void {
+  const given = new Map<string, SourceRange>();
+  for (const t of trackers) {
+    if (!t.name) continue;
+    const previous = given.get(t.name.text);
+    if (previous || existingNames.includes(t.name.text)) {
+      report(
+        context,
+        "duplicate-name",
+        `a tracker named '${t.name.text}' already exists`,
+        t.name.range,
+        previous ? [`first defined at line ${previous.line}`] : undefined,
+      );
+    } else {
+      given.set(t.name.text, t.name.range);
+    }
+  }
+}

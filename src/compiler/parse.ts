@@ -1,0 +1,127 @@
+// Pass 1: text → CST statements, with every lexer and parser error as a Diagnostic.
+// The token stream is cut into statements at `track` and `set`, so an error in one
+// statement neither hides the next one nor produces cascades of follow-on errors.
+
+import type { IRecognitionException, IToken } from "chevrotain";
+import type * as cst from "../../grammar/cst.d.ts";
+import { parser } from "../../grammar/parser.ts";
+import {
+  KEYWORDS,
+  ltshLexer,
+  SetKeyword,
+  Track,
+  UnterminatedString,
+} from "../../grammar/tokens.ts";
+import { tokenRange } from "./ast-builder.ts";
+import type { Diagnostic, SourceRange } from "./diagnostic.ts";
+import { suggest } from "./suggest.ts";
+
+export interface ParseResult {
+  statements: cst.StatementCstNode[];
+  diagnostics: Diagnostic[];
+}
+
+export function parseSource(text: string, file: string): ParseResult {
+  const lexed = ltshLexer.tokenize(text);
+  const diagnostics: Diagnostic[] = lexed.errors.map((e) => ({
+    severity: "error",
+    code: "unexpected-character",
+    message: `unexpected character '${text[e.offset]}'`,
+    range: pointRange(text, file, e.offset, e.length),
+  }));
+  for (const token of lexed.tokens) {
+    if (token.tokenType === UnterminatedString) {
+      diagnostics.push({
+        severity: "error",
+        code: "unterminated-string",
+        message: "unterminated string: add the closing '\"' on the same line",
+        range: tokenRange(file, token),
+      });
+    }
+  }
+  const statements: cst.StatementCstNode[] = [];
+  for (const chunk of splitStatements(lexed.tokens)) {
+    if (!isStatementStart(chunk[0])) {
+      diagnostics.push(strayTokenDiagnostic(file, chunk[0]));
+      continue;
+    }
+    parser.input = chunk;
+    const statement = parser.statement() as cst.StatementCstNode;
+    const errors = parser.errors;
+    diagnostics.push(...errors.map((e) => parserDiagnostic(file, e, chunk)));
+    if (errors.length === 0) statements.push(statement);
+  }
+  return { statements, diagnostics };
+}
+
+function isStatementStart(token: IToken): boolean {
+  return token.tokenType === Track || token.tokenType === SetKeyword;
+}
+
+/** Cuts before every `track` and `set`; leading junk becomes its own chunk. */
+function splitStatements(tokens: IToken[]): IToken[][] {
+  const chunks: IToken[][] = [];
+  for (const token of tokens) {
+    if (chunks.length === 0 || isStatementStart(token)) chunks.push([]);
+    chunks[chunks.length - 1].push(token);
+  }
+  return chunks;
+}
+
+function strayTokenDiagnostic(file: string, token: IToken): Diagnostic {
+  return {
+    severity: "error",
+    code: "expected-statement",
+    message: `expected 'track' or 'set', found '${token.image}'`,
+    range: tokenRange(file, token),
+    notes: keywordHint(token.image),
+  };
+}
+
+function parserDiagnostic(file: string, error: IRecognitionException, chunk: IToken[]): Diagnostic {
+  const token = Number.isNaN(error.token.startOffset) ? undefined : error.token;
+  const range = token
+    ? tokenRange(file, token)
+    : endOf(file, (error as { previousToken?: IToken }).previousToken ?? chunk[chunk.length - 1]);
+  return {
+    severity: "error",
+    code: "syntax",
+    message: error.message,
+    range,
+    notes: token ? keywordHint(token.image) : undefined,
+  };
+}
+
+/** Recovered and end-of-input tokens have no position: point just after the previous token. */
+function endOf(file: string, token: IToken): SourceRange {
+  const r = tokenRange(file, token);
+  return {
+    ...r,
+    line: r.endLine,
+    col: r.endCol,
+    offset: r.endOffset,
+    endCol: r.endCol + 1,
+    endOffset: r.endOffset + 1,
+  };
+}
+
+function keywordHint(word: string): string[] | undefined {
+  if (KEYWORDS.includes(word)) return undefined;
+  const [best] = suggest(word, KEYWORDS, 1);
+  return best ? [`did you mean '${best}'?`] : undefined;
+}
+
+function pointRange(text: string, file: string, offset: number, length: number): SourceRange {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const col = offset - before.lastIndexOf("\n");
+  return {
+    file,
+    line,
+    col,
+    endLine: line,
+    endCol: col + length,
+    offset,
+    endOffset: offset + length,
+  };
+}
