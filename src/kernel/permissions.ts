@@ -24,11 +24,11 @@ function check(): PermissionCheck {
   if (process.platform !== "linux" || process.arch !== "x64") {
     return fail(`live tracing needs x86_64 Linux (this is ${process.platform}/${process.arch})`);
   }
+  // Capabilities, not the uid, decide: root in a container may have neither.
   const caps = effectiveCaps();
-  const root = process.geteuid?.() === 0;
   const has = (cap: bigint) => (caps >> cap) & 1n;
   const admin = has(CAP_SYS_ADMIN) === 1n;
-  if (!root && !admin && (has(CAP_BPF) === 0n || has(CAP_PERFMON) === 0n)) {
+  if (!admin && (has(CAP_BPF) === 0n || has(CAP_PERFMON) === 0n)) {
     const missing = [has(CAP_BPF) ? "" : "CAP_BPF", has(CAP_PERFMON) ? "" : "CAP_PERFMON"];
     return fail(
       `live tracing needs root or ${missing.filter(Boolean).join(" and ")}: ` +
