@@ -1,0 +1,176 @@
+// Replay's side of the `snapshot` and `exec` actions. A snapshot is the replayed trace's
+// own lines in [begin − margin, end + margin], written once trace time passes the window's
+// end; exec runs an argv (no shell) with the hit in LTSH_* environment variables.
+
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { hitToJson } from "../session/output.ts";
+import type { HitRecord } from "../session/types.ts";
+
+/** Most lines kept for snapshots: bounds memory when a pair spans a very busy stretch. */
+export const SNAPSHOT_MAX_LINES = 200_000;
+
+interface OpenWindow {
+  hit: HitRecord;
+  fromNs: number;
+  toNs: number;
+  lines: string[];
+  truncated: boolean;
+  done: (hit: HitRecord) => void;
+}
+
+export class SnapshotWindows {
+  private readonly recentTs: number[] = [];
+  private readonly recentLines: string[] = [];
+  private head = 0;
+  private open: OpenWindow[] = [];
+  written = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly marginNs: number,
+    private readonly header: string[],
+  ) {}
+
+  /** Every line of the trace passes here, in order, with its time. */
+  line(tsNs: number, text: string): void {
+    this.recentTs.push(tsNs);
+    this.recentLines.push(text);
+    if (this.recentTs.length - this.head > SNAPSHOT_MAX_LINES) this.head++;
+    // Compact now and then so the arrays do not grow without bound.
+    if (this.head > SNAPSHOT_MAX_LINES) {
+      this.recentTs.splice(0, this.head);
+      this.recentLines.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.open.length === 0) return;
+    for (const window of this.open) if (tsNs <= window.toNs) window.lines.push(text);
+    const closed = this.open.filter((w) => tsNs > w.toNs);
+    if (closed.length > 0) {
+      this.open = this.open.filter((w) => tsNs <= w.toNs);
+      for (const window of closed) this.finish(window);
+    }
+  }
+
+  /** Opens the window of a hit; `done` gets the hit with its snapshot path once written. */
+  take(hit: HitRecord, beginNs: number, endNs: number, done: (hit: HitRecord) => void): void {
+    const fromNs = beginNs - this.marginNs;
+    const lines: string[] = [];
+    let first = this.recentTs.length;
+    while (first > this.head && this.recentTs[first - 1] >= fromNs) first--;
+    for (let i = first; i < this.recentTs.length; i++) lines.push(this.recentLines[i]);
+    const truncated = first === this.head && this.head > 0 && this.recentTs[first] > fromNs;
+    this.open.push({ hit, fromNs, toNs: endNs + this.marginNs, lines, truncated, done });
+  }
+
+  /** End of the trace: every open window is written with what there is. */
+  flush(): void {
+    const open = this.open;
+    this.open = [];
+    for (const window of open) this.finish(window);
+  }
+
+  private finish(window: OpenWindow): void {
+    const { hit } = window;
+    const ts = hit.end ? hit.end.ts_ns : hit.begin.ts_ns;
+    mkdirSync(this.dir, { recursive: true });
+    const path = join(this.dir, `${hit.tracker}-${ts}.txt`);
+    const note = [
+      `# ltsh snapshot: tracker ${hit.tracker}, ${hit.kind} hit, latency ${hit.latency_ns} ns`,
+      ...(window.truncated
+        ? [`# truncated: only the last ${SNAPSHOT_MAX_LINES} lines were kept`]
+        : []),
+    ];
+    writeFileSync(path, `${[...this.header, ...note, ...window.lines].join("\n")}\n`);
+    this.written++;
+    window.done({ ...hit, snapshot: path });
+  }
+}
+
+/** The hit as environment variables for `then exec`. */
+export function hitEnvironment(hit: HitRecord): Record<string, string> {
+  const env: Record<string, string> = {
+    LTSH_TRACKER: hit.tracker,
+    LTSH_KIND: hit.kind,
+    LTSH_LATENCY_NS: String(hit.latency_ns),
+    LTSH_KEY: hit.key.map(String).join(","),
+    LTSH_SNAPSHOT: hit.snapshot ?? "",
+    LTSH_HIT: hitToJson(hit),
+  };
+  for (const [side, context] of [
+    ["BEGIN", hit.begin],
+    ["END", hit.end],
+  ] as const) {
+    if (context === null) continue;
+    env[`LTSH_${side}_PROBE`] = context.probe;
+    env[`LTSH_${side}_TS_NS`] = String(context.ts_ns);
+    env[`LTSH_${side}_CPU`] = String(context.cpu);
+    env[`LTSH_${side}_TID`] = String(context.tid);
+    env[`LTSH_${side}_PID`] = String(context.pid);
+    env[`LTSH_${side}_COMM`] = context.comm;
+  }
+  return env;
+}
+
+/**
+ * Runs exec actions a few at a time (replay can find hits much faster than processes
+ * start). The child's stdout goes to our stderr so that it never mixes into NDJSON.
+ */
+export class ExecRunner {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+  private readonly idle: (() => void)[] = [];
+  started = 0;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly warn: (message: string) => void,
+    private readonly maxConcurrent = 4,
+  ) {}
+
+  run(argv: string[], hit: HitRecord): void {
+    this.started++;
+    this.queue.push(() => this.spawnOne(argv, hit));
+    this.next();
+  }
+
+  /** Resolves when every queued command has finished. */
+  drain(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private next(): void {
+    while (this.running < this.maxConcurrent && this.queue.length > 0) {
+      this.running++;
+      this.queue.shift()!();
+    }
+    if (this.running === 0 && this.queue.length === 0)
+      for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  private spawnOne(argv: string[], hit: HitRecord): void {
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...process.env, ...hitEnvironment(hit) },
+      stdio: ["ignore", process.stderr, process.stderr],
+      timeout: this.timeoutMs,
+    });
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      this.running--;
+      this.next();
+    };
+    child.on("error", (error) => {
+      this.warn(`exec ${argv[0]}: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+      done();
+    });
+    child.on("exit", (code, signal) => {
+      if (signal === "SIGTERM") this.warn(`exec ${argv[0]}: killed after exec.timeout`);
+      else if (code !== 0) this.warn(`exec ${argv[0]}: exited with status ${code}`);
+      done();
+    });
+  }
+}

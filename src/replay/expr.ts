@@ -1,0 +1,169 @@
+// Compiles the plan's checked expressions (keys, filters) into closures over a replayed
+// event, once per tracker. A value missing from the trace is `undefined`: the filter
+// fails and the key is unavailable, so the event is skipped rather than guessed.
+
+import type { TracepointField } from "../compiler/catalog/types.ts";
+import type { Expr, ValueType } from "../compiler/plan.ts";
+import type { TraceEvent } from "./event.ts";
+import type { FieldText } from "./fields.ts";
+
+/** Integers are numbers while exact (|v| < 2^53), bigint beyond; char arrays are strings. */
+export type Value = number | bigint | string;
+
+export interface EventView {
+  event: TraceEvent;
+  /** Field texts, parsed on first use; null when the payload is malformed. */
+  fields(): FieldText | null;
+}
+
+export type Compiled = (view: EventView) => Value | undefined;
+
+const DECIMAL = /^-?\d+$/;
+const HEX = /^0x[0-9a-f]+$/i;
+const BARE_HEX = /^[0-9a-f]+$/i;
+
+/** Wraps to the C type's width and signedness, as the kernel stored it. */
+function fitToType(value: bigint, size: number, signed: boolean): number | bigint {
+  const bits = size * 8;
+  const fitted = signed ? BigInt.asIntN(bits, value) : BigInt.asUintN(bits, value);
+  const asNumber = Number(fitted);
+  return Number.isSafeInteger(asNumber) ? asNumber : fitted;
+}
+
+/**
+ * An integer field's printed text: decimal, 0x-hex, or bare hex for pointers (%p/%px
+ * print no 0x). "(nil)" is 0. Returns undefined for text that is not an integer.
+ */
+export function intFromText(
+  text: string,
+  type: { size: number; signed: boolean },
+  pointer = false,
+) {
+  const token = text.trim().split(" ", 1)[0];
+  if (DECIMAL.test(token) && token.length < 16) {
+    const value = +token;
+    const bits = type.size * 8;
+    const inRange = type.signed
+      ? bits >= 53 || Math.abs(value) < 2 ** (bits - 1)
+      : value >= 0 && (bits >= 53 || value < 2 ** bits);
+    return inRange ? value : fitToType(BigInt(value), type.size, type.signed);
+  }
+  if (DECIMAL.test(token)) return fitToType(BigInt(token), type.size, type.signed);
+  if (HEX.test(token)) return fitToType(BigInt(token), type.size, type.signed);
+  if (pointer && BARE_HEX.test(token))
+    return fitToType(BigInt(`0x${token}`), type.size, type.signed);
+  if (token === "(nil)") return 0;
+  return undefined;
+}
+
+function fieldReader(field: TracepointField, type: ValueType): Compiled {
+  const name = field.name;
+  // The common_* header is the line's own context.
+  if (name === "common_pid") return (view) => view.event.tid;
+  const pointer = field.cType.includes("*") || /addr$/.test(name);
+  if (type.kind === "string") {
+    return (view) => view.fields()?.get(name);
+  }
+  return (view) => {
+    const text = view.fields()?.get(name);
+    return text === undefined ? undefined : intFromText(text, type, pointer);
+  };
+}
+
+export type Warn = (message: string) => void;
+
+function builtinReader(name: string, warn: Warn): Compiled {
+  switch (name) {
+    case "tid":
+      return (view) => view.event.tid;
+    case "cpu":
+      return (view) => view.event.cpu;
+    case "comm":
+      return (view) => view.event.comm;
+    case "pid":
+      return (view) => {
+        if (view.event.pid >= 0) return view.event.pid;
+        warn(
+          "pid (thread-group id) is not in this trace (record with options/record-tgid); using tid",
+        );
+        return view.event.tid;
+      };
+    default:
+      return () => {
+        warn(`${name} is unavailable in replay: events that need it are skipped`);
+        return undefined;
+      };
+  }
+}
+
+function sameKind(a: Value, b: Value): [Value, Value] {
+  if (typeof a === typeof b) return [a, b];
+  if (typeof a === "string" || typeof b === "string") return [String(a), String(b)];
+  return [BigInt(a), BigInt(b)];
+}
+
+function compare(op: string, a: Value, b: Value): boolean {
+  const [x, y] = sameKind(a, b);
+  switch (op) {
+    case "==":
+      return x === y;
+    case "!=":
+      return x !== y;
+    case "<":
+      return x < y;
+    case "<=":
+      return x <= y;
+    case ">":
+      return x > y;
+    default:
+      return x >= y;
+  }
+}
+
+export function truthy(value: Value | undefined): boolean {
+  if (value === undefined) return false;
+  if (typeof value === "string") return value.length > 0;
+  // biome-ignore lint/suspicious/noDoubleEquals: 0 and 0n are both false
+  return value != 0;
+}
+
+export function compileExpr(expr: Expr, warn: Warn): Compiled {
+  switch (expr.kind) {
+    case "int": {
+      const big = BigInt(expr.value);
+      const value = Number.isSafeInteger(Number(big)) ? Number(big) : big;
+      return () => value;
+    }
+    case "string": {
+      const value = expr.value;
+      return () => value;
+    }
+    case "field":
+      return fieldReader(expr.field, expr.type);
+    case "builtin":
+      return builtinReader(expr.name, warn);
+    case "not": {
+      const operand = compileExpr(expr.operand, warn);
+      return (view) => {
+        const value = operand(view);
+        return value === undefined ? undefined : truthy(value) ? 0 : 1;
+      };
+    }
+    case "compare": {
+      const left = compileExpr(expr.left, warn);
+      const right = compileExpr(expr.right, warn);
+      const op = expr.op;
+      return (view) => {
+        const a = left(view);
+        const b = a === undefined ? undefined : right(view);
+        return b === undefined || a === undefined ? undefined : compare(op, a, b) ? 1 : 0;
+      };
+    }
+    case "logic": {
+      const left = compileExpr(expr.left, warn);
+      const right = compileExpr(expr.right, warn);
+      if (expr.op === "&&") return (view) => (truthy(left(view)) && truthy(right(view)) ? 1 : 0);
+      return (view) => (truthy(left(view)) || truthy(right(view)) ? 1 : 0);
+    }
+  }
+}

@@ -1,0 +1,334 @@
+// The reference interpreter: runs TrackerPlans over a stream of replayed events, in one
+// pass for every tracker. Its semantics are the ones grammar/README.md states ("Semantics");
+// live backends are checked against it.
+
+import type { ProbePlan, ProbeSide, TrackerPlan } from "../compiler/plan.ts";
+import { LatencyStats } from "../session/stats.ts";
+import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../session/types.ts";
+import { ExecRunner, SnapshotWindows } from "./actions.ts";
+import type { TraceEvent } from "./event.ts";
+import { type Compiled, compileExpr, type EventView, truthy, type Value } from "./expr.ts";
+import { eventFields, type FieldText } from "./fields.ts";
+
+export interface InterpreterOptions {
+  hit(hit: HitRecord): void;
+  warning(message: string): void;
+  /** From the program's options: snapshot.dir, snapshot.margin (ns), exec.timeout (ns). */
+  snapshotDir: string;
+  snapshotMarginNs: number;
+  execTimeoutNs: number;
+  /** Lines written at the top of every snapshot file (the trace's own header). */
+  snapshotHeader?: string[];
+}
+
+interface CompiledSide {
+  probe: ProbePlan;
+  /** Index of this alternative among its side's, for "which probe began/ended". */
+  key: Compiled[];
+  filter: Compiled | null;
+}
+
+interface PendingBegin {
+  /** Trace time in ns relative to the first event (exact in a double). */
+  ts: number;
+  deadline: number;
+  event: TraceEvent;
+  probe: string;
+  key: Value[];
+}
+
+class Tracker {
+  readonly stats: LatencyStats;
+  readonly pending = new Map<string, PendingBegin>();
+  readonly begins: CompiledSide[];
+  readonly ends: CompiledSide[];
+  stopped = false;
+  nextDeadline = Number.POSITIVE_INFINITY;
+  readonly snapshot: boolean;
+  readonly exec: string[][];
+
+  constructor(
+    readonly plan: TrackerPlan,
+    warn: (message: string) => void,
+  ) {
+    this.stats = new LatencyStats(plan.name);
+    const compileSide = (side: ProbeSide): CompiledSide => ({
+      probe: side.probe,
+      key: side.key.map((k) => compileExpr(k, warn)),
+      filter: side.filter ? compileExpr(side.filter, warn) : null,
+    });
+    this.begins = plan.begins.map(compileSide);
+    this.ends = plan.ends.map(compileSide);
+    this.snapshot = plan.actions.some((a) => a.kind === "snapshot");
+    this.exec = plan.actions.flatMap((a) => (a.kind === "exec" ? [a.argv] : []));
+    if (plan.actions.some((a) => a.kind === "stack")) {
+      warn(`${plan.name}: stack is unavailable in replay (the trace has no kernel stacks)`);
+    }
+  }
+}
+
+/** One probe of one tracker, as the dispatch table lists it under its event name. */
+interface Handler {
+  tracker: Tracker;
+  role: "begin" | "end";
+  side: CompiledSide;
+  seen: boolean;
+}
+
+/** The lazily parsed fields of the event being dispatched, shared by every handler. */
+class View implements EventView {
+  private parsed: FieldText | null | undefined;
+  malformed = false;
+  constructor(readonly event: TraceEvent) {}
+  fields(): FieldText | null {
+    if (this.parsed === undefined) {
+      this.parsed = eventFields(this.event);
+      if (this.parsed === null) this.malformed = true;
+    }
+    return this.parsed;
+  }
+}
+
+function keyString(values: Value[]): string {
+  return values.length === 1 ? String(values[0]) : values.join("\u0001");
+}
+
+export class Interpreter {
+  private readonly trackers: Tracker[] = [];
+  private readonly dispatch = new Map<string, Handler[]>();
+  private readonly warned = new Set<string>();
+  private baseSec: number | null = null;
+  private now = Number.NEGATIVE_INFINITY;
+  private timed: Tracker[] = [];
+  private snapshots: SnapshotWindows | null = null;
+  private exec: ExecRunner | null = null;
+  /** Probe events whose text did not have the shape their event prints. */
+  malformedEvents = 0;
+  firstMalformed: TraceEvent | null = null;
+
+  constructor(private readonly options: InterpreterOptions) {}
+
+  readonly warn = (message: string): void => {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.options.warning(message);
+  };
+
+  add(plan: TrackerPlan): void {
+    const tracker = new Tracker(plan, this.warn);
+    this.trackers.push(tracker);
+    // Ends before begins: an event that closes a pair and opens the next (same key) does both.
+    const sides = [
+      ...tracker.ends.map((side) => ({ role: "end" as const, side })),
+      ...tracker.begins.map((side) => ({ role: "begin" as const, side })),
+    ];
+    for (const { role, side } of sides) {
+      const list = this.dispatch.get(side.probe.name) ?? [];
+      list.push({ tracker, role, side, seen: false });
+      this.dispatch.set(side.probe.name, list);
+    }
+    if (plan.timeoutNs !== null) this.timed.push(tracker);
+    if (tracker.snapshot && this.snapshots === null) {
+      this.snapshots = new SnapshotWindows(
+        this.options.snapshotDir,
+        this.options.snapshotMarginNs,
+        this.options.snapshotHeader ?? [],
+      );
+    }
+    if (tracker.exec.length > 0 && this.exec === null) {
+      this.exec = new ExecRunner(Math.ceil(this.options.execTimeoutNs / 1e6), this.warn);
+    }
+  }
+
+  /** Names of the events some tracker listens to (readers may skip parsing the others). */
+  eventNames(): Set<string> {
+    return new Set(this.dispatch.keys());
+  }
+
+  stop(name: string): void {
+    for (const t of this.trackers) if (t.plan.name === name) t.stopped = true;
+  }
+
+  /** Feeds one event; events must come in trace order. */
+  feed(event: TraceEvent): void {
+    if (this.baseSec === null) this.baseSec = event.sec;
+    const ts = (event.sec - this.baseSec) * 1e9 + event.nsec;
+    if (ts > this.now) this.now = ts;
+    for (const tracker of this.timed) if (this.now > tracker.nextDeadline) this.expire(tracker);
+    if (this.snapshots !== null) this.snapshots.line(ts, event.line);
+    const handlers = this.dispatch.get(event.name);
+    if (handlers === undefined) return;
+    const view = new View(event);
+    for (const handler of handlers) {
+      const { side, tracker } = handler;
+      if (event.category !== "" && event.category !== side.probe.category) continue;
+      handler.seen = true;
+      if (tracker.stopped) continue;
+      if (side.filter !== null && !truthy(side.filter(view))) continue;
+      const key = this.keyOf(side, view);
+      if (key === undefined) continue;
+      if (handler.role === "end") this.end(tracker, side, key, event, ts);
+      else this.begin(tracker, side, key, event, ts);
+    }
+    if (view.malformed) {
+      this.malformedEvents++;
+      this.firstMalformed ??= event;
+    }
+  }
+
+  /** End of the trace: pending begins are counted, open snapshot windows written. */
+  async finish(traceName: string): Promise<void> {
+    for (const tracker of this.trackers) tracker.stats.pending = tracker.pending.size;
+    const unseen = new Set<string>();
+    for (const handlers of this.dispatch.values()) {
+      for (const h of handlers) if (!h.seen) unseen.add(h.side.probe.id);
+    }
+    for (const probe of unseen) {
+      this.warn(
+        `${probe} never occurs in ${traceName}: record it (ltsh record --for-file FILE.lt)`,
+      );
+    }
+    this.snapshots?.flush();
+    await this.exec?.drain();
+  }
+
+  summaries(): SummaryRecord[] {
+    return this.trackers.map((t) => this.summaryOf(t));
+  }
+
+  summaryOf(tracker: Tracker): SummaryRecord {
+    tracker.stats.pending = tracker.pending.size;
+    return tracker.stats.summary();
+  }
+
+  trackerSummaries(): { name: string; stopped: boolean; summary: SummaryRecord }[] {
+    return this.trackers.map((t) => ({
+      name: t.plan.name,
+      stopped: t.stopped,
+      summary: this.summaryOf(t),
+    }));
+  }
+
+  private keyOf(side: CompiledSide, view: View): Value[] | undefined {
+    const key: Value[] = new Array(side.key.length);
+    for (let i = 0; i < side.key.length; i++) {
+      const value = side.key[i](view);
+      if (value === undefined) return undefined;
+      key[i] = value;
+    }
+    return key;
+  }
+
+  private begin(
+    tracker: Tracker,
+    side: CompiledSide,
+    key: Value[],
+    event: TraceEvent,
+    ts: number,
+  ): void {
+    const id = keyString(key);
+    const pending = tracker.pending;
+    const existing = pending.get(id);
+    if (existing !== undefined && tracker.plan.keep === "first") return;
+    if (existing === undefined && pending.size >= tracker.plan.capacity) {
+      tracker.stats.dropped++;
+      return;
+    }
+    const timeout = tracker.plan.timeoutNs;
+    const deadline = timeout === null ? Number.POSITIVE_INFINITY : ts + timeout;
+    // Re-inserting moves the key to the back, so the map stays in deadline order.
+    if (existing !== undefined) pending.delete(id);
+    pending.set(id, { ts, deadline, event, probe: side.probe.id, key });
+    if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
+  }
+
+  private end(
+    tracker: Tracker,
+    side: CompiledSide,
+    key: Value[],
+    event: TraceEvent,
+    ts: number,
+  ): void {
+    const id = keyString(key);
+    const begin = tracker.pending.get(id);
+    if (begin === undefined) return;
+    tracker.pending.delete(id);
+    const latency = ts - begin.ts;
+    tracker.stats.recordPair(latency);
+    const threshold = tracker.plan.thresholdNs;
+    if (threshold !== null && latency > threshold) {
+      tracker.stats.hits++;
+      this.act(
+        tracker,
+        this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id),
+        begin.ts,
+        ts,
+      );
+    }
+  }
+
+  /** Timeouts: every pending begin whose deadline trace time has passed gives one hit. */
+  private expire(tracker: Tracker): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, begin] of tracker.pending) {
+      if (begin.deadline >= this.now) {
+        next = begin.deadline;
+        break;
+      }
+      tracker.pending.delete(id);
+      if (tracker.stopped) continue;
+      tracker.stats.timeouts++;
+      const waited = this.now - begin.ts;
+      this.act(
+        tracker,
+        this.hitRecord(tracker, "timeout", waited, begin, null, ""),
+        begin.ts,
+        this.now,
+      );
+    }
+    tracker.nextDeadline = next;
+  }
+
+  private act(tracker: Tracker, hit: HitRecord, beginTs: number, endTs: number): void {
+    const deliver = (done: HitRecord) => {
+      this.options.hit(done);
+      for (const argv of tracker.exec) this.exec?.run(argv, done);
+    };
+    if (tracker.snapshot && this.snapshots !== null)
+      this.snapshots.take(hit, beginTs, endTs, deliver);
+    else deliver(hit);
+  }
+
+  private context(event: TraceEvent, probe: string): EventContext {
+    return {
+      probe,
+      ts_ns: BigInt(event.sec) * 1_000_000_000n + BigInt(event.nsec),
+      cpu: event.cpu,
+      tid: event.tid,
+      pid: event.pid,
+      comm: event.comm,
+    };
+  }
+
+  private hitRecord(
+    tracker: Tracker,
+    kind: "threshold" | "timeout",
+    latency: number,
+    begin: PendingBegin,
+    end: TraceEvent | null,
+    endProbe: string,
+  ): HitRecord {
+    const key: KeyValue[] = begin.key.map((v) => (typeof v === "string" ? v : BigInt(v)));
+    return {
+      type: "hit",
+      tracker: tracker.plan.name,
+      kind,
+      latency_ns: latency,
+      key,
+      begin: this.context(begin.event, begin.probe),
+      end: end === null ? null : this.context(end, endProbe),
+      snapshot: null,
+      stack: null,
+    };
+  }
+}

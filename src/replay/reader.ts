@@ -1,0 +1,239 @@
+// Streams a recorded trace line by line (bounded memory: one chunk at a time) from a
+// file or stdin, gunzipping transparently, detects or checks its format, and hands each
+// event to a sink. Bad input becomes a TraceError naming the line and what was expected.
+
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createGunzip } from "node:zlib";
+import type { TraceEvent, TraceFormat } from "./event.ts";
+import { detectFormat, FORMAT_EXAMPLES, type LineParser, parsers } from "./formats.ts";
+
+/** A problem with the trace itself: printed as one line, exit 1. */
+export class TraceError extends Error {}
+
+export interface ReadOptions {
+  /** A file path, or "-" for stdin. */
+  path: string;
+  format?: TraceFormat;
+  /** Malformed lines are fatal instead of counted. */
+  strict?: boolean;
+  /** 1 = trace time, 10 = ten times faster, "max" (default) = as fast as possible. */
+  speed?: number | "max";
+  signal?: AbortSignal;
+  /** Called once, before the first event, with the format and the trace's header comments. */
+  onStart?: (format: TraceFormat, header: string[]) => void;
+}
+
+export interface ReadResult {
+  format: TraceFormat;
+  lines: number;
+  events: number;
+  malformed: number;
+  /** The first malformed line and why, for the summary's warning. */
+  firstMalformed: { lineNo: number; reason: string } | null;
+}
+
+/** How many event-looking lines detection looks at. */
+const DETECT_LINES = 50;
+const CHUNK_BYTES = 1 << 20;
+
+async function openInput(path: string): Promise<Readable> {
+  if (path === "-") return process.stdin;
+  try {
+    const handle = await open(path, "r");
+    await handle.close();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code;
+    throw new TraceError(`${path}: cannot read the trace: ${why}`);
+  }
+  return createReadStream(path, { highWaterMark: CHUNK_BYTES });
+}
+
+/** Chunks of whole lines, decompressing when the input starts with the gzip magic. */
+/** Whole lines of one chunk; `unterminated` marks the file's last line missing its newline. */
+interface LineChunk {
+  lines: string[];
+  unterminated: boolean;
+}
+
+async function* lineChunks(input: Readable, name: string): AsyncGenerator<LineChunk> {
+  let source: AsyncIterable<Buffer> = input;
+  let leftover: Buffer | null = null;
+  let first = true;
+  let gunzip: ReturnType<typeof createGunzip> | null = null;
+  const iterator = input[Symbol.asyncIterator]();
+  const firstChunk = await iterator.next();
+  if (firstChunk.done) throw new TraceError(`${name}: empty trace`);
+  const head: Buffer = firstChunk.value;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    gunzip = createGunzip();
+    const feed = async () => {
+      gunzip!.write(head);
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+        if (!gunzip!.write(r.value)) await new Promise((resolve) => gunzip!.once("drain", resolve));
+      }
+      gunzip!.end();
+    };
+    feed().catch((error) => gunzip!.destroy(error));
+    source = gunzip;
+  } else {
+    source = (async function* () {
+      yield head;
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+    })();
+  }
+  try {
+    for await (const chunk of source) {
+      if (first) {
+        first = false;
+        if (chunk.subarray(0, 4096).includes(0)) {
+          throw new TraceError(
+            `${name}: binary data, not a text trace (trace.dat: run 'trace-cmd report' on it; perf.data: 'perf script')`,
+          );
+        }
+      }
+      const buffer: Buffer = leftover ? Buffer.concat([leftover, chunk]) : chunk;
+      const lastNewline = buffer.lastIndexOf(10);
+      if (lastNewline < 0) {
+        leftover = buffer;
+        continue;
+      }
+      leftover = lastNewline + 1 < buffer.length ? buffer.subarray(lastNewline + 1) : null;
+      yield { lines: buffer.toString("utf8", 0, lastNewline).split("\n"), unterminated: false };
+    }
+  } catch (error) {
+    if (error instanceof TraceError) throw error;
+    const message = (error as Error).message;
+    throw new TraceError(
+      `${name}: ${gunzip ? "corrupt or truncated gzip data" : "read error"}: ${message}`,
+    );
+  }
+  if (leftover) yield { lines: [leftover.toString("utf8")], unterminated: true };
+}
+
+function foreignTraceError(name: string, lineNo: number): TraceError {
+  const expected = Object.entries(FORMAT_EXAMPLES)
+    .map(([format, example]) => `  ${format}: ${example}`)
+    .join("\n");
+  return new TraceError(
+    `${name}:${lineNo}: not a trace ltsh can read; expected lines like\n${expected}`,
+  );
+}
+
+/** Reads the whole trace, calling `sink` for each event in order. */
+export async function readTrace(
+  options: ReadOptions,
+  sink: (event: TraceEvent) => void,
+): Promise<ReadResult> {
+  const name = options.path === "-" ? "<stdin>" : options.path;
+  const input = await openInput(options.path);
+  const result: ReadResult = {
+    format: options.format ?? "ftrace",
+    lines: 0,
+    events: 0,
+    malformed: 0,
+    firstMalformed: null,
+  };
+  let parse: LineParser | null = options.format ? parsers[options.format] : null;
+  const header: string[] = [];
+  let pending: string[] = [];
+  let pendingStart = 1;
+  const pacing = typeof options.speed === "number" && options.speed > 0 ? options.speed : null;
+  let wallStart = 0;
+  let traceStart: number | null = null;
+  let lineNo = 0;
+  let unterminated = false;
+
+  const handle = (line: string, n: number, isLast: boolean): TraceEvent | null => {
+    const parsed = parse!(line.endsWith("\r") ? line.slice(0, -1) : line, n);
+    if (parsed === null) {
+      if (result.events === 0 && line.startsWith("#") && header.length < 100) header.push(line);
+      return null;
+    }
+    if (typeof parsed === "string") {
+      const reason = isLast ? `truncated last line (${parsed})` : parsed;
+      if (options.strict) throw new TraceError(`${name}:${n}: malformed line: ${reason}`);
+      result.malformed++;
+      result.firstMalformed ??= { lineNo: n, reason };
+      return null;
+    }
+    result.events++;
+    return parsed;
+  };
+
+  const start = (format: TraceFormat) => {
+    result.format = format;
+    parse = parsers[format];
+    options.onStart?.(format, header);
+  };
+
+  const deliver = async (event: TraceEvent) => {
+    if (pacing !== null) {
+      const t = event.sec * 1000 + event.nsec / 1e6;
+      if (traceStart === null) {
+        traceStart = t;
+        wallStart = performance.now();
+      }
+      const ahead = wallStart + (t - traceStart) / pacing - performance.now();
+      if (ahead > 5) await sleep(ahead);
+    }
+    sink(event);
+  };
+
+  const chunks = lineChunks(input, name);
+  try {
+    for (let r = await chunks.next(); !r.done; r = await chunks.next()) {
+      if (options.signal?.aborted) break;
+      const lines = r.value.lines;
+      unterminated = r.value.unterminated;
+      if (parse === null) {
+        // Detection: gather lines until enough look like events, then replay them.
+        if (pending.length === 0) pendingStart = lineNo + 1;
+        pending.push(...lines);
+        lineNo += lines.length;
+        const candidates = pending.filter((l) => l.trim() !== "" && !l.startsWith("#"));
+        if (candidates.length < DETECT_LINES) continue;
+        const format = detectFormat(candidates.slice(0, DETECT_LINES));
+        if (format === null)
+          throw foreignTraceError(name, pendingStart + pending.indexOf(candidates[0]));
+        start(format);
+        await runLines(pending, pendingStart);
+        pending = [];
+        continue;
+      }
+      if (result.events === 0 && result.lines === 0) options.onStart?.(result.format, header);
+      const first = lineNo + 1;
+      lineNo += lines.length;
+      await runLines(lines, first);
+    }
+    if (parse === null) {
+      const candidates = pending.filter((l) => l.trim() !== "" && !l.startsWith("#"));
+      if (candidates.length === 0) throw new TraceError(`${name}: no events in the trace`);
+      const format = detectFormat(candidates);
+      if (format === null)
+        throw foreignTraceError(name, pendingStart + pending.indexOf(candidates[0]));
+      start(format);
+      await runLines(pending, pendingStart);
+    }
+  } finally {
+    if (options.path !== "-") input.destroy();
+  }
+  if (result.events === 0 && result.malformed > 0)
+    throw foreignTraceError(name, result.firstMalformed!.lineNo);
+  return result;
+
+  async function runLines(lines: string[], firstLineNo: number): Promise<void> {
+    const count = lines.length;
+    result.lines += count;
+    for (let i = 0; i < count; i++) {
+      const event = handle(lines[i], firstLineNo + i, unterminated && i === count - 1);
+      if (event === null) continue;
+      if (pacing !== null) await deliver(event);
+      else sink(event);
+      if (options.signal?.aborted) return;
+    }
+  }
+}
