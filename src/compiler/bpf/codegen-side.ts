@@ -1,0 +1,267 @@
+// The bodies of the begin and end programs of one tracker alternative. Begin: filter, key,
+// record the begin in the pending map (count a drop when full). End: filter, key, look up,
+// delete (the delete decides a race with the timeout sweeper), histogram, hit record.
+
+import type { SourceRange } from "../diagnostic.ts";
+import type { ProbeSide } from "../plan.ts";
+import type { TrackerLayout } from "./codegen.ts";
+import { branch, buildKey, SideState } from "./codegen-expr.ts";
+import type { Emitter } from "./emitter.ts";
+import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
+import {
+  Add,
+  And,
+  call,
+  exit,
+  FP,
+  JEq,
+  JLE,
+  JNE,
+  JSGE,
+  ja,
+  LSh,
+  ldImm64,
+  ldMapFd,
+  loadMem,
+  Mov,
+  neg,
+  R0,
+  R1,
+  R2,
+  R3,
+  R4,
+  R6,
+  R7,
+  R8,
+  R9,
+  type Register,
+  RSh,
+  Sub,
+  storeImm,
+  storeMem,
+  Xor,
+} from "./insn.ts";
+import { Ctx, Hit, hitRecordSize, RINGBUF_REF, Stats } from "./layout.ts";
+
+export interface ProgramContext {
+  em: Emitter;
+  layout: TrackerLayout;
+  side: ProbeSide;
+  alternative: number;
+  source: (range: SourceRange) => string;
+}
+
+const EXIT = "exit";
+
+/** r6 = ctx; the filter (jumps to exit when false); the key at the returned stack offset. */
+function prologue(c: ProgramContext): { s: SideState; keyOffset: number } {
+  const { em, side, layout } = c;
+  const s = new SideState(em);
+  em.source = c.source(side.range);
+  em.emit(Mov.reg(R6, R1));
+  if (side.filter) {
+    const filter = side.filter;
+    em.withSource(c.source(filter.range), () => {
+      s.fetch([filter]);
+      branch(s, filter, EXIT, false);
+    });
+  }
+  const keyOffset = em.alloc(layout.key.size);
+  const keyRange = side.key.length > 0 ? spanning(side.key.map((k) => k.range)) : side.range;
+  em.withSource(`${c.source(keyRange)} (key)`, () => {
+    s.fetch(side.key);
+    buildKey(s, side.key, layout.plan.keyTypes, layout.key, keyOffset);
+  });
+  return { s, keyOffset };
+}
+
+function spanning(ranges: SourceRange[]): SourceRange {
+  const first = ranges[0];
+  const last = ranges[ranges.length - 1];
+  return { ...first, endLine: last.endLine, endCol: last.endCol, endOffset: last.endOffset };
+}
+
+function epilogue(em: Emitter): void {
+  em.source = undefined;
+  em.label(EXIT);
+  em.emit(Mov.imm(R0, 0), exit());
+}
+
+/** r0 = this tracker's per-CPU stats value, or exit when the lookup fails (it cannot). */
+function lookupStats(c: ProgramContext): void {
+  const zero = c.em.alloc(4);
+  c.em.emit(storeImm(FP, zero, 0, 4), ldMapFd(R1, c.layout.maps.stats));
+  c.em.emit(Mov.reg(R2, FP), Add.imm(R2, zero), call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT));
+}
+
+/** *(u64 *)(base + off) += 1 */
+function increment(em: Emitter, base: Register, off: number): void {
+  em.emit(loadMem(R1, base, off, 8), Add.imm(R1, 1), storeMem(base, off, R1, 8));
+}
+
+/** Copies `size` bytes (a multiple of 8) between 8-aligned places. */
+function copy8(
+  em: Emitter,
+  dst: Register,
+  dstOff: number,
+  src: Register,
+  srcOff: number,
+  size: number,
+) {
+  for (let k = 0; k < size; k += 8) {
+    em.emit(loadMem(R1, src, srcOff + k, 8), storeMem(dst, dstOff + k, R1, 8));
+  }
+}
+
+/** The context of the current event (pid/tid, cpu, probe, comm; ts is the caller's) at base+at. */
+function storeContext(c: ProgramContext, s: SideState, base: Register, at: number) {
+  const em = c.em;
+  const pidTgid = s.slots.get("pidTgid");
+  if (pidTgid !== undefined) em.emit(loadMem(R0, FP, pidTgid, 8));
+  else em.emit(call(Helper.get_current_pid_tgid));
+  em.emit(storeMem(base, at + Ctx.pidTgid, R0, 8));
+  em.emit(call(Helper.get_smp_processor_id), storeMem(base, at + Ctx.cpu, R0, 4));
+  em.emit(storeImm(base, at + Ctx.probe, c.alternative, 4));
+  const comm = s.slots.get("comm");
+  if (comm !== undefined) copy8(em, base, at + Ctx.comm, FP, comm, 16);
+  else {
+    em.emit(Mov.reg(R1, base), Add.imm(R1, at + Ctx.comm), Mov.imm(R2, 16));
+    em.emit(call(Helper.get_current_comm));
+  }
+}
+
+function stackIdInto(c: ProgramContext, base: Register, off: number) {
+  const stacks = c.layout.maps.stacks!;
+  c.em.emit(Mov.reg(R1, R6), ldMapFd(R2, stacks), Mov.imm(R3, 0), call(Helper.get_stackid));
+  c.em.emit(storeMem(base, off, R0, 8));
+}
+
+export function emitBeginBody(c: ProgramContext): void {
+  const { em, layout } = c;
+  const { s, keyOffset } = prologue(c);
+  const pending = layout.pending;
+  const value = em.alloc(pending.size);
+  em.source = `${c.source(c.side.range)} (begin)`;
+  if (pending.withContext) storeContext(c, s, FP, value);
+  if (pending.stackId >= 0) stackIdInto(c, FP, value + pending.stackId);
+  em.emit(call(Helper.ktime_get_ns), storeMem(FP, value + Ctx.ts, R0, 8));
+  const keepFirst = layout.plan.keep === "first";
+  em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
+  em.emit(Mov.reg(R3, FP), Add.imm(R3, value), Mov.imm(R4, keepFirst ? BPF_NOEXIST : BPF_ANY));
+  em.emit(call(Helper.map_update_elem), JEq.imm(R0, 0, EXIT));
+  if (keepFirst) em.emit(JEq.imm(R0, -EEXIST, EXIT));
+  em.source = `capacity ${layout.plan.capacity}: table full, count a drop`;
+  lookupStats(c);
+  increment(em, R0, Stats.dropped);
+  epilogue(em);
+}
+
+/**
+ * End: r7 = pending value, r8 = latency, r9 = hit flags (bit 0 hit, bit 1 hit record lost).
+ * Only the CPU whose delete succeeds counts the pair: a racing end or the sweeper loses.
+ */
+export function emitEndBody(c: ProgramContext): void {
+  const { em, layout } = c;
+  const { s, keyOffset } = prologue(c);
+  const plan = layout.plan;
+  const deleteBegin = () => {
+    em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
+    em.emit(call(Helper.map_delete_elem));
+  };
+  em.source = `${c.source(c.side.range)} (end)`;
+  em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
+  em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT), Mov.reg(R7, R0));
+  em.emit(call(Helper.ktime_get_ns), Mov.reg(R8, R0), loadMem(R1, R7, Ctx.ts, 8), Sub.reg(R8, R1));
+  // a begin stored by another CPU after our clock read: count it as 0 ns, not 584 years
+  em.emit(JSGE.imm(R8, 0, "latency_ok"), Mov.imm(R8, 0));
+  em.label("latency_ok");
+  if (plan.thresholdNs !== null) {
+    em.source = `> ${plan.thresholdNs}ns (threshold)`;
+    const threshold = BigInt(plan.thresholdNs);
+    if (threshold < 2n ** 31n) em.emit(JLE.imm(R8, Number(threshold), "no_hit"));
+    else em.emit(ldImm64(R1, threshold), JLE.reg(R8, R1, "no_hit"));
+    const size = hitRecordSize(layout.key.size);
+    em.emit(ldMapFd(R1, RINGBUF_REF), Mov.imm(R2, size), Mov.imm(R3, 0));
+    em.emit(call(Helper.ringbuf_reserve), Mov.reg(R9, R0), JEq.imm(R9, 0, "hit_lost"));
+    fillHit(c, s, keyOffset);
+    deleteBegin();
+    em.emit(JEq.imm(R0, 0, "hit_submit"));
+    em.emit(Mov.reg(R1, R9), Mov.imm(R2, 0), call(Helper.ringbuf_discard), ja(EXIT));
+    em.label("hit_submit");
+    em.emit(
+      Mov.reg(R1, R9),
+      Mov.imm(R2, 0),
+      call(Helper.ringbuf_submit),
+      Mov.imm(R9, 1),
+      ja("pair"),
+    );
+    em.source = "ring buffer full: count the hit as lost";
+    em.label("hit_lost");
+    deleteBegin();
+    em.emit(JNE.imm(R0, 0, EXIT), Mov.imm(R9, 3), ja("pair"));
+    em.source = `${c.source(c.side.range)} (end)`;
+    em.label("no_hit");
+    em.emit(Mov.imm(R9, 0));
+  }
+  deleteBegin();
+  em.emit(JNE.imm(R0, 0, EXIT));
+  em.label("pair");
+  em.source = "pair: counters, min/max, log2 histogram";
+  lookupStats(c);
+  increment(em, R0, Stats.pairs);
+  if (plan.thresholdNs !== null) {
+    em.emit(loadMem(R1, R0, Stats.hits, 8), Mov.reg(R2, R9), And.imm(R2, 1), Add.reg(R1, R2));
+    em.emit(storeMem(R0, Stats.hits, R1, 8), loadMem(R1, R0, Stats.lostHits, 8), RSh.imm(R9, 1));
+    em.emit(Add.reg(R1, R9), storeMem(R0, Stats.lostHits, R1, 8));
+  }
+  emitMinMax(em);
+  emitHistogram(em);
+  epilogue(em);
+}
+
+function fillHit(c: ProgramContext, s: SideState, keyOffset: number) {
+  const { em, layout } = c;
+  em.emit(storeImm(R9, Hit.tracker, layout.index, 4), storeImm(R9, Hit.reserved, 0, 4));
+  em.emit(storeMem(R9, Hit.latency, R8, 8));
+  copy8(em, R9, Hit.begin, R7, 0, Ctx.size);
+  em.emit(loadMem(R1, R7, Ctx.ts, 8), Add.reg(R1, R8), storeMem(R9, Hit.end + Ctx.ts, R1, 8));
+  storeContext(c, s, R9, Hit.end);
+  if (layout.maps.stacks !== null) stackIdInto(c, R9, Hit.stackId);
+  else em.emit(storeImm(R9, Hit.stackId, -1, 8));
+  copy8(em, R9, Hit.key, FP, keyOffset, layout.key.size);
+}
+
+/** Min is kept inverted so that an untouched (zero) slot never looks like a minimum. */
+function emitMinMax(em: Emitter) {
+  em.emit(Mov.reg(R1, R8), Xor.imm(R1, -1), loadMem(R2, R0, Stats.minInverted, 8));
+  em.emit(JLE.reg(R1, R2, "min_done"), storeMem(R0, Stats.minInverted, R1, 8));
+  em.label("min_done");
+  em.emit(
+    loadMem(R2, R0, Stats.max, 8),
+    JLE.reg(R8, R2, "max_done"),
+    storeMem(R0, Stats.max, R8, 8),
+  );
+  em.label("max_done");
+}
+
+/**
+ * Bucket = bit length of (latency - 1), computed branch-free by a binary search whose
+ * steps use `-(x >> s) >> 63` (1 when any bit above s is set). Latency 0 wraps to 64 → & 63 = 0.
+ */
+function emitHistogram(em: Emitter) {
+  em.emit(Mov.reg(R2, R8), Sub.imm(R2, 1), Mov.imm(R3, 0));
+  for (const [shift, log] of [
+    [32, 5],
+    [16, 4],
+    [8, 3],
+    [4, 2],
+    [2, 1],
+    [1, 0],
+  ]) {
+    em.emit(Mov.reg(R4, R2), RSh.imm(R4, shift), neg(R4), RSh.imm(R4, 63));
+    if (log > 0) em.emit(LSh.imm(R4, log));
+    em.emit(RSh.reg(R2, R4), Add.reg(R3, R4));
+  }
+  em.emit(Add.reg(R3, R2), And.imm(R3, 63), LSh.imm(R3, 3), Add.reg(R0, R3));
+  increment(em, R0, Stats.hist);
+}

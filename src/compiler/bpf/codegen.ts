@@ -1,0 +1,172 @@
+// Codegen TrackerPlan → BPF: per tracker one tracepoint program per begin alternative and
+// one per end alternative, plus its maps (pending begins, per-CPU stats, stack traces).
+// All trackers of a session share one ring buffer for hit records.
+
+import { basename } from "node:path";
+import type { SourceRange } from "../diagnostic.ts";
+import type { ProbePlan, ProgramPlan, TrackerPlan } from "../plan.ts";
+import { type Assembled, assemble } from "./asm.ts";
+import { emitBeginBody, emitEndBody, type ProgramContext } from "./codegen-side.ts";
+import { Emitter } from "./emitter.ts";
+import { MapType } from "./helpers.ts";
+import {
+  hasAction,
+  type KeyLayout,
+  keyLayout,
+  type PendingLayout,
+  pendingLayout,
+  RINGBUF_REF,
+  STACK_DEPTH,
+  STACK_ENTRIES,
+  Stats,
+} from "./layout.ts";
+
+/** A map to create; `ref` is the name programs use (ldMapFd), `name` the kernel's (≤15 chars). */
+export interface BpfMapSpec {
+  ref: string;
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+}
+
+export interface BpfProgram {
+  /** Kernel name, "ltsh_..." ≤ 15 chars. */
+  name: string;
+  tracker: string;
+  role: "begin" | "end";
+  /** Index into TrackerPlan.begins / .ends. */
+  alternative: number;
+  probe: ProbePlan;
+  program: Assembled;
+}
+
+/** What the live session needs to know to read a tracker's maps and decode its hits. */
+export interface TrackerLayout {
+  plan: TrackerPlan;
+  index: number;
+  key: KeyLayout;
+  pending: PendingLayout;
+  maps: { pending: string; stats: string; stacks: string | null };
+}
+
+export interface TrackerObject {
+  layout: TrackerLayout;
+  maps: BpfMapSpec[];
+  programs: BpfProgram[];
+}
+
+export const DEFAULT_RINGBUF_SIZE = 256 * 1024;
+
+/** The shared ring buffer: a power of two, at least one page (`set ringbuf.size = N`). */
+export function ringbufSpec(size = DEFAULT_RINGBUF_SIZE): BpfMapSpec {
+  let bytes = 4096;
+  while (bytes < size) bytes *= 2;
+  return {
+    ref: RINGBUF_REF,
+    name: "ltsh_hits",
+    type: MapType.RINGBUF,
+    keySize: 0,
+    valueSize: 0,
+    maxEntries: bytes,
+  };
+}
+
+/** Kernel object names: [A-Za-z0-9_.], at most 15 characters. */
+export function kernelName(tracker: string, suffix: string): string {
+  const room = 15 - "ltsh_".length - suffix.length - 1;
+  const clean = tracker.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, Math.max(room, 0));
+  return `ltsh_${clean}_${suffix}`;
+}
+
+/** Generates the programs and maps of one tracker; `index` tags its hit records. */
+export function generateTracker(plan: TrackerPlan, index: number): TrackerObject {
+  const key = keyLayout(plan.keyTypes);
+  const pending = pendingLayout(plan);
+  const stacks = hasAction(plan, "stack") ? `${plan.name}.stacks` : null;
+  const layout: TrackerLayout = {
+    plan,
+    index,
+    key,
+    pending,
+    maps: { pending: `${plan.name}.pending`, stats: `${plan.name}.stats`, stacks },
+  };
+  const maps: BpfMapSpec[] = [
+    {
+      ref: layout.maps.pending,
+      name: kernelName(plan.name, "p"),
+      type: MapType.HASH,
+      keySize: key.size,
+      valueSize: pending.size,
+      maxEntries: plan.capacity,
+    },
+    {
+      ref: layout.maps.stats,
+      name: kernelName(plan.name, "s"),
+      type: MapType.PERCPU_ARRAY,
+      keySize: 4,
+      valueSize: Stats.size,
+      maxEntries: 1,
+    },
+  ];
+  if (stacks !== null) {
+    maps.push({
+      ref: stacks,
+      name: kernelName(plan.name, "k"),
+      type: MapType.STACK_TRACE,
+      keySize: 4,
+      valueSize: STACK_DEPTH * 8,
+      maxEntries: STACK_ENTRIES,
+    });
+  }
+  const programs = [
+    ...plan.ends.map((_, i) => program(layout, "end", i)),
+    ...plan.begins.map((_, i) => program(layout, "begin", i)),
+  ];
+  return { layout, maps, programs };
+}
+
+// Ends are generated (and attached) before begins: when one event both ends a pair and
+// begins the next (off-CPU: sched_switch), the end sees the pending begin of the previous one.
+function program(layout: TrackerLayout, role: "begin" | "end", alternative: number): BpfProgram {
+  const plan = layout.plan;
+  const side = role === "begin" ? plan.begins[alternative] : plan.ends[alternative];
+  const em = new Emitter();
+  const ctx: ProgramContext = { em, layout, side, alternative, source: (r) => sourceText(plan, r) };
+  if (role === "begin") emitBeginBody(ctx);
+  else emitEndBody(ctx);
+  return {
+    name: kernelName(plan.name, `${role[0]}${alternative}`),
+    tracker: plan.name,
+    role,
+    alternative,
+    probe: side.probe,
+    program: assemble(em.finish()),
+  };
+}
+
+/** "wakeup.lt:3: sched_wakeup(pid) where prio < 100": the `.lt` text a range covers. */
+export function sourceText(plan: TrackerPlan, range: SourceRange): string {
+  const start = range.offset - plan.range.offset;
+  const end = range.endOffset - plan.range.offset;
+  let text = plan.source
+    .slice(Math.max(start, 0), Math.max(end, start))
+    .replace(/\s+/g, " ")
+    .trim();
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `${basename(range.file)}:${range.line}: ${text}`;
+}
+
+/** Every tracker of a file, with the ring buffer they share. */
+export function generateProgram(plan: ProgramPlan): {
+  ringbuf: BpfMapSpec;
+  trackers: TrackerObject[];
+} {
+  const size = plan.options["ringbuf.size"];
+  return {
+    ringbuf: ringbufSpec(typeof size === "number" ? size : undefined),
+    trackers: plan.trackers.map((t, i) => generateTracker(t, i)),
+  };
+}

@@ -1,0 +1,97 @@
+// Byte layouts shared by the generated BPF programs and the live session that decodes
+// them: the pending-begin value, the ring-buffer hit record, the per-CPU stats value, keys.
+
+import type { TrackerPlan, ValueType } from "../plan.ts";
+
+/** An event context as the programs store it (40 bytes). */
+export const Ctx = {
+  ts: 0, // u64 bpf_ktime_get_ns
+  pidTgid: 8, // u64 tgid << 32 | tid
+  cpu: 16, // u32
+  probe: 20, // u32 index of the alternative (begins[i] / ends[i])
+  comm: 24, // char[16]
+  size: 40,
+} as const;
+
+/** The pending-begin value: a context, plus the begin's stack id for timeouts with `stack`. */
+export interface PendingLayout {
+  /** False for aggregate-only trackers: the value is just the begin timestamp. */
+  withContext: boolean;
+  /** Offset of the s64 stack id, or -1. */
+  stackId: number;
+  size: number;
+}
+
+export function pendingLayout(plan: TrackerPlan): PendingLayout {
+  const withContext = plan.thresholdNs !== null || plan.timeoutNs !== null;
+  const beginStack = plan.timeoutNs !== null && hasAction(plan, "stack");
+  if (!withContext) return { withContext, stackId: -1, size: 8 };
+  return {
+    withContext,
+    stackId: beginStack ? Ctx.size : -1,
+    size: Ctx.size + (beginStack ? 8 : 0),
+  };
+}
+
+/** A hit record in the ring buffer (threshold hits; timeouts are found by user space). */
+export const Hit = {
+  tracker: 0, // u32 tracker index in the program
+  reserved: 4, // u32
+  latency: 8, // u64 ns
+  begin: 16, // Ctx
+  end: 56, // Ctx
+  stackId: 96, // s64, -1 when the tracker has no `stack` or the walk failed
+  key: 104, // the key bytes
+} as const;
+
+export function hitRecordSize(keySize: number): number {
+  return Hit.key + keySize;
+}
+
+/** The per-CPU stats value of one tracker. Min is stored inverted (~min) so that 0 means unset. */
+export const Stats = {
+  pairs: 0,
+  hits: 8,
+  lostHits: 16,
+  dropped: 24,
+  minInverted: 32,
+  max: 40,
+  hist: 48, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
+  buckets: 64,
+  size: 48 + 64 * 8,
+} as const;
+
+/** Where each key element lives in the key buffer: ints widened to 8 bytes, strings padded to 8. */
+export interface KeyLayout {
+  offsets: number[];
+  size: number;
+}
+
+export function keySlotSize(type: ValueType): number {
+  return type.kind === "int" ? 8 : align8(type.size);
+}
+
+export function keyLayout(types: readonly ValueType[]): KeyLayout {
+  const offsets: number[] = [];
+  let size = 0;
+  for (const t of types) {
+    offsets.push(size);
+    size += keySlotSize(t);
+  }
+  return { offsets, size: Math.max(size, 8) };
+}
+
+export function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+export function hasAction(plan: TrackerPlan, kind: "print" | "snapshot" | "stack" | "exec") {
+  return plan.actions.some((a) => a.kind === kind);
+}
+
+/** Frames kept per stack (PERF_MAX_STACK_DEPTH) and distinct stacks kept per tracker. */
+export const STACK_DEPTH = 127;
+export const STACK_ENTRIES = 1024;
+
+/** The programs' name for the ring buffer all trackers of a session share. */
+export const RINGBUF_REF = "hits";
