@@ -7,6 +7,8 @@ export interface WindowCut {
   /** Header lines (with the entry count rewritten) and the kept event lines, newline-ended. */
   text: string;
   events: number;
+  /** The ring buffer overwrote events (the dump's entries-written exceeds entries-in-buffer). */
+  overwritten: boolean;
   /** Timestamp of the oldest event in the whole dump; null when the dump had no events. */
   oldestNs: bigint | null;
   /** Timestamp of the newest event read (reading stops at the first one past the window). */
@@ -43,6 +45,7 @@ export class WindowCutter {
   private keepingEvent = false;
   private events = 0;
   private oldestNs: bigint | null = null;
+  private overwritten = false;
   private newestNs: bigint | null = null;
   private readonly fromShown: bigint;
 
@@ -62,6 +65,8 @@ export class WindowCutter {
   push(line: string): void {
     if (this.inHeader && line.startsWith("#") && !line.startsWith("#####")) {
       this.header.push(line);
+      const counts = /entries-in-buffer\/entries-written: (\d+)\/(\d+)/.exec(line);
+      if (counts !== null) this.overwritten = Number(counts[2]) > Number(counts[1]);
       return;
     }
     this.inHeader = false;
@@ -92,6 +97,7 @@ export class WindowCutter {
     return {
       text: lines.length === 0 ? "" : `${lines.join("\n")}\n`,
       events: this.events,
+      overwritten: this.overwritten,
       oldestNs: this.oldestNs,
       newestNs: this.newestNs,
     };

@@ -2,17 +2,18 @@
 // (trace_clock mono, so its timestamps are the BPF ones), frozen on a hit while the window
 // [begin − margin, end + margin] is written to snapshot.dir, then resumed.
 
-import { once } from "node:events";
-import { createReadStream } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, open, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
+import { onCleanup } from "../kernel/cleanup.ts";
 import {
   createInstance,
   enableEvent,
   findTracefs,
   removeInstanceSync,
+  removeStaleInstances,
   resolveEvents,
   writeControl,
 } from "./flight-recorder-tracefs.ts";
@@ -33,10 +34,6 @@ export interface FlightRecorderOptions {
   tracefsRoot?: string;
   /** The lttng client to run (tests put a fake one here). */
   lttngBinary?: string;
-  /** Runs at start, before the instance exists: removes instances of dead ltsh processes. */
-  removeStale?: (root: string) => void;
-  /** Registers the instance's removal for exit and signals; returns the unregister function. */
-  registerCleanup?: (name: string, remove: () => void) => () => void;
 }
 
 /** True when a tracker asks for a snapshot on its hits. */
@@ -75,11 +72,11 @@ export class FlightRecorder {
   /** Creates and starts the instance with the context events; trackers are added with track(). */
   static start(config: FlightRecorderOptions): FlightRecorder {
     const root = config.tracefsRoot ?? findTracefs();
-    config.removeStale?.(root);
+    // Instances left by ltsh processes that died (SIGKILL, crash) go first.
+    removeStaleInstances(root);
     const { name, dir } = createInstance(root, "snapshot");
     const recorder = new FlightRecorder(root, name, dir, config);
-    recorder.unregister =
-      config.registerCleanup?.(name, () => removeInstanceSync(dir)) ?? (() => {});
+    recorder.unregister = onCleanup(() => removeInstanceSync(dir));
     try {
       recorder.configure();
     } catch (error) {
@@ -177,9 +174,9 @@ export class FlightRecorder {
     try {
       const cut = await this.readWindow(fromNs, toNs);
       text = cut.text;
-      if (cut.oldestNs === null || cut.oldestNs > fromNs) {
-        const held =
-          cut.oldestNs === null ? "nothing" : formatDuration(Number(toNs - cut.oldestNs));
+      // Only a buffer that wrapped lost part of the window; a young recorder simply began later.
+      if (cut.overwritten && cut.oldestNs !== null && cut.oldestNs > fromNs) {
+        const held = formatDuration(Number(toNs - cut.oldestNs));
         this.config.warn(
           `${hit.tracker}: the snapshot misses the start of its window (the buffer held ${held}); ` +
             "raise snapshot.buffer",
@@ -204,22 +201,22 @@ export class FlightRecorder {
   /** Reads the frozen `trace` dump, stopping once past the window (the dump is in time order). */
   private async readWindow(fromNs: bigint, toNs: bigint) {
     const cutter = new WindowCutter(fromNs, toNs);
-    const stream = createReadStream(join(this.instanceDir, "trace"), {
-      encoding: "utf8",
-      highWaterMark: 1 << 20,
-    });
-    let rest = "";
-    for await (const chunk of stream) {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop() as string;
-      for (const line of lines) cutter.push(line);
-      if (cutter.done) break;
-    }
-    if (rest !== "" && !cutter.done) cutter.push(rest);
-    // An open `trace` file keeps the instance busy: rmdir at close would fail with EBUSY.
-    if (!stream.closed) {
-      stream.destroy();
-      await once(stream, "close");
+    // Closed before returning: an open `trace` file keeps the instance busy (rmdir: EBUSY).
+    const file = await open(join(this.instanceDir, "trace"), "r");
+    try {
+      const buffer = Buffer.alloc(1 << 20);
+      const decoder = new StringDecoder("utf8");
+      let rest = "";
+      while (!cutter.done) {
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        const lines = (rest + decoder.write(buffer.subarray(0, bytesRead))).split("\n");
+        rest = lines.pop() as string;
+        for (const line of lines) cutter.push(line);
+      }
+      if (rest !== "" && !cutter.done) cutter.push(rest);
+    } finally {
+      await file.close();
     }
     return cutter.finish();
   }
