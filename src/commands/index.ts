@@ -3,9 +3,10 @@
 import { checkCommand } from "./check.ts";
 import { compileCommand } from "./compile.ts";
 import { eventsCommand } from "./events.ts";
+import { runCommand } from "./run.ts";
 import type { Command } from "./usage.ts";
 
-export const commands: Command[] = [checkCommand, compileCommand, eventsCommand];
+export const commands: Command[] = [checkCommand, compileCommand, eventsCommand, runCommand];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.name === name);

@@ -30,7 +30,8 @@ export class SnapshotWindows {
   constructor(
     private readonly dir: string,
     private readonly marginNs: number,
-    private readonly header: string[],
+    /** The trace's own header lines, written at the top of every snapshot. */
+    public header: string[],
   ) {}
 
   /** Every line of the trace passes here, in order, with its time. */

@@ -17,8 +17,6 @@ export interface InterpreterOptions {
   snapshotDir: string;
   snapshotMarginNs: number;
   execTimeoutNs: number;
-  /** Lines written at the top of every snapshot file (the trace's own header). */
-  snapshotHeader?: string[];
 }
 
 interface CompiledSide {
@@ -102,6 +100,7 @@ export class Interpreter {
   private timed: Tracker[] = [];
   private snapshots: SnapshotWindows | null = null;
   private exec: ExecRunner | null = null;
+  private snapshotHeader: string[] = [];
   /** Probe events whose text did not have the shape their event prints. */
   malformedEvents = 0;
   firstMalformed: TraceEvent | null = null;
@@ -132,12 +131,18 @@ export class Interpreter {
       this.snapshots = new SnapshotWindows(
         this.options.snapshotDir,
         this.options.snapshotMarginNs,
-        this.options.snapshotHeader ?? [],
+        this.snapshotHeader,
       );
     }
     if (tracker.exec.length > 0 && this.exec === null) {
       this.exec = new ExecRunner(Math.ceil(this.options.execTimeoutNs / 1e6), this.warn);
     }
+  }
+
+  /** Lines written at the top of every snapshot file: the replayed trace's own header. */
+  setSnapshotHeader(lines: string[]): void {
+    this.snapshotHeader = lines;
+    if (this.snapshots !== null) this.snapshots.header = lines;
   }
 
   /** Names of the events some tracker listens to (readers may skip parsing the others). */

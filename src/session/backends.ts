@@ -2,6 +2,7 @@
 // through openSession(); each backend adds one import and one entry to `factories`.
 
 import type { OptionValue } from "../compiler/plan.ts";
+import { openReplaySession } from "./replay.ts";
 import type { Session, SessionListener } from "./types.ts";
 
 export type BackendName = "live" | "replay" | "kmod";
@@ -22,7 +23,9 @@ export interface SessionOptions {
 
 export type SessionFactory = (options: SessionOptions) => Promise<Session>;
 
-const factories: Partial<Record<BackendName, SessionFactory>> = {};
+const factories: Partial<Record<BackendName, SessionFactory>> = {
+  replay: openReplaySession,
+};
 
 export async function openSession(backend: BackendName, options: SessionOptions): Promise<Session> {
   const factory = factories[backend];

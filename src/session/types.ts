@@ -86,4 +86,10 @@ export interface Session {
   stats(): TrackerStats[];
   /** Detaches everything and returns the final summaries, one per tracker ever added. */
   close(): Promise<SummaryRecord[]>;
+  /**
+   * Optional, for backends that finish on their own (replay: the end of the trace).
+   * Resolves when every tracker added so far has finished; rejects on a fatal input
+   * error (a corrupt trace), which is then not also reported through warning().
+   */
+  done?(): Promise<void>;
 }

@@ -1,0 +1,176 @@
+// `ltsh run FILE.lt`: runs every tracker of a file on one backend (live eBPF by default,
+// kmod, or a recorded trace with --replay), prints hits as they come, then summaries.
+
+import { compileFile } from "../compiler/compile.ts";
+import type { TrackerPlan } from "../compiler/plan.ts";
+import { renderDiagnostics } from "../compiler/render.ts";
+import { DURATION_UNITS } from "../compiler/units.ts";
+import { type BackendName, openSession, type SessionOptions } from "../session/backends.ts";
+import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../session/output.ts";
+import type { HitRecord, Session, SummaryRecord } from "../session/types.ts";
+import { loadCatalogOrReport } from "./check.ts";
+import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
+
+const FORMATS = ["ftrace", "perf", "babeltrace"] as const;
+type Format = (typeof FORMATS)[number];
+
+/** "10s", "500ms", "2m" → milliseconds; a bare number is seconds. */
+export function parseDurationArg(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag} expects a duration such as 10s or 500ms, not '${text}'`);
+  const unit = m[2] ?? "s";
+  const ns = unit === "m" ? 60e9 : Number(DURATION_UNITS[unit]);
+  const ms = (Number(m[1]) * ns) / 1e6;
+  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
+  return ms;
+}
+
+function parseSpeed(text: string | undefined): number | "max" {
+  if (text === undefined || text === "max") return "max";
+  const speed = Number(text);
+  if (!(speed > 0))
+    throw new UsageError(`--speed expects a positive number or 'max', not '${text}'`);
+  return speed;
+}
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "run a file's trackers live, or on a recorded trace with --replay",
+  help: `Usage: ltsh run FILE.lt [--replay TRACE [--format F] [--speed S] [--strict]]
+                   [--target ebpf|kmod] [--for DURATION] [--json] [--catalog FILE]
+
+Runs every tracker of FILE.lt at once. Each hit is printed as it is found
+(time, tracker, latency, key, begin and end task and CPU); when the trace
+ends, --for expires or Ctrl-C is pressed, each tracker's summary follows:
+pairs, hits, timeouts, dropped, pending, min/p50/p99/max and a histogram.
+
+Options:
+  --replay TRACE   replay a recorded trace instead of tracing live ("-": stdin;
+                   gzip is read transparently)
+  --format F       the trace's format: ftrace, perf or babeltrace
+                   (default: detected from its first lines)
+  --speed S        replay pace: 1 = trace time, 10 = ten times faster,
+                   max = as fast as possible (default)
+  --strict         malformed trace lines are fatal (default: counted, skipped)
+  --target T       live backend: ebpf (default) or kmod
+  --for DURATION   stop after this long (10s, 500ms, 2m)
+  --json           NDJSON: one "hit" record per hit, one "summary" per tracker
+  --catalog FILE   tracepoint catalog (see 'ltsh check --help')
+  -h, --help       show this help
+
+Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
+2 bad usage.
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      replay: { type: "string" },
+      format: { type: "string" },
+      speed: { type: "string" },
+      strict: { type: "boolean" },
+      target: { type: "string" },
+      for: { type: "string" },
+      json: { type: "boolean" },
+      catalog: { type: "string" },
+    });
+    if (values.help) {
+      process.stdout.write(this.help);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError("expected one FILE.lt");
+    if (values.format !== undefined && !FORMATS.includes(values.format as Format)) {
+      throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+    }
+    if (values.target !== undefined && values.target !== "ebpf" && values.target !== "kmod") {
+      throw new UsageError("--target must be ebpf or kmod");
+    }
+    if (values.replay === undefined && (values.format || values.speed || values.strict)) {
+      throw new UsageError("--format, --speed and --strict apply to --replay only");
+    }
+    const forMs = values.for === undefined ? null : parseDurationArg(values.for, "--for");
+    const speed = parseSpeed(values.speed);
+
+    const catalog = loadCatalogOrReport(values.catalog);
+    if (!catalog) return 1;
+    const { plan, diagnostics, text } = compileFile(positionals[0], { catalog });
+    process.stderr.write(renderDiagnostics(diagnostics, text));
+    if (!plan) return 1;
+
+    const backend: BackendName =
+      values.replay !== undefined ? "replay" : values.target === "kmod" ? "kmod" : "live";
+    const printing = new Set(plan.trackers.filter(printsHits).map((t) => t.name));
+    const json = values.json === true;
+    const sessionOptions: SessionOptions = {
+      options: plan.options,
+      listener: {
+        hit(hit: HitRecord) {
+          if (json) process.stdout.write(`${hitToJson(hit)}\n`);
+          else if (printing.has(hit.tracker)) process.stdout.write(`${formatHitLine(hit)}\n`);
+        },
+        warning(message: string) {
+          process.stderr.write(`ltsh: warning: ${message}\n`);
+        },
+      },
+      replay:
+        values.replay === undefined
+          ? undefined
+          : {
+              path: values.replay,
+              format: values.format as Format | undefined,
+              speed,
+              strict: values.strict,
+            },
+    };
+    let session: Session;
+    try {
+      session = await openSession(backend, sessionOptions);
+    } catch (error) {
+      process.stderr.write(`ltsh run: error: ${(error as Error).message}\n`);
+      return 1;
+    }
+    return runSession(session, plan.trackers, forMs, json);
+  },
+};
+
+function printsHits(tracker: TrackerPlan): boolean {
+  return tracker.actions.some((a) => a.kind === "print");
+}
+
+/** Adds the trackers, waits for the end (trace end, --for, Ctrl-C), prints summaries. */
+async function runSession(
+  session: Session,
+  trackers: TrackerPlan[],
+  forMs: number | null,
+  json: boolean,
+) {
+  let failure: Error | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let onSigint: (() => void) | undefined;
+  try {
+    for (const tracker of trackers) await session.add(tracker);
+    const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (onSigint = resolve))];
+    process.once("SIGINT", onSigint!);
+    if (forMs !== null) waits.push(new Promise((resolve) => (timer = setTimeout(resolve, forMs))));
+    if (session.done) waits.push(session.done());
+    await Promise.race(waits);
+  } catch (error) {
+    failure = error as Error;
+  } finally {
+    clearTimeout(timer);
+    if (onSigint) process.removeListener("SIGINT", onSigint);
+  }
+  let summaries: SummaryRecord[] = [];
+  try {
+    summaries = await session.close();
+  } catch (error) {
+    failure ??= error as Error;
+  }
+  if (failure) {
+    process.stderr.write(`ltsh run: error: ${failure.message}\n`);
+    return 1;
+  }
+  const text = json
+    ? summaries.map((s) => `${summaryToJson(s)}\n`).join("")
+    : `${summaries.map(formatSummary).join("\n\n")}\n`;
+  process.stdout.write(json || summaries.length === 0 ? text : `\n${text}`);
+  return 0;
+}

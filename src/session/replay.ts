@@ -1,0 +1,161 @@
+// The "replay" backend: a Session over a recorded trace. Trackers added together share
+// one pass over the trace; a tracker added later (from the shell) gets a pass of its own
+// over the whole trace, so every tracker sees every event whenever it was added.
+
+import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
+import type { TraceFormat } from "../replay/event.ts";
+import { Interpreter } from "../replay/interpreter.ts";
+import { readTrace, TraceError } from "../replay/reader.ts";
+import type { SessionOptions } from "./backends.ts";
+import type { Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
+
+export { TraceError } from "../replay/reader.ts";
+
+interface Pass {
+  interpreter: Interpreter;
+  plans: TrackerPlan[];
+  abort: AbortController;
+  finished: Promise<void>;
+  running: boolean;
+}
+
+function numberOption(
+  options: Record<string, OptionValue>,
+  name: string,
+  fallback: number,
+): number {
+  const value = options[name];
+  return typeof value === "number" ? value : fallback;
+}
+
+export class ReplaySession implements Session {
+  readonly backend: string;
+  private readonly passes: Pass[] = [];
+  private batch: TrackerPlan[] = [];
+  private scheduled: Promise<void> | null = null;
+  private readonly removed = new Set<string>();
+  private readonly stopped = new Set<string>();
+  private fatal: Error | null = null;
+  private awaited = false;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly listener: SessionListener,
+    private readonly options: Record<string, OptionValue>,
+    private readonly replay: NonNullable<SessionOptions["replay"]>,
+  ) {
+    this.backend = `replay ${path === "-" ? "<stdin>" : path}`;
+  }
+
+  async add(plan: TrackerPlan): Promise<void> {
+    if (this.closed) throw new Error("the replay session is closed");
+    if (this.path === "-" && this.passes.length > 0) {
+      throw new Error(
+        "stdin was already replayed: trackers added now cannot see it; replay a file",
+      );
+    }
+    this.batch.push(plan);
+    // Trackers added in the same turn (a whole file) start together: one pass.
+    this.scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.startPass(),
+    );
+  }
+
+  async stop(tracker: string): Promise<void> {
+    this.stopped.add(tracker);
+    for (const pass of this.passes) pass.interpreter.stop(tracker);
+  }
+
+  async remove(tracker: string): Promise<void> {
+    await this.stop(tracker);
+    this.removed.add(tracker);
+  }
+
+  stats(): TrackerStats[] {
+    return this.passes.flatMap((pass) =>
+      pass.interpreter
+        .trackerSummaries()
+        .filter((t) => !this.removed.has(t.name))
+        .map((t) => ({ tracker: t.name, running: pass.running && !t.stopped, summary: t.summary })),
+    );
+  }
+
+  async done(): Promise<void> {
+    this.awaited = true;
+    while (this.scheduled !== null || this.passes.some((p) => p.running)) {
+      await this.scheduled;
+      await Promise.all(this.passes.map((p) => p.finished));
+    }
+    if (this.fatal) throw this.fatal;
+  }
+
+  async close(): Promise<SummaryRecord[]> {
+    this.closed = true;
+    await this.scheduled;
+    for (const pass of this.passes) pass.abort.abort();
+    await Promise.all(this.passes.map((p) => p.finished));
+    return this.passes.flatMap((p) => p.interpreter.summaries());
+  }
+
+  private startPass(): void {
+    this.scheduled = null;
+    const plans = this.batch;
+    this.batch = [];
+    if (plans.length === 0 || this.closed) return;
+    const interpreter = new Interpreter({
+      hit: (hit) => this.listener.hit(hit),
+      warning: (message) => this.listener.warning(message),
+      snapshotDir: String(this.options["snapshot.dir"] ?? "snapshots"),
+      snapshotMarginNs: numberOption(this.options, "snapshot.margin", 10_000_000),
+      execTimeoutNs: numberOption(this.options, "exec.timeout", 5_000_000_000),
+    });
+    for (const plan of plans) interpreter.add(plan);
+    for (const name of this.stopped) interpreter.stop(name);
+    const abort = new AbortController();
+    const pass: Pass = { interpreter, plans, abort, running: true, finished: Promise.resolve() };
+    pass.finished = this.runPass(pass).finally(() => {
+      pass.running = false;
+    });
+    this.passes.push(pass);
+  }
+
+  private async runPass(pass: Pass): Promise<void> {
+    const { interpreter } = pass;
+    const name = this.path === "-" ? "<stdin>" : this.path;
+    try {
+      const result = await readTrace(
+        {
+          path: this.path,
+          format: this.replay.format as TraceFormat | undefined,
+          strict: this.replay.strict,
+          speed: this.replay.speed,
+          signal: pass.abort.signal,
+          onStart: (_format, header) => interpreter.setSnapshotHeader(header),
+        },
+        (event) => interpreter.feed(event),
+      );
+      await interpreter.finish(name);
+      const malformed = result.malformed + interpreter.malformedEvents;
+      if (malformed > 0) {
+        const first = result.firstMalformed ?? {
+          lineNo: interpreter.firstMalformed!.lineNo,
+          reason: `${interpreter.firstMalformed!.name}: fields not in the shape this event prints`,
+        };
+        this.listener.warning(
+          `${name}: ${malformed} malformed line${malformed === 1 ? "" : "s"} skipped ` +
+            `(first at line ${first.lineNo}: ${first.reason}; --strict makes them fatal)`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof TraceError)) throw error;
+      this.fatal ??= error;
+      if (!this.awaited) this.listener.warning(error.message);
+    }
+  }
+}
+
+export async function openReplaySession(options: SessionOptions): Promise<Session> {
+  if (!options.replay) throw new Error("the replay backend needs a trace (--replay TRACE)");
+  return new ReplaySession(options.replay.path, options.listener, options.options, options.replay);
+}
