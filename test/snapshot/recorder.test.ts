@@ -13,6 +13,7 @@ import type { HitRecord } from "../../src/session/types.ts";
 import {
   eventLines,
   instanceTrace,
+  replayHits,
   reportSkip,
   snapshotPlan,
   tracefsSkipReason,
@@ -120,6 +121,20 @@ test("a capture writes the hit's window, begin and end events included, and resu
   );
   assert.equal(readFileSync(join(recorder.instanceDir, "tracing_on"), "utf8").trim(), "1");
   assert.deepEqual(warnings, []);
+
+  // The snapshot replays to the same pair: same key, same latency at µs resolution.
+  const replayed = await replayHits(
+    `track nap: sched_process_exec(args.pid) where args.pid == ${pid} -> sched_process_exit(args.pid) > 1ms`,
+    path as string,
+  );
+  assert.deepEqual(replayed.warnings, []);
+  assert.equal(replayed.hits.length, 1);
+  const again = replayed.hits[0] as HitRecord;
+  assert.deepEqual(again.key, hit.key);
+  assert.ok(
+    Math.abs(again.latency_ns - hit.latency_ns) < 1000,
+    `${again.latency_ns} vs ${hit.latency_ns}`,
+  );
 });
 
 test("the rate limit skips hits within a second of the last snapshot and counts them", async () => {

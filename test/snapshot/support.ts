@@ -1,10 +1,14 @@
 // Shared by the snapshot suites: whether tracefs instances can be made here, a tracker plan
 // over two tracepoints without the compiler, and reading events back from an instance.
 
+import assert from "node:assert/strict";
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { compileSource } from "../../src/compiler/compile.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../../src/compiler/plan.ts";
+import { openSession } from "../../src/session/backends.ts";
 import { eventTimestampNs } from "../../src/session/snapshot-window.ts";
+import type { HitRecord } from "../../src/session/types.ts";
 
 export const TRACEFS = "/sys/kernel/tracing";
 
@@ -74,4 +78,24 @@ export function eventLines(
 
 export function instanceTrace(instanceDir: string): string {
   return readFileSync(join(instanceDir, "trace"), "utf8");
+}
+
+/** Replays a snapshot file with the replay backend; returns its hits and warnings. */
+export async function replayHits(
+  source: string,
+  tracePath: string,
+): Promise<{ hits: HitRecord[]; warnings: string[] }> {
+  const compiled = compileSource(source, "replay.lt");
+  assert.ok(compiled.plan, `compiles: ${JSON.stringify(compiled.diagnostics)}`);
+  const hits: HitRecord[] = [];
+  const warnings: string[] = [];
+  const session = await openSession("replay", {
+    listener: { hit: (h) => hits.push(h), warning: (w) => warnings.push(w) },
+    options: compiled.plan.options,
+    replay: { path: tracePath },
+  });
+  for (const plan of compiled.plan.trackers) await session.add(plan);
+  await session.done?.();
+  await session.close();
+  return { hits, warnings };
 }
