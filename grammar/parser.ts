@@ -31,11 +31,13 @@ function quote(image: string): string {
 }
 
 export class LtshParser extends CstParser {
-  constructor() {
+  /** `validate`: run Chevrotain's grammar checks (ambiguities, left recursion); tests do. */
+  constructor(options: { validate: boolean } = { validate: false }) {
     super(t.allTokens, {
       recoveryEnabled: true,
       nodeLocationTracking: "full",
       maxLookahead: 3,
+      skipValidations: !options.validate,
       errorMessageProvider: errorMessages,
     });
     this.performSelfAnalysis();

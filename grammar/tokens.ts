@@ -142,7 +142,12 @@ export const allTokens: TokenType[] = [
 
 export const KEYWORDS = ["track", "set", "where", "timeout", "keep", "capacity", "then", "args"];
 
-export const ltshLexer = new Lexer(allTokens, {
-  positionTracking: "full",
-  ensureOptimizations: false,
-});
+/**
+ * Validations cost ~20 ms per start and only catch mistakes in this file: they run in
+ * test/grammar (createLexer({ validate: true })), not on every `ltsh` invocation.
+ */
+export function createLexer(options: { validate: boolean }): Lexer {
+  return new Lexer(allTokens, { positionTracking: "full", skipValidations: !options.validate });
+}
+
+export const ltshLexer = createLexer({ validate: false });

@@ -1,10 +1,10 @@
 // `ltsh check FILE...`: compiles each file against the catalog and prints every diagnostic;
 // silent with exit 0 when all are clean.
 
-import { CatalogError, loadCatalog } from "../compiler/catalog/index.ts";
-import { compileFile } from "../compiler/compile.ts";
-import { hasErrors } from "../compiler/diagnostic.ts";
-import { renderDiagnostics } from "../compiler/render.ts";
+// The compiler is imported inside run(): `ltsh --help` and other commands do not pay for
+// loading Chevrotain and building the parser. The catalog module is light (no parser).
+
+import { CatalogError, type CatalogIndex, loadCatalog } from "../compiler/catalog/index.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
 export const checkCommand: Command = {
@@ -33,6 +33,9 @@ Exit status: 0 clean (warnings allowed), 1 errors found, 2 bad usage.
     if (positionals.length === 0) throw new UsageError("expected at least one FILE.lt");
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
+    const { compileFile } = await import("../compiler/compile.ts");
+    const { hasErrors } = await import("../compiler/diagnostic.ts");
+    const { renderDiagnostics } = await import("../compiler/render.ts");
     let failed = false;
     for (const file of positionals) {
       const { diagnostics, text } = compileFile(file, { catalog });
@@ -44,7 +47,7 @@ Exit status: 0 clean (warnings allowed), 1 errors found, 2 bad usage.
 };
 
 /** The catalog, or null after printing one line saying why it could not be read. */
-export function loadCatalogOrReport(path: string | undefined) {
+export function loadCatalogOrReport(path: string | undefined): CatalogIndex | null {
   try {
     return loadCatalog(path === undefined ? {} : { path });
   } catch (error) {

@@ -1,9 +1,8 @@
 // `ltsh compile FILE.lt --emit plan | --target NAME [-o DIR]`: the TrackerPlan as JSON, or
 // a backend's output through the target registry in src/compiler/targets.ts.
 
-import { compileFile } from "../compiler/compile.ts";
-import { hasErrors } from "../compiler/diagnostic.ts";
-import { renderDiagnostics } from "../compiler/render.ts";
+// The compiler is imported inside run(), as in ./check.ts.
+
 import { findTarget, targets } from "../compiler/targets.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
@@ -51,6 +50,9 @@ Exit status: 0 success, 1 errors in the program or the target, 2 bad usage.
     }
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
+    const { compileFile } = await import("../compiler/compile.ts");
+    const { hasErrors } = await import("../compiler/diagnostic.ts");
+    const { renderDiagnostics } = await import("../compiler/render.ts");
     const { plan, diagnostics, text } = compileFile(positionals[0], { catalog });
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan || hasErrors(diagnostics)) return 1;

@@ -3,7 +3,7 @@
 
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
 import type { Tracepoint } from "../compiler/catalog/types.ts";
-import { describeType, fieldType } from "../compiler/checker-expr.ts";
+import { describeType, fieldType } from "../compiler/field-types.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 

@@ -13,32 +13,32 @@ export const BUILTINS: Record<BuiltinName, Builtin> = {
   tid: {
     name: "tid",
     type: { kind: "int", size: 4, signed: true },
-    doc: "thread id of the current task",
+    doc: "the current task's thread id",
   },
   pid: {
     name: "pid",
     type: { kind: "int", size: 4, signed: true },
-    doc: "process id (thread group id) of the current task",
+    doc: "the current task's process id",
   },
   comm: {
     name: "comm",
     type: { kind: "string", size: 16 },
-    doc: "command name of the current task",
+    doc: "the current task's command name",
   },
   cpu: {
     name: "cpu",
     type: { kind: "int", size: 4, signed: false },
-    doc: "CPU the event fired on",
+    doc: "the CPU the event fired on",
   },
   uid: {
     name: "uid",
     type: { kind: "int", size: 4, signed: false },
-    doc: "user id of the current task",
+    doc: "the current task's user id",
   },
   cgroup: {
     name: "cgroup",
     type: { kind: "int", size: 8, signed: false },
-    doc: "cgroup v2 id of the current task",
+    doc: "the current task's cgroup v2 id",
   },
 };
 

@@ -5,8 +5,8 @@
 
 import type { AstExpr } from "./ast.ts";
 import { BUILTINS, findBuiltin } from "./builtins.ts";
-import type { TracepointField } from "./catalog/types.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
+import { describeType, fieldType } from "./field-types.ts";
 import type { Expr, ProbePlan, ValueType } from "./plan.ts";
 import { suggest } from "./suggest.ts";
 
@@ -20,27 +20,6 @@ export interface ExprScope {
 
 export function isCondition(e: Expr): boolean {
   return e.kind === "compare" || e.kind === "logic" || e.kind === "not";
-}
-
-export function describeType(type: ValueType): string {
-  return type.kind === "string"
-    ? `a string (char[${type.size}])`
-    : `an integer (${type.signed ? "s" : "u"}${type.size * 8})`;
-}
-
-/** The type of a field, or an error message when ltsh cannot use it. */
-export function fieldType(field: TracepointField): ValueType | string {
-  if (field.dataLoc)
-    return `'${field.name}' is a variable-length (__data_loc) field, not supported yet`;
-  if (field.arrayLength !== undefined) {
-    if (/^(unsigned |signed )?char$/.test(field.cType) && field.size > 0)
-      return { kind: "string", size: field.size };
-    return `'${field.name}' is an array (${field.cType}[${field.arrayLength}]), not supported`;
-  }
-  if (field.size === 1 || field.size === 2 || field.size === 4 || field.size === 8) {
-    return { kind: "int", size: field.size, signed: field.signed };
-  }
-  return `'${field.name}' (${field.cType}, ${field.size} bytes) is not an integer or a string`;
 }
 
 function error(
@@ -131,7 +110,7 @@ function checkName(ast: Extract<AstExpr, { kind: "name" }>, scope: ExprScope): E
       scope.diagnostics.push({
         severity: "warning",
         code: "shadowed-builtin",
-        message: `'${ast.name}' is ${probe.name}'s field, not the builtin (${builtin.doc}): write args.${ast.name} to silence this, or $${ast.name} for the builtin`,
+        message: `'${ast.name}' is ${probe.name}'s field here, not the builtin $${ast.name} (${builtin.doc}): write args.${ast.name} to silence this, or $${ast.name} for the builtin`,
         range: ast.range,
       });
     }

@@ -120,7 +120,11 @@ function checkScalar(
   }
   const scale = q.unit === null ? 1n : SIZE_UNITS[q.unit];
   if (scale === undefined) {
-    const hint = suggest(q.unit!, Object.keys(SIZE_UNITS), 1).map(
+    // People write MB for MiB: point at the binary unit rather than the nearest spelling.
+    const binary = Object.keys(SIZE_UNITS).find(
+      (u) => u.replace("i", "").toUpperCase() === q.unit!.toUpperCase(),
+    );
+    const hint = (binary ? [binary] : suggest(q.unit!, Object.keys(SIZE_UNITS), 1)).map(
       (u) => `did you mean ${q.value}${u}?`,
     );
     return report(

@@ -4,15 +4,10 @@
 import { ACTIONS, findAction, makeAction, splitCommand } from "./actions.ts";
 import type { AstClause, AstProbe, AstProgram, AstTrack, Quantity } from "./ast.ts";
 import type { CatalogIndex } from "./catalog/index.ts";
-import {
-  checkCondition,
-  checkExpr,
-  describeType,
-  type ExprScope,
-  isCondition,
-} from "./checker-expr.ts";
+import { checkCondition, checkExpr, type ExprScope, isCondition } from "./checker-expr.ts";
 import { type CheckedOption, checkSet } from "./checker-set.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
+import { describeType } from "./field-types.ts";
 import type { Action, Expr, KeepPolicy, ProbeSide, ValueType } from "./plan.ts";
 import { resolveProbe } from "./probes.ts";
 import { suggest } from "./suggest.ts";
@@ -229,9 +224,9 @@ export function checkDuration(
   }
   const scale = DURATION_UNITS[q.unit];
   if (scale === undefined) {
-    const hint = suggest(q.unit, Object.keys(DURATION_UNITS), 1).map(
-      (u) => `did you mean ${q.value}${u}?`,
-    );
+    const hint = /^(h|hours?|m|min|minutes?)$/.test(q.unit)
+      ? ["the largest unit is s; durations stop at one hour (3600s)"]
+      : suggest(q.unit, Object.keys(DURATION_UNITS), 1).map((u) => `did you mean ${q.value}${u}?`);
     report(
       context,
       "duration-unit",

@@ -1,0 +1,69 @@
+// Whole-process wall time of `ltsh check examples/*.lt` (goal: under 300 ms), with
+// `node -e 0` and `ltsh --version` as baselines; writes the `## check` section of
+// BENCHMARKS.md. Run: node --import tsx bench/check.ts [RUNS]
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+
+const runs = Number(process.argv[2] ?? 15);
+const root = new URL("..", import.meta.url).pathname;
+const examples = readdirSync(`${root}examples`)
+  .filter((f) => f.endsWith(".lt"))
+  .map((f) => `examples/${f}`);
+
+function timeRuns(args: string[]): { median: number; min: number; max: number } {
+  const times: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, args, {
+      cwd: root,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (result.status !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
+    if (i > 0) times.push(ms); // the first run warms tsx's transform cache
+  }
+  times.sort((a, b) => a - b);
+  return {
+    median: times[Math.floor(times.length / 2)],
+    min: times[0],
+    max: times[times.length - 1],
+  };
+}
+
+const rows: [string, string[]][] = [
+  ["node -e 0 (baseline)", ["-e", "0"]],
+  ["ltsh --version (startup)", ["bin/ltsh.js", "--version"]],
+  [`ltsh check examples/*.lt (${examples.length} files)`, ["bin/ltsh.js", "check", ...examples]],
+];
+const lines = rows.map(([label, args]) => {
+  const t = timeRuns(args);
+  return `| ${label} | ${t.median.toFixed(0)} | ${t.min.toFixed(0)} | ${t.max.toFixed(0)} |`;
+});
+const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root })
+  .toString()
+  .trim();
+const section = [
+  "## check",
+  "",
+  `Whole-process wall time, ${runs} runs after one warm-up, measured by \`bench/check.ts\` on`,
+  `${new Date().toISOString().slice(0, 10)} at ${commit}: Node ${process.versions.node}, Linux ${release()}, ${cpus().length} CPUs (shared).`,
+  "Goal: `ltsh check` on every example under 300 ms.",
+  "",
+  "| command | median ms | min ms | max ms |",
+  "|---|---|---|---|",
+  ...lines,
+  "",
+].join("\n");
+
+const path = `${root}BENCHMARKS.md`;
+const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n\n";
+const start = current.indexOf("## check\n");
+const next = start < 0 ? -1 : current.indexOf("\n## ", start + 1);
+const updated =
+  start < 0
+    ? `${current.trimEnd()}\n\n${section}`
+    : current.slice(0, start) + section + (next < 0 ? "" : current.slice(next + 1));
+writeFileSync(path, updated);
+process.stdout.write(`${section}\n`);
