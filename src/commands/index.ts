@@ -3,10 +3,17 @@
 import { checkCommand } from "./check.ts";
 import { compileCommand } from "./compile.ts";
 import { eventsCommand } from "./events.ts";
+import { recordCommand } from "./record.ts";
 import { runCommand } from "./run.ts";
 import type { Command } from "./usage.ts";
 
-export const commands: Command[] = [checkCommand, compileCommand, eventsCommand, runCommand];
+export const commands: Command[] = [
+  checkCommand,
+  compileCommand,
+  eventsCommand,
+  runCommand,
+  recordCommand,
+];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.name === name);

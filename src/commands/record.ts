@@ -1,0 +1,162 @@
+// `ltsh record`: records tracepoints through a tracefs instance of its own (mono clock,
+// sized buffer that keeps the oldest events, tgids, raw pointers) and writes ftrace text
+// that `ltsh run --replay` reads. The instance is removed afterwards, also on Ctrl-C.
+
+import { spawn } from "node:child_process";
+import { createReadStream, createWriteStream } from "node:fs";
+import type { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import { compileFile } from "../compiler/compile.ts";
+import { renderDiagnostics } from "../compiler/render.ts";
+import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
+import { loadCatalogOrReport } from "./check.ts";
+import { parseDurationArg } from "./run.ts";
+import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
+
+const DEFAULT_BUFFER_KIB = 32 * 1024;
+
+function parseSizeKiB(text: string): number {
+  const m = /^(\d+)(K|KiB|M|MiB|G|GiB)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--buffer expects a size per CPU such as 64MiB, not '${text}'`);
+  const unit = (m[2] ?? "KiB")[0].toUpperCase();
+  return Number(m[1]) * (unit === "G" ? 1024 * 1024 : unit === "M" ? 1024 : 1);
+}
+
+/** The events a file's trackers need: every begin and end probe. */
+function eventsOfFile(path: string, catalogPath: string | undefined): string[] | null {
+  const catalog = loadCatalogOrReport(catalogPath);
+  if (!catalog) return null;
+  const { plan, diagnostics, text } = compileFile(path, { catalog });
+  process.stderr.write(renderDiagnostics(diagnostics, text));
+  if (!plan) return null;
+  const ids = plan.trackers.flatMap((t) => [...t.begins, ...t.ends].map((side) => side.probe.id));
+  return [...new Set(ids)];
+}
+
+export const recordCommand: Command = {
+  name: "record",
+  summary: "record tracepoints to an ftrace text file for --replay",
+  help: `Usage: ltsh record -o TRACE (--events LIST | --for-file FILE.lt)
+                   [--for DURATION] [--buffer SIZE] [-- COMMAND ARGS...]
+
+Records through a tracefs instance of its own (ltsh-<pid>-record; trace_clock
+mono, record-tgid on, hash-ptr off) and writes its ftrace text to TRACE
+(gzip when TRACE ends in .gz; "-" for stdout). Recording stops after
+--for, when COMMAND exits, or on Ctrl-C; the instance is always removed.
+Needs root (or write access to tracefs).
+
+Options:
+  -o, --output TRACE  where to write the trace
+  --events LIST       comma-separated: categories (sched), category:name
+                      (irq:irq_handler_entry) or bare names (sched_switch)
+  --for-file FILE.lt  exactly the events FILE.lt's trackers need
+  --for DURATION      how long to record (10s, 500ms, 2m)
+  --buffer SIZE       ring buffer per CPU (default 32MiB); when full, newer
+                      events are dropped and the count is reported
+  --catalog FILE      tracepoint catalog for --for-file
+  -h, --help          show this help
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      output: { type: "string", short: "o" },
+      events: { type: "string" },
+      "for-file": { type: "string" },
+      for: { type: "string" },
+      buffer: { type: "string" },
+      catalog: { type: "string" },
+    });
+    if (values.help) {
+      process.stdout.write(this.help);
+      return 0;
+    }
+    if (values.output === undefined) throw new UsageError("-o TRACE is required");
+    if ((values.events === undefined) === (values["for-file"] === undefined)) {
+      throw new UsageError("give either --events LIST or --for-file FILE.lt");
+    }
+    const forMs = values.for === undefined ? null : parseDurationArg(values.for, "--for");
+    if (forMs === null && positionals.length === 0) {
+      throw new UsageError("say when to stop: --for DURATION or -- COMMAND");
+    }
+    const bufferKiB =
+      values.buffer === undefined ? DEFAULT_BUFFER_KIB : parseSizeKiB(values.buffer);
+    const requested = values.events
+      ? values.events
+          .split(",")
+          .map((e) => e.trim())
+          .filter(Boolean)
+      : eventsOfFile(values["for-file"]!, values.catalog);
+    if (requested === null) return 1;
+    try {
+      return await record(values.output, requested, bufferKiB, forMs, positionals);
+    } catch (error) {
+      if (!(error instanceof TracefsError)) throw error;
+      process.stderr.write(`ltsh record: error: ${error.message}\n`);
+      return 1;
+    }
+  },
+};
+
+async function record(
+  output: string,
+  requested: string[],
+  bufferKiB: number,
+  forMs: number | null,
+  command: string[],
+) {
+  const instance = TracefsInstance.create({ purpose: "record", bufferKiB, overwrite: false });
+  try {
+    const { events, unknown } = instance.resolveEvents(requested);
+    if (unknown.length > 0) {
+      process.stderr.write(
+        `ltsh record: error: unknown events: ${unknown.join(", ")} (see ltsh events)\n`,
+      );
+      return 1;
+    }
+    instance.enableEvents(events);
+    instance.resume();
+    const exitCode = await waitForEnd(forMs, command);
+    instance.freeze();
+    const stats = instance.bufferStats();
+    const sink: Writable = output === "-" ? process.stdout : createWriteStream(output);
+    if (output.endsWith(".gz"))
+      await pipeline(createReadStream(instance.tracePath), createGzip(), sink);
+    else await pipeline(createReadStream(instance.tracePath), sink);
+    process.stderr.write(
+      `ltsh record: ${stats.entries} events (${events.length} event types) written to ${output}\n`,
+    );
+    if (stats.dropped + stats.overrun > 0) {
+      process.stderr.write(
+        `ltsh record: warning: ${stats.dropped + stats.overrun} events lost: the buffer was full (raise --buffer)\n`,
+      );
+    }
+    return exitCode;
+  } finally {
+    instance.remove();
+  }
+}
+
+/** Resolves with 0 after --for or Ctrl-C, or with the command's status when it exits. */
+function waitForEnd(forMs: number | null, command: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (code: number) => {
+      clearTimeout(timer);
+      process.removeListener("SIGINT", onSigint);
+      resolve(code);
+    };
+    const onSigint = () => finish(0);
+    process.on("SIGINT", onSigint);
+    if (forMs !== null) timer = setTimeout(() => finish(0), forMs);
+    if (command.length > 0) {
+      const child = spawn(command[0], command.slice(1), { stdio: "inherit" });
+      child.on("error", (error) => {
+        process.stderr.write(
+          `ltsh record: error: ${command[0]}: ${(error as NodeJS.ErrnoException).code}\n`,
+        );
+        finish(1);
+      });
+      child.on("exit", (code) => finish(code ?? 1));
+    }
+  });
+}
