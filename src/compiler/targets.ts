@@ -1,6 +1,7 @@
 // The registry of `ltsh compile --target` emitters. Each backend adds one import and one
 // entry to `targets`; `--emit plan` is the TrackerPlan itself and needs no entry.
 
+import { ebpfTarget } from "./bpf/target.ts";
 import type { ProgramPlan } from "./plan.ts";
 
 export interface EmitOptions {
@@ -21,7 +22,7 @@ export interface Target {
   emit(plan: ProgramPlan, options: EmitOptions): Promise<EmitResult>;
 }
 
-export const targets: Target[] = [];
+export const targets: Target[] = [ebpfTarget];
 
 export function findTarget(name: string): Target | undefined {
   return targets.find((t) => t.name === name);

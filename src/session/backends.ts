@@ -2,6 +2,7 @@
 // through openSession(); each backend adds one import and one entry to `factories`.
 
 import type { OptionValue } from "../compiler/plan.ts";
+import { openLiveSession } from "./live.ts";
 import { openReplaySession } from "./replay.ts";
 import type { Session, SessionListener } from "./types.ts";
 
@@ -24,6 +25,7 @@ export interface SessionOptions {
 export type SessionFactory = (options: SessionOptions) => Promise<Session>;
 
 const factories: Partial<Record<BackendName, SessionFactory>> = {
+  live: openLiveSession,
   replay: openReplaySession,
 };
 

@@ -41,7 +41,7 @@ import {
   storeMem,
   Xor,
 } from "./insn.ts";
-import { Ctx, Hit, hitRecordSize, RINGBUF_REF, Stats } from "./layout.ts";
+import { Ctx, Hit, HitKind, hitRecordSize, RINGBUF_REF, Stats } from "./layout.ts";
 
 export interface ProgramContext {
   em: Emitter;
@@ -164,10 +164,6 @@ export function emitEndBody(c: ProgramContext): void {
   const { em, layout } = c;
   const { s, keyOffset } = prologue(c);
   const plan = layout.plan;
-  const deleteBegin = () => {
-    em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
-    em.emit(call(Helper.map_delete_elem));
-  };
   em.source = `${c.source(c.side.range)} (end)`;
   em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
   em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT), Mov.reg(R7, R0));
@@ -175,35 +171,16 @@ export function emitEndBody(c: ProgramContext): void {
   // a begin stored by another CPU after our clock read: count it as 0 ns, not 584 years
   em.emit(JSGE.imm(R8, 0, "latency_ok"), Mov.imm(R8, 0));
   em.label("latency_ok");
+  if (plan.timeoutNs !== null) emitLateEnd(c, s, keyOffset, plan.timeoutNs);
   if (plan.thresholdNs !== null) {
     em.source = `> ${plan.thresholdNs}ns (threshold)`;
-    const threshold = BigInt(plan.thresholdNs);
-    if (threshold < 2n ** 31n) em.emit(JLE.imm(R8, Number(threshold), "no_hit"));
-    else em.emit(ldImm64(R1, threshold), JLE.reg(R8, R1, "no_hit"));
-    const size = hitRecordSize(layout.key.size);
-    em.emit(ldMapFd(R1, RINGBUF_REF), Mov.imm(R2, size), Mov.imm(R3, 0));
-    em.emit(call(Helper.ringbuf_reserve), Mov.reg(R9, R0), JEq.imm(R9, 0, "hit_lost"));
-    fillHit(c, s, keyOffset);
-    deleteBegin();
-    em.emit(JEq.imm(R0, 0, "hit_submit"));
-    em.emit(Mov.reg(R1, R9), Mov.imm(R2, 0), call(Helper.ringbuf_discard), ja(EXIT));
-    em.label("hit_submit");
-    em.emit(
-      Mov.reg(R1, R9),
-      Mov.imm(R2, 0),
-      call(Helper.ringbuf_submit),
-      Mov.imm(R9, 1),
-      ja("pair"),
-    );
-    em.source = "ring buffer full: count the hit as lost";
-    em.label("hit_lost");
-    deleteBegin();
-    em.emit(JNE.imm(R0, 0, EXIT), Mov.imm(R9, 3), ja("pair"));
-    em.source = `${c.source(c.side.range)} (end)`;
+    jumpIfLatencyAtMost(em, plan.thresholdNs, "no_hit");
+    emitHitRecord(c, s, keyOffset, "threshold", "pair");
     em.label("no_hit");
+    em.source = `${c.source(c.side.range)} (end)`;
     em.emit(Mov.imm(R9, 0));
   }
-  deleteBegin();
+  deleteBegin(c, keyOffset);
   em.emit(JNE.imm(R0, 0, EXIT));
   em.label("pair");
   em.source = "pair: counters, min/max, log2 histogram";
@@ -211,22 +188,96 @@ export function emitEndBody(c: ProgramContext): void {
   increment(em, R0, Stats.pairs);
   if (plan.thresholdNs !== null) {
     em.emit(loadMem(R1, R0, Stats.hits, 8), Mov.reg(R2, R9), And.imm(R2, 1), Add.reg(R1, R2));
-    em.emit(storeMem(R0, Stats.hits, R1, 8), loadMem(R1, R0, Stats.lostHits, 8), RSh.imm(R9, 1));
-    em.emit(Add.reg(R1, R9), storeMem(R0, Stats.lostHits, R1, 8));
+    em.emit(storeMem(R0, Stats.hits, R1, 8));
+    addLost(em);
   }
   emitMinMax(em);
   emitHistogram(em);
   epilogue(em);
 }
 
-function fillHit(c: ProgramContext, s: SideState, keyOffset: number) {
+function deleteBegin(c: ProgramContext, keyOffset: number) {
+  c.em.emit(ldMapFd(R1, c.layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
+  c.em.emit(call(Helper.map_delete_elem));
+}
+
+function jumpIfLatencyAtMost(em: Emitter, ns: number, target: string) {
+  const limit = BigInt(ns);
+  if (limit < 2n ** 31n) em.emit(JLE.imm(R8, Number(limit), target));
+  else em.emit(ldImm64(R1, limit), JLE.reg(R8, R1, target));
+}
+
+/** lostHits += r9 >> 1 (r0 = stats value) */
+function addLost(em: Emitter) {
+  em.emit(loadMem(R1, R0, Stats.lostHits, 8), RSh.imm(R9, 1), Add.reg(R1, R9));
+  em.emit(storeMem(R0, Stats.lostHits, R1, 8));
+}
+
+/**
+ * An end after the deadline is a timeout, as in replay where trace time passing the deadline
+ * expires the begin before the end is seen: a timeout hit, no pair. This makes the result
+ * independent of the user-space sweeper's resolution.
+ */
+function emitLateEnd(c: ProgramContext, s: SideState, keyOffset: number, timeoutNs: number) {
+  const em = c.em;
+  em.source = `timeout ${timeoutNs}ns: an end after the deadline is a timeout`;
+  jumpIfLatencyAtMost(em, timeoutNs, "in_time");
+  emitHitRecord(c, s, keyOffset, "timeout", "late_count");
+  em.label("late_count");
+  lookupStats(c);
+  increment(em, R0, Stats.timeouts);
+  addLost(em);
+  em.emit(ja(EXIT));
+  em.label("in_time");
+}
+
+/**
+ * Reserves and fills a hit record, then deletes the begin: when the delete fails (another
+ * end or the sweeper won) the record is discarded; when the ring buffer is full the pair
+ * still counts and the hit is counted lost. Leaves r9 = 1 (delivered) or 3 (lost), goes to `next`.
+ */
+function emitHitRecord(
+  c: ProgramContext,
+  s: SideState,
+  keyOffset: number,
+  kind: "threshold" | "timeout",
+  next: string,
+) {
+  const em = c.em;
+  const size = hitRecordSize(c.layout.key.size);
+  em.emit(ldMapFd(R1, RINGBUF_REF), Mov.imm(R2, size), Mov.imm(R3, 0));
+  em.emit(call(Helper.ringbuf_reserve), Mov.reg(R9, R0), JEq.imm(R9, 0, `${kind}_lost`));
+  fillHit(c, s, keyOffset, kind);
+  deleteBegin(c, keyOffset);
+  em.emit(JEq.imm(R0, 0, `${kind}_submit`));
+  em.emit(Mov.reg(R1, R9), Mov.imm(R2, 0), call(Helper.ringbuf_discard), ja(EXIT));
+  em.label(`${kind}_submit`);
+  em.emit(Mov.reg(R1, R9), Mov.imm(R2, 0), call(Helper.ringbuf_submit), Mov.imm(R9, 1), ja(next));
+  const saved = em.source;
+  em.source = "ring buffer full: count the hit as lost";
+  em.label(`${kind}_lost`);
+  deleteBegin(c, keyOffset);
+  em.emit(JNE.imm(R0, 0, EXIT), Mov.imm(R9, 3), ja(next));
+  em.source = saved;
+}
+
+function fillHit(
+  c: ProgramContext,
+  s: SideState,
+  keyOffset: number,
+  kind: "threshold" | "timeout",
+) {
   const { em, layout } = c;
-  em.emit(storeImm(R9, Hit.tracker, layout.index, 4), storeImm(R9, Hit.reserved, 0, 4));
+  em.emit(storeImm(R9, Hit.tracker, layout.index, 4), storeImm(R9, Hit.kind, HitKind[kind], 4));
   em.emit(storeMem(R9, Hit.latency, R8, 8));
   copy8(em, R9, Hit.begin, R7, 0, Ctx.size);
   em.emit(loadMem(R1, R7, Ctx.ts, 8), Add.reg(R1, R8), storeMem(R9, Hit.end + Ctx.ts, R1, 8));
   storeContext(c, s, R9, Hit.end);
-  if (layout.maps.stacks !== null) stackIdInto(c, R9, Hit.stackId);
+  // timeouts show the begin's stack (kept in the pending value), threshold hits the end's
+  const beginStack = layout.pending.stackId;
+  if (kind === "timeout" && beginStack >= 0) {
+    em.emit(loadMem(R1, R7, beginStack, 8), storeMem(R9, Hit.stackId, R1, 8));
+  } else if (kind === "threshold" && layout.maps.stacks !== null) stackIdInto(c, R9, Hit.stackId);
   else em.emit(storeImm(R9, Hit.stackId, -1, 8));
   copy8(em, R9, Hit.key, FP, keyOffset, layout.key.size);
 }

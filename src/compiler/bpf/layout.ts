@@ -36,13 +36,15 @@ export function pendingLayout(plan: TrackerPlan): PendingLayout {
 /** A hit record in the ring buffer (threshold hits; timeouts are found by user space). */
 export const Hit = {
   tracker: 0, // u32 tracker index in the program
-  reserved: 4, // u32
+  kind: 4, // u32 HitKind
   latency: 8, // u64 ns
   begin: 16, // Ctx
   end: 56, // Ctx
   stackId: 96, // s64, -1 when the tracker has no `stack` or the walk failed
   key: 104, // the key bytes
 } as const;
+
+export const HitKind = { threshold: 0, timeout: 1 } as const;
 
 export function hitRecordSize(keySize: number): number {
   return Hit.key + keySize;
@@ -56,9 +58,11 @@ export const Stats = {
   dropped: 24,
   minInverted: 32,
   max: 40,
-  hist: 48, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
+  /** Ends that came after the deadline: the end program turns them into timeout hits. */
+  timeouts: 48,
+  hist: 56, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
   buckets: 64,
-  size: 48 + 64 * 8,
+  size: 56 + 64 * 8,
 } as const;
 
 /** Where each key element lives in the key buffer: ints widened to 8 bytes, strings padded to 8. */

@@ -1,0 +1,45 @@
+// `ltsh compile FILE.lt --target ebpf`: every program of every tracker as an annotated
+// disassembly (each instruction with the `.lt` text it came from), then the maps.
+
+import type { ProgramPlan } from "../plan.ts";
+import type { Target } from "../targets.ts";
+import { type BpfMapSpec, generateProgram } from "./codegen.ts";
+import { disassemble } from "./disasm.ts";
+import { mapTypeNames } from "./helpers.ts";
+
+function describeMap(m: BpfMapSpec): string {
+  const type = mapTypeNames[m.type] ?? `type ${m.type}`;
+  const shape =
+    m.type === 27
+      ? `${m.maxEntries} bytes`
+      : `key ${m.keySize} B, value ${m.valueSize} B, ${m.maxEntries} entries`;
+  return `  ${m.name.padEnd(16)} ${type.padEnd(13)} ${shape}  (${m.ref})`;
+}
+
+/** The listing of a whole file's BPF output. */
+export function ebpfListing(plan: ProgramPlan): string {
+  const { ringbuf, trackers } = generateProgram(plan);
+  const out: string[] = [];
+  for (const t of trackers) {
+    out.push(`# tracker ${t.layout.plan.name}`);
+    for (const p of t.programs) {
+      const slots = p.program.slotCount;
+      out.push(
+        "",
+        `${p.name}: ${p.role} on ${p.probe.id} (tracepoint id ${p.probe.eventId}), ${slots} insns`,
+      );
+      out.push(disassemble(p.program));
+    }
+    out.push("", "maps:", ...t.maps.map(describeMap), "");
+  }
+  out.push("shared:", describeMap(ringbuf), "");
+  return out.join("\n");
+}
+
+export const ebpfTarget: Target = {
+  name: "ebpf",
+  summary: "BPF tracepoint programs for the live backend, as annotated disassembly",
+  async emit(plan) {
+    return { text: ebpfListing(plan), files: [] };
+  },
+};

@@ -1,0 +1,113 @@
+// Decoding what the BPF programs write (layouts in src/compiler/bpf/layout.ts): hit records
+// from the ring buffer, pending-begin values, keys, and the per-CPU stats of a tracker.
+
+import type { TrackerLayout } from "../compiler/bpf/codegen.ts";
+import { Ctx, Hit, HitKind, Stats } from "../compiler/bpf/layout.ts";
+import type { ProbeSide } from "../compiler/plan.ts";
+import type { EventContext, HitRecord, KeyValue } from "./types.ts";
+
+const textDecoder = new TextDecoder();
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A NUL-padded char array as a string (up to the first NUL). */
+export function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return textDecoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/** The context stored at `at`; `sides` names the probe from the stored alternative index. */
+export function decodeContext(
+  bytes: Uint8Array,
+  at: number,
+  sides: readonly ProbeSide[],
+): EventContext {
+  const v = view(bytes);
+  const pidTgid = v.getBigUint64(at + Ctx.pidTgid, true);
+  const probe = sides[v.getUint32(at + Ctx.probe, true)] ?? sides[0];
+  return {
+    probe: probe.probe.id,
+    ts_ns: v.getBigUint64(at + Ctx.ts, true),
+    cpu: v.getUint32(at + Ctx.cpu, true),
+    tid: Number(pidTgid & 0xffffffffn),
+    pid: Number(pidTgid >> 32n),
+    comm: cString(bytes.subarray(at + Ctx.comm, at + Ctx.comm + 16)),
+  };
+}
+
+export function decodeKey(bytes: Uint8Array, at: number, layout: TrackerLayout): KeyValue[] {
+  const v = view(bytes);
+  return layout.plan.keyTypes.map((type, i) => {
+    const off = at + layout.key.offsets[i];
+    if (type.kind === "string") return cString(bytes.subarray(off, off + type.size));
+    return type.signed ? v.getBigInt64(off, true) : v.getBigUint64(off, true);
+  });
+}
+
+/** A ring-buffer record → HitRecord; `stackId` is returned for symbolising (-1: none). */
+export function decodeHit(
+  bytes: Uint8Array,
+  layout: TrackerLayout,
+): { hit: HitRecord; stackId: number } {
+  const v = view(bytes);
+  const timeout = v.getUint32(Hit.kind, true) === HitKind.timeout;
+  const plan = layout.plan;
+  const hit: HitRecord = {
+    type: "hit",
+    tracker: plan.name,
+    kind: timeout ? "timeout" : "threshold",
+    latency_ns: Number(v.getBigUint64(Hit.latency, true)),
+    key: decodeKey(bytes, Hit.key, layout),
+    begin: decodeContext(bytes, Hit.begin, plan.begins),
+    end: timeout ? null : decodeContext(bytes, Hit.end, plan.ends),
+    snapshot: null,
+    stack: null,
+  };
+  return { hit, stackId: Number(v.getBigInt64(Hit.stackId, true)) };
+}
+
+/** The counters of one tracker, summed over CPUs (per-CPU values are 8-byte aligned). */
+export interface KernelCounters {
+  pairs: number;
+  hits: number;
+  lostHits: number;
+  dropped: number;
+  timeouts: number;
+  min: bigint | null;
+  max: bigint | null;
+  /** hist[k] counts latencies v with 2^(k-1) < v <= 2^k. */
+  hist: number[];
+}
+
+export function decodeStats(perCpu: Uint8Array, cpus: number): KernelCounters {
+  const v = view(perCpu);
+  const out: KernelCounters = {
+    pairs: 0,
+    hits: 0,
+    lostHits: 0,
+    dropped: 0,
+    timeouts: 0,
+    min: null,
+    max: null,
+    hist: new Array(Stats.buckets).fill(0),
+  };
+  let minInverted = 0n;
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    const base = cpu * Stats.size;
+    const u64 = (off: number) => v.getBigUint64(base + off, true);
+    out.pairs += Number(u64(Stats.pairs));
+    out.hits += Number(u64(Stats.hits));
+    out.lostHits += Number(u64(Stats.lostHits));
+    out.dropped += Number(u64(Stats.dropped));
+    out.timeouts += Number(u64(Stats.timeouts));
+    if (u64(Stats.minInverted) > minInverted) minInverted = u64(Stats.minInverted);
+    const max = u64(Stats.max);
+    if (out.pairs > 0 && (out.max === null || max > out.max)) out.max = max;
+    for (let k = 0; k < Stats.buckets; k++) out.hist[k] += Number(u64(Stats.hist + k * 8));
+  }
+  if (minInverted !== 0n) out.min = BigInt.asUintN(64, ~minInverted);
+  if (out.pairs === 0) out.max = null;
+  return out;
+}

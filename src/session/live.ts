@@ -1,0 +1,216 @@
+// The "live" backend: trackers compiled to BPF and run in this kernel. Hits arrive through
+// one shared ring buffer; stats are read from per-CPU maps; timeouts of begins that never
+// end are found by a user-space sweep (see SWEEP_MS); everything is closed on exit/signals.
+
+import { generateTracker, ringbufSpec } from "../compiler/bpf/codegen.ts";
+import { Hit, RINGBUF_REF } from "../compiler/bpf/layout.ts";
+import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
+import { closeFd, createMap } from "../kernel/bpf.ts";
+import { onCleanup } from "../kernel/cleanup.ts";
+import { KernelSymbols } from "../kernel/kallsyms.ts";
+import { checkLivePermissions } from "../kernel/permissions.ts";
+import { RingBufferReader } from "../kernel/ringbuf.ts";
+import type { SessionOptions } from "./backends.ts";
+import { ExecRunner } from "./exec.ts";
+import { decodeHit } from "./live-decode.ts";
+import { LiveTracker } from "./live-tracker.ts";
+import { FlightRecorder, wantsSnapshot } from "./snapshot.ts";
+import { LatencyStats } from "./stats.ts";
+import type { HitRecord, Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
+
+/**
+ * Sweep period for timeouts. A begin whose end never comes is reported between its deadline
+ * and deadline + SWEEP_MS (ends arriving late are judged exactly, in the kernel). Each sweep
+ * costs two bpf(2) calls per pending begin of trackers that have a timeout.
+ */
+export const SWEEP_MS = 10;
+
+/** A runtime problem the user can act on: printed as its message, no stack. */
+export class LiveSessionError extends Error {
+  override name = "LiveSessionError";
+  readonly isUserFacing = true;
+}
+
+function monotonicNs(): bigint {
+  return process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
+}
+
+export class LiveSession implements Session {
+  readonly backend = "live eBPF";
+  private readonly trackers: LiveTracker[] = [];
+  private readonly finished: SummaryRecord[] = [];
+  private readonly reader: RingBufferReader;
+  private sweeper: NodeJS.Timeout | null = null;
+  private symbols: KernelSymbols | null = null;
+  private recorder: FlightRecorder | null = null;
+  private exec: ExecRunner | null = null;
+  private readonly actions = new Set<Promise<unknown>>();
+  private readonly unregister: () => void;
+  private closed = false;
+
+  private constructor(
+    private readonly ringbuf: { fd: number; size: number },
+    private readonly listener: SessionListener,
+    private readonly options: Record<string, OptionValue>,
+  ) {
+    this.reader = new RingBufferReader(ringbuf.fd, ringbuf.size);
+    this.reader.start((bytes) => this.onRecord(bytes));
+    this.unregister = onCleanup(() => this.closeSync());
+  }
+
+  static open(options: SessionOptions): LiveSession {
+    const permitted = checkLivePermissions();
+    if (!permitted.ok) throw new LiveSessionError(permitted.message);
+    const size = options.options["ringbuf.size"];
+    const spec = ringbufSpec(typeof size === "number" ? size : undefined);
+    const fd = createMap(spec);
+    try {
+      return new LiveSession({ fd, size: spec.maxEntries }, options.listener, options.options);
+    } catch (error) {
+      closeFd(fd);
+      throw error;
+    }
+  }
+
+  async add(plan: TrackerPlan): Promise<void> {
+    if (this.closed) throw new Error("the live session is closed");
+    if (this.trackers.some((t) => t.name === plan.name)) {
+      throw new Error(`a tracker named ${plan.name} is already running`);
+    }
+    const index = this.trackers.length + this.finished.length;
+    const tracker = new LiveTracker(generateTracker(plan, index), {
+      ref: RINGBUF_REF,
+      fd: this.ringbuf.fd,
+    });
+    if (plan.actions.some((a) => a.kind === "stack")) this.symbols ??= KernelSymbols.load();
+    if (wantsSnapshot(plan)) {
+      this.recorder ??= FlightRecorder.start({
+        options: this.options,
+        warn: (m) => this.listener.warning(m),
+      });
+      this.recorder.track(plan);
+    }
+    if (plan.actions.some((a) => a.kind === "exec")) {
+      this.exec ??= ExecRunner.fromOptions(this.options, (m) => this.listener.warning(m));
+    }
+    tracker.start();
+    this.trackers.push(tracker);
+    if (plan.timeoutNs !== null && this.sweeper === null) {
+      this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+      this.sweeper.unref();
+    }
+  }
+
+  async stop(name: string): Promise<void> {
+    this.find(name)?.stop();
+  }
+
+  async remove(name: string): Promise<void> {
+    const tracker = this.find(name);
+    if (!tracker) return;
+    tracker.stop();
+    this.reader.drain();
+    this.finished.push(this.summary(tracker));
+    tracker.close();
+    this.trackers.splice(this.trackers.indexOf(tracker), 1);
+  }
+
+  stats(): TrackerStats[] {
+    return this.trackers.map((t) => ({
+      tracker: t.name,
+      running: t.running,
+      summary: this.summary(t, false),
+    }));
+  }
+
+  async close(): Promise<SummaryRecord[]> {
+    if (this.closed) return this.finished;
+    this.closed = true;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    for (const t of this.trackers) t.stop();
+    await this.reader.close(); // delivers what is still in the ring
+    this.sweep(true);
+    const summaries = [...this.finished, ...this.trackers.map((t) => this.summary(t))];
+    await Promise.all(this.actions);
+    await this.exec?.close();
+    await this.recorder?.close();
+    for (const t of this.trackers) t.close();
+    closeFd(this.ringbuf.fd);
+    this.unregister();
+    return summaries;
+  }
+
+  private find(name: string): LiveTracker | undefined {
+    return this.trackers.find((t) => t.name === name);
+  }
+
+  /** min/max exact (kept by the programs); p50/p99 from the log2 buckets. */
+  private summary(t: LiveTracker, withPending = true): SummaryRecord {
+    const c = t.counters();
+    const stats = new LatencyStats(t.name);
+    stats.pairs = c.pairs;
+    stats.hits = c.hits;
+    stats.timeouts = c.timeouts + t.sweptTimeouts;
+    stats.dropped = c.dropped + c.lostHits;
+    stats.minNs = c.min === null ? null : Number(c.min);
+    stats.maxNs = c.max === null ? null : Number(c.max);
+    c.hist.forEach((count, k) => {
+      if (count > 0) stats.addBucket(2 ** k, count);
+    });
+    stats.pending = withPending ? t.pendingCount() : 0;
+    return stats.summary();
+  }
+
+  private onRecord(bytes: Uint8Array): void {
+    const index = new DataView(bytes.buffer, bytes.byteOffset).getUint32(Hit.tracker, true);
+    const tracker = this.trackers.find((t) => t.object.layout.index === index);
+    if (!tracker) return; // removed while its last records were in flight
+    const { hit, stackId } = decodeHit(bytes, tracker.object.layout);
+    this.deliver(tracker, hit, stackId);
+  }
+
+  /** At close, `final` also expires what is past its deadline now (then reports pending). */
+  private sweep(final = false): void {
+    const now = monotonicNs();
+    for (const t of this.trackers) {
+      if (!t.running && !final) continue;
+      for (const { hit, stackId } of t.sweep(now)) this.deliver(t, hit, stackId);
+    }
+  }
+
+  private deliver(tracker: LiveTracker, hit: HitRecord, stackId: number): void {
+    if (this.symbols !== null && stackId >= 0) {
+      const symbols = this.symbols;
+      hit.stack = tracker.stackAddresses(stackId).map((a) => symbols.resolve(a));
+    }
+    const plan = tracker.object.layout.plan;
+    const emit = (done: HitRecord) => {
+      this.listener.hit(done);
+      for (const a of plan.actions) if (a.kind === "exec") this.exec?.run(a.argv, done);
+    };
+    if (this.recorder !== null && wantsSnapshot(plan)) {
+      const pending = this.recorder.capture(hit).then(
+        (path) => emit({ ...hit, snapshot: path }),
+        (error: Error) => {
+          this.listener.warning(`snapshot failed: ${error.message}`);
+          emit(hit);
+        },
+      );
+      this.actions.add(pending);
+      void pending.finally(() => this.actions.delete(pending));
+    } else emit(hit);
+  }
+
+  /** On exit or a fatal signal: detach and close without waiting for anything. */
+  private closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    for (const t of this.trackers) t.close();
+    closeFd(this.ringbuf.fd);
+  }
+}
+
+export async function openLiveSession(options: SessionOptions): Promise<LiveSession> {
+  return LiveSession.open(options);
+}
