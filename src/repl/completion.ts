@@ -1,0 +1,114 @@
+// Tab completion for the prompt, as a pure function of the line and a vocabulary:
+// `:commands`, tracker names after :stop/:rm/..., emit targets, file names, keywords,
+// probe names from the catalog and the fields (and builtins) of the probe being keyed.
+
+import { type Line, lineOf } from "./line-editor.ts";
+
+export interface Vocabulary {
+  commands: readonly string[];
+  keywords: readonly string[];
+  /** Probe names as a user types them: "sched_wakeup" and "sched:sched_wakeup". */
+  probes(): readonly string[];
+  /** Fields of a probe (by name or category:name) and the builtins; [] if unknown. */
+  fields(probe: string): readonly string[];
+  trackers(): readonly string[];
+  targets: readonly string[];
+  /** Entries of a directory for :load/:save (names, directories ending in "/"). */
+  files(prefix: string): readonly string[];
+}
+
+export interface Completion {
+  line: Line;
+  /** Shown under the prompt when several choices remain (the line got their common prefix). */
+  candidates: string[];
+}
+
+/** Commands whose first argument is a tracker name. */
+const TRACKER_COMMANDS = new Set([":stop", ":start", ":rm", ":hist", ":emit"]);
+const FILE_COMMANDS = new Set([":load", ":save"]);
+export const MAX_CANDIDATES_SHOWN = 24;
+
+export function complete(line: Line, vocabulary: Vocabulary): Completion {
+  const before = line.text.slice(0, line.cursor);
+  const wordStart = findWordStart(before);
+  const word = before.slice(wordStart);
+  const pool = choicesFor(before.slice(0, wordStart), word, vocabulary);
+  const matches = [...new Set(pool.filter((choice) => choice.startsWith(word)))].sort();
+  if (matches.length === 0) return { line, candidates: [] };
+  const common = commonPrefix(matches);
+  const unique = matches.length === 1;
+  const ending = unique && !common.endsWith("/") && !common.endsWith("(") ? " " : "";
+  const completed = common + ending;
+  const after = line.text.slice(line.cursor);
+  const text = before.slice(0, wordStart) + completed + after;
+  const cursor = wordStart + completed.length;
+  return {
+    line: { text, cursor },
+    candidates: unique ? [] : matches.slice(0, MAX_CANDIDATES_SHOWN),
+  };
+}
+
+/** Words are broken at blanks and the language's punctuation; ":" stays inside probe ids. */
+function findWordStart(before: string): number {
+  let i = before.length;
+  while (i > 0 && !/[\s(),{}|!=<>&]/.test(before[i - 1])) i--;
+  return i;
+}
+
+function choicesFor(context: string, word: string, vocabulary: Vocabulary): readonly string[] {
+  const args = context.trim().split(/\s+/).filter(Boolean);
+  if (context.trimStart().startsWith(":") || (args.length === 0 && word.startsWith(":"))) {
+    return commandChoices(args, word, vocabulary);
+  }
+  if (args.length === 0) return ["track", "set"];
+  const probe = probeInScope(context);
+  if (probe) return [...vocabulary.fields(probe), ...vocabulary.keywords];
+  if (/(?:^|\s)track\s+(?:\w+:\s*)?$|->\s*\{?\s*$|[{|]\s*$/.test(context)) {
+    return vocabulary.probes();
+  }
+  if (/^\s*track\s+\w+\s*$/.test(context)) return [];
+  return [...vocabulary.keywords, ...vocabulary.probes()];
+}
+
+function commandChoices(args: string[], word: string, vocabulary: Vocabulary): readonly string[] {
+  if (args.length === 0) return vocabulary.commands;
+  const [command] = args;
+  if (args.length === 1 && TRACKER_COMMANDS.has(command)) return vocabulary.trackers();
+  if (args.length === 1 && FILE_COMMANDS.has(command)) return vocabulary.files(word);
+  if (args.length === 2 && command === ":emit") return vocabulary.targets;
+  return [];
+}
+
+/**
+ * The probe whose key list or `where` clause the cursor is in: the last `name(` before
+ * the cursor, when its parenthesis is still open or a `where` follows it with no `->`,
+ * `|` or `then` since.
+ */
+function probeInScope(context: string): string | undefined {
+  const calls = [...context.matchAll(/([A-Za-z_][\w]*(?::[A-Za-z_][\w]*)?)\s*\(/g)];
+  const last = calls.at(-1);
+  if (!last || last.index === undefined) return undefined;
+  const rest = context.slice(last.index + last[0].length);
+  let depth = 1;
+  for (const char of rest) {
+    if (char === "(") depth++;
+    else if (char === ")") depth--;
+  }
+  if (depth > 0) return last[1];
+  const afterKey = rest.slice(rest.lastIndexOf(")") + 1);
+  if (/\bwhere\b/.test(afterKey) && !/->|\||\bthen\b|\}/.test(afterKey)) return last[1];
+  return undefined;
+}
+
+function commonPrefix(words: string[]): string {
+  let prefix = words[0];
+  for (const word of words) {
+    while (!word.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  }
+  return prefix;
+}
+
+/** A line whose completion, for tests and callers that only have text. */
+export function completeText(text: string, vocabulary: Vocabulary): Completion {
+  return complete(lineOf(text), vocabulary);
+}

@@ -1,0 +1,255 @@
+// The shell's engine, apart from React: runs prompt lines (track/set statements and
+// :commands) against a Session, batches hits into feed lines every FLUSH_MS, polls the
+// trackers' counters a few times a second, and reports everything as reducer actions.
+
+import type { OptionValue } from "../compiler/plan.ts";
+import { formatHitLine } from "../session/output.ts";
+import type { HitRecord, Session, SessionListener, TrackerStats } from "../session/types.ts";
+import { runCommand } from "./commands.ts";
+import { probesLabel } from "./format.ts";
+import type { CheckResult, ProgramChecker } from "./program.ts";
+import { Program } from "./program.ts";
+import type { Action, StatusInfo, TrackerRow } from "./state.ts";
+
+export const FLUSH_MS = 100;
+export const STATS_MS = 250;
+/** Hits echoed per flush; beyond that a person cannot read them, they are counted instead. */
+export const FEED_LINES_PER_FLUSH = 20;
+
+export type Dispatch = (action: Action) => void;
+
+/** Opens the session; called at start (live) or at the first tracker (replay, see shell.ts). */
+export type SessionOpener = (
+  listener: SessionListener,
+  options: Record<string, OptionValue>,
+) => Promise<Session>;
+
+export interface ControllerOptions {
+  backend: string;
+  openSession: SessionOpener;
+  checker: ProgramChecker;
+  /** Options of the session when it is opened (from a file's `set` lines, defaults filled in). */
+  options?: Record<string, OptionValue>;
+  /** Milliseconds clock; tests pass a fake one. */
+  now?: () => number;
+  /** Where :emit finds targets, :load reads and :save writes; real fs by default. */
+  io?: Partial<ShellIO>;
+}
+
+export interface ShellIO {
+  readFile(path: string): string;
+  writeFile(path: string, text: string): void;
+}
+
+export type Outcome =
+  | { ok: true; output: string[]; select?: string; clearScreen?: boolean; quit?: boolean }
+  | { ok: false; error: string };
+
+export class ShellController {
+  readonly program = new Program();
+  readonly backend: string;
+  readonly checker: ProgramChecker;
+  options: Record<string, OptionValue>;
+  io: ShellIO;
+  private session: Session | null = null;
+  private opening: Promise<Session> | null = null;
+  private dispatch: Dispatch = () => {};
+  private pendingHits: HitRecord[] = [];
+  private skippedHits = 0;
+  private feedSkipped = 0;
+  private pendingWarnings: string[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private last = { at: 0, pairs: 0, hits: 0 };
+  private rates = { pairs: 0, hits: 0 };
+
+  constructor(private readonly config: ControllerOptions) {
+    this.backend = config.backend;
+    this.checker = config.checker;
+    this.options = config.options ?? {};
+    this.now = config.now ?? Date.now;
+    this.startedAt = this.now();
+    this.last.at = this.startedAt;
+    this.io = { readFile: () => "", writeFile: () => {}, ...config.io } as ShellIO;
+  }
+
+  /** Starts feeding `dispatch`; returns the function that stops it (the timers). */
+  attach(dispatch: Dispatch, timers = true): () => void {
+    this.dispatch = dispatch;
+    if (timers) {
+      this.timers.push(setInterval(() => this.flush(), FLUSH_MS));
+      this.timers.push(setInterval(() => this.poll(), STATS_MS));
+    }
+    return () => this.detach();
+  }
+
+  detach(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.dispatch = () => {};
+  }
+
+  /** The listener every session of this shell reports to: hits are only queued here. */
+  readonly listener: SessionListener = {
+    hit: (hit) => {
+      if (this.pendingHits.length < FEED_LINES_PER_FLUSH) this.pendingHits.push(hit);
+      else this.skippedHits++;
+    },
+    warning: (message) => {
+      this.pendingWarnings.push(message);
+    },
+  };
+
+  /** Opens the session now (live mode: permission problems show before anything is typed). */
+  async open(): Promise<Session> {
+    if (this.session) return this.session;
+    this.opening ??= this.config.openSession(this.listener, this.options);
+    try {
+      this.session = await this.opening;
+    } finally {
+      this.opening = null;
+    }
+    return this.session;
+  }
+
+  get isOpen(): boolean {
+    return this.session !== null;
+  }
+
+  /** Turns queued hits and warnings into feed lines: one action per flush, at most. */
+  flush(): void {
+    const warnings = this.pendingWarnings.splice(0);
+    if (warnings.length > 0)
+      this.dispatch({
+        type: "print",
+        lines: warnings.map((w) => `warning: ${w}`),
+        tone: "warning",
+      });
+    const hits = this.pendingHits.splice(0);
+    const skipped = this.skippedHits;
+    this.skippedHits = 0;
+    if (hits.length === 0) return;
+    const timeouts = hits.every((h) => h.kind === "timeout");
+    const lines = hits.map(formatHitLine);
+    if (skipped > 0) {
+      this.feedSkipped += skipped;
+      lines.push(
+        `… and ${skipped} more hits in the last ${FLUSH_MS}ms (not echoed; counted in the table)`,
+      );
+    }
+    this.dispatch({ type: "print", lines, tone: timeouts ? "timeout" : "hit" });
+  }
+
+  /** Reads the counters and dispatches the table rows and status line. */
+  poll(): void {
+    const stats = this.session ? this.session.stats() : [];
+    const rows = this.rows(stats);
+    this.dispatch({ type: "stats", trackers: rows, status: this.status(rows) });
+  }
+
+  rows(stats: TrackerStats[]): TrackerRow[] {
+    const byName = new Map(stats.map((s) => [s.tracker, s]));
+    return this.program.trackers().flatMap(({ plan }) => {
+      const live = byName.get(plan.name);
+      if (!live) return [];
+      const names = (sides: typeof plan.begins) => sides.map((s) => s.probe.name);
+      return [
+        {
+          name: plan.name,
+          probes: probesLabel(names(plan.begins), names(plan.ends)),
+          thresholdNs: plan.thresholdNs,
+          running: live.running,
+          summary: live.summary,
+        },
+      ];
+    });
+  }
+
+  private status(rows: TrackerRow[]): StatusInfo {
+    const at = this.now();
+    const pairs = rows.reduce((sum, r) => sum + r.summary.pairs, 0);
+    const hits = rows.reduce((sum, r) => sum + r.summary.hits + r.summary.timeouts, 0);
+    const seconds = (at - this.last.at) / 1000;
+    if (seconds > 0) {
+      // Smoothed over about a second so the figure can be read while it changes.
+      const smooth = (old: number, delta: number) => 0.5 * old + 0.5 * Math.max(0, delta / seconds);
+      this.rates = {
+        pairs: smooth(this.rates.pairs, pairs - this.last.pairs),
+        hits: smooth(this.rates.hits, hits - this.last.hits),
+      };
+      this.last = { at, pairs, hits };
+    }
+    return {
+      backend: this.backend,
+      elapsedMs: at - this.startedAt,
+      pairsPerSecond: this.rates.pairs,
+      hitsPerSecond: this.rates.hits,
+      dropped: rows.reduce((sum, r) => sum + r.summary.dropped, 0),
+      feedSkipped: this.feedSkipped,
+    };
+  }
+
+  /** Runs one prompt line; the caller dispatches accepted/rejected from the outcome. */
+  async submit(input: string): Promise<Outcome> {
+    const line = input.trim();
+    if (line === "") return { ok: true, output: [] };
+    if (line.startsWith(":")) return runCommand(this, line);
+    if (/^(track|set)\b/.test(line))
+      return this.addStatements(this.checker.checkLine(this.program.source(), line));
+    return {
+      ok: false,
+      error:
+        "error: a line is a `track ...` or `set ...` statement, or a :command (:help lists them)",
+    };
+  }
+
+  /** Adds checked statements: trackers start at once, options are recorded. */
+  async addStatements(result: CheckResult): Promise<Outcome> {
+    if (!result.ok) return { ok: false, error: result.errors };
+    const output: string[] = result.warnings ? result.warnings.split("\n") : [];
+    for (const set of result.sets) {
+      this.options = { ...this.options, [set.name]: set.value };
+      output.push(
+        this.session
+          ? `${set.name} recorded (saved with :save; the running session keeps the value it opened with)`
+          : `${set.name} = ${JSON.stringify(set.value)}`,
+      );
+    }
+    const started: string[] = [];
+    for (const plan of result.trackers) {
+      try {
+        const session = await this.open();
+        await session.add(plan);
+      } catch (error) {
+        this.program.add({
+          ...result,
+          trackers: result.trackers.filter((t) => started.includes(t.name)),
+          sets: [],
+        });
+        return {
+          ok: false,
+          error: `error: cannot start ${plan.name}: ${(error as Error).message}`,
+        };
+      }
+      started.push(plan.name);
+      output.push(`started ${plan.name}`);
+    }
+    this.program.add(result);
+    this.poll();
+    return { ok: true, output, select: started.at(-1) };
+  }
+
+  /** Final summaries, after detaching everything. */
+  async close(): Promise<void> {
+    this.detach();
+    const session = this.session ?? (this.opening ? await this.opening.catch(() => null) : null);
+    this.session = null;
+    if (session) await session.close();
+  }
+
+  /** The open session, for commands that need it (:stop, :start, :rm). */
+  currentSession(): Session | null {
+    return this.session;
+  }
+}

@@ -1,0 +1,82 @@
+// The shell's program: the `track` and `set` statements the user entered or loaded, in
+// order, with the plan of each tracker. It is what :save writes and what every new
+// prompt line is checked against (so duplicate names are caught as in a file).
+
+import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
+
+export type Statement =
+  | { kind: "track"; name: string; source: string; plan: TrackerPlan }
+  | { kind: "set"; name: string; source: string };
+
+/** What a checker returns for a prompt line or a file. */
+export type CheckResult =
+  | { ok: false; errors: string }
+  | {
+      ok: true;
+      trackers: TrackerPlan[];
+      /** Names of the options the text sets (with their checked values). */
+      sets: { name: string; value: OptionValue; source: string }[];
+      /** Every option after checking, defaults filled in. */
+      options: Record<string, OptionValue>;
+      /** Rendered warnings (shadowed builtins, ...), "" when none. */
+      warnings: string;
+    };
+
+/** The front end, as the shell needs it; src/repl/checker.ts adapts the compiler to it. */
+export interface ProgramChecker {
+  /** `line` checked as the next statement after `program` (diagnostics point into the line). */
+  checkLine(program: string, line: string): CheckResult;
+  /** A whole file, for :load and for checking what :save wrote. */
+  checkFile(text: string, file: string): CheckResult;
+}
+
+export class Program {
+  statements: Statement[] = [];
+
+  trackers(): Extract<Statement, { kind: "track" }>[] {
+    return this.statements.filter(
+      (s): s is Extract<Statement, { kind: "track" }> => s.kind === "track",
+    );
+  }
+
+  tracker(name: string): TrackerPlan | undefined {
+    return this.trackers().find((t) => t.name === name)?.plan;
+  }
+
+  /** The program as text: one statement per line, in the order entered. */
+  source(): string {
+    return this.statements.map((s) => `${s.source.trim()}\n`).join("");
+  }
+
+  add(result: Extract<CheckResult, { ok: true }>): void {
+    for (const set of result.sets) {
+      this.statements = this.statements.filter((s) => !(s.kind === "set" && s.name === set.name));
+      this.statements.push({ kind: "set", name: set.name, source: set.source });
+    }
+    for (const plan of result.trackers) {
+      this.statements.push({ kind: "track", name: plan.name, source: plan.source, plan });
+    }
+  }
+
+  remove(name: string): void {
+    this.statements = this.statements.filter((s) => !(s.kind === "track" && s.name === name));
+  }
+
+  /**
+   * The tidy text :save writes: a header, the options, then each tracker on its own
+   * paragraph, always with its name (a derived name could change once others are removed).
+   */
+  saved(header: string): string {
+    const sets = this.statements.filter((s) => s.kind === "set").map((s) => s.source.trim());
+    const tracks = this.trackers().map((t) => withName(t.source.trim(), t.name));
+    const body = [...(sets.length > 0 ? [sets.join("\n")] : []), ...tracks];
+    return `${header}\n\n${body.join("\n\n")}\n`;
+  }
+}
+
+/** `track sched_wakeup(pid) -> ...` becomes `track NAME: sched_wakeup(pid) -> ...`. */
+export function withName(source: string, name: string): string {
+  const named = new RegExp(`^track\\s+${name}\\s*:(?![A-Za-z_])`);
+  if (named.test(source)) return source;
+  return source.replace(/^track\s+/, `track ${name}: `);
+}

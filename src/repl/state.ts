@@ -1,0 +1,266 @@
+// The shell's state and its pure reducer: the prompt line, history, completion choices,
+// the inline error, lines printed above (the <Static> feed), tracker rows and the status.
+// Everything the screen shows is derived from this; tests drive it with no rendering.
+
+import type { SummaryRecord } from "../session/types.ts";
+import * as edit from "./line-editor.ts";
+import { EMPTY_LINE, type Line, lineOf } from "./line-editor.ts";
+
+export type Tone = "hit" | "timeout" | "echo" | "output" | "info" | "warning" | "error";
+
+export interface FeedLine {
+  id: number;
+  text: string;
+  tone: Tone;
+}
+
+/** One row of the trackers table: what the plan says plus the backend's live counters. */
+export interface TrackerRow {
+  name: string;
+  /** "sched_wakeup -> sched_switch" */
+  probes: string;
+  thresholdNs: number | null;
+  running: boolean;
+  summary: SummaryRecord;
+}
+
+export interface StatusInfo {
+  /** "live eBPF", "replay trace.txt", "kmod" */
+  backend: string;
+  elapsedMs: number;
+  pairsPerSecond: number;
+  hitsPerSecond: number;
+  /** Begins dropped and hits lost, summed over trackers, plus feed lines not shown. */
+  dropped: number;
+  /** Hits the feed did not print because they came faster than a person can read. */
+  feedSkipped: number;
+}
+
+export interface HistoryState {
+  entries: string[];
+  /** Index into entries while browsing with up/down; null when editing a fresh line. */
+  index: number | null;
+  /** The unfinished line saved when browsing starts, restored past the newest entry. */
+  draft: string;
+}
+
+export interface ShellState {
+  line: Line;
+  history: HistoryState;
+  /** Completion choices shown under the prompt after an ambiguous Tab. */
+  candidates: string[];
+  /** Rendered diagnostics for the line at the prompt (kept so the user can fix it). */
+  error: string | null;
+  /** A one-line hint under the prompt ("press Ctrl-C again to quit"). */
+  notice: string | null;
+  /**
+   * Lines for <Static>. A new generation (a fresh <Static>) starts when the array would
+   * grow past PRINTED_LIMIT, so memory stays bounded however long the session runs.
+   */
+  printed: { generation: number; lines: FeedLine[] };
+  nextLineId: number;
+  trackers: TrackerRow[];
+  /** Tracker whose histogram is drawn. */
+  selected: string | null;
+  status: StatusInfo;
+  /** A command is running (the prompt ignores Enter until it answers). */
+  busy: boolean;
+  ctrlCArmed: boolean;
+  quitting: boolean;
+}
+
+export const PRINTED_LIMIT = 200;
+export const HISTORY_LIMIT = 1000;
+
+export type Action =
+  | { type: "insert"; text: string }
+  | {
+      type:
+        | "backspace"
+        | "delete"
+        | "left"
+        | "right"
+        | "wordLeft"
+        | "wordRight"
+        | "home"
+        | "end"
+        | "killToStart"
+        | "killToEnd"
+        | "killWord"
+        | "historyPrev"
+        | "historyNext"
+        | "interrupt"
+        | "quit"
+        | "submitStart";
+    }
+  | { type: "completed"; line: Line; candidates: string[] }
+  | { type: "accepted"; input: string; output: FeedLine["text"][]; tone?: Tone; select?: string }
+  | { type: "rejected"; input: string; error: string }
+  | { type: "print"; lines: string[]; tone: Tone }
+  | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
+  | { type: "select"; tracker: string | null }
+  | { type: "historyLoaded"; entries: string[] }
+  | { type: "clearFeed" };
+
+export function initialState(backend: string, history: string[] = []): ShellState {
+  return {
+    line: EMPTY_LINE,
+    history: { entries: history.slice(-HISTORY_LIMIT), index: null, draft: "" },
+    candidates: [],
+    error: null,
+    notice: null,
+    printed: { generation: 0, lines: [] },
+    nextLineId: 0,
+    trackers: [],
+    selected: null,
+    status: {
+      backend,
+      elapsedMs: 0,
+      pairsPerSecond: 0,
+      hitsPerSecond: 0,
+      dropped: 0,
+      feedSkipped: 0,
+    },
+    busy: false,
+    ctrlCArmed: false,
+    quitting: false,
+  };
+}
+
+const EDITS: Partial<Record<Action["type"], (line: Line) => Line>> = {
+  backspace: edit.deleteBackward,
+  delete: edit.deleteForward,
+  left: (line) => edit.moveCursor(line, -1),
+  right: (line) => edit.moveCursor(line, 1),
+  wordLeft: (line) => edit.moveWord(line, -1),
+  wordRight: (line) => edit.moveWord(line, 1),
+  home: edit.moveHome,
+  end: edit.moveEnd,
+  killToStart: edit.killToStart,
+  killToEnd: edit.killToEnd,
+  killWord: edit.killWordBackward,
+};
+
+export function reducer(state: ShellState, action: Action): ShellState {
+  const lineEdit = EDITS[action.type];
+  if (lineEdit) return editedLine(state, lineEdit(state.line));
+  switch (action.type) {
+    case "insert":
+      return editedLine(state, edit.insertText(state.line, action.text));
+    case "historyPrev":
+      return browseHistory(state, -1);
+    case "historyNext":
+      return browseHistory(state, 1);
+    case "completed":
+      return { ...state, line: action.line, candidates: action.candidates, notice: null };
+    case "submitStart":
+      return { ...state, busy: true, candidates: [], notice: null, ctrlCArmed: false };
+    case "accepted":
+      return accepted(state, action);
+    case "rejected":
+      return {
+        ...state,
+        busy: false,
+        error: action.error,
+        history: pushHistory(state.history, action.input),
+      };
+    case "print":
+      return appendPrinted(state, action.lines, action.tone);
+    case "stats":
+      return withStats(state, action.trackers, action.status);
+    case "select":
+      return { ...state, selected: action.tracker };
+    case "historyLoaded":
+      return {
+        ...state,
+        history: { ...state.history, entries: action.entries.slice(-HISTORY_LIMIT) },
+      };
+    case "clearFeed":
+      return { ...state, error: null, candidates: [], notice: null };
+    case "interrupt":
+      return interrupt(state);
+    case "quit":
+      return { ...state, quitting: true };
+    default:
+      return state;
+  }
+}
+
+/** Any edit leaves history browsing, hides stale completion choices and disarms Ctrl-C. */
+function editedLine(state: ShellState, line: Line): ShellState {
+  if (line === state.line) return state;
+  return { ...state, line, candidates: [], notice: null, ctrlCArmed: false };
+}
+
+function browseHistory(state: ShellState, direction: -1 | 1): ShellState {
+  const { entries, index, draft } = state.history;
+  if (entries.length === 0) return state;
+  const current = index ?? entries.length;
+  const next = Math.max(0, Math.min(entries.length, current + direction));
+  if (next === current) return state;
+  const savedDraft = index === null ? state.line.text : draft;
+  const text = next === entries.length ? savedDraft : entries[next];
+  return {
+    ...state,
+    line: lineOf(text),
+    candidates: [],
+    history: { entries, index: next === entries.length ? null : next, draft: savedDraft },
+  };
+}
+
+function pushHistory(history: HistoryState, input: string): HistoryState {
+  const trimmed = input.trim();
+  const entries =
+    trimmed === "" || history.entries.at(-1) === trimmed
+      ? history.entries
+      : [...history.entries, trimmed].slice(-HISTORY_LIMIT);
+  return { entries, index: null, draft: "" };
+}
+
+function accepted(state: ShellState, action: Extract<Action, { type: "accepted" }>): ShellState {
+  const echoed = appendPrinted(state, [`ltsh> ${action.input}`], "echo");
+  const withOutput = appendPrinted(echoed, action.output, action.tone ?? "output");
+  return {
+    ...withOutput,
+    line: EMPTY_LINE,
+    error: null,
+    busy: false,
+    history: pushHistory(state.history, action.input),
+    selected: action.select ?? state.selected,
+  };
+}
+
+export function appendPrinted(state: ShellState, texts: string[], tone: Tone): ShellState {
+  if (texts.length === 0) return state;
+  const lines = texts.map((text, i) => ({ id: state.nextLineId + i, text, tone }));
+  const { generation, lines: current } = state.printed;
+  const printed =
+    current.length + lines.length > PRINTED_LIMIT
+      ? { generation: generation + 1, lines }
+      : { generation, lines: [...current, ...lines] };
+  return { ...state, printed, nextLineId: state.nextLineId + lines.length };
+}
+
+function withStats(state: ShellState, trackers: TrackerRow[], status: StatusInfo): ShellState {
+  const names = trackers.map((t) => t.name);
+  const selected =
+    state.selected !== null && names.includes(state.selected)
+      ? state.selected
+      : (names.at(-1) ?? null);
+  return { ...state, trackers, status, selected };
+}
+
+/** Ctrl-C: clears a typed line; on an empty line, arms, and a second Ctrl-C quits. */
+function interrupt(state: ShellState): ShellState {
+  if (state.line.text !== "") {
+    return {
+      ...state,
+      line: EMPTY_LINE,
+      error: null,
+      candidates: [],
+      history: { ...state.history, index: null },
+    };
+  }
+  if (state.ctrlCArmed) return { ...state, quitting: true };
+  return { ...state, ctrlCArmed: true, notice: "(press Ctrl-C again to quit, or type :quit)" };
+}

@@ -1,0 +1,100 @@
+// The input hook: maps key presses to reducer actions, and Enter/Tab to the controller
+// (submit a line, complete a word). Pasted text with newlines submits line by line.
+
+import { type Key, useInput } from "ink";
+import { type Completion, complete, type Vocabulary } from "./completion.ts";
+import type { Outcome } from "./controller.ts";
+import type { Action, ShellState } from "./state.ts";
+
+export interface InputHandlers {
+  /** Always the newest state: keys of one chunk arrive before React renders. */
+  getState(): ShellState;
+  dispatch(action: Action): void;
+  submit(line: string): Promise<Outcome>;
+  vocabulary: Vocabulary;
+  onClearScreen(): void;
+  /** Lines run one after the other, in the order they were entered. */
+  queue: { last: Promise<void> };
+}
+
+const CTRL_KEYS: Record<string, Action["type"]> = {
+  a: "home",
+  e: "end",
+  b: "left",
+  f: "right",
+  u: "killToStart",
+  k: "killToEnd",
+  w: "killWord",
+  p: "historyPrev",
+  n: "historyNext",
+};
+
+/** Pure: the action for a key that only edits the line, or null. */
+export function editAction(input: string, key: Key): Action | null {
+  if (key.upArrow) return { type: "historyPrev" };
+  if (key.downArrow) return { type: "historyNext" };
+  if (key.leftArrow) return { type: key.ctrl || key.meta ? "wordLeft" : "left" };
+  if (key.rightArrow) return { type: key.ctrl || key.meta ? "wordRight" : "right" };
+  if (key.home) return { type: "home" };
+  if (key.end) return { type: "end" };
+  if (key.backspace) return { type: key.meta ? "killWord" : "backspace" };
+  if (key.delete) return { type: "delete" };
+  if (key.ctrl && input in CTRL_KEYS) return { type: CTRL_KEYS[input] } as Action;
+  if (key.meta && input === "b") return { type: "wordLeft" };
+  if (key.meta && input === "f") return { type: "wordRight" };
+  return null;
+}
+
+export function useShellInput(handlers: InputHandlers): void {
+  useInput((input, key) => handleKey(handlers, input, key));
+}
+
+export function handleKey(handlers: InputHandlers, input: string, key: Key): void {
+  const { dispatch, getState } = handlers;
+  if (getState().quitting) return;
+  const action = editAction(input, key);
+  if (action) dispatch(action);
+  else if (key.return) void submitLine(handlers, getState().line.text);
+  else if (key.tab) completeWord(handlers);
+  else if (key.ctrl && input === "c") dispatch({ type: "interrupt" });
+  else if (key.ctrl && input === "d")
+    dispatch({ type: getState().line.text === "" ? "quit" : "delete" });
+  else if (key.ctrl && input === "l") handlers.onClearScreen();
+  else if (!key.ctrl && !key.meta && !key.escape && input !== "") insertTyped(handlers, input);
+}
+
+/** Typed or pasted text: newlines submit, tabs become spaces, other controls are dropped. */
+function insertTyped(handlers: InputHandlers, input: string): void {
+  const parts = input.replace(/\r\n?/g, "\n").split("\n");
+  parts.forEach((part, i) => {
+    const text = part.replace(/\t/g, " ").replace(/[\x00-\x1f\x7f]/g, "");
+    if (text) handlers.dispatch({ type: "insert", text });
+    if (i < parts.length - 1) void submitLine(handlers, handlers.getState().line.text);
+  });
+}
+
+export function submitLine(handlers: InputHandlers, text: string): Promise<void> {
+  const { dispatch, queue } = handlers;
+  if (text.trim() === "") {
+    dispatch({ type: "accepted", input: "", output: [] });
+    return queue.last;
+  }
+  dispatch({ type: "submitStart" });
+  queue.last = queue.last.then(async () => {
+    const outcome = await handlers.submit(text);
+    if (!outcome.ok) {
+      dispatch({ type: "rejected", input: text, error: outcome.error });
+      return;
+    }
+    dispatch({ type: "accepted", input: text, output: outcome.output, select: outcome.select });
+    if (outcome.clearScreen) handlers.onClearScreen();
+    if (outcome.quit) dispatch({ type: "quit" });
+  });
+  return queue.last;
+}
+
+function completeWord(handlers: InputHandlers): void {
+  const { line } = handlers.getState();
+  const result: Completion = complete(line, handlers.vocabulary);
+  handlers.dispatch({ type: "completed", line: result.line, candidates: result.candidates });
+}

@@ -1,0 +1,146 @@
+// The shell's reducer, with no rendering: editing, history, accept/reject, Ctrl-C, the
+// bounded <Static> feed and the selected tracker.
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  type Action,
+  initialState,
+  PRINTED_LIMIT,
+  reducer,
+  type ShellState,
+} from "../../src/repl/state.ts";
+
+function run(actions: Action[], state: ShellState = initialState("fake")): ShellState {
+  return actions.reduce(reducer, state);
+}
+
+const type = (text: string): Action => ({ type: "insert", text });
+
+test("typing, moving and deleting edit the line at the cursor", () => {
+  const state = run([
+    type("track x"),
+    { type: "home" },
+    { type: "delete" },
+    type("T"),
+    { type: "end" },
+    { type: "backspace" },
+    type("y"),
+  ]);
+  assert.equal(state.line, { text: "Track y", cursor: 7 });
+  const killed = run([{ type: "wordLeft" }, { type: "killToStart" }], state);
+  assert.equal(killed.line, { text: "y", cursor: 0 });
+  assert.equal(run([{ type: "end" }, { type: "killWord" }], state).line, {
+    text: "Track ",
+    cursor: 6,
+  });
+});
+
+test("a rejected line keeps its text and shows the error; the next edit keeps the error", () => {
+  const state = run([
+    type("track nope(pid) -> b(pid)"),
+    { type: "submitStart" },
+    { type: "rejected", input: "track nope(pid) -> b(pid)", error: "bad" },
+  ]);
+  assert.is(state.line.text, "track nope(pid) -> b(pid)");
+  assert.is(state.error, "bad");
+  assert.is(state.busy, false);
+  assert.is(run([type("x")], state).error, "bad");
+});
+
+test("an accepted line is echoed with its output, clears the prompt and the error", () => {
+  const state = run([
+    type("track a"),
+    { type: "rejected", input: "track a", error: "bad" },
+    { type: "accepted", input: "track a", output: ["started a"], select: "a" },
+  ]);
+  assert.is(state.line.text, "");
+  assert.is(state.error, null);
+  assert.equal(
+    state.printed.lines.map((l) => [l.text, l.tone]),
+    [
+      ["ltsh> track a", "echo"],
+      ["started a", "output"],
+    ],
+  );
+  assert.is(state.selected, "a");
+});
+
+test("history: up walks back, down returns to the unfinished line; duplicates collapse", () => {
+  let state = run([
+    { type: "accepted", input: ":list", output: [] },
+    { type: "accepted", input: ":help", output: [] },
+    { type: "accepted", input: ":help", output: [] },
+    type("draft"),
+  ]);
+  assert.equal(state.history.entries, [":list", ":help"]);
+  state = run([{ type: "historyPrev" }], state);
+  assert.is(state.line.text, ":help");
+  state = run([{ type: "historyPrev" }, { type: "historyPrev" }], state);
+  assert.is(state.line.text, ":list");
+  state = run([{ type: "historyNext" }, { type: "historyNext" }], state);
+  assert.is(state.line.text, "draft");
+  assert.is(state.history.index, null);
+});
+
+test("Ctrl-C clears a typed line; on an empty line it arms, and a second one quits", () => {
+  let state = run([type("abc"), { type: "interrupt" }]);
+  assert.is(state.line.text, "");
+  assert.is(state.quitting, false);
+  state = run([{ type: "interrupt" }], state);
+  assert.ok(state.ctrlCArmed);
+  assert.match(state.notice ?? "", /Ctrl-C again/);
+  assert.is(run([type("x"), { type: "backspace" }, { type: "interrupt" }], state).quitting, false);
+  assert.is(run([{ type: "interrupt" }], state).quitting, true);
+});
+
+test("printed lines start a new <Static> generation past the limit, so memory is bounded", () => {
+  const many = Array.from({ length: PRINTED_LIMIT - 1 }, (_, i) => `hit ${i}`);
+  let state = run([{ type: "print", lines: many, tone: "hit" }]);
+  assert.is(state.printed.generation, 0);
+  state = run([{ type: "print", lines: ["a", "b"], tone: "hit" }], state);
+  assert.is(state.printed.generation, 1);
+  assert.equal(
+    state.printed.lines.map((l) => l.text),
+    ["a", "b"],
+  );
+  assert.is(state.printed.lines[0].id, PRINTED_LIMIT - 1);
+});
+
+test("the selected tracker follows the newest one until the user picks one, and drops when removed", () => {
+  const row = (name: string) => ({
+    name,
+    probes: "a -> b",
+    thresholdNs: null,
+    running: true,
+    summary: {
+      type: "summary" as const,
+      tracker: name,
+      pairs: 0,
+      hits: 0,
+      timeouts: 0,
+      dropped: 0,
+      pending: 0,
+      min_ns: null,
+      p50_ns: null,
+      p99_ns: null,
+      max_ns: null,
+      hist: [],
+    },
+  });
+  const status = initialState("fake").status;
+  let state = run([{ type: "stats", trackers: [row("a"), row("b")], status }]);
+  assert.is(state.selected, "b");
+  state = run(
+    [
+      { type: "select", tracker: "a" },
+      { type: "stats", trackers: [row("a"), row("b")], status },
+    ],
+    state,
+  );
+  assert.is(state.selected, "a");
+  state = run([{ type: "stats", trackers: [row("b")], status }], state);
+  assert.is(state.selected, "b");
+});
+
+test.run();
