@@ -95,6 +95,10 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan) return 1;
 
+    // `ltsh run ... | head`: a closed pipe ends the run quietly (exit handlers still clean up).
+    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(0);
+    });
     const backend: BackendName =
       values.replay !== undefined ? "replay" : values.target === "kmod" ? "kmod" : "live";
     const printing = new Set(plan.trackers.filter(printsHits).map((t) => t.name));

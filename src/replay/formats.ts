@@ -121,13 +121,17 @@ const LTTNG_EVENT_NAMES: Record<string, [string, string]> = {
   net_dev_xmit: ["net", "net_dev_xmit"],
 };
 
+/** "sched:sched_switch" (CTF converted by perf) or LTTng's "sched_switch", "syscall_entry_write". */
 function lttngEventName(raw: string): [string, string] {
-  const bare = raw.includes(":") ? raw.slice(raw.lastIndexOf(":") + 1) : raw;
+  const colon = raw.lastIndexOf(":");
+  const bare = colon >= 0 ? raw.slice(colon + 1) : raw;
   const known = LTTNG_EVENT_NAMES[bare];
   if (known) return known;
   if (bare.startsWith("syscall_entry_")) return ["syscalls", `sys_enter_${bare.slice(14)}`];
   if (bare.startsWith("syscall_exit_")) return ["syscalls", `sys_exit_${bare.slice(13)}`];
-  return ["", bare];
+  // LTTng providers ("lttng_ust_tracef:event") are not kernel categories.
+  const category = colon >= 0 && !raw.startsWith("lttng") ? raw.slice(0, colon) : "";
+  return [category, bare];
 }
 
 function unquote(text: string): string {
@@ -155,8 +159,9 @@ export const parseBabeltraceLine: LineParser = (line, lineNo) => {
         : context;
     for (const f of group.matchAll(BT_FIELD)) target.set(f[1], unquote(f[2]));
   });
-  const tid = context.get("vtid") ?? context.get("tid");
-  const pid = context.get("vpid") ?? context.get("pid");
+  // LTTng puts the task in contexts (vtid, procname); perf's CTF in perf_tid/perf_pid fields.
+  const tid = context.get("vtid") ?? context.get("tid") ?? fields.get("perf_tid");
+  const pid = context.get("vpid") ?? context.get("pid") ?? fields.get("perf_pid");
   return {
     lineNo,
     line,
