@@ -63,7 +63,8 @@ export function formatDuration(ns: number): string {
 
 function trimNumber(value: number): string {
   const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return value.toFixed(digits).replace(/\.?0+$/, "");
+  const text = value.toFixed(digits);
+  return digits === 0 ? text : text.replace(/\.?0+$/, "");
 }
 
 /** Seconds.nanoseconds from integer nanoseconds, exactly (no float). */

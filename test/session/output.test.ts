@@ -110,6 +110,9 @@ test("log2 buckets: le/2 < v <= le", () => {
 test("durations and timestamps for people", () => {
   assert.is(formatDuration(850), "850ns");
   assert.is(formatDuration(312_400), "312us");
+  assert.is(formatDuration(970_000), "970us");
+  assert.is(formatDuration(100_000_000), "100ms");
+  assert.is(formatDuration(10_000), "10us");
   assert.is(formatDuration(31_240), "31.2us");
   assert.is(formatDuration(1_500_000), "1.5ms");
   assert.is(formatDuration(2_000_000_000), "2s");
