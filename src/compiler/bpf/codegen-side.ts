@@ -173,7 +173,7 @@ export function emitEndBody(c: ProgramContext): void {
   em.label("latency_ok");
   if (plan.timeoutNs !== null) emitLateEnd(c, s, keyOffset, plan.timeoutNs);
   if (plan.thresholdNs !== null) {
-    em.source = `> ${plan.thresholdNs}ns (threshold)`;
+    em.source = `> ${durationText(plan.thresholdNs)} (threshold)`;
     jumpIfLatencyAtMost(em, plan.thresholdNs, "no_hit");
     emitHitRecord(c, s, keyOffset, "threshold", "pair");
     em.label("no_hit");
@@ -194,6 +194,18 @@ export function emitEndBody(c: ProgramContext): void {
   emitMinMax(em);
   emitHistogram(em);
   epilogue(em);
+}
+
+/** 200000 → "200us": the largest unit that divides exactly, as a user would write it. */
+function durationText(ns: number): string {
+  for (const [unit, scale] of [
+    ["s", 1e9],
+    ["ms", 1e6],
+    ["us", 1e3],
+  ] as const) {
+    if (ns % scale === 0) return `${ns / scale}${unit}`;
+  }
+  return `${ns}ns`;
 }
 
 function deleteBegin(c: ProgramContext, keyOffset: number) {
@@ -220,7 +232,7 @@ function addLost(em: Emitter) {
  */
 function emitLateEnd(c: ProgramContext, s: SideState, keyOffset: number, timeoutNs: number) {
   const em = c.em;
-  em.source = `timeout ${timeoutNs}ns: an end after the deadline is a timeout`;
+  em.source = `timeout ${durationText(timeoutNs)}: an end after the deadline is a timeout`;
   jumpIfLatencyAtMost(em, timeoutNs, "in_time");
   emitHitRecord(c, s, keyOffset, "timeout", "late_count");
   em.label("late_count");
