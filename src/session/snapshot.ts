@@ -7,16 +7,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
-import { onCleanup } from "../kernel/cleanup.ts";
-import {
-  createInstance,
-  enableEvent,
-  findTracefs,
-  removeInstanceSync,
-  removeStaleInstances,
-  resolveEvents,
-  writeControl,
-} from "./flight-recorder-tracefs.ts";
+import { TracefsInstance } from "../kernel/tracefs.ts";
 import { formatDuration } from "./output.ts";
 import { recordLttngSnapshot } from "./snapshot-lttng.ts";
 import { type SnapshotSettings, snapshotSettings } from "./snapshot-options.ts";
@@ -57,57 +48,57 @@ export class FlightRecorder {
   private queue: Promise<unknown> = Promise.resolve();
   private lttngWarned = false;
   private closed = false;
-  private unregister: () => void = () => {};
 
   private constructor(
-    readonly root: string,
-    /** "ltsh-<pid>-snapshot" */
-    readonly instanceName: string,
-    readonly instanceDir: string,
+    private readonly instance: TracefsInstance,
     private readonly config: FlightRecorderOptions,
   ) {
     this.settings = snapshotSettings(config.options);
   }
 
-  /** Creates and starts the instance with the context events; trackers are added with track(). */
+  /**
+   * Creates and starts the instance with the context events (removing instances that dead
+   * ltsh processes left behind first); trackers are added with track().
+   */
   static start(config: FlightRecorderOptions): FlightRecorder {
-    const root = config.tracefsRoot ?? findTracefs();
-    // Instances left by ltsh processes that died (SIGKILL, crash) go first.
-    removeStaleInstances(root);
-    const { name, dir } = createInstance(root, "snapshot");
-    const recorder = new FlightRecorder(root, name, dir, config);
-    recorder.unregister = onCleanup(() => removeInstanceSync(dir));
+    const settings = snapshotSettings(config.options);
+    // snapshot.buffer is the total: tracefs sizes each CPU's buffer.
+    const perCpuKiB = Math.max(4, Math.ceil(settings.bufferBytes / 1024 / cpus().length));
+    // TracefsInstance turns record-tgid on: the TGID column gives replay the process id.
+    const instance = TracefsInstance.create({
+      purpose: "snapshot",
+      clock: "mono",
+      bufferKiB: perCpuKiB,
+      overwrite: true,
+      tracefs: config.tracefsRoot,
+    });
+    const recorder = new FlightRecorder(instance, config);
     try {
-      recorder.configure();
+      const { events, unknown } = instance.resolveEvents(settings.events);
+      if (unknown.length > 0) {
+        config.warn(`snapshot.events: no such event ${unknown.join(", ")}; recording without it`);
+      }
+      for (const id of events) recorder.enable(id);
+      instance.resume();
     } catch (error) {
-      recorder.closeSync();
+      recorder.closeNow();
       throw error;
     }
     return recorder;
   }
 
-  private configure(): void {
-    const dir = this.instanceDir;
-    writeControl(dir, "tracing_on", "0");
-    writeControl(dir, "trace_clock", "mono");
-    writeControl(dir, "options/overwrite", "1");
-    // The TGID column gives replay the process id (EventContext.pid) as well as the thread's.
-    writeControl(dir, "options/record-tgid", "1");
-    const perCpuKb = Math.max(4, Math.ceil(this.settings.bufferBytes / 1024 / cpus().length));
-    writeControl(dir, "buffer_size_kb", String(perCpuKb));
-    const { events, unknown } = resolveEvents(this.root, this.settings.events);
-    if (unknown.length > 0) {
-      this.config.warn(
-        `snapshot.events: no such event ${unknown.join(", ")}; recording without it`,
-      );
-    }
-    for (const id of events) this.enable(id);
-    writeControl(dir, "tracing_on", "1");
+  /** "ltsh-<pid>-snapshot" */
+  get instanceName(): string {
+    return this.instance.name;
+  }
+
+  get instanceDir(): string {
+    return this.instance.dir;
   }
 
   private enable(id: string): void {
     if (this.enabled.has(id)) return;
-    enableEvent(this.instanceDir, id);
+    this.instance.enableEvents([id]);
     this.enabled.add(id);
   }
 
@@ -169,7 +160,7 @@ export class FlightRecorder {
     const lttng = this.settings.lttngSession;
     const lttngDone =
       lttng === "" ? null : recordLttngSnapshot(lttng, name, this.config.lttngBinary);
-    writeControl(this.instanceDir, "tracing_on", "0");
+    this.instance.freeze();
     let text: string;
     try {
       const cut = await this.readWindow(fromNs, toNs);
@@ -183,7 +174,7 @@ export class FlightRecorder {
         );
       }
     } finally {
-      if (!this.closed) writeControl(this.instanceDir, "tracing_on", "1");
+      if (!this.closed) this.instance.resume();
     }
     await mkdir(this.settings.dir, { recursive: true });
     const path = join(this.settings.dir, `${name}.txt`);
@@ -202,7 +193,7 @@ export class FlightRecorder {
   private async readWindow(fromNs: bigint, toNs: bigint) {
     const cutter = new WindowCutter(fromNs, toNs);
     // Closed before returning: an open `trace` file keeps the instance busy (rmdir: EBUSY).
-    const file = await open(join(this.instanceDir, "trace"), "r");
+    const file = await open(this.instance.tracePath, "r");
     try {
       const buffer = Buffer.alloc(1 << 20);
       const decoder = new StringDecoder("utf8");
@@ -221,17 +212,20 @@ export class FlightRecorder {
     return cutter.finish();
   }
 
-  /** Waits for captures in flight, then removes the instance. */
+  /**
+   * Waits for captures in flight, removes the instance, and warns once per tracker whose
+   * snapshots the rate limit skipped (the session shows these with its other warnings).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.queue;
-    this.closeSync();
+    this.closeNow();
+    for (const message of this.skippedWarnings()) this.config.warn(message);
   }
 
-  private closeSync(): void {
+  private closeNow(): void {
     this.closed = true;
-    removeInstanceSync(this.instanceDir);
-    this.unregister();
+    this.instance.remove();
   }
 }
 

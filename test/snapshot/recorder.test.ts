@@ -160,10 +160,13 @@ test("the rate limit skips hits within a second of the last snapshot and counts 
   assert.equal(recorder.skipped("other"), 0);
 });
 
-test("close removes the instance", async () => {
+test("close removes the instance and reports the skipped snapshots as a warning", async () => {
   const d = recorder.instanceDir;
   await recorder.close();
   assert.equal(existsSync(d), false);
+  assert.deepEqual(warnings, [
+    `${TRACKER}: 2 snapshots skipped by the rate limit (snapshot.rate = 1 per second)`,
+  ]);
   assert.equal(await recorder.capture(sleepHitFallback()), null);
 });
 
