@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * lt_tracker.h - public API of ltsh's kernel-module latency-tracker runtime.
+ * Public API of ltsh's kernel-module latency-tracker runtime.
  *
  * A tracker pairs begin and end events by key and measures the time between
  * them. Probes call lt_event_in() and lt_event_out() from any context
@@ -25,12 +25,8 @@
 #ifndef LT_TRACKER_H
 #define LT_TRACKER_H
 
-#ifdef __KERNEL__
-#include <linux/types.h>
 #include <linux/build_bug.h>
-#else
-#include "shim/lt_shim.h"
-#endif
+#include <linux/types.h>
 
 #define LT_KEY_MAX		32	/* bytes; keys are fixed-size, zero-padded */
 #define LT_COMM_LEN		16

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tracker: begin/end pairing, counters, timeout sweep.
+ *
+ * lt_event_in() takes an event from the pool and publishes it in the table;
+ * lt_event_out() removes the key's event from the table first and only then,
+ * if its removal won, counts the pair and reports a hit. Counters and the
+ * log2 histogram are per CPU (atomic64, so NMIs nesting on a CPU are safe).
+ *
+ * Timeouts: a delayed work scans a quarter of the table per run, runs every
+ * timeout/8 (at least one jiffy), so a whole pass takes timeout/2: a timeout
+ * is reported between timeout_ns and ~1.5 * timeout_ns + 2 jiffies after its
+ * begin. The classification is exact regardless: an end arriving after the
+ * deadline but before the sweep finds the begin is reported as the timeout.
+ * Without a timeout the sweep runs every 250 ms and reclaims begins older
+ * than stale_ns, so begins whose end never comes cannot fill the table.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/err.h>
+#include <linux/jiffies.h>
+#include <linux/log2.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/workqueue.h>
+#include "lt_internal.h"
+
+void lt_ctx_fill(struct lt_ctx *ctx, u16 probe)
+{
+	ctx->ts_ns = ktime_get_mono_fast_ns();
+	ctx->cpu = raw_smp_processor_id();
+	ctx->tid = current->pid;
+	ctx->pid = current->tgid;
+	ctx->probe = probe;
+	ctx->reserved = 0;
+	memcpy(ctx->comm, current->comm, LT_COMM_LEN);
+}
+
+static inline struct lt_cpu_stats *lt_stats_this_cpu(struct lt_tracker *t)
+{
+	/* raw: counters are atomic, so being migrated is harmless */
+	return raw_cpu_ptr(t->stats);
+}
+
+/* Bucket i >= 1 holds 2^(i-2) < v <= 2^(i-1); bucket 0 holds 0. */
+static inline u32 lt_hist_bucket(u64 ns)
+{
+	u32 i;
+
+	if (ns <= 1)
+		return ns;
+	i = fls64(ns - 1) + 1;
+	return i < LT_HIST_BUCKETS ? i : LT_HIST_BUCKETS - 1;
+}
+
+static void lt_record_pair(struct lt_tracker *t, u64 latency)
+{
+	struct lt_cpu_stats *s = lt_stats_this_cpu(t);
+	s64 old;
+
+	atomic64_inc(&s->pairs);
+	atomic64_inc(&s->hist[lt_hist_bucket(latency)]);
+	old = atomic64_read(&s->min_ns);
+	while ((u64)old > latency &&
+	       !atomic64_try_cmpxchg(&s->min_ns, &old, latency))
+		;
+	old = atomic64_read(&s->max_ns);
+	while ((u64)old < latency &&
+	       !atomic64_try_cmpxchg(&s->max_ns, &old, latency))
+		;
+}
+
+/* Reports a hit for @ev (owned by the caller); @end NULL for a timeout. */
+static void lt_emit(struct lt_tracker *t, struct lt_event *ev, u32 kind,
+		    u64 latency, const struct lt_ctx *end)
+{
+	struct lt_hit hit;
+
+	if (!t->out)
+		return;
+	hit.tracker = t->index;
+	hit.kind = kind;
+	hit.latency_ns = latency;
+	hit.key_size = t->key_size;
+	hit.reserved = 0;
+	memcpy(hit.key, ev->key, LT_KEY_MAX);
+	hit.begin = ev->begin;
+	if (end)
+		hit.end = *end;
+	else
+		memset(&hit.end, 0, sizeof(hit.end));
+	if (lt_output_push(t->out, &hit))
+		atomic64_inc(&lt_stats_this_cpu(t)->lost);
+}
+
+static void lt_timeout(struct lt_tracker *t, struct lt_event *ev, u64 timeout)
+{
+	atomic64_inc(&lt_stats_this_cpu(t)->timeouts);
+	lt_emit(t, ev, LT_HIT_TIMEOUT, timeout, NULL);
+	lt_pool_put(&t->pool, ev);
+}
+
+int lt_event_in(struct lt_tracker *t, const void *key,
+		const struct lt_ctx *ctx)
+{
+	struct lt_key k;
+	struct lt_event *ev;
+	u32 replaced, i;
+	int ret;
+
+	lt_key_init(&k, key, t->key_size);
+	ev = lt_pool_get(&t->pool);
+	if (!ev) {
+		/* a begin for a pending key is ignored, not dropped */
+		if (!t->keep_last && lt_table_contains(&t->table, &k))
+			goto ignored;
+		atomic64_inc(&lt_stats_this_cpu(t)->dropped);
+		return -ENOSPC;
+	}
+	for (i = 0; i < LT_KEY_WORDS; i++)
+		WRITE_ONCE(ev->key[i], k.w[i]);
+	WRITE_ONCE(ev->begin_ns, ctx->ts_ns);
+	ev->begin = *ctx;
+	ret = lt_table_insert(&t->table, &k, ev, t->keep_last, &replaced);
+	if (ret) {
+		lt_pool_put(&t->pool, ev);
+		if (ret == -EEXIST)
+			goto ignored;
+		atomic64_inc(&lt_stats_this_cpu(t)->dropped);
+		return ret;
+	}
+	atomic64_inc(&lt_stats_this_cpu(t)->begins);
+	if (replaced)
+		atomic64_add(replaced, &lt_stats_this_cpu(t)->replaced);
+	return 0;
+
+ignored:
+	atomic64_inc(&lt_stats_this_cpu(t)->ignored);
+	return -EEXIST;
+}
+
+int lt_event_out(struct lt_tracker *t, const void *key,
+		 const struct lt_ctx *ctx)
+{
+	u64 latency, threshold, timeout;
+	struct lt_event *ev;
+	struct lt_key k;
+
+	lt_key_init(&k, key, t->key_size);
+	ev = lt_table_remove(&t->table, &k);
+	if (!ev)
+		return -ENOENT;
+	/* we won the removal: ev is ours alone from here on */
+	latency = ctx->ts_ns > ev->begin.ts_ns ? ctx->ts_ns - ev->begin.ts_ns : 0;
+	timeout = READ_ONCE(t->timeout_ns);
+	if (timeout && latency > timeout) {
+		lt_timeout(t, ev, timeout);
+		return -ENOENT;
+	}
+	lt_record_pair(t, latency);
+	threshold = READ_ONCE(t->threshold_ns);
+	if (threshold && latency > threshold) {
+		atomic64_inc(&lt_stats_this_cpu(t)->hits);
+		lt_emit(t, ev, LT_HIT_THRESHOLD, latency, ctx);
+	}
+	lt_pool_put(&t->pool, ev);
+	return 0;
+}
+
+u32 lt_tracker_expire(struct lt_tracker *t, u64 now_ns, u32 max_slots)
+{
+	u32 size = lt_table_size(&t->table);
+	u64 timeout = READ_ONCE(t->timeout_ns);
+	u64 limit = timeout ? timeout : t->stale_ns;
+	struct lt_event *ev;
+	u32 start, i, removed = 0;
+
+	if (limit == U64_MAX || now_ns <= limit)
+		return 0;
+	if (!max_slots || max_slots > size)
+		max_slots = size;
+	/* concurrent sweeps (tests) take different slices */
+	start = atomic_add_return(max_slots, &t->sweep_pos) - max_slots;
+	for (i = 0; i < max_slots; i++) {
+		ev = lt_table_remove_older(&t->table, (start + i) & (size - 1),
+					   now_ns - limit);
+		if (!ev)
+			continue;
+		removed++;
+		if (timeout) {
+			lt_timeout(t, ev, timeout);
+		} else {
+			atomic64_inc(&lt_stats_this_cpu(t)->stale);
+			lt_pool_put(&t->pool, ev);
+		}
+	}
+	return removed;
+}
+
+static unsigned long lt_sweep_period(struct lt_tracker *t)
+{
+	u64 timeout = READ_ONCE(t->timeout_ns);
+	unsigned long period;
+
+	if (!timeout)
+		return HZ / 4 ? HZ / 4 : 1;
+	period = nsecs_to_jiffies(timeout / 8);
+	return period ? period : 1;
+}
+
+static void lt_sweep_work(struct work_struct *work)
+{
+	struct lt_tracker *t = container_of(to_delayed_work(work),
+					    struct lt_tracker, sweep);
+
+	lt_tracker_expire(t, ktime_get_mono_fast_ns(), t->sweep_slice);
+	schedule_delayed_work(&t->sweep, lt_sweep_period(t));
+}
+
+static int lt_config_check(const struct lt_tracker_config *cfg)
+{
+	if (!cfg || !cfg->name)
+		return -EINVAL;
+	if (!cfg->key_size || cfg->key_size > LT_KEY_MAX)
+		return -EINVAL;
+	if (!cfg->capacity || cfg->capacity > LT_CAPACITY_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+static void lt_stats_init(struct lt_tracker *t)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		atomic64_set(&per_cpu_ptr(t->stats, cpu)->min_ns, -1);
+}
+
+struct lt_tracker *lt_tracker_create(const struct lt_tracker_config *cfg,
+				     struct lt_output *out)
+{
+	struct lt_tracker *t;
+	int err;
+
+	err = lt_config_check(cfg);
+	if (err)
+		return ERR_PTR(err);
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return ERR_PTR(-ENOMEM);
+	strscpy(t->name, cfg->name, sizeof(t->name));
+	t->index = cfg->index;
+	t->key_size = cfg->key_size;
+	t->capacity = cfg->capacity;
+	t->keep_last = cfg->keep_last;
+	t->threshold_ns = cfg->threshold_ns;
+	t->timeout_ns = cfg->timeout_ns;
+	t->stale_ns = cfg->stale_ns ? cfg->stale_ns : LT_DEFAULT_STALE_NS;
+	t->out = out;
+	err = -ENOMEM;
+	t->stats = alloc_percpu(struct lt_cpu_stats);
+	if (!t->stats)
+		goto free_tracker;
+	lt_stats_init(t);
+	err = lt_pool_init(&t->pool, cfg->capacity);
+	if (err)
+		goto free_stats;
+	err = lt_table_init(&t->table, &t->pool, cfg->capacity, cfg->key_size);
+	if (err)
+		goto fini_pool;
+	t->sweep_slice = max(lt_table_size(&t->table) / 4, 1U);
+	INIT_DELAYED_WORK(&t->sweep, lt_sweep_work);
+	schedule_delayed_work(&t->sweep, lt_sweep_period(t));
+	return t;
+
+fini_pool:
+	lt_pool_fini(&t->pool);
+free_stats:
+	free_percpu(t->stats);
+free_tracker:
+	kfree(t);
+	return ERR_PTR(err);
+}
+
+void lt_tracker_clear(struct lt_tracker *t)
+{
+	u32 pos, size = lt_table_size(&t->table);
+	struct lt_event *ev;
+
+	for (pos = 0; pos < size; pos++) {
+		ev = lt_table_remove_at(&t->table, pos);
+		if (!ev)
+			continue;
+		atomic64_inc(&lt_stats_this_cpu(t)->cleared);
+		lt_pool_put(&t->pool, ev);
+	}
+}
+
+void lt_tracker_destroy(struct lt_tracker *t)
+{
+	if (IS_ERR_OR_NULL(t))
+		return;
+	cancel_delayed_work_sync(&t->sweep);
+	if (t->listed_in)
+		lt_output_remove_tracker(t->listed_in, t);
+	lt_tracker_clear(t);
+	if (lt_pool_free_count(&t->pool) != t->capacity)
+		pr_warn("tracker %s: %u of %u events not returned\n", t->name,
+			t->capacity - lt_pool_free_count(&t->pool),
+			t->capacity);
+	lt_table_fini(&t->table);
+	lt_pool_fini(&t->pool);
+	free_percpu(t->stats);
+	kfree(t);
+}
+
+void lt_tracker_set_threshold(struct lt_tracker *t, u64 ns)
+{
+	WRITE_ONCE(t->threshold_ns, ns);
+}
+
+void lt_tracker_set_timeout(struct lt_tracker *t, u64 ns)
+{
+	WRITE_ONCE(t->timeout_ns, ns);
+}
+
+const char *lt_tracker_name(const struct lt_tracker *t)
+{
+	return t->name;
+}
+
+static void lt_stats_add(struct lt_stats *out, struct lt_cpu_stats *s)
+{
+	u64 min = atomic64_read(&s->min_ns), max = atomic64_read(&s->max_ns);
+	u32 i;
+
+	out->begins += atomic64_read(&s->begins);
+	out->pairs += atomic64_read(&s->pairs);
+	out->hits += atomic64_read(&s->hits);
+	out->timeouts += atomic64_read(&s->timeouts);
+	out->dropped += atomic64_read(&s->dropped);
+	out->lost += atomic64_read(&s->lost);
+	out->ignored += atomic64_read(&s->ignored);
+	out->replaced += atomic64_read(&s->replaced);
+	out->stale += atomic64_read(&s->stale);
+	out->cleared += atomic64_read(&s->cleared);
+	if (min < out->min_ns)
+		out->min_ns = min;
+	if (max > out->max_ns)
+		out->max_ns = max;
+	for (i = 0; i < LT_HIST_BUCKETS; i++)
+		out->hist[i] += atomic64_read(&s->hist[i]);
+}
+
+void lt_tracker_stats(struct lt_tracker *t, struct lt_stats *out)
+{
+	u64 gone;
+	int cpu;
+
+	memset(out, 0, sizeof(*out));
+	out->min_ns = U64_MAX;
+	for_each_possible_cpu(cpu)
+		lt_stats_add(out, per_cpu_ptr(t->stats, cpu));
+	if (out->min_ns == U64_MAX)
+		out->min_ns = 0;
+	gone = out->pairs + out->timeouts + out->replaced + out->stale +
+	       out->cleared;
+	out->pending = out->begins > gone ? out->begins - gone : 0;
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * In-kernel self test of the ltsh kmod runtime.
+ *
+ * insmod lt_selftest.ko runs single-CPU checks of the tracker API (pairing,
+ * keep-first, capacity and drops, timeouts, stale reclaim, clear, the pool
+ * returning to capacity) and prints "lt_selftest: PASS (N checks)" or the
+ * first failures. It then stays loaded with one tracker, "selftest", whose
+ * hits from the checks can be read from /dev/ltsh_selftest and whose
+ * counters are in /proc/ltsh_selftest/stats; rmmod removes it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/module.h>
+#include "lt_internal.h"
+
+#define LT_ST_CAPACITY	64
+
+static struct lt_output *lt_st_out;
+static struct lt_tracker *lt_st_tracker;
+static unsigned int lt_st_checks, lt_st_failures;
+
+#define LT_ST_CHECK(cond) lt_st_check(cond, #cond, __LINE__)
+
+static void lt_st_check(bool ok, const char *what, int line)
+{
+	lt_st_checks++;
+	if (ok)
+		return;
+	lt_st_failures++;
+	pr_err("FAIL line %d: %s\n", line, what);
+}
+
+static struct lt_ctx lt_st_ctx(u64 ts)
+{
+	struct lt_ctx ctx;
+
+	lt_ctx_fill(&ctx, 0);
+	ctx.ts_ns = ts;
+	return ctx;
+}
+
+static void lt_st_pairs(struct lt_tracker *t)
+{
+	struct lt_ctx ctx;
+	struct lt_stats s;
+	u32 key;
+
+	for (key = 0; key < 10; key++) {
+		ctx = lt_st_ctx(1000);
+		LT_ST_CHECK(lt_event_in(t, &key, &ctx) == 0);
+		LT_ST_CHECK(lt_event_in(t, &key, &ctx) == -EEXIST);
+	}
+	for (key = 0; key < 10; key++) {
+		ctx = lt_st_ctx(1000 + 100 * key);
+		LT_ST_CHECK(lt_event_out(t, &key, &ctx) == 0);
+		LT_ST_CHECK(lt_event_out(t, &key, &ctx) == -ENOENT);
+	}
+	lt_tracker_stats(t, &s);
+	LT_ST_CHECK(s.pairs == 10 && s.ignored == 10 && s.pending == 0);
+	LT_ST_CHECK(s.min_ns == 0 && s.max_ns == 900);
+	LT_ST_CHECK(s.hits == 8);	/* threshold 100: latencies 200..900 */
+}
+
+static void lt_st_capacity(struct lt_tracker *t)
+{
+	struct lt_ctx ctx = lt_st_ctx(5000);
+	struct lt_stats s;
+	u32 key;
+
+	for (key = 100; key < 100 + LT_ST_CAPACITY; key++)
+		LT_ST_CHECK(lt_event_in(t, &key, &ctx) == 0);
+	LT_ST_CHECK(lt_event_in(t, &key, &ctx) == -ENOSPC);
+	LT_ST_CHECK(lt_pool_free_count(&t->pool) == 0);
+	for (key = 100; key < 100 + LT_ST_CAPACITY; key++)
+		LT_ST_CHECK(lt_event_out(t, &key, &ctx) == 0);
+	LT_ST_CHECK(lt_pool_free_count(&t->pool) == LT_ST_CAPACITY);
+	LT_ST_CHECK(lt_event_in(t, &key, &ctx) == 0);
+	lt_tracker_stats(t, &s);
+	LT_ST_CHECK(s.dropped == 1 && s.pending == 1);
+}
+
+static void lt_st_timeouts(struct lt_tracker *t)
+{
+	struct lt_ctx ctx = lt_st_ctx(10000);
+	struct lt_stats s;
+	u32 key = 7;
+
+	lt_tracker_set_timeout(t, 1000);
+	LT_ST_CHECK(lt_event_in(t, &key, &ctx) == 0);
+	ctx.ts_ns = 12000;	/* end after the deadline: a timeout */
+	LT_ST_CHECK(lt_event_out(t, &key, &ctx) == -ENOENT);
+	key = 8;
+	LT_ST_CHECK(lt_event_in(t, &key, &ctx) == 0);
+	LT_ST_CHECK(lt_tracker_expire(t, 20000, 0) == 2); /* + capacity's */
+	lt_tracker_stats(t, &s);
+	LT_ST_CHECK(s.timeouts == 3 && s.pending == 0);
+	lt_tracker_set_timeout(t, 0);
+
+	key = 9;	/* no timeout: reclaimed as stale after stale_ns */
+	LT_ST_CHECK(lt_event_in(t, &key, &ctx) == 0);
+	LT_ST_CHECK(lt_tracker_expire(t, 12001 + LT_DEFAULT_STALE_NS, 0) == 1);
+	key = 10;
+	LT_ST_CHECK(lt_event_in(t, &key, &ctx) == 0);
+	lt_tracker_clear(t);
+	lt_tracker_stats(t, &s);
+	LT_ST_CHECK(s.stale == 1 && s.cleared == 1 && s.pending == 0);
+	LT_ST_CHECK(lt_pool_free_count(&t->pool) == LT_ST_CAPACITY);
+}
+
+static int __init lt_selftest_init(void)
+{
+	struct lt_tracker_config cfg = {
+		.name = "selftest",
+		.key_size = sizeof(u32),
+		.capacity = LT_ST_CAPACITY,
+		.threshold_ns = 100,
+	};
+	int err;
+
+	lt_st_out = lt_output_create("selftest", 0);
+	if (IS_ERR(lt_st_out))
+		return PTR_ERR(lt_st_out);
+	lt_st_tracker = lt_tracker_create(&cfg, lt_st_out);
+	if (IS_ERR(lt_st_tracker)) {
+		err = PTR_ERR(lt_st_tracker);
+		goto destroy_output;
+	}
+	err = lt_output_add_tracker(lt_st_out, lt_st_tracker);
+	if (err)
+		goto destroy_tracker;
+	lt_st_pairs(lt_st_tracker);
+	lt_st_capacity(lt_st_tracker);
+	lt_st_timeouts(lt_st_tracker);
+	if (lt_st_failures)
+		pr_err("FAIL (%u of %u checks)\n", lt_st_failures, lt_st_checks);
+	else
+		pr_info("PASS (%u checks)\n", lt_st_checks);
+	return 0;
+
+destroy_tracker:
+	lt_tracker_destroy(lt_st_tracker);
+destroy_output:
+	lt_output_destroy(lt_st_out);
+	return err;
+}
+
+static void __exit lt_selftest_exit(void)
+{
+	lt_tracker_destroy(lt_st_tracker);
+	lt_output_destroy(lt_st_out);
+}
+
+module_init(lt_selftest_init);
+module_exit(lt_selftest_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Self test of the ltsh kmod latency-tracker runtime");
