@@ -11,7 +11,7 @@ const errorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage: ({ expected, actual }) =>
     `expected ${describe(expected)}, found ${quote(actual.image)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) =>
-    `unexpected ${quote(firstRedundant.image)}: a statement starts with 'track' or 'set'`,
+    `unexpected ${quote(firstRedundant.image)} after a complete statement`,
   buildNoViableAltMessage: ({ expectedPathsPerAlt, actual }) => {
     const firsts = new Set(expectedPathsPerAlt.flat().map((path) => describe(path[0])));
     return `expected ${[...firsts].join(" or ")}, found ${quote(actual[0]?.image ?? "")}`;
@@ -191,7 +191,8 @@ export class LtshParser extends CstParser {
     this.SUBRULE(this.atom, { LABEL: "left" });
     this.OPTION({
       // `> 200us` after a filter is the threshold, not a comparison.
-      GATE: () => this.LA(2).tokenType !== t.NumberWithUnit,
+      GATE: () =>
+        !(this.LA(1).tokenType === t.Greater && this.LA(2).tokenType === t.NumberWithUnit),
       DEF: () => {
         this.SUBRULE(this.compareOperator);
         this.SUBRULE2(this.atom, { LABEL: "right" });

@@ -79,17 +79,36 @@ function strayTokenDiagnostic(file: string, token: IToken): Diagnostic {
 }
 
 function parserDiagnostic(file: string, error: IRecognitionException, chunk: IToken[]): Diagnostic {
-  const token = Number.isNaN(error.token.startOffset) ? undefined : error.token;
+  const token = hasPosition(error.token) ? error.token : undefined;
+  const previous = (error as { previousToken?: IToken }).previousToken;
   const range = token
     ? tokenRange(file, token)
-    : endOf(file, (error as { previousToken?: IToken }).previousToken ?? chunk[chunk.length - 1]);
+    : endOf(file, previous && hasPosition(previous) ? previous : chunk[chunk.length - 1]);
+  const notes = token ? keywordHint(token.image) : undefined;
+  if (!notes && error.name === "NotAllInputParsedException" && chunk[0].tokenType === Track) {
+    return {
+      severity: "error",
+      code: "syntax",
+      message: error.message,
+      range,
+      notes: [TRACK_CLAUSES],
+    };
+  }
   return {
     severity: "error",
     code: "syntax",
     message: error.message,
     range,
-    notes: token ? keywordHint(token.image) : undefined,
+    ...(notes ? { notes } : {}),
   };
+}
+
+const TRACK_CLAUSES =
+  "a tracker continues with > DURATION, timeout DURATION, keep first|last, capacity N or then ACTION, ...";
+
+/** Tokens made up by error recovery, and the end-of-input token, have NaN or -1 offsets. */
+function hasPosition(token: IToken): boolean {
+  return Number.isFinite(token.startOffset) && token.startOffset >= 0;
 }
 
 /** Recovered and end-of-input tokens have no position: point just after the previous token. */
