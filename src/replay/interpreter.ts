@@ -164,16 +164,24 @@ export class Interpreter {
     const handlers = this.dispatch.get(event.name);
     if (handlers === undefined) return;
     const view = new View(event);
+    // One begin and one end per tracker and event: the first alternative that applies.
+    let closedFor: Tracker | null = null;
+    let begunFor: Tracker | null = null;
     for (const handler of handlers) {
       const { side, tracker } = handler;
       if (event.category !== "" && event.category !== side.probe.category) continue;
       handler.seen = true;
       if (tracker.stopped) continue;
+      if ((handler.role === "end" ? closedFor : begunFor) === tracker) continue;
       if (side.filter !== null && !truthy(side.filter(view))) continue;
       const key = this.keyOf(side, view);
       if (key === undefined) continue;
-      if (handler.role === "end") this.end(tracker, side, key, event, ts);
-      else this.begin(tracker, side, key, event, ts);
+      if (handler.role === "begin") {
+        this.begin(tracker, side, key, event, ts);
+        begunFor = tracker;
+      } else if (this.end(tracker, side, key, event, ts)) {
+        closedFor = tracker;
+      }
     }
     if (view.malformed) {
       this.malformedEvents++;
@@ -253,10 +261,10 @@ export class Interpreter {
     key: Value[],
     event: TraceEvent,
     ts: number,
-  ): void {
+  ): boolean {
     const id = keyString(key);
     const begin = tracker.pending.get(id);
-    if (begin === undefined) return;
+    if (begin === undefined) return false;
     tracker.pending.delete(id);
     const latency = ts - begin.ts;
     tracker.stats.recordPair(latency);
@@ -270,6 +278,7 @@ export class Interpreter {
         ts,
       );
     }
+    return true;
   }
 
   /** Timeouts: every pending begin whose deadline trace time has passed gives one hit. */

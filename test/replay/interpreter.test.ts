@@ -246,4 +246,16 @@ test("prev_state letters become the kernel's state bits (offcpu's prev_state != 
   );
 });
 
+test("alternatives on one probe: only the first that applies begins or ends, per event", async () => {
+  const [t] = compileTrackers(
+    "track two: { sched_wakeup(args.pid) | sched_wakeup(prio) } -> { sched_switch(next_pid) | sched_switch(next_prio) } > 1ns",
+  );
+  const { hits, summaries } = await runLines([t], [wakeup("1.000000", 7), switchTo("1.000010", 7)]);
+  assert.equal(
+    hits.map((h) => h.key),
+    [[7n]],
+  );
+  assert.is(summaries[0].pending, 0, "prio 120 was never recorded as a second begin");
+});
+
 test.run();
