@@ -70,7 +70,7 @@ const cases: [string, string, string[]][] = [
 
 for (const [what, marked, codes] of cases) {
   test(what, () => {
-    const { source, ranges } = parseMarked(marked);
+    const { source } = parseMarked(marked);
     const { plan, diagnostics } = compileSource(source, "t.lt", { catalog });
     const errors = diagnostics.filter((d) => d.severity === "error");
     assert.is(plan, null);
