@@ -310,13 +310,13 @@ function stringSource(s: SideState, e: Expr): StringSource {
   throw new CodegenError(`cannot use this expression as a string live`);
 }
 
-/** Splits [0, n) into the largest naturally aligned loads from base+offset. */
-export function chunks(offset: number, n: number): { at: number; size: Size }[] {
+/** Splits [0, n) into the largest accesses naturally aligned at every one of `bases`. */
+export function chunks(bases: number | number[], n: number): { at: number; size: Size }[] {
+  const all = typeof bases === "number" ? [bases] : bases;
+  const aligned = (at: number, sz: number) => all.every((b) => (((b + at) % sz) + sz) % sz === 0);
   const out: { at: number; size: Size }[] = [];
   for (let k = 0; k < n; ) {
-    const size = ([8, 4, 2, 1] as Size[]).find(
-      (sz) => (((offset + k) % sz) + sz) % sz === 0 && k + sz <= n,
-    )!;
+    const size = ([8, 4, 2, 1] as Size[]).find((sz) => aligned(k, sz) && k + sz <= n)!;
     out.push({ at: k, size });
     k += size;
   }
@@ -451,7 +451,7 @@ export function buildKey(
     }
     const n = Math.min(src.size, type.size);
     const r = s.pool.take();
-    for (const c of chunks(src.offset, n)) {
+    for (const c of chunks([src.offset, at], n)) {
       em.emit(loadMem(r, src.base, src.offset + c.at, c.size), storeMem(FP, at + c.at, r, c.size));
     }
     s.pool.release(r);
