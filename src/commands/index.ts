@@ -5,6 +5,7 @@ import { compileCommand } from "./compile.ts";
 import { eventsCommand } from "./events.ts";
 import { recordCommand } from "./record.ts";
 import { runCommand } from "./run.ts";
+import { shellCommand } from "./shell.ts";
 import type { Command } from "./usage.ts";
 
 export const commands: Command[] = [
@@ -13,6 +14,7 @@ export const commands: Command[] = [
   eventsCommand,
   runCommand,
   recordCommand,
+  shellCommand,
 ];
 
 export function findCommand(name: string): Command | undefined {

@@ -141,6 +141,7 @@ async function stop(shell: ShellController, [name]: string[]): Promise<Outcome> 
   const problem = known(shell, name);
   if (problem) return fail(problem);
   await shell.currentSession()?.stop(name);
+  shell.stopped.add(name);
   shell.poll();
   return ok([`stopped ${name}`]);
 }
@@ -151,9 +152,13 @@ async function start(shell: ShellController, [name]: string[]): Promise<Outcome>
   const session = await shell.open();
   const running = session.stats().find((s) => s.tracker === name)?.running;
   if (running) return fail(`${name} is already running`);
+  if (session.backend.startsWith("replay")) {
+    return fail(`a replayed tracker cannot restart; type it again under another name`);
+  }
   // A stopped tracker's programs are gone: start it afresh.
   if (running === false) await session.remove(name);
   await session.add(plan);
+  shell.stopped.delete(name);
   shell.poll();
   return ok([`started ${name}`], { select: name });
 }
@@ -176,7 +181,7 @@ async function load(shell: ShellController, [file]: string[]): Promise<Outcome> 
       `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
-  const result = shell.checker.checkFile(text, file);
+  const result = shell.checker.checkFile(text, file, shell.program.names());
   if (!result.ok) return { ok: false, error: result.errors };
   const clashes = result.trackers.filter((t) => shell.program.tracker(t.name)).map((t) => t.name);
   if (clashes.length > 0) {
@@ -198,7 +203,7 @@ function save(shell: ShellController, [file]: string[]): Outcome {
     `# Saved by the ltsh shell (${shell.backend}). Run: ltsh run ${file}`,
   );
   // What we write must check clean, or the user would find out only when loading it.
-  const check = shell.checker.checkFile(text, file);
+  const check = shell.checker.checkFile(text, file, []);
   if (!check.ok) return fail(`not saved, the generated file does not check:\n${check.errors}`);
   shell.io.writeFile(file, text);
   return ok([`saved ${shell.program.trackers().length} trackers to ${file}`]);

@@ -4,7 +4,13 @@
 
 import type { OptionValue } from "../compiler/plan.ts";
 import { formatHitLine } from "../session/output.ts";
-import type { HitRecord, Session, SessionListener, TrackerStats } from "../session/types.ts";
+import type {
+  HitRecord,
+  Session,
+  SessionListener,
+  SummaryRecord,
+  TrackerStats,
+} from "../session/types.ts";
 import { runCommand } from "./commands.ts";
 import { probesLabel } from "./format.ts";
 import type { CheckResult, ProgramChecker } from "./program.ts";
@@ -14,7 +20,7 @@ import type { Action, StatusInfo, TrackerRow } from "./state.ts";
 export const FLUSH_MS = 100;
 export const STATS_MS = 250;
 /** Hits echoed per flush; beyond that a person cannot read them, they are counted instead. */
-export const FEED_LINES_PER_FLUSH = 20;
+export const FEED_LINES_PER_FLUSH = 50;
 
 export type Dispatch = (action: Action) => void;
 
@@ -62,6 +68,10 @@ export class ShellController {
   private readonly now: () => number;
   private readonly startedAt: number;
   private last = { at: 0, pairs: 0, hits: 0 };
+  private addGeneration = 0;
+  private ended = false;
+  /** Trackers the user stopped; other trackers that are not running have finished. */
+  readonly stopped = new Set<string>();
   private rates = { pairs: 0, hits: 0 };
 
   constructor(private readonly config: ControllerOptions) {
@@ -159,7 +169,7 @@ export class ShellController {
           name: plan.name,
           probes: probesLabel(names(plan.begins), names(plan.ends)),
           thresholdNs: plan.thresholdNs,
-          running: live.running,
+          state: live.running ? "running" : this.stopped.has(plan.name) ? "stopped" : "done",
           summary: live.summary,
         },
       ];
@@ -181,7 +191,7 @@ export class ShellController {
       this.last = { at, pairs, hits };
     }
     return {
-      backend: this.backend,
+      backend: `${this.backend}${this.ended ? " (ended)" : ""}`,
       elapsedMs: at - this.startedAt,
       pairsPerSecond: this.rates.pairs,
       hitsPerSecond: this.rates.hits,
@@ -196,7 +206,7 @@ export class ShellController {
     if (line === "") return { ok: true, output: [] };
     if (line.startsWith(":")) return runCommand(this, line);
     if (/^(track|set)\b/.test(line))
-      return this.addStatements(this.checker.checkLine(this.program.source(), line));
+      return this.addStatements(this.checker.checkLine(line, this.program.names()));
     return {
       ok: false,
       error:
@@ -221,6 +231,8 @@ export class ShellController {
       try {
         const session = await this.open();
         await session.add(plan);
+        this.stopped.delete(plan.name);
+        this.watchEnd(session);
       } catch (error) {
         this.program.add({
           ...result,
@@ -240,12 +252,27 @@ export class ShellController {
     return { ok: true, output, select: started.at(-1) };
   }
 
-  /** Final summaries, after detaching everything. */
-  async close(): Promise<void> {
+  /** Detaches the UI and closes the session: the final summaries, one per tracker. */
+  async closeSession(): Promise<SummaryRecord[]> {
     this.detach();
     const session = this.session ?? (this.opening ? await this.opening.catch(() => null) : null);
     this.session = null;
-    if (session) await session.close();
+    return session ? session.close() : [];
+  }
+
+  /** Backends that finish on their own (replay) say so in the status line and the feed. */
+  private watchEnd(session: Session): void {
+    if (!session.done) return;
+    const generation = ++this.addGeneration;
+    this.ended = false;
+    session.done().then(
+      () => {
+        if (generation !== this.addGeneration) return;
+        this.ended = true;
+        this.pendingWarnings.push("the trace was replayed to its end: these counters are final");
+      },
+      (error: Error) => this.pendingWarnings.push(error.message),
+    );
   }
 
   /** The open session, for commands that need it (:stop, :start, :rm). */

@@ -133,7 +133,9 @@ export function trackersTable(
 }
 
 function label(row: TrackerRow): string {
-  return row.running ? row.probes : `(stopped) ${row.probes}`;
+  // A finished tracker (the replayed trace ended) looks like a running one: the status
+  // line says the trace ended. Only what the user stopped is marked.
+  return row.state === "stopped" ? `(stopped) ${row.probes}` : row.probes;
 }
 
 /** Histogram bucket label "(512ns, 1.02us]". */
@@ -155,7 +157,7 @@ export function histogramLines(summary: SummaryRecord, width: number, maxRows: n
   }
   const window = densestWindow(summary.hist, maxRows);
   const hidden = summary.hist.length - window.length;
-  const title = `${summary.tracker}: ${summary.pairs} pairs  ${stats}${hidden > 0 ? `  (${hidden} sparse buckets hidden)` : ""}`;
+  const title = `${summary.tracker}: ${summary.pairs} pairs  ${stats}${hidden > 0 ? `  (+${hidden} buckets)` : ""}`;
   const labels = window.map((b) => bucketLabel(b.le_ns));
   const labelWidth = Math.max(...labels.map((l) => l.length));
   const countWidth = Math.max(...window.map((b) => String(b.count).length));

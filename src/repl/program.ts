@@ -24,10 +24,10 @@ export type CheckResult =
 
 /** The front end, as the shell needs it; src/repl/checker.ts adapts the compiler to it. */
 export interface ProgramChecker {
-  /** `line` checked as the next statement after `program` (diagnostics point into the line). */
-  checkLine(program: string, line: string): CheckResult;
+  /** One prompt line; `existingNames` are the shell's trackers (a new one must differ). */
+  checkLine(line: string, existingNames: readonly string[]): CheckResult;
   /** A whole file, for :load and for checking what :save wrote. */
-  checkFile(text: string, file: string): CheckResult;
+  checkFile(text: string, file: string, existingNames: readonly string[]): CheckResult;
 }
 
 export class Program {
@@ -37,6 +37,10 @@ export class Program {
     return this.statements.filter(
       (s): s is Extract<Statement, { kind: "track" }> => s.kind === "track",
     );
+  }
+
+  names(): string[] {
+    return this.trackers().map((t) => t.name);
   }
 
   tracker(name: string): TrackerPlan | undefined {

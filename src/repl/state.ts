@@ -20,7 +20,8 @@ export interface TrackerRow {
   /** "sched_wakeup -> sched_switch" */
   probes: string;
   thresholdNs: number | null;
-  running: boolean;
+  /** "done": the backend finished it (the replayed trace ended). */
+  state: "running" | "stopped" | "done";
   summary: SummaryRecord;
 }
 

@@ -40,7 +40,7 @@ function setup(size = { columns: 81, rows: 24 }) {
     checker: fakeChecker,
     now: () => 0,
     openSession: async (listener) => {
-      session = new FakeSession(listener);
+      session = new FakeSession(listener, "replay demo.txt");
       return session;
     },
     io: {
@@ -169,7 +169,7 @@ test(":save writes a file that the checker accepts, with the tracker named", asy
     saved,
     /\ntrack sched_wakeup_to_sched_switch: sched_wakeup\(pid\) -> sched_switch\(pid\) > 1ms\n$/,
   );
-  assert.ok(fakeChecker.checkFile(saved, "out.lt").ok);
+  assert.ok(fakeChecker.checkFile(saved, "out.lt", []).ok);
   app.unmount();
 });
 

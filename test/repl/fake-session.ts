@@ -148,7 +148,7 @@ export function fakePlan(
   } as TrackerPlan;
 }
 
-function checkOne(program: string, text: string, file: string): CheckResult {
+function checkOne(existing: readonly string[], text: string, file: string): CheckResult {
   const set = /^set\s+([\w.]+)\s*=\s*(\S+)$/.exec(text);
   if (set) {
     const value: OptionValue = set[2];
@@ -177,7 +177,7 @@ function checkOne(program: string, text: string, file: string): CheckResult {
     }
   }
   const name = given ?? `${begin}_to_${end}`;
-  if (new RegExp(`track ${name}:|^${name}$`, "m").test(program)) {
+  if (existing.includes(name)) {
     return { ok: false, errors: `${file}:1:7: error: duplicate tracker name '${name}'` };
   }
   const threshold = amount ? Number(amount) * UNITS[unit] : null;
@@ -191,19 +191,19 @@ function checkOne(program: string, text: string, file: string): CheckResult {
 }
 
 export const fakeChecker: ProgramChecker = {
-  checkLine: (program, line) => checkOne(program, line.trim(), "<prompt>"),
-  checkFile(text, file) {
+  checkLine: (line, existing) => checkOne(existing, line.trim(), "<prompt>"),
+  checkFile(text, file, existing) {
     const trackers: TrackerPlan[] = [];
     const sets: Extract<CheckResult, { ok: true }>["sets"] = [];
-    let program = "";
+    const names = [...existing];
     for (const raw of text.split("\n")) {
       const line = raw.trim();
       if (line === "" || line.startsWith("#")) continue;
-      const result = checkOne(program, line, file);
+      const result = checkOne(names, line, file);
       if (!result.ok) return result;
       trackers.push(...result.trackers);
       sets.push(...result.sets);
-      program += `${line}\n`;
+      names.push(...result.trackers.map((t) => t.name));
     }
     return { ok: true, trackers, sets, options: {}, warnings: "" };
   },

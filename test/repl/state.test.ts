@@ -112,7 +112,7 @@ test("the selected tracker follows the newest one until the user picks one, and 
     name,
     probes: "a -> b",
     thresholdNs: null,
-    running: true,
+    state: "running" as const,
     summary: {
       type: "summary" as const,
       tracker: name,

@@ -1,0 +1,127 @@
+// Starts the interactive shell: picks the backend, checks a FILE.lt given on the command
+// line, opens the session (live permission problems are reported before the UI starts),
+// renders the Ink app, and on quit closes the session and prints the final summaries.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { render } from "ink";
+import type { CatalogIndex } from "../compiler/catalog/index.ts";
+import { compileFile } from "../compiler/compile.ts";
+import { renderDiagnostics } from "../compiler/render.ts";
+import { type BackendName, openSession, type SessionOptions } from "../session/backends.ts";
+import { formatSummary } from "../session/output.ts";
+import { App } from "./App.tsx";
+import { compilerChecker } from "./checker.ts";
+import { ShellController } from "./controller.ts";
+import { appendHistory, historyPath, loadHistory } from "./history-file.ts";
+import type { CheckResult } from "./program.ts";
+import { shellVocabulary } from "./vocabulary.ts";
+
+export interface ShellOptions {
+  backend: BackendName;
+  catalog: CatalogIndex;
+  /** A .lt file whose trackers start with the shell. */
+  file?: string;
+  replay?: SessionOptions["replay"];
+  /** First lines of the feed (why this backend was chosen, for the demo). */
+  banner?: string[];
+}
+
+export const LIVE_HINT =
+  "hint: the shell also runs on a recorded trace: ltsh --replay TRACE " +
+  "(record one as root: ltsh record -o TRACE --for 10s --events sched)";
+
+export async function runShell(options: ShellOptions): Promise<number> {
+  const checker = compilerChecker(options.catalog);
+  let initial: Extract<CheckResult, { ok: true }> | null = null;
+  if (options.file) {
+    const { plan, diagnostics, text } = compileFile(options.file, { catalog: options.catalog });
+    process.stderr.write(renderDiagnostics(diagnostics, text));
+    if (!plan) return 1;
+    const checked = checker.checkFile(text, options.file, []);
+    if (!checked.ok) return 1;
+    initial = { ...checked, warnings: "" };
+  }
+  const label =
+    options.backend === "replay" && options.replay
+      ? `replay ${basename(options.replay.path)}`
+      : options.backend === "kmod"
+        ? "kmod"
+        : "live eBPF";
+  const controller = new ShellController({
+    backend: label,
+    checker,
+    options: initial?.options,
+    openSession: (listener, sessionOptions) =>
+      openSession(options.backend, { listener, options: sessionOptions, replay: options.replay }),
+    io: {
+      readFile: (path) => readFileSync(path, "utf8"),
+      writeFile: (path, text) => writeFileSync(path, text),
+    },
+  });
+  try {
+    await controller.open();
+  } catch (error) {
+    process.stderr.write(`ltsh: error: ${(error as Error).message}\n`);
+    if (options.backend === "live") process.stderr.write(`${LIVE_HINT}\n`);
+    return 1;
+  }
+  const banner = [
+    ...(options.banner ?? []),
+    `ltsh shell on ${label}: type :help, or a tracker and Enter`,
+  ];
+  if (initial) {
+    const outcome = await controller.addStatements(initial);
+    if (!outcome.ok) {
+      await controller.closeSession();
+      process.stderr.write(`${outcome.error}\n`);
+      return 1;
+    }
+    banner.push(`${options.file}: ${outcome.output.join(", ")}`);
+  }
+  return interact(controller, options.catalog, banner);
+}
+
+async function interact(
+  controller: ShellController,
+  catalog: CatalogIndex,
+  banner: string[],
+): Promise<number> {
+  const historyFile = historyPath();
+  let historyWarned = false;
+  const onHistory = (line: string) => {
+    const problem = appendHistory(historyFile, line);
+    if (problem && !historyWarned) {
+      historyWarned = true;
+      controller.listener.warning(`history not kept: ${problem}`);
+    }
+  };
+  let quit: () => void = () => {};
+  const quitting = new Promise<void>((resolve) => {
+    quit = resolve;
+  });
+  const vocabulary = shellVocabulary(catalog, () => controller.program.names());
+  const instance = render(
+    <App
+      controller={controller}
+      vocabulary={vocabulary}
+      history={loadHistory(historyFile)}
+      onHistory={onHistory}
+      onQuit={() => quit()}
+      onClearScreen={() => process.stdout.write("\u001B[2J\u001B[3J\u001B[H")}
+      banner={banner}
+    />,
+    { exitOnCtrlC: false },
+  );
+  const onSignal = () => quit();
+  process.once("SIGTERM", onSignal);
+  process.once("SIGHUP", onSignal);
+  await quitting;
+  process.off("SIGTERM", onSignal);
+  process.off("SIGHUP", onSignal);
+  const summaries = await controller.closeSession();
+  instance.unmount();
+  await instance.waitUntilExit().catch(() => {});
+  for (const summary of summaries) process.stdout.write(`${formatSummary(summary)}\n`);
+  return 0;
+}
