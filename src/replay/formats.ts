@@ -201,7 +201,7 @@ export function detectFormat(lines: readonly string[]): TraceFormat | null {
   for (const format of Object.keys(parsers) as TraceFormat[]) {
     let count = 0;
     lines.forEach((line, i) => {
-      const result = parsers[format](line, i + 1);
+      const result = parsers[format](line.endsWith("\r") ? line.slice(0, -1) : line, i + 1);
       if (result !== null && typeof result === "object") count++;
     });
     if (count > bestCount) {

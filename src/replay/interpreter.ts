@@ -198,7 +198,7 @@ export class Interpreter {
     }
     for (const probe of unseen) {
       this.warn(
-        `${probe} never occurs in ${traceName}: record it (ltsh record --for-file FILE.lt)`,
+        `${probe} never occurs in ${traceName} (not recorded, or it did not happen; ltsh record --for-file FILE.lt records every probe)`,
       );
     }
     this.snapshots?.flush();
