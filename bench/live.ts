@@ -4,17 +4,16 @@
 // Writes the `## live` section of BENCHMARKS.md. Run as root:
 //   node --import tsx bench/live.ts [--rounds 5] [--loops 200000] [--no-write]
 
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BpfProgType, closeFd, loadProgram } from "../src/kernel/bpf.ts";
-import { attachTracepoint } from "../src/kernel/perf.ts";
-import { checkLivePermissions, findTracefs } from "../src/kernel/permissions.ts";
+import { checkLivePermissions } from "../src/kernel/permissions.ts";
+import { machineInfo, perfBench, type Traced, traced, withEmptyPrograms } from "./live-measure.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-const LTSH_ARGV = ["bin/ltsh.js", "run", "examples/wakeup.lt"];
 const TRACEPOINTS = ["sched:sched_wakeup", "sched:sched_switch"]; // what wakeup.lt attaches to
+/** Two levels below the root, so the bundle's require("../../package.json") still resolves. */
+const BUNDLE_DIR = join(ROOT, ".bench-live", "dist");
 
 /** bpftrace's version of examples/wakeup.lt: threshold, histogram, a printed line per hit. */
 const BPFTRACE_SCRIPT = `
@@ -25,6 +24,14 @@ tracepoint:sched:sched_switch /@start[args->next_pid]/ {
   if ($lat > 200000) { printf("%d %s %d\\n", args->next_pid, args->next_comm, $lat); }
   delete(@start[args->next_pid]);
 }`;
+
+interface Tracer {
+  label: string;
+  short: string;
+  command: string[];
+  runs: Traced[];
+  error: string | null;
+}
 
 interface Args {
   rounds: number;
@@ -43,187 +50,156 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** µs per op of `perf bench sched pipe` (two tasks ping-ponging through pipes). */
-function perfBench(loops: number): number {
-  const out = execFileSync("perf", ["bench", "sched", "pipe", "-l", String(loops)], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const m = /([\d.]+)\s+usecs\/op/.exec(out);
-  if (m === null) throw new Error(`cannot read perf bench output:\n${out}`);
-  return Number(m[1]);
-}
-
-/** The floor: the cost of merely running a BPF program on each tracepoint hit. */
-function withEmptyPrograms<T>(fn: () => T): T {
-  const tracefs = findTracefs()!;
-  const attached = TRACEPOINTS.map((tp) => {
-    const [category, name] = tp.split(":");
-    const id = Number(readFileSync(`${tracefs}/events/${category}/${name}/id`, "utf8"));
-    const insns = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-    const fd = loadProgram({
-      name: "ltsh_bench_nop",
-      type: BpfProgType.TRACEPOINT,
-      insns,
-      license: "GPL",
-    });
-    return { fd, link: attachTracepoint(fd, id) };
-  });
-  try {
-    return fn();
-  } finally {
-    for (const { fd, link } of attached) {
-      link.close();
-      closeFd(fd);
-    }
-  }
-}
-
-interface Traced {
-  usPerOp: number;
-  startupMs: number;
-  peakRssMb: number;
-}
-
-/** Tracepoints attached by pid, from `bpftool perf show` (what a user would check). */
-function attachedCount(pid: number): number {
-  const out = execFileSync("bpftool", ["perf", "show", "--json"], { encoding: "utf8" });
-  const entries = JSON.parse(out) as { pid: number; attach_info?: string; tracepoint?: string }[];
-  return entries.filter((e) => e.pid === pid && e.tracepoint !== undefined).length;
-}
-
-async function waitAttached(child: ChildProcess, want: number, t0: number): Promise<number> {
-  const deadline = t0 + 30_000;
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited (${child.exitCode})`);
-    if (attachedCount(child.pid!) >= want) return performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`${child.spawnfile} did not attach within 30 s`);
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) / 1024;
-}
-
-/** Starts a tracer, waits until its programs are attached, runs the benchmark, stops it. */
-async function traced(cmd: string, argv: string[], loops: number): Promise<Traced> {
-  const t0 = performance.now();
-  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  try {
-    const startupMs = await waitAttached(child, TRACEPOINTS.length, t0);
-    const usPerOp = perfBench(loops);
-    const rss = peakRssMb(child.pid!);
-    return { usPerOp, startupMs, peakRssMb: rss };
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${stderr}`);
-  } finally {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGINT");
-    await exited;
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (x: number, digits = 2) => x.toFixed(digits);
-
-function machineInfo(): string[] {
-  const version = (cmd: string, args: string[]) => {
-    try {
-      return execFileSync(cmd, args, { encoding: "utf8" }).trim().split("\n")[0];
-    } catch {
-      return "absent";
-    }
-  };
-  return [
-    `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} CPUs; Linux ${version("uname", ["-r"])}`,
-    `Node ${process.versions.node}; ${version("perf", ["--version"])}; ${version("bpftrace", ["--version"])}`,
-  ];
+/**
+ * ltsh as one prebuilt ES module (esbuild, which tsx already brings): what a build step
+ * would ship instead of compiling TypeScript through tsx at every start.
+ */
+function buildBundle(): string {
+  mkdirSync(BUNDLE_DIR, { recursive: true });
+  const entry = join(BUNDLE_DIR, "entry.mjs");
+  const out = join(BUNDLE_DIR, "ltsh.mjs");
+  writeFileSync(
+    entry,
+    `import { main } from ${JSON.stringify(join(ROOT, "src/main.ts"))};\n` +
+      "process.exitCode = await main(process.argv.slice(2));\n",
+  );
+  // Ink's optional devtools import would otherwise become a static import of a missing package.
+  writeFileSync(join(BUNDLE_DIR, "devtools-stub.mjs"), "export default {};\n");
+  execFileSync(
+    join(ROOT, "node_modules/.bin/esbuild"),
+    [
+      entry,
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--target=node22",
+      "--external:koffi",
+      "--alias:react-devtools-core=./devtools-stub.mjs",
+      "--log-level=warning",
+      `--outfile=${out}`,
+      "--banner:js=import { createRequire as __ltshRequire } from 'node:module'; const require = __ltshRequire(import.meta.url);",
+    ],
+    { cwd: BUNDLE_DIR },
+  );
+  return out;
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const perms = checkLivePermissions();
   if (!perms.ok) throw new Error(perms.message);
-  const runs = {
-    baseline: [] as number[],
-    floor: [] as number[],
-    ltsh: [] as Traced[],
-    bpftrace: [] as Traced[],
-  };
-  // Warm tsx's transform cache so round 1 does not pay for compiling ltsh.
-  execFileSync(process.execPath, ["bin/ltsh.js", "check", "examples/wakeup.lt"], {
-    cwd: ROOT,
-    stdio: "ignore",
-  });
-  let ltshError: string | null = null;
-  // Interleaved rounds: the machine is shared, so drift hits every configuration alike.
-  for (let round = 1; round <= args.rounds; round++) {
-    runs.baseline.push(perfBench(args.loops));
-    runs.floor.push(withEmptyPrograms(() => perfBench(args.loops)));
-    if (ltshError === null) {
-      try {
-        runs.ltsh.push(await traced(process.execPath, LTSH_ARGV, args.loops));
-      } catch (e) {
-        ltshError = (e as Error).message.trim().split("\n").slice(0, 3).join(" / ");
+  const info = machineInfo();
+  const run = ["run", "examples/wakeup.lt"];
+  const tracers: Tracer[] = [
+    {
+      label: "ltsh (bin/ltsh.js, through tsx)",
+      short: "ltsh/tsx",
+      command: [process.execPath, "bin/ltsh.js", ...run],
+      runs: [],
+      error: null,
+    },
+    {
+      label: "ltsh (prebuilt bundle)",
+      short: "ltsh/bundle",
+      command: [process.execPath, buildBundle(), ...run],
+      runs: [],
+      error: null,
+    },
+    {
+      label: "bpftrace",
+      short: "bpftrace",
+      command: ["bpftrace", "-e", BPFTRACE_SCRIPT],
+      runs: [],
+      error: null,
+    },
+  ];
+  const baseline: number[] = [];
+  const floor: number[] = [];
+  try {
+    // Warm tsx's transform cache so round 1 does not pay for compiling ltsh.
+    execFileSync(process.execPath, ["bin/ltsh.js", "check", "examples/wakeup.lt"], {
+      cwd: ROOT,
+      stdio: "ignore",
+    });
+    // Interleaved rounds: the machine is shared, so drift hits every configuration alike.
+    for (let round = 1; round <= args.rounds; round++) {
+      baseline.push(perfBench(args.loops));
+      floor.push(withEmptyPrograms(TRACEPOINTS, () => perfBench(args.loops)));
+      for (const t of tracers) {
+        if (t.error !== null) continue;
+        try {
+          t.runs.push(await traced(t.command, ROOT, TRACEPOINTS.length, args.loops));
+        } catch (e) {
+          t.error = (e as Error).message.trim().split("\n").slice(0, 3).join(" / ");
+        }
       }
+      const last = (xs: number[]) => (xs.length ? xs[xs.length - 1].toFixed(2) : "n/a");
+      const each = tracers.map((t) => `${t.short} ${last(t.runs.map((r) => r.usPerOp))}`);
+      console.error(
+        `round ${round}: baseline ${last(baseline)} floor ${last(floor)} ${each.join(" ")} µs/op`,
+      );
     }
-    runs.bpftrace.push(await traced("bpftrace", ["-e", BPFTRACE_SCRIPT], args.loops));
-    const last = (xs: (number | Traced)[]) => {
-      const x = xs[xs.length - 1];
-      if (x === undefined) return "n/a";
-      return fmt(typeof x === "number" ? x : x.usPerOp);
-    };
-    console.error(
-      `round ${round}: baseline ${last(runs.baseline)} floor ${last(runs.floor)} ` +
-        `ltsh ${last(runs.ltsh)} bpftrace ${last(runs.bpftrace)} µs/op`,
-    );
+  } finally {
+    rmSync(join(ROOT, ".bench-live"), { recursive: true, force: true });
   }
-  const section = report(args, runs, ltshError);
+  const section = report(args, info, baseline, floor, tracers);
   console.log(section);
   if (args.write) writeSection(join(ROOT, "BENCHMARKS.md"), section);
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a");
+const verdict = (ratio: number, goal: number) =>
+  Number.isFinite(ratio) ? (ratio <= goal ? "met" : "**missed**") : "n/a";
+
 function report(
   args: Args,
-  runs: { baseline: number[]; floor: number[]; ltsh: Traced[]; bpftrace: Traced[] },
-  ltshError: string | null,
+  info: string[],
+  baseline: number[],
+  floor: number[],
+  tracers: Tracer[],
 ): string {
-  const base = median(runs.baseline);
-  const floor = median(runs.floor);
-  const ltsh = median(runs.ltsh.map((r) => r.usPerOp));
-  const bpftrace = median(runs.bpftrace.map((r) => r.usPerOp));
-  const ratio = (ltsh - floor) / (bpftrace - floor);
-  const lStart = median(runs.ltsh.map((r) => r.startupMs));
-  const bStart = median(runs.bpftrace.map((r) => r.startupMs));
-  const lRss = Math.max(...runs.ltsh.map((r) => r.peakRssMb));
-  const bRss = Math.max(...runs.bpftrace.map((r) => r.peakRssMb));
-  const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+  const base = median(baseline);
+  const floorUs = median(floor);
+  const stat = (t: Tracer) => ({
+    us: t.runs.length ? median(t.runs.map((r) => r.usPerOp)) : Number.NaN,
+    startup: t.runs.length ? median(t.runs.map((r) => r.startupMs)) : Number.NaN,
+    cpu: t.runs.length ? median(t.runs.map((r) => r.cpuMs)) : Number.NaN,
+    rss: t.runs.length ? Math.max(...t.runs.map((r) => r.peakRssMb)) : Number.NaN,
+  });
+  const peer = stat(tracers[tracers.length - 1]);
+  const rows = tracers.slice(0, -1).flatMap((t) => {
+    const s = stat(t);
+    const overhead = (s.us - floorUs) / (peer.us - floorUs);
+    return [
+      `| ${t.label}: overhead above the floor | ${fmt(s.us - floorUs)} µs/op | ${fmt(peer.us - floorUs)} µs/op | ${fmt(overhead)} | ≤ 0.5 | ${verdict(overhead, 0.5)} |`,
+      `| ${t.label}: startup, process start → attached | ${fmt(s.startup, 0)} ms | ${fmt(peer.startup, 0)} ms | ${fmt(s.startup / peer.startup)} | ≤ 0.25 | ${verdict(s.startup / peer.startup, 0.25)} |`,
+      `| ${t.label}: peak RSS (VmHWM) | ${fmt(s.rss, 1)} MB | ${fmt(peer.rss, 1)} MB | ${fmt(s.rss / peer.rss)} | ≤ 0.6 | ${verdict(s.rss / peer.rss, 0.6)} |`,
+    ];
+  });
+  const errors = tracers
+    .filter((t) => t.error !== null)
+    .map((t) => `- ${t.label} could not be measured: ${t.error}`);
   return [
     "## live",
     "",
     `Measured ${new Date().toISOString().slice(0, 16)}Z by \`node --import tsx bench/live.ts\` ` +
       `(${args.rounds} interleaved rounds, medians; \`perf bench sched pipe -l ${args.loops}\`).`,
-    ...machineInfo().map((l) => `- ${l}`),
     "",
-    "| configuration | µs/op |",
-    "| --- | --- |",
-    `| no tracing | ${fmt(base)} |`,
-    `| empty BPF programs on sched_wakeup + sched_switch (floor) | ${fmt(floor)} |`,
-    `| ltsh run examples/wakeup.lt | ${fmt(ltsh)} |`,
-    "| bpftrace, equivalent script | " + `${fmt(bpftrace)} |`,
+    ...info.map((l) => `- ${l}`),
+    "",
+    "| configuration | µs/op | tracer CPU during the run |",
+    "| --- | --- | --- |",
+    `| no tracing | ${fmt(base)} | |`,
+    `| empty BPF programs on sched_wakeup + sched_switch (floor) | ${fmt(floorUs)} | |`,
+    ...tracers.map(
+      (t) => `| ${t.label}, examples/wakeup.lt | ${fmt(stat(t).us)} | ${fmt(stat(t).cpu, 0)} ms |`,
+    ),
     "",
     "| goal | ltsh | bpftrace | ratio | target | |",
     "| --- | --- | --- | --- | --- | --- |",
-    `| overhead above the floor | ${fmt(ltsh - floor)} µs/op | ${fmt(bpftrace - floor)} µs/op | ${fmt(ratio)} | ≤ 0.5 | ${verdict(ratio <= 0.5)} |`,
-    `| startup, process start → attached | ${fmt(lStart, 0)} ms | ${fmt(bStart, 0)} ms | ${fmt(lStart / bStart)} | ≤ 0.25 | ${verdict(lStart / bStart <= 0.25)} |`,
-    `| peak RSS (VmHWM) | ${fmt(lRss, 1)} MB | ${fmt(bRss, 1)} MB | ${fmt(lRss / bRss)} | ≤ 0.6 | ${verdict(lRss / bRss <= 0.6)} |`,
-    ...(ltshError === null ? [] : ["", `ltsh could not be measured: ${ltshError}`]),
+    ...rows,
+    ...(errors.length ? ["", ...errors] : []),
     "",
     "The bpftrace script (same tracepoints, threshold, histogram, a line per hit):",
     "",
@@ -236,21 +212,20 @@ function report(
 
 /** Replaces (or appends) only the `## live` section; other sections belong to others. */
 function writeSection(path: string, section: string): void {
-  let text = "";
+  let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    text = "# Benchmarks\n\n";
+    text = "# Benchmarks\n";
   }
   const start = text.search(/^## live$/m);
   if (start < 0) {
     writeFileSync(path, `${text.trimEnd()}\n\n${section}`);
     return;
   }
-  const rest = text.slice(start + 1);
-  const next = rest.search(/^## /m);
+  const next = text.slice(start + 1).search(/^## /m);
   const end = next < 0 ? text.length : start + 1 + next;
-  writeFileSync(path, `${text.slice(0, start)}${section}\n${text.slice(end)}`.trimEnd() + "\n");
+  writeFileSync(path, `${`${text.slice(0, start)}${section}\n${text.slice(end)}`.trimEnd()}\n`);
 }
 
 main().catch((e) => {
