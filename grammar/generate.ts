@@ -1,7 +1,8 @@
 // What scripts/gen-grammar.ts writes and test/grammar/generated.test.ts compares: CST
 // types and railroad diagrams, both derived from the parser's grammar.
-import { generateCstDts } from "@chevrotain/cst-dts-gen";
-import { createSyntaxDiagramsCode } from "chevrotain";
+// generateCstDts is @chevrotain/cst-dts-gen as re-exported by the bundle the parser is
+// built from (its instanceof checks need the same classes).
+import { createSyntaxDiagramsCode, generateCstDts } from "./chevrotain.ts";
 import { parser } from "./parser.ts";
 
 const HEADER =

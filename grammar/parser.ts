@@ -3,7 +3,8 @@
 // performSelfAnalysis() last. The parser only builds syntax trees; meaning (what a name
 // resolves to, whether a unit exists) lives in src/compiler/ast-builder.ts and checker.ts.
 
-import { CstParser, type IParserErrorMessageProvider, type TokenType } from "chevrotain";
+import type { IParserErrorMessageProvider, TokenType } from "chevrotain";
+import { CstParser } from "./chevrotain.ts";
 import * as t from "./tokens.ts";
 
 /** Short messages for the user; tokens are described by their LABEL ("'->'", "a name"). */

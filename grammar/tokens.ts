@@ -4,7 +4,8 @@
 // before identifiers, so that `track wakeup: sched_wakeup(...)` (a tracker name, then a
 // probe) differs from `track sched:sched_wakeup(...)` (a qualified probe).
 
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import type { Lexer as LexerType, TokenType } from "chevrotain";
+import { createToken, Lexer } from "./chevrotain.ts";
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /\s+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: "Comment", pattern: /#[^\n]*/, group: Lexer.SKIPPED });
@@ -146,7 +147,7 @@ export const KEYWORDS = ["track", "set", "where", "timeout", "keep", "capacity",
  * Validations cost ~20 ms per start and only catch mistakes in this file: they run in
  * test/grammar (createLexer({ validate: true })), not on every `ltsh` invocation.
  */
-export function createLexer(options: { validate: boolean }): Lexer {
+export function createLexer(options: { validate: boolean }): LexerType {
   return new Lexer(allTokens, { positionTracking: "full", skipValidations: !options.validate });
 }
 
