@@ -178,7 +178,11 @@ export async function readTrace(
         wallStart = performance.now();
       }
       const ahead = wallStart + (t - traceStart) / pacing - performance.now();
-      if (ahead > 5) await sleep(ahead);
+      if (ahead > 5) {
+        // close() mid-sleep: stop at once rather than after the trace's gap.
+        await sleep(ahead, undefined, { signal: options.signal }).catch(() => {});
+        if (options.signal?.aborted) return;
+      }
     }
     sink(event);
   };
