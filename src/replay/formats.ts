@@ -135,7 +135,13 @@ function lttngEventName(raw: string): [string, string] {
 }
 
 function unquote(text: string): string {
-  return text.startsWith('"') ? JSON.parse(text) : text.trim();
+  if (!text.startsWith('"')) return text.trim();
+  try {
+    return JSON.parse(text);
+  } catch {
+    // babeltrace escapes like C, not JSON (\x..): keep the text between the quotes.
+    return text.slice(1, -1);
+  }
 }
 
 export const parseBabeltraceLine: LineParser = (line, lineNo) => {

@@ -1,0 +1,88 @@
+// Mutated trace lines never crash a reader or the interpreter: every line is an event, a
+// skipped line or a counted malformed line, and the seven examples keep running.
+
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
+import { compileFile } from "../../src/compiler/compile.ts";
+import { parsers } from "../../src/replay/formats.ts";
+import { Interpreter } from "../../src/replay/interpreter.ts";
+
+const FIXTURES = [
+  "wakeup.txt",
+  "mixed.txt",
+  "block.txt",
+  "net.txt",
+  "wakeup.perf.txt",
+  "wakeup.bt.txt",
+];
+const seeds = FIXTURES.flatMap((f) =>
+  readFileSync(`test/fixtures/traces/${f}`, "utf8")
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .slice(0, 60),
+);
+const trackers = ["wakeup", "offcpu", "irq", "syscall", "block", "network", "ttfb"].flatMap(
+  (name) => compileFile(`examples/${name}.lt`, { catalog: loadBundledCatalog() }).plan!.trackers,
+);
+
+type Mutation = { at: number; kind: "delete" | "insert" | "replace" | "cut"; text: string };
+
+const mutation = fc.record({
+  at: fc.nat(),
+  kind: fc.constantFrom("delete", "insert", "replace", "cut"),
+  text: fc.oneof(
+    fc.string({ maxLength: 4 }),
+    fc.constantFrom("=", ":", " ", "[", "]", "(", ")", "-", "0x", "\u0000", "é", "==>", "+", ","),
+  ),
+});
+
+function mutate(line: string, mutations: Mutation[]): string {
+  let out = line;
+  for (const m of mutations) {
+    const at = out.length === 0 ? 0 : m.at % out.length;
+    if (m.kind === "delete") out = out.slice(0, at) + out.slice(at + m.text.length + 1);
+    if (m.kind === "insert") out = out.slice(0, at) + m.text + out.slice(at);
+    if (m.kind === "replace") out = out.slice(0, at) + m.text + out.slice(at + m.text.length);
+    if (m.kind === "cut") out = out.slice(0, at);
+  }
+  return out;
+}
+
+test("mutated lines: no crash in any parser or in the interpreter", () => {
+  const interpreter = new Interpreter({
+    hit: () => {},
+    warning: () => {},
+    snapshotDir: "/nonexistent",
+    snapshotMarginNs: 0,
+    execTimeoutNs: 1e9,
+  });
+  for (const t of trackers) interpreter.add(t);
+  let events = 0;
+  let malformed = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...seeds),
+      fc.array(mutation, { minLength: 1, maxLength: 4 }),
+      (seed, mutations) => {
+        const line = mutate(seed, mutations);
+        for (const parse of Object.values(parsers)) {
+          const result = parse(line, 1);
+          if (typeof result === "string") malformed++;
+          else if (result !== null) {
+            events++;
+            interpreter.feed(result);
+          }
+        }
+      },
+    ),
+    { numRuns: 4000, seed: 42 },
+  );
+  assert.ok(events > 1000, `${events} mutated lines still parsed as events and were interpreted`);
+  assert.ok(malformed > 1000, `${malformed} were reported malformed`);
+  assert.ok(interpreter.summaries().length === trackers.length);
+});
+
+test.run();
