@@ -19,6 +19,15 @@
 #define LT_KEY_WORDS	(LT_KEY_MAX / 8)
 
 /*
+ * Points between reading shared state and the cmpxchg that acts on it: the
+ * user-space tests run a nested operation there, as an interrupt or NMI on
+ * the same CPU could. Nothing in the kernel build.
+ */
+#ifndef lt_race_point
+#define lt_race_point(name) do { } while (0)
+#endif
+
+/*
  * A pending begin. Memory is type-stable: events live in one array for the
  * tracker's lifetime, so a reader holding a stale index never touches freed
  * memory. @key, @begin_ns and @next_free may be read speculatively by other

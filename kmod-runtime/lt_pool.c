@@ -50,6 +50,7 @@ static struct lt_event *lt_list_pop(struct lt_pool *pool,
 		ev = &pool->events[index1 - 1];
 		/* may be stale if ev was popped meanwhile: the tag catches it */
 		new = lt_head_make(old, READ_ONCE(ev->next_free));
+		lt_race_point("pool_pop");
 	} while (!atomic64_try_cmpxchg(&list->head, &old, new));
 	atomic_dec(&list->count);
 	return ev;

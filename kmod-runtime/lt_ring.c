@@ -82,6 +82,7 @@ int lt_ring_push(struct lt_ring *ring, const struct lt_hit *hit)
 		if (atomic64_try_cmpxchg(&ring->head, &pos, pos + 1))
 			break;
 	}
+	lt_race_point("ring_push");
 	cell->hit = *hit;
 	atomic64_set_release(&cell->seq, pos + 1);
 	return 0;

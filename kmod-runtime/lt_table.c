@@ -28,6 +28,11 @@
  * slots per event, so a full window is practically impossible; it would
  * count as a drop, never block.
  *
+ * The keep policy compares begin times, so that it means the same whatever
+ * the order in which racing or nested (NMI) begins reach the table: keep
+ * first keeps the earliest begin, keep last the latest; a new begin as old
+ * as the pending one counts as later.
+ *
  * Two begins of one key racing on two CPUs may both publish (in different
  * slots). Each inserter therefore scans the window again after publishing
  * (after the full barrier of its cmpxchg: Dekker-style, at least one of
@@ -278,9 +283,11 @@ static u32 lt_table_resolve(struct lt_table *tb, const struct lt_key *k,
  *	their events are back in the pool (possibly @ev itself, if a racing
  *	begin won)
  *
- * Return: 0 when published (ownership of @ev passes to the table), -EEXIST
- * when @k is pending and keep-first applies, -ENOSPC when the window is
- * full. On error the caller still owns @ev.
+ * Return: 0 when published (ownership of @ev passes to the table; with
+ * keep-last, an @ev older than the pending begin goes straight back to the
+ * pool, counted in @nr_replaced), -EEXIST when @k is pending and keep-first
+ * applies, -ENOSPC when the window is full. On error the caller still owns
+ * @ev.
  */
 int lt_table_insert(struct lt_table *tb, const struct lt_key *k,
 		    struct lt_event *ev, bool keep_last, u32 *nr_replaced)
@@ -296,9 +303,16 @@ int lt_table_insert(struct lt_table *tb, const struct lt_key *k,
 	for (attempt = 0; attempt < LT_RETRIES; attempt++) {
 		if (lt_table_find(tb, k, &pos, &w, &begin_ns,
 				  &free_pos, &free_w)) {
-			if (!keep_last)
-				return -EEXIST;
+			if (lt_is_victim(keep_last, my_ns, ~0U, begin_ns, pos)) {
+				if (!keep_last)
+					return -EEXIST;
+				/* published and at once replaced by a newer one */
+				lt_pool_put(tb->pool, ev);
+				*nr_replaced = 1;
+				return 0;
+			}
 			mine = lt_slot_make(w, index1, tag);
+			lt_race_point("insert");
 			if (!atomic64_try_cmpxchg(&tb->slots[pos], &w, mine))
 				continue;
 			lt_pool_put(tb->pool, lt_slot_event(tb, w));
@@ -308,6 +322,7 @@ int lt_table_insert(struct lt_table *tb, const struct lt_key *k,
 				return -ENOSPC;
 			pos = free_pos;
 			mine = lt_slot_make(free_w, index1, tag);
+			lt_race_point("insert");
 			if (!atomic64_try_cmpxchg(&tb->slots[pos], &free_w,
 						  mine))
 				continue;
@@ -338,6 +353,7 @@ struct lt_event *lt_table_remove(struct lt_table *tb, const struct lt_key *k)
 		if (!lt_table_find(tb, k, &pos, &w, &begin_ns,
 				   &free_pos, &free_w))
 			return NULL;
+		lt_race_point("remove");
 		if (lt_slot_remove(tb, pos, w))
 			return lt_slot_event(tb, w);
 		/* changed under us: replaced (keep last) or removed; look again */

@@ -96,7 +96,9 @@ static_assert(sizeof(struct lt_hit) == 136, "lt_hit is part of the user ABI");
  * @capacity: most begins pending at once, 1..LT_CAPACITY_MAX; all event
  *	storage is preallocated from it. Begins beyond it are dropped.
  * @keep_last: a begin for a key already pending replaces the pending begin;
- *	false (default): the first begin is kept and the new one is ignored
+ *	false (default): the first begin is kept and the new one is ignored.
+ *	"First" and "last" are by begin time (ts_ns), which decides when
+ *	begins of one key race on two CPUs or nest (NMI).
  * @threshold_ns: pairs strictly longer than this are hits; 0: no hits, the
  *	tracker only aggregates (counters, histogram)
  * @timeout_ns: a begin with no end for strictly longer than this is removed

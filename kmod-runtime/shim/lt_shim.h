@@ -133,6 +133,11 @@ struct task_struct {
 extern __thread struct task_struct lt_shim_task;
 #define current (&lt_shim_task)
 
+/* tests run nested operations at the runtime's race points */
+void lt_shim_race_point(const char *name);
+#define lt_race_point(name) lt_shim_race_point(name)
+void lt_shim_race_arm(const char *name, void (*hook)(void));
+
 /* delayed work: never runs by itself; tests call lt_tracker_expire() */
 #define HZ 250
 struct work_struct { void (*func)(struct work_struct *work); };

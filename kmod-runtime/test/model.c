@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Model-based test: random sequences of operations (begin, end, sweep,
+ * threshold and timeout changes, clear) applied both to the runtime and to
+ * a plain single-threaded reference model; return codes, every hit record
+ * and the counters must agree. Usage: model [runs] [ops per run].
+ */
+#include "lt_test.h"
+
+#define MODEL_KEYS	48
+
+int lt_test_failures;
+
+struct model {
+	bool keep_last;
+	u32 capacity;
+	u64 threshold, timeout, stale;
+	bool pending[MODEL_KEYS];
+	struct lt_ctx begin[MODEL_KEYS];
+	u32 nr_pending;
+	struct lt_stats s;	/* min_ns U64_MAX while no pair */
+};
+
+struct run {
+	struct model m;
+	struct lt_tracker *t;
+	struct lt_output *out;
+	u32 key_size;
+	u64 now;
+	u64 rng;
+};
+
+/* Keys of every size: the key number spread over key_size bytes. */
+static void key_bytes(struct run *r, u32 key, u8 *buf)
+{
+	u32 i;
+
+	memset(buf, 0, LT_KEY_MAX);
+	for (i = 0; i < r->key_size; i++)
+		buf[i] = (u8)(key * 37 + i * (key + 1));
+	buf[0] = (u8)key;	/* distinct even for a 1-byte key */
+}
+
+static void expect_hit(struct run *r, u32 key, u32 kind, u64 latency,
+		       const struct lt_ctx *end)
+{
+	struct lt_hit hit;
+	u8 kb[LT_KEY_MAX];
+
+	key_bytes(r, key, kb);
+	if (!EXPECT(lt_output_user_pop(r->out, &hit)))
+		return;
+	EXPECT_EQ(hit.tracker, 3);
+	EXPECT_EQ(hit.kind, kind);
+	EXPECT_EQ(hit.latency_ns, latency);
+	EXPECT_EQ(hit.key_size, r->key_size);
+	EXPECT(!memcmp(hit.key, kb, LT_KEY_MAX));
+	EXPECT(!memcmp(&hit.begin, &r->m.begin[key], sizeof(hit.begin)));
+	if (end) {
+		EXPECT(!memcmp(&hit.end, end, sizeof(hit.end)));
+	} else {
+		struct lt_ctx zero = { 0 };
+
+		EXPECT(!memcmp(&hit.end, &zero, sizeof(zero)));
+	}
+}
+
+static void model_remove(struct model *m, u32 key)
+{
+	m->pending[key] = false;
+	m->nr_pending--;
+}
+
+static void op_in(struct run *r, u32 key)
+{
+	struct model *m = &r->m;
+	struct lt_ctx ctx = lt_test_ctx(r->now, key % 3);
+	u8 kb[LT_KEY_MAX];
+	int want;
+
+	key_bytes(r, key, kb);
+	if (m->pending[key] && !m->keep_last) {
+		want = -EEXIST;
+		m->s.ignored++;
+	} else if (m->nr_pending == m->capacity) {
+		want = -ENOSPC;	/* keep_last needs a free event too */
+		m->s.dropped++;
+	} else {
+		want = 0;
+		m->s.begins++;
+		if (m->pending[key])
+			m->s.replaced++;
+		else
+			m->nr_pending++;
+		m->pending[key] = true;
+		m->begin[key] = ctx;
+	}
+	EXPECT_EQ(lt_event_in(r->t, kb, &ctx), want);
+}
+
+static void op_out(struct run *r, u32 key)
+{
+	struct model *m = &r->m;
+	struct lt_ctx ctx = lt_test_ctx(r->now, 7);
+	u8 kb[LT_KEY_MAX];
+	u64 latency;
+	int ret;
+
+	key_bytes(r, key, kb);
+	ret = lt_event_out(r->t, kb, &ctx);
+	if (!m->pending[key]) {
+		EXPECT_EQ(ret, -ENOENT);
+		return;
+	}
+	latency = r->now - m->begin[key].ts_ns;
+	if (m->timeout && latency > m->timeout) {
+		EXPECT_EQ(ret, -ENOENT);
+		m->s.timeouts++;
+		expect_hit(r, key, LT_HIT_TIMEOUT, m->timeout, NULL);
+	} else {
+		EXPECT_EQ(ret, 0);
+		m->s.pairs++;
+		m->s.min_ns = min(m->s.min_ns, latency);
+		m->s.max_ns = max(m->s.max_ns, latency);
+		m->s.hist[latency <= 1 ? latency : fls64(latency - 1) + 1]++;
+		if (m->threshold && latency > m->threshold) {
+			m->s.hits++;
+			expect_hit(r, key, LT_HIT_THRESHOLD, latency, &ctx);
+		}
+	}
+	model_remove(m, key);
+}
+
+/* The sweep reports in table order: compare as sets, keyed by begin. */
+static void op_expire(struct run *r)
+{
+	struct model *m = &r->m;
+	u64 limit = m->timeout ? m->timeout : m->stale;
+	u32 key, want = 0, got;
+	struct lt_hit hit;
+
+	got = lt_tracker_expire(r->t, r->now, 0);
+	for (key = 0; key < MODEL_KEYS; key++) {
+		if (!m->pending[key] || r->now - m->begin[key].ts_ns <= limit)
+			continue;
+		want++;
+		if (m->timeout)
+			m->s.timeouts++;
+		else
+			m->s.stale++;
+		model_remove(m, key);
+	}
+	EXPECT_EQ(got, want);
+	while (m->timeout && lt_output_user_pop(r->out, &hit)) {
+		EXPECT_EQ(hit.kind, LT_HIT_TIMEOUT);
+		EXPECT_EQ(hit.latency_ns, m->timeout);
+		EXPECT(r->now - hit.begin.ts_ns > m->timeout);
+		want--;
+	}
+	EXPECT_EQ(m->timeout ? want : 0, 0);
+}
+
+static void compare_stats(struct run *r)
+{
+	struct model *m = &r->m;
+	struct lt_stats s;
+
+	lt_tracker_stats(r->t, &s);
+	EXPECT_EQ(s.begins, m->s.begins);
+	EXPECT_EQ(s.pairs, m->s.pairs);
+	EXPECT_EQ(s.hits, m->s.hits);
+	EXPECT_EQ(s.timeouts, m->s.timeouts);
+	EXPECT_EQ(s.dropped, m->s.dropped);
+	EXPECT_EQ(s.ignored, m->s.ignored);
+	EXPECT_EQ(s.replaced, m->s.replaced);
+	EXPECT_EQ(s.stale, m->s.stale);
+	EXPECT_EQ(s.cleared, m->s.cleared);
+	EXPECT_EQ(s.lost, 0);
+	EXPECT_EQ(s.pending, m->nr_pending);
+	EXPECT_EQ(s.min_ns, m->s.pairs ? m->s.min_ns : 0);
+	EXPECT_EQ(s.max_ns, m->s.max_ns);
+	EXPECT(!memcmp(s.hist, m->s.hist, sizeof(s.hist)));
+	EXPECT_EQ(lt_table_count(&r->t->table), m->nr_pending);
+	EXPECT_EQ(lt_pool_free_count(&r->t->pool) + m->nr_pending,
+		  m->capacity);
+}
+
+static void one_step(struct run *r)
+{
+	u64 x = lt_rand(&r->rng);
+	u32 key = (x >> 8) % MODEL_KEYS, op = x % 100;
+
+	r->now += (x >> 32) % 300;
+	if (op < 45) {
+		op_in(r, key);
+	} else if (op < 90) {
+		op_out(r, key);
+	} else if (op < 95) {
+		op_expire(r);
+	} else if (op < 97) {
+		r->m.threshold = (x >> 20) % 400;
+		lt_tracker_set_threshold(r->t, r->m.threshold);
+	} else if (op < 99) {
+		r->m.timeout = (x >> 20) % 3 ? (x >> 24) % 3000 : 0;
+		lt_tracker_set_timeout(r->t, r->m.timeout);
+	} else {
+		lt_tracker_clear(r->t);
+		r->m.s.cleared += r->m.nr_pending;
+		memset(r->m.pending, 0, sizeof(r->m.pending));
+		r->m.nr_pending = 0;
+	}
+}
+
+static void one_run(u64 seed, u32 ops)
+{
+	struct lt_tracker_config cfg = { .name = "model", .index = 3 };
+	struct run r = { .rng = seed * 0x9e3779b97f4a7c15ULL + 1 };
+	u32 i;
+
+	lt_shim_set_cpu(seed % NR_CPUS);
+	r.key_size = 1 + lt_rand(&r.rng) % LT_KEY_MAX;
+	cfg.key_size = r.key_size;
+	cfg.capacity = 1 + lt_rand(&r.rng) % 24;
+	cfg.keep_last = lt_rand(&r.rng) & 1;
+	cfg.threshold_ns = lt_rand(&r.rng) % 400;
+	cfg.timeout_ns = lt_rand(&r.rng) % 2 ? lt_rand(&r.rng) % 3000 : 0;
+	cfg.stale_ns = 5000;
+	r.m.keep_last = cfg.keep_last;
+	r.m.capacity = cfg.capacity;
+	r.m.threshold = cfg.threshold_ns;
+	r.m.timeout = cfg.timeout_ns;
+	r.m.stale = cfg.stale_ns;
+	r.m.s.min_ns = U64_MAX;
+	r.now = 1000;
+	r.out = lt_output_create("model", 1024);
+	r.t = lt_tracker_create(&cfg, r.out);
+	if (!EXPECT(!IS_ERR(r.t) && !IS_ERR(r.out)))
+		return;
+	for (i = 0; i < ops && !lt_test_failures; i++) {
+		one_step(&r);
+		if (i % 64 == 0)
+			compare_stats(&r);
+	}
+	compare_stats(&r);
+	if (lt_test_failures)
+		fprintf(stderr, "model: seed %llu, step %u, key_size %u, capacity %u, keep_last %d\n",
+			(unsigned long long)seed, i, cfg.key_size,
+			cfg.capacity, cfg.keep_last);
+	lt_tracker_destroy(r.t);
+	lt_output_destroy(r.out);
+}
+
+int main(int argc, char **argv)
+{
+	u32 runs = argc > 1 ? atoi(argv[1]) : 300;
+	u32 ops = argc > 2 ? atoi(argv[2]) : 2000;
+	u32 seed;
+
+	for (seed = 1; seed <= runs && !lt_test_failures; seed++)
+		one_run(seed, ops);
+	return lt_test_result("model");
+}
