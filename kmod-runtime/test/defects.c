@@ -102,7 +102,7 @@ static void racer_done(void)
 	__atomic_add_fetch(&race_done, 1, __ATOMIC_ACQ_REL);
 }
 
-#define ROUNDS 3000
+#define ROUNDS 1000
 
 static void *end_racer(void *arg)
 {
