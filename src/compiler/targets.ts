@@ -2,6 +2,7 @@
 // entry to `targets`; `--emit plan` is the TrackerPlan itself and needs no entry.
 
 import { ebpfTarget } from "./bpf/target.ts";
+import { kmodTarget } from "./kmod/target.ts";
 import type { ProgramPlan } from "./plan.ts";
 
 export interface EmitOptions {
@@ -22,7 +23,7 @@ export interface Target {
   emit(plan: ProgramPlan, options: EmitOptions): Promise<EmitResult>;
 }
 
-export const targets: Target[] = [ebpfTarget];
+export const targets: Target[] = [ebpfTarget, kmodTarget];
 
 export function findTarget(name: string): Target | undefined {
   return targets.find((t) => t.name === name);

@@ -1,0 +1,131 @@
+// Plan expressions (keys, filters) as C over a probe's TP_PROTO arguments, through the
+// field table of ./tracepoints.ts. Unsupported fields come back as problems, not C.
+
+import type { BuiltinName, Expr, ValueType } from "../plan.ts";
+import type { EventMapping } from "./tracepoints.ts";
+
+export interface CExpr {
+  text: string;
+  /** Reads the syscall argument array (declared and filled by the probe). */
+  usesArgs: boolean;
+  /** Helpers (by name) the text calls. */
+  helpers: string[];
+}
+
+export class UnsupportedExpr extends Error {
+  constructor(
+    message: string,
+    readonly expr: Expr,
+  ) {
+    super(message);
+  }
+}
+
+const BUILTIN_C: Record<BuiltinName, string> = {
+  tid: "current->pid",
+  pid: "current->tgid",
+  comm: "current->comm",
+  cpu: "raw_smp_processor_id()",
+  uid: "from_kuid(&init_user_ns, current_uid())",
+  cgroup: "current_cgroup_id()",
+};
+
+/** The C type of a value of the plan: the kernel's fixed-size integer names. */
+export function cType(type: ValueType): string {
+  if (type.kind === "string") return "char";
+  return `${type.signed ? "s" : "u"}${type.size * 8}`;
+}
+
+export function isString(expr: Expr): boolean {
+  return expr.type.kind === "string";
+}
+
+function literal(expr: Extract<Expr, { kind: "int" }>): string {
+  const value = BigInt(expr.value);
+  if (value > 0x7fffffffn) return `${value}ULL`;
+  if (value < -0x80000000n) return `${value}LL`;
+  return `${value}`;
+}
+
+function stringLiteral(value: string): string {
+  const escaped = value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, "\\n");
+  return `"${escaped}"`;
+}
+
+/** Turns expressions of one probe alternative into C. */
+export class ExprTranslator {
+  readonly helpers = new Set<string>();
+  usesArgs = false;
+
+  constructor(private readonly mapping: EventMapping) {}
+
+  /** C for `expr`; `top` skips the outer parentheses of a binary expression. */
+  translate(expr: Expr, top = true): string {
+    switch (expr.kind) {
+      case "int":
+        return literal(expr);
+      case "string":
+        return stringLiteral(expr.value);
+      case "field":
+        return this.field(expr);
+      case "builtin":
+        if (expr.name === "cgroup") this.helpers.add("current_cgroup_id");
+        return BUILTIN_C[expr.name];
+      case "not":
+        return `!${this.translate(expr.operand, false)}`;
+      case "compare":
+        return this.wrap(this.compare(expr), top);
+      case "logic": {
+        const side = (e: Expr) =>
+          e.kind === "logic" && e.op === expr.op
+            ? this.translate(e, true)
+            : this.translate(e, false);
+        return this.wrap(`${side(expr.left)} ${expr.op} ${side(expr.right)}`, top);
+      }
+    }
+  }
+
+  private wrap(text: string, top: boolean): string {
+    return top ? text : `(${text})`;
+  }
+
+  private field(expr: Extract<Expr, { kind: "field" }>): string {
+    const name = expr.field.name;
+    if (name === "common_pid") return "current->pid";
+    const text = this.mapping.fields[name];
+    if (text === undefined || expr.field.dataLoc) {
+      const known = Object.keys(this.mapping.fields).join(", ");
+      throw new UnsupportedExpr(
+        `field '${name}' of ${this.mapping.id} is not available to the kmod target (it has: ${known})`,
+        expr,
+      );
+    }
+    if (text.includes("args[")) this.usesArgs = true;
+    for (const helper of this.mapping.helpers ?? []) {
+      if (text.includes(`${helper}(`)) this.helpers.add(helper);
+    }
+    return text.includes(" ") && !/^\(.*\)$/.test(text) ? `(${text})` : text;
+  }
+
+  private compare(expr: Extract<Expr, { kind: "compare" }>): string {
+    const { left, right, op } = expr;
+    if (isString(left) || isString(right)) {
+      const size = Math.min(left.type.size, right.type.size);
+      return `strncmp(${this.translate(left)}, ${this.translate(right)}, ${size}) ${op} 0`;
+    }
+    // C would compare a signed and an unsigned operand as unsigned; the language compares
+    // values. Both fit s64 unless one is a u64.
+    const mixed =
+      left.type.kind === "int" &&
+      right.type.kind === "int" &&
+      left.type.signed !== right.type.signed &&
+      left.kind !== "int" &&
+      right.kind !== "int";
+    const operand = (e: Expr) => {
+      const text = this.translate(e, false);
+      if (!mixed) return text;
+      return e.type.kind === "int" && e.type.size === 8 && !e.type.signed ? text : `(s64)${text}`;
+    };
+    return `${operand(left)} ${op} ${operand(right)}`;
+  }
+}

@@ -1,0 +1,208 @@
+// The kmod target's first pass: a ProgramPlan checked against what a module can do (the
+// tracepoint table, key size, actions), giving per tracker the probe functions to write.
+// Problems are Diagnostics at the place in the .lt source they come from.
+
+import type { Diagnostic, SourceRange } from "../diagnostic.ts";
+import type { ProbeSide, ProgramPlan, TrackerPlan, ValueType } from "../plan.ts";
+import { cType, ExprTranslator, UnsupportedExpr } from "./expr.ts";
+import {
+  type EventMapping,
+  findEventMapping,
+  type KernelTracepoint,
+  supportedEventNames,
+} from "./tracepoints.ts";
+
+/** LT_KEY_MAX of kmod-runtime/lt_tracker.h. */
+export const KEY_MAX = 32;
+
+export interface KeyMember {
+  name: string;
+  type: ValueType;
+  /** Byte offset in the packed key struct (the decoder in ./record.ts uses the same). */
+  offset: number;
+}
+
+/** One alternative of one side, as C. */
+export interface SideCode {
+  side: "begin" | "end";
+  /** Index among the tracker's alternatives of that side (lt_ctx.probe). */
+  index: number;
+  mapping: EventMapping;
+  /** One C expression per key member. */
+  key: string[];
+  filter: string | null;
+  usesArgs: boolean;
+}
+
+/** The probe function of one tracker on one kernel tracepoint. */
+export interface ProbeFunction {
+  tracepoint: KernelTracepoint;
+  ends: SideCode[];
+  begins: SideCode[];
+}
+
+export interface TrackerModel {
+  plan: TrackerPlan;
+  index: number;
+  /** C identifier prefix: "wakeup". */
+  ident: string;
+  keyMembers: KeyMember[];
+  keySize: number;
+  probes: ProbeFunction[];
+  helpers: Set<string>;
+}
+
+export interface ModuleModel {
+  /** KBUILD_MODNAME: "lt_wakeup". */
+  name: string;
+  file: string;
+  trackers: TrackerModel[];
+  helpers: string[];
+}
+
+export function cIdentifier(text: string): string {
+  const ident = text.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_");
+  return ident.length > 0 ? ident : "tracker";
+}
+
+/** "examples/wakeup.lt" → "lt_wakeup". */
+export function moduleNameFor(file: string): string {
+  const base = file.replace(/^.*\//, "").replace(/\.lt$/, "");
+  return `lt_${cIdentifier(base).toLowerCase()}`.slice(0, 40);
+}
+
+function keyMembers(plan: TrackerPlan): KeyMember[] {
+  const used = new Set<string>();
+  let offset = 0;
+  return plan.keyTypes.map((type, i) => {
+    const expr = plan.begins[0]?.key[i];
+    let base = `k${i}`;
+    if (expr?.kind === "field") base = cIdentifier(expr.field.name);
+    if (expr?.kind === "builtin") base = expr.name;
+    let name = base;
+    for (let n = 2; used.has(name); n++) name = `${base}${n}`;
+    used.add(name);
+    const member = { name, type, offset };
+    offset += type.size;
+    return member;
+  });
+}
+
+function diag(code: string, message: string, range: SourceRange, notes?: string[]): Diagnostic {
+  return { severity: "error", code, message, range, ...(notes ? { notes } : {}) };
+}
+
+function sideCode(
+  alt: ProbeSide,
+  side: "begin" | "end",
+  index: number,
+  members: KeyMember[],
+  helpers: Set<string>,
+  diagnostics: Diagnostic[],
+): SideCode | null {
+  const nonCommon = alt.probe.fields.filter((f) => !f.common).map((f) => f.name);
+  const mapping = findEventMapping(alt.probe.id, nonCommon);
+  if (!mapping) {
+    diagnostics.push(
+      diag(
+        "kmod-unsupported-tracepoint",
+        `the kmod target does not support tracepoint ${alt.probe.id}`,
+        alt.range,
+        [`supported: ${supportedEventNames().join(", ")}`],
+      ),
+    );
+    return null;
+  }
+  const translator = new ExprTranslator(mapping);
+  try {
+    const key = alt.key.map((expr, i) => {
+      const text = translator.translate(expr);
+      const member = members[i];
+      if (expr.type.kind !== member.type.kind) {
+        throw new UnsupportedExpr("a key mixes strings and integers", expr);
+      }
+      return text;
+    });
+    const filter = alt.filter ? translator.translate(alt.filter) : null;
+    for (const h of translator.helpers) helpers.add(h);
+    return { side, index, mapping, key, filter, usesArgs: translator.usesArgs };
+  } catch (error) {
+    if (!(error instanceof UnsupportedExpr)) throw error;
+    diagnostics.push(diag("kmod-unsupported-field", error.message, error.expr.range));
+    return null;
+  }
+}
+
+function trackerModel(
+  plan: TrackerPlan,
+  index: number,
+  diagnostics: Diagnostic[],
+): TrackerModel | null {
+  const before = diagnostics.length;
+  const ident = cIdentifier(plan.name);
+  const members = keyMembers(plan);
+  const keySize = members.reduce((sum, m) => sum + m.type.size, 0);
+  if (keySize > KEY_MAX || keySize === 0) {
+    diagnostics.push(
+      diag(
+        "kmod-key-size",
+        `the key of ${plan.name} is ${keySize} bytes; the kmod target needs 1 to ${KEY_MAX}`,
+        plan.range,
+      ),
+    );
+  }
+  const helpers = new Set<string>();
+  const byTracepoint = new Map<string, ProbeFunction>();
+  const sides = [
+    ...plan.ends.map((alt, i) => ["end", alt, i] as const),
+    ...plan.begins.map((alt, i) => ["begin", alt, i] as const),
+  ];
+  for (const [side, alt, i] of sides) {
+    const code = sideCode(alt, side, i, members, helpers, diagnostics);
+    if (!code) continue;
+    const tp = code.mapping.tracepoint;
+    let fn = byTracepoint.get(tp.name);
+    if (!fn) {
+      fn = { tracepoint: tp, ends: [], begins: [] };
+      byTracepoint.set(tp.name, fn);
+    }
+    (side === "end" ? fn.ends : fn.begins).push(code);
+  }
+  for (const action of plan.actions) {
+    if (action.kind === "stack" || action.kind === "snapshot") {
+      diagnostics.push({
+        severity: "warning",
+        code: `kmod-no-${action.kind}`,
+        message: `'${action.kind}' is not supported by the kmod target: its hits carry no ${action.kind}`,
+        range: action.range,
+      });
+    }
+  }
+  if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
+  const probes = [...byTracepoint.values()];
+  return { plan, index, ident, keyMembers: members, keySize, probes, helpers };
+}
+
+/** The module for a program, or the diagnostics that say why there is none. */
+export function buildModuleModel(plan: ProgramPlan): {
+  model: ModuleModel | null;
+  diagnostics: Diagnostic[];
+} {
+  const diagnostics: Diagnostic[] = [];
+  const trackers = plan.trackers.map((t, i) => trackerModel(t, i, diagnostics));
+  const idents = new Set<string>();
+  for (const t of trackers) {
+    if (!t) continue;
+    while (idents.has(t.ident)) t.ident = `${t.ident}_`;
+    idents.add(t.ident);
+  }
+  if (diagnostics.some((d) => d.severity === "error")) return { model: null, diagnostics };
+  const ok = trackers.filter((t): t is TrackerModel => t !== null);
+  const helpers = [...new Set(ok.flatMap((t) => [...t.helpers]))].sort();
+  return {
+    model: { name: moduleNameFor(plan.file), file: plan.file, trackers: ok, helpers },
+    diagnostics,
+  };
+}
+
+export { cType };

@@ -1,0 +1,205 @@
+// The one table the kmod target needs about the kernel: for each supported tracepoint, its
+// TP_PROTO (what a probe receives) and a C expression over those arguments for each format
+// field (what the .lt program names). Each entry says the kernels its prototype and
+// expressions were checked on against include/trace/events/*.h.
+
+/** A kernel tracepoint a probe function is registered on. */
+export interface KernelTracepoint {
+  /** Name for tracepoint_probe_register() lookup: "sched_switch". */
+  name: string;
+  /** Prototype after `void *data`, exactly as TP_PROTO. */
+  proto: string;
+  /** Kernel releases whose headers this prototype was checked against. */
+  checked: string[];
+}
+
+/** How one .lt event ("sched:sched_wakeup", "syscalls:sys_enter_write") reads in C. */
+export interface EventMapping {
+  id: string;
+  tracepoint: KernelTracepoint;
+  /** Format field name → C expression over the TP_PROTO arguments. */
+  fields: Record<string, string>;
+  /** Only these calls of the tracepoint are this event (the syscall number). */
+  condition?: string;
+  /** Locals the field expressions use, declared once per probe function. */
+  needs?: "syscall_args";
+  /** C helpers the field expressions call (emitted once per module). */
+  helpers?: string[];
+}
+
+const CHECKED = ["6.1.0-56-amd64 (Debian 12)"];
+
+const tp = (name: string, proto: string): KernelTracepoint => ({ name, proto, checked: CHECKED });
+
+const SCHED_WAKEUP = tp("sched_wakeup", "struct task_struct *p");
+const SCHED_SWITCH = tp(
+  "sched_switch",
+  "bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state",
+);
+const SYS_ENTER = tp("sys_enter", "struct pt_regs *regs, long id");
+const SYS_EXIT = tp("sys_exit", "struct pt_regs *regs, long ret");
+
+const BLOCK_DEV = "(rq->q->disk ? disk_devt(rq->q->disk) : 0)";
+
+const FIXED: EventMapping[] = [
+  {
+    id: "sched:sched_wakeup",
+    tracepoint: SCHED_WAKEUP,
+    fields: { comm: "p->comm", pid: "p->pid", prio: "p->prio", target_cpu: "task_cpu(p)" },
+  },
+  {
+    id: "sched:sched_switch",
+    tracepoint: SCHED_SWITCH,
+    fields: {
+      prev_comm: "prev->comm",
+      prev_pid: "prev->pid",
+      prev_prio: "prev->prio",
+      prev_state: "switch_state(preempt, prev_state, prev)",
+      next_comm: "next->comm",
+      next_pid: "next->pid",
+      next_prio: "next->prio",
+    },
+    helpers: ["switch_state"],
+  },
+  {
+    id: "irq:irq_handler_entry",
+    tracepoint: tp("irq_handler_entry", "int irq, struct irqaction *action"),
+    fields: { irq: "irq" },
+  },
+  {
+    id: "irq:irq_handler_exit",
+    tracepoint: tp("irq_handler_exit", "int irq, struct irqaction *action, int ret"),
+    fields: { irq: "irq", ret: "ret" },
+  },
+  {
+    id: "raw_syscalls:sys_enter",
+    tracepoint: SYS_ENTER,
+    fields: { id: "id" },
+  },
+  {
+    id: "raw_syscalls:sys_exit",
+    tracepoint: SYS_EXIT,
+    fields: { id: "syscall_get_nr(current, regs)", ret: "ret" },
+  },
+  {
+    id: "block:block_rq_issue",
+    tracepoint: tp("block_rq_issue", "struct request *rq"),
+    fields: {
+      dev: BLOCK_DEV,
+      sector: "blk_rq_trace_sector(rq)",
+      nr_sector: "blk_rq_trace_nr_sectors(rq)",
+      bytes: "blk_rq_bytes(rq)",
+      comm: "current->comm",
+    },
+  },
+  {
+    id: "block:block_rq_complete",
+    tracepoint: tp(
+      "block_rq_complete",
+      "struct request *rq, blk_status_t error, unsigned int nr_bytes",
+    ),
+    fields: {
+      dev: BLOCK_DEV,
+      sector: "blk_rq_pos(rq)",
+      nr_sector: "nr_bytes >> 9",
+      error: "blk_status_to_errno(error)",
+    },
+  },
+  {
+    id: "net:netif_receive_skb",
+    tracepoint: tp("netif_receive_skb", "struct sk_buff *skb"),
+    fields: { skbaddr: "(unsigned long)skb", len: "skb->len" },
+  },
+  {
+    id: "skb:consume_skb",
+    tracepoint: tp("consume_skb", "struct sk_buff *skb"),
+    fields: { skbaddr: "(unsigned long)skb" },
+  },
+  {
+    id: "skb:kfree_skb",
+    tracepoint: tp("kfree_skb", "struct sk_buff *skb, void *location, enum skb_drop_reason reason"),
+    fields: {
+      skbaddr: "(unsigned long)skb",
+      location: "(unsigned long)location",
+      protocol: "ntohs(skb->protocol)",
+      reason: "reason",
+    },
+  },
+  {
+    id: "skb:skb_copy_datagram_iovec",
+    tracepoint: tp("skb_copy_datagram_iovec", "const struct sk_buff *skb, int len"),
+    fields: { skbaddr: "(unsigned long)skb", len: "len" },
+  },
+];
+
+/** syscalls:* event names whose __NR_ macro has another name on x86-64. */
+const SYSCALL_ALIASES: Record<string, string> = {
+  newstat: "stat",
+  newfstat: "fstat",
+  newlstat: "lstat",
+  newuname: "uname",
+  newfstatat: "newfstatat",
+};
+
+/**
+ * syscalls:sys_enter_NAME / sys_exit_NAME are not tracepoints of their own: the kernel
+ * generates them from raw_syscalls with the syscall metadata. The module does the same:
+ * a raw_syscalls probe filtered on the number, with the arguments read from the registers
+ * in the order of the event's format fields (after __syscall_nr).
+ */
+function syscallMapping(id: string, argFields: string[]): EventMapping | undefined {
+  const match = /^syscalls:sys_(enter|exit)_(\w+)$/.exec(id);
+  if (!match) return undefined;
+  const [, side, name] = match;
+  const nr = `__NR_${SYSCALL_ALIASES[name] ?? name}`;
+  // 32-bit tasks use another numbering: their calls are not these events.
+  if (side === "exit") {
+    const number = "syscall_get_nr(current, regs)";
+    return {
+      id,
+      tracepoint: SYS_EXIT,
+      fields: { __syscall_nr: number, ret: "ret" },
+      condition: `!in_compat_syscall() && ${number} == ${nr}`,
+    };
+  }
+  const condition = `!in_compat_syscall() && id == ${nr}`;
+  const fields: Record<string, string> = { __syscall_nr: "id" };
+  argFields.slice(0, 6).forEach((field, i) => {
+    fields[field] = `args[${i}]`;
+  });
+  return { id, tracepoint: SYS_ENTER, fields, condition, needs: "syscall_args" };
+}
+
+/**
+ * The mapping for an event, or undefined when the kmod target does not support it.
+ * `fieldNames` are the event's non-common format fields in order (for syscalls:*).
+ */
+export function findEventMapping(id: string, fieldNames: string[]): EventMapping | undefined {
+  const fixed = FIXED.find((m) => m.id === id);
+  if (fixed) return fixed;
+  return syscallMapping(
+    id,
+    fieldNames.filter((f) => f !== "__syscall_nr"),
+  );
+}
+
+/** Names for the "supported tracepoints" note of the diagnostic. */
+export function supportedEventNames(): string[] {
+  return [...FIXED.map((m) => m.id), "syscalls:sys_enter_*", "syscalls:sys_exit_*"];
+}
+
+/** C for the helpers that field expressions call. */
+export const HELPERS: Record<string, string> = {
+  // The prev_state the sched_switch format shows: __trace_sched_switch_state() of
+  // include/trace/events/sched.h, which is not visible outside that header.
+  switch_state: `static long switch_state(bool preempt, unsigned int prev_state,
+			 struct task_struct *p)
+{
+	unsigned int state;
+
+	if (preempt)
+		return TASK_REPORT_MAX;
+	state = __task_state_index(prev_state, p->exit_state);
+	return state ? (1 << (state - 1)) : state;
+}`,
+};
