@@ -30,6 +30,22 @@ function fitToType(value: bigint, size: number, signed: boolean): number | bigin
   return Number.isSafeInteger(asNumber) ? asNumber : fitted;
 }
 
+/** Short decimal integers without a regex or a split: the common case of the hot path. */
+function smallDecimal(text: string): number | undefined {
+  const length = text.length;
+  if (length === 0 || length > 15) return undefined;
+  const negative = text.charCodeAt(0) === 45;
+  let i = negative ? 1 : 0;
+  if (i === length) return undefined;
+  let value = 0;
+  for (; i < length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
 /**
  * An integer field's printed text: decimal, 0x-hex, or bare hex for pointers (%p/%px
  * print no 0x). "(nil)" is 0. Returns undefined for text that is not an integer.
@@ -39,9 +55,10 @@ export function intFromText(
   type: { size: number; signed: boolean },
   pointer = false,
 ) {
-  const token = text.trim().split(" ", 1)[0];
-  if (DECIMAL.test(token) && token.length < 16) {
-    const value = +token;
+  const small = smallDecimal(text);
+  const token = small !== undefined ? text : text.trim().split(" ", 1)[0];
+  if (small !== undefined || (DECIMAL.test(token) && token.length < 16)) {
+    const value = small ?? +token;
     const bits = type.size * 8;
     const inRange = type.signed
       ? bits >= 53 || Math.abs(value) < 2 ** (bits - 1)

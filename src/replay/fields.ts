@@ -5,16 +5,60 @@
 
 import type { TraceEvent } from "./event.ts";
 
-export type FieldText = Map<string, string>;
+/** Field name → its printed text. A Map, or a lazy view that finds one field on demand. */
+export interface FieldText {
+  get(name: string): string | undefined;
+}
 type PayloadParser = (payload: string) => FieldText | null;
+
+function isNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+}
+
+/** True when `name=` starts at `at` (the start of the next field). */
+function startsField(text: string, at: number): boolean {
+  let i = at;
+  while (i < text.length && isNameChar(text.charCodeAt(i))) i++;
+  return i > at && text.charCodeAt(i) === 61 /* = */;
+}
+
+/**
+ * `name=value ...` read lazily: the hot path of replay, where most events need one or two
+ * fields. A value runs until the next ` name=`, so comms with spaces survive.
+ */
+export class NameValueText implements FieldText {
+  constructor(
+    private readonly payload: string,
+    private readonly aliases?: Record<string, string>,
+  ) {}
+
+  get(name: string): string | undefined {
+    const text = this.payload;
+    const printed = this.aliases?.[name] ?? name;
+    let start: number;
+    if (text.startsWith(printed) && text.charCodeAt(printed.length) === 61) start = 0;
+    else {
+      start = text.indexOf(` ${printed}=`);
+      if (start < 0) return undefined;
+      start++;
+    }
+    start += printed.length + 1;
+    let end = text.indexOf(" ", start);
+    // sched_switch separates prev_* from next_* with " ==> ".
+    while (end >= 0 && !startsField(text, end + 1) && !text.startsWith("==> ", end + 1)) {
+      end = text.indexOf(" ", end + 1);
+    }
+    return text.slice(start, end < 0 ? text.length : end);
+  }
+}
 
 // `name=value`: a value runs until the next ` name=` so that comms with spaces survive.
 const NAME_EQUALS = /(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=/g;
 // `name: value` separated by commas (syscalls events, kfree_skb's "reason: X").
 const NAME_COLON = /(?:^|,\s*|\s)([A-Za-z_][A-Za-z0-9_]*):\s/g;
 
-function splitPairs(payload: string, pattern: RegExp): FieldText {
-  const fields: FieldText = new Map();
+function splitPairs(payload: string, pattern: RegExp): Map<string, string> {
+  const fields = new Map<string, string>();
   const matches = [...payload.matchAll(pattern)];
   matches.forEach((m, i) => {
     const start = m.index + m[0].length;
@@ -26,7 +70,7 @@ function splitPairs(payload: string, pattern: RegExp): FieldText {
   return fields;
 }
 
-export function parseNameValue(payload: string): FieldText {
+export function parseNameValue(payload: string): Map<string, string> {
   const fields = splitPairs(payload, NAME_EQUALS);
   if (fields.size > 0) {
     // kfree_skb ends with "reason: NOT_SPECIFIED" after its name=value pairs.
@@ -72,11 +116,11 @@ export function taskStateFromText(text: string): string {
 const BLOCK_RQ = /^(\d+),(\d+) (\S*) (?:(\d+) )?\((.*?)\) (\d+) \+ (\d+)(?: \S+)? \[(.*)\]$/;
 
 /** block_rq_*: "%d,%d %s %u (%s) %llu + %u ioprio [%s]"; dev is the kernel's MKDEV(major, minor). */
-function parseBlockRq(payload: string, lastIs: "comm" | "error"): FieldText | null {
+function parseBlockRq(payload: string, lastIs: "comm" | "error"): Map<string, string> | null {
   const m = BLOCK_RQ.exec(payload);
   if (m === null) return null;
   const dev = (BigInt(m[1]) << 20n) | BigInt(m[2]);
-  const fields: FieldText = new Map([
+  const fields = new Map([
     ["dev", dev.toString()],
     ["rwbs", m[3]],
     ["cmd", m[5]],
@@ -88,20 +132,26 @@ function parseBlockRq(payload: string, lastIs: "comm" | "error"): FieldText | nu
   return fields;
 }
 
+/** sched_switch: "prev_state=S ==> next_comm=..."; the state letters become bits. */
+class SchedSwitchText extends NameValueText {
+  override get(name: string): string | undefined {
+    const value = super.get(name);
+    return name === "prev_state" && value !== undefined ? taskStateFromText(value) : value;
+  }
+}
+
+/** irq_handler_exit prints ret as "handled"/"unhandled" (IRQ_HANDLED = 1, IRQ_NONE = 0). */
+class IrqExitText extends NameValueText {
+  override get(name: string): string | undefined {
+    const value = super.get(name);
+    if (name !== "ret") return value;
+    return value === "handled" ? "1" : value === "unhandled" ? "0" : value;
+  }
+}
+
 const special: Record<string, PayloadParser> = {
-  sched_switch(payload) {
-    const fields = parseNameValue(payload.replace(" ==> ", " "));
-    const state = fields.get("prev_state");
-    if (state !== undefined) fields.set("prev_state", taskStateFromText(state));
-    return fields;
-  },
-  irq_handler_exit(payload) {
-    const fields = parseNameValue(payload);
-    const ret = fields.get("ret");
-    if (ret === "handled") fields.set("ret", "1");
-    if (ret === "unhandled") fields.set("ret", "0");
-    return fields;
-  },
+  sched_switch: (payload) => new SchedSwitchText(payload),
+  irq_handler_exit: (payload) => new IrqExitText(payload),
   // raw_syscalls: "NR 1 (1, 55d0, 2, 0, 0, 0)" and "NR 1 = 2".
   sys_enter(payload) {
     const m = /^NR (-?\d+) \((.*)\)$/.exec(payload);
@@ -121,12 +171,9 @@ const special: Record<string, PayloadParser> = {
   block_rq_complete: (p) => parseBlockRq(p, "error"),
   block_rq_requeue: (p) => parseBlockRq(p, "error"),
   // The printed "dev=" is the device name, field `name` (__get_str(name)).
-  netif_receive_skb(payload) {
-    const fields = parseNameValue(payload);
-    const dev = fields.get("dev");
-    if (dev !== undefined) fields.set("name", dev);
-    return fields;
-  },
+  netif_receive_skb: (payload) => new NameValueText(payload, { name: "dev" }),
+  // Its print format ends with "reason: X" after the name=value pairs.
+  kfree_skb: (payload) => parseNameValue(payload),
 };
 
 /** LTTng's payload field names where they differ from the kernel's (tid for pid). */
@@ -138,8 +185,8 @@ const LTTNG_FIELD_NAMES: Record<string, string> = {
   child_tid: "child_pid",
 };
 
-function fromBabeltrace(event: TraceEvent, fields: FieldText): FieldText {
-  const renamed: FieldText = new Map(fields);
+function fromBabeltrace(event: TraceEvent, fields: Map<string, string>): FieldText {
+  const renamed = new Map(fields);
   for (const [lttng, kernel] of Object.entries(LTTNG_FIELD_NAMES)) {
     const value = fields.get(lttng);
     if (value !== undefined && !fields.has(kernel)) renamed.set(kernel, value);
@@ -164,5 +211,7 @@ export function eventFields(event: TraceEvent): FieldText | null {
     // The syscall tracer prints "0x2", the print fmt of syscalls:sys_exit_* too.
     return new Map([["ret", event.payload.trim()]]);
   }
-  return parseNameValue(event.payload);
+  return event.payload.includes("=")
+    ? new NameValueText(event.payload)
+    : parseNameValue(event.payload);
 }

@@ -3,6 +3,7 @@
 // (headers, comments, blank lines), or a string saying why the line is malformed.
 
 import { splitFraction, type TraceEvent, type TraceFormat } from "./event.ts";
+import { scanFtraceContext } from "./ftrace-scan.ts";
 
 export type LineResult = TraceEvent | null | string;
 export type LineParser = (line: string, lineNo: number) => LineResult;
@@ -23,7 +24,51 @@ function isSkippable(line: string): boolean {
   return /^(cpus=\d+|version = )/.test(line) || line.startsWith("CPU:");
 }
 
-export const parseFtraceLine: LineParser = (line, lineNo) => {
+/**
+ * A tracefs line parser that recognises the `interest` event names without copying them:
+ * the event's name is then the interned string from the list (a fast Map key downstream).
+ */
+export function ftraceParser(interest: readonly string[] = []): LineParser {
+  const names = interest.map((name) => ({ name, length: name.length }));
+  return (line, lineNo) => {
+    const event = newFtraceEvent(line, lineNo);
+    const restStart = scanFtraceContext(line, event);
+    if (restStart >= 0) {
+      for (const { name, length } of names) {
+        if (line.charCodeAt(restStart + length) === 58 && line.startsWith(name, restStart)) {
+          event.name = name;
+          const payload =
+            restStart + length + (line.charCodeAt(restStart + length + 1) === 32 ? 2 : 1);
+          event.payload = line.slice(payload);
+          return event;
+        }
+      }
+      if (splitFtraceEvent(event, line.slice(restStart))) return event;
+    }
+    return parseFtraceLineByRegex(line, lineNo);
+  };
+}
+
+function newFtraceEvent(line: string, lineNo: number): TraceEvent {
+  return {
+    lineNo,
+    line,
+    name: "",
+    category: "",
+    sec: 0,
+    nsec: 0,
+    cpu: 0,
+    tid: 0,
+    pid: -1,
+    comm: "",
+    payload: "",
+  };
+}
+
+export const parseFtraceLine: LineParser = ftraceParser();
+
+/** The general (slower) parse, for lines the scanner does not take and for errors. */
+export function parseFtraceLineByRegex(line: string, lineNo: number): LineResult {
   const m = FTRACE_LINE.exec(line);
   if (m === null) {
     if (isSkippable(line)) return null;
@@ -46,7 +91,7 @@ export const parseFtraceLine: LineParser = (line, lineNo) => {
     payload: "",
   };
   return splitFtraceEvent(event, rest) ? event : "expected 'event: fields' after the timestamp";
-};
+}
 
 /**
  * Splits "sched_switch: fields", and the syscall tracer's own shapes:

@@ -30,7 +30,11 @@ interface PendingBegin {
   /** Trace time in ns relative to the first event (exact in a double). */
   ts: number;
   deadline: number;
-  event: TraceEvent;
+  /**
+   * The begin's context, copied out of the trace line: a line is a slice of a whole
+   * chunk of the file, and holding it would keep that chunk in memory while pending.
+   */
+  event: BeginContext;
   probe: string;
   key: Value[];
 }
@@ -85,6 +89,21 @@ class View implements EventView {
     }
     return this.parsed;
   }
+}
+
+type BeginContext = Pick<TraceEvent, "sec" | "nsec" | "cpu" | "tid" | "pid" | "comm">;
+
+/** Comms repeat: one flat copy of each, shared, instead of slices of file chunks. */
+const ownedStrings = new Map<string, string>();
+
+function ownString(text: string): string {
+  let owned = ownedStrings.get(text);
+  if (owned === undefined) {
+    if (ownedStrings.size > 100_000) ownedStrings.clear();
+    owned = Buffer.from(text, "utf8").toString("utf8");
+    ownedStrings.set(owned, owned);
+  }
+  return owned;
 }
 
 function keyString(values: Value[]): string {
@@ -251,7 +270,16 @@ export class Interpreter {
     const deadline = timeout === null ? Number.POSITIVE_INFINITY : ts + timeout;
     // Re-inserting moves the key to the back, so the map stays in deadline order.
     if (existing !== undefined) pending.delete(id);
-    pending.set(id, { ts, deadline, event, probe: side.probe.id, key });
+    const context: BeginContext = {
+      sec: event.sec,
+      nsec: event.nsec,
+      cpu: event.cpu,
+      tid: event.tid,
+      pid: event.pid,
+      comm: ownString(event.comm),
+    };
+    const ownKey = key.map((v) => (typeof v === "string" ? ownString(v) : v));
+    pending.set(id, { ts, deadline, event: context, probe: side.probe.id, key: ownKey });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
 
@@ -313,7 +341,7 @@ export class Interpreter {
     else deliver(hit);
   }
 
-  private context(event: TraceEvent, probe: string): EventContext {
+  private context(event: BeginContext, probe: string): EventContext {
     return {
       probe,
       ts_ns: BigInt(event.sec) * 1_000_000_000n + BigInt(event.nsec),

@@ -8,7 +8,13 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createGunzip } from "node:zlib";
 import type { TraceEvent, TraceFormat } from "./event.ts";
-import { detectFormat, FORMAT_EXAMPLES, type LineParser, parsers } from "./formats.ts";
+import {
+  detectFormat,
+  FORMAT_EXAMPLES,
+  ftraceParser,
+  type LineParser,
+  parsers,
+} from "./formats.ts";
 
 /** A problem with the trace itself: printed as one line, exit 1. */
 export class TraceError extends Error {}
@@ -22,6 +28,8 @@ export interface ReadOptions {
   /** 1 = trace time, 10 = ten times faster, "max" (default) = as fast as possible. */
   speed?: number | "max";
   signal?: AbortSignal;
+  /** Event names the consumer wants (others are still delivered): parsed faster. */
+  interest?: readonly string[];
   /** Called once, before the first event, with the format and the trace's header comments. */
   onStart?: (format: TraceFormat, header: string[]) => void;
 }
@@ -137,7 +145,9 @@ export async function readTrace(
     malformed: 0,
     firstMalformed: null,
   };
-  let parse: LineParser | null = options.format ? parsers[options.format] : null;
+  const parserFor = (format: TraceFormat): LineParser =>
+    format === "ftrace" && options.interest ? ftraceParser(options.interest) : parsers[format];
+  let parse: LineParser | null = options.format ? parserFor(options.format) : null;
   const header: string[] = [];
   let pending: string[] = [];
   let pendingStart = 1;
@@ -166,7 +176,7 @@ export async function readTrace(
 
   const start = (format: TraceFormat) => {
     result.format = format;
-    parse = parsers[format];
+    parse = parserFor(format);
     options.onStart?.(format, header);
   };
 

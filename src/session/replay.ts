@@ -131,6 +131,7 @@ export class ReplaySession implements Session {
           strict: this.replay.strict,
           speed: this.replay.speed,
           signal: pass.abort.signal,
+          interest: [...interpreter.eventNames()],
           onStart: (_format, header) => interpreter.setSnapshotHeader(header),
         },
         (event) => interpreter.feed(event),

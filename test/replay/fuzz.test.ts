@@ -7,7 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
-import { parsers } from "../../src/replay/formats.ts";
+import type { TraceEvent } from "../../src/replay/event.ts";
+import { ftraceParser, parseFtraceLineByRegex, parsers } from "../../src/replay/formats.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
 
 const FIXTURES = [
@@ -83,6 +84,37 @@ test("mutated lines: no crash in any parser or in the interpreter", () => {
   assert.ok(events > 1000, `${events} mutated lines still parsed as events and were interpreted`);
   assert.ok(malformed > 1000, `${malformed} were reported malformed`);
   assert.ok(interpreter.summaries().length === trackers.length);
+});
+
+test("the fast tracefs scanner agrees with the general regex on every line both accept", () => {
+  const fast = ftraceParser(["sched_switch", "sched_wakeup", "sys_enter", "irq_handler_entry"]);
+  let compared = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...seeds),
+      fc.array(mutation, { maxLength: 3 }),
+      (seed, mutations) => {
+        const line = mutate(seed, mutations);
+        const a = fast(line, 1);
+        const b = parseFtraceLineByRegex(line, 1);
+        if (a === null || b === null || typeof a === "string" || typeof b === "string") return;
+        compared++;
+        const context = (e: TraceEvent) => [
+          e.comm,
+          e.tid,
+          e.pid,
+          e.cpu,
+          e.sec,
+          e.nsec,
+          e.name,
+          e.payload,
+        ];
+        assert.equal(context(a), context(b), line);
+      },
+    ),
+    { numRuns: 3000, seed: 7 },
+  );
+  assert.ok(compared > 500, `${compared} lines compared`);
 });
 
 test.run();
