@@ -4,33 +4,34 @@
  *
  * insmod lt_selftest.ko runs single-CPU checks of the tracker API (pairing,
  * keep-first, capacity and drops, timeouts, stale reclaim, clear, the pool
- * returning to capacity) and prints "lt_selftest: PASS (N checks)" or the
- * first failures. It then stays loaded with one tracker, "selftest", whose
- * hits from the checks can be read from /dev/ltsh_selftest and whose
- * counters are in /proc/ltsh_selftest/stats; rmmod removes it.
+ * returning to capacity), then a concurrent stress (lt_selftest_stress.c,
+ * stress_ms=300 by default, 0 to skip), and prints
+ * "lt_selftest: PASS (N checks)" or the failures. It stays loaded: the
+ * hits of the checks (8 threshold, 3 timeout) are in /dev/ltsh_selftest,
+ * the counters in /proc/ltsh_selftest/stats; those of the stress in
+ * /dev/ltsh_selftest_stress and /proc/ltsh_selftest_stress/stats. Writing
+ * N to /sys/module/lt_selftest/parameters/fire makes N more threshold hits
+ * (to test blocking reads and poll()). rmmod removes it all.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include "lt_internal.h"
+#include "lt_selftest.h"
 
 #define LT_ST_CAPACITY	64
 
-static struct lt_output *lt_st_out;
+static struct lt_output *lt_st_out, *lt_st_stress_out;
 static struct lt_tracker *lt_st_tracker;
-static unsigned int lt_st_checks, lt_st_failures;
+static struct lt_selftest_checks lt_st_checks;
 
-#define LT_ST_CHECK(cond) lt_st_check(cond, #cond, __LINE__)
+static unsigned int stress_ms = 300;
+module_param(stress_ms, uint, 0444);
+MODULE_PARM_DESC(stress_ms, "duration of the concurrent stress (0: none)");
 
-static void lt_st_check(bool ok, const char *what, int line)
-{
-	lt_st_checks++;
-	if (ok)
-		return;
-	lt_st_failures++;
-	pr_err("FAIL line %d: %s\n", line, what);
-}
+#define LT_ST_CHECK(cond) LT_SELFTEST_CHECK(&lt_st_checks, cond)
 
 static struct lt_ctx lt_st_ctx(u64 ts)
 {
@@ -109,6 +110,32 @@ static void lt_st_timeouts(struct lt_tracker *t)
 	LT_ST_CHECK(lt_pool_free_count(&t->pool) == LT_ST_CAPACITY);
 }
 
+/* Writing N makes N pairs of 1 ms on key 1000: N threshold hits. */
+static int lt_st_fire_set(const char *val, const struct kernel_param *kp)
+{
+	struct lt_ctx ctx;
+	unsigned int i, n;
+	u32 key = 1000;
+	int err;
+
+	err = kstrtouint(val, 0, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n && i < 10000; i++) {
+		lt_ctx_fill(&ctx, 0);
+		lt_event_in(lt_st_tracker, &key, &ctx);
+		ctx.ts_ns += NSEC_PER_MSEC;
+		lt_event_out(lt_st_tracker, &key, &ctx);
+	}
+	return 0;
+}
+
+static const struct kernel_param_ops lt_st_fire_ops = {
+	.set = lt_st_fire_set,
+};
+module_param_cb(fire, &lt_st_fire_ops, NULL, 0200);
+MODULE_PARM_DESC(fire, "write N: N more threshold hits");
+
 static int __init lt_selftest_init(void)
 {
 	struct lt_tracker_config cfg = {
@@ -133,10 +160,19 @@ static int __init lt_selftest_init(void)
 	lt_st_pairs(lt_st_tracker);
 	lt_st_capacity(lt_st_tracker);
 	lt_st_timeouts(lt_st_tracker);
-	if (lt_st_failures)
-		pr_err("FAIL (%u of %u checks)\n", lt_st_failures, lt_st_checks);
+	if (stress_ms) {
+		lt_st_stress_out = lt_output_create("selftest_stress", 1024);
+		err = PTR_ERR_OR_ZERO(lt_st_stress_out);
+		if (!err)
+			err = lt_selftest_stress(lt_st_stress_out, stress_ms,
+						 &lt_st_checks);
+		LT_ST_CHECK(err == 0);
+	}
+	if (lt_st_checks.failures)
+		pr_err("FAIL (%u of %u checks)\n", lt_st_checks.failures,
+		       lt_st_checks.checks);
 	else
-		pr_info("PASS (%u checks)\n", lt_st_checks);
+		pr_info("PASS (%u checks)\n", lt_st_checks.checks);
 	return 0;
 
 destroy_tracker:
@@ -148,6 +184,8 @@ destroy_output:
 
 static void __exit lt_selftest_exit(void)
 {
+	lt_selftest_stress_exit();
+	lt_output_destroy(lt_st_stress_out);
 	lt_tracker_destroy(lt_st_tracker);
 	lt_output_destroy(lt_st_out);
 }
