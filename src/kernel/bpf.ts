@@ -3,15 +3,30 @@
 
 import { readFileSync } from "node:fs";
 import {
+  align8,
+  BPF_OBJ_NAME_LEN,
+  bpf,
+  Cmd,
+  cString,
+  freshAttr,
+  KEY_OFF,
+  SCRATCH_SIZE,
+  writeName,
+} from "./bpf-attr.ts";
+import {
   E2BIG,
+  EINVAL,
   ENOENT,
   ENOMEM,
   ENOSPC,
+  ENOTSUPP,
   KernelError,
   permissionHint,
   VerifierError,
 } from "./errors.ts";
-import { closeRaw, NativeMemory, SYS, sys } from "./libc.ts";
+import { closeRaw, NativeMemory } from "./libc.ts";
+
+export { BPF_OBJ_NAME_LEN };
 
 /** enum bpf_map_type */
 export const BpfMapType = {
@@ -49,22 +64,6 @@ export const BpfMapFlag = {
 /** BPF_MAP_UPDATE_ELEM flags */
 export const BpfUpdate = { ANY: 0, NOEXIST: 1, EXIST: 2 } as const;
 
-/** enum bpf_cmd */
-const Cmd = {
-  MAP_CREATE: 0,
-  MAP_LOOKUP_ELEM: 1,
-  MAP_UPDATE_ELEM: 2,
-  MAP_DELETE_ELEM: 3,
-  MAP_GET_NEXT_KEY: 4,
-  PROG_LOAD: 5,
-  OBJ_GET_INFO_BY_FD: 15,
-} as const;
-
-/** BPF_OBJ_NAME_LEN: names are truncated to 15 bytes plus the NUL. */
-export const BPF_OBJ_NAME_LEN = 16;
-/** Bytes of bpf_attr we pass; the kernel requires bytes past what it knows to be zero. */
-const ATTR_SIZE = 160;
-
 export interface MapSpec {
   /** ≤15 chars, e.g. "ltsh_pending"; shown by `bpftool map`. */
   name: string;
@@ -84,33 +83,6 @@ export interface ProgramSpec {
   license: string;
   /** Verifier log level of the first attempt (default 0: no log unless the load fails). */
   logLevel?: 0 | 1 | 2;
-}
-
-// One scratch area for attr and small keys/values: calls are synchronous and JS is
-// single-threaded, so it is never shared by two calls at once.
-const SCRATCH_SIZE = 64 * 1024;
-const ATTR_OFF = 0;
-const KEY_OFF = 256;
-let scratch: NativeMemory | null = null;
-
-function scratchMemory(): NativeMemory {
-  scratch ??= NativeMemory.alloc(SCRATCH_SIZE);
-  return scratch;
-}
-
-function freshAttr(): NativeMemory {
-  const mem = scratchMemory();
-  mem.bytes.fill(0, ATTR_OFF, ATTR_OFF + ATTR_SIZE);
-  return mem;
-}
-
-function bpf(cmd: number, mem: NativeMemory): number {
-  return sys(SYS.bpf, cmd, mem.ptr + BigInt(ATTR_OFF), ATTR_SIZE);
-}
-
-function writeName(mem: NativeMemory, offset: number, name: string): void {
-  const bytes = Buffer.from(name.replace(/[^A-Za-z0-9_.]/g, "_"), "ascii");
-  mem.bytes.set(bytes.subarray(0, BPF_OBJ_NAME_LEN - 1), offset);
 }
 
 export function createMap(spec: MapSpec): number {
@@ -193,11 +165,6 @@ function tryLoad(p: ProgramSpec, logLevel: number, logSize: number) {
   }
 }
 
-function cString(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
-}
-
 /** Fills the ELEM attr (map_fd, key, value/next_key, flags) with key/value in scratch. */
 function elemAttr(fd: number, key: Uint8Array | null, valueSize: number, flags = 0) {
   const valueOff = KEY_OFF + align8(key?.length ?? 0);
@@ -231,10 +198,6 @@ function elemAttrLarge(fd: number, key: Uint8Array | null, valueSize: number, fl
   v.setBigUint64(24, BigInt(flags), true);
   const value = data.bytes.subarray(valueOff, valueOff + valueSize);
   return { mem, value, release: () => data.free() };
-}
-
-function align8(n: number): number {
-  return (n + 7) & ~7;
 }
 
 /** The value for key (a copy), or null when absent. Per-CPU maps: see percpuValueSize. */
@@ -291,6 +254,83 @@ export function mapKeys(fd: number, keySize: number): Uint8Array[] {
     keys.push(k);
   }
   return keys;
+}
+
+export interface MapEntry {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** Entries fetched per BPF_MAP_LOOKUP_BATCH call (grown when a hash bucket holds more). */
+const BATCH_ENTRIES = 256;
+let batchSupported = true;
+
+/**
+ * Every entry of a map (copies), in few syscalls: BPF_MAP_LOOKUP_BATCH where the kernel
+ * has it, else next-key + lookup per entry. Per-CPU maps: valueSize = percpuValueSize(...).
+ */
+export function mapEntries(fd: number, keySize: number, valueSize: number): MapEntry[] {
+  if (batchSupported) {
+    const entries = lookupBatch(fd, keySize, valueSize);
+    if (entries !== null) return entries;
+    batchSupported = false;
+  }
+  const entries: MapEntry[] = [];
+  for (let k = mapNextKey(fd, null, keySize); k !== null; k = mapNextKey(fd, k, keySize)) {
+    const value = mapLookup(fd, k, valueSize);
+    if (value !== null) entries.push({ key: k, value });
+  }
+  return entries;
+}
+
+/** null when the kernel or map type has no batch lookup (EINVAL, ENOTSUPP). */
+function lookupBatch(fd: number, keySize: number, valueSize: number): MapEntry[] | null {
+  const entries: MapEntry[] = [];
+  let capacity = BATCH_ENTRIES;
+  // in_batch/out_batch are opaque tokens (a bucket index for hashes, a key for arrays).
+  const tokens = NativeMemory.alloc(2 * Math.max(keySize, 8));
+  const tokenSize = Math.max(keySize, 8);
+  let first = true;
+  try {
+    for (;;) {
+      const keys = NativeMemory.alloc(capacity * keySize);
+      const values = NativeMemory.alloc(capacity * valueSize);
+      try {
+        const mem = freshAttr();
+        const v = mem.view;
+        v.setBigUint64(0, first ? 0n : tokens.ptr, true);
+        v.setBigUint64(8, tokens.ptr + BigInt(tokenSize), true);
+        v.setBigUint64(16, keys.ptr, true);
+        v.setBigUint64(24, values.ptr, true);
+        v.setUint32(32, capacity, true);
+        v.setUint32(36, fd, true);
+        const r = bpf(Cmd.MAP_LOOKUP_BATCH, mem);
+        const count = v.getUint32(32, true);
+        if (r < 0 && r !== -ENOENT && r !== -ENOSPC) {
+          if (first && (r === -EINVAL || r === -ENOTSUPP)) return null;
+          throw new KernelError(`read map fd ${fd}`, -r, permissionHint(-r));
+        }
+        if (r === -ENOSPC && count === 0) {
+          capacity *= 4; // one bucket holds more than fits: retry the same batch, bigger
+          continue;
+        }
+        for (let i = 0; i < count; i++) {
+          entries.push({
+            key: keys.bytes.slice(i * keySize, (i + 1) * keySize),
+            value: values.bytes.slice(i * valueSize, (i + 1) * valueSize),
+          });
+        }
+        if (r === -ENOENT) return entries; // that was the last batch
+        tokens.bytes.copyWithin(0, tokenSize, 2 * tokenSize);
+        first = false;
+      } finally {
+        keys.free();
+        values.free();
+      }
+    }
+  } finally {
+    tokens.free();
+  }
 }
 
 let cpuCount: number | null = null;

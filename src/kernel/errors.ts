@@ -13,6 +13,8 @@ export const EACCES = 13;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ENOSYS = 38;
+/** Kernel-internal ENOTSUPP, which bpf(2) leaks to user space. */
+export const ENOTSUPP = 524;
 
 export const PERMISSION_FIX =
   "run as root (sudo) or grant CAP_BPF and CAP_PERFMON, or use --replay on a recorded trace";

@@ -50,6 +50,8 @@ function bind() {
       [number, bigint, number],
       number
     >,
+    /** close(2), for .async: detaching a tracepoint program waits for an RCU grace period. */
+    close: libc.func("int close(int fd)"),
     getpagesize: libc.func("int getpagesize(void)") as Fn<[], number>,
     strerror: libc.func("const char *strerror(int errnum)") as Fn<[number], string>,
   };
@@ -106,6 +108,15 @@ export function errnoName(errno: number): string {
 
 export function closeRaw(fd: number): number {
   return sys(SYS.close, fd, 0, 0);
+}
+
+/** close(2) on a koffi worker thread; resolves with 0 or -errno. */
+export function closeOnWorker(fd: number): Promise<number> {
+  return new Promise((resolve) => {
+    native().close.async(fd, (err: unknown, r: number) => {
+      resolve(err ? -22 : r < 0 ? -lastErrno() : r);
+    });
+  });
 }
 
 /** Wakes a thread blocked in epoll_wait on an eventfd. */

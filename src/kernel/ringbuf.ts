@@ -1,7 +1,9 @@
 // Consumer of a BPF ring buffer (BPF_MAP_TYPE_RINGBUF), following libbpf's protocol: the
 // consumer page is mapped read-write, the producer page and the data (mapped twice, so a
-// record that wraps is still contiguous) read-only; epoll wakes us, on a koffi worker thread.
+// record that wraps is still contiguous) read-only. Woken by epoll: libuv's own (koffi's poll
+// handle on the event loop), or epoll_wait on a koffi worker thread where that is missing.
 
+import koffi from "koffi";
 import { KernelError } from "./errors.ts";
 import {
   closeRaw,
@@ -20,6 +22,9 @@ import {
   viewOf,
 } from "./libc.ts";
 
+/** koffi.node.poll: a libuv poll handle; the callback gets (status, events). */
+type KoffiPoll = (fd: number, opts: { readable: boolean }, cb: () => void) => { close(): void };
+
 /** Record header: u32 len (with these two flag bits) then u32 page offset. */
 const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;
@@ -36,6 +41,7 @@ export class RingBufferReader {
   private readonly data: Uint8Array;
   private readonly dataWords: Int32Array;
   private onRecord: ((data: Uint8Array) => void) | null = null;
+  private poll: { close(): void } | null = null;
   private epfd = -1;
   private wakeFd = -1;
   private events: NativeMemory | null = null;
@@ -45,10 +51,14 @@ export class RingBufferReader {
   /** Records delivered so far. */
   delivered = 0;
 
-  /** `size` is the map's max_entries: a power of two multiple of the page size. */
+  /**
+   * `size` is the map's max_entries: a power of two multiple of the page size.
+   * `wake: "worker"` forces the epoll_wait-on-a-worker-thread path (tests cover both).
+   */
   constructor(
     private readonly mapFd: number,
     private readonly size: number,
+    private readonly options: { wake?: "loop" | "worker" } = {},
   ) {
     const libc = native();
     this.pageSize = libc.getpagesize();
@@ -80,6 +90,18 @@ export class RingBufferReader {
   start(onRecord: (data: Uint8Array) => void): void {
     if (this.onRecord !== null) throw new Error("RingBufferReader already started");
     this.onRecord = onRecord;
+    const poll = (koffi as { node?: { poll?: KoffiPoll } }).node?.poll;
+    if (poll !== undefined && this.options.wake !== "worker") {
+      // On the event loop's epoll: no thread hop per wakeup, and no worker held for good.
+      this.poll = poll(this.mapFd, { readable: true }, () => this.drain());
+    } else {
+      this.startWorkerWait();
+    }
+    this.drain();
+  }
+
+  /** epoll_wait(-1) on a koffi worker thread; an eventfd wakes it for close(). */
+  private startWorkerWait(): void {
     const libc = native();
     this.epfd = libc.epollCreate1(EPOLL_CLOEXEC);
     this.wakeFd = libc.eventfd(0, EFD_CLOEXEC_NONBLOCK);
@@ -93,7 +115,6 @@ export class RingBufferReader {
       ev.free();
       if (r < 0) throw new KernelError(`watch ring buffer fd ${fd}`, lastErrno());
     }
-    this.drain();
     this.wait();
   }
 
@@ -149,6 +170,7 @@ export class RingBufferReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.poll?.close();
     if (this.waiting !== null) {
       eventfdSignal(this.wakeFd);
       await this.waiting;

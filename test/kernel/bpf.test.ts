@@ -11,6 +11,7 @@ import {
   createMap,
   loadProgram,
   mapDelete,
+  mapEntries,
   mapLookup,
   mapNextKey,
   mapUpdate,
@@ -127,6 +128,53 @@ test("hash map update, lookup, delete and next-key iteration", () => {
     assert.is(mapDelete(fd, u64(1n)), true);
     assert.is(mapDelete(fd, u64(1n)), false);
     assert.is(mapLookup(fd, u64(1n), 8), null);
+  } finally {
+    closeFd(fd);
+  }
+});
+
+test("mapEntries reads a whole hash map in batches, keys matched to their values", () => {
+  const fd = createMap({
+    name: "ltsh_batch",
+    type: BpfMapType.HASH,
+    keySize: 8,
+    valueSize: 40,
+    maxEntries: 4096,
+  });
+  try {
+    assert.equal(mapEntries(fd, 8, 40), [], "an empty map has no entries");
+    const value = (k: bigint) => {
+      const v = new Uint8Array(40);
+      new DataView(v.buffer).setBigUint64(32, k * 7n, true);
+      return v;
+    };
+    for (let k = 1n; k <= 1000n; k++) mapUpdate(fd, u64(k), value(k)); // more than one batch
+    const entries = mapEntries(fd, 8, 40);
+    assert.is(entries.length, 1000);
+    const keys = entries.map((e) => readU64(e.key));
+    assert.is(new Set(keys).size, 1000);
+    assert.ok(entries.every((e) => readU64(e.value, 32) === readU64(e.key) * 7n));
+  } finally {
+    closeFd(fd);
+  }
+});
+
+test("mapEntries of a per-CPU array gives every index with all CPUs' slots", () => {
+  const size = percpuValueSize(8);
+  const fd = createMap({
+    name: "ltsh_pcpu",
+    type: BpfMapType.PERCPU_ARRAY,
+    keySize: 4,
+    valueSize: 8,
+    maxEntries: 3,
+  });
+  try {
+    const value = new Uint8Array(size).fill(1);
+    mapUpdate(fd, u32(1), value);
+    const entries = mapEntries(fd, 4, size);
+    assert.is(entries.length, 3);
+    assert.equal([...entries[1].value], [...value]);
+    assert.ok(entries[0].value.every((b) => b === 0));
   } finally {
     closeFd(fd);
   }

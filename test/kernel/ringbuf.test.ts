@@ -80,7 +80,11 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
   while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }
 
-async function roundTrip(makeProgram: (ringFd: number) => Uint8Array, name: string) {
+async function roundTrip(
+  makeProgram: (ringFd: number) => Uint8Array,
+  name: string,
+  wake: "loop" | "worker" = "loop",
+) {
   const ring = createMap({
     name: "ltsh_hits",
     type: BpfMapType.RINGBUF,
@@ -95,7 +99,7 @@ async function roundTrip(makeProgram: (ringFd: number) => Uint8Array, name: stri
     license: "GPL",
   });
   const link = attachTracepoint(prog, tracepointId("syscalls:sys_enter_close"));
-  const reader = new RingBufferReader(ring, RING_SIZE);
+  const reader = new RingBufferReader(ring, RING_SIZE, { wake });
   const got: Rec[] = [];
   reader.start((data) => {
     const rec = decode(data);
@@ -113,13 +117,15 @@ async function roundTrip(makeProgram: (ringFd: number) => Uint8Array, name: stri
   return got;
 }
 
-test("records from bpf_ringbuf_output arrive complete and in order, woken by epoll", async () => {
-  const got = await roundTrip(outputProgram, "ltsh_rb_output");
-  assert.equal(
-    got.map((r) => r.fd),
-    [...Array(100).keys()].map((i) => FIRST_FD + i),
-  );
-});
+for (const wake of ["loop", "worker"] as const) {
+  test(`records from bpf_ringbuf_output arrive complete and in order (epoll on the ${wake})`, async () => {
+    const got = await roundTrip(outputProgram, "ltsh_rb_output", wake);
+    assert.equal(
+      got.map((r) => r.fd),
+      [...Array(100).keys()].map((i) => FIRST_FD + i),
+    );
+  });
+}
 
 test("records from reserve + submit arrive complete and in order", async () => {
   const got = await roundTrip(reserveProgram, "ltsh_rb_reserve");
@@ -165,6 +171,33 @@ test("more records than fit wrap around the ring; drain() at close delivers the 
   }
   assert.is(fds.length, 550);
   assert.equal(fds.slice(500, 503), [FIRST_FD, FIRST_FD + 1, FIRST_FD + 2]);
+});
+
+test("an idle reader sleeps in epoll: no CPU spent while nothing arrives", async () => {
+  const ring = createMap({
+    name: "ltsh_idle",
+    type: BpfMapType.RINGBUF,
+    keySize: 0,
+    valueSize: 0,
+    maxEntries: 4096,
+  });
+  const readers = [
+    new RingBufferReader(ring, 4096),
+    new RingBufferReader(ring, 4096, { wake: "worker" }),
+  ];
+  try {
+    for (const r of readers) r.start(() => {});
+    const before = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 300));
+    const used = process.cpuUsage(before);
+    assert.ok(
+      used.user + used.system < 30_000,
+      `${used.user + used.system} µs of CPU in 300 ms idle`,
+    );
+  } finally {
+    for (const r of readers) await r.close();
+    closeFd(ring);
+  }
 });
 
 test("native memory views alias the C memory (koffi.view does not copy)", () => {
