@@ -107,8 +107,8 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       options: plan.options,
       listener: {
         hit(hit: HitRecord) {
-          if (json) process.stdout.write(`${hitToJson(hit)}\n`);
-          else if (printing.has(hit.tracker)) process.stdout.write(`${formatHitLine(hit)}\n`);
+          if (json) output.write(`${hitToJson(hit)}\n`);
+          else if (printing.has(hit.tracker)) output.write(`${formatHitLine(hit)}\n`);
         },
         warning(message: string) {
           process.stderr.write(`ltsh: warning: ${message}\n`);
@@ -132,6 +132,33 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       return 1;
     }
     return runSession(session, plan.trackers, forMs, json);
+  },
+};
+
+/**
+ * stdout, batched: replay finds thousands of hits per chunk of trace, and one write(2)
+ * each would cost more than finding them. Flushed on the next turn of the event loop,
+ * so live hits still appear at once.
+ */
+const output = {
+  pending: [] as string[],
+  size: 0,
+  scheduled: false,
+  write(text: string) {
+    this.pending.push(text);
+    this.size += text.length;
+    if (this.size > 1 << 16) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  },
+  flush() {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    process.stdout.write(this.pending.join(""));
+    this.pending = [];
+    this.size = 0;
   },
 };
 
@@ -168,6 +195,7 @@ async function runSession(
   } catch (error) {
     failure ??= error as Error;
   }
+  output.flush();
   if (failure) {
     process.stderr.write(`ltsh run: error: ${failure.message}\n`);
     return 1;

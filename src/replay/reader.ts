@@ -103,14 +103,26 @@ async function* lineChunks(input: Readable, name: string): AsyncGenerator<LineCh
           );
         }
       }
-      const buffer: Buffer = leftover ? Buffer.concat([leftover, chunk]) : chunk;
-      const lastNewline = buffer.lastIndexOf(10);
+      const lastNewline = chunk.lastIndexOf(10);
       if (lastNewline < 0) {
-        leftover = buffer;
+        leftover = leftover ? Buffer.concat([leftover, chunk]) : chunk;
         continue;
       }
-      leftover = lastNewline + 1 < buffer.length ? buffer.subarray(lastNewline + 1) : null;
-      yield { lines: buffer.toString("utf8", 0, lastNewline).split("\n"), unterminated: false };
+      let lines: string[];
+      if (leftover) {
+        // Only the line split across chunks is joined, not the whole chunk (no 1 MiB copy).
+        const firstNewline = chunk.indexOf(10);
+        const joined = Buffer.concat([leftover, chunk.subarray(0, firstNewline)]).toString("utf8");
+        lines =
+          firstNewline === lastNewline
+            ? []
+            : chunk.toString("utf8", firstNewline + 1, lastNewline).split("\n");
+        lines.unshift(joined);
+      } else {
+        lines = chunk.toString("utf8", 0, lastNewline).split("\n");
+      }
+      leftover = lastNewline + 1 < chunk.length ? chunk.subarray(lastNewline + 1) : null;
+      yield { lines, unterminated: false };
     }
   } catch (error) {
     if (error instanceof TraceError) throw error;
