@@ -78,48 +78,125 @@ static inline u32 roundup_pow_of_two(u32 n)
 	return n <= 1 ? 1 : 1U << (32 - __builtin_clz(n - 1));
 }
 
-/* atomics */
+/*
+ * Atomics with the kernel's ordering: value-returning RMW and successful
+ * cmpxchg are fully ordered (a failed one is an acquire load here).
+ */
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define smp_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)	/* full */
+#define smp_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)	/* loads */
+#define smp_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)	/* stores */
 
 typedef struct { s64 counter; } atomic64_t;
 typedef struct { int counter; } atomic_t;
 
-#define LT_SHIM_ATOMIC(pfx, T, A)						\
-static inline T pfx##_read(const A *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); } \
-static inline T pfx##_read_acquire(const A *v) { return __atomic_load_n(&v->counter, __ATOMIC_ACQUIRE); } \
-static inline void pfx##_set(A *v, T i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); } \
-static inline void pfx##_set_release(A *v, T i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELEASE); } \
-static inline void pfx##_add(T i, A *v) { __atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED); } \
-static inline void pfx##_inc(A *v) { pfx##_add(1, v); }			\
-static inline void pfx##_dec(A *v) { pfx##_add(-1, v); }		\
-static inline T pfx##_add_return(T i, A *v)				\
-{									\
-	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);	\
-}									\
-static inline bool pfx##_try_cmpxchg(A *v, T *old, T new)		\
-{									\
-	return __atomic_compare_exchange_n(&v->counter, old, new, false,	\
-					   __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE); \
+static inline s64 atomic64_read(const atomic64_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
 }
 
-LT_SHIM_ATOMIC(atomic64, s64, atomic64_t)
-LT_SHIM_ATOMIC(atomic, int, atomic_t)
+static inline s64 atomic64_read_acquire(const atomic64_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_ACQUIRE);
+}
 
-/* per-CPU data: NR_CPUS slots, a thread's CPU is set by lt_shim_set_cpu() */
-#define NR_CPUS 8
+static inline void atomic64_set(atomic64_t *v, s64 i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void atomic64_set_release(atomic64_t *v, s64 i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELEASE);
+}
+
+static inline void atomic64_add(s64 i, atomic64_t *v)
+{
+	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void atomic64_inc(atomic64_t *v)
+{
+	atomic64_add(1, v);
+}
+
+static inline void atomic64_dec(atomic64_t *v)
+{
+	atomic64_add(-1, v);
+}
+
+static inline s64 atomic64_add_return(s64 i, atomic64_t *v)
+{
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
+static inline bool atomic64_try_cmpxchg(atomic64_t *v, s64 *old, s64 new)
+{
+	return __atomic_compare_exchange_n(&v->counter, old, new, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE);
+}
+
+static inline int atomic_read(const atomic_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+static inline int atomic_read_acquire(const atomic_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_ACQUIRE);
+}
+
+static inline void atomic_set(atomic_t *v, int i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_set_release(atomic_t *v, int i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELEASE);
+}
+
+static inline void atomic_add(int i, atomic_t *v)
+{
+	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_inc(atomic_t *v)
+{
+	atomic_add(1, v);
+}
+
+static inline void atomic_dec(atomic_t *v)
+{
+	atomic_add(-1, v);
+}
+
+static inline int atomic_add_return(int i, atomic_t *v)
+{
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
+static inline bool atomic_try_cmpxchg(atomic_t *v, int *old, int new)
+{
+	return __atomic_compare_exchange_n(&v->counter, old, new, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE);
+}
+
+/* per-CPU data: LT_SHIM_CPUS slots; lt_shim_set_cpu() picks a thread's */
+#define LT_SHIM_CPUS 8
 extern __thread int lt_shim_cpu;
-#define nr_cpu_ids NR_CPUS
-#define for_each_possible_cpu(cpu) for ((cpu) = 0; (cpu) < NR_CPUS; (cpu)++)
-#define alloc_percpu(type) ((type *)calloc(NR_CPUS, sizeof(type)))
+#define nr_cpu_ids LT_SHIM_CPUS
+#define for_each_possible_cpu(cpu) for ((cpu) = 0; (cpu) < LT_SHIM_CPUS; (cpu)++)
+#define alloc_percpu(type) ((type *)calloc(LT_SHIM_CPUS, sizeof(type)))
 #define free_percpu(p) free(p)
 #define per_cpu_ptr(p, cpu) (&(p)[(cpu)])
 #define raw_cpu_ptr(p) (&(p)[lt_shim_cpu])
 #define raw_smp_processor_id() lt_shim_cpu
-static inline void lt_shim_set_cpu(int cpu) { lt_shim_cpu = cpu % NR_CPUS; }
+static inline void lt_shim_set_cpu(int cpu)
+{
+	lt_shim_cpu = cpu % LT_SHIM_CPUS;
+}
 
 /* time */
 u64 ktime_get_mono_fast_ns(void);

@@ -217,7 +217,7 @@ static void one_run(u64 seed, u32 ops)
 	struct run r = { .rng = seed * 0x9e3779b97f4a7c15ULL + 1 };
 	u32 i;
 
-	lt_shim_set_cpu(seed % NR_CPUS);
+	lt_shim_set_cpu(seed);
 	r.key_size = 1 + lt_rand(&r.rng) % LT_KEY_MAX;
 	cfg.key_size = r.key_size;
 	cfg.capacity = 1 + lt_rand(&r.rng) % 24;
