@@ -2,9 +2,9 @@
 // and a tracer process (startup to attached, CPU it used during the benchmark, peak RSS).
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { BpfProgType, closeFd, loadProgram } from "../src/kernel/bpf.ts";
+import { BpfProgType, closeFd, loadProgram, objectId } from "../src/kernel/bpf.ts";
 import { attachTracepoint } from "../src/kernel/perf.ts";
 import { findTracefs } from "../src/kernel/permissions.ts";
 
@@ -26,8 +26,49 @@ export function perfBench(loops: number): number {
   return Number(m[1]);
 }
 
+/**
+ * kernel.bpf_stats_enabled: the kernel times every program run (run_time_ns, run_cnt), which
+ * gives the programs' own cost per run, immune to what else the shared machine is doing.
+ */
+export function withBpfStats<T>(fn: () => Promise<T>): Promise<T> {
+  const path = "/proc/sys/kernel/bpf_stats_enabled";
+  const before = readFileSync(path, "utf8").trim();
+  writeFileSync(path, "1");
+  return fn().finally(() => writeFileSync(path, before));
+}
+
+type RunStats = Map<number, { ns: number; runs: number }>;
+
+function progStats(ids: number[]): RunStats {
+  const out = execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" });
+  const progs = JSON.parse(out) as { id: number; run_time_ns?: number; run_cnt?: number }[];
+  const wanted = new Set(ids);
+  return new Map(
+    progs
+      .filter((p) => wanted.has(p.id))
+      .map((p) => [p.id, { ns: p.run_time_ns ?? 0, runs: p.run_cnt ?? 0 }]),
+  );
+}
+
+/** Sum over the programs of their mean ns per run between two readings (one run of each). */
+function nsPerRunOfEach(before: RunStats, after: RunStats): number {
+  let total = 0;
+  for (const [id, a] of after) {
+    const b = before.get(id) ?? { ns: 0, runs: 0 };
+    if (a.runs > b.runs) total += (a.ns - b.ns) / (a.runs - b.runs);
+  }
+  return total;
+}
+
+/** Runs the benchmark while the programs `ids` are attached; µs/op and their ns per run. */
+export function benchWithPrograms(ids: number[], loops: number) {
+  const before = progStats(ids);
+  const usPerOp = perfBench(loops);
+  return { usPerOp, programNs: nsPerRunOfEach(before, progStats(ids)) };
+}
+
 /** The floor: the cost of merely running a BPF program on each hit of these tracepoints. */
-export function withEmptyPrograms<T>(tracepoints: string[], fn: () => T): T {
+export function withEmptyPrograms<T>(tracepoints: string[], fn: (ids: number[]) => T): T {
   const tracefs = findTracefs()!;
   const attached = tracepoints.map((tp) => {
     const [category, name] = tp.split(":");
@@ -43,7 +84,7 @@ export function withEmptyPrograms<T>(tracepoints: string[], fn: () => T): T {
     return { fd, link: attachTracepoint(fd, id) };
   });
   try {
-    return fn();
+    return fn(attached.map((a) => objectId(a.fd)));
   } finally {
     for (const { fd, link } of attached) {
       link.close();
@@ -54,6 +95,8 @@ export function withEmptyPrograms<T>(tracepoints: string[], fn: () => T): T {
 
 export interface Traced {
   usPerOp: number;
+  /** Mean kernel time of one run of each of its programs, summed (bpf_stats). */
+  programNs: number;
   /** Process start until `bpftool perf show` lists all its tracepoints. */
   startupMs: number;
   /** User + system CPU the tracer process itself used while the benchmark ran. */
@@ -61,18 +104,18 @@ export interface Traced {
   peakRssMb: number;
 }
 
-/** Tracepoints attached by pid, from `bpftool perf show` (what a user would check). */
-function attachedCount(pid: number): number {
+/** Programs attached to tracepoints by pid, from `bpftool perf show` (as a user would check). */
+function attachedPrograms(pid: number): number[] {
   const out = execFileSync("bpftool", ["perf", "show", "--json"], { encoding: "utf8" });
-  const entries = JSON.parse(out) as { pid: number; tracepoint?: string }[];
-  return entries.filter((e) => e.pid === pid && e.tracepoint !== undefined).length;
+  const entries = JSON.parse(out) as { pid: number; prog_id: number; tracepoint?: string }[];
+  return entries.filter((e) => e.pid === pid && e.tracepoint !== undefined).map((e) => e.prog_id);
 }
 
 async function waitAttached(child: ChildProcess, want: number, t0: number): Promise<number> {
   const deadline = t0 + 30_000;
   while (performance.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited (${child.exitCode})`);
-    if (attachedCount(child.pid!) >= want) return performance.now() - t0;
+    if (attachedPrograms(child.pid!).length >= want) return performance.now() - t0;
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`${child.spawnfile} did not attach within 30 s`);
@@ -106,9 +149,9 @@ export async function traced(
   try {
     const startupMs = await waitAttached(child, tracepoints, t0);
     const cpuBefore = cpuTimeMs(child.pid!);
-    const usPerOp = perfBench(loops);
+    const { usPerOp, programNs } = benchWithPrograms(attachedPrograms(child.pid!), loops);
     const cpuMs = cpuTimeMs(child.pid!) - cpuBefore;
-    return { usPerOp, startupMs, cpuMs, peakRssMb: peakRssMb(child.pid!) };
+    return { usPerOp, programNs, startupMs, cpuMs, peakRssMb: peakRssMb(child.pid!) };
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${stderr}`);
   } finally {

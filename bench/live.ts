@@ -5,10 +5,18 @@
 //   node --import tsx bench/live.ts [--rounds 5] [--loops 200000] [--no-write]
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
-import { machineInfo, perfBench, type Traced, traced, withEmptyPrograms } from "./live-measure.ts";
+import {
+  benchWithPrograms,
+  machineInfo,
+  perfBench,
+  traced,
+  withBpfStats,
+  withEmptyPrograms,
+} from "./live-measure.ts";
+import { type Floor, report, type Tracer, writeSection } from "./live-report.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const TRACEPOINTS = ["sched:sched_wakeup", "sched:sched_switch"]; // what wakeup.lt attaches to
@@ -24,14 +32,6 @@ tracepoint:sched:sched_switch /@start[args->next_pid]/ {
   if ($lat > 200000) { printf("%d %s %d\\n", args->next_pid, args->next_comm, $lat); }
   delete(@start[args->next_pid]);
 }`;
-
-interface Tracer {
-  label: string;
-  short: string;
-  command: string[];
-  runs: Traced[];
-  error: string | null;
-}
 
 interface Args {
   rounds: number;
@@ -114,118 +114,50 @@ async function main(): Promise<void> {
     },
   ];
   const baseline: number[] = [];
-  const floor: number[] = [];
+  const floor: Floor[] = [];
   try {
     // Warm tsx's transform cache so round 1 does not pay for compiling ltsh.
     execFileSync(process.execPath, ["bin/ltsh.js", "check", "examples/wakeup.lt"], {
       cwd: ROOT,
       stdio: "ignore",
     });
-    // Interleaved rounds: the machine is shared, so drift hits every configuration alike.
-    for (let round = 1; round <= args.rounds; round++) {
-      baseline.push(perfBench(args.loops));
-      floor.push(withEmptyPrograms(TRACEPOINTS, () => perfBench(args.loops)));
-      for (const t of tracers) {
-        if (t.error !== null) continue;
-        try {
-          t.runs.push(await traced(t.command, ROOT, TRACEPOINTS.length, args.loops));
-        } catch (e) {
-          t.error = (e as Error).message.trim().split("\n").slice(0, 3).join(" / ");
-        }
+    await withBpfStats(async () => {
+      // Interleaved rounds: the machine is shared, so drift hits every configuration alike.
+      for (let round = 1; round <= args.rounds; round++) {
+        baseline.push(perfBench(args.loops));
+        floor.push(withEmptyPrograms(TRACEPOINTS, (ids) => benchWithPrograms(ids, args.loops)));
+        for (const t of tracers) await measure(t, args.loops);
+        const last = (xs: number[]) => (xs.length ? xs[xs.length - 1].toFixed(2) : "n/a");
+        const each = tracers.map((t) => `${t.short} ${last(t.runs.map((r) => r.usPerOp))}`);
+        console.error(
+          `round ${round}: baseline ${last(baseline)} floor ${last(floor.map((f) => f.usPerOp))} ` +
+            `${each.join(" ")} µs/op`,
+        );
       }
-      const last = (xs: number[]) => (xs.length ? xs[xs.length - 1].toFixed(2) : "n/a");
-      const each = tracers.map((t) => `${t.short} ${last(t.runs.map((r) => r.usPerOp))}`);
-      console.error(
-        `round ${round}: baseline ${last(baseline)} floor ${last(floor)} ${each.join(" ")} µs/op`,
-      );
-    }
+    });
   } finally {
     rmSync(join(ROOT, ".bench-live"), { recursive: true, force: true });
   }
-  const section = report(args, info, baseline, floor, tracers);
+  const section = report({
+    rounds: args.rounds,
+    loops: args.loops,
+    info,
+    baseline,
+    floor,
+    tracers,
+    bpftraceScript: BPFTRACE_SCRIPT,
+  });
   console.log(section);
   if (args.write) writeSection(join(ROOT, "BENCHMARKS.md"), section);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a");
-const verdict = (ratio: number, goal: number) =>
-  Number.isFinite(ratio) ? (ratio <= goal ? "met" : "**missed**") : "n/a";
-
-function report(
-  args: Args,
-  info: string[],
-  baseline: number[],
-  floor: number[],
-  tracers: Tracer[],
-): string {
-  const base = median(baseline);
-  const floorUs = median(floor);
-  const stat = (t: Tracer) => ({
-    us: t.runs.length ? median(t.runs.map((r) => r.usPerOp)) : Number.NaN,
-    startup: t.runs.length ? median(t.runs.map((r) => r.startupMs)) : Number.NaN,
-    cpu: t.runs.length ? median(t.runs.map((r) => r.cpuMs)) : Number.NaN,
-    rss: t.runs.length ? Math.max(...t.runs.map((r) => r.peakRssMb)) : Number.NaN,
-  });
-  const peer = stat(tracers[tracers.length - 1]);
-  const rows = tracers.slice(0, -1).flatMap((t) => {
-    const s = stat(t);
-    const overhead = (s.us - floorUs) / (peer.us - floorUs);
-    return [
-      `| ${t.label}: overhead above the floor | ${fmt(s.us - floorUs)} µs/op | ${fmt(peer.us - floorUs)} µs/op | ${fmt(overhead)} | ≤ 0.5 | ${verdict(overhead, 0.5)} |`,
-      `| ${t.label}: startup, process start → attached | ${fmt(s.startup, 0)} ms | ${fmt(peer.startup, 0)} ms | ${fmt(s.startup / peer.startup)} | ≤ 0.25 | ${verdict(s.startup / peer.startup, 0.25)} |`,
-      `| ${t.label}: peak RSS (VmHWM) | ${fmt(s.rss, 1)} MB | ${fmt(peer.rss, 1)} MB | ${fmt(s.rss / peer.rss)} | ≤ 0.6 | ${verdict(s.rss / peer.rss, 0.6)} |`,
-    ];
-  });
-  const errors = tracers
-    .filter((t) => t.error !== null)
-    .map((t) => `- ${t.label} could not be measured: ${t.error}`);
-  return [
-    "## live",
-    "",
-    `Measured ${new Date().toISOString().slice(0, 16)}Z by \`node --import tsx bench/live.ts\` ` +
-      `(${args.rounds} interleaved rounds, medians; \`perf bench sched pipe -l ${args.loops}\`).`,
-    "",
-    ...info.map((l) => `- ${l}`),
-    "",
-    "| configuration | µs/op | tracer CPU during the run |",
-    "| --- | --- | --- |",
-    `| no tracing | ${fmt(base)} | |`,
-    `| empty BPF programs on sched_wakeup + sched_switch (floor) | ${fmt(floorUs)} | |`,
-    ...tracers.map(
-      (t) => `| ${t.label}, examples/wakeup.lt | ${fmt(stat(t).us)} | ${fmt(stat(t).cpu, 0)} ms |`,
-    ),
-    "",
-    "| goal | ltsh | bpftrace | ratio | target | |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...rows,
-    ...(errors.length ? ["", ...errors] : []),
-    "",
-    "The bpftrace script (same tracepoints, threshold, histogram, a line per hit):",
-    "",
-    "```",
-    BPFTRACE_SCRIPT.trim(),
-    "```",
-    "",
-  ].join("\n");
-}
-
-/** Replaces (or appends) only the `## live` section; other sections belong to others. */
-function writeSection(path: string, section: string): void {
-  let text: string;
+async function measure(t: Tracer, loops: number): Promise<void> {
+  if (t.error !== null) return;
   try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    text = "# Benchmarks\n";
+    t.runs.push(await traced(t.command, ROOT, TRACEPOINTS.length, loops));
+  } catch (e) {
+    t.error = (e as Error).message.trim().split("\n").slice(0, 3).join(" / ");
   }
-  const start = text.search(/^## live$/m);
-  if (start < 0) {
-    writeFileSync(path, `${text.trimEnd()}\n\n${section}`);
-    return;
-  }
-  const next = text.slice(start + 1).search(/^## /m);
-  const end = next < 0 ? text.length : start + 1 + next;
-  writeFileSync(path, `${`${text.slice(0, start)}${section}\n${text.slice(end)}`.trimEnd()}\n`);
 }
 
 main().catch((e) => {

@@ -1,0 +1,145 @@
+// The `## live` section of BENCHMARKS.md from bench/live.ts's measurements: µs/op per
+// configuration, the three goals of issue #4 (overhead, startup, RSS) and how they fare.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import type { Traced } from "./live-measure.ts";
+
+export interface Tracer {
+  label: string;
+  short: string;
+  command: string[];
+  runs: Traced[];
+  error: string | null;
+}
+
+export interface Floor {
+  usPerOp: number;
+  programNs: number;
+}
+
+export interface Measurements {
+  rounds: number;
+  loops: number;
+  info: string[];
+  baseline: number[];
+  floor: Floor[];
+  /** The peer (bpftrace) last. */
+  tracers: Tracer[];
+  bpftraceScript: string;
+}
+
+const median = (xs: number[]) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : Number.NaN;
+const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a");
+const verdict = (ratio: number, goal: number) =>
+  Number.isFinite(ratio) ? (ratio <= goal ? "met" : "**missed**") : "n/a";
+
+function summarise(t: Tracer) {
+  return {
+    us: median(t.runs.map((r) => r.usPerOp)),
+    ns: median(t.runs.map((r) => r.programNs)),
+    startup: median(t.runs.map((r) => r.startupMs)),
+    cpu: median(t.runs.map((r) => r.cpuMs)),
+    rss: t.runs.length ? Math.max(...t.runs.map((r) => r.peakRssMb)) : Number.NaN,
+  };
+}
+
+function goalRow(goal: string, ours: string, peer: string, ratio: number, target: number) {
+  return `| ${goal} | ${ours} | ${peer} | ${fmt(ratio)} | ≤ ${target} | ${verdict(ratio, target)} |`;
+}
+
+export function report(m: Measurements): string {
+  const floorUs = median(m.floor.map((f) => f.usPerOp));
+  const floorNs = median(m.floor.map((f) => f.programNs));
+  const peer = summarise(m.tracers[m.tracers.length - 1]);
+  const rows = m.tracers.slice(0, -1).flatMap((t) => {
+    const s = summarise(t);
+    return [
+      goalRow(
+        `${t.label}: overhead above the floor, perf bench`,
+        `${fmt(s.us - floorUs)} µs/op`,
+        `${fmt(peer.us - floorUs)} µs/op`,
+        (s.us - floorUs) / (peer.us - floorUs),
+        0.5,
+      ),
+      goalRow(
+        `${t.label}: overhead above the floor, program time (bpf_stats)`,
+        `${fmt(s.ns - floorNs, 0)} ns`,
+        `${fmt(peer.ns - floorNs, 0)} ns`,
+        (s.ns - floorNs) / (peer.ns - floorNs),
+        0.5,
+      ),
+      goalRow(
+        `${t.label}: startup, process start → attached`,
+        `${fmt(s.startup, 0)} ms`,
+        `${fmt(peer.startup, 0)} ms`,
+        s.startup / peer.startup,
+        0.25,
+      ),
+      goalRow(
+        `${t.label}: peak RSS (VmHWM)`,
+        `${fmt(s.rss, 1)} MB`,
+        `${fmt(peer.rss, 1)} MB`,
+        s.rss / peer.rss,
+        0.6,
+      ),
+    ];
+  });
+  const errors = m.tracers
+    .filter((t) => t.error !== null)
+    .map((t) => `- ${t.label} could not be measured: ${t.error}`);
+  return [
+    "## live",
+    "",
+    `Measured ${new Date().toISOString().slice(0, 16)}Z by \`node --import tsx bench/live.ts\` ` +
+      `(${m.rounds} interleaved rounds, medians; \`perf bench sched pipe -l ${m.loops}\`; ` +
+      "kernel.bpf_stats_enabled=1 while programs run, which adds the same timing cost to every " +
+      "program, floor included).",
+    "",
+    ...m.info.map((l) => `- ${l}`),
+    "",
+    "| configuration | µs/op | program time: one begin + one end run | tracer CPU during the run |",
+    "| --- | --- | --- | --- |",
+    `| no tracing | ${fmt(median(m.baseline))} | | |`,
+    `| empty BPF programs on sched_wakeup + sched_switch (floor) | ${fmt(floorUs)} | ${fmt(floorNs, 0)} ns | |`,
+    ...m.tracers.map((t) => {
+      const s = summarise(t);
+      return `| ${t.label}, examples/wakeup.lt | ${fmt(s.us)} | ${fmt(s.ns, 0)} ns | ${fmt(s.cpu, 0)} ms |`;
+    }),
+    "",
+    "| goal | ltsh | bpftrace | ratio | target | |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    ...(errors.length ? ["", ...errors] : []),
+    "",
+    "µs/op on this shared 2-CPU machine moves by ±30 % between runs, more than the differences " +
+      "being measured; the program time from bpf_stats (mean ns per run of each attached " +
+      "program, summed) does not depend on what else runs, so it is the better basis for the " +
+      "overhead ratio.",
+    "",
+    "The bpftrace script (same tracepoints, threshold, histogram, a line per hit):",
+    "",
+    "```",
+    m.bpftraceScript.trim(),
+    "```",
+    "",
+  ].join("\n");
+}
+
+/** Replaces (or appends) only the `## live` section; other sections belong to others. */
+export function writeSection(path: string, section: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = "# Benchmarks\n";
+  }
+  const start = text.search(/^## live$/m);
+  if (start < 0) {
+    writeFileSync(path, `${text.trimEnd()}\n\n${section}`);
+    return;
+  }
+  const next = text.slice(start + 1).search(/^## /m);
+  const end = next < 0 ? text.length : start + 1 + next;
+  writeFileSync(path, `${`${text.slice(0, start)}${section}\n${text.slice(end)}`.trimEnd()}\n`);
+}
