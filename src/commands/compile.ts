@@ -3,7 +3,8 @@
 
 // The compiler is imported inside run(), as in ./check.ts.
 
-import { findTarget, targets } from "../compiler/targets.ts";
+import type { Diagnostic } from "../compiler/diagnostic.ts";
+import { type EmitResult, findTarget, targets } from "../compiler/targets.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
@@ -60,7 +61,19 @@ Exit status: 0 success, 1 errors in the program or the target, 2 bad usage.
       process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
       return 0;
     }
-    const result = await target.emit(plan, values.out === undefined ? {} : { outDir: values.out });
+    let result: EmitResult;
+    try {
+      result = await target.emit(plan, values.out === undefined ? {} : { outDir: values.out });
+    } catch (error) {
+      // A target refuses a program by throwing an error that carries diagnostics (kmod's
+      // KmodDiagnosticsError); anything else is still one line for the user, not a trace.
+      const carried = (error as { diagnostics?: unknown }).diagnostics;
+      if (Array.isArray(carried))
+        process.stderr.write(renderDiagnostics(carried as Diagnostic[], text));
+      else
+        process.stderr.write(`ltsh compile: error: ${target.name}: ${(error as Error).message}\n`);
+      return 1;
+    }
     process.stdout.write(
       result.text.endsWith("\n") || result.text === "" ? result.text : `${result.text}\n`,
     );

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { targets } from "../../src/compiler/targets.ts";
 import { main } from "../../src/main.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -123,6 +124,29 @@ test("compile --target with an unknown name lists the available targets, exit 2"
   assert.match(r.err, /unknown target 'bogus'; available: /);
   assert.is((await ltsh("compile", examples[0])).code, 2);
   assert.is((await ltsh("compile", examples[0], "--emit", "asm")).code, 2);
+});
+
+test("compile --target: a target refusing the program shows its diagnostics located in the source", async () => {
+  targets.push({
+    name: "refuser",
+    summary: "test target",
+    async emit(plan) {
+      const range = plan.trackers[0].begins[0].range;
+      throw Object.assign(new Error("no"), {
+        diagnostics: [{ severity: "error", code: "t", message: "not on this target", range }],
+      });
+    },
+  });
+  try {
+    const r = await ltsh("compile", "--catalog", "bundled", examples[0], "--target", "refuser");
+    assert.is(r.code, 1);
+    assert.match(
+      r.err,
+      /wakeup\.lt:6:5: error: not on this target\n 6 \| {5}sched_wakeup\(args\.pid\)\n/,
+    );
+  } finally {
+    targets.pop();
+  }
 });
 
 test("a real process: errors on stderr, no stack trace, exit 1", () => {
