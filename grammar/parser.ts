@@ -23,7 +23,16 @@ const errorMessages: IParserErrorMessageProvider = {
   },
 };
 
+/** Integer, hex and number-with-unit tokens all read as "a number" in messages. */
 function describe(token: TokenType): string {
+  if (
+    token === t.Integer ||
+    token === t.HexInteger ||
+    token === t.NumberWithUnit ||
+    token === t.Minus
+  ) {
+    return "a number";
+  }
   return token.LABEL ?? token.name;
 }
 

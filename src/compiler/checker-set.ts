@@ -2,7 +2,8 @@
 // to its stored form (events as "category:name", sizes in bytes, durations in ns).
 
 import type { AstOptionValue, AstSet } from "./ast.ts";
-import { type CheckContext, checkDuration } from "./checker.ts";
+import { checkDuration } from "./checker-clauses.ts";
+import type { CheckContext } from "./checker-context.ts";
 import type { SourceRange } from "./diagnostic.ts";
 import { findOption, OPTIONS, type OptionSpec } from "./options.ts";
 import type { OptionValue } from "./plan.ts";

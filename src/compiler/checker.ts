@@ -1,19 +1,16 @@
 // Pass 3: resolves probes against the catalog, types keys and filters, checks clauses and
 // actions. Produces CheckedTrack values that the planner completes (names, defaults).
 
-import { ACTIONS, findAction, makeAction, splitCommand } from "./actions.ts";
-import type { AstClause, AstProbe, AstProgram, AstTrack, Quantity } from "./ast.ts";
+import type { AstProbe, AstProgram, AstTrack } from "./ast.ts";
 import type { CatalogIndex } from "./catalog/index.ts";
+import { checkClauses } from "./checker-clauses.ts";
+import { type CheckContext, report } from "./checker-context.ts";
 import { checkCondition, checkExpr, type ExprScope, isCondition } from "./checker-expr.ts";
 import { type CheckedOption, checkSet } from "./checker-set.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
 import { describeType } from "./field-types.ts";
 import type { Action, Expr, KeepPolicy, ProbeSide, ValueType } from "./plan.ts";
 import { resolveProbe } from "./probes.ts";
-import { suggest } from "./suggest.ts";
-import { DURATION_UNITS, MAX_DURATION_NS } from "./units.ts";
-
-export const MAX_CAPACITY = 1_048_576;
 
 export interface CheckedTrack {
   name: { text: string; range: SourceRange } | null;
@@ -32,11 +29,6 @@ export interface CheckedProgram {
   file: string;
   trackers: CheckedTrack[];
   options: CheckedOption[];
-}
-
-export interface CheckContext {
-  catalog: CatalogIndex;
-  diagnostics: Diagnostic[];
 }
 
 export function checkProgram(
@@ -61,22 +53,6 @@ export function checkProgram(
   }
   checkDuplicateNames(trackers, existingNames, context);
   return { checked: { file: program.file, trackers, options }, diagnostics: context.diagnostics };
-}
-
-function report(
-  context: CheckContext,
-  code: string,
-  message: string,
-  range: SourceRange,
-  notes?: string[],
-): void {
-  context.diagnostics.push({
-    severity: "error",
-    code,
-    message,
-    range,
-    ...(notes?.length ? { notes } : {}),
-  });
 }
 
 function checkTrack(ast: AstTrack, context: CheckContext): CheckedTrack | null {
@@ -169,148 +145,6 @@ function checkKeyShapes(sides: ProbeSide[], context: CheckContext): ValueType[] 
 
 function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-function checkClauses(clauses: AstClause[], tracker: CheckedTrack, context: CheckContext): void {
-  const seen = new Map<string, AstClause>();
-  for (const clause of clauses) {
-    const previous = seen.get(clause.kind);
-    if (previous) {
-      report(
-        context,
-        "duplicate-clause",
-        `this tracker already has a ${clause.kind === "then" ? "then" : clause.kind} clause`,
-        clause.range,
-        [`first given at line ${previous.range.line}`],
-      );
-      continue;
-    }
-    seen.set(clause.kind, clause);
-    if (clause.kind === "threshold")
-      tracker.thresholdNs = checkDuration(clause.quantity, "threshold", context);
-    if (clause.kind === "timeout")
-      tracker.timeoutNs = checkDuration(clause.quantity, "timeout", context);
-    if (clause.kind === "capacity") tracker.capacity = checkCapacity(clause.quantity, context);
-    if (clause.kind === "keep") {
-      if (clause.policy === "first" || clause.policy === "last") tracker.keep = clause.policy;
-      else
-        report(
-          context,
-          "keep-policy",
-          `keep takes 'first' or 'last', not '${clause.policy}'`,
-          clause.policyRange,
-        );
-    }
-    if (clause.kind === "then") tracker.actions = checkActions(clause, context);
-  }
-}
-
-/** A duration in integer nanoseconds, or null after reporting why it is not one. */
-export function checkDuration(
-  q: Quantity,
-  what: string,
-  context: CheckContext,
-  allowZero = false,
-): number | null {
-  const units = Object.keys(DURATION_UNITS).join(", ");
-  if (q.unit === null) {
-    report(
-      context,
-      "duration-unit",
-      `${what} ${q.text} needs a unit (${units}), e.g. ${q.text}us`,
-      q.range,
-    );
-    return null;
-  }
-  const scale = DURATION_UNITS[q.unit];
-  if (scale === undefined) {
-    const hint = /^(h|hours?|m|min|minutes?)$/.test(q.unit)
-      ? ["the largest unit is s; durations stop at one hour (3600s)"]
-      : suggest(q.unit, Object.keys(DURATION_UNITS), 1).map((u) => `did you mean ${q.value}${u}?`);
-    report(
-      context,
-      "duration-unit",
-      `unknown duration unit '${q.unit}' in ${q.text}; units: ${units}`,
-      q.range,
-      hint,
-    );
-    return null;
-  }
-  const ns = q.value * scale;
-  if (ns < 0n || (ns === 0n && !allowZero)) {
-    report(context, "duration-range", `${what} ${q.text} must be positive`, q.range);
-    return null;
-  }
-  if (ns > MAX_DURATION_NS) {
-    report(
-      context,
-      "duration-range",
-      `${what} ${q.text} is over an hour: surely a mistake`,
-      q.range,
-    );
-    return null;
-  }
-  return Number(ns);
-}
-
-function checkCapacity(q: Quantity, context: CheckContext): number | null {
-  if (q.unit !== null || q.value < 1n || q.value > BigInt(MAX_CAPACITY)) {
-    report(
-      context,
-      "capacity-range",
-      `capacity must be a whole number from 1 to ${MAX_CAPACITY} pending begins, not ${q.text}`,
-      q.range,
-    );
-    return null;
-  }
-  return Number(q.value);
-}
-
-function checkActions(
-  clause: Extract<AstClause, { kind: "then" }>,
-  context: CheckContext,
-): Action[] {
-  const actions: Action[] = [];
-  for (const ast of clause.actions) {
-    const kind = findAction(ast.name);
-    if (!kind) {
-      const names = ACTIONS.map((a) => a.name);
-      const hint = suggest(ast.name, names, 1).map((s) => `did you mean ${s}?`);
-      report(
-        context,
-        "unknown-action",
-        `unknown action '${ast.name}'; actions: ${names.join(", ")}`,
-        ast.nameRange,
-        hint,
-      );
-      continue;
-    }
-    if (kind.takesCommand && !ast.argument) {
-      report(
-        context,
-        "action-argument",
-        `${kind.name} needs a command in quotes: ${kind.name} "cmd arg ..."`,
-        ast.range,
-      );
-      continue;
-    }
-    if (!kind.takesCommand && ast.argument) {
-      report(context, "action-argument", `${kind.name} takes no argument`, ast.argument.range);
-      continue;
-    }
-    const argv = ast.argument ? splitCommand(ast.argument.value) : [];
-    if (argv === null || (kind.takesCommand && argv.length === 0)) {
-      report(
-        context,
-        "exec-command",
-        argv === null ? "unbalanced quote in the command" : "the command is empty",
-        ast.argument!.range,
-      );
-      continue;
-    }
-    actions.push(makeAction(kind, argv, ast.range));
-  }
-  return actions;
 }
 
 function checkDuplicateNames(

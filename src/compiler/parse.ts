@@ -40,7 +40,8 @@ export function parseSource(text: string, file: string): ParseResult {
     }
   }
   const statements: cst.StatementCstNode[] = [];
-  for (const chunk of splitStatements(lexed.tokens)) {
+  const chunks = splitStatements(lexed.tokens);
+  for (const [index, chunk] of chunks.entries()) {
     if (!isStatementStart(chunk[0])) {
       diagnostics.push(strayTokenDiagnostic(file, chunk[0]));
       continue;
@@ -48,7 +49,8 @@ export function parseSource(text: string, file: string): ParseResult {
     parser.input = chunk;
     const statement = parser.statement() as cst.StatementCstNode;
     const errors = parser.errors;
-    diagnostics.push(...errors.map((e) => parserDiagnostic(file, e, chunk)));
+    const next = chunks[index + 1]?.[0];
+    diagnostics.push(...errors.map((e) => parserDiagnostic(file, e, chunk, next)));
     if (errors.length === 0) statements.push(statement);
   }
   return { statements, diagnostics };
@@ -78,7 +80,15 @@ function strayTokenDiagnostic(file: string, token: IToken): Diagnostic {
   };
 }
 
-function parserDiagnostic(file: string, error: IRecognitionException, chunk: IToken[]): Diagnostic {
+/** `next`: the token after this statement's chunk, which the parser saw as the end. */
+function parserDiagnostic(
+  file: string,
+  error: IRecognitionException,
+  chunk: IToken[],
+  next: IToken | undefined,
+): Diagnostic {
+  if (next)
+    error.message = error.message.replace("found the end of the input", `found '${next.image}'`);
   const token = hasPosition(error.token) ? error.token : undefined;
   const previous = (error as { previousToken?: IToken }).previousToken;
   const range = token
