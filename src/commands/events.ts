@@ -14,6 +14,7 @@ export const eventsCommand: Command = {
 
   ltsh events              every tracepoint, as category:name
   ltsh events 'sched*'     tracepoints whose name or category:name matches the glob
+  ltsh events sched        the tracepoints of one category
   ltsh events sched_switch the fields of one tracepoint: C type, size, offset,
                            signedness, and the type ltsh gives them
 
@@ -36,8 +37,12 @@ Options:
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
     const pattern = positionals[0] ?? "*";
-    if (!/[*?[]/.test(pattern)) return showEvent(catalog, pattern, values.all ?? false);
-    const matches = listMatching(catalog, pattern);
+    // A bare category name (`ltsh events sched`) lists that category.
+    const isCategory =
+      !pattern.includes(":") && catalog.ids().some((id) => id.startsWith(`${pattern}:`));
+    const isGlob = /[*?[]/.test(pattern);
+    if (!isGlob && !isCategory) return showEvent(catalog, pattern, values.all ?? false);
+    const matches = listMatching(catalog, isCategory && !isGlob ? `${pattern}:*` : pattern);
     if (matches.length === 0) {
       process.stderr.write(
         `ltsh events: no tracepoint matches '${pattern}' (catalog: ${catalog.source})\n`,

@@ -104,6 +104,11 @@ test("events: a glob lists names; a name shows its fields", async () => {
   );
 });
 
+test("events: a category name lists the category", async () => {
+  const r = await ltsh("events", "--catalog", "bundled", "raw_syscalls");
+  assert.equal(r.out.trim().split("\n"), ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]);
+});
+
 test("events: an unknown name suggests", async () => {
   const r = await ltsh("events", "--catalog", "bundled", "sched_wakup");
   assert.is(r.code, 1);
