@@ -44,6 +44,26 @@ test("the one-liner: threshold in ns, defaults, derived name, probe ids", () => 
   );
 });
 
+test("the issue's one-liner and DESIGN.md's draft are valid as written (a shadowing warning only)", () => {
+  const oneLiner = "track sched_wakeup(pid) -> sched_switch(next_pid) > 200us then snapshot";
+  const draft = `# a comment
+track wakeup:                          # optional name
+    sched_wakeup(pid) where prio < 100 # begin probe, key, optional filter
+    -> sched_switch(next_pid)          # end probe, key of the same shape
+    > 200us                            # threshold: longer pairs are hits
+    timeout 50ms                       # begins with no end in 50 ms: timeout hits
+    then snapshot, stack               # actions on a hit (default: print)
+`;
+  for (const source of [oneLiner, draft]) {
+    const { plan, diagnostics } = compileSource(source, "t.lt", { catalog });
+    assert.ok(plan);
+    assert.equal(
+      diagnostics.map((d) => d.code),
+      ["shadowed-builtin"],
+    );
+  }
+});
+
 test("int keys of any width widen to 64 bits; string keys take the larger size", () => {
   const ints = plan("track sched_wakeup(args.pid) -> sys_exit(ret)").trackers[0];
   assert.equal(ints.keyTypes, [{ kind: "int", size: 8, signed: true }]);
