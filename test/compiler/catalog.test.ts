@@ -1,7 +1,7 @@
 // The tracepoint catalog: format parsing, lookups by name and category:name, suggestions,
 // the bundled snapshot, and a tracefs-style directory given with --catalog.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseFormat } from "../../src/compiler/catalog/format.ts";
@@ -117,6 +117,17 @@ test("a missing or malformed --catalog file is a CatalogError, not a crash", () 
     () => loadCatalog({ path: notCatalog }),
     (e: unknown) => e instanceof CatalogError,
   );
+});
+
+test("the default catalog is live tracefs when readable, else the bundled snapshot", () => {
+  let readable = false;
+  try {
+    readable = readdirSync("/sys/kernel/tracing/events").includes("sched");
+  } catch {}
+  const catalog = loadCatalog();
+  if (readable) assert.is(catalog.source, "tracefs:/sys/kernel/tracing/events");
+  else assert.match(catalog.source, /^bundled:/);
+  assert.ok(catalog.find("sched_switch").ok);
 });
 
 test.run();
