@@ -8,7 +8,8 @@
  * A push cannot wake the reader directly (a wake-up takes a spinlock, not
  * allowed in NMI context), so it queues an irq_work that does it, and only
  * when someone sleeps on the queue. /proc/ltsh_<module>/stats prints one
- * line of counters per tracker listed with lt_output_add_tracker().
+ * line of counters per tracker listed with lt_output_add_tracker(). Every
+ * hit is also the trace event ltsh_<module>:ltsh_hit (lt_trace.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,6 +26,13 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include "lt_internal.h"
+
+#ifdef LT_TRACE_SYSTEM
+#define CREATE_TRACE_POINTS
+#include "lt_trace.h"
+#else
+static inline void trace_ltsh_hit(const struct lt_hit *hit) { }
+#endif
 
 #define LT_DEV_NAME_LEN	64
 
@@ -50,7 +58,10 @@ static void lt_output_wakeup(struct irq_work *work)
 
 int lt_output_push(struct lt_output *out, const struct lt_hit *hit)
 {
-	int err = lt_ring_push(&out->ring, hit);
+	int err;
+
+	trace_ltsh_hit(hit);	/* every hit, even when the ring is full */
+	err = lt_ring_push(&out->ring, hit);
 
 	/* wq_has_sleeper() has the barrier pairing with the reader's wait */
 	if (!err && wq_has_sleeper(&out->wait))

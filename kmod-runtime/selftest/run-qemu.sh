@@ -4,7 +4,8 @@
 # against) in QEMU with a busybox initramfs, loads the self test, checks its
 # verdict, the stats files, the hit devices (non-blocking and blocking reads,
 # the wake-up from a new hit), the stress counters against the records read,
-# unloads it and looks for kernel warnings. Prints "vmtest: PASS" or fails.
+# the trace event ltsh_lt_selftest:ltsh_hit, unloads it and looks for kernel
+# warnings. Prints "vmtest: PASS" or fails.
 # Usage: run-qemu.sh [lt_selftest.ko]   (make -C kmod-runtime vmtest)
 set -eu
 KO=${1:-$(dirname "$0")/build/lt_selftest.ko}
@@ -43,6 +44,15 @@ sleep 1
 kill $reader
 size=$(wc -c < /tmp/more)
 [ "$size" = $((3 * 136)) ] || fail "blocked reader got $size bytes, want 3 records"
+mount -t tracefs nodev /sys/kernel/tracing || fail "mount tracefs"
+ev=/sys/kernel/tracing/events/ltsh_lt_selftest/ltsh_hit
+[ -d $ev ] || fail "no trace event ltsh_lt_selftest:ltsh_hit"
+echo 1 > $ev/enable
+echo 2 > /sys/module/lt_selftest/parameters/fire
+echo 0 > $ev/enable
+grep ltsh_hit /sys/kernel/tracing/trace
+n=$(grep -c 'ltsh_hit: tracker=0 kind=threshold latency_ns=1000000' /sys/kernel/tracing/trace)
+[ "$n" = 2 ] || fail "trace event: $n hits traced, want 2"
 timeout 2 cat /dev/ltsh_selftest_stress > /tmp/stress
 records=$(( $(wc -c < /tmp/stress) / 136 ))
 want=$(sed 's/.* hits=\([0-9]*\) timeouts=\([0-9]*\) .* lost=\([0-9]*\) .*/\1 \2 \3/' /proc/ltsh_selftest_stress/stats |
@@ -59,5 +69,5 @@ chmod +x "$WORK/root/init"
 timeout 180 qemu-system-x86_64 -m 256 -smp 2 -nographic -no-reboot \
 	-kernel "$KERNEL" -initrd "$WORK/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1" < /dev/null > "$WORK/console" 2>&1 || true
-sed -n '/lt_selftest\|tracker=\|stress\|vmtest/p' "$WORK/console" | tr -d '\r'
+sed -n '/lt_selftest\|tracker=\|stress\|vmtest\|ltsh_hit/p' "$WORK/console" | tr -d '\r'
 grep -q 'vmtest: PASS' "$WORK/console"
