@@ -104,11 +104,71 @@ export interface Traced {
   peakRssMb: number;
 }
 
+interface PerfEntry {
+  pid: number;
+  prog_id: number;
+  tracepoint?: string;
+}
+
+function perfEntries(pid: number): PerfEntry[] {
+  const out = execFileSync("bpftool", ["perf", "show", "--json"], { encoding: "utf8" });
+  return (JSON.parse(out) as PerfEntry[]).filter((e) => e.pid === pid && e.tracepoint);
+}
+
 /** Programs attached to tracepoints by pid, from `bpftool perf show` (as a user would check). */
 function attachedPrograms(pid: number): number[] {
-  const out = execFileSync("bpftool", ["perf", "show", "--json"], { encoding: "utf8" });
-  const entries = JSON.parse(out) as { pid: number; prog_id: number; tracepoint?: string }[];
-  return entries.filter((e) => e.pid === pid && e.tracepoint !== undefined).map((e) => e.prog_id);
+  return perfEntries(pid).map((e) => e.prog_id);
+}
+
+export interface ProgramCost {
+  tracer: string;
+  tracepoint: string;
+  nsPerRun: number;
+}
+
+/**
+ * Every tracer attached at once, so their programs run on the very same events; then the
+ * kernel's mean time per run of each program (bpf_stats) compares them like for like.
+ */
+export async function sideBySide(
+  tracers: { label: string; command: string[] }[],
+  cwd: string,
+  tracepoints: number,
+  loops: number,
+): Promise<ProgramCost[]> {
+  // Attached one after the other: programs run in attach order on each event, and the first
+  // pays the cold cache misses, so callers alternate the order between rounds.
+  const children: { label: string; child: ChildProcess }[] = [];
+  try {
+    for (const t of tracers) {
+      const child = spawn(t.command[0], t.command.slice(1), { cwd, stdio: "ignore" });
+      children.push({ label: t.label, child });
+      await waitAttached(child, tracepoints, performance.now());
+    }
+    const entries = children.map(({ label, child }) => ({
+      label,
+      entries: perfEntries(child.pid!),
+    }));
+    const ids = entries.flatMap((e) => e.entries.map((x) => x.prog_id));
+    const before = progStats(ids);
+    perfBench(loops);
+    const after = progStats(ids);
+    return entries.flatMap(({ label, entries }) =>
+      entries.map((e) => {
+        const a = after.get(e.prog_id) ?? { ns: 0, runs: 0 };
+        const b = before.get(e.prog_id) ?? { ns: 0, runs: 0 };
+        const nsPerRun = a.runs > b.runs ? (a.ns - b.ns) / (a.runs - b.runs) : Number.NaN;
+        return { tracer: label, tracepoint: e.tracepoint!, nsPerRun };
+      }),
+    );
+  } finally {
+    for (const { child } of children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGINT");
+      await exited;
+    }
+  }
 }
 
 async function waitAttached(child: ChildProcess, want: number, t0: number): Promise<number> {

@@ -2,7 +2,7 @@
 // configuration, the three goals of issue #4 (overhead, startup, RSS) and how they fare.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import type { Traced } from "./live-measure.ts";
+import type { ProgramCost, Traced } from "./live-measure.ts";
 
 export interface Tracer {
   label: string;
@@ -25,7 +25,26 @@ export interface Measurements {
   floor: Floor[];
   /** The peer (bpftrace) last. */
   tracers: Tracer[];
+  /** Per-program cost with ltsh and bpftrace attached at once (every round). */
+  costs: ProgramCost[];
   bpftraceScript: string;
+}
+
+/**
+ * "| ltsh (prebuilt bundle) | sched_wakeup | 277 ns |" rows: means over the rounds, which
+ * alternate who attaches first (the first program on a tracepoint pays the cold misses).
+ */
+function costRows(costs: ProgramCost[]): string[] {
+  const groups = new Map<string, number[]>();
+  for (const c of costs) {
+    const key = `${c.tracer}|${c.tracepoint}`;
+    groups.set(key, [...(groups.get(key) ?? []), c.nsPerRun]);
+  }
+  return [...groups].map(([key, ns]) => {
+    const [tracer, tracepoint] = key.split("|");
+    const mean = ns.reduce((a, b) => a + b, 0) / ns.length;
+    return `| ${tracer} | ${tracepoint} | ${fmt(mean, 0)} ns |`;
+  });
 }
 
 const median = (xs: number[]) =>
@@ -111,6 +130,13 @@ export function report(m: Measurements): string {
     "| --- | --- | --- | --- | --- | --- |",
     ...rows,
     ...(errors.length ? ["", ...errors] : []),
+    "",
+    "Program cost with both attached at once, on the same events (mean kernel time per run; " +
+      "attach order alternates between rounds):",
+    "",
+    "| tracer | tracepoint | per run |",
+    "| --- | --- | --- |",
+    ...costRows(m.costs),
     "",
     "µs/op on this shared 2-CPU machine moves by ±30 % between runs, more than the differences " +
       "being measured; the program time from bpf_stats (mean ns per run of each attached " +

@@ -11,7 +11,9 @@ import { checkLivePermissions } from "../src/kernel/permissions.ts";
 import {
   benchWithPrograms,
   machineInfo,
+  type ProgramCost,
   perfBench,
+  sideBySide,
   traced,
   withBpfStats,
   withEmptyPrograms,
@@ -84,6 +86,22 @@ function buildBundle(): string {
   return out;
 }
 
+function bundledTracer(run: string[]): Tracer {
+  const tracer: Tracer = {
+    label: "ltsh (prebuilt bundle)",
+    short: "ltsh/bundle",
+    command: [],
+    runs: [],
+    error: null,
+  };
+  try {
+    tracer.command = [process.execPath, buildBundle(), ...run];
+  } catch (e) {
+    tracer.error = `bundling failed: ${(e as Error).message.split("\n").slice(1, 3).join(" / ")}`;
+  }
+  return tracer;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const perms = checkLivePermissions();
@@ -98,13 +116,7 @@ async function main(): Promise<void> {
       runs: [],
       error: null,
     },
-    {
-      label: "ltsh (prebuilt bundle)",
-      short: "ltsh/bundle",
-      command: [process.execPath, buildBundle(), ...run],
-      runs: [],
-      error: null,
-    },
+    bundledTracer(run),
     {
       label: "bpftrace",
       short: "bpftrace",
@@ -115,6 +127,7 @@ async function main(): Promise<void> {
   ];
   const baseline: number[] = [];
   const floor: Floor[] = [];
+  const costs: ProgramCost[] = [];
   try {
     // Warm tsx's transform cache so round 1 does not pay for compiling ltsh.
     execFileSync(process.execPath, ["bin/ltsh.js", "check", "examples/wakeup.lt"], {
@@ -127,6 +140,13 @@ async function main(): Promise<void> {
         baseline.push(perfBench(args.loops));
         floor.push(withEmptyPrograms(TRACEPOINTS, (ids) => benchWithPrograms(ids, args.loops)));
         for (const t of tracers) await measure(t, args.loops);
+        // ltsh (the bundle when it built) and bpftrace attached together, in alternating order.
+        const ours = tracers.slice(0, -1).findLast((t) => t.error === null);
+        const peer = tracers[tracers.length - 1];
+        if (ours !== undefined && peer.error === null) {
+          const pair = round % 2 === 1 ? [ours, peer] : [peer, ours];
+          costs.push(...(await sideBySide(pair, ROOT, TRACEPOINTS.length, args.loops)));
+        }
         const last = (xs: number[]) => (xs.length ? xs[xs.length - 1].toFixed(2) : "n/a");
         const each = tracers.map((t) => `${t.short} ${last(t.runs.map((r) => r.usPerOp))}`);
         console.error(
@@ -145,6 +165,7 @@ async function main(): Promise<void> {
     baseline,
     floor,
     tracers,
+    costs,
     bpftraceScript: BPFTRACE_SCRIPT,
   });
   console.log(section);
