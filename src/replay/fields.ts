@@ -22,6 +22,9 @@ function startsField(text: string, at: number): boolean {
   return i > at && text.charCodeAt(i) === 61 /* = */;
 }
 
+/** " name=" search strings, built once per field name. */
+const needles = new Map<string, string>();
+
 /**
  * `name=value ...` read lazily: the hot path of replay, where most events need one or two
  * fields. A value runs until the next ` name=`, so comms with spaces survive.
@@ -38,7 +41,12 @@ export class NameValueText implements FieldText {
     let start: number;
     if (text.startsWith(printed) && text.charCodeAt(printed.length) === 61) start = 0;
     else {
-      start = text.indexOf(` ${printed}=`);
+      let needle = needles.get(printed);
+      if (needle === undefined) {
+        needle = ` ${printed}=`;
+        needles.set(printed, needle);
+      }
+      start = text.indexOf(needle);
       if (start < 0) return undefined;
       start++;
     }

@@ -3,7 +3,7 @@
 // (headers, comments, blank lines), or a string saying why the line is malformed.
 
 import { splitFraction, type TraceEvent, type TraceFormat } from "./event.ts";
-import { scanFtraceContext } from "./ftrace-scan.ts";
+import { FtraceLineEvent, scanFtraceContext } from "./ftrace-scan.ts";
 
 export type LineResult = TraceEvent | null | string;
 export type LineParser = (line: string, lineNo: number) => LineResult;
@@ -28,10 +28,20 @@ function isSkippable(line: string): boolean {
  * A tracefs line parser that recognises the `interest` event names without copying them:
  * the event's name is then the interned string from the list (a fast Map key downstream).
  */
-export function ftraceParser(interest: readonly string[] = []): LineParser {
+export function ftraceParser(
+  interest: readonly string[] = [],
+  options: { reuseEvent?: boolean } = {},
+): LineParser {
   const names = interest.map((name) => ({ name, length: name.length }));
+  // With reuseEvent the same object comes back for every line: for consumers that copy
+  // what they keep (the interpreter does), it saves an allocation per line.
+  let scratch = new FtraceLineEvent();
   return (line, lineNo) => {
-    const event = newFtraceEvent(line, lineNo);
+    if (!options.reuseEvent) scratch = new FtraceLineEvent();
+    const event = scratch;
+    event.line = line;
+    event.lineNo = lineNo;
+    event.category = "";
     const restStart = scanFtraceContext(line, event);
     if (restStart >= 0) {
       for (const { name, length } of names) {
@@ -46,22 +56,6 @@ export function ftraceParser(interest: readonly string[] = []): LineParser {
       if (splitFtraceEvent(event, line.slice(restStart))) return event;
     }
     return parseFtraceLineByRegex(line, lineNo);
-  };
-}
-
-function newFtraceEvent(line: string, lineNo: number): TraceEvent {
-  return {
-    lineNo,
-    line,
-    name: "",
-    category: "",
-    sec: 0,
-    nsec: 0,
-    cpu: 0,
-    tid: 0,
-    pid: -1,
-    comm: "",
-    payload: "",
   };
 }
 

@@ -47,10 +47,44 @@ function cpuColumn(line: string): number {
 }
 
 /**
- * Fills the event's context from a tracefs line; returns the index where "event: ..."
- * starts, or -1 when the line is not in the plain shape (the caller then uses the regex).
+ * A tracefs event whose comm is cut out of the line only when asked: most events of a
+ * trace only move time forward or are looked up by name, and never need it.
  */
-export function scanFtraceContext(line: string, event: TraceEvent): number {
+export class FtraceLineEvent implements TraceEvent {
+  lineNo = 0;
+  line = "";
+  name = "";
+  category = "";
+  sec = 0;
+  nsec = 0;
+  cpu = 0;
+  tid = 0;
+  pid = -1;
+  payload = "";
+  /** [commStart, commEnd) of the line; commEnd -1 once cut (or set). */
+  commStart = 0;
+  commEnd = -1;
+  private cut = "";
+
+  get comm(): string {
+    if (this.commEnd >= 0) {
+      this.cut = this.line.slice(this.commStart, this.commEnd);
+      this.commEnd = -1;
+    }
+    return this.cut;
+  }
+  set comm(value: string) {
+    this.cut = value;
+    this.commEnd = -1;
+  }
+}
+
+/**
+ * Fills the event's time, CPU and task from a tracefs line (the comm is cut on demand);
+ * returns the index where "event: ..." starts, or -1 when the line is not in the plain
+ * shape (the caller then uses the regex).
+ */
+export function scanFtraceContext(line: string, event: FtraceLineEvent): number {
   const open = cpuColumn(line);
   if (open < 0) return -1;
   let close = open + 1;
@@ -79,7 +113,8 @@ export function scanFtraceContext(line: string, event: TraceEvent): number {
   let start = 0;
   while (line.charCodeAt(start) === SPACE) start++;
   if (start >= dash) return -1;
-  event.comm = line.slice(start, dash);
+  event.commStart = start;
+  event.commEnd = dash;
   // After the CPU: optional flags ("d..2."), then "secs.frac:".
   let at = close + 1;
   while (line.charCodeAt(at) === SPACE) at++;

@@ -81,7 +81,15 @@ interface Handler {
 class View implements EventView {
   private parsed: FieldText | null | undefined;
   malformed = false;
-  constructor(readonly event: TraceEvent) {}
+  constructor(public event: TraceEvent) {}
+
+  /** One View serves every event in turn (no allocation per event). */
+  reset(event: TraceEvent): this {
+    this.event = event;
+    this.parsed = undefined;
+    this.malformed = false;
+    return this;
+  }
   fields(): FieldText | null {
     if (this.parsed === undefined) {
       this.parsed = eventFields(this.event);
@@ -120,9 +128,10 @@ export class Interpreter {
   private snapshots: SnapshotWindows | null = null;
   private exec: ExecRunner | null = null;
   private snapshotHeader: string[] = [];
+  private readonly view = new View({} as TraceEvent);
   /** Probe events whose text did not have the shape their event prints. */
   malformedEvents = 0;
-  firstMalformed: TraceEvent | null = null;
+  firstMalformed: { lineNo: number; name: string } | null = null;
 
   constructor(private readonly options: InterpreterOptions) {}
 
@@ -182,7 +191,7 @@ export class Interpreter {
     if (this.snapshots !== null) this.snapshots.line(ts, event.line);
     const handlers = this.dispatch.get(event.name);
     if (handlers === undefined) return;
-    const view = new View(event);
+    const view = this.view.reset(event);
     // One begin and one end per tracker and event: the first alternative that applies.
     let closedFor: Tracker | null = null;
     let begunFor: Tracker | null = null;
@@ -204,7 +213,7 @@ export class Interpreter {
     }
     if (view.malformed) {
       this.malformedEvents++;
-      this.firstMalformed ??= event;
+      this.firstMalformed ??= { lineNo: event.lineNo, name: event.name };
     }
   }
 
@@ -278,7 +287,9 @@ export class Interpreter {
       pid: event.pid,
       comm: ownString(event.comm),
     };
-    const ownKey = key.map((v) => (typeof v === "string" ? ownString(v) : v));
+    const ownKey = key.some((v) => typeof v === "string")
+      ? key.map((v) => (typeof v === "string" ? ownString(v) : v))
+      : key;
     pending.set(id, { ts, deadline, event: context, probe: side.probe.id, key: ownKey });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }

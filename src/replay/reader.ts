@@ -30,6 +30,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Event names the consumer wants (others are still delivered): parsed faster. */
   interest?: readonly string[];
+  /** The sink copies what it keeps: the reader may hand it one reused event object. */
+  reuseEvents?: boolean;
   /** Called once, before the first event, with the format and the trace's header comments. */
   onStart?: (format: TraceFormat, header: string[]) => void;
 }
@@ -158,7 +160,9 @@ export async function readTrace(
     firstMalformed: null,
   };
   const parserFor = (format: TraceFormat): LineParser =>
-    format === "ftrace" && options.interest ? ftraceParser(options.interest) : parsers[format];
+    format === "ftrace" && options.interest
+      ? ftraceParser(options.interest, { reuseEvent: options.reuseEvents })
+      : parsers[format];
   let parse: LineParser | null = options.format ? parserFor(options.format) : null;
   const header: string[] = [];
   let pending: string[] = [];

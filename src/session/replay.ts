@@ -132,6 +132,7 @@ export class ReplaySession implements Session {
           speed: this.replay.speed,
           signal: pass.abort.signal,
           interest: [...interpreter.eventNames()],
+          reuseEvents: true,
           onStart: (_format, header) => interpreter.setSnapshotHeader(header),
         },
         (event) => interpreter.feed(event),
