@@ -48,6 +48,7 @@ export class RingBufferReader {
   private waiting: Promise<void> | null = null;
   private closed = false;
   private unmapped = false;
+  private draining = false;
   /** Records delivered so far. */
   delivered = 0;
 
@@ -134,8 +135,18 @@ export class RingBufferReader {
   /** Consumes every committed record now; returns how many were delivered. */
   drain(): number {
     const deliver = this.onRecord;
-    // Before start() there is nobody to hand records to: leave them in the ring.
-    if (this.unmapped || deliver === null) return 0;
+    // Before start() there is nobody to hand records to: leave them in the ring. A drain()
+    // from inside onRecord would deliver the current record again: the outer loop goes on.
+    if (this.unmapped || deliver === null || this.draining) return 0;
+    this.draining = true;
+    try {
+      return this.consume(deliver);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private consume(deliver: (data: Uint8Array) => void): number {
     let consumed = 0;
     let cons = Number(Atomics.load(this.consumerPos, 0));
     for (;;) {
@@ -175,6 +186,8 @@ export class RingBufferReader {
       eventfdSignal(this.wakeFd);
       await this.waiting;
     }
+    // Called from inside onRecord: let the running drain unwind before the ring goes away.
+    while (this.draining) await new Promise((resolve) => setImmediate(resolve));
     this.drain();
     this.unmapped = true;
     const libc = native();

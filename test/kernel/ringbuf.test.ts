@@ -173,6 +173,46 @@ test("more records than fit wrap around the ring; drain() at close delivers the 
   assert.equal(fds.slice(500, 503), [FIRST_FD, FIRST_FD + 1, FIRST_FD + 2]);
 });
 
+test("close() from inside onRecord finishes the drain first, then unmaps", async () => {
+  const ring = createMap({
+    name: "ltsh_reent",
+    type: BpfMapType.RINGBUF,
+    keySize: 0,
+    valueSize: 0,
+    maxEntries: RING_SIZE,
+  });
+  const prog = loadProgram({
+    name: "ltsh_rb_reent",
+    type: BpfProgType.TRACEPOINT,
+    insns: outputProgram(ring),
+    license: "GPL",
+  });
+  const link = attachTracepoint(prog, tracepointId("syscalls:sys_enter_close"));
+  const reader = new RingBufferReader(ring, RING_SIZE);
+  const fds: number[] = [];
+  let closing: Promise<void> | null = null;
+  try {
+    closeMany(20); // all in the ring before the reader starts: one drain delivers them
+    reader.start((data) => {
+      const rec = decode(data);
+      if (rec.tgid !== process.pid) return;
+      fds.push(rec.fd);
+      reader.drain(); // re-entrant drain: must not deliver this record twice
+      closing ??= reader.close();
+    });
+    await closing;
+  } finally {
+    link.close();
+    await reader.close();
+    closeFd(prog);
+    closeFd(ring);
+  }
+  assert.equal(
+    fds,
+    [...Array(20).keys()].map((i) => FIRST_FD + i),
+  );
+});
+
 test("an idle reader sleeps in epoll: no CPU spent while nothing arrives", async () => {
   const ring = createMap({
     name: "ltsh_idle",
