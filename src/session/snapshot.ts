@@ -37,6 +37,13 @@ function trackerEvents(plan: TrackerPlan): string[] {
   return [...plan.begins, ...plan.ends].map((side) => `${side.probe.category}:${side.probe.name}`);
 }
 
+/**
+ * ftrace and the BPF program read the clock a moment apart on the same tracepoint (the
+ * ftrace event's timestamp may be a few hundred ns before bpf_ktime_get_ns, or after it),
+ * so the window is widened by this much beyond the margin on each side.
+ */
+export const CLOCK_SLACK_NS = 10_000n;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class FlightRecorder {
@@ -150,7 +157,8 @@ export class FlightRecorder {
 
   private async captureNow(hit: HitRecord): Promise<string | null> {
     if (this.closed) return null;
-    const margin = BigInt(this.settings.marginNs);
+    // CLOCK_SLACK_NS: even with margin 0 the pair's own events stay in the window.
+    const margin = BigInt(this.settings.marginNs) + CLOCK_SLACK_NS;
     const fromNs = hit.begin.ts_ns - margin;
     const toNs = hitEndNs(hit) + margin;
     // The events after the end are still to come: wait until the clock has passed the window.
