@@ -90,9 +90,10 @@ static void lt_emit(struct lt_tracker *t, struct lt_event *ev, u32 kind,
 	hit.reserved = 0;
 	memcpy(hit.key, ev->key, LT_KEY_MAX);
 	hit.begin = ev->begin;
-	if (end)
+	if (end) {
 		hit.end = *end;
-	else
+		hit.end.reserved = 0;
+	} else
 		memset(&hit.end, 0, sizeof(hit.end));
 	if (lt_output_push(t->out, &hit))
 		atomic64_inc(&lt_stats_this_cpu(t)->lost);
@@ -126,6 +127,7 @@ int lt_event_in(struct lt_tracker *t, const void *key,
 		WRITE_ONCE(ev->key[i], k.w[i]);
 	WRITE_ONCE(ev->begin_ns, ctx->ts_ns);
 	ev->begin = *ctx;
+	ev->begin.reserved = 0;	/* goes to user space */
 	ret = lt_table_insert(&t->table, &k, ev, t->keep_last, &replaced);
 	if (ret) {
 		lt_pool_put(&t->pool, ev);
