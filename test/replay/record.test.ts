@@ -1,0 +1,114 @@
+// Kernel test of tracefs instances and `ltsh record` (root and tracefs needed; skips and
+// says why elsewhere): mono clock, tgids, events recorded, instance removed, stale ones too.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { findTracefs, removeStaleInstances, TracefsInstance } from "../../src/kernel/tracefs.ts";
+import { readTrace } from "../../src/replay/reader.ts";
+import { reportSkip } from "../kernel/support.ts";
+
+function skipReason(): string | null {
+  if (process.getuid?.() !== 0) return "needs root to create tracefs instances";
+  try {
+    findTracefs({ mount: false });
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const ltshInstances = (root: string) =>
+  readdirSync(join(root, "instances")).filter((n) => n.startsWith("ltsh-"));
+
+test("an instance: mono clock, options, events, freeze/read, removed", () => {
+  const instance = TracefsInstance.create({ purpose: "test", bufferKiB: 256, overwrite: false });
+  try {
+    assert.match(instance.name, new RegExp(`^ltsh-${process.pid}-test`));
+    assert.match(readFileSync(join(instance.dir, "trace_clock"), "utf8"), /\[mono\]/);
+    assert.is(readFileSync(join(instance.dir, "options", "record-tgid"), "utf8").trim(), "1");
+    assert.is(readFileSync(join(instance.dir, "options", "overwrite"), "utf8").trim(), "0");
+    const { events, unknown } = instance.resolveEvents([
+      "sched_switch",
+      "irq",
+      "nonexistent_event",
+    ]);
+    assert.ok(events.includes("sched:sched_switch"));
+    assert.ok(events.includes("irq:irq_handler_entry"));
+    assert.equal(unknown, ["nonexistent_event"]);
+    instance.enableEvents(["sched:sched_switch"]);
+    instance.resume();
+    spawnSync("sleep", ["0.02"]);
+    instance.freeze();
+    assert.match(instance.readTrace(), /sched_switch: prev_comm=/);
+    assert.ok(instance.bufferStats().entries > 0);
+  } finally {
+    instance.remove();
+  }
+  assert.not.ok(existsSync(instance.dir));
+});
+
+test("stale instances of dead pids are removed, live ones kept", () => {
+  const root = findTracefs();
+  const stale = join(root, "instances", "ltsh-999999999-stale");
+  mkdirSync(stale);
+  const removed = removeStaleInstances(root);
+  assert.ok(removed.includes("ltsh-999999999-stale"));
+  assert.not.ok(existsSync(stale));
+});
+
+test("ltsh record --for-file: the file's events, replayable, instance gone afterwards", async () => {
+  const root = findTracefs();
+  const before = ltshInstances(root);
+  const out = join(mkdtempSync(join(tmpdir(), "ltsh-record-")), "trace.txt");
+  const result = spawnSync(
+    process.execPath,
+    [
+      "bin/ltsh.js",
+      "record",
+      "-o",
+      out,
+      "--for-file",
+      "examples/wakeup.lt",
+      "--",
+      "sh",
+      "-c",
+      "sleep 0.01; sleep 0.01",
+    ],
+    { encoding: "utf8" },
+  );
+  assert.is(result.status, 0, result.stderr);
+  assert.match(result.stderr, /ltsh record: \d+ events \(2 event types\) written to /);
+  assert.equal(ltshInstances(root), before, "the record instance is removed");
+  const names = new Set<string>();
+  const pids: number[] = [];
+  const { format } = await readTrace({ path: out }, (e) => {
+    names.add(e.name);
+    pids.push(e.pid);
+  });
+  assert.is(format, "ftrace");
+  assert.equal([...names].sort(), ["sched_switch", "sched_wakeup"]);
+  assert.ok(
+    pids.some((pid) => pid > 0),
+    "the TGID column is recorded",
+  );
+});
+
+test("ltsh record: an unknown event is an error naming it, exit 1", () => {
+  const result = spawnSync(
+    process.execPath,
+    ["bin/ltsh.js", "record", "-o", "/dev/null", "--events", "sched_bogus", "--for", "1ms"],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /unknown events: sched_bogus/);
+});
+
+const reason = skipReason();
+if (reason !== null) reportSkip("replay/record", reason);
+else test.run();
