@@ -6,8 +6,13 @@ import type { IRecognitionException, IToken } from "chevrotain";
 import type * as cst from "../../grammar/cst.d.ts";
 import { parser } from "../../grammar/parser.ts";
 import {
+  Bang,
   KEYWORDS,
+  LCurly,
+  LParen,
   ltshLexer,
+  RCurly,
+  RParen,
   SetKeyword,
   Track,
   UnterminatedString,
@@ -46,6 +51,11 @@ export function parseSource(text: string, file: string): ParseResult {
       diagnostics.push(strayTokenDiagnostic(file, chunk[0]));
       continue;
     }
+    const tooComplex = complexityDiagnostic(file, chunk);
+    if (tooComplex) {
+      diagnostics.push(tooComplex);
+      continue;
+    }
     parser.input = chunk;
     const statement = parser.statement() as cst.StatementCstNode;
     const errors = parser.errors;
@@ -68,6 +78,33 @@ function splitStatements(tokens: IToken[]): IToken[][] {
     chunks[chunks.length - 1].push(token);
   }
   return chunks;
+}
+
+/** Limits that keep the recursive parser, builder and checker far from the stack's end. */
+export const MAX_NESTING = 32;
+export const MAX_STATEMENT_TOKENS = 2000;
+
+function complexityDiagnostic(file: string, chunk: IToken[]): Diagnostic | null {
+  const error = (token: IToken, message: string): Diagnostic => ({
+    severity: "error",
+    code: "too-complex",
+    message,
+    range: tokenRange(file, token),
+  });
+  if (chunk.length > MAX_STATEMENT_TOKENS) {
+    return error(chunk[0], `this statement has more than ${MAX_STATEMENT_TOKENS} tokens: split it`);
+  }
+  let depth = 0;
+  let bangs = 0;
+  for (const token of chunk) {
+    if (token.tokenType === LParen || token.tokenType === LCurly) depth++;
+    if (token.tokenType === RParen || token.tokenType === RCurly) depth--;
+    bangs = token.tokenType === Bang ? bangs + 1 : 0;
+    if (depth + bangs > MAX_NESTING) {
+      return error(token, `more than ${MAX_NESTING} nested parentheses, braces or '!'`);
+    }
+  }
+  return null;
 }
 
 function strayTokenDiagnostic(file: string, token: IToken): Diagnostic {

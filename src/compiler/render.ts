@@ -8,19 +8,30 @@ export function renderDiagnostic(d: Diagnostic, sourceText: string): string {
   const lines = [`${file}:${line}:${col}: ${d.severity}: ${d.message}`];
   const sourceLine = sourceText.split("\n")[line - 1];
   if (sourceLine !== undefined) {
-    const text = sourceLine.replace(/\r$/, "").replace(/\t/g, " ");
+    const full = sourceLine.replace(/\r$/, "").replace(/\t/g, " ");
+    const fullWidth = d.range.endLine === line ? d.range.endCol - col : full.length - col + 1;
+    const { text, caretCol } = window(full, col);
+    const width = Math.max(1, Math.min(fullWidth, text.length - caretCol + 2));
     const gutter = String(line).length;
-    const width =
-      d.range.endLine === line
-        ? Math.max(1, d.range.endCol - col)
-        : Math.max(1, text.length - col + 1);
     lines.push(` ${line} | ${text}`);
     lines.push(
-      ` ${" ".repeat(gutter)} | ${" ".repeat(Math.max(0, col - 1))}^${"~".repeat(width - 1)}`,
+      ` ${" ".repeat(gutter)} | ${" ".repeat(Math.max(0, caretCol - 1))}^${"~".repeat(width - 1)}`,
     );
   }
   for (const note of d.notes ?? []) lines.push(`note: ${note}`);
   return `${lines.join("\n")}\n`;
+}
+
+const MAX_SHOWN = 120;
+
+/** A long line is shown as a window around the column, with … where it is cut. */
+function window(text: string, col: number): { text: string; caretCol: number } {
+  if (text.length <= MAX_SHOWN) return { text, caretCol: col };
+  const start = Math.max(0, Math.min(col - 1 - 40, text.length - MAX_SHOWN));
+  const cutLeft = start > 0;
+  const cutRight = start + MAX_SHOWN < text.length;
+  const shown = `${cutLeft ? "…" : ""}${text.slice(start, start + MAX_SHOWN)}${cutRight ? "…" : ""}`;
+  return { text: shown, caretCol: col - start + (cutLeft ? 1 : 0) };
 }
 
 /** Every diagnostic, in source order (errors before warnings at the same place). */

@@ -57,6 +57,16 @@ const cases: [string, string, string[]][] = [
   ],
   ["stray character", `track ${W} -> ${S} «@»`, ["unexpected-character"]],
   [
+    "nesting deep enough to threaten the stack",
+    `track ${W} where ${"(".repeat(32)}«(»prio > 1${")".repeat(33)} -> ${S}`,
+    ["too-complex"],
+  ],
+  [
+    "a statement of more than 2000 tokens",
+    `«track» ${W} where ${Array(500).fill("prio > 1").join(" || ")} -> ${S}`,
+    ["too-complex"],
+  ],
+  [
     "several errors at once",
     `track «sched_wakup»(pid) -> ${S}\ntrack ${W} -> sched_switch(«nxt_pid») > «5x»`,
     ["unknown-tracepoint", "unknown-field", "duration-unit"],
