@@ -16,10 +16,14 @@ function loadedPrograms(): string {
   return spawnSync("bpftool", ["prog", "show"], { encoding: "utf8" }).stdout ?? "";
 }
 
-async function startHolder(name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, name, join(dir, name)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+async function startHolder(name: string, ...extra: string[]): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", FIXTURE, name, join(dir, name), ...extra],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
     child.on("exit", (code) => reject(new Error(`holder exited early (${code})`)));
@@ -57,6 +61,19 @@ for (const [signal, code] of [
     assert.is(existsSync(join(dir, name)), signal !== "SIGKILL");
   });
 }
+
+test("an uncaught exception still runs the cleanups, and Node reports it as usual", async () => {
+  const name = `ltsh_kthrow${process.pid % 10000}`;
+  const child = await startHolder(name, "--throw");
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  assert.is(await exited(child), 1);
+  assert.match(stderr, /deliberate crash/);
+  assert.ok(existsSync(join(dir, name)), "the cleanup ran");
+  assert.ok(await gone(name));
+});
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
