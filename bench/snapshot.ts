@@ -137,9 +137,11 @@ for (let round = 0; round < rounds; round++) {
 }
 rmSync(dir, { recursive: true, force: true });
 
-const base = median(without);
-const rec = median(withRecorder);
-const overhead = ((rec - base) / base) * 100;
+// Each round's two runs are back to back: their ratio is less exposed to the machine's other
+// load than the ratio of the medians.
+const costs = without.map((base, i) => (((withRecorder[i] as number) - base) / base) * 100);
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)} %`;
+const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root })
   .toString()
   .trim();
@@ -160,7 +162,10 @@ const section = [
   "|---|---|",
   `| without the flight recorder | ${fmt(without)} |`,
   `| with the flight recorder | ${fmt(withRecorder)} |`,
-  `| cost | ${overhead >= 0 ? "+" : ""}${overhead.toFixed(1)} % |`,
+  `| cost, median of the rounds' ratios | ${signed(median(costs))} (${signed(Math.min(...costs))} to ${signed(Math.max(...costs))}) |`,
+  "",
+  `Load average at the end: ${load}. perf bench sched pipe is the recorder's worst case: two`,
+  "context switches and two wakeups per round trip, each one a recorded event.",
   "",
   "Time from a hit to its snapshot file on disk, buffer full, while a pipe run goes on",
   "(freeze, read the `trace` dump, cut the window, write, resume; `snapshot.margin`, 10 ms",
