@@ -35,7 +35,7 @@ if (reason) {
   console.log(`  skip kmod-runtime: ${reason}`);
 } else {
   test("kmod runtime C tests pass under TSan and ASan (make -C kmod-runtime/test check)", () => {
-    const run = spawnSync("make", ["-s", "-C", runtimeTests, "check"], {
+    const run = spawnSync("make", ["-s", "-j2", "-C", runtimeTests, "check"], {
       encoding: "utf8",
       timeout: 120_000,
     });
