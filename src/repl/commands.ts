@@ -123,17 +123,13 @@ function known(shell: ShellController, name: string): string | null {
 function list(shell: ShellController): Outcome {
   const trackers = shell.program.trackers();
   if (trackers.length === 0) return ok(["no trackers"]);
-  const running = new Map(
-    shell
-      .currentSession()
-      ?.stats()
-      .map((s) => [s.tracker, s.running]) ?? [],
-  );
+  const rows = new Map(shell.rows(shell.currentSession()?.stats() ?? []).map((r) => [r.name, r]));
   return ok(
-    trackers.map(
-      (t) =>
-        `${t.name} (${running.get(t.name) ? "running" : "stopped"}): ${t.source.replace(/\s+/g, " ").trim()}`,
-    ),
+    trackers.map((t) => {
+      const row = rows.get(t.name);
+      const counts = row ? `, ${row.summary.pairs} pairs, ${row.summary.hits} hits` : "";
+      return `${t.name} (${row?.state ?? "not started"}${counts}): ${t.source.replace(/\s+/g, " ").trim()}`;
+    }),
   );
 }
 

@@ -64,6 +64,7 @@ export class ShellController {
   private skippedHits = 0;
   private feedSkipped = 0;
   private pendingWarnings: string[] = [];
+  private pendingNotices: string[] = [];
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
   private readonly startedAt: number;
@@ -129,26 +130,30 @@ export class ShellController {
 
   /** Turns queued hits and warnings into feed lines: one action per flush, at most. */
   flush(): void {
+    const hits = this.pendingHits.splice(0);
+    const skipped = this.skippedHits;
+    this.skippedHits = 0;
+    if (hits.length > 0) {
+      const timeouts = hits.every((h) => h.kind === "timeout");
+      const lines = hits.map(formatHitLine);
+      if (skipped > 0) {
+        this.feedSkipped += skipped;
+        lines.push(
+          `… and ${skipped} more hits in the last ${FLUSH_MS}ms (not echoed; counted in the table)`,
+        );
+      }
+      this.dispatch({ type: "print", lines, tone: timeouts ? "timeout" : "hit" });
+    }
     const warnings = this.pendingWarnings.splice(0);
-    if (warnings.length > 0)
+    if (warnings.length > 0) {
       this.dispatch({
         type: "print",
         lines: warnings.map((w) => `warning: ${w}`),
         tone: "warning",
       });
-    const hits = this.pendingHits.splice(0);
-    const skipped = this.skippedHits;
-    this.skippedHits = 0;
-    if (hits.length === 0) return;
-    const timeouts = hits.every((h) => h.kind === "timeout");
-    const lines = hits.map(formatHitLine);
-    if (skipped > 0) {
-      this.feedSkipped += skipped;
-      lines.push(
-        `… and ${skipped} more hits in the last ${FLUSH_MS}ms (not echoed; counted in the table)`,
-      );
     }
-    this.dispatch({ type: "print", lines, tone: timeouts ? "timeout" : "hit" });
+    const notices = this.pendingNotices.splice(0);
+    if (notices.length > 0) this.dispatch({ type: "print", lines: notices, tone: "info" });
   }
 
   /** Reads the counters and dispatches the table rows and status line. */
@@ -269,7 +274,7 @@ export class ShellController {
       () => {
         if (generation !== this.addGeneration) return;
         this.ended = true;
-        this.pendingWarnings.push("the trace was replayed to its end: these counters are final");
+        this.pendingNotices.push("the trace was replayed to its end: these counters are final");
       },
       (error: Error) => this.pendingWarnings.push(error.message),
     );

@@ -46,7 +46,12 @@ if (skip) {
         return row !== null && row[1] === row[2] && Number(row[1]) >= NAPS - 2;
       };
       const screen = await pane.waitFor(counted, `about ${NAPS} pairs, each a hit`);
-      assert.match(screen, /\d+\.\d{9} nap \S+ key=\d+ .* -> /, "a hit line");
+      await pane.waitFor(
+        (s) => /\n\d+\.\d{9} nap \S+ key=\d+ .* -> /.test(s),
+        "a hit line above the panels",
+        5000,
+        true,
+      );
       assert.match(screen, /nap: \d+ pairs {2}p50 /, "the histogram title");
       assert.match(screen, /\] +\d+ \|█+ *\|/, "a histogram bar");
       assert.match(screen, /live eBPF │ \d\d:\d\d │ /);

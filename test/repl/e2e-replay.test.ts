@@ -2,7 +2,7 @@
 // a tracker with a typo, sees the caret, fixes it, sees hits and the histogram, saves,
 // quits; the saved file checks clean and `ltsh run --replay` gives the same summary.
 
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,12 +47,17 @@ if (skip) {
       pane.keys("Home", ...Array(23).fill("Right"));
       pane.type("e", true);
       screen = await pane.waitFor(
-        (s) => /▸ wakeup .* 418 /.test(s),
-        "the tracker's row with its pairs",
+        (s) => /▸ wakeup .* 418 /.test(s) && s.includes("(ended)"),
+        "the tracker's row with its pairs, the trace ended",
       );
-      assert.match(screen, /\d+\.\d{9} wakeup \S+ key=\d+ /, "a hit line");
+      await pane.waitFor(
+        (s) => /\n\d+\.\d{9} wakeup \S+ key=\d+ /.test(s),
+        "a hit line above the panels",
+        5000,
+        true,
+      );
       assert.match(screen, /\(512ns, 1\.02us\] 143 \|█+ *\|/, "the histogram");
-      assert.match(screen, /replay wakeup\.txt \(ended\)/);
+      assert.match(screen, /replay wakeup\.txt \(ended\)/, screen);
       for (const line of screen.split("\n")) assert.ok([...line].length <= 80, line);
       pane.type(`:save ${saved}`, true);
       await pane.waitFor(
@@ -78,6 +83,38 @@ if (skip) {
         history,
         /^track wakeup: sched_wakup.*\ntrack wakeup: sched_wakeup.*\n:save .*\n:quit\n$/,
       );
+    } finally {
+      pane.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+if (!skip) {
+  test("ltsh FILE.lt --replay: the file's trackers run from the start; a resize keeps lines within the width", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltsh-e2e-"));
+    const pane = new TmuxPane(`cd ${ROOT} && ${LTSH} examples/wakeup.lt --replay ${FIXTURE}`, {
+      XDG_STATE_HOME: dir,
+    });
+    try {
+      await pane.waitFor((s) => /▸ wakeup .* 200us +\d+ /.test(s), "the file's tracker");
+      let screen = pane.text(true);
+      assert.match(screen, /examples\/wakeup\.lt: started wakeup\n/);
+      assert.match(screen, /\nthe trace was replayed to its end: these counters are final\n/);
+      execFileSync("tmux", ["resize-window", "-t", pane.name, "-x", "60", "-y", "20"]);
+      screen = await pane.waitFor(
+        (s) => s.includes("ltsh>") && s.split("\n").length <= 21,
+        "the resized screen",
+      );
+      pane.type(":list", true);
+      screen = await pane.waitFor(
+        (s) => s.includes("wakeup (running") || s.includes("wakeup (done"),
+        "the list",
+      );
+      for (const line of screen.split("\n"))
+        assert.ok([...line].length <= 60, `wider than 60: ${line}`);
+      pane.keys("C-d");
+      await pane.waitFor((s) => s.includes("LTSH-EXIT=0"), "the exit", 20_000, true);
     } finally {
       pane.kill();
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,81 @@
+// The real front end behind the prompt (bundled catalog): a line's error rendered with its
+// caret, a duplicate name refused, a set line, a file's options kept for :save, and Tab's
+// vocabulary from the catalog.
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadCatalog } from "../../src/compiler/catalog/index.ts";
+import { compilerChecker } from "../../src/repl/checker.ts";
+import { completeText } from "../../src/repl/completion.ts";
+import { Program } from "../../src/repl/program.ts";
+import { shellVocabulary } from "../../src/repl/vocabulary.ts";
+
+const catalog = loadCatalog({ path: "bundled" });
+const checker = compilerChecker(catalog);
+
+test("a typo is an error with the line and a caret under the culprit", () => {
+  const result = checker.checkLine("track w: sched_wakup(args.pid) -> sched_switch(next_pid)", []);
+  assert.is(result.ok, false);
+  if (result.ok) return;
+  const [message, source, caret] = result.errors.split("\n");
+  assert.is(message, "<prompt>:1:10: error: unknown tracepoint 'sched_wakup'");
+  assert.is(source, " 1 | track w: sched_wakup(args.pid) -> sched_switch(next_pid)");
+  // The caret starts under the misspelt name and spans it.
+  assert.match(caret, /^ {3}\| {10}\^~{10,}$/);
+});
+
+test("a name the shell already has is refused; an unnamed tracker gets a fresh name", () => {
+  const line = "track w: sched_wakeup(args.pid) -> sched_switch(next_pid)";
+  const again = checker.checkLine(line, ["w"]);
+  assert.is(again.ok, false);
+  const unnamed = checker.checkLine("track sched_wakeup(args.pid) -> sched_switch(next_pid)", [
+    "sched_wakeup_to_sched_switch",
+  ]);
+  assert.ok(unnamed.ok);
+  if (unnamed.ok) assert.is.not(unnamed.trackers[0].name, "sched_wakeup_to_sched_switch");
+});
+
+test("set lines and a file's set statements come back with their text, and :save's text checks clean", () => {
+  const set = checker.checkLine("set snapshot.margin = 5ms", []);
+  assert.ok(set.ok);
+  if (!set.ok) return;
+  assert.equal(set.sets, [
+    { name: "snapshot.margin", value: 5_000_000, source: "set snapshot.margin = 5ms" },
+  ]);
+  const file =
+    'set snapshot.dir = "/tmp/x"\n\ntrack sched_wakeup(args.pid)\n  -> sched_switch(next_pid) > 1ms\n';
+  const checked = checker.checkFile(file, "f.lt", []);
+  assert.ok(checked.ok);
+  if (!checked.ok) return;
+  assert.equal(
+    checked.sets.map((s) => s.source),
+    ['set snapshot.dir = "/tmp/x"'],
+  );
+  const program = new Program();
+  program.add(checked);
+  const saved = program.saved("# saved");
+  assert.is(
+    saved,
+    '# saved\n\nset snapshot.dir = "/tmp/x"\n\ntrack sched_wakeup_to_sched_switch: sched_wakeup(args.pid)\n  -> sched_switch(next_pid) > 1ms\n',
+  );
+  assert.ok(checker.checkFile(saved, "saved.lt", []).ok);
+});
+
+test("Tab completes probes and fields from the catalog", () => {
+  const vocabulary = shellVocabulary(catalog, () => ["w"]);
+  assert.is(completeText("track sched_wakeup_n", vocabulary).line.text, "track sched_wakeup_new ");
+  assert.is(
+    completeText("track sched_switch(next_pi", vocabulary).line.text,
+    "track sched_switch(next_pid ",
+  );
+  assert.is(
+    completeText("track sched:sched_swi", vocabulary).line.text,
+    "track sched:sched_switch ",
+  );
+  assert.is(
+    completeText("track sched_switch(prev_pid) where $co", vocabulary).line.text,
+    "track sched_switch(prev_pid) where $comm ",
+  );
+});
+
+test.run();
