@@ -152,7 +152,24 @@ function checkActions(
       );
       continue;
     }
-    actions.push(makeAction(kind, argv, ast.range));
+    const action = makeAction(kind, argv, ast.range);
+    if (actions.some((a) => sameAction(a, action))) {
+      context.diagnostics.push({
+        severity: "warning",
+        code: "duplicate-action",
+        message: `${kind.name} is already listed: it runs once`,
+        range: ast.range,
+      });
+      continue;
+    }
+    actions.push(action);
   }
   return actions;
+}
+
+function sameAction(a: Action, b: Action): boolean {
+  return (
+    a.kind === b.kind &&
+    (a.kind !== "exec" || (b.kind === "exec" && a.argv.join("\0") === b.argv.join("\0")))
+  );
 }

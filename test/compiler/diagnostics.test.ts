@@ -162,6 +162,22 @@ test("args.pid and $pid are silent and mean the field and the builtin", () => {
   );
 });
 
+test("an action listed twice runs once, with a warning", () => {
+  const { plan, diagnostics } = compileSource(
+    `track ${W} -> ${S} then stack, print, stack`,
+    "t.lt",
+    { catalog },
+  );
+  assert.equal(
+    diagnostics.map((d) => [d.severity, d.code]),
+    [["warning", "duplicate-action"]],
+  );
+  assert.equal(
+    plan?.trackers[0].actions.map((a) => a.kind),
+    ["stack", "print"],
+  );
+});
+
 test("an empty file and a comment-only file are errors", () => {
   assert.is(firstError("").code, "empty-program");
   assert.is(firstError("# nothing\n").message, "t.lt has no statement (only comments)");
