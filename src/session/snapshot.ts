@@ -185,8 +185,7 @@ export class FlightRecorder {
       if (!this.closed) this.instance.resume();
     }
     await mkdir(this.settings.dir, { recursive: true });
-    const path = join(this.settings.dir, `${name}.txt`);
-    await writeFile(path, text);
+    const path = await writeNew(this.settings.dir, name, text);
     if (lttngDone !== null) {
       const result = await lttngDone;
       if (!result.ok && !this.lttngWarned) {
@@ -240,6 +239,19 @@ export class FlightRecorder {
 /** The end of a hit's pair; for a timeout, the deadline (begin + time waited). */
 function hitEndNs(hit: HitRecord): bigint {
   return hit.end?.ts_ns ?? hit.begin.ts_ns + BigInt(hit.latency_ns);
+}
+
+/** Writes `<name>.txt`, or `<name>-2.txt`, ... when a file of that name exists: none is replaced. */
+async function writeNew(dir: string, name: string, text: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const path = join(dir, n === 1 ? `${name}.txt` : `${name}-${n}.txt`);
+    try {
+      await writeFile(path, text, { flag: "wx" });
+      return path;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || n >= 1000) throw error;
+    }
+  }
 }
 
 function safeName(tracker: string): string {

@@ -3,11 +3,11 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { test } from "uvu";
-import { FlightRecorder } from "../../src/session/snapshot.ts";
+import { CLOCK_SLACK_NS, FlightRecorder } from "../../src/session/snapshot.ts";
 import { eventTimestampNs } from "../../src/session/snapshot-window.ts";
 import type { HitRecord } from "../../src/session/types.ts";
 import {
@@ -160,12 +160,46 @@ test("the rate limit skips hits within a second of the last snapshot and counts 
   assert.equal(recorder.skipped("other"), 0);
 });
 
+test("a timeout's window runs to begin + time waited, and an existing file is not replaced", async () => {
+  const pid = runSleep("0.02");
+  const pair = sleepHit(recorder.instanceDir, pid);
+  const waited = Number((pair.end?.ts_ns as bigint) - pair.begin.ts_ns) - 5_000_000;
+  const timeout: HitRecord = {
+    ...pair,
+    tracker: "late",
+    kind: "timeout",
+    latency_ns: waited,
+    end: null,
+  };
+  const path = await recorder.capture(timeout);
+  assert.equal(path, join(dir, `late-${timeout.begin.ts_ns}.txt`));
+  const text = readFileSync(path as string, "utf8");
+  assert.equal(eventLines(text, "sched_process_exec", pid).length, 1);
+  // The exit came 5 ms after the deadline: beyond the 2 ms margin, so not in the window.
+  assert.equal(eventLines(text, "sched_process_exit", pid).length, 0);
+  const last = text
+    .split("\n")
+    .map(eventTimestampNs)
+    .filter((ns): ns is bigint => ns !== null)
+    .pop() as bigint;
+  assert.ok(last <= timeout.begin.ts_ns + BigInt(waited) + MARGIN_NS + CLOCK_SLACK_NS);
+
+  // A file already named like the next snapshot is kept; the snapshot takes a numbered name.
+  const taken = join(dir, `dup-${timeout.begin.ts_ns}.txt`);
+  writeFileSync(taken, "keep me");
+  const dup = await recorder.capture({ ...timeout, tracker: "dup" });
+  assert.equal(dup, join(dir, `dup-${timeout.begin.ts_ns}-2.txt`));
+  assert.equal(readFileSync(taken, "utf8"), "keep me");
+  assert.equal(await recorder.capture(timeout), null, "rate-limited");
+});
+
 test("close removes the instance and reports the skipped snapshots as a warning", async () => {
   const d = recorder.instanceDir;
   await recorder.close();
   assert.equal(existsSync(d), false);
   assert.deepEqual(warnings, [
     `${TRACKER}: 2 snapshots skipped by the rate limit (snapshot.rate = 1 per second)`,
+    "late: 1 snapshot skipped by the rate limit (snapshot.rate = 1 per second)",
   ]);
   assert.equal(await recorder.capture(sleepHitFallback()), null);
 });
