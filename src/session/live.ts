@@ -206,6 +206,9 @@ export class LiveSession implements Session {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
+    // Wakes the reader's epoll_wait on the thread pool (synchronously): process.exit joins
+    // those threads, and would wait forever for one blocked on an idle ring buffer.
+    void this.reader.close();
     for (const t of this.trackers) t.close();
     closeFd(this.ringbuf.fd);
   }

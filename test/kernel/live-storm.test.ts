@@ -1,0 +1,34 @@
+// Nothing lost silently: with a one-page ring buffer and a consumer that cannot keep up
+// (the test blocks the event loop while a storm of hits happens), every hit is either
+// delivered or counted as dropped.
+
+import { execFileSync } from "node:child_process";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { compileText, runLive, sleep } from "./live-support.ts";
+import { kernelSkipReason, reportSkip } from "./support.ts";
+
+test("a storm of hits into a 4 KiB ring buffer: delivered + dropped = hits", async () => {
+  const calls = 20000;
+  const plan = compileText(`
+set ringbuf.size = 4096
+track storm: raw_syscalls:sys_enter($tid) where comm == "ltsh_storm"
+    -> raw_syscalls:sys_exit($tid) > 1ns
+`);
+  const perl = `open(my $f, '>', '/proc/self/comm'); print $f 'ltsh_storm'; close $f;
+    getppid() for 1..${calls};`;
+  const { hits, summaries } = await runLive(plan, async () => {
+    execFileSync("perl", ["-e", perl]); // blocks the consumer on purpose
+    await sleep(20);
+  });
+  const [summary] = summaries;
+  assert.ok(summary.pairs >= calls, `${summary.pairs} pairs for ${calls} calls`);
+  assert.is(summary.hits, summary.pairs, "every syscall takes more than 1 ns");
+  assert.ok(summary.dropped > 0, "the ring buffer overflowed");
+  assert.ok(hits.length > 0, "some hits were delivered");
+  assert.is(hits.length + summary.dropped, summary.hits);
+});
+
+const skip = kernelSkipReason();
+if (skip !== null) reportSkip("kernel/live-storm", skip);
+else test.run();
