@@ -108,12 +108,9 @@ export function compileStatement(
   return { kind: "track", tracker: plan.trackers[0], diagnostics };
 }
 
-let defaultCatalog: CatalogIndex | undefined;
-
+/** loadCatalog() and indexCatalog() cache, so this costs nothing after the first call. */
 function resolveCatalog(catalog: Catalog | undefined): CatalogIndex {
-  if (catalog) return indexCatalog(catalog);
-  defaultCatalog ??= loadCatalog();
-  return defaultCatalog;
+  return catalog ? indexCatalog(catalog) : loadCatalog();
 }
 
 function failed(diagnostics: Diagnostic[]): CompileResult {

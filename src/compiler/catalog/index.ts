@@ -85,15 +85,22 @@ export class CatalogIndex implements Catalog {
   }
 }
 
-/** Wraps a plain Catalog (a test's, or one read from JSON) for lookups. */
+const indexes = new WeakMap<Catalog, CatalogIndex>();
+
+/** Wraps a plain Catalog (a test's, or one read from JSON) for lookups, once per object. */
 export function indexCatalog(catalog: Catalog): CatalogIndex {
   if (catalog instanceof CatalogIndex) return catalog;
-  const entries = catalog.tracepoints.map((t) => ({
-    category: t.category,
-    name: t.name,
-    load: () => t,
-  }));
-  return new CatalogIndex(catalog.source, catalog.kernelRelease, entries);
+  let index = indexes.get(catalog);
+  if (!index) {
+    const entries = catalog.tracepoints.map((t) => ({
+      category: t.category,
+      name: t.name,
+      load: () => t,
+    }));
+    index = new CatalogIndex(catalog.source, catalog.kernelRelease, entries);
+    indexes.set(catalog, index);
+  }
+  return index;
 }
 
 /**
