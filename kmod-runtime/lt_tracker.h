@@ -34,6 +34,8 @@
 #define LT_CAPACITY_MAX		(1U << 22)	/* pending begins per tracker */
 #define LT_DEFAULT_STALE_NS	(10ULL * 1000 * 1000 * 1000)
 
+#define LT_OUTPUT_TRACKERS_MAX	64	/* trackers in one stats file */
+
 #define LT_HIT_THRESHOLD	1
 #define LT_HIT_TIMEOUT		2
 
@@ -322,7 +324,6 @@ void lt_output_destroy(struct lt_output *out);
  * Return: 0, -EEXIST when already listed, -ENOSPC beyond
  * LT_OUTPUT_TRACKERS_MAX trackers.
  */
-#define LT_OUTPUT_TRACKERS_MAX	64
 int lt_output_add_tracker(struct lt_output *out, struct lt_tracker *t);
 
 #endif /* LT_TRACKER_H */
