@@ -72,6 +72,18 @@ test("int keys of any width widen to 64 bits; string keys take the larger size",
   assert.equal(strings.keyTypes, [{ kind: "string", size: 16 }]);
 });
 
+test("args.NAME reaches a field named like a keyword", () => {
+  const t = plan(
+    "track sys_enter_epoll_wait($tid) where args.timeout > 0 -> sys_exit_epoll_wait($tid)",
+  ).trackers[0];
+  const filter = t.begins[0].filter;
+  assert.ok(
+    filter?.kind === "compare" &&
+      filter.left.kind === "field" &&
+      filter.left.field.name === "timeout",
+  );
+});
+
 test("no action: print; no name: derived and made unique", () => {
   const p = plan(
     "track sched_wakeup(args.pid) -> sched_switch(next_pid)\ntrack sched_wakeup(args.pid) -> sched_switch(next_pid)",
