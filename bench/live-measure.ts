@@ -1,7 +1,7 @@
 // Measurements for bench/live.ts: `perf bench sched pipe` µs/op, the empty-program floor,
 // and a tracer process (startup to attached, CPU it used during the benchmark, peak RSS).
 
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { BpfProgType, closeFd, loadProgram, objectId } from "../src/kernel/bpf.ts";
@@ -214,6 +214,49 @@ export async function traced(
     return { usPerOp, programNs, startupMs, cpuMs, peakRssMb: peakRssMb(child.pid!) };
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${stderr}`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGINT");
+      await exited;
+    }
+  }
+}
+
+/**
+ * Hit delivery: kernel timestamp of each hit's end event (CLOCK_MONOTONIC) to the moment its
+ * NDJSON line reaches us, while `perf bench` loads the machine. Milliseconds, every hit.
+ */
+export async function hitDelivery(
+  command: string[],
+  cwd: string,
+  tracepoints: number,
+  loops: number,
+): Promise<number[]> {
+  const child = spawn(command[0], command.slice(1), { cwd, stdio: ["ignore", "pipe", "ignore"] });
+  const delays: number[] = [];
+  let pending = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, like bpf_ktime_get_ns
+    const lines = (pending + chunk.toString()).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      // ts_ns may exceed 2^53: read it as a BigInt, not through JSON.parse.
+      const end = /"end":\{[^}]*"ts_ns":(\d+)/.exec(line);
+      if (end !== null) delays.push(Number(now - BigInt(end[1])) / 1e6);
+    }
+  });
+  try {
+    await waitAttached(child, tracepoints, performance.now());
+    // Asynchronously, so that our event loop reads the hits while the benchmark runs.
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        "taskset",
+        ["-c", BENCH_CPU, "perf", "bench", "sched", "pipe", "-l", String(loops)],
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
+    return delays;
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));

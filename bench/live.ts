@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
 import {
   benchWithPrograms,
+  hitDelivery,
   machineInfo,
   type ProgramCost,
   perfBench,
@@ -34,6 +35,12 @@ tracepoint:sched:sched_switch /@start[args->next_pid]/ {
   if ($lat > 200000) { printf("%d %s %d\\n", args->next_pid, args->next_comm, $lat); }
   delete(@start[args->next_pid]);
 }`;
+
+/** The same script printing each hit's end time the way ltsh's NDJSON does, line-buffered. */
+const BPFTRACE_DELIVERY = BPFTRACE_SCRIPT.replace(
+  'printf("%d %s %d\\n", args->next_pid, args->next_comm, $lat);',
+  'printf("{\\"end\\":{\\"ts_ns\\":%llu}}\\n", nsecs);',
+);
 
 interface Args {
   rounds: number;
@@ -128,6 +135,8 @@ async function main(): Promise<void> {
   const baseline: number[] = [];
   const floor: Floor[] = [];
   const costs: ProgramCost[] = [];
+  const delays: number[] = [];
+  const peerDelays: number[] = [];
   try {
     // Warm tsx's transform cache so round 1 does not pay for compiling ltsh.
     execFileSync(process.execPath, ["bin/ltsh.js", "check", "examples/wakeup.lt"], {
@@ -146,6 +155,14 @@ async function main(): Promise<void> {
         if (ours !== undefined && peer.error === null) {
           const pair = round % 2 === 1 ? [ours, peer] : [peer, ours];
           costs.push(...(await sideBySide(pair, ROOT, TRACEPOINTS.length, args.loops)));
+        }
+        if (ours !== undefined) {
+          const json = [...ours.command, "--json"];
+          delays.push(...(await hitDelivery(json, ROOT, TRACEPOINTS.length, args.loops)));
+        }
+        if (peer.error === null) {
+          const bt = ["bpftrace", "-B", "line", "-e", BPFTRACE_DELIVERY];
+          peerDelays.push(...(await hitDelivery(bt, ROOT, TRACEPOINTS.length, args.loops)));
         }
         const last = (xs: number[]) => (xs.length ? xs[xs.length - 1].toFixed(2) : "n/a");
         const each = tracers.map((t) => `${t.short} ${last(t.runs.map((r) => r.usPerOp))}`);
@@ -166,6 +183,8 @@ async function main(): Promise<void> {
     floor,
     tracers,
     costs,
+    delays,
+    peerDelays,
     bpftraceScript: BPFTRACE_SCRIPT,
   });
   console.log(section);
