@@ -54,6 +54,8 @@ export class FlightRecorder {
   /** Captures run one at a time: each one stops and restarts the whole instance. */
   private queue: Promise<unknown> = Promise.resolve();
   private lttngWarned = false;
+  /** CLOCK_MONOTONIC span of the last capture's freeze. */
+  private lastFreeze: { fromNs: bigint; toNs: bigint } | null = null;
   private closed = false;
 
   private constructor(
@@ -168,7 +170,9 @@ export class FlightRecorder {
     const lttng = this.settings.lttngSession;
     const lttngDone =
       lttng === "" ? null : recordLttngSnapshot(lttng, name, this.config.lttngBinary);
+    this.warnIfFrozenDuring(hit.tracker, fromNs, toNs);
     this.instance.freeze();
+    const frozenAt = process.hrtime.bigint();
     let text: string;
     try {
       const cut = await this.readWindow(fromNs, toNs);
@@ -183,6 +187,7 @@ export class FlightRecorder {
       }
     } finally {
       if (!this.closed) this.instance.resume();
+      this.lastFreeze = { fromNs: frozenAt, toNs: process.hrtime.bigint() };
     }
     await mkdir(this.settings.dir, { recursive: true });
     const path = await writeNew(this.settings.dir, name, text);
@@ -194,6 +199,17 @@ export class FlightRecorder {
       }
     }
     return path;
+  }
+
+  /** The recorder records nothing while frozen: a window over that time has a hole in it. */
+  private warnIfFrozenDuring(tracker: string, fromNs: bigint, toNs: bigint): void {
+    const frozen = this.lastFreeze;
+    if (frozen === null || fromNs >= frozen.toNs || toNs <= frozen.fromNs) return;
+    this.config.warn(
+      `${tracker}: the snapshot has a gap of ${formatDuration(Number(frozen.toNs - frozen.fromNs))} ` +
+        "while the recorder was frozen for the previous snapshot; a smaller snapshot.buffer " +
+        "freezes for less time",
+    );
   }
 
   /** Reads the frozen `trace` dump, stopping once past the window (the dump is in time order). */

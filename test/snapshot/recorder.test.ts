@@ -193,14 +193,48 @@ test("a timeout's window runs to begin + time waited, and an existing file is no
   assert.equal(await recorder.capture(timeout), null, "rate-limited");
 });
 
+test("a window over the time the recorder was frozen for another snapshot is a warning", async () => {
+  const before = warnings.length;
+  const now = process.hrtime.bigint();
+  const ctx = {
+    probe: "sched:sched_switch",
+    ts_ns: now - 3_000_000_000n,
+    cpu: 0,
+    tid: 1,
+    pid: 1,
+    comm: "x",
+  };
+  const spanning: HitRecord = {
+    type: "hit",
+    tracker: "gap",
+    kind: "timeout",
+    latency_ns: 3_000_000_000,
+    key: [1n],
+    begin: ctx,
+    end: null,
+    snapshot: null,
+    stack: null,
+  };
+  assert.ok(await recorder.capture(spanning));
+  const added = warnings.slice(before);
+  const gap =
+    /^gap: the snapshot has a gap of [\d.]+m?s while the recorder was frozen for the previous snapshot/;
+  assert.equal(added.filter((w) => gap.test(w)).length, 1, added.join("\n"));
+  // A 3 s window may also be older than the 2 MiB buffer holds on a busy machine: said too.
+  for (const w of added) assert.match(w, /^gap: the snapshot (has a gap|misses the start)/);
+});
+
 test("close removes the instance and reports the skipped snapshots as a warning", async () => {
   const d = recorder.instanceDir;
   await recorder.close();
   assert.equal(existsSync(d), false);
-  assert.deepEqual(warnings, [
-    `${TRACKER}: 2 snapshots skipped by the rate limit (snapshot.rate = 1 per second)`,
-    "late: 1 snapshot skipped by the rate limit (snapshot.rate = 1 per second)",
-  ]);
+  assert.deepEqual(
+    warnings.filter((w) => w.includes("rate limit")),
+    [
+      `${TRACKER}: 2 snapshots skipped by the rate limit (snapshot.rate = 1 per second)`,
+      "late: 1 snapshot skipped by the rate limit (snapshot.rate = 1 per second)",
+    ],
+  );
   assert.equal(await recorder.capture(sleepHitFallback()), null);
 });
 
