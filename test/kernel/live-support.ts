@@ -2,7 +2,7 @@
 // run a LiveSession around a workload, count this process's BPF objects, spawn workloads.
 
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../../src/compiler/compile.ts";
@@ -67,12 +67,17 @@ export function run(argv: string[]): Promise<number> {
   });
 }
 
-/** A copy of /bin/sleep named so its comm is distinctive; removed by the returned cleanup. */
-export function namedSleep(name: string): { path: string; remove: () => void } {
+/** A copy of a program named so its comm is distinctive; removed by the returned cleanup. */
+export function namedCopy(program: string, name: string): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "ltsh-live-"));
   const path = join(dir, name);
-  copyFileSync("/bin/sleep", path);
+  copyFileSync(program, path);
+  chmodSync(path, 0o755);
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function namedSleep(name: string): { path: string; remove: () => void } {
+  return namedCopy("/bin/sleep", name);
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
