@@ -8,9 +8,10 @@ import { EMPTY_LINE, type Line, lineOf } from "./line-editor.ts";
 
 export type Tone = "hit" | "timeout" | "echo" | "output" | "info" | "warning" | "error";
 
-export interface FeedLine {
+/** Lines printed together (one flush of hits, one command's output): one <Static> item. */
+export interface FeedBlock {
   id: number;
-  text: string;
+  lines: string[];
   tone: Tone;
 }
 
@@ -55,11 +56,11 @@ export interface ShellState {
   /** A one-line hint under the prompt ("press Ctrl-C again to quit"). */
   notice: string | null;
   /**
-   * Lines for <Static>. A new generation (a fresh <Static>) starts when the array would
+   * Blocks for <Static>. A new generation (a fresh <Static>) starts when the array would
    * grow past PRINTED_LIMIT, so memory stays bounded however long the session runs.
    */
-  printed: { generation: number; lines: FeedLine[] };
-  nextLineId: number;
+  printed: { generation: number; blocks: FeedBlock[] };
+  nextBlockId: number;
   trackers: TrackerRow[];
   /** Tracker whose histogram is drawn. */
   selected: string | null;
@@ -95,7 +96,7 @@ export type Action =
         | "submitStart";
     }
   | { type: "completed"; line: Line; candidates: string[] }
-  | { type: "accepted"; input: string; output: FeedLine["text"][]; tone?: Tone; select?: string }
+  | { type: "accepted"; input: string; output: string[]; tone?: Tone; select?: string }
   | { type: "rejected"; input: string; error: string }
   | { type: "print"; lines: string[]; tone: Tone }
   | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
@@ -110,8 +111,8 @@ export function initialState(backend: string, history: string[] = []): ShellStat
     candidates: [],
     error: null,
     notice: null,
-    printed: { generation: 0, lines: [] },
-    nextLineId: 0,
+    printed: { generation: 0, blocks: [] },
+    nextBlockId: 0,
     trackers: [],
     selected: null,
     status: {
@@ -231,15 +232,15 @@ function accepted(state: ShellState, action: Extract<Action, { type: "accepted" 
   };
 }
 
-export function appendPrinted(state: ShellState, texts: string[], tone: Tone): ShellState {
-  if (texts.length === 0) return state;
-  const lines = texts.map((text, i) => ({ id: state.nextLineId + i, text, tone }));
-  const { generation, lines: current } = state.printed;
+export function appendPrinted(state: ShellState, lines: string[], tone: Tone): ShellState {
+  if (lines.length === 0) return state;
+  const block = { id: state.nextBlockId, lines, tone };
+  const { generation, blocks } = state.printed;
   const printed =
-    current.length + lines.length > PRINTED_LIMIT
-      ? { generation: generation + 1, lines }
-      : { generation, lines: [...current, ...lines] };
-  return { ...state, printed, nextLineId: state.nextLineId + lines.length };
+    blocks.length >= PRINTED_LIMIT
+      ? { generation: generation + 1, blocks: [block] }
+      : { generation, blocks: [...blocks, block] };
+  return { ...state, printed, nextBlockId: state.nextBlockId + 1 };
 }
 
 function withStats(state: ShellState, trackers: TrackerRow[], status: StatusInfo): ShellState {

@@ -5,7 +5,7 @@
 import { Box, Static, Text } from "ink";
 import { fit, histogramLines, statusLine, trackersTable } from "./format.ts";
 import type { Line } from "./line-editor.ts";
-import type { FeedLine, ShellState, Tone } from "./state.ts";
+import type { FeedBlock, ShellState, Tone } from "./state.ts";
 
 const TONE_COLOR: Partial<Record<Tone, string>> = {
   timeout: "yellow",
@@ -14,13 +14,16 @@ const TONE_COLOR: Partial<Record<Tone, string>> = {
   echo: "cyan",
 };
 
-/** Finished lines, printed once above the live panels; a new generation remounts <Static>. */
+/**
+ * Finished lines, printed once above the live panels; a new generation remounts <Static>.
+ * A block is one <Text>: a flush of 50 hits costs one element, not 50.
+ */
 export function Feed({ printed, width }: { printed: ShellState["printed"]; width: number }) {
   return (
-    <Static key={printed.generation} items={printed.lines}>
-      {(line: FeedLine) => (
-        <Text key={line.id} color={TONE_COLOR[line.tone]}>
-          {fit(line.text, width)}
+    <Static key={printed.generation} items={printed.blocks}>
+      {(block: FeedBlock) => (
+        <Text key={block.id} color={TONE_COLOR[block.tone]}>
+          {block.lines.map((line) => fit(line, width)).join("\n")}
         </Text>
       )}
     </Static>

@@ -40,7 +40,7 @@ function setup(size = { columns: 81, rows: 24 }) {
     checker: fakeChecker,
     now: () => 0,
     openSession: async (listener) => {
-      session = new FakeSession(listener, "replay demo.txt");
+      session = new FakeSession(listener, "live eBPF");
       return session;
     },
     io: {
@@ -170,6 +170,47 @@ test(":save writes a file that the checker accepts, with the tracker named", asy
     /\ntrack sched_wakeup_to_sched_switch: sched_wakeup\(pid\) -> sched_switch\(pid\) > 1ms\n$/,
   );
   assert.ok(fakeChecker.checkFile(saved, "out.lt", []).ok);
+  app.unmount();
+});
+
+test(":load, :list, :stop, :start, :rm, :emit plan, :hist and mistakes, as a user sees them", async () => {
+  const { app, files, session } = setup();
+  files.set(
+    "two.lt",
+    "track a: sched_wakeup(pid) -> sched_switch(pid) > 1ms\ntrack b: irq_handler_entry(irq) -> irq_handler_exit(irq)\n",
+  );
+  const run = async (line: string, expect: string) => {
+    await press(app, line);
+    return press(app, ENTER).then(() => waitForFrame(app, (f) => f.includes(expect)));
+  };
+  await run(":load two.lt", "loaded two.lt: 2 trackers");
+  assert.equal(session().calls, ["add a", "add b"]);
+  let frame = await run(":list", "b (running");
+  assert.match(
+    frame,
+    /\na \(running, 0 pairs, 0 hits\): track a: sched_wakeup\(pid\) -> sched_switch\(pid\) >…\n/,
+  );
+  frame = await run(":stop a", "stopped a");
+  assert.match(frame, /\n {2}a +\(stopped\) sched_wak/);
+  frame = await run(":start a", "started a");
+  assert.equal(session().calls.slice(2), ["stop a", "remove a", "add a"]);
+  frame = await run(":hist a", "showing a's histogram");
+  assert.match(frame, /\n▸ a /);
+  frame = await run(":emit b plan", '"name": "b"');
+  assert.match(frame, /\n {2}"thresholdNs": null,\n/);
+  frame = await run(":rm b", "removed b");
+  assert.not.match(frame.slice(frame.indexOf("  NAME")), /\n[ ▸] b /);
+  frame = await run(":load two.lt", "duplicate tracker name");
+  assert.match(frame, /\ntwo\.lt:1:7: error: duplicate tracker name 'a'\n/);
+  assert.is(frame.split("\n").at(-1), "ltsh> :load two.lt");
+  await press(app, "\u0015");
+  frame = await run(":nope", "unknown command");
+  assert.match(frame, /error: unknown command :nope \(:help lists them\)/);
+  await press(app, "\u0015");
+  frame = await run("hello", "a line is a");
+  await press(app, "\u0015");
+  frame = await run(":stop zz", "no tracker named zz");
+  assert.match(frame, /error: no tracker named zz \(trackers: a\)/);
   app.unmount();
 });
 

@@ -57,10 +57,10 @@ test("an accepted line is echoed with its output, clears the prompt and the erro
   assert.is(state.line.text, "");
   assert.is(state.error, null);
   assert.equal(
-    state.printed.lines.map((l) => [l.text, l.tone]),
+    state.printed.blocks.map((b) => [b.lines, b.tone]),
     [
-      ["ltsh> track a", "echo"],
-      ["started a", "output"],
+      [["ltsh> track a"], "echo"],
+      [["started a"], "output"],
     ],
   );
   assert.is(state.selected, "a");
@@ -94,17 +94,20 @@ test("Ctrl-C clears a typed line; on an empty line it arms, and a second one qui
   assert.is(run([{ type: "interrupt" }], state).quitting, true);
 });
 
-test("printed lines start a new <Static> generation past the limit, so memory is bounded", () => {
-  const many = Array.from({ length: PRINTED_LIMIT - 1 }, (_, i) => `hit ${i}`);
-  let state = run([{ type: "print", lines: many, tone: "hit" }]);
+test("printed blocks start a new <Static> generation past the limit, so memory is bounded", () => {
+  const print = (i: number): Action => ({
+    type: "print",
+    lines: [`hit ${i}`, "more"],
+    tone: "hit",
+  });
+  let state = run(Array.from({ length: PRINTED_LIMIT }, (_, i) => print(i)));
   assert.is(state.printed.generation, 0);
-  state = run([{ type: "print", lines: ["a", "b"], tone: "hit" }], state);
+  assert.is(state.printed.blocks.length, PRINTED_LIMIT);
+  state = run([print(PRINTED_LIMIT)], state);
   assert.is(state.printed.generation, 1);
-  assert.equal(
-    state.printed.lines.map((l) => l.text),
-    ["a", "b"],
-  );
-  assert.is(state.printed.lines[0].id, PRINTED_LIMIT - 1);
+  assert.equal(state.printed.blocks, [
+    { id: PRINTED_LIMIT, lines: [`hit ${PRINTED_LIMIT}`, "more"], tone: "hit" },
+  ]);
 });
 
 test("the selected tracker follows the newest one until the user picks one, and drops when removed", () => {
