@@ -1,6 +1,7 @@
 // `then snapshot` end to end: `ltsh run` traces a workload this test starts; the hit carries
 // its snapshot, which holds the pair's begin and end and replays to the same latency; the rate
-// limit's skips are reported; no instance is left after Ctrl-C or SIGTERM.
+// limit's skips are reported; no instance is left after Ctrl-C, SIGTERM, or SIGKILL and a
+// new start.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -9,6 +10,7 @@ import {
   copyFileSync,
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -86,8 +88,12 @@ function assertSameInstant(traceNs: bigint, bpfNs: bigint): void {
 test("a hit's snapshot holds its begin and end, replays to it, and skips are reported", async () => {
   const run = await startRun([liveFile, "--json", "--for", "20s"]);
   for (let i = 0; i < 3; i++) execFileSync(NAPPER, ["0.05"]);
-  // Margin and capture done well within this, then Ctrl-C: summaries and warnings follow.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Once the snapshot is written (margin, then capture), Ctrl-C: summaries and warnings follow.
+  for (let waited = 0; !(existsSync(snapDir) && readdirSync(snapDir).length > 0); waited += 50) {
+    assert.ok(waited < 10_000, `no snapshot written: ${run.stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200));
   run.child.kill("SIGINT");
   await finish(run);
   assert.equal(run.child.exitCode, 0, run.stderr);
@@ -142,11 +148,16 @@ test("a hit's snapshot holds its begin and end, replays to it, and skips are rep
     console.log(`  replayed vs live latency: ${latencyApart} ns apart`);
 });
 
-test("SIGTERM leaves no instance behind", async () => {
-  const run = await startRun([liveFile, "--for", "20s"]);
-  run.child.kill("SIGTERM");
-  await finish(run);
-  assert.deepEqual(ltshInstances(run.child.pid), []);
+test("SIGKILL leaves the instance to the next run, which removes it; SIGTERM leaves none", async () => {
+  const killed = await startRun([liveFile, "--for", "20s"]);
+  killed.child.kill("SIGKILL");
+  await finish(killed);
+  assert.deepEqual(ltshInstances(killed.child.pid), [`ltsh-${killed.child.pid}-snapshot`]);
+  const next = await startRun([liveFile, "--for", "20s"]);
+  assert.deepEqual(ltshInstances(killed.child.pid), []);
+  next.child.kill("SIGTERM");
+  await finish(next);
+  assert.deepEqual(ltshInstances(next.child.pid), []);
 });
 
 const skip = tracefsSkipReason() ?? kernelSkipReason();
