@@ -61,8 +61,9 @@ function choicesFor(context: string, word: string, vocabulary: Vocabulary): read
     return commandChoices(args, word, vocabulary);
   }
   if (args.length === 0) return ["track", "set"];
-  const probe = probeInScope(context);
-  if (probe) return [...vocabulary.fields(probe), ...vocabulary.keywords];
+  const scope = probeInScope(context);
+  if (scope?.inKey) return vocabulary.fields(scope.probe);
+  if (scope) return [...vocabulary.fields(scope.probe), ...vocabulary.keywords];
   if (/(?:^|\s)track\s+(?:\w+:\s*)?$|->\s*\{?\s*$|[{|]\s*$/.test(context)) {
     return vocabulary.probes();
   }
@@ -84,7 +85,7 @@ function commandChoices(args: string[], word: string, vocabulary: Vocabulary): r
  * the cursor, when its parenthesis is still open or a `where` follows it with no `->`,
  * `|` or `then` since.
  */
-function probeInScope(context: string): string | undefined {
+function probeInScope(context: string): { probe: string; inKey: boolean } | undefined {
   const calls = [...context.matchAll(/([A-Za-z_][\w]*(?::[A-Za-z_][\w]*)?)\s*\(/g)];
   const last = calls.at(-1);
   if (!last || last.index === undefined) return undefined;
@@ -94,9 +95,11 @@ function probeInScope(context: string): string | undefined {
     if (char === "(") depth++;
     else if (char === ")") depth--;
   }
-  if (depth > 0) return last[1];
+  if (depth > 0) return { probe: last[1], inKey: true };
   const afterKey = rest.slice(rest.lastIndexOf(")") + 1);
-  if (/\bwhere\b/.test(afterKey) && !/->|\||\bthen\b|\}/.test(afterKey)) return last[1];
+  if (/\bwhere\b/.test(afterKey) && !/->|\||\bthen\b|\}/.test(afterKey)) {
+    return { probe: last[1], inKey: false };
+  }
   return undefined;
 }
 

@@ -76,6 +76,20 @@ test("fields of the probe whose key or where clause the cursor is in", () => {
   );
 });
 
+test("inside a key list only fields and builtins are offered, not keywords", () => {
+  assert.equal(completeText("track sched_wakeup(", vocabulary).candidates, ["comm", "pid", "prio"]);
+  assert.equal(completeText("track sched_wakeup(pid) where ", vocabulary).candidates, [
+    "capacity",
+    "comm",
+    "keep",
+    "pid",
+    "prio",
+    "then",
+    "timeout",
+    "where",
+  ]);
+});
+
 test("completion in the middle of a line keeps what follows the cursor", () => {
   const line = { text: "track sched_wa -> x", cursor: "track sched_wak".length - 1 };
   const result = complete(line, vocabulary);
