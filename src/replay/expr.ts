@@ -30,6 +30,15 @@ function fitToType(value: bigint, size: number, signed: boolean): number | bigin
   return Number.isSafeInteger(asNumber) ? asNumber : fitted;
 }
 
+/** A small integer as the C type stores it (wrapped when out of its range). */
+function fitSmall(value: number, type: { size: number; signed: boolean }): number | bigint {
+  const bits = type.size * 8;
+  const inRange = type.signed
+    ? bits >= 53 || Math.abs(value) < 2 ** (bits - 1)
+    : value >= 0 && (bits >= 53 || value < 2 ** bits);
+  return inRange ? value : fitToType(BigInt(value), type.size, type.signed);
+}
+
 /** Short decimal integers without a regex or a split: the common case of the hot path. */
 function smallDecimal(text: string): number | undefined {
   const length = text.length;
@@ -58,12 +67,7 @@ export function intFromText(
   const small = smallDecimal(text);
   const token = small !== undefined ? text : text.trim().split(" ", 1)[0];
   if (small !== undefined || (DECIMAL.test(token) && token.length < 16)) {
-    const value = small ?? +token;
-    const bits = type.size * 8;
-    const inRange = type.signed
-      ? bits >= 53 || Math.abs(value) < 2 ** (bits - 1)
-      : value >= 0 && (bits >= 53 || value < 2 ** bits);
-    return inRange ? value : fitToType(BigInt(value), type.size, type.signed);
+    return fitSmall(small ?? +token, type);
   }
   if (DECIMAL.test(token)) return fitToType(BigInt(token), type.size, type.signed);
   if (HEX.test(token)) return fitToType(BigInt(token), type.size, type.signed);
@@ -82,7 +86,11 @@ function fieldReader(field: TracepointField, type: ValueType): Compiled {
     return (view) => view.fields()?.get(name);
   }
   return (view) => {
-    const text = view.fields()?.get(name);
+    const fields = view.fields();
+    if (fields === null) return undefined;
+    const small = fields.getInt?.(name);
+    if (small !== undefined) return fitSmall(small, type);
+    const text = fields.get(name);
     return text === undefined ? undefined : intFromText(text, type, pointer);
   };
 }

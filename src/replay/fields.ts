@@ -4,12 +4,14 @@
 // Values stay text here; ./values.ts types them against the tracepoint's field.
 
 import type { TraceEvent } from "./event.ts";
+import { FtraceByteEvent } from "./ftrace-bytes.ts";
 
 /** Field name → its printed text. A Map, or a lazy view that finds one field on demand. */
 export interface FieldText {
   get(name: string): string | undefined;
+  /** A field printed as a plain decimal of up to 15 digits, without making a string. */
+  getInt?(name: string): number | undefined;
 }
-type PayloadParser = (payload: string) => FieldText | null;
 
 function isNameChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
@@ -140,32 +142,55 @@ function parseBlockRq(payload: string, lastIs: "comm" | "error"): Map<string, st
   return fields;
 }
 
-/** sched_switch: "prev_state=S ==> next_comm=..."; the state letters become bits. */
-class SchedSwitchText extends NameValueText {
-  override get(name: string): string | undefined {
-    const value = super.get(name);
-    return name === "prev_state" && value !== undefined ? taskStateFromText(value) : value;
+/** A FieldText whose values pass through `map` (state letters, "handled", aliases). */
+class MappedText implements FieldText {
+  constructor(
+    private readonly inner: FieldText,
+    /** The one field whose printed text `map` turns into the stored value. */
+    private readonly mapped: string,
+    private readonly map: (value: string) => string,
+    /** Field name → the name it is printed under. */
+    private readonly printedAs: Record<string, string> = {},
+  ) {}
+  get(name: string): string | undefined {
+    const value = this.inner.get(this.printedAs[name] ?? name);
+    return value !== undefined && name === this.mapped ? this.map(value) : value;
+  }
+  getInt(name: string): number | undefined {
+    if (name === this.mapped || this.printedAs[name] !== undefined) return undefined;
+    return this.inner.getInt?.(name);
   }
 }
 
-/** irq_handler_exit prints ret as "handled"/"unhandled" (IRQ_HANDLED = 1, IRQ_NONE = 0). */
-class IrqExitText extends NameValueText {
-  override get(name: string): string | undefined {
-    const value = super.get(name);
-    if (name !== "ret") return value;
-    return value === "handled" ? "1" : value === "unhandled" ? "0" : value;
-  }
+const irqReturn = (value: string) =>
+  value === "handled" ? "1" : value === "unhandled" ? "0" : value;
+const same = (value: string) => value;
+
+/** The name=value fields of an event, read from its bytes when it has them. */
+function nameValues(event: TraceEvent): FieldText {
+  return event instanceof FtraceByteEvent
+    ? event.nameValueText()
+    : new NameValueText(event.payload);
 }
 
-const special: Record<string, PayloadParser> = {
-  sched_switch: (payload) => new SchedSwitchText(payload),
-  irq_handler_exit: (payload) => new IrqExitText(payload),
+type EventParser = (event: TraceEvent) => FieldText | null;
+
+/** Printed shapes that are not plain name=value, by event name. */
+const special: Record<string, EventParser> = {
+  // "prev_state=S ==> next_comm=..."; the state letters become the kernel's bits.
+  sched_switch: (event) => new MappedText(nameValues(event), "prev_state", taskStateFromText),
+  // ret printed "handled"/"unhandled" (IRQ_HANDLED = 1, IRQ_NONE = 0).
+  irq_handler_exit: (event) => new MappedText(nameValues(event), "ret", irqReturn),
+  // The printed "dev=" is the device name, field `name` (__get_str(name)).
+  netif_receive_skb: (event) => new MappedText(nameValues(event), "", same, { name: "dev" }),
+  // Its print format ends with "reason: X" after the name=value pairs.
+  kfree_skb: (event) => parseNameValue(event.payload),
   // raw_syscalls: "NR 1 (1, 55d0, 2, 0, 0, 0)" and "NR 1 = 2".
-  sys_enter(payload) {
+  sys_enter({ payload }) {
     const m = /^NR (-?\d+) \((.*)\)$/.exec(payload);
     return m ? new Map([["id", m[1]]]) : parseNameValue(payload);
   },
-  sys_exit(payload) {
+  sys_exit({ payload }) {
     const m = /^NR (-?\d+) = (-?\d+)$/.exec(payload);
     return m
       ? new Map([
@@ -174,14 +199,10 @@ const special: Record<string, PayloadParser> = {
         ])
       : parseNameValue(payload);
   },
-  block_rq_issue: (p) => parseBlockRq(p, "comm"),
-  block_rq_insert: (p) => parseBlockRq(p, "comm"),
-  block_rq_complete: (p) => parseBlockRq(p, "error"),
-  block_rq_requeue: (p) => parseBlockRq(p, "error"),
-  // The printed "dev=" is the device name, field `name` (__get_str(name)).
-  netif_receive_skb: (payload) => new NameValueText(payload, { name: "dev" }),
-  // Its print format ends with "reason: X" after the name=value pairs.
-  kfree_skb: (payload) => parseNameValue(payload),
+  block_rq_issue: (e) => parseBlockRq(e.payload, "comm"),
+  block_rq_insert: (e) => parseBlockRq(e.payload, "comm"),
+  block_rq_complete: (e) => parseBlockRq(e.payload, "error"),
+  block_rq_requeue: (e) => parseBlockRq(e.payload, "error"),
 };
 
 /** LTTng's payload field names where they differ from the kernel's (tid for pid). */
@@ -213,11 +234,16 @@ function fromBabeltrace(event: TraceEvent, fields: Map<string, string>): FieldTe
 export function eventFields(event: TraceEvent): FieldText | null {
   if (event.fields !== undefined) return fromBabeltrace(event, event.fields);
   const parser = special[event.name];
-  if (parser) return parser(event.payload);
+  if (parser) return parser(event);
   if (event.name.startsWith("sys_enter_")) return splitPairs(event.payload, NAME_COLON);
   if (event.name.startsWith("sys_exit_")) {
     // The syscall tracer prints "0x2", the print fmt of syscalls:sys_exit_* too.
     return new Map([["ret", event.payload.trim()]]);
+  }
+  if (event instanceof FtraceByteEvent) {
+    const equals = event.buf.indexOf(61, event.payloadStart);
+    if (equals >= 0 && equals < event.end) return event.nameValueText();
+    return parseNameValue(event.payload);
   }
   return event.payload.includes("=")
     ? new NameValueText(event.payload)

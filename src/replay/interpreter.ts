@@ -47,6 +47,8 @@ class Tracker {
   stopped = false;
   nextDeadline = Number.POSITIVE_INFINITY;
   readonly snapshot: boolean;
+  /** Some key part is a string (a comm): copied out of the line when a begin is kept. */
+  readonly stringKeys: boolean;
   readonly exec: string[][];
 
   constructor(
@@ -62,6 +64,7 @@ class Tracker {
     this.begins = plan.begins.map(compileSide);
     this.ends = plan.ends.map(compileSide);
     this.snapshot = plan.actions.some((a) => a.kind === "snapshot");
+    this.stringKeys = plan.keyTypes.some((t) => t.kind === "string");
     this.exec = plan.actions.flatMap((a) => (a.kind === "exec" ? [a.argv] : []));
     if (plan.actions.some((a) => a.kind === "stack")) {
       warn(`${plan.name}: stack is unavailable in replay (the trace has no kernel stacks)`);
@@ -112,6 +115,16 @@ function ownString(text: string): string {
     ownedStrings.set(owned, owned);
   }
   return owned;
+}
+
+/** sec.nsec as exact integer nanoseconds (one BigInt conversion while a double is exact). */
+function timestampNs(sec: number, nsec: number): bigint {
+  const ns = sec * 1e9 + nsec;
+  return Number.isSafeInteger(ns) ? BigInt(ns) : BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+}
+
+function ownValue(value: Value): Value {
+  return typeof value === "string" ? ownString(value) : value;
 }
 
 function keyString(values: Value[]): string {
@@ -287,9 +300,7 @@ export class Interpreter {
       pid: event.pid,
       comm: ownString(event.comm),
     };
-    const ownKey = key.some((v) => typeof v === "string")
-      ? key.map((v) => (typeof v === "string" ? ownString(v) : v))
-      : key;
+    const ownKey = tracker.stringKeys ? key.map(ownValue) : key;
     pending.set(id, { ts, deadline, event: context, probe: side.probe.id, key: ownKey });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
@@ -343,19 +354,22 @@ export class Interpreter {
   }
 
   private act(tracker: Tracker, hit: HitRecord, beginTs: number, endTs: number): void {
-    const deliver = (done: HitRecord) => {
-      this.options.hit(done);
-      for (const argv of tracker.exec) this.exec?.run(argv, done);
-    };
-    if (tracker.snapshot && this.snapshots !== null)
-      this.snapshots.take(hit, beginTs, endTs, deliver);
-    else deliver(hit);
+    if (tracker.snapshot && this.snapshots !== null) {
+      this.snapshots.take(hit, beginTs, endTs, (done) => this.deliver(tracker, done));
+    } else {
+      this.deliver(tracker, hit);
+    }
+  }
+
+  private deliver(tracker: Tracker, hit: HitRecord): void {
+    this.options.hit(hit);
+    for (const argv of tracker.exec) this.exec?.run(argv, hit);
   }
 
   private context(event: BeginContext, probe: string): EventContext {
     return {
       probe,
-      ts_ns: BigInt(event.sec) * 1_000_000_000n + BigInt(event.nsec),
+      ts_ns: timestampNs(event.sec, event.nsec),
       cpu: event.cpu,
       tid: event.tid,
       pid: event.pid,

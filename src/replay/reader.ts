@@ -15,6 +15,7 @@ import {
   type LineParser,
   parsers,
 } from "./formats.ts";
+import { EventNameMatcher, FtraceByteEvent, scanFtraceBytes } from "./ftrace-bytes.ts";
 
 /** A problem with the trace itself: printed as one line, exit 1. */
 export class TraceError extends Error {}
@@ -62,14 +63,22 @@ async function openInput(path: string): Promise<Readable> {
   return createReadStream(path, { highWaterMark: CHUNK_BYTES });
 }
 
-/** Chunks of whole lines, decompressing when the input starts with the gzip magic. */
-/** Whole lines of one chunk; `unterminated` marks the file's last line missing its newline. */
+/**
+ * Whole lines of one chunk: decoded `lines`, or in byte mode `segments` of raw bytes made
+ * of whole lines. `unterminated` marks the file's last line missing its newline.
+ */
 interface LineChunk {
   lines: string[];
+  segments?: Buffer[];
   unterminated: boolean;
 }
 
-async function* lineChunks(input: Readable, name: string): AsyncGenerator<LineChunk> {
+/** Chunks of whole lines, decompressing when the input starts with the gzip magic. */
+async function* lineChunks(
+  input: Readable,
+  name: string,
+  mode: { bytes: boolean },
+): AsyncGenerator<LineChunk> {
   let source: AsyncIterable<Buffer> = input;
   let leftover: Buffer | null = null;
   let first = true;
@@ -110,6 +119,19 @@ async function* lineChunks(input: Readable, name: string): AsyncGenerator<LineCh
         leftover = leftover ? Buffer.concat([leftover, chunk]) : chunk;
         continue;
       }
+      if (mode.bytes) {
+        const segments = [chunk.subarray(0, lastNewline + 1)];
+        if (leftover) {
+          // Only the line split across chunks is copied, not the whole chunk.
+          const firstNewline = chunk.indexOf(10);
+          segments[0] = Buffer.concat([leftover, chunk.subarray(0, firstNewline + 1)]);
+          if (firstNewline < lastNewline)
+            segments.push(chunk.subarray(firstNewline + 1, lastNewline + 1));
+        }
+        leftover = lastNewline + 1 < chunk.length ? chunk.subarray(lastNewline + 1) : null;
+        yield { lines: [], segments, unterminated: false };
+        continue;
+      }
       let lines: string[];
       if (leftover) {
         // Only the line split across chunks is joined, not the whole chunk (no 1 MiB copy).
@@ -134,6 +156,11 @@ async function* lineChunks(input: Readable, name: string): AsyncGenerator<LineCh
     );
   }
   if (leftover) yield { lines: [leftover.toString("utf8")], unterminated: true };
+}
+
+/** "sys_" at the event column: the syscall tracer's shapes, which need the general parser. */
+function isSyscallTracerLine(buf: Buffer, at: number): boolean {
+  return buf[at] === 115 && buf[at + 1] === 121 && buf[at + 2] === 115 && buf[at + 3] === 95;
 }
 
 function foreignTraceError(name: string, lineNo: number): TraceError {
@@ -193,6 +220,7 @@ export async function readTrace(
   const start = (format: TraceFormat) => {
     result.format = format;
     parse = parserFor(format);
+    chooseByteMode(format);
     options.onStart?.(format, header);
   };
 
@@ -213,12 +241,26 @@ export async function readTrace(
     sink(event);
   };
 
-  const chunks = lineChunks(input, name);
+  // tracefs text for a consumer that copies what it keeps: read from the bytes directly.
+  const mode = { bytes: false };
+  const byteEvent = new FtraceByteEvent();
+  const matcher = new EventNameMatcher(options.interest ?? []);
+  const chooseByteMode = (format: TraceFormat) => {
+    mode.bytes =
+      format === "ftrace" && options.interest !== undefined && options.reuseEvents === true;
+  };
+  if (options.format) chooseByteMode(options.format);
+  const chunks = lineChunks(input, name, mode);
   try {
     for (let r = await chunks.next(); !r.done; r = await chunks.next()) {
       if (options.signal?.aborted) break;
       const lines = r.value.lines;
       unterminated = r.value.unterminated;
+      if (r.value.segments) {
+        if (result.events === 0 && result.lines === 0) options.onStart?.(result.format, header);
+        for (const segment of r.value.segments) await runSegment(segment);
+        continue;
+      }
       if (parse === null) {
         // Detection: gather lines until enough look like events, then replay them.
         if (pending.length === 0) pendingStart = lineNo + 1;
@@ -254,6 +296,32 @@ export async function readTrace(
   if (result.events === 0 && result.malformed > 0)
     throw foreignTraceError(name, result.firstMalformed!.lineNo);
   return result;
+
+  /** Whole tracefs lines as bytes: the plain ones scanned in place, the rest as text. */
+  async function runSegment(buf: Buffer): Promise<void> {
+    let pos = 0;
+    while (pos < buf.length) {
+      let newline = buf.indexOf(10, pos);
+      if (newline < 0) newline = buf.length;
+      const end = newline > pos && buf[newline - 1] === 13 ? newline - 1 : newline;
+      lineNo++;
+      result.lines++;
+      byteEvent.reset(buf, pos, end, lineNo);
+      const rest = scanFtraceBytes(byteEvent);
+      let event: TraceEvent | null = byteEvent;
+      // "sys_write(...)" and "sys_write -> 0x2" (the syscall tracer) go the general way.
+      if (rest < 0 || (!matcher.match(byteEvent, rest) && isSyscallTracerLine(buf, rest))) {
+        event = handle(buf.toString("utf8", pos, end), lineNo, false);
+      } else {
+        result.events++;
+      }
+      pos = newline + 1;
+      if (event === null) continue;
+      if (pacing !== null) await deliver(event);
+      else sink(event);
+      if (options.signal?.aborted) return;
+    }
+  }
 
   async function runLines(lines: string[], firstLineNo: number): Promise<void> {
     const count = lines.length;

@@ -24,7 +24,7 @@ function example(name: string): TrackerPlan[] {
   return plan.trackers;
 }
 
-async function replay(trackers: TrackerPlan[], trace: string) {
+async function replay(trackers: TrackerPlan[], trace: string, fast = false) {
   const hits: HitRecord[] = [];
   const warnings: string[] = [];
   const interpreter = new Interpreter({
@@ -35,7 +35,11 @@ async function replay(trackers: TrackerPlan[], trace: string) {
     execTimeoutNs: 1e9,
   });
   for (const t of trackers) interpreter.add(t);
-  const result = await readTrace({ path: `${TRACES}/${trace}` }, (e) => interpreter.feed(e));
+  // fast: what sessions use — tracefs text scanned as bytes, one reused event object.
+  const options = fast ? { interest: [...interpreter.eventNames()], reuseEvents: true } : {};
+  const result = await readTrace({ path: `${TRACES}/${trace}`, ...options }, (e) =>
+    interpreter.feed(e),
+  );
   await interpreter.finish(trace);
   const summaries: SummaryRecord[] = interpreter.summaries();
   return { hits, warnings, summaries, result };
@@ -132,7 +136,7 @@ test("examples/wakeup.lt on the same workload through perf script (µs, ns) and 
   );
 });
 
-test("the seven examples replay their recordings without malformed lines", async () => {
+test("the seven examples replay their recordings, text and byte readers alike", async () => {
   const cases: [string, string][] = [
     ["wakeup", "wakeup.txt"],
     ["syscall", "mixed.txt"],
@@ -143,9 +147,12 @@ test("the seven examples replay their recordings without malformed lines", async
     ["ttfb", "net.txt"],
   ];
   for (const [name, trace] of cases) {
-    const { summaries, result } = await replay(example(name), trace);
+    const { summaries, result, hits } = await replay(example(name), trace);
     assert.is(result.malformed, 0, `${name}: ${JSON.stringify(result.firstMalformed)}`);
     assert.ok(summaries[0].pairs > 0, `${name} on ${trace}: pairs found`);
+    const fast = await replay(example(name), trace, true);
+    assert.equal(fast.summaries, summaries, `${name}: the byte scanner gives the same summary`);
+    assert.equal(fast.hits, hits, `${name}: the byte scanner gives the same hits`);
   }
 });
 

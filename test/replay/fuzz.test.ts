@@ -9,6 +9,11 @@ import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TraceEvent } from "../../src/replay/event.ts";
 import { ftraceParser, parseFtraceLineByRegex, parsers } from "../../src/replay/formats.ts";
+import {
+  EventNameMatcher,
+  FtraceByteEvent,
+  scanFtraceBytes,
+} from "../../src/replay/ftrace-bytes.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
 
 const FIXTURES = [
@@ -115,6 +120,40 @@ test("the fast tracefs scanner agrees with the general regex on every line both 
     { numRuns: 3000, seed: 7 },
   );
   assert.ok(compared > 500, `${compared} lines compared`);
+});
+
+test("the byte scanner agrees with the general regex on every line both accept", () => {
+  const matcher = new EventNameMatcher(["sched_switch", "sched_wakeup", "irq_handler_entry"]);
+  const event = new FtraceByteEvent();
+  let compared = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...seeds),
+      fc.array(mutation, { maxLength: 3 }),
+      (seed, mutations) => {
+        const line = mutate(seed, mutations);
+        const bytes = Buffer.from(line);
+        event.reset(bytes, 0, bytes.length, 1);
+        const rest = scanFtraceBytes(event);
+        const b = parseFtraceLineByRegex(line, 1);
+        if (rest < 0 || b === null || typeof b === "string" || !matcher.match(event, rest)) return;
+        compared++;
+        const context = (e: TraceEvent) => [
+          e.comm,
+          e.tid,
+          e.pid,
+          e.cpu,
+          e.sec,
+          e.nsec,
+          e.name,
+          e.payload,
+        ];
+        assert.equal(context(event), context(b), line);
+      },
+    ),
+    { numRuns: 3000, seed: 11 },
+  );
+  assert.ok(compared > 300, `${compared} lines compared`);
 });
 
 test.run();
