@@ -3,8 +3,9 @@
 // BENCHMARKS.md. Run: node --import tsx bench/check.ts [RUNS]
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, tmpdir } from "node:os";
+import { join } from "node:path";
 
 const runs = Number(process.argv[2] ?? 15);
 const root = new URL("..", import.meta.url).pathname;
@@ -53,6 +54,40 @@ const lines = [
   formatRow(widths.map((w) => "-".repeat(w))),
   ...table.slice(1).map(formatRow),
 ];
+/** Where one `ltsh check` spends its time, measured inside a fresh process (medians). */
+function breakdown(): string[] {
+  const url = (path: string) => new URL(path, `file://${root}`).href;
+  const script = join(mkdtempSync(join(tmpdir(), "ltsh-bench-")), "breakdown.mjs");
+  writeFileSync(
+    script,
+    `const t0 = performance.now();
+const { register } = await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))});
+register();
+const t1 = performance.now();
+const { compileFile } = await import(${JSON.stringify(url("src/compiler/compile.ts"))});
+const t2 = performance.now();
+await import(${JSON.stringify(url("src/commands/index.ts"))});
+const t3 = performance.now();
+for (const file of ${JSON.stringify(examples.map((e) => root + e))}) compileFile(file);
+const t4 = performance.now();
+console.log(JSON.stringify([t1 - t0, t2 - t1, t3 - t2, t4 - t3]));
+`,
+  );
+  const samples = Array.from({ length: runs }, () =>
+    JSON.parse(execFileSync(process.execPath, [script], { cwd: root }).toString()),
+  );
+  const median = (i: number) => {
+    const values = samples.map((s) => s[i]).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)].toFixed(0);
+  };
+  return [
+    "Where the time goes (medians inside one process): tsx's loader",
+    `${median(0)} ms; the front end's modules (Chevrotain, lexer, parser) ${median(1)} ms; the`,
+    `other commands' modules, which src/commands/index.ts imports eagerly, ${median(2)} ms;`,
+    `compiling the ${examples.length} examples ${median(3)} ms. Node itself starts in the baseline's time.`,
+  ];
+}
+
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root })
   .toString()
   .trim();
@@ -60,10 +95,15 @@ const section = [
   "## check",
   "",
   `Whole-process wall time, ${runs} runs after one warm-up, measured by \`bench/check.ts\` on`,
-  `${new Date().toISOString().slice(0, 10)} at ${commit}: Node ${process.versions.node}, Linux ${release()}, ${cpus().length} CPUs (shared).`,
+  `${new Date().toISOString().slice(0, 10)} at ${commit}: Node ${process.versions.node}, Linux ${release()}, ${cpus().length} CPUs (shared;`,
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} at the end). The live tracefs catalog is used.`,
   "Goal: `ltsh check` on every example under 300 ms.",
   "",
   ...lines,
+  "",
+  ...breakdown(),
   "",
 ].join("\n");
 
