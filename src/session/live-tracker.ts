@@ -88,17 +88,21 @@ export class LiveTracker {
     return decodeStats(bytes ?? new Uint8Array(percpuValueSize(Stats.size)), possibleCpus());
   }
 
-  /** Begins still pending (walks the map: one syscall per entry). */
-  pendingCount(): number {
+  private pendingCache = { count: 0, at: Number.NEGATIVE_INFINITY };
+
+  /** Begins still pending: walks the map (a syscall per entry) unless the last count is younger than maxAgeMs. */
+  pendingCount(maxAgeMs = 0): number {
+    const now = performance.now();
+    if (now - this.pendingCache.at < maxAgeMs) return this.pendingCache.count;
     const layout = this.object.layout;
     const fd = this.fds.get(layout.maps.pending)!;
     let n = 0;
-    for (
-      let k = mapNextKey(fd, null, layout.key.size);
-      k !== null;
-      k = mapNextKey(fd, k, layout.key.size)
-    )
+    let key = mapNextKey(fd, null, layout.key.size);
+    while (key !== null) {
       n++;
+      key = mapNextKey(fd, key, layout.key.size);
+    }
+    this.pendingCache = { count: n, at: now };
     return n;
   }
 

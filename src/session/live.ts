@@ -25,6 +25,9 @@ import type { HitRecord, Session, SessionListener, SummaryRecord, TrackerStats }
  */
 export const SWEEP_MS = 10;
 
+/** Polled stats (the shell, a few times a second) recount pending begins at most this often. */
+const PENDING_REFRESH_MS = 1000;
+
 /** A runtime problem the user can act on: printed as its message, no stack. */
 export class LiveSessionError extends Error {
   override name = "LiveSessionError";
@@ -119,7 +122,7 @@ export class LiveSession implements Session {
     return this.trackers.map((t) => ({
       tracker: t.name,
       running: t.running,
-      summary: this.summary(t, false),
+      summary: this.summary(t, true),
     }));
   }
 
@@ -145,7 +148,7 @@ export class LiveSession implements Session {
   }
 
   /** min/max exact (kept by the programs); p50/p99 from the log2 buckets. */
-  private summary(t: LiveTracker, withPending = true): SummaryRecord {
+  private summary(t: LiveTracker, polled = false): SummaryRecord {
     const c = t.counters();
     const stats = new LatencyStats(t.name);
     stats.pairs = c.pairs;
@@ -157,7 +160,7 @@ export class LiveSession implements Session {
     c.hist.forEach((count, k) => {
       if (count > 0) stats.addBucket(2 ** k, count);
     });
-    stats.pending = withPending ? t.pendingCount() : 0;
+    stats.pending = t.pendingCount(polled ? PENDING_REFRESH_MS : 0);
     return stats.summary();
   }
 
