@@ -5,7 +5,8 @@
 import type { SourceRange } from "../diagnostic.ts";
 import type { ProbeSide } from "../plan.ts";
 import type { TrackerLayout } from "./codegen.ts";
-import { branch, buildKey, SideState } from "./codegen-expr.ts";
+import { branch, buildKey } from "./codegen-expr.ts";
+import { SideState } from "./codegen-state.ts";
 import type { Emitter } from "./emitter.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {

@@ -1,0 +1,88 @@
+// What one probe side fetches before evaluating its expressions: builtins through helpers
+// and fields the context cannot be read at directly (offset < 8), each into a stack slot.
+
+import type { TracepointField } from "../catalog/types.ts";
+import type { Expr } from "../plan.ts";
+import { CodegenError, type Emitter, RegisterPool } from "./emitter.ts";
+import { Helper } from "./helpers.ts";
+import { Add, call, FP, Mov, R0, R1, R2, R3, R6, storeMem } from "./insn.ts";
+
+/** What a side needs fetched through a helper (or read with probe_read) before its expressions. */
+export type Need = "pidTgid" | "cpu" | "uidGid" | "cgroup" | "comm" | `field:${number}:${number}`;
+
+/** A side's prefetched values: stack offsets (from R10) of what has been fetched. */
+export class SideState {
+  readonly slots = new Map<Need, number>();
+  readonly pool = new RegisterPool();
+  constructor(readonly em: Emitter) {}
+
+  /** Fetches every value `exprs` need that is not yet on the stack. */
+  fetch(exprs: readonly (Expr | null)[]): void {
+    for (const e of exprs) if (e) for (const need of needsOf(e)) this.fetchOne(need);
+  }
+
+  /** Fetches one value into its slot (a preset slot when the caller placed it). */
+  fetchOne(need: Need, presetOffset?: number): number {
+    const known = this.slots.get(need);
+    if (known !== undefined) return known;
+    const em = this.em;
+    const off = presetOffset ?? em.alloc(need === "comm" ? 16 : fieldNeedSize(need));
+    if (need === "comm" || need.startsWith("field:")) {
+      em.emit(Mov.reg(R1, FP), Add.imm(R1, off));
+      if (need === "comm") em.emit(Mov.imm(R2, 16), call(Helper.get_current_comm));
+      else {
+        const [, offset, size] = need.split(":").map(Number);
+        em.emit(Mov.imm(R2, size), Mov.reg(R3, R6), Add.imm(R3, offset));
+        em.emit(call(Helper.probe_read_kernel));
+      }
+    } else {
+      const helper = {
+        pidTgid: Helper.get_current_pid_tgid,
+        cpu: Helper.get_smp_processor_id,
+        uidGid: Helper.get_current_uid_gid,
+        cgroup: Helper.get_current_cgroup_id,
+      }[need as "pidTgid" | "cpu" | "uidGid" | "cgroup"];
+      em.emit(call(helper), storeMem(FP, off, R0, need === "cpu" ? 4 : 8));
+    }
+    this.slots.set(need, off);
+    return off;
+  }
+}
+
+function fieldNeedSize(need: Need): number {
+  return need.startsWith("field:") ? Number(need.split(":")[2]) : 8;
+}
+
+/** The context may be read directly only at offsets >= 8, aligned to the access size. */
+export function directlyLoadable(f: TracepointField): boolean {
+  return f.offset >= 8 && f.offset % f.size === 0 && [1, 2, 4, 8].includes(f.size);
+}
+
+function needsOf(e: Expr): Need[] {
+  switch (e.kind) {
+    case "builtin":
+      return [builtinNeed(e.name)];
+    case "field":
+      if (e.field.dataLoc) {
+        throw new CodegenError(
+          `field ${e.field.name}: dynamic (__data_loc) fields are not supported live yet`,
+        );
+      }
+      return e.type.kind === "int" && !directlyLoadable(e.field)
+        ? [`field:${e.field.offset}:${e.field.size}`]
+        : [];
+    case "not":
+      return needsOf(e.operand);
+    case "compare":
+    case "logic":
+      return [...needsOf(e.left), ...needsOf(e.right)];
+    default:
+      return [];
+  }
+}
+
+export function builtinNeed(name: string): Need {
+  if (name === "tid" || name === "pid") return "pidTgid";
+  if (name === "uid") return "uidGid";
+  return name as "cpu" | "cgroup" | "comm";
+}
