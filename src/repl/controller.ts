@@ -223,12 +223,20 @@ export class ShellController {
   async addStatements(result: CheckResult): Promise<Outcome> {
     if (!result.ok) return { ok: false, error: result.errors };
     const output: string[] = result.warnings ? result.warnings.split("\n") : [];
+    const idle = this.program.trackers().length === 0;
+    if (result.sets.length > 0 && idle && this.session) {
+      // Options are given to a session when it opens: with no tracker yet, open it again.
+      const session = this.session;
+      this.session = null;
+      await session.close();
+    }
     for (const set of result.sets) {
       this.options = { ...this.options, [set.name]: set.value };
       output.push(
-        this.session
-          ? `${set.name} recorded (saved with :save; the running session keeps the value it opened with)`
-          : `${set.name} = ${JSON.stringify(set.value)}`,
+        idle
+          ? `${set.name} = ${JSON.stringify(set.value)}`
+          : `${set.name} = ${JSON.stringify(set.value)} is kept for :save; the trackers already ` +
+              "running keep the value the session opened with (:rm them all to apply it)",
       );
     }
     const started: string[] = [];

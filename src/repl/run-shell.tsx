@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import { render } from "ink";
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
 import { compileFile } from "../compiler/compile.ts";
+import { defaultOptions } from "../compiler/options.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
 import { type BackendName, openSession, type SessionOptions } from "../session/backends.ts";
 import { formatSummary } from "../session/output.ts";
@@ -51,7 +52,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   const controller = new ShellController({
     backend: label,
     checker,
-    options: initial?.options,
+    options: initial?.options ?? defaultOptions(),
     openSession: (listener, sessionOptions) =>
       openSession(options.backend, { listener, options: sessionOptions, replay: options.replay }),
     io: {
