@@ -1,9 +1,10 @@
 // The annotated disassembly of one canonical tracker, against a small golden text file
 // (regenerate with UPDATE_GOLDEN=1 after an intended codegen change, and read the diff).
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { generateProgram } from "../../src/compiler/bpf/codegen.ts";
 import { ebpfListing } from "../../src/compiler/bpf/target.ts";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
@@ -22,6 +23,28 @@ test("wakeup.lt disassembles as in the golden file, each block annotated with it
   assert.fixture(listing, readFileSync(golden, "utf8"));
   assert.match(listing, "wakeup.lt:3: prio < 100");
   assert.match(listing, "wakeup.lt:4: next_pid (key)");
+});
+
+test("every example compiles to programs of a sane size, each named ltsh_ and at most 15 chars", () => {
+  const examples = new URL("../../examples/", import.meta.url);
+  const catalog = loadBundledCatalog();
+  for (const file of readdirSync(examples).filter((f) => f.endsWith(".lt"))) {
+    const source = readFileSync(new URL(file, examples), "utf8");
+    const { plan } = compileSource(source, file, { catalog });
+    assert.ok(plan, file);
+    const { trackers } = generateProgram(plan);
+    for (const t of trackers) {
+      assert.is(t.programs.length, t.layout.plan.begins.length + t.layout.plan.ends.length);
+      for (const p of t.programs) {
+        assert.match(p.name, /^ltsh_[A-Za-z0-9_.]{1,10}$/, `${file}: ${p.name}`);
+        assert.ok(
+          p.program.slotCount < 1000,
+          `${file}: ${p.name} has ${p.program.slotCount} insns`,
+        );
+      }
+      for (const m of t.maps) assert.ok(m.name.length <= 15, m.name);
+    }
+  }
 });
 
 test.run();
