@@ -1,0 +1,102 @@
+// Boots a kernel and initramfs in QEMU with the serial console captured, a scratch virtio
+// disk, and a hard timeout so that a hung guest never hangs the test. TCG unless the host
+// really has hardware KVM (kvm_intel/kvm_amd loaded).
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface BootOptions {
+  vmlinuz: string;
+  initrd: Buffer;
+  /** Size of a zeroed raw disk attached as virtio (/dev/vda in the guest); 0: none. */
+  diskMiB?: number;
+  memoryMiB?: number;
+  cpus?: number;
+  timeoutMs: number;
+  /** Called with each chunk of console output (progress display). */
+  onOutput?: (text: string) => void;
+}
+
+export interface BootResult {
+  console: string;
+  /** The guest reached its final "@@ltsh done" line. */
+  completed: boolean;
+  timedOut: boolean;
+  exitCode: number | null;
+  elapsedMs: number;
+  accel: "kvm" | "tcg";
+}
+
+export function qemuBinary(): string | null {
+  const found = spawnSync("sh", ["-c", "command -v qemu-system-x86_64"], { encoding: "utf8" });
+  return found.status === 0 ? found.stdout.trim() : null;
+}
+
+/** Hardware KVM only: /dev/kvm alone may be a software virtualizer that cannot boot Linux. */
+export function hardwareKvm(): boolean {
+  if (!existsSync("/dev/kvm") || !existsSync("/proc/modules")) return false;
+  return /^kvm_(intel|amd) /m.test(readFileSync("/proc/modules", "utf8"));
+}
+
+export async function bootVm(options: BootOptions): Promise<BootResult> {
+  const qemu = qemuBinary();
+  if (!qemu) throw new Error("qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
+  const work = mkdtempSync(join(tmpdir(), "ltsh-vm-"));
+  const initrd = join(work, "initrd.gz");
+  writeFileSync(initrd, options.initrd);
+  const accel = hardwareKvm() ? "kvm" : "tcg";
+  const args = [
+    "-accel",
+    accel,
+    ...(accel === "kvm" ? ["-cpu", "host"] : []),
+    "-m",
+    `${options.memoryMiB ?? 512}M`,
+    "-smp",
+    String(options.cpus ?? 1),
+    "-nographic",
+    "-no-reboot",
+    "-kernel",
+    options.vmlinuz,
+    "-initrd",
+    initrd,
+    "-append",
+    "console=ttyS0 panic=-1 quiet",
+  ];
+  if ((options.diskMiB ?? 0) > 0) {
+    const disk = join(work, "disk.img");
+    writeFileSync(disk, Buffer.alloc(0));
+    spawnSync("truncate", ["-s", `${options.diskMiB}M`, disk]);
+    args.push("-drive", `file=${disk},if=virtio,format=raw`);
+  }
+  const started = Date.now();
+  const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // A host interrupted mid-boot must not leave a guest running.
+  const killGuest = () => child.kill("SIGKILL");
+  process.once("exit", killGuest);
+  let console = "";
+  let timedOut = false;
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    console += text;
+    options.onOutput?.(text);
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, options.timeoutMs);
+  const exitCode = await new Promise<number | null>((resolve) => {
+    child.on("close", (code) => resolve(code));
+    child.on("error", () => resolve(null));
+  });
+  clearTimeout(timer);
+  process.removeListener("exit", killGuest);
+  rmSync(work, { recursive: true, force: true });
+  // The serial line ends lines with CRLF.
+  console = console.replace(/\r/g, "");
+  const completed = /^@@ltsh done$/m.test(console);
+  return { console, completed, timedOut, exitCode, elapsedMs: Date.now() - started, accel };
+}

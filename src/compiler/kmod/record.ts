@@ -1,0 +1,108 @@
+// Reading what a generated module gives user space: struct lt_hit records (offsets from
+// kmod-runtime/lt_tracker.h) → HitRecord, and the stats file's lines → SummaryRecord.
+// Shared by the kmod session (reading the device) and the VM test (reading the console).
+
+import { LatencyStats } from "../../session/stats.ts";
+import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../../session/types.ts";
+import type { ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
+
+/** sizeof(struct lt_hit). */
+export const HIT_RECORD_SIZE = 136;
+const LT_HIT_THRESHOLD = 1;
+const LT_HIT_TIMEOUT = 2;
+const KEY_OFFSET = 24;
+const BEGIN_OFFSET = 56;
+const END_OFFSET = 96;
+
+function readContext(buf: Buffer, at: number, sides: ProbeSide[]): EventContext {
+  const probe = buf.readUInt16LE(at + 20);
+  const comm = buf.subarray(at + 24, at + 40);
+  const nul = comm.indexOf(0);
+  return {
+    probe: sides[probe]?.probe.id ?? `probe#${probe}`,
+    ts_ns: buf.readBigUInt64LE(at),
+    cpu: buf.readUInt32LE(at + 8),
+    tid: buf.readInt32LE(at + 12),
+    pid: buf.readInt32LE(at + 16),
+    comm: comm.subarray(0, nul < 0 ? comm.length : nul).toString("latin1"),
+  };
+}
+
+function readKeyValue(buf: Buffer, at: number, type: ValueType): KeyValue {
+  if (type.kind === "string") {
+    const bytes = buf.subarray(at, at + type.size);
+    const nul = bytes.indexOf(0);
+    return bytes.subarray(0, nul < 0 ? bytes.length : nul).toString("latin1");
+  }
+  const size = type.size;
+  if (size === 8) return type.signed ? buf.readBigInt64LE(at) : buf.readBigUInt64LE(at);
+  const value = type.signed ? buf.readIntLE(at, size) : buf.readUIntLE(at, size);
+  return BigInt(value);
+}
+
+/** The key values, packed in plan order with no padding (the generated __packed struct). */
+export function decodeKey(buf: Buffer, types: ValueType[]): KeyValue[] {
+  let at = 0;
+  return types.map((type) => {
+    const value = readKeyValue(buf, at, type);
+    at += type.size;
+    return value;
+  });
+}
+
+/** One record; `trackers` in module order (lt_hit.tracker is the index). Null: not ours. */
+export function decodeHit(record: Buffer, trackers: TrackerPlan[]): HitRecord | null {
+  if (record.length < HIT_RECORD_SIZE) return null;
+  const plan = trackers[record.readUInt32LE(0)];
+  const kind = record.readUInt32LE(4);
+  if (!plan || (kind !== LT_HIT_THRESHOLD && kind !== LT_HIT_TIMEOUT)) return null;
+  const keySize = record.readUInt32LE(16);
+  const key = decodeKey(record.subarray(KEY_OFFSET, KEY_OFFSET + keySize), plan.keyTypes);
+  const timeout = kind === LT_HIT_TIMEOUT;
+  return {
+    type: "hit",
+    tracker: plan.name,
+    kind: timeout ? "timeout" : "threshold",
+    latency_ns: Number(record.readBigUInt64LE(8)),
+    key,
+    begin: readContext(record, BEGIN_OFFSET, plan.begins),
+    end: timeout ? null : readContext(record, END_OFFSET, plan.ends),
+    snapshot: null,
+    stack: null,
+  };
+}
+
+/** One line of /proc/ltsh_MOD/stats as key=value pairs. */
+export function parseStatsLine(line: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const pair of line.trim().split(/\s+/)) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) fields[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return fields;
+}
+
+/** The stats file → one SummaryRecord per tracker line; `lost` hits count as dropped. */
+export function parseStats(text: string): SummaryRecord[] {
+  const summaries: SummaryRecord[] = [];
+  for (const line of text.split("\n")) {
+    const f = parseStatsLine(line);
+    if (f.tracker === undefined) continue;
+    const stats = new LatencyStats(f.tracker);
+    const num = (name: string) => Number(f[name] ?? 0);
+    stats.pairs = num("pairs");
+    stats.hits = num("hits");
+    stats.timeouts = num("timeouts");
+    stats.dropped = num("dropped") + num("lost");
+    stats.pending = num("pending");
+    if (stats.pairs > 0) {
+      stats.minNs = num("min_ns");
+      stats.maxNs = num("max_ns");
+    }
+    (f.hist ?? "").split(",").forEach((count, i) => {
+      if (Number(count) > 0) stats.addBucket(i === 0 ? 0 : 2 ** (i - 1), Number(count));
+    });
+    summaries.push(stats.summary());
+  }
+  return summaries;
+}

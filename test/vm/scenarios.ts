@@ -1,0 +1,260 @@
+// What the VM test does with each example's module: module parameters at insmod, guest
+// commands per phase (workloads from scripts/vm/guest/ltwork.c), and the checks on the
+// hits and stats read back. Thresholds are lowered through the module parameters, which
+// is itself under test: they must apply at once, without rebuilding.
+
+import type { HitRecord } from "../../src/session/types.ts";
+import { type ModuleRun, type Phase, workloadValues } from "./console.ts";
+
+export interface Scenario {
+  /** Example file name without .lt; the module is lt_<example>. */
+  example: string;
+  insmodParams: string;
+  /** Phase name → guest shell commands ($P is the module's parameters directory). */
+  phases: [string, string][];
+  check(run: ModuleRun, guest: GuestFacts): string[];
+}
+
+/** Read from the console outside the modules' sections. */
+export interface GuestFacts {
+  /** dev_t of /dev/vda as the kernel encodes it (major << 20 | minor). */
+  vdaDevt: number | null;
+  /** IRQ numbers /proc/interrupts lists for virtio devices. */
+  virtioIrqs: number[];
+}
+
+const KERNEL_ADDRESS = 0xffff800000000000n;
+
+function phase(run: ModuleRun, name: string): Phase {
+  return (
+    run.phases.find((p) => p.name === name) ?? {
+      name,
+      hits: [],
+      records: 0,
+      output: [],
+      undecodable: 0,
+    }
+  );
+}
+
+/** Failure messages; `expect(cond, msg)` keeps the checks one line each. */
+class Checks {
+  readonly failures: string[] = [];
+  expect(ok: boolean, message: string): this {
+    if (!ok) this.failures.push(message);
+    return this;
+  }
+  /** Every hit has a plausible latency for its kind and the begin/end probes of the plan. */
+  hitsPlausible(hits: HitRecord[], begins: string[], ends: string[], maxNs = 2e9): this {
+    for (const hit of hits.slice(0, 50)) {
+      this.expect(
+        hit.latency_ns > 0 && hit.latency_ns < maxNs,
+        `implausible latency ${hit.latency_ns} ns`,
+      );
+      this.expect(
+        begins.includes(hit.begin.probe),
+        `begin probe ${hit.begin.probe} not in ${begins}`,
+      );
+      if (hit.kind === "threshold") {
+        this.expect(
+          hit.end !== null && ends.includes(hit.end.probe),
+          `end probe ${hit.end?.probe}`,
+        );
+        this.expect(hit.end !== null && hit.end.ts_ns > hit.begin.ts_ns, "end before begin");
+      }
+    }
+    return this;
+  }
+}
+
+const threshold = (hits: HitRecord[]) => hits.filter((h) => h.kind === "threshold");
+
+export const SCENARIOS: Scenario[] = [
+  {
+    example: "wakeup",
+    insmodParams: "wakeup_threshold_ns=1",
+    phases: [
+      ["sleep", "ltwork sleep 50 1000"],
+      [
+        "timeouts",
+        "echo 0 > $P/wakeup_threshold_ns; echo 1 > $P/wakeup_timeout_ns; ltwork sleep 20 1000",
+      ],
+    ],
+    check(run) {
+      const sleep = phase(run, "sleep");
+      const pid = workloadValues(sleep).pid;
+      const timeouts = phase(run, "timeouts").hits;
+      return new Checks()
+        .expect(
+          threshold(sleep.hits).length >= 20,
+          `${sleep.hits.length} wakeup hits for 50 sleeps`,
+        )
+        .expect(
+          sleep.hits.some((h) => h.key[0] === BigInt(pid)),
+          `no wakeup of ltwork (pid ${pid})`,
+        )
+        .hitsPlausible(sleep.hits, ["sched:sched_wakeup"], ["sched:sched_switch"])
+        .expect(
+          timeouts.length > 0 && timeouts.every((h) => h.kind === "timeout" && h.end === null),
+          "timeout 1 ns set at run time gave no timeout hits (or threshold hits with threshold 0)",
+        ).failures;
+    },
+  },
+  {
+    example: "offcpu",
+    insmodParams: "offcpu_threshold_ns=1000000",
+    phases: [["sleep", "ltwork sleep 20 3000"]],
+    check(run) {
+      const sleep = phase(run, "sleep");
+      const pid = BigInt(workloadValues(sleep).pid);
+      const mine = sleep.hits.filter((h) => h.key[0] === pid);
+      return new Checks()
+        .expect(mine.length >= 10, `${mine.length} off-CPU hits of ltwork for 20 sleeps of 3 ms`)
+        .expect(
+          mine.every((h) => h.latency_ns >= 3e6),
+          "an off-CPU time shorter than the 3 ms sleep",
+        )
+        .expect(
+          mine.every((h) => h.begin.comm === "ltwork" && BigInt(h.begin.tid) === pid),
+          "begin context is not the task switched out",
+        )
+        .hitsPlausible(sleep.hits, ["sched:sched_switch"], ["sched:sched_switch"]).failures;
+    },
+  },
+  {
+    example: "syscall",
+    insmodParams: "",
+    phases: [
+      ["high", "echo 1000000000 > $P/syscall_threshold_ns; ltwork syscalls 1000"],
+      ["low", "echo 1000000 > $P/syscall_threshold_ns; ltwork syscalls 1000"],
+    ],
+    check(run) {
+      const high = phase(run, "high");
+      const low = phase(run, "low");
+      const highPid = BigInt(workloadValues(high).pid);
+      const lowPid = BigInt(workloadValues(low).pid);
+      // The five 5 ms nanosleeps; the task's other calls (console writes) may be slow too.
+      const sleeps = low.hits.filter((h) => h.key[0] === lowPid && h.latency_ns >= 5e6);
+      return new Checks()
+        .expect(!high.hits.some((h) => h.key[0] === highPid), "hits above a 1 s threshold")
+        .expect(
+          sleeps.length >= 5,
+          `${sleeps.length} hits for 5 sleeps of 5 ms at a 1 ms threshold`,
+        )
+        .expect(
+          sleeps.every((h) => h.begin.comm === "ltwork" && BigInt(h.end?.tid ?? 0) === lowPid),
+          "slow syscall hit not in the ltwork task",
+        )
+        .hitsPlausible(low.hits, ["raw_syscalls:sys_enter"], ["raw_syscalls:sys_exit"]).failures;
+    },
+  },
+  {
+    example: "irq",
+    insmodParams: "irq_threshold_ns=1",
+    phases: [["disk", "ltwork disk /dev/vda 20"]],
+    check(run, guest) {
+      const disk = phase(run, "disk");
+      const virtio = disk.hits.filter((h) => guest.virtioIrqs.includes(Number(h.key[0])));
+      return new Checks()
+        .expect(virtio.length >= 5, `${virtio.length} hits on virtio IRQs ${guest.virtioIrqs}`)
+        .expect(
+          disk.hits.every((h) => h.key[1] === BigInt(h.begin.cpu)),
+          "key cpu is not the CPU",
+        )
+        .hitsPlausible(disk.hits, ["irq:irq_handler_entry"], ["irq:irq_handler_exit"], 1e8)
+        .failures;
+    },
+  },
+  {
+    example: "block",
+    insmodParams: "block_threshold_ns=1",
+    phases: [["disk", "ltwork disk /dev/vda 20"]],
+    check(run, guest) {
+      const disk = phase(run, "disk");
+      const onVda = disk.hits.filter(
+        (h) => guest.vdaDevt !== null && h.key[0] === BigInt(guest.vdaDevt),
+      );
+      return new Checks()
+        .expect(
+          onVda.length >= 20,
+          `${onVda.length} hits on /dev/vda (dev ${guest.vdaDevt}) for 40 I/Os`,
+        )
+        .expect(
+          onVda.every((h) => (h.key[1] as bigint) < 16384n),
+          "sector beyond the 8 MiB disk",
+        )
+        .hitsPlausible(disk.hits, ["block:block_rq_issue"], ["block:block_rq_complete"]).failures;
+    },
+  },
+  {
+    example: "network",
+    insmodParams: "network_threshold_ns=1",
+    phases: [["tcp", "ltwork tcp 5"]],
+    check(run) {
+      const tcp = phase(run, "tcp");
+      const ends = ["skb:skb_copy_datagram_iovec", "skb:consume_skb", "skb:kfree_skb"];
+      return new Checks()
+        .expect(
+          threshold(tcp.hits).length >= 10,
+          `${tcp.hits.length} receive hits for 5 TCP exchanges`,
+        )
+        .expect(
+          tcp.hits.every((h) => (h.key[0] as bigint) >= KERNEL_ADDRESS),
+          "skbaddr not a kernel address",
+        )
+        .expect(
+          tcp.hits.some((h) => h.end?.probe === "skb:skb_copy_datagram_iovec"),
+          "no skb copied to user",
+        )
+        .hitsPlausible(tcp.hits, ["net:netif_receive_skb"], ends).failures;
+    },
+  },
+  {
+    example: "ttfb",
+    insmodParams: "ttfb_threshold_ns=1000000",
+    phases: [["tcp", "ltwork tcp 5"]],
+    check(run) {
+      const tcp = phase(run, "tcp");
+      const server = BigInt(workloadValues(tcp).server_pid);
+      const mine = tcp.hits.filter((h) => h.key[0] === server);
+      const begins = ["syscalls:sys_exit_accept", "syscalls:sys_exit_accept4"];
+      const ends = ["write", "writev", "sendto", "sendmsg"].map((s) => `syscalls:sys_enter_${s}`);
+      return new Checks()
+        .expect(mine.length === 5, `${mine.length} first-byte hits of the server for 5 connections`)
+        .expect(
+          mine.every((h) => h.latency_ns >= 2e6),
+          "first byte sooner than the server's 2 ms think time",
+        )
+        .expect(
+          mine.every(
+            (h) => h.begin.comm === "ltwork" && h.end?.probe === "syscalls:sys_enter_write",
+          ),
+          "wrong begin task or end probe",
+        )
+        .hitsPlausible(tcp.hits, begins, ends).failures;
+    },
+  },
+];
+
+/** The guest commands for one module: insmod, phases with the reader, stats, rmmod. */
+export function scenarioScript(s: Scenario, module: string): string {
+  const lines = [
+    `echo "@@ltsh module ${module}"`,
+    `insmod /lib/ltsh/${module}.ko ${s.insmodParams}; echo "@@ltsh insmod ${module} rc=$?"`,
+    `P=/sys/module/${module}/parameters`,
+  ];
+  // Hits stop (threshold and timeout 0) before reading: the reader's own wakeups and
+  // syscalls would otherwise feed the trackers it reads. Each phase sets what it needs.
+  const quiet = `echo 0 > $P/${s.example}_threshold_ns; echo 0 > $P/${s.example}_timeout_ns`;
+  for (const [name, commands] of s.phases) {
+    lines.push(`echo "@@ltsh phase ${module} ${name}"`, commands, quiet);
+    lines.push(`ltread /dev/ltsh_${module} 136 300 100`);
+  }
+  lines.push(
+    `echo "@@ltsh stats ${module}"`,
+    `cat /proc/ltsh_${module}/stats`,
+    `echo "@@ltsh end-stats ${module}"`,
+    `rmmod ${module}; echo "@@ltsh rmmod ${module} rc=$?"`,
+  );
+  return lines.join("\n");
+}
