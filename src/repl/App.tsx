@@ -106,9 +106,11 @@ interface Layout {
 
 /** The prompt, status and error come first; the table and then the histogram get the rest. */
 export function shareRows(state: ShellState, width: number, rows: number): Layout {
+  // A small terminal gets a shorter error: the prompt and the status stay on screen.
+  const maxError = Math.min(MAX_ERROR_LINES, Math.max(2, rows - 8));
   const errorLines = clip(
     state.error ? state.error.replace(/\n$/, "").split("\n") : [],
-    MAX_ERROR_LINES,
+    maxError,
     width,
   );
   const candidateLines = candidatesText(state.candidates, width);
