@@ -2,6 +2,7 @@
 // histogram bars and the status line. Every line fits `width` columns (truncated, never
 // wrapped), so an 80x24 terminal stays tidy and frame tests compare plain strings.
 
+import { formatDuration } from "../session/output.ts";
 import type { HistogramBucket, SummaryRecord } from "../session/types.ts";
 import type { StatusInfo, TrackerRow } from "./state.ts";
 
@@ -14,25 +15,6 @@ export function fit(text: string, width: number): string {
     .slice(0, width - 1)
     .join("")
     .trimEnd()}…`;
-}
-
-/** "850ns", "312us", "12.3ms", "1.2s": at most three significant digits, for 7 columns. */
-export function formatDuration(ns: number): string {
-  const units: [number, string][] = [
-    [1e9, "s"],
-    [1e6, "ms"],
-    [1e3, "us"],
-  ];
-  for (const [scale, unit] of units) {
-    if (ns >= scale) return `${significant(ns / scale)}${unit}`;
-  }
-  return `${Math.round(ns)}ns`;
-}
-
-function significant(value: number): string {
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  const text = value.toFixed(digits);
-  return digits === 0 ? text : text.replace(/0+$/, "").replace(/\.$/, "");
 }
 
 /** 987, 12.3k, 4.56M: counters that stay within six columns. */
