@@ -6,6 +6,7 @@ import koffi from "koffi";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BpfMapType, BpfProgType, closeFd, createMap, loadProgram } from "../../src/kernel/bpf.ts";
+import { KernelError } from "../../src/kernel/errors.ts";
 import { NativeMemory } from "../../src/kernel/libc.ts";
 import { attachTracepoint } from "../../src/kernel/perf.ts";
 import { RingBufferReader } from "../../src/kernel/ringbuf.ts";
@@ -237,6 +238,24 @@ test("an idle reader sleeps in epoll: no CPU spent while nothing arrives", async
   } finally {
     for (const r of readers) await r.close();
     closeFd(ring);
+  }
+});
+
+test("a map that is not a ring buffer is refused with a KernelError", () => {
+  const fd = createMap({
+    name: "ltsh_notring",
+    type: BpfMapType.ARRAY,
+    keySize: 4,
+    valueSize: 8,
+    maxEntries: 1,
+  });
+  try {
+    assert.throws(
+      () => new RingBufferReader(fd, 4096),
+      (e: unknown) => e instanceof KernelError && /mmap ring buffer/.test(e.message),
+    );
+  } finally {
+    closeFd(fd);
   }
 });
 
