@@ -2,6 +2,7 @@
 // through openSession(); each backend adds one import and one entry to `factories`.
 
 import type { OptionValue } from "../compiler/plan.ts";
+import { openKmodSession } from "./kmod.ts";
 import { openLiveSession } from "./live.ts";
 import { openReplaySession } from "./replay.ts";
 import type { Session, SessionListener } from "./types.ts";
@@ -27,6 +28,7 @@ export type SessionFactory = (options: SessionOptions) => Promise<Session>;
 const factories: Partial<Record<BackendName, SessionFactory>> = {
   live: openLiveSession,
   replay: openReplaySession,
+  kmod: openKmodSession,
 };
 
 export async function openSession(backend: BackendName, options: SessionOptions): Promise<Session> {
