@@ -123,7 +123,7 @@ async function record(
       await pipeline(createReadStream(instance.tracePath), createGzip(), sink);
     else await pipeline(createReadStream(instance.tracePath), sink);
     process.stderr.write(
-      `ltsh record: ${stats.entries} events (${events.length} event types) written to ${output}\n`,
+      `ltsh record: ${stats.entries} events (${events.length} event type${events.length === 1 ? "" : "s"}) written to ${output}\n`,
     );
     if (stats.dropped + stats.overrun > 0) {
       process.stderr.write(
