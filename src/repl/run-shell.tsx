@@ -114,12 +114,12 @@ async function interact(
     />,
     { exitOnCtrlC: false },
   );
+  // Keys never raise SIGINT (raw mode); a signal from elsewhere quits like :quit does.
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   const onSignal = () => quit();
-  process.once("SIGTERM", onSignal);
-  process.once("SIGHUP", onSignal);
+  for (const signal of signals) process.on(signal, onSignal);
   await quitting;
-  process.off("SIGTERM", onSignal);
-  process.off("SIGHUP", onSignal);
+  for (const signal of signals) process.off(signal, onSignal);
   const summaries = await controller.closeSession();
   instance.unmount();
   await instance.waitUntilExit().catch(() => {});
