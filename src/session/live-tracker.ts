@@ -32,6 +32,8 @@ export class LiveTracker {
   private attachments: Attachment[] = [];
   /** Timeout hits found by the sweeper (the end program counts late ends itself). */
   sweptTimeouts = 0;
+  /** When the session sweeps this tracker next (performance.now() ms). */
+  nextSweepMs = 0;
   running = false;
   private closed = false;
 

@@ -1,29 +1,36 @@
 // The "live" backend: trackers compiled to BPF and run in this kernel. Hits arrive through
 // one shared ring buffer; stats are read from per-CPU maps; timeouts of begins that never
-// end are found by a user-space sweep (see SWEEP_MS); everything is closed on exit/signals.
+// end are found by a user-space sweep (see sweepPeriodMs); everything is closed on exit/signals.
 
 import { generateTracker, ringbufSpec } from "../compiler/bpf/codegen.ts";
-import { Hit, RINGBUF_REF } from "../compiler/bpf/layout.ts";
+import { Hit, hasAction, RINGBUF_REF } from "../compiler/bpf/layout.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { closeFd, createMap } from "../kernel/bpf.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
-import { KernelSymbols } from "../kernel/kallsyms.ts";
+import type { KernelSymbols } from "../kernel/kallsyms.ts";
 import { checkLivePermissions } from "../kernel/permissions.ts";
 import { RingBufferReader } from "../kernel/ringbuf.ts";
 import type { SessionOptions } from "./backends.ts";
-import { ExecRunner } from "./exec.ts";
+import type { ExecRunner } from "./exec.ts";
 import { decodeHit } from "./live-decode.ts";
 import { LiveTracker } from "./live-tracker.ts";
-import { FlightRecorder, wantsSnapshot } from "./snapshot.ts";
+import type { FlightRecorder } from "./snapshot.ts";
 import { LatencyStats } from "./stats.ts";
 import type { HitRecord, Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
 
 /**
- * Sweep period for timeouts. A begin whose end never comes is reported between its deadline
- * and deadline + SWEEP_MS (ends arriving late are judged exactly, in the kernel). Each sweep
- * costs two bpf(2) calls per pending begin of trackers that have a timeout.
+ * Timeouts of begins whose end never comes are found by sweeping the pending map from user
+ * space (ends arriving late are judged exactly, in the kernel). A tracker is swept every
+ * timeout/100, between SWEEP_MS and MAX_SWEEP_MS: a timeout hit comes at most 1% of the
+ * timeout (at least 10 ms) after its deadline. Each sweep costs two bpf(2) calls per pending
+ * begin of that tracker (next key, lookup) plus a delete per expiry.
  */
 export const SWEEP_MS = 10;
+const MAX_SWEEP_MS = 1000;
+
+export function sweepPeriodMs(timeoutNs: number): number {
+  return Math.min(MAX_SWEEP_MS, Math.max(SWEEP_MS, timeoutNs / 100 / 1e6));
+}
 
 /** Polled stats (the shell, a few times a second) recount pending begins at most this often. */
 const PENDING_REFRESH_MS = 1000;
@@ -85,8 +92,12 @@ export class LiveSession implements Session {
       ref: RINGBUF_REF,
       fd: this.ringbuf.fd,
     });
-    if (plan.actions.some((a) => a.kind === "stack")) this.symbols ??= KernelSymbols.load();
-    if (wantsSnapshot(plan)) {
+    // Actions' modules load on first use: a plain run starts faster without them.
+    if (hasAction(plan, "stack")) {
+      this.symbols ??= (await import("../kernel/kallsyms.ts")).KernelSymbols.load();
+    }
+    if (hasAction(plan, "snapshot")) {
+      const { FlightRecorder } = await import("./snapshot.ts");
       this.recorder ??= FlightRecorder.start({
         options: this.options,
         warn: (m) => this.listener.warning(m),
@@ -94,6 +105,7 @@ export class LiveSession implements Session {
       this.recorder.track(plan);
     }
     if (plan.actions.some((a) => a.kind === "exec")) {
+      const { ExecRunner } = await import("./exec.ts");
       this.exec ??= ExecRunner.fromOptions(this.options, (m) => this.listener.warning(m));
     }
     tracker.start();
@@ -175,8 +187,10 @@ export class LiveSession implements Session {
   /** At close, `final` also expires what is past its deadline now (then reports pending). */
   private sweep(final = false): void {
     const now = monotonicNs();
+    const nowMs = performance.now();
     for (const t of this.trackers) {
-      if (!t.running && !final) continue;
+      if (!final && (!t.running || nowMs < t.nextSweepMs)) continue;
+      t.nextSweepMs = nowMs + sweepPeriodMs(t.object.layout.plan.timeoutNs ?? 0);
       for (const { hit, stackId } of t.sweep(now)) this.deliver(t, hit, stackId);
     }
   }
@@ -191,7 +205,7 @@ export class LiveSession implements Session {
       this.listener.hit(done);
       for (const a of plan.actions) if (a.kind === "exec") this.exec?.run(a.argv, done);
     };
-    if (this.recorder !== null && wantsSnapshot(plan)) {
+    if (this.recorder !== null && hasAction(plan, "snapshot")) {
       const pending = this.recorder.capture(hit).then(
         (path) => emit({ ...hit, snapshot: path }),
         (error: Error) => {
