@@ -44,8 +44,15 @@ export function complete(line: Line, vocabulary: Vocabulary): Completion {
   const cursor = wordStart + completed.length;
   return {
     line: { text, cursor },
-    candidates: unique ? [] : matches.slice(0, MAX_CANDIDATES_SHOWN),
+    candidates: unique ? [] : shownCandidates(matches),
   };
+}
+
+/** The first choices, and how many more there are (4,000 probes do not fit a screen). */
+function shownCandidates(matches: string[]): string[] {
+  if (matches.length <= MAX_CANDIDATES_SHOWN) return matches;
+  const more = matches.length - MAX_CANDIDATES_SHOWN;
+  return [...matches.slice(0, MAX_CANDIDATES_SHOWN), `(… ${more} more: type more letters)`];
 }
 
 /** Words are broken at blanks and the language's punctuation; ":" stays inside probe ids. */

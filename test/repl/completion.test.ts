@@ -90,6 +90,17 @@ test("inside a key list only fields and builtins are offered, not keywords", () 
   ]);
 });
 
+test("a long list of choices is cut and says how many more there are", () => {
+  const many: Vocabulary = {
+    ...vocabulary,
+    probes: () => Array.from({ length: 30 }, (_, i) => `p${String(i).padStart(2, "0")}`),
+  };
+  const { candidates } = completeText("track p", many);
+  assert.is(candidates.length, 25);
+  assert.is(candidates[23], "p23");
+  assert.is(candidates[24], "(… 6 more: type more letters)");
+});
+
 test("completion in the middle of a line keeps what follows the cursor", () => {
   const line = { text: "track sched_wa -> x", cursor: "track sched_wak".length - 1 };
   const result = complete(line, vocabulary);
