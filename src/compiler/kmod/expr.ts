@@ -104,7 +104,9 @@ export class ExprTranslator {
     for (const helper of this.mapping.helpers ?? []) {
       if (text.includes(`${helper}(`)) this.helpers.add(helper);
     }
-    return text.includes(" ") && !/^\(.*\)$/.test(text) ? `(${text})` : text;
+    // A member chain, a call or a cast needs no parentheses; `nr_bytes >> 9` does.
+    const atomic = /^(\([\w ]+\))?[\w.\->[\]]+(\(.*\))?$/.test(text) || /^\(.*\)$/.test(text);
+    return atomic ? text : `(${text})`;
   }
 
   private compare(expr: Extract<Expr, { kind: "compare" }>): string {

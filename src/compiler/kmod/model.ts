@@ -153,9 +153,10 @@ function trackerModel(
   }
   const helpers = new Set<string>();
   const byTracepoint = new Map<string, ProbeFunction>();
+  // Begin probes first in the file; inside one probe function ends still run first.
   const sides = [
-    ...plan.ends.map((alt, i) => ["end", alt, i] as const),
     ...plan.begins.map((alt, i) => ["begin", alt, i] as const),
+    ...plan.ends.map((alt, i) => ["end", alt, i] as const),
   ];
   for (const [side, alt, i] of sides) {
     const code = sideCode(alt, side, i, members, helpers, diagnostics);
@@ -196,6 +197,7 @@ export function buildModuleModel(plan: ProgramPlan): {
     while (idents.has(t.ident)) t.ident = `${t.ident}_`;
     idents.add(t.ident);
   }
+  diagnostics.sort((a, b) => a.range.offset - b.range.offset);
   if (diagnostics.some((d) => d.severity === "error")) return { model: null, diagnostics };
   const ok = trackers.filter((t): t is TrackerModel => t !== null);
   const helpers = [...new Set(ok.flatMap((t) => [...t.helpers]))].sort();

@@ -1,0 +1,74 @@
+// The generated C builds against real kernel headers with no warning and passes
+// checkpatch: one module holding all seven example trackers (one build keeps it ~10 s).
+// Skips, saying why, where Debian's linux-headers-amd64 or checkpatch.pl are missing.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { generateModule, writeModule } from "../../src/compiler/kmod/target.ts";
+import { checkpatchPath, kernelHeaders, planOf } from "./support.ts";
+
+const EXAMPLES = new URL("../../examples/", import.meta.url);
+const headers = kernelHeaders();
+const checkpatch = checkpatchPath();
+
+function allExamples(): string {
+  return readdirSync(EXAMPLES)
+    .filter((f) => f.endsWith(".lt"))
+    .map((f) => readFileSync(new URL(f, EXAMPLES), "utf8"))
+    .join("\n");
+}
+
+const module = generateModule(planOf(allExamples(), "examples.lt"));
+const dir = mkdtempSync(join(tmpdir(), `ltsh-${process.pid}-kmod-test-`));
+writeModule(module, dir);
+
+test("all seven example trackers make one module", () => {
+  assert.equal(module.model.trackers.map((t) => t.plan.name).sort(), [
+    "block",
+    "irq",
+    "network",
+    "offcpu",
+    "syscall",
+    "ttfb",
+    "wakeup",
+  ]);
+});
+
+if (headers) {
+  test(`it builds against ${headers} with no warning`, () => {
+    const make = spawnSync("make", ["-C", headers, `M=${dir}`, "modules"], {
+      encoding: "utf8",
+      timeout: 180_000,
+    });
+    const log = `${make.stdout}${make.stderr}`;
+    assert.is(make.status, 0, log);
+    assert.not.match(log, /warning:/i, log);
+    assert.ok(readdirSync(dir).includes("lt_examples.ko"));
+  });
+} else {
+  console.log(
+    "  skip kmod build: no /usr/src/linux-headers-*-amd64 (apt-get install linux-headers-amd64)",
+  );
+}
+
+if (checkpatch) {
+  test("the generated C is checkpatch-clean", () => {
+    const run = spawnSync(
+      checkpatch,
+      ["--no-tree", "-f", "--terse", join(dir, "lt_examples_main.c")],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.is(run.status, 0, run.stdout);
+  });
+} else {
+  console.log("  skip checkpatch: no ~/.cache/ltsh-checkpatch (make -C kmod-runtime checkpatch)");
+}
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();

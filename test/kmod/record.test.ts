@@ -1,0 +1,100 @@
+// Hit records and stats as user space reads them from a generated module: struct lt_hit
+// bytes laid out by hand from kmod-runtime/lt_tracker.h's documented offsets.
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decodeHit, HIT_RECORD_SIZE, parseStats } from "../../src/compiler/kmod/record.ts";
+import { planOf } from "./support.ts";
+
+const plan = planOf("track w: sched_wakeup(pid, comm) -> sched_switch(next_pid, next_comm) > 1us")
+  .trackers[0];
+
+function context(buf: Buffer, at: number, ts: bigint, probe: number, comm: string): void {
+  buf.writeBigUInt64LE(ts, at);
+  buf.writeUInt32LE(1, at + 8);
+  buf.writeInt32LE(42, at + 12);
+  buf.writeInt32LE(40, at + 16);
+  buf.writeUInt16LE(probe, at + 20);
+  buf.write(comm, at + 24, "latin1");
+}
+
+function record(kind: number): Buffer {
+  const buf = Buffer.alloc(HIT_RECORD_SIZE);
+  buf.writeUInt32LE(0, 0);
+  buf.writeUInt32LE(kind, 4);
+  buf.writeBigUInt64LE(5000n, 8);
+  buf.writeUInt32LE(24, 16);
+  buf.writeBigInt64LE(1234n, 24);
+  buf.write("cyclictest", 32, "latin1");
+  context(buf, 56, 1_000_000n, 0, "swapper/1");
+  if (kind === 1) context(buf, 96, 1_005_000n, 0, "cyclictest");
+  return buf;
+}
+
+test("a threshold hit decodes to the output contract's record", () => {
+  const hit = decodeHit(record(1), [plan]);
+  assert.equal(hit, {
+    type: "hit",
+    tracker: "w",
+    kind: "threshold",
+    latency_ns: 5000,
+    key: [1234n, "cyclictest"],
+    begin: {
+      probe: "sched:sched_wakeup",
+      ts_ns: 1_000_000n,
+      cpu: 1,
+      tid: 42,
+      pid: 40,
+      comm: "swapper/1",
+    },
+    end: {
+      probe: "sched:sched_switch",
+      ts_ns: 1_005_000n,
+      cpu: 1,
+      tid: 42,
+      pid: 40,
+      comm: "cyclictest",
+    },
+    snapshot: null,
+    stack: null,
+  });
+});
+
+test("a timeout hit has no end; unknown trackers and kinds are not hits", () => {
+  const hit = decodeHit(record(2), [plan]);
+  assert.is(hit?.kind, "timeout");
+  assert.is(hit?.end, null);
+  const stranger = record(1);
+  stranger.writeUInt32LE(7, 0);
+  assert.is(decodeHit(stranger, [plan]), null);
+  assert.is(decodeHit(record(9), [plan]), null);
+});
+
+test("stats lines become summaries; lost hits count as dropped", () => {
+  const hist = Array.from({ length: 64 }, (_, i) => (i === 11 ? 3 : i === 13 ? 1 : 0)).join(",");
+  const [s] = parseStats(
+    `tracker=w pairs=4 hits=2 timeouts=1 dropped=1 lost=2 min_ns=900 max_ns=4000 hist=${hist} begins=6 pending=1\n`,
+  );
+  assert.equal(
+    { ...s, p50_ns: s.p50_ns, hist: s.hist },
+    {
+      type: "summary",
+      tracker: "w",
+      pairs: 4,
+      hits: 2,
+      timeouts: 1,
+      dropped: 3,
+      pending: 1,
+      min_ns: 900,
+      p50_ns: 1024,
+      p99_ns: 4000,
+      max_ns: 4000,
+      hist: [
+        { le_ns: 1024, count: 3 },
+        { le_ns: 4096, count: 1 },
+      ],
+    },
+  );
+});
+
+test.run();
