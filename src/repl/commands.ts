@@ -195,10 +195,11 @@ async function load(shell: ShellController, [file]: string[]): Promise<Outcome> 
 function save(shell: ShellController, [file]: string[]): Outcome {
   if (shell.program.statements.length === 0)
     return fail("nothing to save: no trackers or options yet");
-  const text = shell.program.saved(
-    `# Saved by the ltsh shell (${shell.backend}). Run: ltsh run ${file}`,
-  );
-  // What we write must check clean, or the user would find out only when loading it.
+  const header = `# Saved by the ltsh shell (${shell.backend}). Run: ltsh run ${file}`;
+  // What we write must check clean, or the user would find out only when loading it; the
+  // sources as typed are the fallback should the tidy layout ever not check.
+  let text = shell.program.saved(header);
+  if (!shell.checker.checkFile(text, file, []).ok) text = shell.program.saved(header, false);
   const check = shell.checker.checkFile(text, file, []);
   if (!check.ok) return fail(`not saved, the generated file does not check:\n${check.errors}`);
   shell.io.writeFile(file, text);

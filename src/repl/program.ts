@@ -67,15 +67,47 @@ export class Program {
   }
 
   /**
-   * The tidy text :save writes: a header, the options, then each tracker on its own
-   * paragraph, always with its name (a derived name could change once others are removed).
+   * The text :save writes: a header, the options, then each tracker on its own paragraph,
+   * always with its name (a derived name could change once others are removed). `tidy`
+   * lays one-line trackers out one clause per line, as in examples/.
    */
-  saved(header: string): string {
+  saved(header: string, tidy = true): string {
     const sets = this.statements.filter((s) => s.kind === "set").map((s) => s.source.trim());
-    const tracks = this.trackers().map((t) => withName(t.source.trim(), t.name));
+    const tracks = this.trackers().map((t) =>
+      tidy ? tidyTracker(t.plan) : withName(t.source.trim(), t.name),
+    );
     const body = [...(sets.length > 0 ? [sets.join("\n")] : []), ...tracks];
     return `${header}\n\n${body.join("\n\n")}\n`;
   }
+}
+
+/**
+ * A tracker typed on one line, laid out like examples/: name, begin, `-> end`, then one
+ * clause per line. Sources written over several lines (from a file) are kept as they are.
+ */
+export function tidyTracker(plan: TrackerPlan): string {
+  const source = plan.source.trim();
+  const base = plan.range.offset;
+  const cut = (range: { offset: number; endOffset: number }) =>
+    plan.source.slice(range.offset - base, range.endOffset - base).trim();
+  const sides = [...plan.begins, ...plan.ends].map((side) => cut(side.range));
+  if (/[\n#]/.test(source) || plan.source !== source || sides.some((text) => text === "")) {
+    return withName(source, plan.name);
+  }
+  const side = (list: typeof plan.begins) =>
+    list.length === 1 ? cut(list[0].range) : `{ ${list.map((s) => cut(s.range)).join(" | ")} }`;
+  const afterEnds = plan.source.slice((plan.ends.at(-1)?.range.endOffset ?? base) - base);
+  const rest = afterEnds.replace(/^\s*\}/, "").trim();
+  const thenAt = rest.search(/\bthen\b/);
+  const clauses = (thenAt < 0 ? rest : rest.slice(0, thenAt)).trim();
+  const lines = [
+    `track ${plan.name}:`,
+    side(plan.begins),
+    `-> ${side(plan.ends)}`,
+    ...(clauses ? clauses.split(/\s+(?=(?:timeout|keep|capacity)\b)/) : []),
+    ...(thenAt < 0 ? [] : [rest.slice(thenAt).trim()]),
+  ];
+  return lines.map((line, i) => (i === 0 ? line : `    ${line}`)).join("\n");
 }
 
 /** `track sched_wakeup(pid) -> ...` becomes `track NAME: sched_wakeup(pid) -> ...`. */

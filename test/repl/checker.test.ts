@@ -61,6 +61,35 @@ test("set lines and a file's set statements come back with their text, and :save
   assert.ok(checker.checkFile(saved, "saved.lt", []).ok);
 });
 
+test(":save lays a one-line tracker out one clause per line, as examples/ do, and it checks clean", () => {
+  const line =
+    'track sched_wakeup(args.pid) where args.prio < 100 -> { sched_switch(next_pid) | sched_waking(pid) } > 200us timeout 1s keep last then exec "echo then timeout", print';
+  const result = checker.checkLine(line, []);
+  assert.ok(result.ok, result.ok ? "" : result.errors);
+  if (!result.ok) return;
+  const program = new Program();
+  program.add(result);
+  const saved = program.saved("# saved");
+  assert.is(
+    saved,
+    [
+      "# saved",
+      "",
+      "track sched_wakeup_to_sched_switch:",
+      "    sched_wakeup(args.pid) where args.prio < 100",
+      "    -> { sched_switch(next_pid) | sched_waking(pid) }",
+      "    > 200us",
+      "    timeout 1s",
+      "    keep last",
+      '    then exec "echo then timeout", print',
+      "",
+    ].join("\n"),
+  );
+  const again = checker.checkFile(saved, "saved.lt", []);
+  assert.ok(again.ok, again.ok ? "" : again.errors);
+  if (again.ok) assert.equal(again.trackers[0].thresholdNs, result.trackers[0].thresholdNs);
+});
+
 test("Tab completes probes and fields from the catalog", () => {
   const vocabulary = shellVocabulary(catalog, () => ["w"]);
   assert.is(completeText("track sched_wakeup_n", vocabulary).line.text, "track sched_wakeup_new ");
