@@ -4,7 +4,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { compileText, namedSleep, run, runLive, sleep } from "./live-support.ts";
+import { compileText, namedCopy, namedSleep, run, runLive, sleep } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
 
 const filters: Record<string, string> = {
@@ -19,6 +19,8 @@ const filters: Record<string, string> = {
   n_signed: `args.__syscall_nr < 0`,
   m_signed: `args.__syscall_nr >= 230 && args.__syscall_nr <= 230`,
   m_not_not: `!!(args.flags == 0)`,
+  m_negative_literal: `$tid > -1 && args.__syscall_nr >= 0 && -5 < args.__syscall_nr`,
+  n_negative_literal: `$tid < -1 || args.__syscall_nr <= -1`,
 };
 
 test("filters select exactly the events the reference semantics say", async () => {
@@ -43,6 +45,27 @@ test("filters select exactly the events the reference semantics say", async () =
     }
   } finally {
     sleeper.remove();
+  }
+});
+
+test("a negative field compares as a negative number: a failed write's ret < 0", async () => {
+  const perl = namedCopy("/usr/bin/perl", "ltsh_badfd");
+  const plan = compileText(`
+track failed: sys_enter_write($tid) where comm == "ltsh_badfd"
+    -> sys_exit_write($tid) where ret < 0 && ret == -9 && ret >= -9
+track succeeded: sys_enter_write($tid) where comm == "ltsh_badfd"
+    -> sys_exit_write($tid) where ret >= 0
+`);
+  try {
+    const { summaries } = await runLive(plan, async () => {
+      // writing to a descriptor that is not open fails with EBADF (-9)
+      await run([perl.path, "-MPOSIX", "-e", "POSIX::write(42, 'x', 1)"]);
+      await sleep(20);
+    });
+    const pairs = Object.fromEntries(summaries.map((s) => [s.tracker, s.pairs]));
+    assert.equal(pairs, { failed: 1, succeeded: 0 });
+  } finally {
+    perl.remove();
   }
 });
 

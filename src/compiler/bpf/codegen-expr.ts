@@ -2,7 +2,7 @@
 // and widened, builtins read from their stack slots, filters as conditional jumps, and keys
 // written into a stack buffer (ints widened to 8 bytes, strings padded).
 
-import type { CompareOp, Expr, ValueType } from "../plan.ts";
+import type { CompareOp, Expr } from "../plan.ts";
 import { builtinNeed, directlyLoadable, type SideState } from "./codegen-state.ts";
 import { branchStringEqual, chunks, littleEndian, stringSource } from "./codegen-string.ts";
 import { CodegenError } from "./emitter.ts";
@@ -131,10 +131,15 @@ function jumpFor(op: CompareOp, signed: boolean) {
   }
 }
 
-/** Values widened to 64 bits compare exactly as signed unless one is an unsigned 64-bit value. */
-function signedCompare(a: ValueType, b: ValueType): boolean {
-  const u64 = (t: ValueType) => t.kind === "int" && t.size === 8 && !t.signed;
-  return !u64(a) && !u64(b);
+/**
+ * Values widened to 64 bits compare exactly (as replay's bigints do) with a signed compare,
+ * unless an operand is an unsigned 64-bit value that may exceed 2^63. Literals do not count:
+ * `ret >= 0` stays signed whatever type the checker gave the 0.
+ */
+function signedCompare(left: Expr, right: Expr): boolean {
+  const u64 = (e: Expr) =>
+    e.kind !== "int" && e.type.kind === "int" && e.type.size === 8 && !e.type.signed;
+  return !u64(left) && !u64(right);
 }
 
 /** Emits a jump to `target` taken when the boolean value of `e` equals `when`. */
@@ -187,7 +192,7 @@ function branchCompare(
   when: boolean,
 ) {
   const cmp = when ? op : negated[op];
-  const signed = signedCompare(left.type, right.type);
+  const signed = signedCompare(left, right);
   const rightLit = literalOf(right);
   const leftLit = literalOf(left);
   if (rightLit !== null && fitsImm32(rightLit)) {
