@@ -32,11 +32,16 @@ function fitToType(value: bigint, size: number, signed: boolean): number | bigin
 
 /** A small integer as the C type stores it (wrapped when out of its range). */
 function fitSmall(value: number, type: { size: number; signed: boolean }): number | bigint {
-  const bits = type.size * 8;
-  const inRange = type.signed
-    ? bits >= 53 || Math.abs(value) < 2 ** (bits - 1)
-    : value >= 0 && (bits >= 53 || value < 2 ** bits);
-  return inRange ? value : fitToType(BigInt(value), type.size, type.signed);
+  const [min, max] = RANGES[type.signed ? type.size : type.size + 8];
+  return value >= min && value <= max ? value : fitToType(BigInt(value), type.size, type.signed);
+}
+
+/** [min, max] of each C integer type exact in a double: index size (signed), size + 8 (unsigned). */
+const RANGES: [number, number][] = [];
+for (const size of [1, 2, 4, 8]) {
+  const bits = size * 8;
+  RANGES[size] = bits >= 53 ? [-(2 ** 53), 2 ** 53] : [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
+  RANGES[size + 8] = [0, bits >= 53 ? 2 ** 53 : 2 ** bits - 1];
 }
 
 /** Short decimal integers without a regex or a split: the common case of the hot path. */

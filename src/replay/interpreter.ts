@@ -41,7 +41,7 @@ interface PendingBegin {
 
 class Tracker {
   readonly stats: LatencyStats;
-  readonly pending = new Map<string, PendingBegin>();
+  readonly pending = new Map<Value, PendingBegin>();
   readonly begins: CompiledSide[];
   readonly ends: CompiledSide[];
   stopped = false;
@@ -127,8 +127,12 @@ function ownValue(value: Value): Value {
   return typeof value === "string" ? ownString(value) : value;
 }
 
-function keyString(values: Value[]): string {
-  return values.length === 1 ? String(values[0]) : values.join("\u0001");
+/**
+ * The pending table's key: a one-part key is its own value (integers are numbers while
+ * exact, bigints beyond, so equal values are equal keys); longer keys are joined.
+ */
+function keyOfValues(values: Value[]): Value {
+  return values.length === 1 ? values[0] : values.join("\u0001");
 }
 
 export class Interpreter {
@@ -280,7 +284,7 @@ export class Interpreter {
     event: TraceEvent,
     ts: number,
   ): void {
-    const id = keyString(key);
+    const id = keyOfValues(key);
     const pending = tracker.pending;
     const existing = pending.get(id);
     if (existing !== undefined && tracker.plan.keep === "first") return;
@@ -312,7 +316,7 @@ export class Interpreter {
     event: TraceEvent,
     ts: number,
   ): boolean {
-    const id = keyString(key);
+    const id = keyOfValues(key);
     const begin = tracker.pending.get(id);
     if (begin === undefined) return false;
     tracker.pending.delete(id);
