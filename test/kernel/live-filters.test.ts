@@ -69,6 +69,24 @@ track succeeded: sys_enter_write($tid) where comm == "ltsh_badfd"
   }
 });
 
+test("string keys pair by text: the woken task's comm, then the switched-in task's comm", async () => {
+  const sleeper = namedSleep("ltsh_strkey");
+  const plan = compileText(`
+track bycomm: sched_wakeup(args.comm) where args.comm == "ltsh_strkey"
+    -> sched_switch(args.next_comm) > 1ns
+`);
+  try {
+    const { hits, summaries } = await runLive(plan, async () => {
+      for (let i = 0; i < 3; i++) await run([sleeper.path, "0.01"]);
+      await sleep(20);
+    });
+    assert.ok(summaries[0].pairs >= 3, `${summaries[0].pairs} pairs`);
+    assert.ok(hits.every((h) => h.key[0] === "ltsh_strkey"));
+  } finally {
+    sleeper.remove();
+  }
+});
+
 const skip = kernelSkipReason();
 if (skip !== null) reportSkip("kernel/live-filters", skip);
 else test.run();

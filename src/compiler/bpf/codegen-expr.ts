@@ -235,7 +235,7 @@ export function buildKey(
     }
     const slot = keySlotSize(type);
     const src = stringSource(s, e);
-    let copied = 0;
+    const _copied = 0;
     if ("literal" in src) {
       const bytes = new Uint8Array(slot);
       bytes.set(src.literal.subarray(0, Math.min(src.literal.length, type.size)));
@@ -245,13 +245,39 @@ export function buildKey(
       return;
     }
     const n = Math.min(src.size, type.size);
-    const r = s.pool.take();
-    for (const c of chunks([src.offset, at], n)) {
-      em.emit(loadMem(r, src.base, src.offset + c.at, c.size), storeMem(FP, at + c.at, r, c.size));
-    }
-    s.pool.release(r);
-    copied = n;
-    for (const c of chunks(at + copied, slot - copied))
-      em.emit(storeImm(FP, at + copied + c.at, 0, c.size));
+    if (src.base === FP) copyPadded(s, src.offset, at, n);
+    else copyUpToNul(s, src.offset, at, n);
+    for (const c of chunks(at + n, slot - n)) em.emit(storeImm(FP, at + n + c.at, 0, c.size));
   });
+}
+
+/** comm from the helper is already NUL-padded: copy it in aligned chunks. */
+function copyPadded(s: SideState, from: number, at: number, n: number) {
+  const r = s.pool.take();
+  for (const c of chunks([from, at], n)) {
+    s.em.emit(loadMem(r, FP, from + c.at, c.size), storeMem(FP, at + c.at, r, c.size));
+  }
+  s.pool.release(r);
+}
+
+/**
+ * A char array from the event may hold garbage after its NUL (only the string was written):
+ * copy bytes up to the NUL and zero the rest, so that equal strings make equal keys.
+ * At the first NUL, jump into a ladder of zero stores that falls through to the end.
+ */
+function copyUpToNul(s: SideState, from: number, at: number, n: number) {
+  const em = s.em;
+  const pad = em.fresh("pad");
+  const r = s.pool.take();
+  for (let k = 0; k < n; k++) {
+    em.emit(loadMem(r, R6, from + k, 1), JEq.imm(r, 0, `${pad}_${k}`), storeMem(FP, at + k, r, 1));
+  }
+  s.pool.release(r);
+  const done = em.fresh("copied");
+  em.emit(ja(done));
+  for (let k = 0; k < n; k++) {
+    em.label(`${pad}_${k}`);
+    em.emit(storeImm(FP, at + k, 0, 1));
+  }
+  em.label(done);
 }
