@@ -7,6 +7,7 @@ import type * as cst from "../../grammar/cst.d.ts";
 import { parser } from "../../grammar/parser.ts";
 import {
   Bang,
+  Integer,
   KEYWORDS,
   LCurly,
   LParen,
@@ -20,6 +21,7 @@ import {
 import { tokenRange } from "./ast-builder.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
 import { suggest } from "./suggest.ts";
+import { DURATION_UNITS, SIZE_UNITS } from "./units.ts";
 
 export interface ParseResult {
   statements: cst.StatementCstNode[];
@@ -131,7 +133,7 @@ function parserDiagnostic(
   const range = token
     ? tokenRange(file, token)
     : endOf(file, previous && hasPosition(previous) ? previous : chunk[chunk.length - 1]);
-  const notes = token ? keywordHint(token.image) : undefined;
+  const notes = token ? (unitHint(token, chunk) ?? keywordHint(token.image)) : undefined;
   if (!notes && error.name === "NotAllInputParsedException" && chunk[0].tokenType === Track) {
     return {
       severity: "error",
@@ -169,6 +171,15 @@ function endOf(file: string, token: IToken): SourceRange {
     endCol: r.endCol + 1,
     endOffset: r.endOffset + 1,
   };
+}
+
+/** `200 us`: a unit separated from its number. */
+function unitHint(token: IToken, chunk: IToken[]): string[] | undefined {
+  const before = chunk[chunk.indexOf(token) - 1];
+  const isUnit =
+    Object.hasOwn(DURATION_UNITS, token.image) || Object.hasOwn(SIZE_UNITS, token.image);
+  if (!isUnit || before?.tokenType !== Integer) return undefined;
+  return [`write ${before.image}${token.image}, without a space`];
 }
 
 function keywordHint(word: string): string[] | undefined {

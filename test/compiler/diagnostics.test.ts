@@ -100,6 +100,12 @@ function firstError(source: string) {
   return compileSource(source, "t.lt", { catalog }).diagnostics[0];
 }
 
+test("a unit separated from its number", () => {
+  const d = firstError(`track ${W} -> ${S} > 200 us`);
+  assert.is(d.message, "unexpected 'us' after a complete statement");
+  assert.equal(d.notes, ["write 200us, without a space"]);
+});
+
 test("unknown tracepoint: did you mean", () => {
   const d = firstError(`track sched_wakup(pid) -> ${S}`);
   assert.is(d.message, "unknown tracepoint 'sched_wakup'");
