@@ -162,6 +162,8 @@ export function reducer(state: ShellState, action: Action): ShellState {
     case "rejected":
       return {
         ...state,
+        // The line comes back for fixing, unless the user has typed something else since.
+        line: state.line.text === "" ? lineOf(action.input) : state.line,
         busy: false,
         error: action.error,
         history: pushHistory(state.history, action.input),
@@ -224,7 +226,8 @@ function accepted(state: ShellState, action: Extract<Action, { type: "accepted" 
   const withOutput = appendPrinted(echoed, action.output, action.tone ?? "output");
   return {
     ...withOutput,
-    line: EMPTY_LINE,
+    // What was typed after the submitted line (a paste's last line) stays at the prompt.
+    line: state.line.text === action.input ? EMPTY_LINE : state.line,
     error: null,
     busy: false,
     history: pushHistory(state.history, action.input),

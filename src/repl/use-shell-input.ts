@@ -63,20 +63,67 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
   else if (!key.ctrl && !key.meta && !key.escape && input !== "") insertTyped(handlers, input);
 }
 
-/** Typed or pasted text: newlines submit, tabs become spaces, other controls are dropped. */
+/** Typed or pasted text: newlines submit (see pastedStatements), other controls are dropped. */
 function insertTyped(handlers: InputHandlers, input: string): void {
-  const parts = input.replace(/\r\n?/g, "\n").split("\n");
-  parts.forEach((part, i) => {
-    const text = part.replace(/\t/g, " ").replace(/[\x00-\x1f\x7f]/g, "");
+  if (!/[\r\n]/.test(input)) {
+    const text = clean(input);
     if (text) handlers.dispatch({ type: "insert", text });
-    if (i < parts.length - 1) void submitLine(handlers, handlers.getState().line.text);
-  });
+    return;
+  }
+  const { submit, rest } = pastedStatements(handlers.getState().line.text, input);
+  handlers.dispatch({ type: "killToStart" });
+  handlers.dispatch({ type: "killToEnd" });
+  for (const statement of submit) void submitLine(handlers, statement);
+  if (rest) handlers.dispatch({ type: "insert", text: rest });
+}
+
+function clean(text: string): string {
+  return text.replace(/\t/g, " ").replace(/[\x00-\x1f\x7f]/g, "");
+}
+
+/**
+ * A paste of several lines, e.g. a tracker copied from examples/: comments go, lines that
+ * continue a statement (anything not starting with track, set or :) join it, and every
+ * statement ended by a newline is submitted. What follows the last newline stays typed.
+ * `before` is the line already at the prompt; the paste continues it.
+ */
+export function pastedStatements(
+  before: string,
+  input: string,
+): { submit: string[]; rest: string } {
+  const lines = input.replace(/\r\n?/g, "\n").split("\n");
+  const rest = clean(lines.pop() ?? "");
+  const submit: string[] = [];
+  let current = before + clean(stripComment(lines.shift() ?? ""));
+  for (const raw of lines) {
+    const line = clean(stripComment(raw)).trim();
+    if (line === "") continue;
+    if (/^(?:track|set)\b|^:/.test(line) && current.trim() !== "") {
+      submit.push(current.trim());
+      current = line;
+    } else {
+      current = current.trim() === "" ? line : `${current.trimEnd()} ${line}`;
+    }
+  }
+  if (current.trim() !== "") submit.push(current.trim());
+  return { submit, rest };
+}
+
+/** A line without its `# comment` (a # inside a string is kept). */
+function stripComment(line: string): string {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === "\\" && quoted) i++;
+    else if (line[i] === '"') quoted = !quoted;
+    else if (line[i] === "#" && !quoted) return line.slice(0, i);
+  }
+  return line;
 }
 
 export function submitLine(handlers: InputHandlers, text: string): Promise<void> {
   const { dispatch, queue } = handlers;
   if (text.trim() === "") {
-    dispatch({ type: "accepted", input: "", output: [] });
+    dispatch({ type: "accepted", input: text, output: [] });
     return queue.last;
   }
   dispatch({ type: "submitStart" });

@@ -66,6 +66,15 @@ test("an accepted line is echoed with its output, clears the prompt and the erro
   assert.is(state.selected, "a");
 });
 
+test("a pasted line's result: accepted keeps what was typed after it; rejected brings it back to an empty prompt", () => {
+  const typedAfter = run([type("draft"), { type: "accepted", input: "track a", output: [] }]);
+  assert.is(typedAfter.line.text, "draft");
+  const back = run([{ type: "rejected", input: "track b", error: "bad" }]);
+  assert.equal(back.line, { text: "track b", cursor: 7 });
+  const kept = run([type("other"), { type: "rejected", input: "track b", error: "bad" }]);
+  assert.is(kept.line.text, "other");
+});
+
 test("history: up walks back, down returns to the unfinished line; duplicates collapse", () => {
   let state = run([
     { type: "accepted", input: ":list", output: [] },
