@@ -9,6 +9,7 @@ import { ExecRunner, SnapshotWindows } from "./actions.ts";
 import type { TraceEvent } from "./event.ts";
 import { type Compiled, compileExpr, type EventView, truthy, type Value } from "./expr.ts";
 import { eventFields, type FieldText } from "./fields.ts";
+import { TraceError } from "./reader.ts";
 
 export interface InterpreterOptions {
   hit(hit: HitRecord): void;
@@ -17,6 +18,10 @@ export interface InterpreterOptions {
   snapshotDir: string;
   snapshotMarginNs: number;
   execTimeoutNs: number;
+  /** A probe event whose fields cannot be read is fatal (--strict) instead of counted. */
+  strict?: boolean;
+  /** For messages: the trace's name. */
+  traceName?: string;
 }
 
 interface CompiledSide {
@@ -229,6 +234,12 @@ export class Interpreter {
       }
     }
     if (view.malformed) {
+      if (this.options.strict) {
+        const where = `${this.options.traceName ?? "trace"}:${event.lineNo}`;
+        throw new TraceError(
+          `${where}: malformed ${event.name} event: fields not in the shape it prints`,
+        );
+      }
       this.malformedEvents++;
       this.firstMalformed ??= { lineNo: event.lineNo, name: event.name };
     }

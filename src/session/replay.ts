@@ -109,6 +109,8 @@ export class ReplaySession implements Session {
       snapshotDir: String(this.options["snapshot.dir"] ?? "snapshots"),
       snapshotMarginNs: numberOption(this.options, "snapshot.margin", 10_000_000),
       execTimeoutNs: numberOption(this.options, "exec.timeout", 5_000_000_000),
+      strict: this.replay.strict,
+      traceName: this.path === "-" ? "<stdin>" : this.path,
     });
     for (const plan of plans) interpreter.add(plan);
     for (const name of this.stopped) interpreter.stop(name);

@@ -126,6 +126,45 @@ test("malformed lines are counted and reported once at the end", async () => {
   await session.close();
 });
 
+test("--strict: a probe event whose fields do not parse is fatal, with its line", async () => {
+  const odd = join(dir, "odd-block.txt");
+  writeFileSync(
+    odd,
+    `${ftrace("1.0", 0, "dd-9", "block_rq_issue", "8,0 WS 4096 () 100 + 8 none,0,0 [dd]")}\n${ftrace("1.1", 0, "dd-9", "block_rq_issue", "garbled")}\n`,
+  );
+  const [block] = compileTrackers(
+    "track b: block_rq_issue(dev, sector) -> block_rq_complete(dev, sector)",
+  );
+  for (const strict of [false, true]) {
+    const warnings: string[] = [];
+    const session = await openSession("replay", {
+      listener: { hit: () => {}, warning: (w) => warnings.push(w) },
+      options: {},
+      replay: { path: odd, strict },
+    });
+    await session.add(block);
+    if (strict) {
+      try {
+        await session.done!();
+        assert.unreachable("strict should fail");
+      } catch (error) {
+        assert.is(
+          (error as Error).message,
+          `${odd}:2: malformed block_rq_issue event: fields not in the shape it prints`,
+        );
+      }
+    } else {
+      await session.done!();
+      assert.ok(
+        warnings.some((w) =>
+          w.includes("1 malformed line skipped (first at line 2: block_rq_issue"),
+        ),
+      );
+    }
+    await session.close();
+  }
+});
+
 test("snapshot: the replayed lines of [begin - margin, end + margin] in a file named in the hit", async () => {
   const { session, hits } = await open();
   for (const t of compileTrackers(`${WAKEUP} then snapshot`)) await session.add(t);
