@@ -30,12 +30,16 @@ export interface ParseResult {
 
 export function parseSource(text: string, file: string): ParseResult {
   const lexed = ltshLexer.tokenize(text);
-  const diagnostics: Diagnostic[] = lexed.errors.map((e) => ({
-    severity: "error",
-    code: "unexpected-character",
-    message: `unexpected character '${text[e.offset]}'`,
-    range: pointRange(text, file, e.offset, e.length),
-  }));
+  const diagnostics: Diagnostic[] = lexed.errors.map((e) => {
+    const hint = MISTAKES[text[e.offset]];
+    return {
+      severity: "error",
+      code: "unexpected-character",
+      message: `unexpected character '${text[e.offset]}'`,
+      range: pointRange(text, file, e.offset, e.length),
+      ...(hint ? { notes: [hint] } : {}),
+    };
+  });
   for (const token of lexed.tokens) {
     if (token.tokenType === UnterminatedString) {
       diagnostics.push({
@@ -60,9 +64,16 @@ export function parseSource(text: string, file: string): ParseResult {
     }
     parser.input = chunk;
     const statement = parser.statement() as cst.StatementCstNode;
+    // After the first error in a statement, recovery guesses and the next errors are
+    // mostly echoes of the first: one per statement is what a user can act on.
+    // A character the lexer dropped explains the statement's parse error already.
     const errors = parser.errors;
     const next = chunks[index + 1]?.[0];
-    diagnostics.push(...errors.map((e) => parserDiagnostic(file, e, chunk, next)));
+    const end = next?.startOffset ?? Number.POSITIVE_INFINITY;
+    const dropped = lexed.errors.some((e) => e.offset > chunk[0].startOffset && e.offset < end);
+    if (errors.length > 0 && !dropped) {
+      diagnostics.push(parserDiagnostic(file, errors[0], chunk, next));
+    }
     if (errors.length === 0) statements.push(statement);
   }
   return { statements, diagnostics };
@@ -133,7 +144,13 @@ function parserDiagnostic(
   const range = token
     ? tokenRange(file, token)
     : endOf(file, previous && hasPosition(previous) ? previous : chunk[chunk.length - 1]);
-  const notes = token ? (unitHint(token, chunk) ?? keywordHint(token.image)) : undefined;
+  const before = token && chunk[chunk.indexOf(token) - 1];
+  const mistake = token && (MISTAKES[token.image] ?? (before && MISTAKES[before.image]));
+  const notes = token
+    ? mistake
+      ? [mistake]
+      : (unitHint(token, chunk) ?? keywordHint(token.image))
+    : undefined;
   if (!notes && error.name === "NotAllInputParsedException" && chunk[0].tokenType === Track) {
     return {
       severity: "error",
@@ -172,6 +189,15 @@ function endOf(file: string, token: IToken): SourceRange {
     endOffset: r.endOffset + 1,
   };
 }
+
+/** Habits from other languages, and what ltsh spells instead. */
+const MISTAKES: Record<string, string> = {
+  "=": "compare with ==",
+  "&": "'and' is &&",
+  and: "'and' is &&",
+  or: "'or' is ||",
+  not: "'not' is !",
+};
 
 /** `200 us`: a unit separated from its number. */
 function unitHint(token: IToken, chunk: IToken[]): string[] | undefined {

@@ -73,8 +73,8 @@ const cases: [string, string, string[]][] = [
   ],
   [
     "several syntax errors at once",
-    `«trak» ${W} -> ${S}\ntrack ${W} «=»> ${S}\nset x« »«+»`,
-    ["expected-statement", "syntax", "syntax", "unexpected-character"],
+    `«trak» ${W} -> ${S}\ntrack ${W} «=»> ${S}\nset x «+»`,
+    ["expected-statement", "syntax", "unexpected-character"],
   ],
 ];
 
@@ -99,6 +99,21 @@ for (const [what, marked, codes] of cases) {
 function firstError(source: string) {
   return compileSource(source, "t.lt", { catalog }).diagnostics[0];
 }
+
+test("habits from other languages get a note", () => {
+  for (const [filter, note] of [
+    ["prio = 5", "compare with =="],
+    ["prio > 5 and prio < 9", "'and' is &&"],
+    ["prio > 5 & prio < 9", "'and' is &&"],
+    ["not prio > 5", "'not' is !"],
+  ]) {
+    const { diagnostics } = compileSource(`track ${W} where ${filter} -> ${S}`, "t.lt", {
+      catalog,
+    });
+    assert.is(diagnostics.length, 1, filter);
+    assert.equal(diagnostics[0].notes, [note], filter);
+  }
+});
 
 test("a unit separated from its number", () => {
   const d = firstError(`track ${W} -> ${S} > 200 us`);
