@@ -92,7 +92,7 @@ export function trackersTable(
     const cells = numbers.map((value, i) => value.padStart(NUMBER_COLUMNS[i].width)).join(" ");
     return fit(`${marker}${fit(name, nameWidth).padEnd(nameWidth)}${probeCell} ${cells}`, width);
   };
-  const shown = rows.length > maxRows ? rows.slice(0, Math.max(1, maxRows - 1)) : rows;
+  const shown = visibleRows(rows, selected, maxRows);
   const lines = [
     line(
       "  ",
@@ -112,6 +112,15 @@ export function trackersTable(
   if (shown.length < rows.length)
     lines.push(fit(`  … ${rows.length - shown.length} more (:list)`, width));
   return lines.map((l) => l.trimEnd());
+}
+
+/** The first rows that fit, with the selected one always among them (its histogram shows). */
+function visibleRows(rows: TrackerRow[], selected: string | null, maxRows: number): TrackerRow[] {
+  if (rows.length <= maxRows) return rows;
+  const shown = rows.slice(0, Math.max(1, maxRows - 1));
+  const chosen = rows.find((r) => r.name === selected);
+  if (chosen && !shown.includes(chosen)) shown[shown.length - 1] = chosen;
+  return shown;
 }
 
 function label(row: TrackerRow): string {
