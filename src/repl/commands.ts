@@ -93,7 +93,8 @@ export function helpText(): string[] {
     "Type a tracker and press Enter to start it, e.g.",
     "  track wakeup: sched_wakeup(pid) -> sched_switch(next_pid) > 200us",
     "or an option: set NAME = VALUE. A tracker pasted from a file (several lines) works too.",
-    "Tab completes; up/down browse the history; Ctrl-C clears the line.",
+    "Tab completes; up/down browse the history; PageUp/PageDown pick the histogram shown;",
+    "Ctrl-C clears the line.",
     ...SHELL_COMMANDS.map((c, i) => `  ${usage[i].padEnd(width)}  ${c.help}`),
   ];
 }

@@ -101,6 +101,7 @@ export type Action =
   | { type: "print"; lines: string[]; tone: Tone }
   | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
   | { type: "select"; tracker: string | null }
+  | { type: "selectNext"; direction: 1 | -1 }
   | { type: "historyLoaded"; entries: string[] }
   | { type: "clearFeed" };
 
@@ -174,6 +175,8 @@ export function reducer(state: ShellState, action: Action): ShellState {
       return withStats(state, action.trackers, action.status);
     case "select":
       return { ...state, selected: action.tracker };
+    case "selectNext":
+      return selectNext(state, action.direction);
     case "historyLoaded":
       return {
         ...state,
@@ -253,6 +256,15 @@ function withStats(state: ShellState, trackers: TrackerRow[], status: StatusInfo
       ? state.selected
       : (names.at(-1) ?? null);
   return { ...state, trackers, status, selected };
+}
+
+/** PageDown/PageUp: the next or previous tracker's histogram, wrapping around. */
+function selectNext(state: ShellState, direction: 1 | -1): ShellState {
+  const names = state.trackers.map((t) => t.name);
+  if (names.length === 0) return state;
+  const at = state.selected === null ? -1 : names.indexOf(state.selected);
+  const next = (at + direction + names.length) % names.length;
+  return { ...state, selected: names[next] };
 }
 
 /** Ctrl-C: clears a typed line; on an empty line, arms, and a second Ctrl-C quits. */

@@ -31,6 +31,8 @@ const CTRL_KEYS: Record<string, Action["type"]> = {
 
 /** Pure: the action for a key that only edits the line, or null. */
 export function editAction(input: string, key: Key): Action | null {
+  if (key.pageDown) return { type: "selectNext", direction: 1 };
+  if (key.pageUp) return { type: "selectNext", direction: -1 };
   if (key.upArrow) return { type: "historyPrev" };
   if (key.downArrow) return { type: "historyNext" };
   if (key.leftArrow) return { type: key.ctrl || key.meta ? "wordLeft" : "left" };

@@ -15,6 +15,7 @@ import {
   CTRL_D,
   ENTER,
   nextFrame,
+  PAGE_DOWN,
   plain,
   press,
   TAB,
@@ -196,6 +197,9 @@ test(":load, :list, :stop, :start, :rm, :emit plan, :hist and mistakes, as a use
   assert.equal(session().calls.slice(2), ["stop a", "remove a", "add a"]);
   frame = await run(":hist a", "showing a's histogram");
   assert.match(frame, /\n▸ a /);
+  frame = await press(app, PAGE_DOWN);
+  assert.match(frame, /\n▸ b /);
+  assert.match(frame, /\nb: no completed pairs yet\n/);
   frame = await run(":emit b plan", '"name": "b"');
   assert.match(frame, /\n {2}"thresholdNs": null,\n/);
   frame = await run(":rm b", "removed b");

@@ -10,6 +10,7 @@ export const DOWN = "\u001B[B";
 export const LEFT = "\u001B[D";
 export const RIGHT = "\u001B[C";
 export const BACKSPACE = "\u007F";
+export const PAGE_DOWN = "\u001B[6~";
 export const CTRL_A = "\u0001";
 export const CTRL_C = "\u0003";
 export const CTRL_D = "\u0004";

@@ -151,6 +151,12 @@ test("the selected tracker follows the newest one until the user picks one, and 
     state,
   );
   assert.is(state.selected, "a");
+  state = run([{ type: "selectNext", direction: 1 }], state);
+  assert.is(state.selected, "b");
+  state = run([{ type: "selectNext", direction: 1 }], state);
+  assert.is(state.selected, "a", "wraps around");
+  state = run([{ type: "selectNext", direction: -1 }], state);
+  assert.is(state.selected, "b");
   state = run([{ type: "stats", trackers: [row("b")], status }], state);
   assert.is(state.selected, "b");
 });
