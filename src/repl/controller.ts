@@ -24,6 +24,18 @@ export const FEED_LINES_PER_FLUSH = 50;
 
 export type Dispatch = (action: Action) => void;
 
+/** Kernel stack frames shown under a hit with `then stack`; the rest are summarised. */
+export const STACK_FRAMES_SHOWN = 6;
+
+/** A hit's line, and under it the top of its kernel stack when it has one. */
+export function hitLines(hit: HitRecord): string[] {
+  const stack = hit.stack ?? [];
+  const frames = stack.slice(0, STACK_FRAMES_SHOWN).map((frame) => `    ${frame}`);
+  if (stack.length > STACK_FRAMES_SHOWN)
+    frames.push(`    … ${stack.length - STACK_FRAMES_SHOWN} more frames`);
+  return [formatHitLine(hit), ...frames];
+}
+
 /** Opens the session; called at start (live) or at the first tracker (replay, see shell.ts). */
 export type SessionOpener = (
   listener: SessionListener,
@@ -135,7 +147,7 @@ export class ShellController {
     this.skippedHits = 0;
     if (hits.length > 0) {
       const timeouts = hits.every((h) => h.kind === "timeout");
-      const lines = hits.map(formatHitLine);
+      const lines = hits.flatMap(hitLines);
       if (skipped > 0) {
         this.feedSkipped += skipped;
         lines.push(

@@ -5,7 +5,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { OptionValue } from "../../src/compiler/plan.ts";
-import { FEED_LINES_PER_FLUSH, ShellController } from "../../src/repl/controller.ts";
+import {
+  FEED_LINES_PER_FLUSH,
+  hitLines,
+  ShellController,
+  STACK_FRAMES_SHOWN,
+} from "../../src/repl/controller.ts";
 import type { Action } from "../../src/repl/state.ts";
 import { FakeSession, fakeChecker } from "./fake-session.ts";
 
@@ -47,6 +52,19 @@ test("hits are printed in one block per flush, at most FEED_LINES_PER_FLUSH, the
   actions.length = 0;
   controller.flush();
   assert.equal(actions, [], "nothing more to print");
+});
+
+test("a hit with a kernel stack shows its top frames under it", () => {
+  const session = new FakeSession({ hit() {}, warning() {} });
+  const hit = {
+    ...session.hit("w", 5000),
+    stack: Array.from({ length: 8 }, (_, i) => `frame_${i}+0x10`),
+  };
+  const lines = hitLines(hit);
+  assert.is(lines.length, 1 + STACK_FRAMES_SHOWN + 1);
+  assert.is(lines[1], "    frame_0+0x10");
+  assert.is(lines.at(-1), "    … 2 more frames");
+  assert.equal(hitLines({ ...hit, stack: null }).length, 1);
 });
 
 test("a set line before any tracker reopens the session with the option", async () => {
