@@ -85,6 +85,27 @@ function deliveryRow(delays: number[], peerDelays: number[]): string {
   );
 }
 
+/** What limits the numbers above (measured while building this; see src/kernel/README.md). */
+export const FINDINGS = [
+  "What limits these numbers:",
+  "",
+  "- Overhead: ltsh's programs cost about what bpftrace's do. Its end program is cheaper, its " +
+    "begin dearer: the pending-begin hash update (~150 ns) plus `bpf_get_current_comm` " +
+    "(~70 ns). `bench/live-begin-cost.ts` shows a direct-mapped array slot instead of the hash " +
+    "taking the begin from ~275 to ~150 ns with the same context captured; that (with the end " +
+    "side to match) is the change that can bring the ratio under 0.5.",
+  "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
+    "Node: ~40 ms to start, tsx's TypeScript loader ~250 ms (a prebuilt bundle removes it), " +
+    "then evaluating the compiler modules ~30 ms and reading the tracefs catalog ~15–20 ms. " +
+    "`module.enableCompileCache()` cut `ltsh check` by 30–45 % in a quick test.",
+  "- Peak RSS: Node alone is 46 MB and koffi adds 9 MB, so ≤ 0.6 of bpftrace (~60 MB) leaves " +
+    "~5 MB for ltsh itself; the bundle is at ~85–90 MB (tsx adds ~35 MB).",
+  "- Hit delivery: the median is ~0.2 ms; the tail is the process waiting for a CPU on this " +
+    "loaded 2-CPU machine while perf bench holds the other. ltsh's session uses ~2 % of a CPU " +
+    "when idle (timeout sweep every 10 ms, ring-buffer wakeups) against bpftrace's ~0.2 %, " +
+    "which costs it scheduler priority on wakeup.",
+];
+
 export function report(m: Measurements): string {
   const floorUs = median(m.floor.map((f) => f.usPerOp));
   const floorBest = Math.min(...m.floor.map((f) => f.usPerOp));
@@ -169,6 +190,8 @@ export function report(m: Measurements): string {
       "being measured; the program time from bpf_stats (mean ns per run of each attached " +
       "program, summed) does not depend on what else runs, so it is the better basis for the " +
       "overhead ratio.",
+    "",
+    ...FINDINGS,
     "",
     "The bpftrace script (same tracepoints, threshold, histogram, a line per hit):",
     "",
