@@ -154,7 +154,7 @@ export function report(m: Measurements): string {
   const errors = m.tracers
     .filter((t) => t.error !== null)
     .map((t) => `- ${t.label} could not be measured: ${t.error}`);
-  return [
+  const lines = [
     "## live",
     "",
     `Measured ${new Date().toISOString().slice(0, 16)}Z by \`node --import tsx bench/live.ts\` ` +
@@ -199,7 +199,37 @@ export function report(m: Measurements): string {
     m.bpftraceScript.trim(),
     "```",
     "",
-  ].join("\n");
+  ];
+  return padTables(lines.join("\n"));
+}
+
+/** Pads every Markdown table the way `biome format` does, so the file stays lint-clean. */
+export function padTables(text: string): string {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    if (!lines[i].startsWith("|")) {
+      out.push(lines[i++]);
+      continue;
+    }
+    const block: string[][] = [];
+    while (i < lines.length && lines[i].startsWith("|")) {
+      block.push(
+        lines[i++]
+          .slice(1, -1)
+          .split("|")
+          .map((cell) => cell.trim()),
+      );
+    }
+    const widths = block[0].map((_, c) =>
+      Math.max(3, ...block.filter((_, r) => r !== 1).map((row) => (row[c] ?? "").length)),
+    );
+    block.forEach((row, r) => {
+      const cells = widths.map((w, c) => (r === 1 ? "-".repeat(w) : (row[c] ?? "").padEnd(w)));
+      out.push(`| ${cells.join(" | ")} |`);
+    });
+  }
+  return out.join("\n");
 }
 
 /** Replaces (or appends) only the `## live` section; other sections belong to others. */
