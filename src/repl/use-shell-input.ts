@@ -130,7 +130,10 @@ export function submitLine(handlers: InputHandlers, text: string): Promise<void>
   }
   dispatch({ type: "submitStart" });
   queue.last = queue.last.then(async () => {
-    const outcome = await handlers.submit(text);
+    // A failure inside the shell must not kill it: the line comes back with the error.
+    const outcome = await handlers
+      .submit(text)
+      .catch((error: Error): Outcome => ({ ok: false, error: `internal error: ${error.message}` }));
     if (!outcome.ok) {
       dispatch({ type: "rejected", input: text, error: outcome.error });
       return;
