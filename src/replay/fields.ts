@@ -173,16 +173,38 @@ function nameValues(event: TraceEvent): FieldText {
     : new NameValueText(event.payload);
 }
 
+/**
+ * A MappedText over the event's name=value fields. A byte event is reused line after line
+ * and re-aims its one field reader, so its wrapper is made once per event name.
+ */
+function mapped(
+  event: TraceEvent,
+  name: string,
+  map: (value: string) => string,
+  printedAs?: Record<string, string>,
+): FieldText {
+  if (!(event instanceof FtraceByteEvent)) {
+    return new MappedText(nameValues(event), name, map, printedAs);
+  }
+  const inner = event.nameValueText();
+  let wrapper = event.wrappers.get(event.name);
+  if (wrapper === undefined) {
+    wrapper = new MappedText(inner, name, map, printedAs);
+    event.wrappers.set(event.name, wrapper);
+  }
+  return wrapper;
+}
+
 type EventParser = (event: TraceEvent) => FieldText | null;
 
 /** Printed shapes that are not plain name=value, by event name. */
 const special: Record<string, EventParser> = {
   // "prev_state=S ==> next_comm=..."; the state letters become the kernel's bits.
-  sched_switch: (event) => new MappedText(nameValues(event), "prev_state", taskStateFromText),
+  sched_switch: (event) => mapped(event, "prev_state", taskStateFromText),
   // ret printed "handled"/"unhandled" (IRQ_HANDLED = 1, IRQ_NONE = 0).
-  irq_handler_exit: (event) => new MappedText(nameValues(event), "ret", irqReturn),
+  irq_handler_exit: (event) => mapped(event, "ret", irqReturn),
   // The printed "dev=" is the device name, field `name` (__get_str(name)).
-  netif_receive_skb: (event) => new MappedText(nameValues(event), "", same, { name: "dev" }),
+  netif_receive_skb: (event) => mapped(event, "", same, { name: "dev" }),
   // Its print format ends with "reason: X" after the name=value pairs.
   kfree_skb: (event) => parseNameValue(event.payload),
   // raw_syscalls: "NR 1 (1, 55d0, 2, 0, 0, 0)" and "NR 1 = 2".

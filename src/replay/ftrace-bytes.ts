@@ -87,9 +87,14 @@ export class FtraceByteEvent implements TraceEvent {
     this.payloadText = value;
   }
 
-  /** The payload's `name=value` fields, searched in the bytes. */
+  /** FieldText wrappers made for this (reused) event, by event name: made once, reused. */
+  readonly wrappers = new Map<string, FieldText>();
+  private readonly text = new ByteNameValueText();
+
+  /** The payload's `name=value` fields, searched in the bytes (one object, re-aimed). */
   nameValueText(): FieldText {
-    return new ByteNameValueText(this.buf, this.payloadStart, this.end);
+    this.text.aim(this.buf, this.payloadStart, this.end);
+    return this.text;
   }
 }
 
@@ -117,11 +122,15 @@ function startsField(buf: Buffer, at: number, end: number): boolean {
 
 /** `name=value ...` over bytes: a value runs until the next ` name=` (comms with spaces). */
 export class ByteNameValueText implements FieldText {
-  constructor(
-    private readonly buf: Buffer,
-    private readonly from: number,
-    private readonly end: number,
-  ) {}
+  private buf: Buffer = Buffer.alloc(0);
+  private from = 0;
+  private end = 0;
+
+  aim(buf: Buffer, from: number, end: number): void {
+    this.buf = buf;
+    this.from = from;
+    this.end = end;
+  }
 
   get(name: string): string | undefined {
     const start = this.valueStart(name);

@@ -224,7 +224,8 @@ export class Interpreter {
       if (tracker.stopped) continue;
       if ((handler.role === "end" ? closedFor : begunFor) === tracker) continue;
       if (side.filter !== null && !truthy(side.filter(view))) continue;
-      const key = this.keyOf(side, view);
+      // A one-part key is its own table key: no array, no string, for most trackers.
+      const key = side.key.length === 1 ? side.key[0](view) : this.keyOf(side, view);
       if (key === undefined) continue;
       if (handler.role === "begin") {
         this.begin(tracker, side, key, event, ts);
@@ -278,6 +279,7 @@ export class Interpreter {
     }));
   }
 
+  /** A key of several parts: their values, or undefined when one is unavailable. */
   private keyOf(side: CompiledSide, view: View): Value[] | undefined {
     const key: Value[] = new Array(side.key.length);
     for (let i = 0; i < side.key.length; i++) {
@@ -291,11 +293,11 @@ export class Interpreter {
   private begin(
     tracker: Tracker,
     side: CompiledSide,
-    key: Value[],
+    key: Value | Value[],
     event: TraceEvent,
     ts: number,
   ): void {
-    const id = keyOfValues(key);
+    const id = Array.isArray(key) ? keyOfValues(key) : key;
     const pending = tracker.pending;
     const existing = pending.get(id);
     if (existing !== undefined && tracker.plan.keep === "first") return;
@@ -315,7 +317,8 @@ export class Interpreter {
       pid: event.pid,
       comm: ownString(event.comm),
     };
-    const ownKey = tracker.stringKeys ? key.map(ownValue) : key;
+    const parts = Array.isArray(key) ? key : [key];
+    const ownKey = tracker.stringKeys ? parts.map(ownValue) : parts;
     pending.set(id, { ts, deadline, event: context, probe: side.probe.id, key: ownKey });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
@@ -323,11 +326,11 @@ export class Interpreter {
   private end(
     tracker: Tracker,
     side: CompiledSide,
-    key: Value[],
+    key: Value | Value[],
     event: TraceEvent,
     ts: number,
   ): boolean {
-    const id = keyOfValues(key);
+    const id = Array.isArray(key) ? keyOfValues(key) : key;
     const begin = tracker.pending.get(id);
     if (begin === undefined) return false;
     tracker.pending.delete(id);
