@@ -1,7 +1,8 @@
-// What a begin program's parts cost in the kernel: variants of "remember this pid's begin"
-// attached together on sched_wakeup (each with its own map and an end-side delete on
-// sched_switch), timed by bpf_stats under `perf bench sched pipe`, attach order rotated
-// because the first program on a tracepoint pays the cold cache misses. Run as root:
+// What the parts of a tracker's programs cost in the kernel: variants of "remember this pid's
+// begin" on sched_wakeup and "find it, compute the latency, forget it" on sched_switch, each
+// with its own pending table, all attached together, timed by bpf_stats under `perf bench
+// sched pipe`; attach order rotated (the first program on a tracepoint pays the cold cache
+// misses). No stats or histogram: those cost the same whatever the table. Run as root:
 //   node --import tsx bench/live-begin-cost.ts
 
 import { execFileSync } from "node:child_process";
@@ -108,17 +109,55 @@ function arrayBegin(map: number, v: Variant): Uint8Array {
   return program(...head, asm.jeqImm(0, 0, fill.length), ...fill, asm.movImm(0, 0), asm.exit());
 }
 
-/** End side, so begins do not just find their key taken: delete next_pid. */
+/** End: find next_pid's begin, compute the latency, forget the begin (hash: lookup + delete). */
 function hashEnd(map: number): Uint8Array {
+  const found = [
+    asm.movReg(6, 0),
+    asm.call(5),
+    asm.loadDw(1, 6, 0),
+    insn(0x1f, 0, 1, 0, 0), // r0 -= r1: the latency
+    asm.loadMapFd(1, map),
+    asm.movReg(2, 10),
+    asm.addImm(2, -8),
+    asm.call(3),
+  ];
   return program(
     ...keyFrom(NEXT_PID),
     asm.loadMapFd(1, map),
     asm.movReg(2, 10),
     asm.addImm(2, -8),
-    asm.call(3),
+    asm.call(Helper.mapLookupElem),
+    asm.jeqImm(0, 0, found.length + 1), // the ld_imm64 in `found` is two slots
+    ...found,
     asm.movImm(0, 0),
     asm.exit(),
   );
+}
+
+/** End over array slots: the slot of next_pid, its key compared, the latency, the key cleared. */
+function arrayEnd(map: number): Uint8Array {
+  const head = [
+    insn(0x61, 7, 1, NEXT_PID, 0),
+    asm.movReg(1, 7),
+    insn(0x57, 1, 0, 0, SLOTS - 1),
+    insn(0x63, 10, 1, -4, 0),
+    asm.loadMapFd(1, map),
+    asm.movReg(2, 10),
+    asm.addImm(2, -4),
+    asm.call(Helper.mapLookupElem),
+  ];
+  const found = [
+    asm.movReg(6, 0),
+    asm.loadDw(1, 6, 0),
+    insn(0x5d, 1, 7, 0, 0), // if r1 != r7: another key's begin (or none)
+    asm.call(5),
+    asm.loadDw(1, 6, 8),
+    insn(0x1f, 0, 1, 0, 0),
+    insn(0x7a, 6, 0, 0, 0), // *(u64 *)(r6 + 0) = 0: slot free
+  ];
+  const exitAt = found.length - 3; // the != jump skips to the exit
+  found[2] = insn(0x5d, 1, 7, exitAt, 0);
+  return program(...head, asm.jeqImm(0, 0, found.length), ...found, asm.movImm(0, 0), asm.exit());
 }
 
 function attachVariant(v: Variant) {
@@ -141,17 +180,18 @@ function attachVariant(v: Variant) {
   const load = (name: string, insns: Uint8Array) =>
     loadProgram({ name, type: BpfProgType.TRACEPOINT, insns, license: "GPL" });
   const begin = load("ltsh_cost_b", array ? arrayBegin(map, v) : hashBegin(map, v));
-  const end = array ? null : load("ltsh_cost_e", hashEnd(map));
+  const end = load("ltsh_cost_e", array ? arrayEnd(map) : hashEnd(map));
   const links = [
-    ...(end === null ? [] : [attachTracepoint(end, tracepointId("sched:sched_switch"))]),
+    attachTracepoint(end, tracepointId("sched:sched_switch")),
     attachTracepoint(begin, tracepointId("sched:sched_wakeup")),
   ];
   return {
     v,
-    id: objectId(begin),
+    beginId: objectId(begin),
+    endId: objectId(end),
     close() {
       for (const l of links) l.close();
-      for (const fd of [begin, end, map]) if (fd !== null) closeFd(fd);
+      for (const fd of [begin, end, map]) closeFd(fd);
     },
   };
 }
@@ -160,7 +200,7 @@ function main(): void {
   const statsPath = "/proc/sys/kernel/bpf_stats_enabled";
   const statsBefore = readFileSync(statsPath, "utf8").trim();
   writeFileSync(statsPath, "1");
-  const samples = new Map<string, number[]>();
+  const samples = new Map<string, { begin: number[]; end: number[] }>();
   try {
     for (let rot = 0; rot < VARIANTS.length; rot++) {
       const order = [...VARIANTS.slice(rot), ...VARIANTS.slice(0, rot)];
@@ -170,9 +210,15 @@ function main(): void {
         const progs = JSON.parse(
           execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" }),
         ) as { id: number; run_time_ns: number; run_cnt: number }[];
+        const perRun = (id: number) => {
+          const p = progs.find((x) => x.id === id)!;
+          return p.run_time_ns / p.run_cnt;
+        };
         for (const h of held) {
-          const p = progs.find((x) => x.id === h.id)!;
-          samples.set(h.v.name, [...(samples.get(h.v.name) ?? []), p.run_time_ns / p.run_cnt]);
+          const got = samples.get(h.v.name) ?? { begin: [], end: [] };
+          got.begin.push(perRun(h.beginId));
+          got.end.push(perRun(h.endId));
+          samples.set(h.v.name, got);
         }
       } finally {
         for (const h of held) h.close();
@@ -181,9 +227,15 @@ function main(): void {
   } finally {
     writeFileSync(statsPath, statsBefore);
   }
-  console.log("| begin program on sched_wakeup | mean ns per run |\n| --- | --- |");
-  for (const [name, xs] of samples)
-    console.log(`| ${name} | ${(xs.reduce((a, b) => a + b) / xs.length).toFixed(0)} |`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
+  console.log(
+    "| pending table and begin context | begin (sched_wakeup) | end (sched_switch) | sum |",
+  );
+  console.log("| --- | --- | --- | --- |");
+  for (const [name, { begin, end }] of samples) {
+    const [b, e] = [mean(begin), mean(end)];
+    console.log(`| ${name} | ${b.toFixed(0)} ns | ${e.toFixed(0)} ns | ${(b + e).toFixed(0)} ns |`);
+  }
 }
 
 main();

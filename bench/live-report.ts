@@ -91,9 +91,9 @@ export const FINDINGS = [
   "",
   "- Overhead: ltsh's programs cost about what bpftrace's do. Its end program is cheaper, its " +
     "begin dearer: the pending-begin hash update (~150 ns) plus `bpf_get_current_comm` " +
-    "(~70 ns). `bench/live-begin-cost.ts` shows a direct-mapped array slot instead of the hash " +
-    "taking the begin from ~275 to ~150 ns with the same context captured; that (with the end " +
-    "side to match) is the change that can bring the ratio under 0.5.",
+    "(~65 ns). `bench/live-begin-cost.ts` shows direct-mapped array slots instead of the hash " +
+    "taking begin + end from ~415 to ~230 ns with the same context captured: the change that " +
+    "can bring the ratio under 0.5 (see src/kernel/README.md for its trade-offs).",
   "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
     "Node: ~40 ms to start, tsx's TypeScript loader ~250 ms (a prebuilt bundle removes it), " +
     "then evaluating the compiler modules ~30 ms and reading the tracefs catalog ~15–20 ms. " +
