@@ -157,7 +157,16 @@ export function reducer(state: ShellState, action: Action): ShellState {
     case "completed":
       return { ...state, line: action.line, candidates: action.candidates, notice: null };
     case "submitStart":
-      return { ...state, busy: true, candidates: [], notice: null, ctrlCArmed: false };
+      // The prompt empties at once, as in any shell: what is typed next is a new line.
+      return {
+        ...state,
+        line: EMPTY_LINE,
+        history: { ...state.history, index: null, draft: "" },
+        busy: true,
+        candidates: [],
+        notice: null,
+        ctrlCArmed: false,
+      };
     case "accepted":
       return accepted(state, action);
     case "rejected":

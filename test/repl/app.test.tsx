@@ -180,9 +180,11 @@ test(":load, :list, :stop, :start, :rm, :emit plan, :hist and mistakes, as a use
     "two.lt",
     "track a: sched_wakeup(pid) -> sched_switch(pid) > 1ms\ntrack b: irq_handler_entry(irq) -> irq_handler_exit(irq)\n",
   );
+  // Waits for `expect` to appear once more than before: earlier output may hold it too.
   const run = async (line: string, expect: string) => {
+    const seen = plain(app.lastFrame()).split(expect).length;
     await press(app, line);
-    return press(app, ENTER).then(() => waitForFrame(app, (f) => f.includes(expect)));
+    return press(app, ENTER).then(() => waitForFrame(app, (f) => f.split(expect).length > seen));
   };
   await run(":load two.lt", "loaded two.lt: 2 trackers");
   assert.equal(session().calls, ["add a", "add b"]);

@@ -66,6 +66,20 @@ test("an accepted line is echoed with its output, clears the prompt and the erro
   assert.is(state.selected, "a");
 });
 
+test("Enter empties the prompt at once; typing ahead is kept whatever the answer", () => {
+  const started = run([type("track a"), { type: "submitStart" }]);
+  assert.is(started.line.text, "");
+  assert.ok(started.busy);
+  const ahead = run([type(":list"), { type: "accepted", input: "track a", output: [] }], started);
+  assert.is(ahead.line.text, ":list");
+  const refused = run(
+    [type(":list"), { type: "rejected", input: "track a", error: "bad" }],
+    started,
+  );
+  assert.is(refused.line.text, ":list");
+  assert.is(refused.error, "bad");
+});
+
 test("a pasted line's result: accepted keeps what was typed after it; rejected brings it back to an empty prompt", () => {
   const typedAfter = run([type("draft"), { type: "accepted", input: "track a", output: [] }]);
   assert.is(typedAfter.line.text, "draft");
