@@ -2,6 +2,7 @@
 // :commands) against a Session, batches hits into feed lines every FLUSH_MS, polls the
 // trackers' counters a few times a second, and reports everything as reducer actions.
 
+import { readFileSync, writeFileSync } from "node:fs";
 import type { OptionValue } from "../compiler/plan.ts";
 import { formatHitLine } from "../session/output.ts";
 import type {
@@ -36,7 +37,7 @@ export function hitLines(hit: HitRecord): string[] {
   return [formatHitLine(hit), ...frames];
 }
 
-/** Opens the session; called at start (live) or at the first tracker (replay, see shell.ts). */
+/** Opens a session: at start, and again when a `set` line changes options before any tracker. */
 export type SessionOpener = (
   listener: SessionListener,
   options: Record<string, OptionValue>,
@@ -50,7 +51,7 @@ export interface ControllerOptions {
   options?: Record<string, OptionValue>;
   /** Milliseconds clock; tests pass a fake one. */
   now?: () => number;
-  /** Where :emit finds targets, :load reads and :save writes; real fs by default. */
+  /** How :load reads and :save writes files; the real file system by default. */
   io?: Partial<ShellIO>;
 }
 
@@ -94,7 +95,11 @@ export class ShellController {
     this.now = config.now ?? Date.now;
     this.startedAt = this.now();
     this.last.at = this.startedAt;
-    this.io = { readFile: () => "", writeFile: () => {}, ...config.io } as ShellIO;
+    this.io = {
+      readFile: (path) => readFileSync(path, "utf8"),
+      writeFile: (path, text) => writeFileSync(path, text),
+      ...config.io,
+    };
   }
 
   /** Starts feeding `dispatch`; returns the function that stops it (the timers). */

@@ -2,7 +2,6 @@
 // line, opens the session (live permission problems are reported before the UI starts),
 // renders the Ink app, and on quit closes the session and prints the final summaries.
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { render } from "ink";
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
@@ -55,10 +54,6 @@ export async function runShell(options: ShellOptions): Promise<number> {
     options: initial?.options ?? defaultOptions(),
     openSession: (listener, sessionOptions) =>
       openSession(options.backend, { listener, options: sessionOptions, replay: options.replay }),
-    io: {
-      readFile: (path) => readFileSync(path, "utf8"),
-      writeFile: (path, text) => writeFileSync(path, text),
-    },
   });
   try {
     await controller.open();
