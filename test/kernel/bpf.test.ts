@@ -20,7 +20,7 @@ import {
   possibleCpus,
 } from "../../src/kernel/bpf.ts";
 import { KernelError, VerifierError } from "../../src/kernel/errors.ts";
-import { attachTracepoint } from "../../src/kernel/perf.ts";
+import { attachTracepoint, detachAll } from "../../src/kernel/perf.ts";
 import { asm, Helper, kernelSkipReason, program, reportSkip, tracepointId } from "./support.ts";
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
@@ -88,6 +88,38 @@ test("a sched_switch program counts context switches into an array map", async (
     assert.ok(readU64(value) > 0n, "sleeping switches the task out, so the counter moves");
   } finally {
     link.close();
+    closeFd(prog);
+    closeFd(counter);
+  }
+});
+
+test("detachAll detaches every attachment: the counter stops moving", async () => {
+  const counter = createMap({
+    name: "ltsh_count2",
+    type: BpfMapType.ARRAY,
+    keySize: 4,
+    valueSize: 8,
+    maxEntries: 1,
+  });
+  const prog = loadProgram({
+    name: "ltsh_detach",
+    type: BpfProgType.TRACEPOINT,
+    insns: countInto(counter),
+    license: "GPL",
+  });
+  const count = () => readU64(mapLookup(counter, u32(0), 8)!);
+  try {
+    const links = ["sched:sched_switch", "sched:sched_wakeup"].map((tp) =>
+      attachTracepoint(prog, tracepointId(tp)),
+    );
+    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(count() > 0n);
+    await detachAll(links);
+    const after = count();
+    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.is(count(), after, "no program runs once detachAll has resolved");
+    for (const l of links) l.close(); // idempotent
+  } finally {
     closeFd(prog);
     closeFd(counter);
   }
