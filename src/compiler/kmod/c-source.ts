@@ -151,7 +151,12 @@ function probeFunction(t: TrackerModel, p: ProbeFunction): string {
     blocks.push(sideBlock(t, code, call, [], hoisted));
   });
   const body = blocks.map((b) => b.join("\n")).join("\n\n");
-  const head = wrapCall(`static void ${name}`, paramsOf(p), "");
+  let head = wrapCall(`static void ${name}`, paramsOf(p), "");
+  const grown = p.tracepoint.grown;
+  if (grown) {
+    const newer = wrapCall(`static void ${name}`, ["void *data", ...grown.proto.split(/,\s*/)], "");
+    head = [`#ifdef LT_HAVE_${grown.flag}`, newer, "#else", head, "#endif"].join("\n");
+  }
   return `${head}\n{\n${locals.join("\n")}\n\n${body}\n}`;
 }
 

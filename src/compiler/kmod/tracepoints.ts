@@ -11,6 +11,12 @@ export interface KernelTracepoint {
   proto: string;
   /** Kernel releases whose headers this prototype was checked against. */
   checked: string[];
+  /**
+   * Later kernels append arguments: the module's Kbuild looks for `pattern` in the
+   * headers' `header` and defines LT_HAVE_<flag>, choosing `proto` (the probe then
+   * matches the tracepoint's type exactly, as kernels built with CFI require).
+   */
+  grown?: { flag: string; header: string; pattern: string; proto: string; since: string };
 }
 
 /** How one .lt event ("sched:sched_wakeup", "syscalls:sys_enter_write") reads in C. */
@@ -27,7 +33,8 @@ export interface EventMapping {
   helpers?: string[];
 }
 
-const CHECKED = ["6.1.0-56-amd64 (Debian 12)"];
+/** Debian 12's headers (include/trace/events/*.h), and BTF (btf_trace_*) of 6.18.44. */
+const CHECKED = ["6.1.0-56-amd64 (Debian 12 headers)", "6.18.44 (BTF)"];
 
 const tp = (name: string, proto: string): KernelTracepoint => ({ name, proto, checked: CHECKED });
 
@@ -112,12 +119,31 @@ const FIXED: EventMapping[] = [
   },
   {
     id: "skb:consume_skb",
-    tracepoint: tp("consume_skb", "struct sk_buff *skb"),
+    tracepoint: {
+      ...tp("consume_skb", "struct sk_buff *skb"),
+      grown: {
+        flag: "CONSUME_SKB_LOCATION",
+        header: "include/trace/events/skb.h",
+        pattern: "TP_PROTO(struct sk_buff \\*skb, void \\*location)",
+        proto: "struct sk_buff *skb, void *location",
+        since: "6.3",
+      },
+    },
     fields: { skbaddr: "(unsigned long)skb" },
   },
   {
     id: "skb:kfree_skb",
-    tracepoint: tp("kfree_skb", "struct sk_buff *skb, void *location, enum skb_drop_reason reason"),
+    tracepoint: {
+      ...tp("kfree_skb", "struct sk_buff *skb, void *location, enum skb_drop_reason reason"),
+      grown: {
+        flag: "KFREE_SKB_RX_SK",
+        header: "include/trace/events/skb.h",
+        pattern: "struct sock \\*rx_sk",
+        proto:
+          "struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk",
+        since: "6.11",
+      },
+    },
     fields: {
       skbaddr: "(unsigned long)skb",
       location: "(unsigned long)location",
