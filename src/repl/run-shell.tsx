@@ -107,7 +107,7 @@ async function interact(
       onClearScreen={() => process.stdout.write("\u001B[2J\u001B[3J\u001B[H")}
       banner={banner}
     />,
-    { exitOnCtrlC: false },
+    { exitOnCtrlC: false, incrementalRendering: true },
   );
   // Keys never raise SIGINT (raw mode); a signal from elsewhere quits like :quit does.
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
