@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { BpfMapType, closeFd, createMap } from "./bpf.ts";
 import { ENOSYS, KernelError } from "./errors.ts";
+import { errnoName } from "./libc.ts";
 
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
@@ -24,7 +25,10 @@ function check(): PermissionCheck {
   if (process.platform !== "linux" || process.arch !== "x64") {
     return fail(`live tracing needs x86_64 Linux (this is ${process.platform}/${process.arch})`);
   }
-  // Capabilities, not the uid, decide: root in a container may have neither.
+  // Capabilities, not the uid, decide: root in a container may have neither. Tracepoint
+  // programs need CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) whatever the sysctls say:
+  // kernel.unprivileged_bpf_disabled and kernel.perf_event_paranoid only open unprivileged
+  // program types and perf events, never these, so they cannot be the fix.
   const caps = effectiveCaps();
   const has = (cap: bigint) => (caps >> cap) & 1n;
   const admin = has(CAP_SYS_ADMIN) === 1n;
@@ -57,19 +61,21 @@ function effectiveCaps(): bigint {
   }
 }
 
+/** True inside a user namespace: uid 0 there is not uid 0 of the host. */
+function inUserNamespace(): boolean {
+  try {
+    const map = readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/);
+    return !(map[0] === "0" && map[1] === "0" && map[2] === "4294967295");
+  } catch {
+    return false;
+  }
+}
+
 export function findTracefs(): string | null {
   for (const root of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
     if (existsSync(`${root}/events`)) return root;
   }
   return null;
-}
-
-function readSysctl(name: string): number | null {
-  try {
-    return Number(readFileSync(`/proc/sys/kernel/${name}`, "utf8").trim());
-  } catch {
-    return null;
-  }
 }
 
 /** The decisive check: create (and close) a one-entry map. */
@@ -88,12 +94,18 @@ function probeBpf(): PermissionCheck {
   } catch (e) {
     if (!(e instanceof KernelError)) throw e;
     if (e.errno === ENOSYS) return fail("this kernel has no bpf(2) syscall (CONFIG_BPF_SYSCALL)");
-    const unprivileged = readSysctl("unprivileged_bpf_disabled");
-    const paranoid = readSysctl("perf_event_paranoid");
-    const why =
-      unprivileged !== null && unprivileged !== 0 && process.geteuid?.() !== 0
-        ? ` (kernel.unprivileged_bpf_disabled=${unprivileged}, kernel.perf_event_paranoid=${paranoid})`
-        : "";
-    return fail(`bpf(2) is not permitted${why}: run as root or grant CAP_BPF and CAP_PERFMON`);
+    // The capabilities were checked above, so something outside them said no.
+    if (inUserNamespace()) {
+      return fail(
+        "bpf(2) was refused: this process runs in a user namespace, whose capabilities do " +
+          "not count for bpf(2); run ltsh in the initial namespace (on the host, or a " +
+          "privileged container)",
+      );
+    }
+    return fail(
+      `bpf(2) was refused (${errnoName(e.errno)}) although this process has the capabilities: ` +
+        "a seccomp filter, a container runtime or a security module blocks it; run ltsh on " +
+        "the host or in a container allowed to use bpf (e.g. --privileged)",
+    );
   }
 }

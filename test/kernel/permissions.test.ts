@@ -43,6 +43,21 @@ test("CAP_BPF and CAP_PERFMON without root's other powers are enough to load and
   assert.is(held.status, 0);
 });
 
+test("root of a user namespace is told its capabilities do not count", () => {
+  const r = spawnSync("unshare", ["-Ur", process.execPath, "--import", "tsx", FIXTURE], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  if (r.error || r.status !== 0) {
+    console.log(`  skip user namespace case: unshare -Ur failed (${r.stderr.trim() || r.error})`);
+    return;
+  }
+  const result = JSON.parse(r.stdout);
+  assert.is(result.ok, false);
+  assert.match(result.message, /user namespace/);
+  assert.not.match(result.message, /\n/);
+});
+
 const skip =
   kernelSkipReason() ??
   (spawnSync("setpriv", ["--version"]).error ? "setpriv (util-linux) is not installed" : null);
