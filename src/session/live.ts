@@ -2,6 +2,7 @@
 // one shared ring buffer; stats are read from per-CPU maps; timeouts of begins that never
 // end are found by a user-space sweep (see sweepPeriodMs); everything is closed on exit/signals.
 
+import { kernelTaskOffsets } from "../compiler/bpf/btf.ts";
 import { generateTracker, ringbufSpec } from "../compiler/bpf/codegen.ts";
 import { Hit, hasAction, RINGBUF_REF } from "../compiler/bpf/layout.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
@@ -88,7 +89,8 @@ export class LiveSession implements Session {
       throw new Error(`a tracker named ${plan.name} is already running`);
     }
     const index = this.trackers.length + this.finished.length;
-    const tracker = new LiveTracker(generateTracker(plan, index), {
+    const task = plan.thresholdNs !== null || plan.timeoutNs !== null ? kernelTaskOffsets() : null;
+    const tracker = new LiveTracker(generateTracker(plan, index, { task }), {
       ref: RINGBUF_REF,
       fd: this.ringbuf.fd,
     });

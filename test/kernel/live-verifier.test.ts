@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { encode } from "../../src/compiler/bpf/asm.ts";
+import { kernelTaskOffsets } from "../../src/compiler/bpf/btf.ts";
 import { generateTracker, ringbufSpec } from "../../src/compiler/bpf/codegen.ts";
 import { PROG_TYPE_TRACEPOINT } from "../../src/compiler/bpf/helpers.ts";
 import { closeFd, createMap, loadProgram } from "../../src/kernel/bpf.ts";
@@ -134,9 +135,10 @@ const tracker = fc
       (t.stack ? " then print, stack" : ""),
   );
 
-function loadsCleanly(source: string): void {
+/** `btf`: the task context read through BTF offsets (what live sessions do), else helpers. */
+function loadsCleanly(source: string, btf: boolean): void {
   const plan = compileText(source).trackers[0];
-  const object = generateTracker(plan, 0);
+  const object = generateTracker(plan, 0, { task: btf ? kernelTaskOffsets() : null });
   const fds = new Map<string, number>();
   try {
     for (const m of [ringbufSpec(4096), ...object.maps]) fds.set(m.ref, createMap(m));
@@ -157,7 +159,7 @@ function loadsCleanly(source: string): void {
 
 test("50 random trackers over real tracepoints pass the verifier", () => {
   fc.assert(
-    fc.property(tracker, (source) => loadsCleanly(source)),
+    fc.property(tracker, fc.boolean(), (source, btf) => loadsCleanly(source, btf)),
     { numRuns: Number(process.env.LTSH_PROPERTY_RUNS ?? 50) },
   );
 });

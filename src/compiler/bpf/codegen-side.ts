@@ -7,6 +7,7 @@ import type { ProbeSide } from "../plan.ts";
 import type { TrackerLayout } from "./codegen.ts";
 import { branch, buildKey } from "./codegen-expr.ts";
 import { SideState } from "./codegen-state.ts";
+import { chunks } from "./codegen-string.ts";
 import type { Emitter } from "./emitter.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {
@@ -26,6 +27,7 @@ import {
   loadMem,
   Mov,
   neg,
+  Or,
   R0,
   R1,
   R2,
@@ -42,7 +44,15 @@ import {
   storeMem,
   Xor,
 } from "./insn.ts";
-import { Ctx, Hit, HitKind, hitRecordSize, RINGBUF_REF, Stats } from "./layout.ts";
+import {
+  Ctx,
+  Hit,
+  HitKind,
+  hitRecordSize,
+  RINGBUF_REF,
+  Stats,
+  type TaskOffsets,
+} from "./layout.ts";
 
 export interface ProgramContext {
   em: Emitter;
@@ -50,6 +60,8 @@ export interface ProgramContext {
   side: ProbeSide;
   alternative: number;
   source: (range: SourceRange) => string;
+  /** task_struct offsets from BTF; without them the context comes from helpers. */
+  task?: TaskOffsets;
 }
 
 const EXIT = "exit";
@@ -117,17 +129,46 @@ function copy8(
 /** The context of the current event (pid/tid, cpu, probe, comm; ts is the caller's) at base+at. */
 function storeContext(c: ProgramContext, s: SideState, base: Register, at: number) {
   const em = c.em;
-  const pidTgid = s.slots.get("pidTgid");
-  if (pidTgid !== undefined) em.emit(loadMem(R0, FP, pidTgid, 8));
-  else em.emit(call(Helper.get_current_pid_tgid));
-  em.emit(storeMem(base, at + Ctx.pidTgid, R0, 8));
   em.emit(call(Helper.get_smp_processor_id), storeMem(base, at + Ctx.cpu, R0, 4));
   em.emit(storeImm(base, at + Ctx.probe, c.alternative, 4));
+  const pidTgid = s.slots.get("pidTgid");
   const comm = s.slots.get("comm");
+  if (c.task && (pidTgid === undefined || comm === undefined)) {
+    storeTaskContext(em, c.task, base, at, pidTgid === undefined, comm === undefined);
+  }
+  if (pidTgid !== undefined)
+    em.emit(loadMem(R1, FP, pidTgid, 8), storeMem(base, at + Ctx.pidTgid, R1, 8));
+  else if (!c.task)
+    em.emit(call(Helper.get_current_pid_tgid), storeMem(base, at + Ctx.pidTgid, R0, 8));
   if (comm !== undefined) copy8(em, base, at + Ctx.comm, FP, comm, 16);
-  else {
+  else if (!c.task) {
     em.emit(Mov.reg(R1, base), Add.imm(R1, at + Ctx.comm), Mov.imm(R2, 16));
     em.emit(call(Helper.get_current_comm));
+  }
+}
+
+/**
+ * pid_tgid and comm read from the current task_struct (offsets from BTF): one cheap call
+ * and a few loads instead of get_current_pid_tgid and get_current_comm.
+ */
+function storeTaskContext(
+  em: Emitter,
+  task: TaskOffsets,
+  base: Register,
+  at: number,
+  withPid: boolean,
+  withComm: boolean,
+) {
+  em.emit(call(Helper.get_current_task_btf));
+  if (withPid) {
+    em.emit(loadMem(R1, R0, task.tgid, 4), LSh.imm(R1, 32), loadMem(R2, R0, task.pid, 4));
+    em.emit(Or.reg(R1, R2), storeMem(base, at + Ctx.pidTgid, R1, 8));
+  }
+  if (withComm) {
+    for (const chunk of chunks([task.comm, at + Ctx.comm], 16)) {
+      em.emit(loadMem(R1, R0, task.comm + chunk.at, chunk.size));
+      em.emit(storeMem(base, at + Ctx.comm + chunk.at, R1, chunk.size));
+    }
   }
 }
 

@@ -19,6 +19,7 @@ import {
   STACK_DEPTH,
   STACK_ENTRIES,
   Stats,
+  type TaskOffsets,
 } from "./layout.ts";
 
 /** A map to create; `ref` is the name programs use (ldMapFd), `name` the kernel's (≤15 chars). */
@@ -82,7 +83,16 @@ export function kernelName(tracker: string, suffix: string): string {
 }
 
 /** Generates the programs and maps of one tracker; `index` tags its hit records. */
-export function generateTracker(plan: TrackerPlan, index: number): TrackerObject {
+export interface CodegenOptions {
+  /** This kernel's task_struct offsets (BTF): cheaper begin/end contexts than helpers. */
+  task?: TaskOffsets | null;
+}
+
+export function generateTracker(
+  plan: TrackerPlan,
+  index: number,
+  options: CodegenOptions = {},
+): TrackerObject {
   const key = keyLayout(plan.keyTypes);
   const pending = pendingLayout(plan);
   const stacks = hasAction(plan, "stack") ? `${plan.name}.stacks` : null;
@@ -122,19 +132,31 @@ export function generateTracker(plan: TrackerPlan, index: number): TrackerObject
     });
   }
   const programs = [
-    ...plan.ends.map((_, i) => program(layout, "end", i)),
-    ...plan.begins.map((_, i) => program(layout, "begin", i)),
+    ...plan.ends.map((_, i) => program(layout, "end", i, options)),
+    ...plan.begins.map((_, i) => program(layout, "begin", i, options)),
   ];
   return { layout, maps, programs };
 }
 
 // Ends are generated (and attached) before begins: when one event both ends a pair and
 // begins the next (off-CPU: sched_switch), the end sees the pending begin of the previous one.
-function program(layout: TrackerLayout, role: "begin" | "end", alternative: number): BpfProgram {
+function program(
+  layout: TrackerLayout,
+  role: "begin" | "end",
+  alternative: number,
+  options: CodegenOptions,
+): BpfProgram {
   const plan = layout.plan;
   const side = role === "begin" ? plan.begins[alternative] : plan.ends[alternative];
   const em = new Emitter();
-  const ctx: ProgramContext = { em, layout, side, alternative, source: (r) => sourceText(plan, r) };
+  const ctx: ProgramContext = {
+    em,
+    layout,
+    side,
+    alternative,
+    source: (r) => sourceText(plan, r),
+    task: options.task ?? undefined,
+  };
   if (role === "begin") emitBeginBody(ctx);
   else emitEndBody(ctx);
   return {
@@ -160,13 +182,16 @@ export function sourceText(plan: TrackerPlan, range: SourceRange): string {
 }
 
 /** Every tracker of a file, with the ring buffer they share. */
-export function generateProgram(plan: ProgramPlan): {
+export function generateProgram(
+  plan: ProgramPlan,
+  options: CodegenOptions = {},
+): {
   ringbuf: BpfMapSpec;
   trackers: TrackerObject[];
 } {
   const size = plan.options["ringbuf.size"];
   return {
     ringbuf: ringbufSpec(typeof size === "number" ? size : undefined),
-    trackers: plan.trackers.map((t, i) => generateTracker(t, i)),
+    trackers: plan.trackers.map((t, i) => generateTracker(t, i, options)),
   };
 }

@@ -12,6 +12,7 @@ export const Helper = {
   get_current_comm: 16, // (buf, size) → NUL-padded task comm
   get_stackid: 27, // (ctx, stack map, flags) → id or -errno
   get_current_cgroup_id: 80,
+  get_current_task_btf: 158, // trusted task_struct pointer: fields read with plain loads
   probe_read_kernel: 113, // (dst, size, unsafe src)
   probe_read_kernel_str: 115,
   ringbuf_output: 130,

@@ -99,3 +99,13 @@ export const STACK_ENTRIES = 1024;
 
 /** The programs' name for the ring buffer all trackers of a session share. */
 export const RINGBUF_REF = "hits";
+
+/**
+ * Byte offsets in this kernel's task_struct (from BTF): with them the programs read the
+ * current task's pid, tgid and comm with loads through bpf_get_current_task_btf().
+ */
+export interface TaskOffsets {
+  pid: number;
+  tgid: number;
+  comm: number;
+}

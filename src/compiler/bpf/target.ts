@@ -3,7 +3,8 @@
 
 import type { ProgramPlan } from "../plan.ts";
 import type { Target } from "../targets.ts";
-import { type BpfMapSpec, generateProgram } from "./codegen.ts";
+import { kernelTaskOffsets } from "./btf.ts";
+import { type BpfMapSpec, type CodegenOptions, generateProgram } from "./codegen.ts";
 import { disassemble } from "./disasm.ts";
 import { mapTypeNames } from "./helpers.ts";
 
@@ -16,9 +17,12 @@ function describeMap(m: BpfMapSpec): string {
   return `  ${m.name.padEnd(16)} ${type.padEnd(13)} ${shape}  (${m.ref})`;
 }
 
-/** The listing of a whole file's BPF output. */
-export function ebpfListing(plan: ProgramPlan): string {
-  const { ringbuf, trackers } = generateProgram(plan);
+/** The listing of a whole file's BPF output (by default, as this kernel would load it). */
+export function ebpfListing(
+  plan: ProgramPlan,
+  options: CodegenOptions = { task: kernelTaskOffsets() },
+): string {
+  const { ringbuf, trackers } = generateProgram(plan, options);
   const out: string[] = [];
   for (const t of trackers) {
     out.push(`# tracker ${t.layout.plan.name}`);
