@@ -2,7 +2,7 @@
 // file or stdin, gunzipping transparently, detects or checks its format, and hands each
 // event to a sink. Bad input becomes a TraceError naming the line and what was expected.
 
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, read } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createGunzip } from "node:zlib";
 import type { TraceEvent, TraceFormat } from "./event.ts";
@@ -66,19 +66,29 @@ async function openInput(path: string): Promise<AsyncIterable<Buffer>> {
   return fileChunks(fd);
 }
 
+/** One chunk read from the file's current position; null at the end. */
+function readChunk(fd: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    read(fd, chunk, 0, CHUNK_BYTES, null, (error, size) => {
+      if (error) reject(error);
+      else resolve(size === 0 ? null : size < CHUNK_BYTES ? chunk.subarray(0, size) : chunk);
+    });
+  });
+}
+
 /**
- * A file read with readSync, a chunk per turn of the event loop: a stream would hand each
- * chunk over through the thread pool, and on a busy machine those hand-overs cost more
- * wall time than reading from the page cache. Timers and signals still run between chunks.
+ * A file in chunks, the next one always being read (on the thread pool) while the current
+ * one is parsed, so the parser does not wait for the disk or the page cache.
  */
 async function* fileChunks(fd: number): AsyncGenerator<Buffer> {
   try {
+    let next = readChunk(fd);
     for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      const size = readSync(fd, chunk, 0, CHUNK_BYTES, null);
-      if (size === 0) return;
-      yield size < CHUNK_BYTES ? chunk.subarray(0, size) : chunk;
-      await new Promise((resolve) => setImmediate(resolve));
+      const chunk = await next;
+      if (chunk === null) return;
+      next = readChunk(fd);
+      yield chunk;
     }
   } finally {
     closeSync(fd);
