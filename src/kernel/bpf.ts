@@ -2,6 +2,7 @@
 // read/write map elements. `union bpf_attr` is built by hand at the offsets of linux/bpf.h.
 
 import { readFileSync } from "node:fs";
+import { release } from "node:os";
 import {
   align8,
   BPF_OBJ_NAME_LEN,
@@ -24,7 +25,7 @@ import {
   permissionHint,
   VerifierError,
 } from "./errors.ts";
-import { closeRaw, NativeMemory } from "./libc.ts";
+import { closeRaw, NativeMemory, raiseMemlockLimit } from "./libc.ts";
 
 export { BPF_OBJ_NAME_LEN };
 
@@ -85,7 +86,13 @@ export interface ProgramSpec {
   logLevel?: 0 | 1 | 2;
 }
 
+let memlockRaised = false;
+
 export function createMap(spec: MapSpec): number {
+  if (!memlockRaised) {
+    memlockRaised = true;
+    raiseMemlockLimit(release());
+  }
   const mem = freshAttr();
   const v = mem.view;
   v.setUint32(0, spec.type, true);

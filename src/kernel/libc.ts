@@ -53,6 +53,8 @@ function bind() {
     /** close(2), for .async: detaching a tracepoint program waits for an RCU grace period. */
     close: libc.func("int close(int fd)"),
     getpagesize: libc.func("int getpagesize(void)") as Fn<[], number>,
+    setrlimit: libc.func("int setrlimit(int resource, void *rlim)") as Fn<[number, bigint], number>,
+    getrlimit: libc.func("int getrlimit(int resource, void *rlim)") as Fn<[number, bigint], number>,
     strerror: libc.func("const char *strerror(int errnum)") as Fn<[number], string>,
   };
 }
@@ -117,6 +119,30 @@ export function closeOnWorker(fd: number): Promise<number> {
       resolve(err ? -22 : r < 0 ? -lastErrno() : r);
     });
   });
+}
+
+const RLIMIT_MEMLOCK = 8;
+
+/**
+ * Before Linux 5.11, BPF maps and programs were charged to RLIMIT_MEMLOCK (64 KiB by
+ * default), and going over it was an EPERM that looked like a missing privilege. Raise it
+ * as libbpf does; newer kernels charge memory cgroups instead and need nothing.
+ */
+export function raiseMemlockLimit(release: string): void {
+  const [major, minor] = release.split(".").map(Number);
+  if (major > 5 || (major === 5 && minor >= 11)) return;
+  const rlim = NativeMemory.alloc(16);
+  try {
+    rlim.view.setBigUint64(0, 0xffffffffffffffffn, true); // RLIM_INFINITY
+    rlim.view.setBigUint64(8, 0xffffffffffffffffn, true);
+    if (native().setrlimit(RLIMIT_MEMLOCK, rlim.ptr) === 0) return;
+    // Without CAP_SYS_RESOURCE only the soft limit may rise, up to the hard one.
+    if (native().getrlimit(RLIMIT_MEMLOCK, rlim.ptr) !== 0) return;
+    rlim.view.setBigUint64(0, rlim.view.getBigUint64(8, true), true);
+    native().setrlimit(RLIMIT_MEMLOCK, rlim.ptr);
+  } finally {
+    rlim.free();
+  }
 }
 
 /** Wakes a thread blocked in epoll_wait on an eventfd. */
