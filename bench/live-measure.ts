@@ -5,6 +5,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_pro
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { BpfProgType, closeFd, loadProgram, objectId } from "../src/kernel/bpf.ts";
+import { onCleanup } from "../src/kernel/cleanup.ts";
 import { attachTracepoint } from "../src/kernel/perf.ts";
 import { findTracefs } from "../src/kernel/permissions.ts";
 
@@ -33,8 +34,14 @@ export function perfBench(loops: number): number {
 export function withBpfStats<T>(fn: () => Promise<T>): Promise<T> {
   const path = "/proc/sys/kernel/bpf_stats_enabled";
   const before = readFileSync(path, "utf8").trim();
+  // Restored on Ctrl-C too: it slows every BPF program on the machine a little.
+  const restore = () => writeFileSync(path, before);
+  const unregister = onCleanup(restore);
   writeFileSync(path, "1");
-  return fn().finally(() => writeFileSync(path, before));
+  return fn().finally(() => {
+    restore();
+    unregister();
+  });
 }
 
 type RunStats = Map<number, { ns: number; runs: number }>;

@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { onCleanup } from "../src/kernel/cleanup.ts";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
 import {
   benchWithPrograms,
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const perms = checkLivePermissions();
   if (!perms.ok) throw new Error(perms.message);
+  onCleanup(() => rmSync(join(ROOT, ".bench-live"), { recursive: true, force: true }));
   const info = machineInfo();
   const run = ["run", "examples/wakeup.lt"];
   const tracers: Tracer[] = [
