@@ -76,8 +76,9 @@ export class ExprTranslator {
       case "compare":
         return this.wrap(this.compare(expr), top);
       case "logic": {
+        // Comparisons bind tighter than && and ||; only a mix of && and || gets parentheses.
         const side = (e: Expr) =>
-          e.kind === "logic" && e.op === expr.op
+          e.kind === "compare" || (e.kind === "logic" && e.op === expr.op)
             ? this.translate(e, true)
             : this.translate(e, false);
         return this.wrap(`${side(expr.left)} ${expr.op} ${side(expr.right)}`, top);
