@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   rmSync,
@@ -214,8 +215,22 @@ export class KmodSession implements Session {
   }
 }
 
+/** Build directories left by sessions whose process died (`ltsh-<pid>-kmod-*`). */
+export function removeStaleBuildDirs(dir = tmpdir()): void {
+  for (const name of readdirSync(dir)) {
+    const owner = /^ltsh-(\d+)-kmod-/.exec(name);
+    if (!owner || Number(owner[1]) === process.pid) continue;
+    try {
+      process.kill(Number(owner[1]), 0);
+    } catch {
+      rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  }
+}
+
 export async function openKmodSession(options: SessionOptions): Promise<KmodSession> {
   const reason = kmodUnavailableReason();
   if (reason) throw new KmodSessionError(`the kmod backend cannot run here: ${reason}`);
+  removeStaleBuildDirs();
   return new KmodSession(options.listener, options.options);
 }

@@ -1,11 +1,13 @@
 // The kmod backend where modules cannot be loaded: one clear message, no stack trace, and
 // nothing built or left behind.
 
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { openSession } from "../../src/session/backends.ts";
-import { kmodUnavailableReason } from "../../src/session/kmod.ts";
+import { kmodUnavailableReason, removeStaleBuildDirs } from "../../src/session/kmod.ts";
 
 const listener = { hit() {}, warning() {} };
 
@@ -29,5 +31,15 @@ if (!existsSync("/proc/modules")) {
 } else {
   console.log("  skip kmod open failure: this kernel can load modules (see npm run test:vm)");
 }
+
+test("build directories of dead sessions are removed, live ones kept", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-kmod-stale-test-"));
+  mkdirSync(join(dir, "ltsh-999999999-kmod-abc"));
+  mkdirSync(join(dir, `ltsh-${process.pid}-kmod-def`));
+  mkdirSync(join(dir, "unrelated"));
+  removeStaleBuildDirs(dir);
+  assert.equal(readdirSync(dir).sort(), [`ltsh-${process.pid}-kmod-def`, "unrelated"]);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test.run();
