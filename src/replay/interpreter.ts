@@ -31,15 +31,14 @@ interface CompiledSide {
   filter: Compiled | null;
 }
 
-interface PendingBegin {
+/**
+ * A pending begin: its context copied out of the trace line (a line points into a whole
+ * chunk of the file, which must not stay in memory while the begin waits), in one object.
+ */
+interface PendingBegin extends BeginContext {
   /** Trace time in ns relative to the first event (exact in a double). */
   ts: number;
   deadline: number;
-  /**
-   * The begin's context, copied out of the trace line: a line is a slice of a whole
-   * chunk of the file, and holding it would keep that chunk in memory while pending.
-   */
-  event: BeginContext;
   probe: string;
   key: Value[];
 }
@@ -309,17 +308,19 @@ export class Interpreter {
     const deadline = timeout === null ? Number.POSITIVE_INFINITY : ts + timeout;
     // Re-inserting moves the key to the back, so the map stays in deadline order.
     if (existing !== undefined) pending.delete(id);
-    const context: BeginContext = {
+    const parts = Array.isArray(key) ? key : [key];
+    pending.set(id, {
+      ts,
+      deadline,
       sec: event.sec,
       nsec: event.nsec,
       cpu: event.cpu,
       tid: event.tid,
       pid: event.pid,
       comm: ownString(event.comm),
-    };
-    const parts = Array.isArray(key) ? key : [key];
-    const ownKey = tracker.stringKeys ? parts.map(ownValue) : parts;
-    pending.set(id, { ts, deadline, event: context, probe: side.probe.id, key: ownKey });
+      probe: side.probe.id,
+      key: tracker.stringKeys ? parts.map(ownValue) : parts,
+    });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
 
@@ -410,7 +411,7 @@ export class Interpreter {
       kind,
       latency_ns: latency,
       key,
-      begin: this.context(begin.event, begin.probe),
+      begin: this.context(begin, begin.probe),
       end: end === null ? null : this.context(end, endProbe),
       snapshot: null,
       stack: null,
