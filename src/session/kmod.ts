@@ -77,6 +77,32 @@ function run(command: string, args: string[], timeoutMs: number): Promise<string
   });
 }
 
+/** What the session asks of the machine; replaced in tests (no host here loads modules). */
+export interface KmodHost {
+  /** Builds DIR's module; null on success, else the end of the build log. */
+  build(dir: string): Promise<string | null>;
+  insert(ko: string): Promise<string | null>;
+  /** Synchronous: it also runs from the exit handler. */
+  remove(name: string): string | null;
+  devicePath(name: string): string;
+  statsPath(name: string): string;
+}
+
+export function systemHost(kernelRelease = release()): KmodHost {
+  const headers = `/lib/modules/${kernelRelease}/build`;
+  return {
+    build: (dir) => run("make", ["-C", headers, `M=${dir}`, "modules"], BUILD_TIMEOUT_MS),
+    insert: (ko) => run("insmod", [ko], 30_000),
+    remove(name) {
+      const removed = spawnSync("rmmod", [name], { encoding: "utf8", timeout: 30_000 });
+      if (removed.status === 0 || !existsSync(`/sys/module/${name}`)) return null;
+      return removed.stderr.trim() || `exit ${removed.status}`;
+    },
+    devicePath: (name) => `/dev/ltsh_${name}`,
+    statsPath: (name) => `/proc/ltsh_${name}/stats`,
+  };
+}
+
 export class KmodSession implements Session {
   readonly backend = "kmod";
   private readonly modules = new Map<string, LoadedModule>();
@@ -85,7 +111,7 @@ export class KmodSession implements Session {
   constructor(
     private readonly listener: SessionListener,
     private readonly options: Record<string, OptionValue>,
-    private readonly kernelRelease = release(),
+    private readonly host: KmodHost = systemHost(),
   ) {}
 
   async add(plan: TrackerPlan): Promise<void> {
@@ -102,13 +128,12 @@ export class KmodSession implements Session {
     const name = generated.model.name;
     const dir = mkdtempSync(join(tmpdir(), `ltsh-${process.pid}-kmod-`));
     writeModule(generated, dir);
-    const headers = `/lib/modules/${this.kernelRelease}/build`;
-    const built = await run("make", ["-C", headers, `M=${dir}`, "modules"], BUILD_TIMEOUT_MS);
+    const built = await this.host.build(dir);
     if (built !== null) {
       rmSync(dir, { recursive: true, force: true });
       throw new KmodSessionError(`building ${name} failed:\n${built}`);
     }
-    const inserted = await run("insmod", [join(dir, `${name}.ko`)], 30_000);
+    const inserted = await this.host.insert(join(dir, `${name}.ko`));
     if (inserted !== null) {
       rmSync(dir, { recursive: true, force: true });
       throw new KmodSessionError(`insmod ${name} failed: ${inserted}`);
@@ -129,7 +154,7 @@ export class KmodSession implements Session {
     if (plan.actions.some((a) => a.kind === "exec")) {
       this.exec ??= ExecRunner.fromOptions(this.options, (m) => this.listener.warning(m));
     }
-    loaded.fd = openSync(`/dev/ltsh_${name}`, constants.O_RDONLY | constants.O_NONBLOCK);
+    loaded.fd = openSync(this.host.devicePath(name), constants.O_RDONLY | constants.O_NONBLOCK);
     loaded.timer = setInterval(() => this.drain(loaded), READ_PERIOD_MS);
   }
 
@@ -158,7 +183,7 @@ export class KmodSession implements Session {
   private readSummary(m: LoadedModule): SummaryRecord {
     if (m.final) return m.final;
     try {
-      const text = readFileSync(`/proc/ltsh_${m.name}/stats`, "utf8");
+      const text = readFileSync(this.host.statsPath(m.name), "utf8");
       const summary = parseStats(text).find((s) => s.tracker === m.plan.name);
       if (summary) return summary;
     } catch {
@@ -178,10 +203,8 @@ export class KmodSession implements Session {
       m.fd = null;
     }
     m.running = false;
-    const removed = spawnSync("rmmod", [m.name], { encoding: "utf8", timeout: 30_000 });
-    if (removed.status !== 0 && existsSync(`/sys/module/${m.name}`)) {
-      this.listener.warning(`rmmod ${m.name} failed: ${removed.stderr.trim()}`);
-    }
+    const problem = this.host.remove(m.name);
+    if (problem) this.listener.warning(`rmmod ${m.name} failed: ${problem}`);
     rmSync(m.dir, { recursive: true, force: true });
     m.unregister();
   }

@@ -1,13 +1,22 @@
-// The kmod backend where modules cannot be loaded: one clear message, no stack trace, and
-// nothing built or left behind.
+// The kmod backend: where modules cannot be loaded, one clear message; elsewhere (a fake
+// host standing in for make/insmod/rmmod, the device and the stats file) hits and
+// summaries as the other backends give them, and every module removed on close.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
 import { openSession } from "../../src/session/backends.ts";
-import { kmodUnavailableReason, removeStaleBuildDirs } from "../../src/session/kmod.ts";
+import {
+  type KmodHost,
+  KmodSession,
+  kmodUnavailableReason,
+  removeStaleBuildDirs,
+} from "../../src/session/kmod.ts";
+import type { HitRecord } from "../../src/session/types.ts";
+import { planOf } from "./support.ts";
 
 const listener = { hit() {}, warning() {} };
 
@@ -31,6 +40,73 @@ if (!existsSync("/proc/modules")) {
 } else {
   console.log("  skip kmod open failure: this kernel can load modules (see npm run test:vm)");
 }
+
+/** A host whose "module", once inserted, has two hits in its device and one stats line. */
+function fakeHost(root: string, calls: string[]): KmodHost {
+  return {
+    async build(dir) {
+      calls.push("build");
+      return readdirSync(dir).includes("Kbuild") ? null : "no Kbuild";
+    },
+    async insert(ko) {
+      const name = ko.replace(/^.*\//, "").replace(/\.ko$/, "");
+      calls.push(`insmod ${name}`);
+      const records = Buffer.alloc(2 * HIT_RECORD_SIZE);
+      for (const [i, latency] of [300_000n, 450_000n].entries()) {
+        const at = i * HIT_RECORD_SIZE;
+        records.writeUInt32LE(1, at + 4);
+        records.writeBigUInt64LE(latency, at + 8);
+        records.writeUInt32LE(8, at + 16);
+        records.writeBigInt64LE(4242n, at + 24);
+        records.writeBigUInt64LE(1_000n, at + 56);
+        records.writeBigUInt64LE(1_000n + latency, at + 96);
+        records.write("cyclictest", at + 96 + 24, "latin1");
+      }
+      writeFileSync(join(root, `${name}.dev`), records);
+      const hist = Array.from({ length: 64 }, (_, b) => (b === 20 ? 2 : b === 11 ? 5 : 0));
+      writeFileSync(
+        join(root, `${name}.stats`),
+        `tracker=wakeup pairs=7 hits=2 timeouts=0 dropped=0 lost=1 min_ns=900 max_ns=450000 hist=${hist.join(",")} pending=3\n`,
+      );
+      return null;
+    },
+    remove(name) {
+      calls.push(`rmmod ${name}`);
+      return null;
+    },
+    devicePath: (name) => join(root, `${name}.dev`),
+    statsPath: (name) => join(root, `${name}.stats`),
+  };
+}
+
+test("a tracker is built, inserted, read, summarised and removed", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+  const calls: string[] = [];
+  const hits: HitRecord[] = [];
+  const plan = planOf("track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us")
+    .trackers[0];
+  const session = new KmodSession(
+    { hit: (h) => hits.push(h), warning() {} },
+    {},
+    fakeHost(root, calls),
+  );
+  await session.add(plan);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.equal(
+    hits.map((h) => [h.tracker, h.kind, h.latency_ns, h.key, h.end?.comm]),
+    [
+      ["wakeup", "threshold", 300000, [4242n], "cyclictest"],
+      ["wakeup", "threshold", 450000, [4242n], "cyclictest"],
+    ],
+  );
+  assert.is(session.stats()[0].summary.pairs, 7);
+  const [summary] = await session.close();
+  assert.equal(calls, ["build", "insmod lt_wakeup", "rmmod lt_wakeup"]);
+  assert.equal([summary.pairs, summary.hits, summary.dropped, summary.pending], [7, 2, 1, 3]);
+  assert.equal([summary.min_ns, summary.max_ns], [900, 450000]);
+  assert.is(session.stats()[0].running, false);
+  rmSync(root, { recursive: true, force: true });
+});
 
 test("build directories of dead sessions are removed, live ones kept", () => {
   const dir = mkdtempSync(join(tmpdir(), "ltsh-kmod-stale-test-"));
