@@ -16,10 +16,12 @@ import {
   percpuValueSize,
   possibleCpus,
 } from "../kernel/bpf.ts";
-import { VerifierError } from "../kernel/errors.ts";
+import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
 import type { HitRecord } from "./types.ts";
+
+const LOAD_ATTEMPTS = 5;
 
 /** A refused load: a compiler bug, reported with everything needed to fix it. */
 export class LiveLoadError extends Error {
@@ -64,17 +66,7 @@ export class LiveTracker {
   }
 
   private load(p: BpfProgram): number {
-    try {
-      return loadProgram({
-        name: p.name,
-        type: PROG_TYPE_TRACEPOINT,
-        insns: encode(p.program, this.fds),
-        license: "GPL",
-      });
-    } catch (error) {
-      if (error instanceof VerifierError) throw new LiveLoadError(verifierReport(p, error));
-      throw error;
-    }
+    return loadTracepointProgram(p, this.fds);
   }
 
   /** Detaches the programs; the maps stay readable for the summary. */
@@ -196,6 +188,22 @@ export class LiveTracker {
   }
 }
 
+/** Loads one program (map fds patched in); a refusal becomes a LiveLoadError with the report. */
+export function loadTracepointProgram(p: BpfProgram, fds: ReadonlyMap<string, number>): number {
+  const insns = encode(p.program, fds);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return loadProgram({ name: p.name, type: PROG_TYPE_TRACEPOINT, insns, license: "GPL" });
+    } catch (error) {
+      // The verifier gives up with EAGAIN when a signal arrives meanwhile (a child's
+      // SIGCHLD): not a refusal, so load again, as libbpf does.
+      const interrupted = (error as { errno?: number }).errno === EAGAIN;
+      if (interrupted && attempt < LOAD_ATTEMPTS) continue;
+      if (error instanceof VerifierError) throw new LiveLoadError(verifierReport(p, error));
+      throw error;
+    }
+  }
+}
 /** The verifier's complaint, the failing instruction in context and the `.lt` line it came from. */
 export function verifierReport(p: BpfProgram, error: VerifierError): string {
   const log = error.log.trimEnd().split("\n");
@@ -212,7 +220,7 @@ export function verifierReport(p: BpfProgram, error: VerifierError): string {
       return m && Number(m[1]) === failing ? `>${line.slice(1)}` : line;
     });
   return [
-    `the kernel verifier rejected ${p.name} (${p.role} of tracker ${p.tracker} on ${p.probe.id}):`,
+    `the kernel verifier rejected ${p.name} (${p.role} of tracker ${p.tracker} on ${p.probe.id}, errno ${error.errno}):`,
     "this is a bug in ltsh's BPF compiler; please report it with this output.",
     ...(insn?.source ? [`failing instruction ${failing} comes from ${insn.source}`] : []),
     "verifier log (last lines):",

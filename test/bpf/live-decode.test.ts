@@ -91,7 +91,7 @@ test("a verifier refusal names the failing instruction's .lt source and marks it
   const report = verifierReport(program, new VerifierError(program.name, 13, log));
   assert.match(
     report,
-    "the kernel verifier rejected ltsh_wakeup_b0 (begin of tracker wakeup on sched:sched_wakeup)",
+    "the kernel verifier rejected ltsh_wakeup_b0 (begin of tracker wakeup on sched:sched_wakeup, errno 13)",
   );
   assert.match(report, "failing instruction 1 comes from test.lt:1: prio < 100");
   assert.match(report, "  >  1: r1 = *(u32 *)(r6 +28)");

@@ -5,13 +5,10 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { encode } from "../../src/compiler/bpf/asm.ts";
 import { kernelTaskOffsets } from "../../src/compiler/bpf/btf.ts";
 import { generateTracker, ringbufSpec } from "../../src/compiler/bpf/codegen.ts";
-import { PROG_TYPE_TRACEPOINT } from "../../src/compiler/bpf/helpers.ts";
-import { closeFd, createMap, loadProgram } from "../../src/kernel/bpf.ts";
-import { VerifierError } from "../../src/kernel/errors.ts";
-import { verifierReport } from "../../src/session/live-tracker.ts";
+import { closeFd, createMap } from "../../src/kernel/bpf.ts";
+import { LiveLoadError, loadTracepointProgram } from "../../src/session/live-tracker.ts";
 import { compileText } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
 
@@ -144,11 +141,9 @@ function loadsCleanly(source: string, btf: boolean): void {
     for (const m of [ringbufSpec(4096), ...object.maps]) fds.set(m.ref, createMap(m));
     for (const p of object.programs) {
       try {
-        const insns = encode(p.program, fds);
-        closeFd(loadProgram({ name: p.name, type: PROG_TYPE_TRACEPOINT, insns, license: "GPL" }));
+        closeFd(loadTracepointProgram(p, fds));
       } catch (error) {
-        if (error instanceof VerifierError)
-          assert.unreachable(`${source}\n${verifierReport(p, error)}`);
+        if (error instanceof LiveLoadError) assert.unreachable(`${source}\n${error.message}`);
         throw error;
       }
     }
