@@ -5,7 +5,7 @@
 // BENCHMARKS.md. Run: node --import tsx bench/replay.ts [RUNS]
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 
 const runs = Number(process.argv[2] ?? 5);
@@ -13,7 +13,7 @@ const root = new URL("..", import.meta.url).pathname;
 const dir = "/tmp/ltsh-bench";
 const big = `${dir}/wakeup-big.txt`;
 const half = `${dir}/wakeup-half.txt`;
-/** The trace twice over: only for memory (its time goes back once, in the middle). */
+/** The trace twice over, the second copy 100000 s later: for memory at twice the size. */
 const double = `${dir}/wakeup-double.txt`;
 const MIN_EVENTS = 1_000_000;
 
@@ -50,7 +50,15 @@ function makeTrace(): void {
   }
   const lines = lineCount(big);
   execFileSync("sh", ["-c", `head -n ${Math.floor(lines / 2)} ${big} > ${half}`]);
-  execFileSync("sh", ["-c", `cat ${big} ${big} > ${double}`]);
+  makeDouble();
+}
+
+/** The trace, then again with every timestamp 100000 s later (time must not go back). */
+function makeDouble(): void {
+  const shift =
+    'match($0, / [0-9]+\\.[0-9]+: /) { s = substr($0, RSTART + 1, RLENGTH - 3); d = index(s, "."); ' +
+    "$0 = substr($0, 1, RSTART) (substr(s, 1, d - 1) + 100000) substr(s, d) substr($0, RSTART + RLENGTH - 2) } { print }";
+  execFileSync("sh", ["-c", `cp ${big} ${double} && awk '${shift}' ${big} >> ${double}`]);
 }
 
 interface Measure {
@@ -61,11 +69,15 @@ interface Measure {
 }
 
 /** One run under /usr/bin/time: wall, user+sys CPU and peak RSS of the whole process. */
-function measure(command: string[]): Measure {
+const devNull = openSync("/dev/null", "w");
+
+/** One run; stdout goes to /dev/null (as `> /dev/null`) unless the output is wanted. */
+function measure(command: string[], keepOutput = false): Measure {
   const result = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", ...command], {
     cwd: root,
     maxBuffer: 1 << 30,
     encoding: "utf8",
+    stdio: ["ignore", keepOutput ? "pipe" : devNull, "pipe"],
   });
   if (result.status !== 0) throw new Error(`${command.join(" ")} failed: ${result.stderr}`);
   const [wall, user, sys, rss] = result.stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
@@ -99,9 +111,9 @@ const events = lineCount(big);
 const sizeMB = statSync(big).size / 1e6;
 
 // Same answer first: pairs and hits of both on the big trace.
-const ltshOut = measure(ltsh(big)).stdout.trim().split("\n");
+const ltshOut = measure(ltsh(big), true).stdout.trim().split("\n");
 const summary = JSON.parse(ltshOut.at(-1)!);
-const awkSummary = measure(awk(big)).stdout.trim().split("\n").at(-1)!;
+const awkSummary = measure(awk(big), true).stdout.trim().split("\n").at(-1)!;
 const [, awkPairs, , awkHits] = awkSummary.split(" ").map(Number);
 
 // Alternate the two so that load from elsewhere on the machine hits both alike.
@@ -113,7 +125,7 @@ for (let i = 0; i < runs; i++) {
 const startup = [0, 1, 2, 3, 4].map(() => measure([process.execPath, "bin/ltsh.js", "--version"]));
 const rssHalf = median([0, 1, 2].map(() => measure(ltsh(half)).rssKiB));
 const rssBig = median([0, 1, 2].map(() => measure(ltsh(big)).rssKiB));
-if (!existsSync(double)) execFileSync("sh", ["-c", `cat ${big} ${big} > ${double}`]);
+if (!existsSync(double) || lineCount(double) !== 2 * events) makeDouble();
 const rssDouble = median([0, 1, 2].map(() => measure(ltsh(double)).rssKiB));
 
 const wall = {

@@ -1,6 +1,7 @@
 // `ltsh run FILE.lt`: runs every tracker of a file on one backend (live eBPF by default,
 // kmod, or a recorded trace with --replay), prints hits as they come, then summaries.
 
+import { writeSync } from "node:fs";
 import { compileFile } from "../compiler/compile.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
@@ -95,10 +96,6 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan) return 1;
 
-    // `ltsh run ... | head`: a closed pipe ends the run quietly (exit handlers still clean up).
-    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EPIPE") process.exit(0);
-    });
     const backend: BackendName =
       values.replay !== undefined ? "replay" : values.target === "kmod" ? "kmod" : "live";
     const printing = new Set(plan.trackers.filter(printsHits).map((t) => t.name));
@@ -136,6 +133,28 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
 };
 
 /**
+ * Writes all of `text` to stdout synchronously. process.stdout on a pipe queues what the
+ * reader has not taken yet, without limit; a blocking write instead holds the replay back
+ * to the reader's pace (`ltsh run --json | jq`), so memory stays bounded.
+ */
+function writeStdout(text: string): void {
+  let bytes = Buffer.from(text);
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(1, bytes));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // `| head`: the reader is gone; end quietly (exit handlers still clean up).
+      if (code === "EPIPE") process.exit(0);
+      if (code !== "EAGAIN") throw error;
+      Atomics.wait(PAUSE, 0, 0, 1); // a non-blocking pipe is full: wait 1 ms for the reader
+    }
+  }
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
  * stdout, batched: replay finds thousands of hits per chunk of trace, and one write(2)
  * each would cost more than finding them. Flushed on the next turn of the event loop,
  * so live hits still appear at once.
@@ -156,7 +175,7 @@ const output = {
   flush() {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    process.stdout.write(this.pending.join(""));
+    writeStdout(this.pending.join(""));
     this.pending = [];
     this.size = 0;
   },
@@ -203,6 +222,6 @@ async function runSession(
   const text = json
     ? summaries.map((s) => `${summaryToJson(s)}\n`).join("")
     : `${summaries.map(formatSummary).join("\n\n")}\n`;
-  process.stdout.write(json || summaries.length === 0 ? text : `\n${text}`);
+  writeStdout(json || summaries.length === 0 ? text : `\n${text}`);
   return 0;
 }

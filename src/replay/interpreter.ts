@@ -208,6 +208,7 @@ export class Interpreter {
     if (this.baseSec === null) this.baseSec = event.sec;
     const ts = (event.sec - this.baseSec) * 1e9 + event.nsec;
     if (ts > this.now) this.now = ts;
+    else if (ts < this.now) this.timeWentBack(event);
     for (const tracker of this.timed) if (this.now > tracker.nextDeadline) this.expire(tracker);
     if (this.snapshots !== null) this.snapshots.line(ts, event.line);
     const handlers = this.dispatch.get(event.name);
@@ -243,6 +244,14 @@ export class Interpreter {
       this.malformedEvents++;
       this.firstMalformed ??= { lineNo: event.lineNo, name: event.name };
     }
+  }
+
+  /** The semantics need events in time order: say so once when a trace is not. */
+  private timeWentBack(event: TraceEvent): void {
+    this.warn(
+      `trace time goes back at line ${event.lineNo} (the trace is not in time order: ` +
+        "concatenated or unsorted?); pairs across that point are wrong",
+    );
   }
 
   /** End of the trace: pending begins are counted, open snapshot windows written. */
