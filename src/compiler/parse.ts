@@ -31,7 +31,7 @@ export interface ParseResult {
 export function parseSource(text: string, file: string): ParseResult {
   const lexed = ltshLexer.tokenize(text);
   const diagnostics: Diagnostic[] = lexed.errors.map((e) => {
-    const hint = MISTAKES[text[e.offset]];
+    const hint = MISTAKES.get(text[e.offset]);
     return {
       severity: "error",
       code: "unexpected-character",
@@ -145,7 +145,7 @@ function parserDiagnostic(
     ? tokenRange(file, token)
     : endOf(file, previous && hasPosition(previous) ? previous : chunk[chunk.length - 1]);
   const before = token && chunk[chunk.indexOf(token) - 1];
-  const mistake = token && (MISTAKES[token.image] ?? (before && MISTAKES[before.image]));
+  const mistake = token && (MISTAKES.get(token.image) ?? (before && MISTAKES.get(before.image)));
   const notes = token
     ? mistake
       ? [mistake]
@@ -191,13 +191,13 @@ function endOf(file: string, token: IToken): SourceRange {
 }
 
 /** Habits from other languages, and what ltsh spells instead. */
-const MISTAKES: Record<string, string> = {
-  "=": "compare with ==",
-  "&": "'and' is &&",
-  and: "'and' is &&",
-  or: "'or' is ||",
-  not: "'not' is !",
-};
+const MISTAKES = new Map([
+  ["=", "compare with =="],
+  ["&", "'and' is &&"],
+  ["and", "'and' is &&"],
+  ["or", "'or' is ||"],
+  ["not", "'not' is !"],
+]);
 
 /** `200 us`: a unit separated from its number. */
 function unitHint(token: IToken, chunk: IToken[]): string[] | undefined {

@@ -23,6 +23,11 @@ const cases: [string, string, string[]][] = [
   ["key types", `track ${W} -> sched_switch(«next_comm»)`, ["key-type"]],
   ["duration without unit", `track ${W} -> ${S} > «200»`, ["duration-unit"]],
   ["unknown unit", `track ${W} -> ${S} > «200usec»`, ["duration-unit"]],
+  [
+    "a unit named like an Object property",
+    `track ${W} -> ${S} > «5constructor»`,
+    ["duration-unit"],
+  ],
   ["zero threshold", `track ${W} -> ${S} > «0us»`, ["duration-range"]],
   ["negative timeout", `track ${W} -> ${S} timeout «-5ms»`, ["duration-range"]],
   ["absurd timeout", `track ${W} -> ${S} timeout «3601s»`, ["duration-range"]],

@@ -109,6 +109,13 @@ const vocabulary = [
   "@",
   "é",
   "\t",
+  // names that exist on Object.prototype must not be found in lookup tables
+  "constructor",
+  "toString",
+  "__proto__",
+  "5constructor",
+  "$constructor",
+  "args.toString",
 ];
 
 const tokenSoup = fc
