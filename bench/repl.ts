@@ -236,7 +236,7 @@ const next = start < 0 ? -1 : current.indexOf("\n## ", start + 1);
 const updated =
   start < 0
     ? `${current.trimEnd()}\n\n${section}`
-    : current.slice(0, start) + section + (next < 0 ? "" : current.slice(next + 1));
+    : current.slice(0, start) + section + (next < 0 ? "" : `\n${current.slice(next + 1)}`);
 writeFileSync(path, updated);
 process.stdout.write(`${section}\n`);
 for (const r of results) {
