@@ -14,6 +14,7 @@ export const eventsCommand: Command = {
 
   ltsh events              every tracepoint, as category:name
   ltsh events 'sched*'     tracepoints whose name or category:name matches the glob
+                           (* any characters, ? one character)
   ltsh events sched        the tracepoints of one category
   ltsh events sched_switch the fields of one tracepoint: C type, size, offset,
                            signedness, and the type ltsh gives them
@@ -40,7 +41,7 @@ Options:
     // A bare category name (`ltsh events sched`) lists that category.
     const isCategory =
       !pattern.includes(":") && catalog.ids().some((id) => id.startsWith(`${pattern}:`));
-    const isGlob = /[*?[]/.test(pattern);
+    const isGlob = /[*?]/.test(pattern);
     if (!isGlob && !isCategory) return showEvent(catalog, pattern, values.all ?? false);
     const matches = listMatching(catalog, isCategory && !isGlob ? `${pattern}:*` : pattern);
     if (matches.length === 0) {
@@ -61,7 +62,7 @@ export function listMatching(catalog: CatalogIndex, pattern: string): string[] {
 
 function globToRegExp(glob: string): RegExp {
   const body = glob
-    .replace(/[.+^${}()|\\]/g, "\\$&")
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
     .replace(/\?/g, ".");
   return new RegExp(`^${body}$`);

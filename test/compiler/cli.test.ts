@@ -109,6 +109,14 @@ test("events: a category name lists the category", async () => {
   assert.equal(r.out.trim().split("\n"), ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]);
 });
 
+test("events: regex characters in a pattern are literal", async () => {
+  assert.is((await ltsh("events", "--catalog", "bundled", "sched[")).code, 1);
+  assert.is(
+    (await ltsh("events", "--catalog", "bundled", "sched_w?keup")).out,
+    "sched:sched_wakeup\n",
+  );
+});
+
 test("events: an unknown name suggests", async () => {
   const r = await ltsh("events", "--catalog", "bundled", "sched_wakup");
   assert.is(r.code, 1);
