@@ -1,7 +1,9 @@
 // The tracepoint catalog: format parsing, lookups by name and category:name, suggestions,
 // the bundled snapshot, and a tracefs-style directory given with --catalog.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseFormat } from "../../src/compiler/catalog/format.ts";
@@ -116,6 +118,13 @@ test("a missing or malformed --catalog file is a CatalogError, not a crash", () 
   assert.throws(
     () => loadCatalog({ path: notCatalog }),
     (e: unknown) => e instanceof CatalogError,
+  );
+  const malformed = join(mkdtempSync(join(tmpdir(), "ltsh-catalog-")), "c.json");
+  writeFileSync(malformed, JSON.stringify({ tracepoints: [{ category: "a", name: "b" }] }));
+  assert.throws(
+    () => loadCatalog({ path: malformed }),
+    (e: unknown) =>
+      e instanceof CatalogError && /tracepoints\[0\] is not a tracepoint/.test(e.message),
   );
 });
 

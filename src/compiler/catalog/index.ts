@@ -174,10 +174,33 @@ function readCatalogFile(path: string, sourcePrefix?: string): CatalogIndex {
   if (!Array.isArray(catalog?.tracepoints)) {
     throw new CatalogError(`${path} is not a catalog (expected a JSON object with "tracepoints")`);
   }
+  const bad = catalog.tracepoints.findIndex((t) => !isTracepoint(t));
+  if (bad >= 0) {
+    throw new CatalogError(
+      `${path}: tracepoints[${bad}] is not a tracepoint (category, name, id, fields with name, cType, offset, size, signed)`,
+    );
+  }
   const source = sourcePrefix
     ? `${sourcePrefix}:linux-${catalog.kernelRelease ?? "unknown"}`
     : path;
   return indexCatalog({ ...catalog, source });
+}
+
+function isTracepoint(t: Tracepoint): boolean {
+  return (
+    typeof t?.category === "string" &&
+    typeof t.name === "string" &&
+    typeof t.id === "number" &&
+    Array.isArray(t.fields) &&
+    t.fields.every(
+      (f) =>
+        typeof f?.name === "string" &&
+        typeof f.cType === "string" &&
+        typeof f.offset === "number" &&
+        typeof f.size === "number" &&
+        typeof f.signed === "boolean",
+    )
+  );
 }
 
 function liveEventsDir(): string | undefined {
