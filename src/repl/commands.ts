@@ -220,7 +220,8 @@ async function emit(shell: ShellController, [name, target]: string[]): Promise<O
   }
   const source = withName(plan.source.trim(), plan.name);
   const result = await found.emit(
-    { file: "<shell>", trackers: [plan], options: shell.options },
+    // Named after the tracker: the kmod target derives the module name from the file.
+    { file: `${plan.name}.lt`, trackers: [plan], options: shell.options },
     {},
   );
   return ok([`# ${source.replace(/\s+/g, " ")}`, ...result.text.replace(/\n$/, "").split("\n")]);
