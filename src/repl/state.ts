@@ -101,9 +101,7 @@ export type Action =
   | { type: "print"; lines: string[]; tone: Tone }
   | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
   | { type: "select"; tracker: string | null }
-  | { type: "selectNext"; direction: 1 | -1 }
-  | { type: "historyLoaded"; entries: string[] }
-  | { type: "clearFeed" };
+  | { type: "selectNext"; direction: 1 | -1 };
 
 export function initialState(backend: string, history: string[] = []): ShellState {
   return {
@@ -186,13 +184,6 @@ export function reducer(state: ShellState, action: Action): ShellState {
       return { ...state, selected: action.tracker };
     case "selectNext":
       return selectNext(state, action.direction);
-    case "historyLoaded":
-      return {
-        ...state,
-        history: { ...state.history, entries: action.entries.slice(-HISTORY_LIMIT) },
-      };
-    case "clearFeed":
-      return { ...state, error: null, candidates: [], notice: null };
     case "interrupt":
       return interrupt(state);
     case "quit":
