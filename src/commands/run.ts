@@ -84,6 +84,9 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     if (values.target !== undefined && values.target !== "ebpf" && values.target !== "kmod") {
       throw new UsageError("--target must be ebpf or kmod");
     }
+    if (values.replay !== undefined && values.target !== undefined) {
+      throw new UsageError("--target chooses a live backend; --replay replays a trace instead");
+    }
     if (values.replay === undefined && (values.format || values.speed || values.strict)) {
       throw new UsageError("--format, --speed and --strict apply to --replay only");
     }
