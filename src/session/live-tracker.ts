@@ -19,6 +19,7 @@ import {
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
+import { type ClaimedBegin, DirectTable } from "./live-direct.ts";
 import type { HitRecord } from "./types.ts";
 
 const LOAD_ATTEMPTS = 5;
@@ -34,6 +35,8 @@ export class LiveTracker {
   private attachments: Attachment[] = [];
   /** Timeout hits found by the sweeper (the end program counts late ends itself). */
   sweptTimeouts = 0;
+  /** The mmap-ed pending table, when the tracker uses the direct-mapped one. */
+  private direct: DirectTable | null = null;
   /** When the session sweeps this tracker next (performance.now() ms). */
   nextSweepMs = 0;
   running = false;
@@ -54,6 +57,10 @@ export class LiveTracker {
   start(): void {
     try {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
+      const { direct, maps, key, pending } = this.object.layout;
+      if (direct !== null) {
+        this.direct = new DirectTable(this.fds.get(maps.pending)!, direct, key.size, pending.size);
+      }
       for (const p of this.object.programs) this.programFds.push(this.load(p));
       this.object.programs.forEach((p, i) => {
         this.attachments.push(attachTracepoint(this.programFds[i], p.probe.eventId));
@@ -88,6 +95,10 @@ export class LiveTracker {
   pendingCount(maxAgeMs = 0): number {
     const now = performance.now();
     if (now - this.pendingCache.at < maxAgeMs) return this.pendingCache.count;
+    if (this.direct !== null) {
+      this.pendingCache = { count: this.direct.pendingCount(), at: now };
+      return this.pendingCache.count;
+    }
     const layout = this.object.layout;
     const fd = this.fds.get(layout.maps.pending)!;
     let n = 0;
@@ -109,53 +120,44 @@ export class LiveTracker {
     const layout = this.object.layout;
     const timeout = layout.plan.timeoutNs;
     if (timeout === null || this.closed) return [];
-    const fd = this.fds.get(layout.maps.pending)!;
-    const expired: Uint8Array[] = [];
-    const values: Uint8Array[] = [];
-    for (
-      let k = mapNextKey(fd, null, layout.key.size);
-      k !== null;
-      k = mapNextKey(fd, k, layout.key.size)
-    ) {
-      const value = mapLookup(fd, k, layout.pending.size);
-      if (value === null) continue;
-      const ts = new DataView(value.buffer, value.byteOffset).getBigUint64(Ctx.ts, true);
-      if (nowNs - ts > BigInt(timeout)) {
-        expired.push(k);
-        values.push(value);
-      }
-    }
-    const hits: { hit: HitRecord; stackId: number }[] = [];
-    expired.forEach((key, i) => {
-      if (!mapDelete(fd, key)) return;
-      this.sweptTimeouts++;
-      const value = values[i];
+    const expired =
+      this.direct !== null
+        ? this.direct.sweep(nowNs, BigInt(timeout), Ctx.ts)
+        : this.sweepHash(nowNs, BigInt(timeout));
+    this.sweptTimeouts += expired.length;
+    return expired.map(({ key, value }) => {
       const begin = decodeContext(value, 0, layout.plan.begins);
+      const view = new DataView(value.buffer, value.byteOffset);
       const stackId =
-        layout.pending.stackId >= 0
-          ? Number(
-              new DataView(value.buffer, value.byteOffset).getBigInt64(
-                layout.pending.stackId,
-                true,
-              ),
-            )
-          : -1;
-      hits.push({
-        hit: {
-          type: "hit",
-          tracker: layout.plan.name,
-          kind: "timeout",
-          latency_ns: Number(nowNs - begin.ts_ns),
-          key: decodeKey(key, 0, layout),
-          begin,
-          end: null,
-          snapshot: null,
-          stack: null,
-        },
-        stackId,
-      });
+        layout.pending.stackId >= 0 ? Number(view.getBigInt64(layout.pending.stackId, true)) : -1;
+      const hit: HitRecord = {
+        type: "hit",
+        tracker: layout.plan.name,
+        kind: "timeout",
+        latency_ns: Number(nowNs - begin.ts_ns),
+        key: decodeKey(key, 0, layout),
+        begin,
+        end: null,
+        snapshot: null,
+        stack: null,
+      };
+      return { hit, stackId };
     });
-    return hits;
+  }
+
+  /** The HASH table: walk the keys, then delete the expired ones (only the deleter reports). */
+  private sweepHash(nowNs: bigint, timeout: bigint): ClaimedBegin[] {
+    const layout = this.object.layout;
+    const fd = this.fds.get(layout.maps.pending)!;
+    const expired: ClaimedBegin[] = [];
+    let key = mapNextKey(fd, null, layout.key.size);
+    while (key !== null) {
+      const value = mapLookup(fd, key, layout.pending.size);
+      const ts = value && new DataView(value.buffer, value.byteOffset).getBigUint64(Ctx.ts, true);
+      if (value !== null && ts !== null && nowNs - ts > timeout) expired.push({ key, value });
+      key = mapNextKey(fd, key, layout.key.size);
+    }
+    return expired.filter((begin) => mapDelete(fd, begin.key));
   }
 
   /** Raw kernel addresses of a stack id (the walk stops at the first zero). */
@@ -180,6 +182,7 @@ export class LiveTracker {
     if (this.closed) return;
     this.stop();
     this.closed = true;
+    this.direct?.close();
     for (const fd of this.programFds) closeFd(fd);
     for (const spec of this.object.maps) {
       const fd = this.fds.get(spec.ref);

@@ -90,7 +90,9 @@ export class LiveSession implements Session {
     }
     const index = this.trackers.length + this.finished.length;
     const task = plan.thresholdNs !== null || plan.timeoutNs !== null ? kernelTaskOffsets() : null;
-    const tracker = new LiveTracker(generateTracker(plan, index, { task }), {
+    // "pending.table" is an internal knob (tests, comparisons), not a language option
+    const table = this.options["pending.table"] === "hash" ? "hash" : "direct";
+    const tracker = new LiveTracker(generateTracker(plan, index, { task, table }), {
       ref: RINGBUF_REF,
       fd: this.ringbuf.fd,
     });

@@ -77,6 +77,28 @@ track woken: sched_wakeup(args.pid) where args.comm == "ltsh_sleeper"
   }
 });
 
+test("the HASH pending table (the other implementation) pairs the same sleeps", async () => {
+  const sleeper = namedSleep("ltsh_hashed");
+  const plan = compileText(`
+track nap: sys_enter_clock_nanosleep($tid) where comm == "ltsh_hashed"
+    -> sys_exit_clock_nanosleep($tid) > 10ms timeout 5s
+`);
+  plan.options = { ...plan.options, "pending.table": "hash" };
+  try {
+    const pids: number[] = [];
+    const { hits, summaries } = await runLive(plan, async () => {
+      for (let i = 0; i < 3; i++) pids.push(await run([sleeper.path, "0.02"]));
+    });
+    assert.equal(
+      hits.map((h) => h.key),
+      pids.map((p) => [BigInt(p)]),
+    );
+    assert.equal([summaries[0].pairs, summaries[0].hits, summaries[0].pending], [3, 3, 0]);
+  } finally {
+    sleeper.remove();
+  }
+});
+
 test("a pipe ping-pong: both ends' wakeups pair up with their own pids", async () => {
   const rounds = 200;
   const plan = compileText(`

@@ -5,6 +5,7 @@
 import type { SourceRange } from "../diagnostic.ts";
 import type { ProbeSide } from "../plan.ts";
 import type { TrackerLayout } from "./codegen.ts";
+import { emitDirectBegin, emitDirectFind, emitDirectRelease } from "./codegen-direct.ts";
 import { branch, buildKey } from "./codegen-expr.ts";
 import { SideState } from "./codegen-state.ts";
 import { chunks } from "./codegen-string.ts";
@@ -62,6 +63,8 @@ export interface ProgramContext {
   source: (range: SourceRange) => string;
   /** task_struct offsets from BTF; without them the context comes from helpers. */
   task?: TaskOffsets;
+  /** End programs on a direct table: where the claimed slot's release state is kept. */
+  released?: number;
 }
 
 const EXIT = "exit";
@@ -182,8 +185,27 @@ export function emitBeginBody(c: ProgramContext): void {
   const { em, layout } = c;
   const { s, keyOffset } = prologue(c);
   const pending = layout.pending;
-  const value = em.alloc(pending.size);
   em.source = `${c.source(c.side.range)} (begin)`;
+  if (layout.direct !== null) {
+    const at = layout.direct.value;
+    emitDirectBegin(
+      c,
+      keyOffset,
+      () => {
+        if (pending.withContext) storeContext(c, s, R7, at);
+        if (pending.stackId >= 0) stackIdInto(c, R7, at + pending.stackId);
+        em.emit(call(Helper.ktime_get_ns), storeMem(R7, at + Ctx.ts, R0, 8));
+      },
+      "drop",
+    );
+    em.source = `capacity ${layout.plan.capacity}: the key's slot is taken, count a drop`;
+    em.label("drop");
+    lookupStats(c);
+    increment(em, R0, Stats.dropped);
+    epilogue(em);
+    return;
+  }
+  const value = em.alloc(pending.size);
   if (pending.withContext) storeContext(c, s, FP, value);
   if (pending.stackId >= 0) stackIdInto(c, FP, value + pending.stackId);
   em.emit(call(Helper.ktime_get_ns), storeMem(FP, value + Ctx.ts, R0, 8));
@@ -207,8 +229,11 @@ export function emitEndBody(c: ProgramContext): void {
   const { s, keyOffset } = prologue(c);
   const plan = layout.plan;
   em.source = `${c.source(c.side.range)} (end)`;
-  em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
-  em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT), Mov.reg(R7, R0));
+  if (layout.direct !== null) c.released = emitDirectFind(c, keyOffset);
+  else {
+    em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT), Mov.reg(R7, R0));
+  }
   em.emit(call(Helper.ktime_get_ns), Mov.reg(R8, R0), loadMem(R1, R7, Ctx.ts, 8), Sub.reg(R8, R1));
   // a begin stored by another CPU after our clock read: count it as 0 ns, not 584 years
   em.emit(JSGE.imm(R8, 0, "latency_ok"), Mov.imm(R8, 0));
@@ -250,7 +275,12 @@ function durationText(ns: number): string {
   return `${ns}ns`;
 }
 
+/** Removes the pending begin; r0 = 0 when this CPU removed it (it won any race). */
 function deleteBegin(c: ProgramContext, keyOffset: number) {
+  if (c.released !== undefined) {
+    emitDirectRelease(c, c.released);
+    return;
+  }
   c.em.emit(ldMapFd(R1, c.layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, keyOffset));
   c.em.emit(call(Helper.map_delete_elem));
 }

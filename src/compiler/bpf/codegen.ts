@@ -8,8 +8,10 @@ import type { ProbePlan, ProgramPlan, TrackerPlan } from "../plan.ts";
 import { type Assembled, assemble } from "./asm.ts";
 import { emitBeginBody, emitEndBody, type ProgramContext } from "./codegen-side.ts";
 import { Emitter } from "./emitter.ts";
-import { MapType } from "./helpers.ts";
+import { BPF_F_MMAPABLE, MapType } from "./helpers.ts";
 import {
+  type DirectLayout,
+  directLayout,
   hasAction,
   type KeyLayout,
   keyLayout,
@@ -50,6 +52,8 @@ export interface TrackerLayout {
   index: number;
   key: KeyLayout;
   pending: PendingLayout;
+  /** The direct-mapped pending table's layout; null when pending begins live in a HASH map. */
+  direct: DirectLayout | null;
   maps: { pending: string; stats: string; stacks: string | null };
 }
 
@@ -84,6 +88,11 @@ export function kernelName(tracker: string, suffix: string): string {
 
 /** Generates the programs and maps of one tracker; `index` tags its hit records. */
 export interface CodegenOptions {
+  /**
+   * Where pending begins live: "direct" (default), a direct-mapped array claimed with
+   * cmpxchg, cheap on the hot path; "hash", a BPF HASH map (exact capacity, no collisions).
+   */
+  table?: "direct" | "hash";
   /** This kernel's task_struct offsets (BTF): cheaper begin/end contexts than helpers. */
   task?: TaskOffsets | null;
 }
@@ -96,22 +105,35 @@ export function generateTracker(
   const key = keyLayout(plan.keyTypes);
   const pending = pendingLayout(plan);
   const stacks = hasAction(plan, "stack") ? `${plan.name}.stacks` : null;
+  const direct =
+    (options.table ?? "direct") === "direct" ? directLayout(plan.capacity, key, pending) : null;
   const layout: TrackerLayout = {
     plan,
     index,
     key,
     pending,
+    direct,
     maps: { pending: `${plan.name}.pending`, stats: `${plan.name}.stats`, stacks },
   };
   const maps: BpfMapSpec[] = [
-    {
-      ref: layout.maps.pending,
-      name: kernelName(plan.name, "p"),
-      type: MapType.HASH,
-      keySize: key.size,
-      valueSize: pending.size,
-      maxEntries: plan.capacity,
-    },
+    direct === null
+      ? {
+          ref: layout.maps.pending,
+          name: kernelName(plan.name, "p"),
+          type: MapType.HASH,
+          keySize: key.size,
+          valueSize: pending.size,
+          maxEntries: plan.capacity,
+        }
+      : {
+          ref: layout.maps.pending,
+          name: kernelName(plan.name, "p"),
+          type: MapType.ARRAY,
+          keySize: 4,
+          valueSize: direct.slotSize,
+          maxEntries: direct.slots,
+          flags: BPF_F_MMAPABLE,
+        },
     {
       ref: layout.maps.stats,
       name: kernelName(plan.name, "s"),

@@ -7,7 +7,9 @@ import {
   accessSize,
   BPF_ALU,
   BPF_ALU64,
+  BPF_ATOMIC,
   BPF_CALL,
+  BPF_CMPXCHG,
   BPF_EXIT,
   BPF_JA,
   BPF_JMP,
@@ -19,6 +21,7 @@ import {
   BPF_NEG,
   BPF_ST,
   BPF_STX,
+  BPF_XCHG,
   type Insn,
 } from "./insn.ts";
 
@@ -74,6 +77,12 @@ export function formatInsn(i: Insn): string {
   }
   const size = `u${accessSize(i.opcode) * 8}`;
   if (cls === BPF_LDX) return `${r(i.dst)} = *(${size} *)(${r(i.src)} ${signedOffset(i.offset)})`;
+  if (cls === BPF_STX && (i.opcode & 0xe0) === BPF_ATOMIC) {
+    const at = `*(${size} *)(${r(i.dst)} ${signedOffset(i.offset)})`;
+    if (i.imm === BPF_CMPXCHG) return `r0 = cmpxchg(${at}, r0, ${r(i.src)})`;
+    if (i.imm === BPF_XCHG) return `${r(i.src)} = xchg(${at}, ${r(i.src)})`;
+    return `atomic(${hex(i.imm)}) ${at}, ${r(i.src)}`;
+  }
   if (cls === BPF_STX) return `*(${size} *)(${r(i.dst)} ${signedOffset(i.offset)}) = ${r(i.src)}`;
   if (cls === BPF_ST) return `*(${size} *)(${r(i.dst)} ${signedOffset(i.offset)}) = ${hex(i.imm)}`;
   if (cls === BPF_LD && i.imm64 !== undefined) {

@@ -41,6 +41,9 @@ export const mapTypeNames: Record<number, string> = Object.fromEntries(
   Object.entries(MapType).map(([n, id]) => [id, n.toLowerCase()]),
 );
 
+/** BPF_MAP_CREATE flag: user space may mmap an ARRAY map's values. */
+export const BPF_F_MMAPABLE = 1024;
+
 /** bpf_map_update_elem flags. */
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;

@@ -212,6 +212,21 @@ export function exit(): Insn {
   return insn(BPF_JMP | BPF_EXIT, R0, 0, 0, 0);
 }
 
+export const BPF_ATOMIC = 0xc0; // atomic memory operation, imm = the operation
+export const BPF_FETCH = 0x01; // the operation returns the old value
+export const BPF_XCHG = 0xe0 | BPF_FETCH; // src = xchg(*(dst + off), src)
+export const BPF_CMPXCHG = 0xf0 | BPF_FETCH; // r0 = cmpxchg(*(dst + off), r0, src)
+
+/** 64-bit compare-and-exchange: if *(dst+off) == r0 then *(dst+off) = src; r0 = the old value. */
+export function cmpxchg(dst: Register, offset: number, src: Register): Insn {
+  return insn(BPF_STX | BPF_ATOMIC | BPF_DW, dst, src, offset, BPF_CMPXCHG);
+}
+
+/** 64-bit exchange (a full barrier): src = the old *(dst+off), *(dst+off) = the old src. */
+export function xchg(dst: Register, offset: number, src: Register): Insn {
+  return insn(BPF_STX | BPF_ATOMIC | BPF_DW, dst, src, offset, BPF_XCHG);
+}
+
 /** Size in 8-byte slots: ld_imm64 takes two. */
 export function slotCount(i: Insn): number {
   return i.imm64 !== undefined ? 2 : 1;

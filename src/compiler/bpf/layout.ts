@@ -109,3 +109,51 @@ export interface TaskOffsets {
   tgid: number;
   comm: number;
 }
+
+/**
+ * The direct-mapped pending table: an mmap-able ARRAY of slots, the slot chosen by a
+ * multiplicative hash of the key. Cheaper than a HASH map (no bucket lock, no allocation,
+ * no delete): a slot is claimed and released with cmpxchg on its state word,
+ * `generation << 2 | status`, the generation bumped by each begin so that a stale claim fails.
+ */
+export const SlotStatus = { free: 0, busy: 1, ready: 2 } as const;
+
+export interface DirectLayout {
+  /** Power of two, at least twice the capacity (collisions: see README). */
+  slots: number;
+  /** log2(slots): the hash keeps this many top bits. */
+  bits: number;
+  slotSize: number;
+  /** Offsets inside a slot. */
+  state: 0;
+  key: 8;
+  value: number;
+}
+
+/** At most this many slots (the map is mmap-ed by user space for the timeout sweep). */
+const MAX_SLOTS = 1 << 22;
+
+export function directLayout(
+  capacity: number,
+  key: KeyLayout,
+  pending: PendingLayout,
+): DirectLayout {
+  let slots = 2;
+  while (slots < 2 * capacity && slots < MAX_SLOTS) slots *= 2;
+  const value = 8 + key.size;
+  return { slots, bits: Math.log2(slots), slotSize: value + pending.size, state: 0, key: 8, value };
+}
+
+/** Fibonacci hashing: (key words mixed) × 2^64/φ, top `bits` bits. */
+export const HASH_MULTIPLIER = 0x9e3779b97f4a7c15n;
+
+/** The slot of a key, as the programs compute it (user space uses it in tests). */
+export function slotOf(keyBytes: Uint8Array, bits: number): number {
+  const v = new DataView(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength);
+  let h = v.getBigUint64(0, true);
+  for (let at = 8; at < keyBytes.byteLength; at += 8) {
+    h = BigInt.asUintN(64, h * HASH_MULTIPLIER) ^ v.getBigUint64(at, true);
+  }
+  h = BigInt.asUintN(64, h * HASH_MULTIPLIER);
+  return Number(h >> BigInt(64 - bits));
+}

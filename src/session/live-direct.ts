@@ -1,0 +1,89 @@
+// User space's side of the direct-mapped pending table (src/compiler/bpf/codegen-direct.ts):
+// the array map mmap-ed, slots read in place; the timeout sweep claims a slot with the same
+// cmpxchg protocol as the programs, so an end and the sweep never both report one begin.
+
+import { type DirectLayout, SlotStatus } from "../compiler/bpf/layout.ts";
+import { KernelError } from "../kernel/errors.ts";
+import {
+  lastErrno,
+  MAP_FAILED,
+  MAP_SHARED,
+  native,
+  PROT_READ,
+  PROT_WRITE,
+  viewOf,
+} from "../kernel/libc.ts";
+
+export interface ClaimedBegin {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+export class DirectTable {
+  private readonly ptr: bigint;
+  private readonly length: number;
+  private readonly bytes: Uint8Array;
+  private readonly words: BigInt64Array;
+  private closed = false;
+
+  constructor(
+    fd: number,
+    private readonly layout: DirectLayout,
+    private readonly keySize: number,
+    private readonly valueSize: number,
+  ) {
+    const libc = native();
+    const page = libc.getpagesize();
+    this.length = Math.ceil((layout.slots * layout.slotSize) / page) * page;
+    this.ptr = libc.mmap(null, this.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (this.ptr === MAP_FAILED) throw new KernelError(`mmap pending table fd ${fd}`, lastErrno());
+    const buffer = viewOf(this.ptr, this.length);
+    this.bytes = new Uint8Array(buffer);
+    this.words = new BigInt64Array(buffer);
+  }
+
+  private stateIndex(slot: number): number {
+    return (slot * this.layout.slotSize) / 8;
+  }
+
+  /** Slots holding a begin (ready, or being written or claimed right now). */
+  pendingCount(): number {
+    let n = 0;
+    for (let slot = 0; slot < this.layout.slots; slot++) {
+      if ((Atomics.load(this.words, this.stateIndex(slot)) & 3n) !== BigInt(SlotStatus.free)) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Claims every ready begin whose timestamp (at `tsOffset` in the value) is older than
+   * nowNs - timeoutNs, copies it out and frees the slot. Cost: one pass over the mapping.
+   */
+  sweep(nowNs: bigint, timeoutNs: bigint, tsOffset: number): ClaimedBegin[] {
+    const out: ClaimedBegin[] = [];
+    const { slotSize, value } = this.layout;
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset);
+    for (let slot = 0; slot < this.layout.slots; slot++) {
+      const index = this.stateIndex(slot);
+      const state = Atomics.load(this.words, index);
+      if ((state & 3n) !== BigInt(SlotStatus.ready)) continue;
+      const base = slot * slotSize;
+      const ts = view.getBigUint64(base + value + tsOffset, true);
+      if (nowNs - ts <= timeoutNs) continue;
+      // ready → busy, same generation: the programs' end does the same, one of us wins
+      if (Atomics.compareExchange(this.words, index, state, state - 1n) !== state) continue;
+      out.push({
+        key: this.bytes.slice(base + 8, base + 8 + this.keySize),
+        value: this.bytes.slice(base + value, base + value + this.valueSize),
+      });
+      Atomics.store(this.words, index, state - 2n);
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    native().munmap(this.ptr, this.length);
+  }
+}
