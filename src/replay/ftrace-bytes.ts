@@ -98,6 +98,9 @@ export class FtraceByteEvent implements TraceEvent {
   }
 }
 
+/** Fields whose name was found in the second half of the line: searched backwards. */
+const nearEnd = new Map<Buffer, boolean>();
+
 /** " name=" search strings as bytes, built once per field name. */
 const needles = new Map<string, Buffer>();
 
@@ -157,9 +160,20 @@ export class ByteNameValueText implements FieldText {
     // The first field has no space before it: compare "name=" at the start.
     if (matchAt(buf, from, needle, 1, end)) return from + length - 1;
     const second = needle[1];
+    // A field last found near the end of its line (sched_switch's next_pid) is looked
+    // for from the end: a field name occurs once in a line, so either way finds it.
+    if (nearEnd.get(needle) === true) {
+      for (let i = end - length; i >= from; i--) {
+        if (buf[i] === SPACE && buf[i + 1] === second && matchAt(buf, i, needle, 0, end))
+          return i + length;
+      }
+      return -1;
+    }
     for (let i = from; i + length <= end; i++) {
-      if (buf[i] === SPACE && buf[i + 1] === second && matchAt(buf, i, needle, 0, end))
+      if (buf[i] === SPACE && buf[i + 1] === second && matchAt(buf, i, needle, 0, end)) {
+        nearEnd.set(needle, i - from > end - i);
         return i + length;
+      }
     }
     return -1;
   }
