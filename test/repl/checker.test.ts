@@ -1,6 +1,6 @@
 // The real front end behind the prompt (bundled catalog): a line's error rendered with its
-// caret, a duplicate name refused, a set line, a file's options kept for :save, and Tab's
-// vocabulary from the catalog.
+// caret, a duplicate name refused, a set line, a file's options kept for :save, the tidy
+// :save layout, :emit on the real targets, and Tab's vocabulary from the catalog.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
