@@ -166,6 +166,7 @@ async function remove(shell: ShellController, [name]: string[]): Promise<Outcome
   if (problem) return fail(problem);
   await shell.currentSession()?.remove(name);
   shell.program.remove(name);
+  shell.removed.add(name);
   shell.poll();
   return ok([`removed ${name}`]);
 }

@@ -86,6 +86,8 @@ export class ShellController {
   private ended = false;
   /** Trackers the user stopped; other trackers that are not running have finished. */
   readonly stopped = new Set<string>();
+  /** Names of trackers the user removed (:rm). */
+  readonly removed = new Set<string>();
   private rates = { pairs: 0, hits: 0 };
 
   constructor(private readonly config: ControllerOptions) {
@@ -260,6 +262,10 @@ export class ShellController {
     for (const plan of result.trackers) {
       try {
         const session = await this.open();
+        if (this.removed.has(plan.name) && session.backend.startsWith("replay")) {
+          // The replay session keeps a removed tracker's name to itself for good.
+          throw new Error(`a replay cannot reuse the name of a removed tracker: name it otherwise`);
+        }
         await session.add(plan);
         this.stopped.delete(plan.name);
         this.watchEnd(session);

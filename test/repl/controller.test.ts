@@ -97,4 +97,21 @@ test("rows: a tracker the user stopped is marked; a backend refusal keeps the li
   assert.equal(controller.program.names(), ["w"]);
 });
 
+test("a replay refuses a removed tracker's name with a reason (the line stays to rename it)", async () => {
+  const controller = new ShellController({
+    backend: "replay t.txt",
+    checker: fakeChecker,
+    openSession: async (listener) => new FakeSession(listener, "replay t.txt"),
+  });
+  await controller.submit("track w: sched_wakeup(pid) -> sched_switch(pid)");
+  await controller.submit(":rm w");
+  const again = await controller.submit("track w: sched_wakeup(pid) -> sched_switch(pid)");
+  assert.equal(again, {
+    ok: false,
+    error:
+      "error: cannot start w: a replay cannot reuse the name of a removed tracker: name it otherwise",
+  });
+  assert.ok((await controller.submit("track w2: sched_wakeup(pid) -> sched_switch(pid)")).ok);
+});
+
 test.run();
