@@ -1,10 +1,8 @@
 // The registry of backends a Session can run on. `ltsh run` and the shell open sessions
-// through openSession(); each backend adds one import and one entry to `factories`.
+// through openSession(); each backend adds one entry to `factories`. Backends are imported
+// when opened, so a command pays only for the backend it uses (koffi, the BPF codegen, ...).
 
 import type { OptionValue } from "../compiler/plan.ts";
-import { openKmodSession } from "./kmod.ts";
-import { openLiveSession } from "./live.ts";
-import { openReplaySession } from "./replay.ts";
 import type { Session, SessionListener } from "./types.ts";
 
 export type BackendName = "live" | "replay" | "kmod";
@@ -26,9 +24,9 @@ export interface SessionOptions {
 export type SessionFactory = (options: SessionOptions) => Promise<Session>;
 
 const factories: Partial<Record<BackendName, SessionFactory>> = {
-  live: openLiveSession,
-  replay: openReplaySession,
-  kmod: openKmodSession,
+  live: async (options) => (await import("./live.ts")).openLiveSession(options),
+  replay: async (options) => (await import("./replay.ts")).openReplaySession(options),
+  kmod: async (options) => (await import("./kmod.ts")).openKmodSession(options),
 };
 
 export async function openSession(backend: BackendName, options: SessionOptions): Promise<Session> {
