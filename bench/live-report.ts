@@ -89,11 +89,11 @@ function deliveryRow(delays: number[], peerDelays: number[]): string {
 export const FINDINGS = [
   "What limits these numbers:",
   "",
-  "- Overhead: ltsh's programs cost about what bpftrace's do. Its end program is cheaper, its " +
-    "begin dearer: the pending-begin hash update (~150 ns) plus `bpf_get_current_comm` " +
-    "(~65 ns). `bench/live-begin-cost.ts` shows direct-mapped array slots instead of the hash " +
-    "taking begin + end from ~415 to ~230 ns with the same context captured: the change that " +
-    "can bring the ratio under 0.5 (see src/kernel/README.md for its trade-offs).",
+  "- Overhead: since the pending table became direct-mapped array slots claimed with " +
+    "cmpxchg (the verifier inlines array lookups; no bucket lock, allocation or delete), " +
+    "ltsh's programs cost well under half of bpftrace's hash-based ones above the floor. " +
+    "`bench/live-begin-cost.ts` isolates that part: begin + end ~415 ns with a hash, ~230 ns " +
+    "with slots. Helper calls are dear on this VM (retpolines, SRSO safe RET).",
   "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
     "Node: ~40 ms to start, tsx's TypeScript loader ~250 ms (a prebuilt bundle removes it), " +
     "then evaluating the compiler modules ~30 ms and reading the tracefs catalog ~15–20 ms. " +
