@@ -95,9 +95,12 @@ export const FINDINGS = [
     "`bench/live-begin-cost.ts` isolates that part: begin + end ~415 ns with a hash, ~230 ns " +
     "with slots. Helper calls are dear on this VM (retpolines, SRSO safe RET).",
   "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
-    "Node: ~40 ms to start, tsx's TypeScript loader ~250 ms (a prebuilt bundle removes it), " +
-    "then evaluating the compiler modules ~30 ms and reading the tracefs catalog ~15–20 ms. " +
-    "`module.enableCompileCache()` cut `ltsh check` by 30–45 % in a quick test.",
+    "Node. In-process, as a bundle: Node ~35 ms to reach our code, compiler modules ~25 ms, " +
+    "tracefs catalog ~10–15 ms, compile ~5 ms, open + load + attach ~12–15 ms; tsx's loader adds " +
+    "~250–400 ms. A bare Node script that loads and attaches two programs through koffi is " +
+    "attached in ~45 ms (0.2–0.25 of bpftrace), so the goal needs the bundle plus a cache of " +
+    "compiled programs (keyed by the .lt text and kernel release) that skips the compiler and " +
+    "catalog on a rerun.",
   "- Peak RSS: Node alone is 46 MB and koffi adds 9 MB, so ≤ 0.6 of bpftrace (~60 MB) leaves " +
     "~5 MB for ltsh itself; the bundle is at ~85–90 MB (tsx adds ~35 MB).",
   "- Hit delivery: the median is ~0.2 ms; the tail is the process waiting for a CPU on this " +
