@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Entry point of the `ltsh` command: refuses old Node.js clearly, then runs the TypeScript
-// sources through tsx (no build step).
+// Entry point of the `ltsh` command: refuses old Node.js clearly, then runs the start-up
+// bundle (scripts/bundle.mjs), rebuilding it when the sources changed; without a bundle
+// (no esbuild, a read-only checkout) it runs the TypeScript sources through tsx.
+import module from "node:module";
+
 const [major] = process.versions.node.split(".").map(Number);
 if (major < 22) {
   process.stderr.write(
@@ -8,7 +11,25 @@ if (major < 22) {
   );
   process.exit(1);
 }
-const { register } = await import("tsx/esm/api");
-register();
-const { main } = await import("../src/main.ts");
+module.enableCompileCache?.();
+
+async function loadMain() {
+  if (process.env.LTSH_NO_BUNDLE) return fromSources();
+  const bundle = await import("../scripts/bundle.mjs");
+  try {
+    const stamp = bundle.sourceStamp();
+    if (bundle.bundleStamp() !== stamp) await bundle.buildBundle(stamp);
+    return await import(bundle.BUNDLE);
+  } catch {
+    return fromSources();
+  }
+}
+
+async function fromSources() {
+  const { register } = await import("tsx/esm/api");
+  register();
+  return import("../src/main.ts");
+}
+
+const { main } = await loadMain();
 process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,98 @@
+// Builds the start-up bundle: src/main.ts and everything it imports as one ES module, so
+// that `ltsh` starts without compiling TypeScript (tsx's loader costs ~100–250 ms a start).
+// bin/ltsh.js calls buildBundle() when the bundle is missing or older than the sources;
+// `node scripts/bundle.mjs` builds it by hand.
+
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const BUNDLE_DIR = join(ROOT, "node_modules", ".cache", "ltsh");
+export const BUNDLE = join(BUNDLE_DIR, "ltsh.mjs");
+const STAMP = join(BUNDLE_DIR, "stamp.json");
+const SOURCE_DIRS = ["src", "grammar"];
+
+/** Newest modification time among the sources and package.json, and how many files. */
+export function sourceStamp() {
+  let newest = statSync(join(ROOT, "package.json")).mtimeMs;
+  let files = 1;
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        newest = Math.max(newest, statSync(path).mtimeMs);
+        files++;
+      }
+    }
+  };
+  for (const dir of SOURCE_DIRS) walk(join(ROOT, dir));
+  return `${files}:${newest}`;
+}
+
+/** Builds the bundle and records the sources' stamp; an atomic rename keeps racing starts safe. */
+export async function buildBundle(stamp = sourceStamp()) {
+  const esbuild = await import("esbuild");
+  mkdirSync(BUNDLE_DIR, { recursive: true });
+  const temporary = `${BUNDLE}.${process.pid}.tmp`;
+  await esbuild.build({
+    entryPoints: [join(ROOT, "src/main.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    outfile: temporary,
+    logLevel: "error",
+    // koffi carries a native module; the rest is plain JavaScript.
+    external: ["koffi"],
+    // Ink imports react-devtools-core only when DEV is set; it is not installed.
+    alias: { "react-devtools-core": join(ROOT, "scripts", "devtools-stub.mjs") },
+    banner: {
+      js: [
+        'import { createRequire as __ltshCreateRequire } from "node:module";',
+        "const require = __ltshCreateRequire(import.meta.url);",
+        `const __ltshUrl = (path) => new URL("../../../" + path, import.meta.url).href;`,
+      ].join("\n"),
+    },
+    plugins: [keepModuleUrls()],
+  });
+  renameSync(temporary, BUNDLE);
+  writeFileSync(STAMP, JSON.stringify({ stamp }));
+}
+
+/**
+ * Sources find their data next to themselves (the bundled catalog, kmod-runtime/, the
+ * demo trace) through import.meta.url: give each module its own file's URL back.
+ */
+function keepModuleUrls() {
+  return {
+    name: "keep-module-urls",
+    setup(build) {
+      build.onLoad({ filter: /\/(src|grammar)\/.*\.tsx?$/ }, async (args) => {
+        const { readFile } = await import("node:fs/promises");
+        const text = await readFile(args.path, "utf8");
+        const path = relative(ROOT, args.path).split("\\").join("/");
+        return {
+          contents: text.replaceAll("import.meta.url", `__ltshUrl(${JSON.stringify(path)})`),
+          loader: args.path.endsWith("x") ? "tsx" : "ts",
+          resolveDir: dirname(args.path),
+        };
+      });
+    },
+  };
+}
+
+/** The recorded stamp of the current bundle, or null when there is none. */
+export function bundleStamp() {
+  try {
+    return JSON.parse(readFileSync(STAMP, "utf8")).stamp;
+  } catch {
+    return null;
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await buildBundle();
+  process.stdout.write(`built ${relative(ROOT, BUNDLE)}\n`);
+}
