@@ -64,15 +64,12 @@ function parseArgs(argv: string[]): Args {
  * ltsh as one prebuilt ES module (esbuild, which tsx already brings): what a build step
  * would ship instead of compiling TypeScript through tsx at every start.
  */
-function buildBundle(): string {
+/** Bundles `source` (an ES module) into BUNDLE_DIR/NAME.mjs with esbuild. */
+function buildBundle(name: string, source: string): string {
   mkdirSync(BUNDLE_DIR, { recursive: true });
-  const entry = join(BUNDLE_DIR, "entry.mjs");
-  const out = join(BUNDLE_DIR, "ltsh.mjs");
-  writeFileSync(
-    entry,
-    `import { main } from ${JSON.stringify(join(ROOT, "src/main.ts"))};\n` +
-      "process.exitCode = await main(process.argv.slice(2));\n",
-  );
+  const entry = join(BUNDLE_DIR, `${name}-entry.ts`);
+  const out = join(BUNDLE_DIR, `${name}.mjs`);
+  writeFileSync(entry, source);
   // Ink's optional devtools import would otherwise become a static import of a missing package.
   writeFileSync(join(BUNDLE_DIR, "devtools-stub.mjs"), "export default {};\n");
   execFileSync(
@@ -94,6 +91,41 @@ function buildBundle(): string {
   return out;
 }
 
+const src = (path: string) => JSON.stringify(join(ROOT, path));
+
+/**
+ * The floor of any tracer written for Node: a script that only loads and attaches two empty
+ * programs through src/kernel (no compiler, no catalog, no session).
+ */
+function nodeFloorTracer(): Tracer {
+  const tracer: Tracer = {
+    label: "reference: Node + koffi attaching two empty programs",
+    short: "node-floor",
+    command: [],
+    runs: [],
+    error: null,
+  };
+  const source = [
+    'import { readFileSync } from "node:fs";',
+    `import { BpfProgType, loadProgram } from ${src("src/kernel/bpf.ts")};`,
+    `import { attachTracepoint } from ${src("src/kernel/perf.ts")};`,
+    "const insns = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);",
+    `for (const tp of ${JSON.stringify(TRACEPOINTS)}) {`,
+    '  const id = Number(readFileSync("/sys/kernel/tracing/events/" + tp.replace(":", "/") + "/id", "utf8"));',
+    '  const fd = loadProgram({ name: "ltsh_floor", type: BpfProgType.TRACEPOINT, insns, license: "GPL" });',
+    "  attachTracepoint(fd, id);",
+    "}",
+    'process.on("SIGINT", () => process.exit(0));',
+    "setInterval(() => {}, 1 << 30);",
+  ].join("\n");
+  try {
+    tracer.command = [process.execPath, buildBundle("node-floor", source)];
+  } catch (e) {
+    tracer.error = `bundling failed: ${(e as Error).message.split("\n").slice(1, 3).join(" / ")}`;
+  }
+  return tracer;
+}
+
 /** The bundle as is, and with V8's on-disk compile cache (warmed once here). */
 function bundledTracers(run: string[]): Tracer[] {
   const plain: Tracer = {
@@ -111,7 +143,11 @@ function bundledTracers(run: string[]): Tracer[] {
     error: null,
   };
   try {
-    const bundle = buildBundle();
+    const bundle = buildBundle(
+      "ltsh",
+      `import { main } from ${src("src/main.ts")};\n` +
+        "process.exitCode = await main(process.argv.slice(2));\n",
+    );
     plain.command = [process.execPath, bundle, ...run];
     // env execs node in place, so the pid we watch is node's.
     const cache = `NODE_COMPILE_CACHE=${join(ROOT, ".bench-live", "v8-cache")}`;
@@ -136,6 +172,7 @@ async function main(): Promise<void> {
   const info = machineInfo();
   const run = ["run", "examples/wakeup.lt"];
   const tracers: Tracer[] = [
+    nodeFloorTracer(), // first: the side-by-side and delivery runs take the last ltsh
     {
       label: "ltsh (bin/ltsh.js, through tsx)",
       short: "ltsh/tsx",
