@@ -1,5 +1,6 @@
-// The front end as a pipeline: parse → AST → check → plan, stopping after the first pass
-// that reports an error. Also the one-statement entry used by the interactive shell.
+// The front end as a pipeline: parse → AST → check → plan. Statements that parse are checked
+// even when others have syntax errors; nothing is
+// planned while any error remains. Also the one-statement entry used by the interactive shell.
 
 import { readFileSync } from "node:fs";
 import type { AstStatement } from "./ast.ts";
@@ -34,10 +35,14 @@ export function compileSource(
   const catalog = resolveCatalog(options.catalog);
   const existing = options.existingNames ?? [];
   const parsed = parseSource(text, file);
-  if (hasErrors(parsed.diagnostics)) return failed(parsed.diagnostics);
   const program = { file, statements: parsed.statements.map((s) => buildStatement(file, s)) };
-  if (program.statements.length === 0) return failed([emptyProgram(file, text)]);
-  const { checked, diagnostics } = checkProgram(program, catalog, existing);
+  if (program.statements.length === 0) {
+    return failed(hasErrors(parsed.diagnostics) ? parsed.diagnostics : [emptyProgram(file, text)]);
+  }
+  // The statements that parsed are checked even when others did not: a user fixing a file
+  // sees every error at once. Planning needs the whole program to be right.
+  const { checked, diagnostics: checks } = checkProgram(program, catalog, existing);
+  const diagnostics = [...parsed.diagnostics, ...checks];
   if (hasErrors(diagnostics)) return failed(diagnostics);
   return { plan: planProgram(checked, text, existing), diagnostics: sortDiagnostics(diagnostics) };
 }

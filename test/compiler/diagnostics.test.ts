@@ -77,6 +77,11 @@ const cases: [string, string, string[]][] = [
     ["unknown-tracepoint", "unknown-field", "duration-unit"],
   ],
   [
+    "syntax errors do not hide the other statements' errors",
+    `track «sched_wakup»(pid) -> ${S}\ntrack ${W} -> ${S} «timout» 5ms\ntrack ${W} -> ${S} > «5x»`,
+    ["unknown-tracepoint", "syntax", "duration-unit"],
+  ],
+  [
     "several syntax errors at once",
     `«trak» ${W} -> ${S}\ntrack ${W} «=»> ${S}\nset x «+»`,
     ["expected-statement", "syntax", "unexpected-character"],
