@@ -1,6 +1,6 @@
-// The front end as a pipeline: parse → AST → check → plan. Statements that parse are checked
-// even when others have syntax errors; nothing is
-// planned while any error remains. Also the one-statement entry used by the interactive shell.
+// The front end as a pipeline: parse → AST → check → plan. Statements that parse are
+// checked even when others have syntax errors; nothing is planned while an error remains.
+// Also the one-statement entry used by the interactive shell.
 
 import { readFileSync } from "node:fs";
 import type { AstStatement } from "./ast.ts";
