@@ -108,7 +108,10 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       listener: {
         hit(hit: HitRecord) {
           if (json) output.write(`${hitToJson(hit)}\n`);
-          else if (printing.has(hit.tracker)) output.write(`${formatHitLine(hit)}\n`);
+          // A snapshot's path is news even for a tracker that does not `print`.
+          else if (printing.has(hit.tracker) || hit.snapshot) {
+            output.write(`${formatHitLine(hit)}\n`);
+          }
         },
         warning(message: string) {
           process.stderr.write(`ltsh: warning: ${message}\n`);

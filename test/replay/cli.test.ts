@@ -57,6 +57,32 @@ test("for people: hit lines, then the summary with its histogram", () => {
   assert.match(stdout, /\]\s+\d+ \|█+ *\|\n/);
 });
 
+test("for people: a tracker that only snapshots still says where each snapshot went", () => {
+  const program = join(dir, "snap.lt");
+  const snapshots = join(dir, "snaps");
+  writeFileSync(
+    program,
+    `set snapshot.dir = "${snapshots}"\n` +
+      "track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 5ms then snapshot\n",
+  );
+  const { status, stdout, stderr } = ltsh([
+    "run",
+    program,
+    "--replay",
+    "test/fixtures/traces/wakeup.txt",
+    "--catalog",
+    "bundled",
+  ]);
+  assert.is(status, 0, stderr);
+  const hitLines = stdout.split("\n").filter((line) => / wakeup \S+ key=/.test(line));
+  assert.ok(hitLines.length > 0, stdout);
+  for (const line of hitLines) {
+    const path = /snapshot=(\S+)$/.exec(line)?.[1];
+    assert.ok(path?.startsWith(snapshots), line);
+    assert.match(readFileSync(path, "utf8"), /sched_switch/);
+  }
+});
+
 test("a program error is file:line:col with a caret, exit 1; a foreign trace, exit 1", () => {
   const bad = join(dir, "bad.lt");
   writeFileSync(bad, "track sched_wakeup(pid) -> sched_swich(next_pid)\n");
