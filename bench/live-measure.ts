@@ -1,7 +1,13 @@
 // Measurements for bench/live.ts: `perf bench sched pipe` µs/op, the empty-program floor,
 // and a tracer process (startup to attached, CPU it used during the benchmark, peak RSS).
 
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import {
+  type ChildProcess,
+  execFile,
+  execFileSync,
+  type StdioOptions,
+  spawn,
+} from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { BpfProgType, closeFd, loadProgram, objectId } from "../src/kernel/bpf.ts";
@@ -111,6 +117,19 @@ export interface Traced {
   peakRssMb: number;
 }
 
+/**
+ * Starts a tracer that dies with us: a tracer left running after the bench is interrupted
+ * would keep its programs attached (and skew everyone's measurements) until killed by hand.
+ */
+function spawnTracer(command: string[], cwd: string, stdio: StdioOptions): ChildProcess {
+  const child = spawn(command[0], command.slice(1), { cwd, stdio });
+  const unregister = onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  child.once("exit", unregister);
+  return child;
+}
+
 interface PerfEntry {
   pid: number;
   prog_id: number;
@@ -148,7 +167,7 @@ export async function sideBySide(
   const children: { label: string; child: ChildProcess }[] = [];
   try {
     for (const t of tracers) {
-      const child = spawn(t.command[0], t.command.slice(1), { cwd, stdio: "ignore" });
+      const child = spawnTracer(t.command, cwd, "ignore");
       children.push({ label: t.label, child });
       await waitAttached(child, tracepoints, performance.now());
     }
@@ -208,7 +227,7 @@ export async function traced(
   loops: number,
 ): Promise<Traced> {
   const t0 = performance.now();
-  const child = spawn(command[0], command.slice(1), { cwd, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawnTracer(command, cwd, ["ignore", "ignore", "pipe"]);
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => {
     stderr += d.toString();
@@ -240,7 +259,7 @@ export async function hitDelivery(
   tracepoints: number,
   loops: number,
 ): Promise<number[]> {
-  const child = spawn(command[0], command.slice(1), { cwd, stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawnTracer(command, cwd, ["ignore", "pipe", "ignore"]);
   const delays: number[] = [];
   let pending = "";
   let benchStart = 1n << 62n;
