@@ -107,7 +107,9 @@ async function interact(
       onClearScreen={() => process.stdout.write("\u001B[2J\u001B[3J\u001B[H")}
       banner={banner}
     />,
-    { exitOnCtrlC: false, incrementalRendering: true },
+    // The shell only runs on a terminal; Ink would otherwise fall back to printing the last
+    // frame at exit whenever CI=true is in the environment (CI jobs, some IDE terminals).
+    { exitOnCtrlC: false, incrementalRendering: true, interactive: Boolean(process.stdout.isTTY) },
   );
   // Keys never raise SIGINT (raw mode); a signal from elsewhere quits like :quit does.
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
