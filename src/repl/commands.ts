@@ -150,10 +150,8 @@ async function start(shell: ShellController, [name]: string[]): Promise<Outcome>
   const session = await shell.open();
   const running = session.stats().find((s) => s.tracker === name)?.running;
   if (running) return fail(`${name} is already running`);
-  if (session.backend.startsWith("replay")) {
-    return fail(`a replayed tracker cannot restart; type it again under another name`);
-  }
-  // A stopped tracker's programs are gone: start it afresh.
+  // A stopped tracker's programs are gone (in replay: its pass went on without it): start it
+  // afresh, over the whole trace in replay.
   if (running === false) await session.remove(name);
   await session.add(plan);
   shell.stopped.delete(name);

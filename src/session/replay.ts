@@ -17,6 +17,8 @@ interface Pass {
   abort: AbortController;
   finished: Promise<void>;
   running: boolean;
+  /** Trackers removed from this pass: no longer in stats(); a later add() starts afresh. */
+  removed: Set<string>;
 }
 
 function numberOption(
@@ -33,7 +35,7 @@ export class ReplaySession implements Session {
   private readonly passes: Pass[] = [];
   private batch: TrackerPlan[] = [];
   private scheduled: Promise<void> | null = null;
-  private readonly removed = new Set<string>();
+  /** Stopped before their pass started (added and stopped in the same turn). */
   private readonly stopped = new Set<string>();
   private fatal: Error | null = null;
   private awaited = false;
@@ -55,6 +57,7 @@ export class ReplaySession implements Session {
         "stdin was already replayed: trackers added now cannot see it; replay a file",
       );
     }
+    this.stopped.delete(plan.name);
     this.batch.push(plan);
     // Trackers added in the same turn (a whole file) start together: one pass.
     this.scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
@@ -69,14 +72,15 @@ export class ReplaySession implements Session {
 
   async remove(tracker: string): Promise<void> {
     await this.stop(tracker);
-    this.removed.add(tracker);
+    for (const pass of this.passes) pass.removed.add(tracker);
+    this.batch = this.batch.filter((plan) => plan.name !== tracker);
   }
 
   stats(): TrackerStats[] {
     return this.passes.flatMap((pass) =>
       pass.interpreter
         .trackerSummaries()
-        .filter((t) => !this.removed.has(t.name))
+        .filter((t) => !pass.removed.has(t.name))
         .map((t) => ({ tracker: t.name, running: pass.running && !t.stopped, summary: t.summary })),
     );
   }
@@ -115,7 +119,14 @@ export class ReplaySession implements Session {
     for (const plan of plans) interpreter.add(plan);
     for (const name of this.stopped) interpreter.stop(name);
     const abort = new AbortController();
-    const pass: Pass = { interpreter, plans, abort, running: true, finished: Promise.resolve() };
+    const pass: Pass = {
+      interpreter,
+      plans,
+      abort,
+      running: true,
+      finished: Promise.resolve(),
+      removed: new Set(),
+    };
     pass.finished = this.runPass(pass).finally(() => {
       pass.running = false;
     });

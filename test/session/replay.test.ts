@@ -226,4 +226,22 @@ test("close() during a paced replay stops it and still returns summaries", async
   assert.is(summaries[0].pairs, 1);
 });
 
+test("a removed tracker added again under its name starts afresh over the whole trace", async () => {
+  const { session, hits } = await open();
+  const [wakeup] = compileTrackers(WAKEUP);
+  await session.add(wakeup);
+  await session.done!();
+  await session.stop("wakeup");
+  await session.remove("wakeup");
+  assert.equal(session.stats(), []);
+  await session.add(wakeup);
+  await session.done!();
+  assert.equal(
+    session.stats().map((s) => [s.tracker, s.running, s.summary.pairs, s.summary.hits]),
+    [["wakeup", false, 2, 1]],
+  );
+  assert.is(hits.length, 2);
+  await session.close();
+});
+
 test.run();
