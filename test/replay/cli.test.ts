@@ -79,7 +79,7 @@ test("for people: a tracker that only snapshots still says where each snapshot w
   for (const line of hitLines) {
     const path = /snapshot=(\S+)$/.exec(line)?.[1];
     assert.ok(path?.startsWith(snapshots), line);
-    assert.match(readFileSync(path, "utf8"), /sched_switch/);
+    assert.match(readFileSync(path as string, "utf8"), /sched_switch/);
   }
 });
 
