@@ -95,18 +95,21 @@ export const FINDINGS = [
     "`bench/live-begin-cost.ts` isolates that part: begin + end ~415 ns with a hash, ~230 ns " +
     "with slots. Helper calls are dear on this VM (retpolines, SRSO safe RET).",
   "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
-    "Node. In-process, as a bundle: Node ~35 ms to reach our code, compiler modules ~25 ms, " +
-    "tracefs catalog ~10–15 ms, compile ~5 ms, open + load + attach ~12–15 ms; tsx's loader adds " +
-    "~250–400 ms. A bare Node script that loads and attaches two programs through koffi is " +
-    "attached in ~45 ms (0.2–0.25 of bpftrace), so the goal needs the bundle plus a cache of " +
-    "compiled programs (keyed by the .lt text and kernel release) that skips the compiler and " +
-    "catalog on a rerun.",
-  "- Peak RSS: Node alone is 46 MB and koffi adds 9 MB, so ≤ 0.6 of bpftrace (~60 MB) leaves " +
-    "~5 MB for ltsh itself; the bundle is at ~85–90 MB (tsx adds ~35 MB).",
-  "- Hit delivery: the median is ~0.2 ms; the tail is the process waiting for a CPU on this " +
-    "loaded 2-CPU machine while perf bench holds the other. ltsh's session uses ~2 % of a CPU " +
-    "when idle (timeout sweep every 10 ms, ring-buffer wakeups) against bpftrace's ~0.2 %, " +
-    "which costs it scheduler priority on wakeup.",
+    "Node. bin/ltsh.js now starts from an esbuild bundle with V8's compile cache (it ran the " +
+    "sources through tsx before: 550–900 ms). In-process, from the bundle: Node ~35 ms to " +
+    "reach our code, compiler modules ~25 ms, tracefs catalog ~10–15 ms, compile ~5 ms, open + " +
+    "load + attach ~12–15 ms. The reference row (Node + koffi attaching two empty programs) " +
+    "is at ~0.2 of bpftrace, so the goal needs ltsh to skip the compiler and catalog at start, " +
+    "e.g. with a cache of compiled programs keyed by the .lt text and the kernel release.",
+  "- Peak RSS: Node alone is 46 MB and koffi adds 9 MB (the reference row: 56 MB), so ≤ 0.6 " +
+    "of bpftrace (~60 MB) leaves ~5 MB for ltsh itself; Chevrotain and the compiler add ~12 MB, " +
+    "the catalog ~5 MB, the session and its mapped tables the rest (~95 MB in all; ~120 MB " +
+    "through tsx).",
+  "- Hit delivery: medians are well under 1 ms; the tail is the process waiting for a CPU " +
+    "while perf bench holds the other one of two. ltsh's session uses ~3 % of a CPU during " +
+    "the run against bpftrace's ~0.4 % (perf stat task-clock), mostly the timeout sweep " +
+    "scanning every pending-table slot with BigInt `Atomics.load` every 10 ms (~220 µs a " +
+    "scan; plain Int32 reads take ~19 µs), and a busier process gets less priority on wakeup.",
 ];
 
 export function report(m: Measurements): string {

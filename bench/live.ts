@@ -174,8 +174,8 @@ async function main(): Promise<void> {
   const tracers: Tracer[] = [
     nodeFloorTracer(), // first: the side-by-side and delivery runs take the last ltsh
     {
-      label: "ltsh (bin/ltsh.js, through tsx)",
-      short: "ltsh/tsx",
+      label: "ltsh (bin/ltsh.js, as shipped)",
+      short: "ltsh/bin",
       command: [process.execPath, "bin/ltsh.js", ...run],
       runs: [],
       error: null,
