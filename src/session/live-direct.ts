@@ -24,6 +24,8 @@ export class DirectTable {
   private readonly length: number;
   private readonly bytes: Uint8Array;
   private readonly words: BigInt64Array;
+  /** The same memory as 32-bit words: the status bits are in the low word, read without BigInts. */
+  private readonly halves: Int32Array;
   private closed = false;
 
   constructor(
@@ -40,6 +42,7 @@ export class DirectTable {
     const buffer = viewOf(this.ptr, this.length);
     this.bytes = new Uint8Array(buffer);
     this.words = new BigInt64Array(buffer);
+    this.halves = new Int32Array(buffer);
   }
 
   private stateIndex(slot: number): number {
@@ -48,10 +51,11 @@ export class DirectTable {
 
   /** Slots holding a begin (ready, or being written or claimed right now). */
   pendingCount(): number {
+    const halves = this.halves;
+    const stride = this.layout.slotSize / 4;
     let n = 0;
-    for (let slot = 0; slot < this.layout.slots; slot++) {
-      if ((Atomics.load(this.words, this.stateIndex(slot)) & 3n) !== BigInt(SlotStatus.free)) n++;
-    }
+    for (let at = 0; at < halves.length; at += stride)
+      if ((halves[at] & 3) !== SlotStatus.free) n++;
     return n;
   }
 
@@ -63,7 +67,15 @@ export class DirectTable {
     const out: ClaimedBegin[] = [];
     const { slotSize, value } = this.layout;
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset);
-    for (let slot = 0; slot < this.layout.slots; slot++) {
+    const halves = this.halves;
+    const stride = slotSize / 4;
+    // A plain aligned 32-bit read is atomic on x86: scan without Atomics, claim with them.
+    for (
+      let at = 0, slot = 0;
+      at < halves.length && slot < this.layout.slots;
+      at += stride, slot++
+    ) {
+      if ((halves[at] & 3) !== SlotStatus.ready) continue;
       const index = this.stateIndex(slot);
       const state = Atomics.load(this.words, index);
       if ((state & 3n) !== BigInt(SlotStatus.ready)) continue;
