@@ -1,6 +1,6 @@
-// User space's side of the direct-mapped pending table (src/compiler/bpf/codegen-direct.ts):
+// User space's side of the set-associative pending table (src/compiler/bpf/codegen-direct.ts):
 // the array map mmap-ed, slots read in place; the timeout sweep claims a slot with the same
-// cmpxchg protocol as the programs, so an end and the sweep never both report one begin.
+// cmpxchg protocol as the programs' ends, so an end and the sweep never both report one begin.
 
 import { type DirectLayout, SlotStatus } from "../compiler/bpf/layout.ts";
 import { KernelError } from "../kernel/errors.ts";
@@ -27,6 +27,7 @@ export class DirectTable {
   /** The same memory as 32-bit words: the status bits are in the low word, read without BigInts. */
   private readonly halves: Int32Array;
   private closed = false;
+  private bases: Int32Array | null = null;
 
   constructor(
     fd: number,
@@ -36,7 +37,7 @@ export class DirectTable {
   ) {
     const libc = native();
     const page = libc.getpagesize();
-    this.length = Math.ceil((layout.slots * layout.slotSize) / page) * page;
+    this.length = Math.ceil((layout.buckets * layout.bucketSize) / page) * page;
     this.ptr = libc.mmap(null, this.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (this.ptr === MAP_FAILED) throw new KernelError(`mmap pending table fd ${fd}`, lastErrno());
     const buffer = viewOf(this.ptr, this.length);
@@ -45,17 +46,22 @@ export class DirectTable {
     this.halves = new Int32Array(buffer);
   }
 
-  private stateIndex(slot: number): number {
-    return (slot * this.layout.slotSize) / 8;
+  /** Byte offsets of every slot, bucket by bucket (the seq word is not a slot). */
+  private slotBases(): Int32Array {
+    if (this.bases !== null) return this.bases;
+    const { buckets, ways, bucketSize, firstSlot, slotSize } = this.layout;
+    const bases = new Int32Array(buckets * ways);
+    for (let b = 0, n = 0; b < buckets; b++)
+      for (let w = 0; w < ways; w++) bases[n++] = b * bucketSize + firstSlot + w * slotSize;
+    this.bases = bases;
+    return bases;
   }
 
   /** Slots holding a begin (ready, or being written or claimed right now). */
   pendingCount(): number {
     const halves = this.halves;
-    const stride = this.layout.slotSize / 4;
     let n = 0;
-    for (let at = 0; at < halves.length; at += stride)
-      if ((halves[at] & 3) !== SlotStatus.free) n++;
+    for (const base of this.slotBases()) if ((halves[base >> 2] & 3) !== SlotStatus.free) n++;
     return n;
   }
 
@@ -65,21 +71,15 @@ export class DirectTable {
    */
   sweep(nowNs: bigint, timeoutNs: bigint, tsOffset: number): ClaimedBegin[] {
     const out: ClaimedBegin[] = [];
-    const { slotSize, value } = this.layout;
+    const { value } = this.layout;
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset);
     const halves = this.halves;
-    const stride = slotSize / 4;
     // A plain aligned 32-bit read is atomic on x86: scan without Atomics, claim with them.
-    for (
-      let at = 0, slot = 0;
-      at < halves.length && slot < this.layout.slots;
-      at += stride, slot++
-    ) {
-      if ((halves[at] & 3) !== SlotStatus.ready) continue;
-      const index = this.stateIndex(slot);
+    for (const base of this.slotBases()) {
+      if ((halves[base >> 2] & 3) !== SlotStatus.ready) continue;
+      const index = base >> 3;
       const state = Atomics.load(this.words, index);
       if ((state & 3n) !== BigInt(SlotStatus.ready)) continue;
-      const base = slot * slotSize;
       const ts = view.getBigUint64(base + value + tsOffset, true);
       if (nowNs - ts <= timeoutNs) continue;
       // ready → busy, same generation: the programs' end does the same, one of us wins

@@ -198,7 +198,7 @@ export function emitBeginBody(c: ProgramContext): void {
       },
       "drop",
     );
-    em.source = `capacity ${layout.plan.capacity}: the key's slot is taken, count a drop`;
+    em.source = `capacity ${layout.plan.capacity}: the key's bucket is full or busy, count a drop`;
     em.label("drop");
     lookupStats(c);
     increment(em, R0, Stats.dropped);

@@ -89,7 +89,7 @@ export function kernelName(tracker: string, suffix: string): string {
 /** Generates the programs and maps of one tracker; `index` tags its hit records. */
 export interface CodegenOptions {
   /**
-   * Where pending begins live: "direct" (default), a direct-mapped array claimed with
+   * Where pending begins live: "direct" (default), a set-associative array claimed with
    * cmpxchg, cheap on the hot path; "hash", a BPF HASH map (exact capacity, no collisions).
    */
   table?: "direct" | "hash";
@@ -130,8 +130,8 @@ export function generateTracker(
           name: kernelName(plan.name, "p"),
           type: MapType.ARRAY,
           keySize: 4,
-          valueSize: direct.slotSize,
-          maxEntries: direct.slots,
+          valueSize: direct.bucketSize,
+          maxEntries: direct.buckets,
           flags: BPF_F_MMAPABLE,
         },
     {

@@ -111,19 +111,30 @@ export interface TaskOffsets {
 }
 
 /**
- * The direct-mapped pending table: an mmap-able ARRAY of slots, the slot chosen by a
- * multiplicative hash of the key. Cheaper than a HASH map (no bucket lock, no allocation,
- * no delete): a slot is claimed and released with cmpxchg on its state word,
- * `generation << 2 | status`, the generation bumped by each begin so that a stale claim fails.
+ * The direct pending table: an mmap-able ARRAY of buckets, the bucket chosen by a
+ * multiplicative hash of the key, each bucket `seq` then WAYS slots. Cheaper than a HASH map
+ * (no bucket lock, no allocation, no delete): a slot is claimed and released with cmpxchg on
+ * its state word, `generation << 2 | status`, the generation bumped by each begin so that a
+ * stale claim fails. `seq` (even: idle) orders the begins of one bucket: a begin that adds or
+ * replaces a key bumps it to odd with cmpxchg and back to even when done.
  */
 export const SlotStatus = { free: 0, busy: 1, ready: 2 } as const;
 
+/** Slots per bucket: with 4 × capacity slots, 16 ways make a full bucket before capacity rare. */
+export const WAYS = 16;
+
 export interface DirectLayout {
-  /** Power of two, at least twice the capacity (collisions: see README). */
+  /** Total slots: a power of two, at least 4 × capacity (see README for the drop odds). */
   slots: number;
-  /** log2(slots): the hash keeps this many top bits. */
+  buckets: number;
+  /** log2(buckets): the hash keeps this many top bits. */
   bits: number;
+  ways: number;
+  /** Bytes per bucket (the array's value): the seq word, then `ways` slots. */
+  bucketSize: number;
   slotSize: number;
+  /** Offset of slot 0 in a bucket; slot i is at firstSlot + i × slotSize. */
+  firstSlot: 8;
   /** Offsets inside a slot. */
   state: 0;
   key: 8;
@@ -138,22 +149,35 @@ export function directLayout(
   key: KeyLayout,
   pending: PendingLayout,
 ): DirectLayout {
-  let slots = 2;
-  while (slots < 2 * capacity && slots < MAX_SLOTS) slots *= 2;
+  let slots = WAYS;
+  while (slots < 4 * capacity && slots < MAX_SLOTS) slots *= 2;
   const value = 8 + key.size;
-  return { slots, bits: Math.log2(slots), slotSize: value + pending.size, state: 0, key: 8, value };
+  const slotSize = value + pending.size;
+  const buckets = slots / WAYS;
+  return {
+    slots,
+    buckets,
+    bits: Math.log2(buckets),
+    ways: WAYS,
+    bucketSize: 8 + WAYS * slotSize,
+    slotSize,
+    firstSlot: 8,
+    state: 0,
+    key: 8,
+    value,
+  };
 }
 
 /** Fibonacci hashing: (key words mixed) × 2^64/φ, top `bits` bits. */
 export const HASH_MULTIPLIER = 0x9e3779b97f4a7c15n;
 
-/** The slot of a key, as the programs compute it (user space uses it in tests). */
-export function slotOf(keyBytes: Uint8Array, bits: number): number {
+/** The bucket of a key, as the programs compute it (user space uses it in tests). */
+export function bucketOf(keyBytes: Uint8Array, bits: number): number {
   const v = new DataView(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength);
   let h = v.getBigUint64(0, true);
   for (let at = 8; at < keyBytes.byteLength; at += 8) {
     h = BigInt.asUintN(64, h * HASH_MULTIPLIER) ^ v.getBigUint64(at, true);
   }
   h = BigInt.asUintN(64, h * HASH_MULTIPLIER);
-  return Number(h >> BigInt(64 - bits));
+  return bits === 0 ? 0 : Number(h >> BigInt(64 - bits));
 }
