@@ -120,9 +120,10 @@ export function emitDirectBegin(
   em.label("scanned");
   em.emit(JEq.imm(R5, 0, drop));
   lockBucket(em, unlock, drop);
+  // free → busy, next generation: a plain store, as only begins holding the seq touch free
+  // slots (ends and the sweep claim ready ones); the xchg below publishes it all
   em.emit(Mov.reg(R7, R9), Add.reg(R7, R5), loadMem(R8, R7, 0, 8));
-  em.emit(Mov.reg(R0, R8), Mov.reg(R1, R8), Add.imm(R1, 4 + 1), cmpxchg(R7, 0, R1));
-  em.emit(JNE.reg(R0, R8, "drop_locked"), Add.imm(R8, 4 + 1));
+  em.emit(Add.imm(R8, 4 + 1), storeMem(R7, 0, R8, 8));
   for (let at = 0; at < layout.key.size; at += 8) {
     em.emit(loadMem(R1, FP, keyOffset + at, 8), storeMem(R7, 8 + at, R1, 8));
   }
@@ -143,10 +144,10 @@ export function emitDirectBegin(
     lockBucket(em, unlock, drop);
     em.emit(Mov.reg(R0, R8), Mov.reg(R1, R8), Add.imm(R1, 4 - 1), cmpxchg(R7, 0, R1));
     em.emit(JNE.reg(R0, R8, "drop_locked"), Add.imm(R8, 4 - 1), ja("write_value"));
+    em.label("drop_locked");
+    unlockBucket(em, unlock);
+    em.emit(ja(drop));
   }
-  em.label("drop_locked");
-  unlockBucket(em, unlock);
-  em.emit(ja(drop));
 }
 
 /**
