@@ -1,0 +1,104 @@
+// The live pending table holds what replay would: begins whose end never comes, for many
+// distinct keys (getpriority(0, who) from perl, keyed by `who`), fill it without a drop
+// until close to capacity; past it every begin is either pending or counted as dropped.
+
+import { execFileSync } from "node:child_process";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { generateTracker } from "../../src/compiler/bpf/codegen.ts";
+import { bucketOf } from "../../src/compiler/bpf/layout.ts";
+import { compileText, runLive } from "./live-support.ts";
+import { kernelSkipReason, reportSkip } from "./support.ts";
+
+/** Distinct pseudo-random positive ints (a fixed seed: a failure reproduces). */
+function distinctKeys(n: number, seed: number): number[] {
+  const keys = new Set<number>();
+  let x = seed >>> 0;
+  while (keys.size < n) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    keys.add((x & 0x7fffffff) + 1);
+  }
+  return [...keys];
+}
+
+/** getpriority(PRIO_PROCESS, who) for each key, from a process named ltsh_table. */
+function callGetpriority(keys: number[]): void {
+  const perl = `
+    open(my $f, '>', '/proc/self/comm'); print $f 'ltsh_table'; close $f;
+    getpriority(0, $_) for @ARGV;`;
+  execFileSync("perl", ["-e", perl, ...keys.map(String)], { stdio: "ignore" });
+}
+
+/** A tracker whose end never fires: every begin stays pending. */
+function neverEnding(capacity: number, keep: "first" | "last" = "first") {
+  return compileText(`
+track table: sys_enter_getpriority(args.who) where comm == "ltsh_table"
+    -> sys_exit_getpriority($tid) where ret == -12345
+    keep ${keep} capacity ${capacity}
+`);
+}
+
+async function fill(capacity: number, keys: number[], keep: "first" | "last" = "first") {
+  const { summaries } = await runLive(neverEnding(capacity, keep), async () =>
+    callGetpriority(keys),
+  );
+  return summaries[0];
+}
+
+/** How many of `keys` a table of `slots` slots in `ways`-slot buckets would drop. */
+function dropsWith(keys: number[], slots: number, ways: number): number {
+  const load = new Map<number, number>();
+  let drops = 0;
+  for (const k of keys) {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(k), true);
+    const b = bucketOf(bytes, Math.log2(slots / ways));
+    const n = load.get(b) ?? 0;
+    if (n === ways) drops++;
+    else load.set(b, n + 1);
+  }
+  return drops;
+}
+
+const keys = distinctKeys(1000, 0x1e55);
+
+test("1000 distinct pending keys in a table of capacity 1024: none dropped", async () => {
+  const direct = generateTracker(neverEnding(1024).trackers[0], 0).layout.direct!;
+  assert.is(direct.slots, 4096);
+  // these keys are not kind to a smaller table: one slot per key over 2 x capacity slots
+  // (the previous table) drops 200 of them, 4-slot buckets over 2 x capacity still 30
+  assert.is(dropsWith(keys, 2048, 1), 200);
+  assert.is(dropsWith(keys, 2048, 4), 30);
+  const s = await fill(1024, keys);
+  assert.equal([s.dropped, s.pending, s.pairs], [0, 1000, 0]);
+});
+
+test("a key already pending is not a new begin (keep first and keep last)", async () => {
+  const twice = [...keys.slice(0, 500), ...keys.slice(0, 500)];
+  for (const keep of ["first", "last"] as const) {
+    const s = await fill(1024, twice, keep);
+    assert.equal([s.dropped, s.pending], [0, 500], keep);
+  }
+});
+
+test("past capacity, every begin is pending or counted as dropped", async () => {
+  const many = distinctKeys(6000, 0xbeef);
+  const s = await fill(1024, many);
+  // 4096 slots: the table holds up to 4 x capacity, never loses a begin silently
+  assert.ok(s.pending > 1024 && s.pending <= 4096, `${s.pending} pending`);
+  assert.is(s.pending + s.dropped, many.length);
+  // and a begin is dropped exactly when its bucket (hashed as user space hashes) is full
+  assert.is(s.dropped, dropsWith(many, 4096, 16));
+});
+
+test("capacity 1: one bucket of 16 slots", async () => {
+  const s = await fill(1, keys.slice(0, 20));
+  assert.equal([s.pending, s.dropped], [16, 4]);
+});
+
+const skip = kernelSkipReason();
+if (skip !== null) reportSkip("kernel/live-table", skip);
+else test.run();
