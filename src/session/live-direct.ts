@@ -27,7 +27,6 @@ export class DirectTable {
   /** The same memory as 32-bit words: the status bits are in the low word, read without BigInts. */
   private readonly halves: Int32Array;
   private closed = false;
-  private bases: Int32Array | null = null;
 
   constructor(
     fd: number,
@@ -46,22 +45,17 @@ export class DirectTable {
     this.halves = new Int32Array(buffer);
   }
 
-  /** Byte offsets of every slot, bucket by bucket (the seq word is not a slot). */
-  private slotBases(): Int32Array {
-    if (this.bases !== null) return this.bases;
-    const { buckets, ways, bucketSize, firstSlot, slotSize } = this.layout;
-    const bases = new Int32Array(buckets * ways);
-    for (let b = 0, n = 0; b < buckets; b++)
-      for (let w = 0; w < ways; w++) bases[n++] = b * bucketSize + firstSlot + w * slotSize;
-    this.bases = bases;
-    return bases;
-  }
-
   /** Slots holding a begin (ready, or being written or claimed right now). */
   pendingCount(): number {
     const halves = this.halves;
+    const { buckets, ways, bucketSize, firstSlot, slotSize } = this.layout;
+    const [bucketStride, slotStride] = [bucketSize >> 2, slotSize >> 2];
     let n = 0;
-    for (const base of this.slotBases()) if ((halves[base >> 2] & 3) !== SlotStatus.free) n++;
+    for (let b = 0, first = firstSlot >> 2; b < buckets; b++, first += bucketStride) {
+      const end = first + ways * slotStride;
+      for (let at = first; at < end; at += slotStride)
+        if ((halves[at] & 3) !== SlotStatus.free) n++;
+    }
     return n;
   }
 
@@ -71,24 +65,29 @@ export class DirectTable {
    */
   sweep(nowNs: bigint, timeoutNs: bigint, tsOffset: number): ClaimedBegin[] {
     const out: ClaimedBegin[] = [];
-    const { value } = this.layout;
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset);
     const halves = this.halves;
+    const { buckets, ways, bucketSize, firstSlot, slotSize, value } = this.layout;
+    const [bucketStride, slotStride] = [bucketSize >> 2, slotSize >> 2];
     // A plain aligned 32-bit read is atomic on x86: scan without Atomics, claim with them.
-    for (const base of this.slotBases()) {
-      if ((halves[base >> 2] & 3) !== SlotStatus.ready) continue;
-      const index = base >> 3;
-      const state = Atomics.load(this.words, index);
-      if ((state & 3n) !== BigInt(SlotStatus.ready)) continue;
-      const ts = view.getBigUint64(base + value + tsOffset, true);
-      if (nowNs - ts <= timeoutNs) continue;
-      // ready → busy, same generation: the programs' end does the same, one of us wins
-      if (Atomics.compareExchange(this.words, index, state, state - 1n) !== state) continue;
-      out.push({
-        key: this.bytes.slice(base + 8, base + 8 + this.keySize),
-        value: this.bytes.slice(base + value, base + value + this.valueSize),
-      });
-      Atomics.store(this.words, index, state - 2n);
+    for (let b = 0, first = firstSlot >> 2; b < buckets; b++, first += bucketStride) {
+      const end = first + ways * slotStride;
+      for (let at = first; at < end; at += slotStride) {
+        if ((halves[at] & 3) !== SlotStatus.ready) continue;
+        const base = at << 2;
+        const index = base >> 3;
+        const state = Atomics.load(this.words, index);
+        if ((state & 3n) !== BigInt(SlotStatus.ready)) continue;
+        const ts = view.getBigUint64(base + value + tsOffset, true);
+        if (nowNs - ts <= timeoutNs) continue;
+        // ready → busy, same generation: the programs' end does the same, one of us wins
+        if (Atomics.compareExchange(this.words, index, state, state - 1n) !== state) continue;
+        out.push({
+          key: this.bytes.slice(base + 8, base + 8 + this.keySize),
+          value: this.bytes.slice(base + value, base + value + this.valueSize),
+        });
+        Atomics.store(this.words, index, state - 2n);
+      }
     }
     return out;
   }
