@@ -30,6 +30,7 @@ const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;
 const HEADER_SIZE = 8;
 const EPOLL_EVENT_SIZE = 12; // struct epoll_event is packed on x86_64
+const WORKER_WAIT_MS = 250;
 
 export class RingBufferReader {
   private readonly pageSize: number;
@@ -122,7 +123,9 @@ export class RingBufferReader {
   private wait(): void {
     const events = this.events!;
     this.waiting = new Promise((resolve) => {
-      native().epollWait.async(this.epfd, events.ptr, 2, -1, (err: unknown) => {
+      // A bounded wait: Node joins its worker threads at exit, and one blocked for good on an
+      // idle ring (a reader never closed) would hang the process.
+      native().epollWait.async(this.epfd, events.ptr, 2, WORKER_WAIT_MS, (err: unknown) => {
         resolve();
         if (this.closed) return;
         if (err) throw err;

@@ -1,6 +1,7 @@
 // The ring buffer consumer against real BPF producers: bpf_ringbuf_output and
 // reserve+submit records from a syscall tracepoint arrive complete and in order.
 
+import { spawnSync } from "node:child_process";
 import { closeSync } from "node:fs";
 import koffi from "koffi";
 import { test } from "uvu";
@@ -257,6 +258,14 @@ test("a map that is not a ring buffer is refused with a KernelError", () => {
   } finally {
     closeFd(fd);
   }
+});
+
+test("a reader never closed does not keep the process from exiting (worker-thread mode)", () => {
+  const fixture = new URL("./fixtures/unclosed-reader.ts", import.meta.url).pathname;
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ["--import", "tsx", fixture], { timeout: 5000 });
+  assert.is(r.status, 0, `exit status ${r.status} (${r.signal ?? "no signal"})`);
+  assert.ok(Date.now() - t0 < 4000);
 });
 
 test("native memory views alias the C memory (koffi.view does not copy)", () => {
