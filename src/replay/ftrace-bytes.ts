@@ -2,22 +2,20 @@
 // (time, CPU, task ids) is parsed from the bytes; the comm, the payload and the fields a
 // tracker needs are decoded only when asked, so most of a trace is never turned into strings.
 
+import {
+  CLOSE_BRACKET,
+  CLOSE_PAREN,
+  COLON,
+  DASH,
+  DOT,
+  EQUALS,
+  isDigit,
+  OPEN_BRACKET,
+  OPEN_PAREN,
+  SPACE,
+} from "./chars.ts";
 import type { TraceEvent } from "./event.ts";
 import type { FieldText } from "./fields.ts";
-
-const SPACE = 32;
-const DASH = 45;
-const DOT = 46;
-const COLON = 58;
-const EQUALS = 61;
-const CLOSE_PAREN = 41;
-const OPEN_PAREN = 40;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
 
 function isNameByte(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;

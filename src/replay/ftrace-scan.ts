@@ -2,19 +2,17 @@
 // It reads `comm-tid (tgid) [cpu] flags secs.frac: ` with character codes and few string
 // copies; on anything unusual it gives up and the regex in ./formats.ts decides.
 
+import {
+  CLOSE_BRACKET,
+  CLOSE_PAREN,
+  COLON,
+  DASH,
+  DOT,
+  isDigit,
+  OPEN_BRACKET,
+  SPACE,
+} from "./chars.ts";
 import type { TraceEvent } from "./event.ts";
-
-const SPACE = 32;
-const DASH = 45;
-const DOT = 46;
-const COLON = 58;
-const CLOSE_PAREN = 41;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
 
 /** Digits of text[from, to) as a number; -1 when any is not a digit or the run is empty. */
 function digits(text: string, from: number, to: number): number {
