@@ -35,7 +35,7 @@ export class LiveTracker {
   private attachments: Attachment[] = [];
   /** Timeout hits found by the sweeper (the end program counts late ends itself). */
   sweptTimeouts = 0;
-  /** The mmap-ed pending table, when the tracker uses the direct-mapped one. */
+  /** The mmap-ed pending table, when the tracker uses the set-associative array (the default). */
   private direct: DirectTable | null = null;
   /** When the session sweeps this tracker next (performance.now() ms). */
   nextSweepMs = 0;

@@ -52,7 +52,7 @@ export interface TrackerLayout {
   index: number;
   key: KeyLayout;
   pending: PendingLayout;
-  /** The direct-mapped pending table's layout; null when pending begins live in a HASH map. */
+  /** The set-associative pending table's layout; null when pending begins live in a HASH map. */
   direct: DirectLayout | null;
   maps: { pending: string; stats: string; stacks: string | null };
 }
