@@ -3,12 +3,20 @@
 // bin/ltsh.js calls buildBundle() when the bundle is missing or older than the sources;
 // `node scripts/bundle.mjs` builds it by hand.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const BUNDLE_DIR = join(ROOT, "node_modules", ".cache", "ltsh");
+export const BUNDLE_DIR = join(ROOT, "node_modules", ".cache", "ltsh-bundle");
 export const BUNDLE = join(BUNDLE_DIR, "ltsh.mjs");
 const STAMP = join(BUNDLE_DIR, "stamp.json");
 const SOURCE_DIRS = ["src", "grammar"];
@@ -34,15 +42,21 @@ export function sourceStamp() {
 /** Builds the bundle and records the sources' stamp; an atomic rename keeps racing starts safe. */
 export async function buildBundle(stamp = sourceStamp()) {
   const esbuild = await import("esbuild");
-  mkdirSync(BUNDLE_DIR, { recursive: true });
-  const temporary = `${BUNDLE}.${process.pid}.tmp`;
+  mkdirSync(dirname(BUNDLE_DIR), { recursive: true });
+  const temporary = `${BUNDLE_DIR}.${process.pid}.tmp`;
   await esbuild.build({
     entryPoints: [join(ROOT, "src/main.ts")],
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node22",
-    outfile: temporary,
+    // One chunk per lazily imported part (the shell, each backend, the codegens): a command
+    // parses only what it runs, which keeps start-up time and memory down.
+    splitting: true,
+    outdir: temporary,
+    entryNames: "ltsh",
+    chunkNames: "chunk-[hash]",
+    outExtension: { ".js": ".mjs" },
     logLevel: "error",
     // koffi carries a native module; the rest is plain JavaScript.
     external: ["koffi"],
@@ -57,8 +71,14 @@ export async function buildBundle(stamp = sourceStamp()) {
     },
     plugins: [keepModuleUrls()],
   });
-  renameSync(temporary, BUNDLE);
-  writeFileSync(STAMP, JSON.stringify({ stamp }));
+  writeFileSync(join(temporary, "stamp.json"), JSON.stringify({ stamp }));
+  // Swap the whole folder: a concurrent start sees the old bundle or the new one, never a mix.
+  const old = `${BUNDLE_DIR}.${process.pid}.old`;
+  try {
+    renameSync(BUNDLE_DIR, old);
+  } catch {}
+  renameSync(temporary, BUNDLE_DIR);
+  rmSync(old, { recursive: true, force: true });
 }
 
 /**

@@ -14,13 +14,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(formatGlobalHelp(commands));
     return 0;
   }
-  const command = first !== undefined ? findCommand(first) : undefined;
-  const chosen = command ?? findCommand("shell");
-  const args = command ? rest : argv;
-  if (!chosen) {
-    process.stderr.write(`ltsh: error: unknown command '${first}' (see ltsh --help)\n`);
-    return 2;
-  }
+  const entry = first !== undefined ? findCommand(first) : undefined;
+  const args = entry ? rest : argv;
+  const chosen = await (entry ?? findCommand("shell"))!.load();
   try {
     return await chosen.run(args);
   } catch (error) {

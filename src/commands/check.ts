@@ -9,7 +9,6 @@ import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
 export const checkCommand: Command = {
   name: "check",
-  summary: "check .lt files against the kernel's tracepoints",
   help: `Usage: ltsh check [--catalog FILE] FILE.lt...
 
 Checks each program: syntax, tracepoint and field names, key shapes, durations,

@@ -10,7 +10,6 @@ import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
 export const compileCommand: Command = {
   name: "compile",
-  summary: "compile a .lt file to its plan (JSON) or a backend's output",
   help: `Usage: ltsh compile FILE.lt --emit plan [--catalog FILE]
        ltsh compile FILE.lt --target NAME [-o DIR] [--catalog FILE]
 

@@ -9,7 +9,6 @@ import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
 export const eventsCommand: Command = {
   name: "events",
-  summary: "list tracepoints, or show one tracepoint's fields",
   help: `Usage: ltsh events [--catalog FILE] [--all] [PATTERN]
 
   ltsh events              every tracepoint, as category:name

@@ -36,7 +36,6 @@ function eventsOfFile(path: string, catalogPath: string | undefined): string[] |
 
 export const recordCommand: Command = {
   name: "record",
-  summary: "record tracepoints to an ftrace text file for --replay",
   help: `Usage: ltsh record -o TRACE (--events LIST | --for-file FILE.lt)
                    [--for DURATION] [--buffer SIZE] [-- COMMAND ARGS...]
 

@@ -36,7 +36,6 @@ function parseSpeed(text: string | undefined): number | "max" {
 
 export const runCommand: Command = {
   name: "run",
-  summary: "run a file's trackers live, or on a recorded trace with --replay",
   help: `Usage: ltsh run FILE.lt [--replay TRACE [--format F] [--speed S] [--strict]]
                    [--target ebpf|kmod] [--for DURATION] [--json] [--catalog FILE]
 

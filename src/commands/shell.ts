@@ -16,7 +16,6 @@ export const DEMO_FILE = fileURLToPath(new URL("../../examples/wakeup.lt", impor
 
 export const shellCommand: Command = {
   name: "shell",
-  summary: "the interactive shell (also: ltsh with no command)",
   help: `Usage: ltsh [FILE.lt] [--replay TRACE [--speed S] [--format F]] [--target ebpf|kmod]
             [--catalog FILE]
        ltsh --demo

@@ -9,8 +9,6 @@ export const VERSION: string = require("../../package.json").version;
 
 export interface Command {
   name: string;
-  /** One line for `ltsh --help`. */
-  summary: string;
   /** Full text for `ltsh NAME --help`. */
   help: string;
   /** Returns the exit code: 0 success, 1 a user's mistake or a runtime failure, 2 bad usage. */
@@ -40,7 +38,7 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O) 
   }
 }
 
-export function formatGlobalHelp(commands: readonly Command[]): string {
+export function formatGlobalHelp(commands: readonly { name: string; summary: string }[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
