@@ -134,7 +134,7 @@ const tracker = fc
 
 /**
  * `btf`: the task context read through BTF offsets (what live sessions do), else helpers;
- * `table`: the direct-mapped pending table (the default) or the HASH map.
+ * `table`: the set-associative ARRAY pending table (the default) or the HASH map.
  */
 function loadsCleanly(source: string, btf: boolean, table: "direct" | "hash"): void {
   const plan = compileText(source).trackers[0];
