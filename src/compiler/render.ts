@@ -6,7 +6,9 @@ import type { Diagnostic } from "./diagnostic.ts";
 export function renderDiagnostic(d: Diagnostic, sourceText: string): string {
   const { file, line, col } = d.range;
   const lines = [`${file}:${line}:${col}: ${d.severity}: ${d.message}`];
-  const sourceLine = sourceText.split("\n")[line - 1];
+  // No excerpt for a file with no text (unreadable or empty): an empty line and a caret
+  // would only be noise.
+  const sourceLine = sourceText === "" ? undefined : sourceText.split("\n")[line - 1];
   if (sourceLine !== undefined) {
     const full = sourceLine.replace(/\r$/, "").replace(/\t/g, " ");
     const fullWidth = d.range.endLine === line ? d.range.endCol - col : full.length - col + 1;

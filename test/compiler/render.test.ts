@@ -2,7 +2,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { compileSource } from "../../src/compiler/compile.ts";
+import { compileFile, compileSource } from "../../src/compiler/compile.ts";
 import { renderDiagnostic, renderDiagnostics } from "../../src/compiler/render.ts";
 import { catalog } from "./catalog-fixture.ts";
 
@@ -37,6 +37,14 @@ test("several diagnostics come out in source order", () => {
   const text = renderDiagnostics([...diagnostics].reverse(), source);
   assert.ok(text.indexOf("t.lt:1:7") < text.indexOf("t.lt:1:15"));
   assert.ok(text.indexOf("t.lt:1:15") < text.indexOf("t.lt:2:46"));
+});
+
+test("a file that cannot be read is one line, with no empty excerpt", () => {
+  const { diagnostics, text } = compileFile("/nonexistent/x.lt", { catalog });
+  assert.is(
+    renderDiagnostics(diagnostics, text),
+    "/nonexistent/x.lt:1:1: error: cannot read /nonexistent/x.lt: no such file\n",
+  );
 });
 
 test.run();
