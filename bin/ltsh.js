@@ -18,7 +18,10 @@ async function loadMain() {
   const bundle = await import("../scripts/bundle.mjs");
   try {
     const stamp = bundle.sourceStamp();
-    if (bundle.bundleStamp() !== stamp) await bundle.buildBundle(stamp);
+    if (bundle.bundleStamp() !== stamp) {
+      if (!bundle.canBuild()) return fromSources();
+      await bundle.buildBundle(stamp);
+    }
     return await import(bundle.BUNDLE);
   } catch {
     return fromSources();

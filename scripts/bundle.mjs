@@ -4,6 +4,8 @@
 // `node scripts/bundle.mjs` builds it by hand.
 
 import {
+  accessSync,
+  constants,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -57,7 +59,8 @@ export async function buildBundle(stamp = sourceStamp()) {
     entryNames: "ltsh",
     chunkNames: "chunk-[hash]",
     outExtension: { ".js": ".mjs" },
-    logLevel: "error",
+    // Failures are thrown; bin/ltsh.js then runs the sources through tsx instead.
+    logLevel: "silent",
     // koffi carries a native module; the rest is plain JavaScript.
     external: ["koffi"],
     // Ink imports react-devtools-core only when DEV is set; it is not installed.
@@ -101,6 +104,16 @@ function keepModuleUrls() {
       });
     },
   };
+}
+
+/** Whether this user can write the bundle (a root-owned checkout run by another user cannot). */
+export function canBuild() {
+  try {
+    accessSync(join(ROOT, "node_modules"), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The recorded stamp of the current bundle, or null when there is none. */

@@ -41,7 +41,26 @@ export function findTracefs(options: { mount?: boolean } = {}): string {
     }
   }
   const needRoot = process.getuid?.() === 0 ? "" : " as root";
+  const mounted = readMounts().some((m) => m.type === "tracefs");
+  if (mounted && process.getuid?.() !== 0) {
+    // Mounted, but tracefs is root-only (mode 0700) by default.
+    throw new TracefsError(
+      "tracefs is readable by root only: run ltsh with sudo (or record the trace as root and use --replay)",
+    );
+  }
   throw new TracefsError(`tracefs is not mounted: run 'mount -t tracefs nodev ${root}'${needRoot}`);
+}
+
+function readMounts(): { path: string; type: string }[] {
+  try {
+    return readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" "))
+      .filter((fields) => fields.length > 2)
+      .map(([, path, type]) => ({ path, type }));
+  } catch {
+    return [];
+  }
 }
 
 function writeFile(path: string, value: string): void {
