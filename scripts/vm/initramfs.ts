@@ -12,13 +12,22 @@ const GUEST_DIR = fileURLToPath(new URL("./guest/", import.meta.url));
 export const GUEST_PROGRAMS = ["ltwork", "ltread"] as const;
 
 /** Drivers for the virtual disk, in load order (Debian builds them as modules). */
-const VIRTIO_MODULES = [
+const VIRTIO_MODULES: string[] = [
   "drivers/virtio/virtio_ring.ko",
   "drivers/virtio/virtio.ko",
   "drivers/virtio/virtio_pci_legacy_dev.ko",
   "drivers/virtio/virtio_pci_modern_dev.ko",
   "drivers/virtio/virtio_pci.ko",
   "drivers/block/virtio_blk.ko",
+];
+
+/** virtio-9p, to mount host directories (BootOptions.shares), in load order. */
+export const NINEP_MODULES: string[] = [
+  "fs/netfs/netfs.ko",
+  "fs/fscache/fscache.ko",
+  "net/9p/9pnet.ko",
+  "net/9p/9pnet_virtio.ko",
+  "fs/9p/9p.ko",
 ];
 
 export interface GuestKernel {
@@ -72,6 +81,8 @@ export interface InitramfsSpec {
   kernel: GuestKernel;
   /** Kernel modules under test: copied to /lib/ltsh/NAME.ko. */
   modules: string[];
+  /** More of the kernel's own modules (paths under kernel/), loaded after virtio. */
+  kernelModules?: string[];
   /** Static programs: copied to /bin. */
   programs: Record<string, string>;
   /** Shell commands run by /init after boot, before power-off. */
@@ -79,8 +90,8 @@ export interface InitramfsSpec {
 }
 
 /** The /init: mounts, loopback, virtio drivers, the script, power-off (always). */
-function initScript(script: string): string {
-  const virtio = VIRTIO_MODULES.map((m) => basename(m, ".ko")).join(" ");
+function initScript(script: string, drivers: string[]): string {
+  const virtio = drivers.map((m) => basename(m, ".ko")).join(" ");
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -107,7 +118,8 @@ export function buildInitramfs(spec: InitramfsSpec): Buffer {
   entries.push({ kind: "chardev", path: "dev/console", major: 5, minor: 1 });
   entries.push({ kind: "chardev", path: "dev/null", major: 1, minor: 3, mode: 0o666 });
   entries.push({ kind: "file", path: "bin/busybox", data: readFileSync("/bin/busybox") });
-  for (const m of VIRTIO_MODULES) {
+  const drivers = [...VIRTIO_MODULES, ...(spec.kernelModules ?? [])];
+  for (const m of drivers) {
     const data = readFileSync(join(spec.kernel.modulesDir, "kernel", m));
     entries.push({ kind: "file", path: `lib/virtio/${basename(m)}`, data, mode: 0o644 });
   }
@@ -122,6 +134,6 @@ export function buildInitramfs(spec: InitramfsSpec): Buffer {
   for (const [name, path] of Object.entries(spec.programs)) {
     entries.push({ kind: "file", path: `bin/${name}`, data: readFileSync(path) });
   }
-  entries.push({ kind: "file", path: "init", data: Buffer.from(initScript(spec.script)) });
+  entries.push({ kind: "file", path: "init", data: Buffer.from(initScript(spec.script, drivers)) });
   return buildCpio(entries);
 }

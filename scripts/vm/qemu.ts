@@ -1,6 +1,7 @@
 // Boots a kernel and initramfs in QEMU with the serial console captured, a scratch virtio
-// disk, and a hard timeout so that a hung guest never hangs the test. TCG unless the host
-// really has hardware KVM (kvm_intel/kvm_amd loaded).
+// disk (readable afterwards), host directories shared read-only over virtio-9p, and a hard
+// timeout so that a hung guest never hangs the test. TCG unless the host really has
+// hardware KVM (kvm_intel/kvm_amd loaded).
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +13,10 @@ export interface BootOptions {
   initrd: Buffer;
   /** Size of a zeroed raw disk attached as virtio (/dev/vda in the guest); 0: none. */
   diskMiB?: number;
+  /** Keep the scratch disk's contents in the result (the guest's way to hand back files). */
+  readDisk?: boolean;
+  /** Host directories shared read-only over virtio-9p, mounted in the guest by tag. */
+  shares?: { hostPath: string; tag: string }[];
   memoryMiB?: number;
   cpus?: number;
   timeoutMs: number;
@@ -27,6 +32,8 @@ export interface BootResult {
   exitCode: number | null;
   elapsedMs: number;
   accel: "kvm" | "tcg";
+  /** The scratch disk after power-off, when readDisk was set. */
+  disk?: Buffer;
 }
 
 export function qemuBinary(): string | null {
@@ -64,11 +71,18 @@ export async function bootVm(options: BootOptions): Promise<BootResult> {
     "-append",
     "console=ttyS0 panic=-1 quiet",
   ];
+  const disk = join(work, "disk.img");
   if ((options.diskMiB ?? 0) > 0) {
-    const disk = join(work, "disk.img");
     writeFileSync(disk, Buffer.alloc(0));
     spawnSync("truncate", ["-s", `${options.diskMiB}M`, disk]);
     args.push("-drive", `file=${disk},if=virtio,format=raw`);
+  }
+  for (const share of options.shares ?? []) {
+    // remap: the shared trees may span host file systems; keep their inode numbers apart.
+    args.push(
+      "-virtfs",
+      `local,path=${share.hostPath},mount_tag=${share.tag},security_model=none,readonly=on,multidevs=remap`,
+    );
   }
   const started = Date.now();
   const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -94,9 +108,11 @@ export async function bootVm(options: BootOptions): Promise<BootResult> {
   });
   clearTimeout(timer);
   process.removeListener("exit", killGuest);
+  const diskContents = options.readDisk && existsSync(disk) ? readFileSync(disk) : undefined;
   rmSync(work, { recursive: true, force: true });
   // The serial line ends lines with CRLF.
   console = console.replace(/\r/g, "");
   const completed = /^@@ltsh done$/m.test(console);
-  return { console, completed, timedOut, exitCode, elapsedMs: Date.now() - started, accel };
+  const elapsedMs = Date.now() - started;
+  return { console, completed, timedOut, exitCode, elapsedMs, accel, disk: diskContents };
 }

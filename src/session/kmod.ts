@@ -81,7 +81,13 @@ function run(command: string, args: string[], timeoutMs: number): Promise<string
 export interface KmodHost {
   /** Builds DIR's module; null on success, else the end of the build log. */
   build(dir: string): Promise<string | null>;
-  insert(ko: string): Promise<string | null>;
+  /**
+   * Synchronous, so that no signal is handled between a successful insmod and the exit
+   * handler that removes the module (Node runs signal handlers between callbacks only).
+   */
+  insert(ko: string): string | null;
+  /** The module is in the kernel already (another session's, or one whose ltsh was killed). */
+  isLoaded(name: string): boolean;
   /** Synchronous: it also runs from the exit handler. */
   remove(name: string): string | null;
   devicePath(name: string): string;
@@ -92,7 +98,12 @@ export function systemHost(kernelRelease = release()): KmodHost {
   const headers = `/lib/modules/${kernelRelease}/build`;
   return {
     build: (dir) => run("make", ["-C", headers, `M=${dir}`, "modules"], BUILD_TIMEOUT_MS),
-    insert: (ko) => run("insmod", [ko], 30_000),
+    insert(ko) {
+      const inserted = spawnSync("insmod", [ko], { encoding: "utf8", timeout: 60_000 });
+      if (inserted.status === 0) return null;
+      return inserted.stderr?.trim() || inserted.error?.message || `exit ${inserted.status}`;
+    },
+    isLoaded: (name) => existsSync(`/sys/module/${name}`),
     remove(name) {
       const removed = spawnSync("rmmod", [name], { encoding: "utf8", timeout: 30_000 });
       if (removed.status === 0 || !existsSync(`/sys/module/${name}`)) return null;
@@ -126,6 +137,11 @@ export class KmodSession implements Session {
     }
     for (const d of generated.diagnostics) this.listener.warning(`${plan.name}: ${d.message}`);
     const name = generated.model.name;
+    if (this.host.isLoaded(name)) {
+      throw new KmodSessionError(
+        `${name} is already loaded (by another ltsh session, or left by one that was killed: rmmod ${name})`,
+      );
+    }
     const dir = mkdtempSync(join(tmpdir(), `ltsh-${process.pid}-kmod-`));
     writeModule(generated, dir);
     const built = await this.host.build(dir);
@@ -133,7 +149,8 @@ export class KmodSession implements Session {
       rmSync(dir, { recursive: true, force: true });
       throw new KmodSessionError(`building ${name} failed:\n${built}`);
     }
-    const inserted = await this.host.insert(join(dir, `${name}.ko`));
+    // From here to onCleanup below nothing awaits: a Ctrl-C cannot leave the module behind.
+    const inserted = this.host.insert(join(dir, `${name}.ko`));
     if (inserted !== null) {
       rmSync(dir, { recursive: true, force: true });
       throw new KmodSessionError(`insmod ${name} failed: ${inserted}`);
@@ -154,8 +171,24 @@ export class KmodSession implements Session {
     if (plan.actions.some((a) => a.kind === "exec")) {
       this.exec ??= ExecRunner.fromOptions(this.options, (m) => this.listener.warning(m));
     }
-    loaded.fd = openSync(this.host.devicePath(name), constants.O_RDONLY | constants.O_NONBLOCK);
-    loaded.timer = setInterval(() => this.drain(loaded), READ_PERIOD_MS);
+    const device = this.host.devicePath(name);
+    try {
+      loaded.fd = openSync(device, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      throw new KmodSessionError(`cannot read ${name}'s hits: ${(error as Error).message}`);
+    }
+    loaded.timer = setInterval(() => this.drainOrStop(loaded), READ_PERIOD_MS);
+  }
+
+  /** A failing read is reported once and stops the reading, never the process. */
+  private drainOrStop(m: LoadedModule): void {
+    try {
+      this.drain(m);
+    } catch (error) {
+      if (m.timer) clearInterval(m.timer);
+      m.timer = null;
+      this.listener.warning(`reading ${m.name}'s hits failed: ${(error as Error).message}`);
+    }
   }
 
   /** Reads every record the ring holds now and reports the hits. */
@@ -192,12 +225,14 @@ export class KmodSession implements Session {
     return new LatencyStats(m.plan.name).summary();
   }
 
-  /** Final hits and counters, then the device closed and the module removed. */
+  /** Final hits and counters, then the device closed and the module removed (always). */
   private unloadSync(m: LoadedModule): void {
+    const reading = m.timer !== null;
     if (m.timer) clearInterval(m.timer);
     m.timer = null;
     if (m.fd !== null) {
-      this.drain(m);
+      // A read that failed already was reported when it stopped the reading.
+      if (reading) this.drainOrStop(m);
       m.final = this.readSummary(m);
       closeSync(m.fd);
       m.fd = null;

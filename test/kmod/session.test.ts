@@ -42,13 +42,14 @@ if (!existsSync("/proc/modules")) {
 }
 
 /** A host whose "module", once inserted, has two hits in its device and one stats line. */
-function fakeHost(root: string, calls: string[]): KmodHost {
+function fakeHost(root: string, calls: string[], loaded: string[] = []): KmodHost {
   return {
     async build(dir) {
       calls.push("build");
       return readdirSync(dir).includes("Kbuild") ? null : "no Kbuild";
     },
-    async insert(ko) {
+    isLoaded: (name) => loaded.includes(name),
+    insert(ko) {
       const name = ko.replace(/^.*\//, "").replace(/\.ko$/, "");
       calls.push(`insmod ${name}`);
       const records = Buffer.alloc(2 * HIT_RECORD_SIZE);
@@ -105,6 +106,45 @@ test("a tracker is built, inserted, read, summarised and removed", async () => {
   assert.equal([summary.pairs, summary.hits, summary.dropped, summary.pending], [7, 2, 1, 3]);
   assert.equal([summary.min_ns, summary.max_ns], [900, 450000]);
   assert.is(session.stats()[0].running, false);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("a module already in the kernel is refused before building, naming the rmmod", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+  const calls: string[] = [];
+  const plan = planOf("track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us")
+    .trackers[0];
+  const session = new KmodSession(listener, {}, fakeHost(root, calls, ["lt_wakeup"]));
+  try {
+    await session.add(plan);
+    assert.unreachable("added");
+  } catch (error) {
+    assert.match(
+      (error as Error).message,
+      "lt_wakeup is already loaded (by another ltsh session, or left by one that was killed: rmmod lt_wakeup)",
+    );
+  }
+  assert.equal(calls, []);
+  assert.equal(await session.close(), []);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("a device that cannot be read is reported once, and the module still removed", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+  const calls: string[] = [];
+  const warnings: string[] = [];
+  const plan = planOf("track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us")
+    .trackers[0];
+  // A directory opens, but read(2) fails with EISDIR.
+  const host = { ...fakeHost(root, calls), devicePath: () => root };
+  const session = new KmodSession({ hit() {}, warning: (w) => warnings.push(w) }, {}, host);
+  await session.add(plan);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  const [summary] = await session.close();
+  assert.equal(calls, ["build", "insmod lt_wakeup", "rmmod lt_wakeup"]);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^reading lt_wakeup's hits failed: EISDIR/);
+  assert.is(summary.pairs, 7);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -1,5 +1,6 @@
 // `npm run test:vm`: every example compiled to a kernel module, built against Debian's
-// headers, then inserted, exercised, read and removed in Debian's kernel under QEMU.
+// headers, then inserted, exercised, read and removed in Debian's kernel under QEMU; then
+// `ltsh run --target kmod` itself in that kernel (run-session.ts).
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure, 0 with
 // "skipped" only when QEMU or the kernel image/headers are missing.
 
@@ -11,6 +12,7 @@ import { buildGuestPrograms, buildInitramfs, findGuestKernel } from "../../scrip
 import { bootVm, qemuBinary } from "../../scripts/vm/qemu.ts";
 import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
+import { runSessionTests } from "./run-session.ts";
 import { type GuestFacts, SCENARIOS, scenarioScript } from "./scenarios.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
@@ -112,6 +114,7 @@ async function main(): Promise<number> {
         : `${hits} hits`;
       report(problems.length === 0, `${module.name}: ${summary}`, problems);
     }
+    await runSessionTests(kernel, work, report);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

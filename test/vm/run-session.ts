@@ -1,0 +1,188 @@
+// The kmod session end to end in Debian's kernel: the guest mounts the host's /usr, /etc,
+// Node and this checkout over virtio-9p, chroots there, and runs `node bin/ltsh.js run
+// examples/X.lt --target kmod` itself (build against the headers, insmod, read the device,
+// rmmod), beside workloads; once to --for's end and once each interrupted by SIGTERM and SIGINT.
+// LTSH_VM_CONSOLE=FILE keeps that guest's console (timings, stderr) for a look afterwards.
+
+import { existsSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hostRoot } from "../../scripts/vm/hostroot.ts";
+import {
+  buildGuestPrograms,
+  buildInitramfs,
+  type GuestKernel,
+  NINEP_MODULES,
+} from "../../scripts/vm/initramfs.ts";
+import { bootVm } from "../../scripts/vm/qemu.ts";
+import { compileFile } from "../../src/compiler/compile.ts";
+import type { TrackerPlan } from "../../src/compiler/plan.ts";
+import {
+  parseNdjson,
+  parseSessions,
+  type SessionResult,
+  type SessionRun,
+  SLOT_BYTES,
+  sessionScript,
+} from "./session.ts";
+
+type Report = (ok: boolean, name: string, details?: string[]) => void;
+
+const BUNDLE_SCRIPT = new URL("../../scripts/bundle.mjs", import.meta.url).href;
+const REPO = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+
+/** The three runs go on at once: their module builds (a minute or more under TCG) overlap. */
+const RUNS: SessionRun[] = [
+  { name: "for", example: "wakeup", end: "for" },
+  { name: "term", example: "offcpu", end: "SIGTERM" },
+  { name: "int", example: "syscall", end: "SIGINT" },
+];
+
+/** The start-up bundle, built here: the guest sees the checkout read-only. */
+async function freshBundle(): Promise<string | null> {
+  try {
+    const bundle: {
+      bundleStamp(): string | null;
+      sourceStamp(): string;
+      buildBundle(): Promise<void>;
+    } = await import(BUNDLE_SCRIPT);
+    if (bundle.bundleStamp() !== bundle.sourceStamp()) await bundle.buildBundle();
+    return null;
+  } catch (error) {
+    return `no start-up bundle (${(error as Error).message}); the guest runs the sources through tsx`;
+  }
+}
+
+function planOf(example: string): TrackerPlan {
+  const { plan } = compileFile(join(REPO, "examples", `${example}.lt`));
+  if (!plan) throw new Error(`examples/${example}.lt does not compile`);
+  return plan.trackers[0];
+}
+
+function seconds(result: SessionResult, from: string, to: string): string {
+  const a = result.times[from];
+  const b = result.times[to];
+  return a === undefined || b === undefined ? "?" : `${(b - a).toFixed(0)} s`;
+}
+
+function common(result: SessionResult): string[] {
+  const problems = result.leftovers.map((l) => `left behind: ${l}`);
+  if (result.times.unloaded === undefined) problems.push("module still loaded after ltsh exited");
+  const errors = result.stderr.filter((l) => /error|warning/i.test(l));
+  if (errors.length > 0) problems.push(...errors.map((e) => `stderr: ${e}`));
+  return problems;
+}
+
+function checkForRun(result: SessionResult, sleeperPid: number | null, report: Report): void {
+  const plan = planOf(result.run.example);
+  const out = parseNdjson(result.stdout, plan);
+  const threshold = out.hits.filter((h) => h.kind === "threshold");
+  const ofSleeper = out.hits.filter((h) => h.key[0] === sleeperPid);
+  const byLtwork = threshold.filter((h) => h.begin.comm === "ltwork");
+  const summary = out.summaries[0];
+  const problems = [...common(result), ...out.problems.slice(0, 5)];
+  if (result.exitCode !== 0) problems.push(`exit ${result.exitCode}`, ...result.stderr);
+  report(
+    result.exitCode === 0 && problems.length === 0,
+    `guest: ltsh run ${result.run.example}.lt --target kmod --for 5s --json: exit ${result.exitCode}, module removed (start to loaded ${seconds(result, "start", "loaded")}, to exit ${seconds(result, "start", "exit")})`,
+    problems,
+  );
+  report(
+    threshold.length > 0 &&
+      out.problems.length === 0 &&
+      ofSleeper.length > 0 &&
+      byLtwork.length > 0,
+    `guest: ${out.hits.length} hit records on the output contract (latency > ${plan.thresholdNs} ns = end - begin); ${ofSleeper.length} of the sleeping ltwork (pid ${sleeperPid}), ${byLtwork.length} woken by ltwork's pipe`,
+    out.problems.length > 0 ? out.problems.slice(0, 5) : [],
+  );
+  report(
+    out.summaries.length === 1 && summary.pairs > 0 && summary.hits >= threshold.length,
+    summary
+      ? `guest: summary pairs=${summary.pairs} hits=${summary.hits} timeouts=${summary.timeouts} dropped=${summary.dropped}`
+      : "guest: a summary record",
+    out.summaries.length === 1 ? [] : [`${out.summaries.length} summary records`],
+  );
+}
+
+function checkSignalRun(result: SessionResult, report: Report): void {
+  const plan = planOf(result.run.example);
+  const out = parseNdjson(result.stdout, plan);
+  const problems = [...common(result), ...out.problems.slice(0, 5)];
+  if (result.times.loaded === undefined)
+    problems.push("the module never appeared in /proc/modules");
+  // SIGTERM: the exit handler removes the module and exits 143; SIGINT: the summary, exit 0.
+  const expected = result.run.end === "SIGTERM" ? 143 : 0;
+  if (result.exitCode !== expected)
+    problems.push(`exit ${result.exitCode}, expected ${expected}`, ...result.stderr);
+  if (result.run.end === "SIGINT" && out.summaries.length !== 1)
+    problems.push("no summary after Ctrl-C");
+  report(
+    problems.length === 0,
+    `guest: ${result.run.end} to ltsh run ${result.run.example}.lt --target kmod 3 s after insmod: exit ${result.exitCode}, ${out.hits.length} hits${out.summaries.length ? ", summary" : ""}, module and build dir removed`,
+    problems,
+  );
+}
+
+export async function runSessionTests(
+  kernel: GuestKernel,
+  work: string,
+  report: Report,
+): Promise<void> {
+  const missing = NINEP_MODULES.filter((m) => !existsSync(join(kernel.modulesDir, "kernel", m)));
+  const [major] = process.versions.node.split(".").map(Number);
+  if (missing.length > 0 || major < 22) {
+    const why =
+      missing.length > 0
+        ? `9p modules missing: ${missing.join(", ")}`
+        : `this Node (${process.version}) is older than 22`;
+    report(false, `guest ltsh session: cannot share the host's userspace (${why})`);
+    return;
+  }
+  const bundleNote = await freshBundle();
+  if (bundleNote) process.stdout.write(`${bundleNote}\n`);
+  const nodeDir = dirname(process.execPath);
+  const root = hostRoot([nodeDir, REPO], [nodeDir]);
+  const script = [root.setup, sessionScript(RUNS, REPO)].join("\n");
+  const initrd = buildInitramfs({
+    kernel,
+    modules: [],
+    kernelModules: NINEP_MODULES,
+    programs: buildGuestPrograms(join(work, "guest")),
+    script,
+  });
+  const boot = await bootVm({
+    vmlinuz: kernel.vmlinuz,
+    initrd,
+    memoryMiB: 2048,
+    cpus: 2,
+    diskMiB: (RUNS.length * SLOT_BYTES) >> 20,
+    readDisk: true,
+    shares: root.shares,
+    timeoutMs: 330_000,
+  });
+  if (process.env.LTSH_VM_CONSOLE) writeFileSync(process.env.LTSH_VM_CONSOLE, boot.console);
+  const failedShares = boot.console
+    .split("\n")
+    .filter((l) => /^@@ltsh (share|virtio)-failed/.test(l));
+  report(
+    boot.completed && failedShares.length === 0,
+    `session guest (host userspace over 9p) ran to power-off (${boot.accel}, ${(boot.elapsedMs / 1000).toFixed(1)} s)`,
+    boot.completed
+      ? failedShares
+      : [
+          ...failedShares,
+          `timed out: ${boot.timedOut}`,
+          boot.console.split("\n").slice(-30).join("\n"),
+        ],
+  );
+  const trouble = boot.console
+    .split("\n")
+    .filter((l) => /@@ltsh dmesg .*(BUG|WARNING|Oops)/.test(l));
+  report(trouble.length === 0, "session guest: no BUG, WARNING or Oops in the kernel log", trouble);
+  const sleeper = /^@@ltsh workload sleeper_pid=(\d+)$/m.exec(boot.console);
+  const results = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), RUNS);
+  for (const result of results) {
+    if (result.run.end === "for") checkForRun(result, sleeper ? Number(sleeper[1]) : null, report);
+    else checkSignalRun(result, report);
+  }
+}

@@ -1,0 +1,198 @@
+// The `ltsh run FILE.lt --target kmod` runs of the VM test: what the guest does (ltsh itself,
+// from the host's checkout through virtio-9p, with workloads beside it) and the checks on
+// what came back: NDJSON hits and summaries, exit status, and no module or build dir left.
+
+import type { TrackerPlan } from "../../src/compiler/plan.ts";
+
+export interface SessionRun {
+  /** Also the slot name in the guest's marks ("@@ltsh session NAME ..."). */
+  name: string;
+  example: string;
+  /** "for": --for 5s; a signal: sent 3 s after the module is loaded. */
+  end: "for" | "SIGTERM" | "SIGINT";
+}
+
+/** Each run's stdout goes to the scratch disk, one slot each (the console is slow). */
+export const SLOT_BYTES = 2 << 20;
+
+/** The guest lines for every run; `ltsh` is the command line that starts ltsh in the chroot. */
+export function sessionScript(runs: SessionRun[], repo: string): string {
+  const lines = [
+    // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
+    // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0).
+    'waitmod() { while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; done; }',
+    'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
+    "mkdir -p /out",
+    // Timer wakeups of a known pid, and pipe wakeups where both sides are ltwork.
+    "ltwork sleep 1000000 2000 >/dev/null & SLEEPER=$!",
+    "( while :; do ltwork pipe 300 >/dev/null; done ) & PIPES=$!",
+    'echo "@@ltsh workload sleeper_pid=$SLEEPER"',
+  ];
+  runs.forEach((run, slot) => {
+    const module = `lt_${run.example}`;
+    const forArg = run.end === "for" ? " --for 5s" : "";
+    const command = `cd ${repo} && exec node bin/ltsh.js run examples/${run.example}.lt --target kmod${forArg} --json`;
+    lines.push(
+      `(`,
+      `  mark "session ${run.name} start"`,
+      // busybox timeout execs the command in place, so $! is ltsh's own pid (see inhost).
+      `  timeout -s KILL 280 inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
+      `  L=$!`,
+    );
+    lines.push(`  waitmod ${module} $L && mark "session ${run.name} loaded"`);
+    if (run.end !== "for") {
+      const signal = run.end.slice(3);
+      lines.push(
+        `  sleep 3; mark "session ${run.name} kill ${signal} $L $(cat /proc/$L/comm)"`,
+        `  kill -${signal} $L`,
+      );
+    }
+    lines.push(
+      `  wait $L; rc=$?`,
+      `  mark "session ${run.name} exit rc=$rc"`,
+      `  grep -q "^${module} " /proc/modules || mark "session ${run.name} unloaded"`,
+      `  echo "@@ltsh session ${run.name} bytes=$(wc -c < /out/${run.name}.out)"`,
+      `  dd if=/out/${run.name}.out of=/dev/vda bs=1M seek=${(slot * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
+      `  sed "s/^/@@ltsh session ${run.name} stderr /" /out/${run.name}.err`,
+      `  grep -q "^${module} " /proc/modules && echo "@@ltsh session ${run.name} left module ${module}"`,
+      `  [ -e /dev/ltsh_${module} ] && echo "@@ltsh session ${run.name} left device"`,
+      `  ls /newroot/tmp | grep "^ltsh-$L-kmod" | sed "s/^/@@ltsh session ${run.name} left build dir /"`,
+      `) &`,
+    );
+    lines.push(`RUN_${slot}=$!`);
+  });
+  lines.push(
+    ...runs.map((_, slot) => `wait $RUN_${slot}`),
+    "kill $PIPES $SLEEPER",
+    'mark "sessions done"',
+    'dmesg | grep -E "BUG|WARNING|Oops|lt_" | sed "s/^/@@ltsh dmesg /"',
+  );
+  return lines.join("\n");
+}
+
+export interface SessionResult {
+  run: SessionRun;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string[];
+  /** Modules, devices or build directories still there after ltsh exited. */
+  leftovers: string[];
+  /** Guest uptime (s) at start, module loaded, exit. */
+  times: Record<string, number>;
+}
+
+export function parseSessions(console: string, disk: Buffer, runs: SessionRun[]): SessionResult[] {
+  return runs.map((run, slot) => {
+    const result: SessionResult = {
+      run,
+      exitCode: null,
+      stdout: "",
+      stderr: [],
+      leftovers: [],
+      times: {},
+    };
+    const prefix = `@@ltsh session ${run.name} `;
+    for (const line of console.split("\n")) {
+      const timed = /^@@ltsh t=([\d.]+) session (\S+) (\S+)(?: rc=(\d+))?/.exec(line);
+      if (timed && timed[2] === run.name) {
+        result.times[timed[3]] = Number(timed[1]);
+        if (timed[3] === "exit") result.exitCode = Number(timed[4]);
+      }
+      if (!line.startsWith(prefix)) continue;
+      const rest = line.slice(prefix.length);
+      const bytes = /^bytes=(\d+)$/.exec(rest);
+      if (bytes) {
+        const size = Math.min(Number(bytes[1]), SLOT_BYTES);
+        result.stdout = disk.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + size).toString();
+        if (Number(bytes[1]) > SLOT_BYTES) result.leftovers.push(`stdout over ${SLOT_BYTES} bytes`);
+      } else if (rest.startsWith("stderr ")) result.stderr.push(rest.slice(7));
+      else if (rest.startsWith("left ")) result.leftovers.push(rest.slice(5));
+    }
+    return result;
+  });
+}
+
+/** The NDJSON hit fields in the order of the output contract. */
+const HIT_FIELDS = [
+  "type",
+  "tracker",
+  "kind",
+  "latency_ns",
+  "key",
+  "begin",
+  "end",
+  "snapshot",
+  "stack",
+];
+const CONTEXT_FIELDS = ["probe", "ts_ns", "cpu", "tid", "pid", "comm"];
+
+interface Context {
+  probe: string;
+  ts_ns: number;
+  cpu: number;
+  tid: number;
+  pid: number;
+  comm: string;
+}
+
+interface Parsed {
+  hits: { kind: string; latency_ns: number; key: number[]; begin: Context; end: Context | null }[];
+  summaries: { tracker: string; pairs: number; hits: number; timeouts: number; dropped: number }[];
+  problems: string[];
+}
+
+/** Every stdout line must be a hit or summary of the output contract for `plan`. */
+export function parseNdjson(stdout: string, plan: TrackerPlan): Parsed {
+  const parsed: Parsed = { hits: [], summaries: [], problems: [] };
+  const lines = stdout.split("\n").filter((l) => l !== "");
+  for (const [i, line] of lines.entries()) {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      parsed.problems.push(`line ${i + 1} is not JSON: ${line.slice(0, 120)}`);
+      continue;
+    }
+    if (record.type === "summary") {
+      parsed.summaries.push(record as unknown as Parsed["summaries"][number]);
+      continue;
+    }
+    const hit = record as unknown as Parsed["hits"][number];
+    const problem = hitProblem(record, hit, plan);
+    if (problem) parsed.problems.push(`line ${i + 1}: ${problem}: ${line.slice(0, 200)}`);
+    parsed.hits.push(hit);
+  }
+  if (
+    lines.length > 0 &&
+    !lines[lines.length - 1].includes('"type":"summary"') &&
+    parsed.summaries.length > 0
+  ) {
+    parsed.problems.push("the summary is not the last record");
+  }
+  return parsed;
+}
+
+function hitProblem(
+  record: Record<string, unknown>,
+  hit: Parsed["hits"][number],
+  plan: TrackerPlan,
+): string | null {
+  if (Object.keys(record).join() !== HIT_FIELDS.join()) return "fields not those of a hit";
+  if (record.tracker !== plan.name) return `tracker ${record.tracker}`;
+  const begins = plan.begins.map((b) => b.probe.id);
+  const ends = plan.ends.map((e) => e.probe.id);
+  if (Object.keys(hit.begin).join() !== CONTEXT_FIELDS.join()) return "begin context fields";
+  if (!begins.includes(hit.begin.probe)) return `begin probe ${hit.begin.probe}`;
+  if (!Array.isArray(hit.key) || hit.key.length !== plan.keyTypes.length) return "key shape";
+  if (hit.kind === "threshold") {
+    if (hit.end === null || Object.keys(hit.end).join() !== CONTEXT_FIELDS.join())
+      return "end context fields";
+    if (!ends.includes(hit.end.probe)) return `end probe ${hit.end.probe}`;
+    if (plan.thresholdNs !== null && !(hit.latency_ns > plan.thresholdNs))
+      return `latency ${hit.latency_ns} not above the threshold ${plan.thresholdNs}`;
+    if (hit.end.ts_ns - hit.begin.ts_ns !== hit.latency_ns) return "latency is not end - begin";
+  } else if (hit.kind === "timeout") {
+    if (hit.end !== null) return "a timeout with an end";
+  } else return `kind ${hit.kind}`;
+  return null;
+}
