@@ -2,7 +2,15 @@
 // host standing in for make/insmod/rmmod, the device and the stats file) hits and
 // summaries as the other backends give them, and every module removed on close.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -19,6 +27,8 @@ import type { HitRecord } from "../../src/session/types.ts";
 import { planOf } from "./support.ts";
 
 const listener = { hit() {}, warning() {} };
+/** Every path the fake host was asked to insert. */
+const inserted: string[] = [];
 
 test("a kernel without module support is named, with what to do instead", () => {
   assert.match(kmodUnavailableReason("9.9.9-test") ?? "", /9\.9\.9-test/);
@@ -42,16 +52,27 @@ if (!existsSync("/proc/modules")) {
 }
 
 /** A host whose "module", once inserted, has two hits in its device and one stats line. */
-function fakeHost(root: string, calls: string[], loaded: string[] = []): KmodHost {
+function fakeHost(
+  root: string,
+  calls: string[],
+  loaded: string[] = [],
+  cache: KmodHost["cache"] = null,
+): KmodHost {
   return {
+    cache,
     async build(dir) {
       calls.push("build");
-      return readdirSync(dir).includes("Kbuild") ? null : "no Kbuild";
+      const kbuild = readdirSync(dir).find((f) => f === "Kbuild");
+      const name = /obj-m :?= (\w+)\.o/.exec(readFileSync(join(dir, kbuild ?? "-"), "utf8"));
+      if (!name) return "no Kbuild";
+      writeFileSync(join(dir, `${name[1]}.ko`), `built from ${dir}`);
+      return null;
     },
     isLoaded: (name) => loaded.includes(name),
     insert(ko) {
       const name = ko.replace(/^.*\//, "").replace(/\.ko$/, "");
       calls.push(`insmod ${name}`);
+      inserted.push(ko);
       const records = Buffer.alloc(2 * HIT_RECORD_SIZE);
       for (const [i, latency] of [300_000n, 450_000n].entries()) {
         const at = i * HIT_RECORD_SIZE;
@@ -145,6 +166,32 @@ test("a device that cannot be read is reported once, and the module still remove
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^reading lt_wakeup's hits failed: EISDIR/);
   assert.is(summary.pairs, 7);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("a module built once is inserted from the cache next time; other sources build again", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+  const cache = { dir: join(root, "cache"), headers: "6.1.0-test .config:1" };
+  const calls: string[] = [];
+  const runOnce = async (text: string) => {
+    const session = new KmodSession(listener, {}, fakeHost(root, calls, [], cache));
+    await session.add(planOf(text).trackers[0]);
+    await session.close();
+    return inserted[inserted.length - 1];
+  };
+  const wakeup = "track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us";
+  const first = await runOnce(wakeup);
+  const second = await runOnce(wakeup);
+  await runOnce(wakeup.replace("200us", "300us"));
+  assert.equal(calls, [
+    ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
+    ...["insmod lt_wakeup", "rmmod lt_wakeup"],
+    ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
+  ]);
+  assert.ok(first.startsWith(tmpdir()), "first insert is from the build directory");
+  assert.ok(second.startsWith(cache.dir), "second insert is from the cache");
+  assert.match(readFileSync(second, "utf8"), /^built from /);
+  assert.is(readdirSync(cache.dir).length, 2);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -15,7 +15,7 @@ export interface SessionRun {
 /** Each run's stdout goes to the scratch disk, one slot each (the console is slow). */
 export const SLOT_BYTES = 2 << 20;
 
-/** The guest lines for every run; `ltsh` is the command line that starts ltsh in the chroot. */
+/** The guest lines for the runs, one after another, in the chroot /bin/inhost enters. */
 export function sessionScript(runs: SessionRun[], repo: string): string {
   const lines = [
     // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
@@ -57,12 +57,12 @@ export function sessionScript(runs: SessionRun[], repo: string): string {
       `  grep -q "^${module} " /proc/modules && echo "@@ltsh session ${run.name} left module ${module}"`,
       `  [ -e /dev/ltsh_${module} ] && echo "@@ltsh session ${run.name} left device"`,
       `  ls /newroot/tmp | grep "^ltsh-$L-kmod" | sed "s/^/@@ltsh session ${run.name} left build dir /"`,
-      `) &`,
+      `)`,
     );
-    lines.push(`RUN_${slot}=$!`);
   });
   lines.push(
-    ...runs.map((_, slot) => `wait $RUN_${slot}`),
+    // One build per distinct tracker: later runs insert the cached module.
+    'ls /newroot/root/.cache/ltsh/kmod/*/ | sed "s/^/@@ltsh cached /"',
     "kill $PIPES $SLEEPER",
     'mark "sessions done"',
     'dmesg | grep -E "BUG|WARNING|Oops|lt_" | sed "s/^/@@ltsh dmesg /"',
