@@ -2,7 +2,8 @@
 // Node and this checkout over virtio-9p, chroots there, and runs `node bin/ltsh.js run
 // examples/X.lt --target kmod` itself (build against the headers, insmod, read the device,
 // rmmod), beside workloads; once to --for's end and once each interrupted by SIGTERM and SIGINT.
-// LTSH_VM_CONSOLE=FILE keeps that guest's console (timings, stderr) for a look afterwards.
+// LTSH_VM_CONSOLE=FILE keeps that guest's console (timings, stderr) and, in FILE.RUN.ndjson,
+// each run's stdout for a look afterwards.
 
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -184,6 +185,10 @@ export async function runSessionTests(
   report(trouble.length === 0, "session guest: no BUG, WARNING or Oops in the kernel log", trouble);
   const sleeper = /^@@ltsh workload sleeper_pid=(\d+)$/m.exec(boot.console);
   const results = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), RUNS);
+  for (const r of results) {
+    const keep = process.env.LTSH_VM_CONSOLE;
+    if (keep) writeFileSync(`${keep}.${r.run.name}.ndjson`, r.stdout);
+  }
   for (const result of results) {
     if (result.run.end === "for") checkForRun(result, sleeper ? Number(sleeper[1]) : null, report);
     else checkSignalRun(result, report);
