@@ -20,6 +20,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
 } from "node:fs";
 import { availableParallelism, homedir, release, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -36,7 +37,7 @@ import type { Session, SessionListener, SummaryRecord, TrackerStats } from "./ty
 /** The device is read without blocking on this period: Node cannot poll(2) a char device. */
 const READ_PERIOD_MS = 50;
 const BUILD_TIMEOUT_MS = 300_000;
-/** Built modules kept per kernel release; older ones are removed. */
+/** Built modules kept per kernel release; the least recently used are removed. */
 const CACHE_ENTRIES = 32;
 
 export class KmodSessionError extends Error {}
@@ -163,6 +164,16 @@ function cachePath(cache: NonNullable<KmodHost["cache"]>, name: string, files: s
   return join(cache.dir, hash.digest("hex").slice(0, 20), `${name}.ko`);
 }
 
+/** Marks a cache entry as used now: the pruning keeps the most recently used. */
+function touch(path: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    // A read-only cache still serves hits.
+  }
+}
+
 /** Keeps a built module (best effort: a read-only or full cache only costs rebuilds). */
 function storeInCache(ko: string, cached: string): void {
   const entry = dirname(cached);
@@ -217,8 +228,10 @@ export class KmodSession implements Session {
     const files = writeModule(generated, dir);
     const cached = this.host.cache ? cachePath(this.host.cache, name, files) : null;
     let ko = join(dir, `${name}.ko`);
-    if (cached && existsSync(cached)) ko = cached;
-    else {
+    if (cached && existsSync(cached)) {
+      ko = cached;
+      touch(dirname(cached));
+    } else {
       const built = await this.host.build(dir);
       if (built !== null) {
         rmSync(dir, { recursive: true, force: true });

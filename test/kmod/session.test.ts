@@ -9,6 +9,8 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -181,7 +183,14 @@ test("a module built once is inserted from the cache next time; other sources bu
   };
   const wakeup = "track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us";
   const first = await runOnce(wakeup);
+  const [entry] = readdirSync(cache.dir);
+  utimesSync(join(cache.dir, entry), new Date(0), new Date(0));
   const second = await runOnce(wakeup);
+  // Used now: the pruning (least recently used first) keeps it.
+  assert.ok(
+    statSync(join(cache.dir, entry)).mtimeMs > Date.now() - 60_000,
+    "cache hit not touched",
+  );
   await runOnce(wakeup.replace("200us", "300us"));
   assert.equal(calls, [
     ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
