@@ -184,7 +184,14 @@ function storeInCache(ko: string, cached: string): void {
     // Atomic: a session racing to store the same build finds it whole or not at all.
     renameSync(temporary, entry);
     const dir = dirname(entry);
-    const entries = readdirSync(dir)
+    const names = readdirSync(dir);
+    // Half-stored entries of sessions killed mid-copy.
+    for (const name of names) {
+      const owner = /\.(\d+)\.tmp$/.exec(name);
+      if (owner && !isAlive(Number(owner[1])))
+        rmSync(join(dir, name), { recursive: true, force: true });
+    }
+    const entries = names
       .filter((f) => !f.endsWith(".tmp"))
       .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
@@ -371,12 +378,19 @@ export class KmodSession implements Session {
 export function removeStaleBuildDirs(dir = tmpdir()): void {
   for (const name of readdirSync(dir)) {
     const owner = /^ltsh-(\d+)-kmod-/.exec(name);
-    if (!owner || Number(owner[1]) === process.pid) continue;
-    try {
-      process.kill(Number(owner[1]), 0);
-    } catch {
+    if (owner && !isAlive(Number(owner[1])))
       rmSync(join(dir, name), { recursive: true, force: true });
-    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -191,6 +191,8 @@ test("a module built once is inserted from the cache next time; other sources bu
     statSync(join(cache.dir, entry)).mtimeMs > Date.now() - 60_000,
     "cache hit not touched",
   );
+  mkdirSync(join(cache.dir, "0123.999999999.tmp"));
+  mkdirSync(join(cache.dir, `4567.${process.pid}.tmp`));
   await runOnce(wakeup.replace("200us", "300us"));
   assert.equal(calls, [
     ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
@@ -200,7 +202,12 @@ test("a module built once is inserted from the cache next time; other sources bu
   assert.ok(first.startsWith(tmpdir()), "first insert is from the build directory");
   assert.ok(second.startsWith(cache.dir), "second insert is from the cache");
   assert.match(readFileSync(second, "utf8"), /^built from /);
-  assert.is(readdirSync(cache.dir).length, 2);
+  // The dead session's half-stored entry is gone, a live one's kept.
+  assert.equal(
+    readdirSync(cache.dir).filter((f) => f.endsWith(".tmp")),
+    [`4567.${process.pid}.tmp`],
+  );
+  assert.is(readdirSync(cache.dir).length, 3);
   rmSync(root, { recursive: true, force: true });
 });
 
