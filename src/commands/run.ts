@@ -191,6 +191,8 @@ function printsHits(tracker: TrackerPlan): boolean {
 }
 
 /** Adds the trackers, waits for the end (trace end, --for, Ctrl-C), prints summaries. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 async function runSession(
   session: Session,
   trackers: TrackerPlan[],
@@ -199,11 +201,13 @@ async function runSession(
 ) {
   let failure: Error | null = null;
   let timer: NodeJS.Timeout | undefined;
-  let onSigint: (() => void) | undefined;
+  let onSignal: (() => void) | undefined;
   try {
     for (const tracker of trackers) await session.add(tracker);
-    const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (onSigint = resolve))];
-    process.once("SIGINT", onSigint!);
+    const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (onSignal = resolve))];
+    // Ctrl-C, kill and a closed terminal all end the run the same way: detach, drain, print
+    // the summaries. A second signal finds only the cleanup handlers and exits at once.
+    for (const signal of STOP_SIGNALS) process.once(signal, onSignal!);
     if (forMs !== null) waits.push(new Promise((resolve) => (timer = setTimeout(resolve, forMs))));
     if (session.done) waits.push(session.done());
     await Promise.race(waits);
@@ -211,7 +215,7 @@ async function runSession(
     failure = error as Error;
   } finally {
     clearTimeout(timer);
-    if (onSigint) process.removeListener("SIGINT", onSigint);
+    if (onSignal) for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
   }
   let summaries: SummaryRecord[] = [];
   try {

@@ -1,5 +1,6 @@
 // After SIGINT, SIGTERM or SIGKILL of `ltsh run`, none of its BPF programs stays loaded
-// (ids read from the child's /proc/PID/fdinfo while it runs, then looked up with bpftool).
+// (ids read from the child's /proc/PID/fdinfo while it runs, then looked up with bpftool);
+// SIGINT and SIGTERM end the run normally, with its summary.
 
 import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -37,7 +38,11 @@ const example = new URL("../../examples/wakeup.lt", import.meta.url).pathname;
 for (const signal of ["SIGINT", "SIGTERM", "SIGKILL"] as const) {
   test(`${signal} to ltsh run: its programs are unloaded`, async () => {
     const child = spawn(process.execPath, [bin, "run", example, "--for", "60s", "--json"], {
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
     });
     let stderr = "";
     child.stderr.on("data", (d) => {
@@ -62,7 +67,10 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGKILL"] as const) {
       clearTimeout(late);
     }
     assert.ok(code !== null || signal === "SIGKILL", `ltsh run did not exit on ${signal}`);
-    if (signal === "SIGINT") assert.is(code, 0, "Ctrl-C ends a run normally, with summaries");
+    if (signal !== "SIGKILL") {
+      assert.is(code, 0, `${signal} ends a run normally`);
+      assert.match(stdout, /"type":"summary","tracker":"wakeup"/, "with the summary");
+    }
     const left = programs().filter((p) => ids.includes(p.id));
     assert.ok(
       ids.every((id) => !programs().some((p) => p.id === id && p.name?.startsWith("ltsh_wakeup"))),
