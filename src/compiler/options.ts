@@ -51,7 +51,7 @@ export const OPTIONS: OptionSpec[] = [
     default: 8 * MiB,
     min: 4096,
     max: 1024 * MiB,
-    doc: "flight-recorder buffer size per CPU",
+    doc: "flight-recorder buffer size in all, split evenly across the CPUs",
   },
   {
     name: "snapshot.margin",
