@@ -6,14 +6,12 @@ import { compileFile } from "../compiler/compile.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
 import { DURATION_UNITS } from "../compiler/units.ts";
-import { type BackendName, openSession, type SessionOptions } from "../session/backends.ts";
+import { openSession, type SessionOptions } from "../session/backends.ts";
 import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../session/output.ts";
 import type { HitRecord, Session, SummaryRecord } from "../session/types.ts";
+import { BACKEND_FLAGS, chooseBackend } from "./backend-flags.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
-
-const FORMATS = ["ftrace", "perf", "babeltrace"] as const;
-type Format = (typeof FORMATS)[number];
 
 /** "10s", "500ms", "2m" → milliseconds; a bare number is seconds. */
 export function parseDurationArg(text: string, flag: string): number {
@@ -24,14 +22,6 @@ export function parseDurationArg(text: string, flag: string): number {
   const ms = (Number(m[1]) * ns) / 1e6;
   if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
   return ms;
-}
-
-function parseSpeed(text: string | undefined): number | "max" {
-  if (text === undefined || text === "max") return "max";
-  const speed = Number(text);
-  if (!(speed > 0))
-    throw new UsageError(`--speed expects a positive number or 'max', not '${text}'`);
-  return speed;
 }
 
 export const runCommand: Command = {
@@ -63,11 +53,7 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
 `,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
-      replay: { type: "string" },
-      format: { type: "string" },
-      speed: { type: "string" },
-      strict: { type: "boolean" },
-      target: { type: "string" },
+      ...BACKEND_FLAGS,
       for: { type: "string" },
       json: { type: "boolean" },
       catalog: { type: "string" },
@@ -77,20 +63,8 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError("expected one FILE.lt");
-    if (values.format !== undefined && !FORMATS.includes(values.format as Format)) {
-      throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
-    }
-    if (values.target !== undefined && values.target !== "ebpf" && values.target !== "kmod") {
-      throw new UsageError("--target must be ebpf or kmod");
-    }
-    if (values.replay !== undefined && values.target !== undefined) {
-      throw new UsageError("--target chooses a live backend; --replay replays a trace instead");
-    }
-    if (values.replay === undefined && (values.format || values.speed || values.strict)) {
-      throw new UsageError("--format, --speed and --strict apply to --replay only");
-    }
+    const { backend, replay } = chooseBackend(values);
     const forMs = values.for === undefined ? null : parseDurationArg(values.for, "--for");
-    const speed = parseSpeed(values.speed);
 
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
@@ -98,8 +72,6 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan) return 1;
 
-    const backend: BackendName =
-      values.replay !== undefined ? "replay" : values.target === "kmod" ? "kmod" : "live";
     const printing = new Set(plan.trackers.filter(printsHits).map((t) => t.name));
     const json = values.json === true;
     const sessionOptions: SessionOptions = {
@@ -116,15 +88,7 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
           process.stderr.write(`ltsh: warning: ${message}\n`);
         },
       },
-      replay:
-        values.replay === undefined
-          ? undefined
-          : {
-              path: values.replay,
-              format: values.format as Format | undefined,
-              speed,
-              strict: values.strict,
-            },
+      replay,
     };
     let session: Session;
     try {

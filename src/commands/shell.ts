@@ -3,11 +3,10 @@
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { BackendName } from "../session/backends.ts";
+import { BACKEND_FLAGS, chooseBackend } from "./backend-flags.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
-const FORMATS = ["ftrace", "perf", "babeltrace"];
 /** Recorded on a real kernel by examples/traces/record.sh; replayed by `npm start` without root. */
 export const DEMO_TRACE = fileURLToPath(
   new URL("../../examples/traces/demo.txt.gz", import.meta.url),
@@ -16,7 +15,7 @@ export const DEMO_FILE = fileURLToPath(new URL("../../examples/wakeup.lt", impor
 
 export const shellCommand: Command = {
   name: "shell",
-  help: `Usage: ltsh [FILE.lt] [--replay TRACE [--speed S] [--format F]] [--target ebpf|kmod]
+  help: `Usage: ltsh [FILE.lt] [--replay TRACE [--speed S] [--format F] [--strict]] [--target ebpf|kmod]
             [--catalog FILE]
        ltsh --demo
 
@@ -36,6 +35,7 @@ Options:
   --speed S        replay pace: 1 = trace time, 10 = ten times faster,
                    max = as fast as possible (default)
   --format F       the trace's format: ftrace, perf or babeltrace (default: detected)
+  --strict         malformed trace lines are fatal (default: counted, skipped)
   --target T       live backend: ebpf (default) or kmod
   --catalog FILE   tracepoint catalog (see 'ltsh check --help')
   --demo           the examples: live when permitted, else a bundled recorded trace
@@ -46,10 +46,7 @@ The shell needs a terminal; in scripts use 'ltsh run FILE.lt [--replay TRACE]'.
 `,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
-      replay: { type: "string" },
-      speed: { type: "string" },
-      format: { type: "string" },
-      target: { type: "string" },
+      ...BACKEND_FLAGS,
       catalog: { type: "string" },
       demo: { type: "boolean" },
     });
@@ -58,15 +55,7 @@ The shell needs a terminal; in scripts use 'ltsh run FILE.lt [--replay TRACE]'.
       return 0;
     }
     const file = validateFile(positionals);
-    if (values.format !== undefined && !FORMATS.includes(values.format)) {
-      throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
-    }
-    if (values.target !== undefined && values.target !== "ebpf" && values.target !== "kmod") {
-      throw new UsageError("--target must be ebpf or kmod");
-    }
-    if (values.replay === undefined && (values.speed || values.format)) {
-      throw new UsageError("--speed and --format apply to --replay only");
-    }
+    const { backend, replay } = chooseBackend(values);
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       process.stderr.write(
         "ltsh: error: the shell needs a terminal (stdin and stdout are not both a TTY); " +
@@ -78,16 +67,6 @@ The shell needs a terminal; in scripts use 'ltsh run FILE.lt [--replay TRACE]'.
     if (!catalog) return 1;
     const { runShell } = await import("../repl/run-shell.tsx");
     if (values.demo) return runShell({ catalog, ...(await demoSetup(file)) });
-    const backend: BackendName =
-      values.replay !== undefined ? "replay" : values.target === "kmod" ? "kmod" : "live";
-    const replay =
-      values.replay === undefined
-        ? undefined
-        : {
-            path: values.replay,
-            speed: parseSpeed(values.speed),
-            format: values.format as "ftrace" | "perf" | "babeltrace" | undefined,
-          };
     if (replay && replay.path !== "-" && !existsSync(replay.path)) {
       process.stderr.write(`ltsh: error: cannot read ${replay.path}: no such file\n`);
       return 1;
@@ -106,14 +85,6 @@ function validateFile(positionals: string[]): string | undefined {
     throw new UsageError(`'${file}' is neither a command nor a .lt file (see ltsh --help)`);
   }
   return file;
-}
-
-function parseSpeed(text: string | undefined): number | "max" {
-  if (text === undefined || text === "max") return "max";
-  const speed = Number(text);
-  if (!(speed > 0))
-    throw new UsageError(`--speed expects a positive number or 'max', not '${text}'`);
-  return speed;
 }
 
 /** `npm start`: the examples, live where permitted, else the bundled trace at trace speed. */
