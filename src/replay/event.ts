@@ -35,3 +35,12 @@ export function splitFraction(fraction: string): number {
   if (fraction.length > 9) return +fraction.slice(0, 9);
   return +fraction.padEnd(9, "0");
 }
+
+/** The fraction's digits already read as a number, with how many there were → nanoseconds
+ * (the scanners' form of splitFraction); -1 past nanosecond resolution. */
+export function fractionDigitsToNs(fraction: number, places: number): number {
+  if (places === 6) return fraction * 1000;
+  if (places === 9) return fraction;
+  if (places < 9) return fraction * 10 ** (9 - places);
+  return -1;
+}

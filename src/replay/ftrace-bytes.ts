@@ -14,7 +14,7 @@ import {
   OPEN_PAREN,
   SPACE,
 } from "./chars.ts";
-import type { TraceEvent } from "./event.ts";
+import { fractionDigitsToNs, type TraceEvent } from "./event.ts";
 import type { FieldText } from "./fields.ts";
 
 function isNameByte(c: number): boolean {
@@ -257,11 +257,8 @@ export function scanFtraceBytes(event: FtraceByteEvent): number {
   event.sec = digits(buf, at, dot);
   const fraction = digits(buf, dot + 1, colon);
   if (event.sec < 0 || fraction < 0) return -1;
-  const places = colon - dot - 1;
-  if (places === 6) event.nsec = fraction * 1000;
-  else if (places === 9) event.nsec = fraction;
-  else if (places < 9) event.nsec = fraction * 10 ** (9 - places);
-  else return -1;
+  event.nsec = fractionDigitsToNs(fraction, colon - dot - 1);
+  if (event.nsec < 0) return -1;
   let rest = colon + 1;
   while (buf[rest] === SPACE) rest++;
   return rest < lineEnd && buf[rest] !== COLON && buf[rest] !== OPEN_BRACKET ? rest : -1;

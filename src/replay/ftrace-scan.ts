@@ -12,7 +12,7 @@ import {
   OPEN_BRACKET,
   SPACE,
 } from "./chars.ts";
-import type { TraceEvent } from "./event.ts";
+import { fractionDigitsToNs, type TraceEvent } from "./event.ts";
 
 /** Digits of text[from, to) as a number; -1 when any is not a digit or the run is empty. */
 function digits(text: string, from: number, to: number): number {
@@ -127,11 +127,8 @@ export function scanFtraceContext(line: string, event: FtraceLineEvent): number 
   event.sec = digits(line, at, dot);
   const fraction = digits(line, dot + 1, colon);
   if (event.sec < 0 || fraction < 0) return -1;
-  const places = colon - dot - 1;
-  if (places === 6) event.nsec = fraction * 1000;
-  else if (places === 9) event.nsec = fraction;
-  else if (places < 9) event.nsec = fraction * 10 ** (9 - places);
-  else return -1;
+  event.nsec = fractionDigitsToNs(fraction, colon - dot - 1);
+  if (event.nsec < 0) return -1;
   let rest = colon + 1;
   while (line.charCodeAt(rest) === SPACE) rest++;
   return rest < line.length &&
