@@ -3,9 +3,10 @@
 // BENCHMARKS.md. Run: node --import tsx bench/check.ts [RUNS]
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
 const runs = Number(process.argv[2] ?? 15);
 const root = new URL("..", import.meta.url).pathname;
@@ -108,13 +109,5 @@ const section = [
   "",
 ].join("\n");
 
-const path = `${root}BENCHMARKS.md`;
-const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n\n";
-const start = current.indexOf("## check\n");
-const next = start < 0 ? -1 : current.indexOf("\n## ", start + 1);
-const updated =
-  start < 0
-    ? `${current.trimEnd()}\n\n${section}`
-    : current.slice(0, start) + section + (next < 0 ? "" : `\n${current.slice(next + 1)}`);
-writeFileSync(path, updated);
+writeBenchmarkSection(section);
 process.stdout.write(`${section}\n`);

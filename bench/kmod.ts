@@ -4,7 +4,7 @@
 // Run: node --import tsx bench/kmod.ts [ROUNDS_PER_RUN] [RUNS]
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import { buildGuestPrograms, buildInitramfs, findGuestKernel } from "../scripts/
 import { bootVm, qemuBinary } from "../scripts/vm/qemu.ts";
 import { parseStatsLine } from "../src/compiler/kmod/record.ts";
 import { buildModules } from "../test/vm/build.ts";
+import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const rounds = Number(process.argv[2] ?? 10000);
@@ -120,22 +121,6 @@ function section(m: Measured, accel: string, release: string, commit: string): s
   ].join("\n");
 }
 
-/** Replaces (or appends) only the `## kmod` section. */
-function writeSection(path: string, text: string): void {
-  let doc = "# Benchmarks\n";
-  try {
-    doc = readFileSync(path, "utf8");
-  } catch {}
-  const start = doc.search(/^## kmod$/m);
-  if (start < 0) {
-    writeFileSync(path, `${doc.trimEnd()}\n\n${text}`);
-    return;
-  }
-  const next = doc.slice(start + 1).search(/^## /m);
-  const end = next < 0 ? doc.length : start + 1 + next;
-  writeFileSync(path, `${`${doc.slice(0, start)}${text}\n${doc.slice(end)}`.trimEnd()}\n`);
-}
-
 async function main(): Promise<number> {
   const kernel = findGuestKernel();
   if (!qemuBinary() || typeof kernel === "string") {
@@ -164,7 +149,7 @@ async function main(): Promise<number> {
     }).trim();
     const text = section(measured, boot.accel, kernel.release, commit);
     process.stdout.write(`${text}\nraw: ${JSON.stringify(measured)}\n`);
-    writeSection(join(ROOT, "BENCHMARKS.md"), text);
+    writeBenchmarkSection(text);
     return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -1,7 +1,6 @@
 // The `## live` section of BENCHMARKS.md from bench/live.ts's measurements: µs/op per
 // configuration, the three goals of issue #4 (overhead, startup, RSS) and how they fare.
 
-import { readFileSync, writeFileSync } from "node:fs";
 import type { ProgramCost, Traced } from "./live-measure.ts";
 
 export interface Tracer {
@@ -238,22 +237,4 @@ export function padTables(text: string): string {
     });
   }
   return out.join("\n");
-}
-
-/** Replaces (or appends) only the `## live` section; other sections belong to others. */
-export function writeSection(path: string, section: string): void {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    text = "# Benchmarks\n";
-  }
-  const start = text.search(/^## live$/m);
-  if (start < 0) {
-    writeFileSync(path, `${text.trimEnd()}\n\n${section}`);
-    return;
-  }
-  const next = text.slice(start + 1).search(/^## /m);
-  const end = next < 0 ? text.length : start + 1 + next;
-  writeFileSync(path, `${`${text.slice(0, start)}${section}\n${text.slice(end)}`.trimEnd()}\n`);
 }

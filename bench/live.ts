@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onCleanup } from "../src/kernel/cleanup.ts";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
+import { writeBenchmarkSection } from "./benchmarks-md.ts";
 import {
   benchWithPrograms,
   hitDelivery,
@@ -20,7 +21,7 @@ import {
   withBpfStats,
   withEmptyPrograms,
 } from "./live-measure.ts";
-import { type Floor, report, type Tracer, writeSection } from "./live-report.ts";
+import { type Floor, report, type Tracer } from "./live-report.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const TRACEPOINTS = ["sched:sched_wakeup", "sched:sched_switch"]; // what wakeup.lt attaches to
@@ -245,7 +246,7 @@ async function main(): Promise<void> {
     bpftraceScript: BPFTRACE_SCRIPT,
   });
   console.log(section);
-  if (args.write) writeSection(join(ROOT, "BENCHMARKS.md"), section);
+  if (args.write) writeBenchmarkSection(section);
 }
 
 async function measure(t: Tracer, loops: number): Promise<void> {

@@ -5,7 +5,6 @@
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { Writable } from "node:stream";
 import { render } from "ink";
@@ -22,6 +21,7 @@ import { openSession } from "../src/session/backends.ts";
 import { LatencyStats } from "../src/session/stats.ts";
 import type { HitRecord, Session, SessionListener } from "../src/session/types.ts";
 import { fakeChecker } from "../test/repl/fake-session.ts";
+import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
 const KEYS = 305;
 const KEY_GAP_MS = 40;
@@ -291,15 +291,7 @@ const section = [
   "",
 ].join("\n");
 
-const path = new URL("../BENCHMARKS.md", import.meta.url).pathname;
-const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n\n";
-const start = current.indexOf("## shell\n");
-const next = start < 0 ? -1 : current.indexOf("\n## ", start + 1);
-const updated =
-  start < 0
-    ? `${current.trimEnd()}\n\n${section}`
-    : current.slice(0, start) + section + (next < 0 ? "" : `\n${current.slice(next + 1)}`);
-writeFileSync(path, updated);
+writeBenchmarkSection(section);
 process.stdout.write(`${section}\n`);
 for (const r of results) {
   process.stdout.write(

@@ -5,8 +5,9 @@
 // BENCHMARKS.md. Run: node --import tsx bench/replay.ts [RUNS]
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
+import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
 const runs = Number(process.argv[2] ?? 5);
 const root = new URL("..", import.meta.url).pathname;
@@ -207,13 +208,5 @@ const section = [
   "",
 ].join("\n");
 
-const path = `${root}BENCHMARKS.md`;
-const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n\n";
-const start = current.indexOf("## replay\n");
-const next = start < 0 ? -1 : current.indexOf("\n## ", start + 1);
-const updated =
-  start < 0
-    ? `${current.trimEnd()}\n\n${section}`
-    : current.slice(0, start) + section + (next < 0 ? "" : current.slice(next + 1));
-writeFileSync(path, updated);
+writeBenchmarkSection(section);
 process.stdout.write(`${section}\n`);

@@ -5,12 +5,13 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TrackerPlan } from "../src/compiler/plan.ts";
 import { FlightRecorder } from "../src/session/snapshot.ts";
 import type { HitRecord } from "../src/session/types.ts";
+import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
 const numbers = process.argv.slice(2).filter((a) => a !== "--dry");
 const rounds = Number(numbers[0] ?? 5);
@@ -187,14 +188,6 @@ const section = [
   "",
 ].join("\n");
 
-const path = `${root}BENCHMARKS.md`;
-const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n\n";
-const start = current.indexOf("## snapshot\n");
-const next = start < 0 ? -1 : current.indexOf("\n## ", start + 1);
-const updated =
-  start < 0
-    ? `${current.trimEnd()}\n\n${section}`
-    : current.slice(0, start) + section + (next < 0 ? "" : current.slice(next + 1));
 // --dry: print only (trial runs must not rewrite the file others also write).
-if (!process.argv.includes("--dry")) writeFileSync(path, updated);
+if (!process.argv.includes("--dry")) writeBenchmarkSection(section);
 process.stdout.write(`${section}\n`);
