@@ -3,7 +3,7 @@
 
 import type { AstOptionValue, AstSet } from "./ast.ts";
 import { checkDuration } from "./checker-clauses.ts";
-import type { CheckContext } from "./checker-context.ts";
+import { type CheckContext, report as reportError } from "./checker-context.ts";
 import type { SourceRange } from "./diagnostic.ts";
 import { findOption, OPTIONS, type OptionSpec } from "./options.ts";
 import type { OptionValue } from "./plan.ts";
@@ -16,6 +16,7 @@ export interface CheckedOption {
   range: SourceRange;
 }
 
+/** report() of checker-context, returning null for `return report(...)` in option checks. */
 function report(
   context: CheckContext,
   code: string,
@@ -23,13 +24,7 @@ function report(
   range: SourceRange,
   notes?: string[],
 ): null {
-  context.diagnostics.push({
-    severity: "error",
-    code,
-    message,
-    range,
-    ...(notes?.length ? { notes } : {}),
-  });
+  reportError(context, code, message, range, notes);
   return null;
 }
 

@@ -3,12 +3,13 @@
 // All trackers of a session share one ring buffer for hit records.
 
 import { basename } from "node:path";
+import type { MapSpec } from "../../kernel/bpf.ts";
+import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { SourceRange } from "../diagnostic.ts";
 import type { ProbePlan, ProgramPlan, TrackerPlan } from "../plan.ts";
 import { type Assembled, assemble } from "./asm.ts";
 import { emitBeginBody, emitEndBody, type ProgramContext } from "./codegen-side.ts";
 import { Emitter } from "./emitter.ts";
-import { BPF_F_MMAPABLE, MapType } from "./helpers.ts";
 import {
   type DirectLayout,
   directLayout,
@@ -24,15 +25,9 @@ import {
   type TaskOffsets,
 } from "./layout.ts";
 
-/** A map to create; `ref` is the name programs use (ldMapFd), `name` the kernel's (≤15 chars). */
-export interface BpfMapSpec {
+/** A map to create (the kernel layer's MapSpec) and `ref`, the name programs use (ldMapFd). */
+export interface BpfMapSpec extends MapSpec {
   ref: string;
-  name: string;
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags?: number;
 }
 
 export interface BpfProgram {
@@ -72,7 +67,7 @@ export function ringbufSpec(size = DEFAULT_RINGBUF_SIZE): BpfMapSpec {
   return {
     ref: RINGBUF_REF,
     name: "ltsh_hits",
-    type: MapType.RINGBUF,
+    type: BpfMapType.RINGBUF,
     keySize: 0,
     valueSize: 0,
     maxEntries: bytes,
@@ -120,7 +115,7 @@ export function generateTracker(
       ? {
           ref: layout.maps.pending,
           name: kernelName(plan.name, "p"),
-          type: MapType.HASH,
+          type: BpfMapType.HASH,
           keySize: key.size,
           valueSize: pending.size,
           maxEntries: plan.capacity,
@@ -128,16 +123,16 @@ export function generateTracker(
       : {
           ref: layout.maps.pending,
           name: kernelName(plan.name, "p"),
-          type: MapType.ARRAY,
+          type: BpfMapType.ARRAY,
           keySize: 4,
           valueSize: direct.bucketSize,
           maxEntries: direct.buckets,
-          flags: BPF_F_MMAPABLE,
+          flags: BpfMapFlag.MMAPABLE,
         },
     {
       ref: layout.maps.stats,
       name: kernelName(plan.name, "s"),
-      type: MapType.PERCPU_ARRAY,
+      type: BpfMapType.PERCPU_ARRAY,
       keySize: 4,
       valueSize: Stats.size,
       maxEntries: 1,
@@ -147,7 +142,7 @@ export function generateTracker(
     maps.push({
       ref: stacks,
       name: kernelName(plan.name, "k"),
-      type: MapType.STACK_TRACE,
+      type: BpfMapType.STACK_TRACE,
       keySize: 4,
       valueSize: STACK_DEPTH * 8,
       maxEntries: STACK_ENTRIES,

@@ -1,5 +1,7 @@
-// BPF helper function ids (include/uapi/linux/bpf.h, ___BPF_FUNC_MAPPER order) and map types
-// used by the codegen; the disassembler prints helpers by these names.
+// BPF helper function ids (include/uapi/linux/bpf.h, ___BPF_FUNC_MAPPER order) used by the
+// codegen; the disassembler prints helpers, and the listing map types, by these names.
+
+import { BpfMapType } from "../../kernel/uapi-bpf.ts";
 
 export const Helper = {
   map_lookup_elem: 1, // (map, key) → value pointer or NULL
@@ -29,20 +31,9 @@ export function helperName(id: number): string {
   return helperNames.get(id) ?? `helper_${id}`;
 }
 
-export const MapType = {
-  HASH: 1,
-  ARRAY: 2,
-  PERCPU_ARRAY: 6,
-  STACK_TRACE: 7,
-  RINGBUF: 27,
-} as const;
-
 export const mapTypeNames: Record<number, string> = Object.fromEntries(
-  Object.entries(MapType).map(([n, id]) => [id, n.toLowerCase()]),
+  Object.entries(BpfMapType).map(([n, id]) => [id, n.toLowerCase()]),
 );
-
-/** BPF_MAP_CREATE flag: user space may mmap an ARRAY map's values. */
-export const BPF_F_MMAPABLE = 1024;
 
 /** bpf_map_update_elem flags. */
 export const BPF_ANY = 0;
