@@ -33,7 +33,7 @@ export interface Measurements {
 }
 
 /**
- * "| ltsh (prebuilt bundle) | sched_wakeup | 277 ns |" rows: means over the rounds, which
+ * "| ltsh (bin/ltsh.js, as shipped) | sched_wakeup | 277 ns |" rows: means over the rounds, which
  * alternate who attaches first (the first program on a tracepoint pays the cold misses).
  */
 function costRows(costs: ProgramCost[]): string[] {

@@ -61,10 +61,6 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/**
- * ltsh as one prebuilt ES module (esbuild, which tsx already brings): what a build step
- * would ship instead of compiling TypeScript through tsx at every start.
- */
 /** Bundles `source` (an ES module) into BUNDLE_DIR/NAME.mjs with esbuild. */
 function buildBundle(name: string, source: string): string {
   mkdirSync(BUNDLE_DIR, { recursive: true });
@@ -127,44 +123,6 @@ function nodeFloorTracer(): Tracer {
   return tracer;
 }
 
-/** The bundle as is, and with V8's on-disk compile cache (warmed once here). */
-function bundledTracers(run: string[]): Tracer[] {
-  const plain: Tracer = {
-    label: "ltsh (prebuilt bundle)",
-    short: "ltsh/bundle",
-    command: [],
-    runs: [],
-    error: null,
-  };
-  const cached: Tracer = {
-    label: "ltsh (prebuilt bundle, compile cache)",
-    short: "ltsh/cached",
-    command: [],
-    runs: [],
-    error: null,
-  };
-  try {
-    const bundle = buildBundle(
-      "ltsh",
-      `import { main } from ${src("src/main.ts")};\n` +
-        "process.exitCode = await main(process.argv.slice(2));\n",
-    );
-    plain.command = [process.execPath, bundle, ...run];
-    // env execs node in place, so the pid we watch is node's.
-    const cache = `NODE_COMPILE_CACHE=${join(ROOT, ".bench-live", "v8-cache")}`;
-    cached.command = ["env", cache, process.execPath, bundle, ...run];
-    execFileSync("env", [cache, process.execPath, bundle, "check", "examples/wakeup.lt"], {
-      cwd: ROOT,
-      stdio: "ignore",
-    });
-  } catch (e) {
-    const why = `bundling failed: ${(e as Error).message.split("\n").slice(1, 3).join(" / ")}`;
-    plain.error = why;
-    cached.error = why;
-  }
-  return [plain, cached];
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const perms = checkLivePermissions();
@@ -173,6 +131,7 @@ async function main(): Promise<void> {
   const info = machineInfo();
   const run = ["run", "examples/wakeup.lt"];
   const tracers: Tracer[] = [
+    // bin/ltsh.js is itself a bundle of the sources with V8's compile cache (scripts/bundle.mjs).
     nodeFloorTracer(), // first: the side-by-side and delivery runs take the last ltsh
     {
       label: "ltsh (bin/ltsh.js, as shipped)",
@@ -181,7 +140,6 @@ async function main(): Promise<void> {
       runs: [],
       error: null,
     },
-    ...bundledTracers(run),
     {
       label: "bpftrace",
       short: "bpftrace",
@@ -196,7 +154,7 @@ async function main(): Promise<void> {
   const delays: number[] = [];
   const peerDelays: number[] = [];
   try {
-    // Warm tsx's transform cache so round 1 does not pay for compiling ltsh.
+    // Build the start-up bundle (and warm the compile cache) so round 1 does not pay for it.
     execFileSync(process.execPath, ["bin/ltsh.js", "check", "examples/wakeup.lt"], {
       cwd: ROOT,
       stdio: "ignore",
