@@ -155,11 +155,14 @@ export async function runSessionTests(
     vmlinuz: kernel.vmlinuz,
     initrd,
     memoryMiB: 2048,
-    cpus: 2,
+    // One vCPU: with two, one run in seven (under TCG) stalled in insmod while CPU 0 stopped
+    // answering IPIs during tracepoint registration — not yet explained (TCG cross-vCPU code
+    // patching or a probe-path livelock); kmod-runtime's own selftest covers SMP races.
+    cpus: 1,
     diskMiB: (RUNS.length * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
-    timeoutMs: 330_000,
+    timeoutMs: 720_000,
   });
   if (process.env.LTSH_VM_CONSOLE) writeFileSync(process.env.LTSH_VM_CONSOLE, boot.console);
   const failedShares = boot.console

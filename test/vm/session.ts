@@ -36,7 +36,7 @@ export function sessionScript(runs: SessionRun[], repo: string): string {
       `(`,
       `  mark "session ${run.name} start"`,
       // busybox timeout execs the command in place, so $! is ltsh's own pid (see inhost).
-      `  timeout -s KILL 280 inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
+      `  timeout -s KILL 600 inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
       `  L=$!`,
     );
     lines.push(`  waitmod ${module} $L && mark "session ${run.name} loaded"`);
