@@ -18,7 +18,10 @@ export interface BootOptions {
   /** Host directories shared read-only over virtio-9p, mounted in the guest by tag. */
   shares?: { hostPath: string; tag: string }[];
   memoryMiB?: number;
+  /** 1 by default: tracepoint patching hangs TCG guests with more (tcg-smp-hang.ts). */
   cpus?: number;
+  /** Extra kernel command-line words (e.g. debugging options). */
+  append?: string;
   timeoutMs: number;
   /** Called with each chunk of console output (progress display). */
   onOutput?: (text: string) => void;
@@ -69,7 +72,7 @@ export async function bootVm(options: BootOptions): Promise<BootResult> {
     "-initrd",
     initrd,
     "-append",
-    "console=ttyS0 panic=-1 quiet",
+    `console=ttyS0 panic=-1 quiet${options.append ? ` ${options.append}` : ""}`,
   ];
   const disk = join(work, "disk.img");
   if ((options.diskMiB ?? 0) > 0) {

@@ -155,9 +155,9 @@ export async function runSessionTests(
     vmlinuz: kernel.vmlinuz,
     initrd,
     memoryMiB: 2048,
-    // One vCPU: with two, one run in seven (under TCG) stalled in insmod while CPU 0 stopped
-    // answering IPIs during tracepoint registration — not yet explained (TCG cross-vCPU code
-    // patching or a probe-path livelock); kmod-runtime's own selftest covers SMP races.
+    // One vCPU: with two, TCG hangs while a tracepoint's static call is patched (one vCPU
+    // loops on the int3 the patch already removed); scripts/vm/tcg-smp-hang.ts shows it with
+    // tracefs alone, no ltsh code. kmod-runtime's own selftest covers SMP races.
     cpus: 1,
     diskMiB: (RUNS.length * SLOT_BYTES) >> 20,
     readDisk: true,
