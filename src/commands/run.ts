@@ -87,6 +87,9 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
         warning(message: string) {
           process.stderr.write(`ltsh: warning: ${message}\n`);
         },
+        notice(message: string) {
+          process.stderr.write(`ltsh: ${message}\n`);
+        },
       },
       replay,
     };

@@ -129,6 +129,9 @@ export class ShellController {
     warning: (message) => {
       this.pendingWarnings.push(message);
     },
+    notice: (message) => {
+      this.pendingNotices.push(message);
+    },
   };
 
   /** Opens the session now (live mode: permission problems show before anything is typed). */

@@ -36,7 +36,8 @@ import type { Session, SessionListener, SummaryRecord, TrackerStats } from "./ty
 
 /** The device is read without blocking on this period: Node cannot poll(2) a char device. */
 const READ_PERIOD_MS = 50;
-const BUILD_TIMEOUT_MS = 300_000;
+/** Seconds on real hardware, minutes on an emulated or loaded machine; only a hang ends here. */
+const BUILD_TIMEOUT_MS = 900_000;
 /** Built modules kept per kernel release; the least recently used are removed. */
 const CACHE_ENTRIES = 32;
 
@@ -78,11 +79,22 @@ function run(command: string, args: string[], timeoutMs: number): Promise<string
     child.stderr.on("data", (c) => {
       log += c;
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    // An ltsh that exits (Ctrl-C, SIGTERM) mid-build takes its build with it.
+    const killChild = () => child.kill("SIGKILL");
+    process.once("exit", killChild);
     child.on("error", (e) => resolve(e.message));
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve(code === 0 ? null : log.trim().split("\n").slice(-5).join("\n") || `exit ${code}`);
+      process.removeListener("exit", killChild);
+      const tail = log.trim().split("\n").slice(-5).join("\n");
+      if (timedOut)
+        resolve(`${tail}\n${command} did not finish in ${timeoutMs / 1000} s; killed`.trim());
+      else resolve(code === 0 ? null : tail || `exit ${code}`);
     });
   });
 }
@@ -239,6 +251,9 @@ export class KmodSession implements Session {
       ko = cached;
       touch(dirname(cached));
     } else {
+      this.listener.notice?.(
+        `building ${name}${this.host.cache ? " (once: kept for the next runs)" : ""}…`,
+      );
       const built = await this.host.build(dir);
       if (built !== null) {
         rmSync(dir, { recursive: true, force: true });

@@ -71,6 +71,8 @@ export interface SessionListener {
   hit(hit: HitRecord): void;
   /** Non-fatal conditions a user must see: a probe the trace never contains, lost events, ... */
   warning(message: string): void;
+  /** Progress a user waits on (a module being built); not a problem. */
+  notice?(message: string): void;
 }
 
 /**

@@ -175,8 +175,10 @@ test("a module built once is inserted from the cache next time; other sources bu
   const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
   const cache = { dir: join(root, "cache"), headers: "6.1.0-test .config:1" };
   const calls: string[] = [];
+  const notices: string[] = [];
   const runOnce = async (text: string) => {
-    const session = new KmodSession(listener, {}, fakeHost(root, calls, [], cache));
+    const noting = { ...listener, notice: (m: string) => notices.push(m) };
+    const session = new KmodSession(noting, {}, fakeHost(root, calls, [], cache));
     await session.add(planOf(text).trackers[0]);
     await session.close();
     return inserted[inserted.length - 1];
@@ -198,6 +200,11 @@ test("a module built once is inserted from the cache next time; other sources bu
     ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
     ...["insmod lt_wakeup", "rmmod lt_wakeup"],
     ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
+  ]);
+  // A user waiting on a build is told so; a cache hit says nothing.
+  assert.equal(notices, [
+    "building lt_wakeup (once: kept for the next runs)…",
+    "building lt_wakeup (once: kept for the next runs)…",
   ]);
   assert.ok(first.startsWith(tmpdir()), "first insert is from the build directory");
   assert.ok(second.startsWith(cache.dir), "second insert is from the cache");
