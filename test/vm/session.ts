@@ -23,23 +23,25 @@ export function sessionScript(runs: SessionRun[], repo: string): string {
     'waitmod() { while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; done; }',
     'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
     "mkdir -p /out",
-    // Timer wakeups of a known pid, and pipe wakeups where both sides are ltwork.
-    "ltwork sleep 1000000 2000 >/dev/null & SLEEPER=$!",
-    "( while :; do ltwork pipe 300 >/dev/null; done ) & PIPES=$!",
-    'echo "@@ltsh workload sleeper_pid=$SLEEPER"',
+    // Timer wakeups of a known pid, and pipe wakeups where both sides are ltwork. Started
+    // once the first module is in: beside the first run's build they would take most of the
+    // one vCPU and triple its time.
+    "SLEEPER=; PIPES=",
+    'startwork() { [ -n "$SLEEPER" ] && return; ltwork sleep 1000000 2000 >/dev/null & SLEEPER=$!; ( while :; do ltwork pipe 300 >/dev/null; done ) & PIPES=$!; echo "@@ltsh workload sleeper_pid=$SLEEPER"; }',
   ];
   runs.forEach((run, slot) => {
     const module = `lt_${run.example}`;
     const forArg = run.end === "for" ? " --for 5s" : "";
     const command = `cd ${repo} && exec node bin/ltsh.js run examples/${run.example}.lt --target kmod${forArg} --json`;
+    // A group, not a subshell: startwork's pids must reach the kill at the end.
     lines.push(
-      `(`,
+      `{`,
       `  mark "session ${run.name} start"`,
       // busybox timeout execs the command in place, so $! is ltsh's own pid (see inhost).
       `  timeout -s KILL 600 inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
       `  L=$!`,
     );
-    lines.push(`  waitmod ${module} $L && mark "session ${run.name} loaded"`);
+    lines.push(`  waitmod ${module} $L && mark "session ${run.name} loaded" && startwork`);
     if (run.end !== "for") {
       const signal = run.end.slice(3);
       lines.push(
@@ -57,13 +59,13 @@ export function sessionScript(runs: SessionRun[], repo: string): string {
       `  grep -q "^${module} " /proc/modules && echo "@@ltsh session ${run.name} left module ${module}"`,
       `  [ -e /dev/ltsh_${module} ] && echo "@@ltsh session ${run.name} left device"`,
       `  ls /newroot/tmp | grep "^ltsh-$L-kmod" | sed "s/^/@@ltsh session ${run.name} left build dir /"`,
-      `)`,
+      `}`,
     );
   });
   lines.push(
     // One build per distinct tracker: later runs insert the cached module.
     'ls /newroot/root/.cache/ltsh/kmod/*/ | sed "s/^/@@ltsh cached /"',
-    "kill $PIPES $SLEEPER",
+    '[ -n "$SLEEPER" ] && kill $PIPES $SLEEPER',
     'mark "sessions done"',
     'dmesg | grep -E "BUG|WARNING|Oops|lt_" | sed "s/^/@@ltsh dmesg /"',
   );
