@@ -2,9 +2,8 @@
 // one shared ring buffer; stats are read from per-CPU maps; timeouts of begins that never
 // end are found by a user-space sweep (see sweepPeriodMs); everything is closed on exit/signals.
 
-import { kernelTaskOffsets } from "../compiler/bpf/btf.ts";
-import { generateTracker, ringbufSpec } from "../compiler/bpf/codegen.ts";
 import { Hit, hasAction, RINGBUF_REF } from "../compiler/bpf/layout.ts";
+import { ringbufSpec, type TrackerObject } from "../compiler/bpf/object.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { closeFd, createMap } from "../kernel/bpf.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
@@ -83,19 +82,28 @@ export class LiveSession implements Session {
     }
   }
 
+  /** Generates the tracker's programs (the code generator loads on first use), then adds them. */
   async add(plan: TrackerPlan): Promise<void> {
     if (this.closed) throw new Error("the live session is closed");
+    const index = this.trackers.length + this.finished.length;
+    const { generateLiveTracker } = await import("./live-codegen.ts");
+    await this.addCompiled(generateLiveTracker(plan, index, this.options));
+  }
+
+  /**
+   * Loads and attaches a tracker generated earlier (live-codegen.ts, or the compiled cache):
+   * its layout's index must be unused in this session, as hit records carry it.
+   */
+  async addCompiled(object: TrackerObject): Promise<void> {
+    if (this.closed) throw new Error("the live session is closed");
+    const plan = object.layout.plan;
     if (this.trackers.some((t) => t.name === plan.name)) {
       throw new Error(`a tracker named ${plan.name} is already running`);
     }
-    const index = this.trackers.length + this.finished.length;
-    const task = plan.thresholdNs !== null || plan.timeoutNs !== null ? kernelTaskOffsets() : null;
-    // "pending.table" is an internal knob (tests, comparisons), not a language option
-    const table = this.options["pending.table"] === "hash" ? "hash" : "direct";
-    const tracker = new LiveTracker(generateTracker(plan, index, { task, table }), {
-      ref: RINGBUF_REF,
-      fd: this.ringbuf.fd,
-    });
+    if (this.trackers.some((t) => t.object.layout.index === object.layout.index)) {
+      throw new Error(`tracker index ${object.layout.index} is already in use`);
+    }
+    const tracker = new LiveTracker(object, { ref: RINGBUF_REF, fd: this.ringbuf.fd });
     // Actions' modules load on first use: a plain run starts faster without them.
     if (hasAction(plan, "stack")) {
       this.symbols ??= (await import("../kernel/kallsyms.ts")).KernelSymbols.load();

@@ -3,76 +3,38 @@
 // All trackers of a session share one ring buffer for hit records.
 
 import { basename } from "node:path";
-import type { MapSpec } from "../../kernel/bpf.ts";
 import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { SourceRange } from "../diagnostic.ts";
-import type { ProbePlan, ProgramPlan, TrackerPlan } from "../plan.ts";
-import { type Assembled, assemble } from "./asm.ts";
+import type { ProgramPlan, TrackerPlan } from "../plan.ts";
+import { assemble } from "./asm.ts";
 import { emitBeginBody, emitEndBody, type ProgramContext } from "./codegen-side.ts";
 import { Emitter } from "./emitter.ts";
 import {
-  type DirectLayout,
   directLayout,
   hasAction,
-  type KeyLayout,
   keyLayout,
-  type PendingLayout,
   pendingLayout,
-  RINGBUF_REF,
   STACK_DEPTH,
   STACK_ENTRIES,
   Stats,
   type TaskOffsets,
 } from "./layout.ts";
+import {
+  type BpfMapSpec,
+  type BpfProgram,
+  ringbufSpec,
+  type TrackerLayout,
+  type TrackerObject,
+} from "./object.ts";
 
-/** A map to create (the kernel layer's MapSpec) and `ref`, the name programs use (ldMapFd). */
-export interface BpfMapSpec extends MapSpec {
-  ref: string;
-}
-
-export interface BpfProgram {
-  /** Kernel name, "ltsh_..." ≤ 15 chars. */
-  name: string;
-  tracker: string;
-  role: "begin" | "end";
-  /** Index into TrackerPlan.begins / .ends. */
-  alternative: number;
-  probe: ProbePlan;
-  program: Assembled;
-}
-
-/** What the live session needs to know to read a tracker's maps and decode its hits. */
-export interface TrackerLayout {
-  plan: TrackerPlan;
-  index: number;
-  key: KeyLayout;
-  pending: PendingLayout;
-  /** The set-associative pending table's layout; null when pending begins live in a HASH map. */
-  direct: DirectLayout | null;
-  maps: { pending: string; stats: string; stacks: string | null };
-}
-
-export interface TrackerObject {
-  layout: TrackerLayout;
-  maps: BpfMapSpec[];
-  programs: BpfProgram[];
-}
-
-export const DEFAULT_RINGBUF_SIZE = 256 * 1024;
-
-/** The shared ring buffer: a power of two, at least one page (`set ringbuf.size = N`). */
-export function ringbufSpec(size = DEFAULT_RINGBUF_SIZE): BpfMapSpec {
-  let bytes = 4096;
-  while (bytes < size) bytes *= 2;
-  return {
-    ref: RINGBUF_REF,
-    name: "ltsh_hits",
-    type: BpfMapType.RINGBUF,
-    keySize: 0,
-    valueSize: 0,
-    maxEntries: bytes,
-  };
-}
+export {
+  type BpfMapSpec,
+  type BpfProgram,
+  DEFAULT_RINGBUF_SIZE,
+  ringbufSpec,
+  type TrackerLayout,
+  type TrackerObject,
+} from "./object.ts";
 
 /** Kernel object names: [A-Za-z0-9_.], at most 15 characters. */
 export function kernelName(tracker: string, suffix: string): string {

@@ -1,0 +1,59 @@
+// What BPF codegen produces for the live session: a tracker's programs, maps and layout, and
+// the shared ring buffer. Kept apart from codegen.ts so that a session loading programs
+// already generated (the compiled cache) does not load the code generator.
+
+import type { MapSpec } from "../../kernel/bpf.ts";
+import { BpfMapType } from "../../kernel/uapi-bpf.ts";
+import type { ProbePlan, TrackerPlan } from "../plan.ts";
+import type { Assembled } from "./asm.ts";
+import { type DirectLayout, type KeyLayout, type PendingLayout, RINGBUF_REF } from "./layout.ts";
+
+/** A map to create (the kernel layer's MapSpec) and `ref`, the name programs use (ldMapFd). */
+export interface BpfMapSpec extends MapSpec {
+  ref: string;
+}
+
+export interface BpfProgram {
+  /** Kernel name, "ltsh_..." ≤ 15 chars. */
+  name: string;
+  tracker: string;
+  role: "begin" | "end";
+  /** Index into TrackerPlan.begins / .ends. */
+  alternative: number;
+  probe: ProbePlan;
+  program: Assembled;
+}
+
+/** What the live session needs to know to read a tracker's maps and decode its hits. */
+export interface TrackerLayout {
+  plan: TrackerPlan;
+  /** The tracker's tag in hit records (generated into its programs). */
+  index: number;
+  key: KeyLayout;
+  pending: PendingLayout;
+  /** The set-associative pending table's layout; null when pending begins live in a HASH map. */
+  direct: DirectLayout | null;
+  maps: { pending: string; stats: string; stacks: string | null };
+}
+
+export interface TrackerObject {
+  layout: TrackerLayout;
+  maps: BpfMapSpec[];
+  programs: BpfProgram[];
+}
+
+export const DEFAULT_RINGBUF_SIZE = 256 * 1024;
+
+/** The shared ring buffer: a power of two, at least one page (`set ringbuf.size = N`). */
+export function ringbufSpec(size = DEFAULT_RINGBUF_SIZE): BpfMapSpec {
+  let bytes = 4096;
+  while (bytes < size) bytes *= 2;
+  return {
+    ref: RINGBUF_REF,
+    name: "ltsh_hits",
+    type: BpfMapType.RINGBUF,
+    keySize: 0,
+    valueSize: 0,
+    maxEntries: bytes,
+  };
+}
