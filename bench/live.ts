@@ -1,11 +1,14 @@
 // Live tracing cost (issue #4): `perf bench sched pipe` µs/op untraced, with empty BPF
 // programs on the same tracepoints (the floor), with `ltsh run examples/wakeup.lt` and with
 // the equivalent bpftrace script; startup (process start → attached) and peak RSS of both.
-// Writes the `## live` section of BENCHMARKS.md. Run as root:
+// ltsh is measured twice: a first run (compiles: --no-cache) and the shipped figure, a repeat
+// run whose programs come from the compiled cache. Writes the `## live` section of
+// BENCHMARKS.md. Run as root:
 //   node --import tsx bench/live.ts [--rounds 5] [--loops 200000] [--no-write]
+//   node --import tsx bench/live.ts --startup-only 5   (startup and peak RSS only, quick)
 
-import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onCleanup } from "../src/kernel/cleanup.ts";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
@@ -48,12 +51,15 @@ interface Args {
   rounds: number;
   loops: number;
   write: boolean;
+  /** Runs of each tracer for startup and RSS alone; 0: the full benchmark. */
+  startupOnly: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 5, loops: 200_000, write: true };
+  const args: Args = { rounds: 5, loops: 200_000, write: true, startupOnly: 0 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--rounds") args.rounds = Number(argv[++i]);
+    else if (argv[i] === "--startup-only") args.startupOnly = Number(argv[++i]);
     else if (argv[i] === "--loops") args.loops = Number(argv[++i]);
     else if (argv[i] === "--no-write") args.write = false;
     else throw new Error(`unknown argument ${argv[i]}`);
@@ -134,7 +140,14 @@ async function main(): Promise<void> {
     // bin/ltsh.js is itself a bundle of the sources with V8's compile cache (scripts/bundle.mjs).
     nodeFloorTracer(), // first: the side-by-side and delivery runs take the last ltsh
     {
-      label: "ltsh (bin/ltsh.js, as shipped)",
+      label: "ltsh first run (bin/ltsh.js --no-cache: parses, checks, generates)",
+      short: "ltsh/cold",
+      command: [process.execPath, "bin/ltsh.js", ...run, "--no-cache"],
+      runs: [],
+      error: null,
+    },
+    {
+      label: "ltsh (bin/ltsh.js, as shipped: a repeat run, programs from the compiled cache)",
       short: "ltsh/bin",
       command: [process.execPath, "bin/ltsh.js", ...run],
       runs: [],
@@ -154,11 +167,16 @@ async function main(): Promise<void> {
   const delays: number[] = [];
   const peerDelays: number[] = [];
   try {
-    // Build the start-up bundle (and warm the compile cache) so round 1 does not pay for it.
-    execFileSync(process.execPath, ["bin/ltsh.js", "check", "examples/wakeup.lt"], {
+    // Build the start-up bundle, warm V8's compile cache and store wakeup.lt's programs in
+    // the compiled cache, so that round 1 pays for none of them.
+    execFileSync(process.execPath, ["bin/ltsh.js", ...run, "--for", "10ms"], {
       cwd: ROOT,
       stdio: "ignore",
     });
+    if (args.startupOnly > 0) {
+      await startupOnly(tracers, args.startupOnly);
+      return;
+    }
     await withBpfStats(async () => {
       // Interleaved rounds: the machine is shared, so drift hits every configuration alike.
       for (let round = 1; round <= args.rounds; round++) {
@@ -205,6 +223,50 @@ async function main(): Promise<void> {
   });
   console.log(section);
   if (args.write) writeBenchmarkSection(section);
+}
+
+/** Startup (start → both tracepoints attached, per bpftool) and peak RSS, medians of `runs`. */
+async function startupOnly(tracers: Tracer[], runs: number): Promise<void> {
+  const results = new Map<Tracer, { ms: number[]; mb: number[] }>();
+  for (let i = 0; i < runs; i++) {
+    for (const t of tracers.filter((t) => t.error === null)) {
+      const r = results.get(t) ?? { ms: [], mb: [] };
+      results.set(t, r);
+      const child = spawn(t.command[0], t.command.slice(1), { cwd: ROOT, stdio: "ignore" });
+      const t0 = performance.now();
+      try {
+        while (attachedCount(child.pid!) < TRACEPOINTS.length) {
+          if (child.exitCode !== null) throw new Error(`${t.short} exited (${child.exitCode})`);
+          if (performance.now() - t0 > 30_000) throw new Error(`${t.short} did not attach`);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        r.ms.push(performance.now() - t0);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+        r.mb.push(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) / 1024);
+      } finally {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGINT");
+        await exited;
+      }
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [t, r] of results) {
+    const ms = median(r.ms).toFixed(0);
+    const mb = median(r.mb).toFixed(1);
+    console.log(
+      `${t.label}: startup ${ms} ms (of ${r.ms.map((x) => x.toFixed(0))}), VmHWM ${mb} MB`,
+    );
+  }
+}
+
+/** Tracepoint attachments of a process, as `bpftool perf show` lists them. */
+function attachedCount(pid: number): number {
+  const out = execFileSync("bpftool", ["perf", "show", "--json"], { encoding: "utf8" });
+  return (JSON.parse(out) as { pid: number; tracepoint?: string }[]).filter(
+    (e) => e.pid === pid && e.tracepoint,
+  ).length;
 }
 
 async function measure(t: Tracer, loops: number): Promise<void> {

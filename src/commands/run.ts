@@ -1,16 +1,17 @@
 // `ltsh run FILE.lt`: runs every tracker of a file on one backend (live eBPF by default,
 // kmod, or a recorded trace with --replay), prints hits as they come, then summaries.
 
+// The compiler is imported by prepareRun() only when the compiled cache cannot serve the file.
+
 import { writeSync } from "node:fs";
-import { compileFile } from "../compiler/compile.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
-import { renderDiagnostics } from "../compiler/render.ts";
 import { DURATION_UNITS } from "../compiler/units.ts";
 import { openSession, type SessionOptions } from "../session/backends.ts";
+import type { LiveSession } from "../session/live.ts";
 import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../session/output.ts";
 import type { HitRecord, Session, SummaryRecord } from "../session/types.ts";
 import { BACKEND_FLAGS, chooseBackend } from "./backend-flags.ts";
-import { loadCatalogOrReport } from "./check.ts";
+import { type PreparedRun, prepareRun } from "./run-prepare.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
 /** "10s", "500ms", "2m" → milliseconds; a bare number is seconds. */
@@ -28,6 +29,7 @@ export const runCommand: Command = {
   name: "run",
   help: `Usage: ltsh run FILE.lt [--replay TRACE [--format F] [--speed S] [--strict]]
                    [--target ebpf|kmod] [--for DURATION] [--json] [--catalog FILE]
+                   [--no-cache]
 
 Runs every tracker of FILE.lt at once. Each hit is printed as it is found
 (time, tracker, latency, key, begin and end task and CPU); when the trace
@@ -45,7 +47,13 @@ Options:
   --target T       live backend: ebpf (default) or kmod
   --for DURATION   stop after this long (10s, 500ms, 2m)
   --json           NDJSON: one "hit" record per hit, one "summary" per tracker
-  --catalog FILE   tracepoint catalog (see 'ltsh check --help')
+  --catalog FILE   tracepoint catalog (see 'ltsh check --help'); not cached
+  --no-cache       compile FILE.lt even if compiled before, and keep nothing
+                   (also LTSH_NO_CACHE=1). Live eBPF runs keep the programs
+                   they generate in $XDG_CACHE_HOME/ltsh/compiled (default
+                   ~/.cache/ltsh/compiled, 64 files kept), keyed by the file,
+                   ltsh's sources and the kernel, so a repeat run starts
+                   without compiling
   -h, --help       show this help
 
 Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
@@ -57,6 +65,7 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       for: { type: "string" },
       json: { type: "boolean" },
       catalog: { type: "string" },
+      "no-cache": { type: "boolean" },
     });
     if (values.help) {
       process.stdout.write(this.help);
@@ -66,10 +75,8 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     const { backend, replay } = chooseBackend(values);
     const forMs = values.for === undefined ? null : parseDurationArg(values.for, "--for");
 
-    const catalog = loadCatalogOrReport(values.catalog);
-    if (!catalog) return 1;
-    const { plan, diagnostics, text } = compileFile(positionals[0], { catalog });
-    process.stderr.write(renderDiagnostics(diagnostics, text));
+    const cache = values["no-cache"] !== true && !process.env.LTSH_NO_CACHE;
+    const plan = await prepareRun(positionals[0], backend, { catalog: values.catalog, cache });
     if (!plan) return 1;
 
     const printing = new Set(plan.trackers.filter(printsHits).map((t) => t.name));
@@ -100,7 +107,7 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       process.stderr.write(`ltsh run: error: ${(error as Error).message}\n`);
       return 1;
     }
-    return runSession(session, plan.trackers, forMs, json);
+    return runSession(session, plan, forMs, json);
   },
 };
 
@@ -162,7 +169,7 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 async function runSession(
   session: Session,
-  trackers: TrackerPlan[],
+  plan: PreparedRun,
   forMs: number | null,
   json: boolean,
 ) {
@@ -170,7 +177,9 @@ async function runSession(
   let timer: NodeJS.Timeout | undefined;
   let onSignal: (() => void) | undefined;
   try {
-    for (const tracker of trackers) await session.add(tracker);
+    // Programs generated already (or read from the compiled cache) go straight to the kernel.
+    if (plan.objects) for (const o of plan.objects) await (session as LiveSession).addCompiled(o);
+    else for (const tracker of plan.trackers) await session.add(tracker);
     const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (onSignal = resolve))];
     // Ctrl-C, kill and a closed terminal all end the run the same way: detach, drain, print
     // the summaries. A second signal finds only the cleanup handlers and exits at once.

@@ -1,0 +1,250 @@
+// The compiled cache of `ltsh run` (live eBPF): a file's trackers as generated BPF programs,
+// kept under ~/.cache/ltsh/compiled, so a repeat run loads them without the parser, checker,
+// tracepoint catalog or code generator (none of which it imports).
+
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { arch, homedir, release, version } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TrackerObject } from "../compiler/bpf/object.ts";
+import { parseFormat } from "../compiler/catalog/format.ts";
+import type { Diagnostic } from "../compiler/diagnostic.ts";
+import type { OptionValue, ProbePlan } from "../compiler/plan.ts";
+
+/** Bumped whenever the entry's shape changes; part of the key. */
+const FORMAT = 1;
+const MAGIC = `ltsh-compiled ${FORMAT}`;
+/** Entries kept; the least recently used go first. */
+export const CACHE_ENTRIES = 64;
+
+/** What `ltsh run` needs to start a file's trackers without compiling it. */
+export interface CompiledEntry {
+  /** The program's `set` options, defaults filled in (they shape the session). */
+  options: Record<string, OptionValue>;
+  /** Warnings of the compile, printed again on each run. */
+  diagnostics: Diagnostic[];
+  trackers: TrackerObject[];
+}
+
+/** Everything a compiled result depends on besides the compiler's own code. */
+export interface CacheInputs {
+  /** The path as given: diagnostics and source annotations name it. */
+  path: string;
+  bytes: Uint8Array;
+  /** Options of the command line that change what is compiled. */
+  flags: Record<string, string | boolean | null>;
+}
+
+export interface Identity {
+  /** Which ltsh code compiles (changes with any edit of its sources). */
+  code: string;
+  /** Which kernel the programs were generated for (layouts from its BTF). */
+  kernel: string;
+}
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "ltsh", "compiled");
+}
+
+export function cacheKey(inputs: CacheInputs, identity: Identity = currentIdentity()): string {
+  const text = JSON.stringify({
+    format: FORMAT,
+    path: inputs.path,
+    source: createHash("sha256").update(inputs.bytes).digest("hex"),
+    flags: inputs.flags,
+    code: identity.code,
+    kernel: identity.kernel,
+  });
+  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+}
+
+export function currentIdentity(): Identity {
+  return { code: codeIdentity(), kernel: kernelIdentity() };
+}
+
+/**
+ * Release and build (`uname -r`, `uname -v`) name the kernel; the BTF blob's size stands for
+ * its types (task_struct offsets are generated into the programs). Tracepoint ids are per
+ * boot and never part of an entry: they are read from tracefs at each hit.
+ */
+export function kernelIdentity(): string {
+  let btf = "none";
+  try {
+    btf = String(statSync("/sys/kernel/btf/vmlinux").size);
+  } catch {}
+  return `${release()} ${version()} ${arch()} btf:${btf}`;
+}
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * The sources' stamp of scripts/bundle.mjs (file count and newest mtime of package.json,
+ * src/ and grammar/). From the start-up bundle, the stamp it was built with (bin/ltsh.js
+ * runs it only when that matches the sources); from the sources (tsx), walked here.
+ */
+export function codeIdentity(): string {
+  const here = import.meta.filename;
+  if (here !== undefined && !here.endsWith(".ts")) {
+    try {
+      const { stamp } = JSON.parse(readFileSync(join(dirname(here), "stamp.json"), "utf8"));
+      if (typeof stamp === "string") return `stamp:${stamp}`;
+    } catch {}
+  }
+  return `stamp:${sourceStamp()}`;
+}
+
+function sourceStamp(): string {
+  let newest = statSync(join(ROOT, "package.json")).mtimeMs;
+  let files = 1;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        newest = Math.max(newest, statSync(path).mtimeMs);
+        files++;
+      }
+    }
+  };
+  for (const dir of ["src", "grammar"]) walk(join(ROOT, dir));
+  return `${files}:${newest}`;
+}
+
+/** tracefs's events directory, where hits read each probe's format and id. */
+export function liveEventsDir(): string | null {
+  return (
+    ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"].find(existsSync) ?? null
+  );
+}
+
+const entryPath = (dir: string, key: string) => join(dir, `${key}.ltsh`);
+
+/**
+ * The entry for `key`, with each probe's id read from `eventsDir` now; null (a miss) when
+ * there is none, it is damaged, or a probe's format is gone or differs from the entry's.
+ */
+export function readCompiled(dir: string, key: string, eventsDir: string): CompiledEntry | null {
+  const path = entryPath(dir, key);
+  let entry: CompiledEntry & { key?: string };
+  try {
+    const text = readFileSync(path, "utf8");
+    const header = text.indexOf("\n");
+    const [magic, sum] = [text.slice(0, header - 65), text.slice(header - 64, header)];
+    const payload = text.slice(header + 1);
+    if (magic !== MAGIC || sha256(payload) !== sum) return null;
+    entry = JSON.parse(payload);
+    if (entry.key !== key || !Array.isArray(entry.trackers)) return null;
+    for (const tracker of entry.trackers) revive(tracker);
+    if (!refreshProbes(entry.trackers, eventsDir)) return null;
+  } catch {
+    return null;
+  }
+  touch(path);
+  return { options: entry.options, diagnostics: entry.diagnostics, trackers: entry.trackers };
+}
+
+/** Stores an entry; best effort: a read-only or full cache only costs a compile next time. */
+export function writeCompiled(dir: string, key: string, entry: CompiledEntry): void {
+  const temporary = `${entryPath(dir, key)}.${process.pid}.tmp`;
+  try {
+    const payload = JSON.stringify({ key, ...entry }, (name, value) => {
+      if (name === "eventId") return -1; // per boot: read at each hit, never stored
+      if (typeof value === "bigint") return value.toString(); // only Insn.imm64 (see revive)
+      return value;
+    });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(temporary, `${MAGIC} ${sha256(payload)}\n${payload}`);
+    // Atomic: a racing run reads the old entry, the new one, or none, never half of one.
+    renameSync(temporary, entryPath(dir, key));
+    prune(dir);
+  } catch {
+    try {
+      rmSync(temporary, { force: true });
+    } catch {} // no directory to leave it in
+  }
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** JSON back to the generated shapes: 64-bit immediates as BigInt, probes shared again. */
+function revive(tracker: TrackerObject): void {
+  for (const program of tracker.programs) {
+    for (const insn of program.program.insns) {
+      if (insn.imm64 !== undefined) insn.imm64 = BigInt(insn.imm64);
+    }
+    const plan = tracker.layout.plan;
+    const sides = program.role === "begin" ? plan.begins : plan.ends;
+    program.probe = sides[program.alternative].probe;
+  }
+}
+
+/** Sets each probe's id from tracefs; false when a probe is gone or its fields moved. */
+function refreshProbes(trackers: TrackerObject[], eventsDir: string): boolean {
+  const probes: ProbePlan[] = trackers.flatMap((t) =>
+    [...t.layout.plan.begins, ...t.layout.plan.ends].map((side) => side.probe),
+  );
+  const read = new Map<string, ReturnType<typeof parseFormat>>();
+  for (const probe of probes) {
+    if (!read.has(probe.id)) {
+      const format = join(eventsDir, probe.category, probe.name, "format");
+      read.set(probe.id, existsSync(format) ? parseFormat(probe.category, readText(format)) : null);
+    }
+    const now = read.get(probe.id);
+    if (!now || JSON.stringify(now.fields) !== JSON.stringify(probe.fields)) return false;
+    probe.eventId = now.id;
+  }
+  return true;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function touch(path: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    // A read-only cache still serves hits.
+  }
+}
+
+/** Keeps the CACHE_ENTRIES most recently used entries; drops leftovers of killed runs. */
+function prune(dir: string): void {
+  const names = readdirSync(dir);
+  for (const name of names) {
+    const owner = /\.(\d+)\.tmp$/.exec(name);
+    if (owner && !isAlive(Number(owner[1]))) rmSync(join(dir, name), { force: true });
+  }
+  const entries = names
+    .filter((name) => name.endsWith(".ltsh"))
+    .map((name) => ({ path: join(dir, name), used: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  for (const old of entries.slice(CACHE_ENTRIES)) rmSync(old.path, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

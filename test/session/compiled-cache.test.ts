@@ -1,0 +1,175 @@
+// The compiled cache of `ltsh run`: entries read back as generated (ids of now, BigInts),
+// keys change with everything the programs depend on, damaged or stale entries miss.
+
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { generateTracker } from "../../src/compiler/bpf/codegen.ts";
+import type { TrackerObject } from "../../src/compiler/bpf/object.ts";
+import { loadCatalog } from "../../src/compiler/catalog/index.ts";
+import type { Tracepoint } from "../../src/compiler/catalog/types.ts";
+import { compileSource } from "../../src/compiler/compile.ts";
+import {
+  CACHE_ENTRIES,
+  type CacheInputs,
+  type CompiledEntry,
+  cacheDir,
+  cacheKey,
+  readCompiled,
+  writeCompiled,
+} from "../../src/session/compiled-cache.ts";
+
+const SOURCE = `track wakeup: sched_wakeup(pid) -> sched_switch(next_pid) > 200us timeout 1s\n`;
+const catalog = loadCatalog({ path: "bundled" });
+
+function compiled(): CompiledEntry {
+  const { plan, diagnostics } = compileSource(SOURCE, "wakeup.lt", { catalog });
+  if (!plan) throw new Error("does not compile");
+  const task = { pid: 2456, tgid: 2460, comm: 3032 };
+  const trackers = plan.trackers.map((t, i) => generateTracker(t, i, { task }));
+  return { options: plan.options, diagnostics, trackers };
+}
+
+/** A tracefs-like events tree holding the formats of the entry's probes, with new ids. */
+function eventsDir(root: string, ids: Record<string, number>, edit = (_: Tracepoint) => {}) {
+  const dir = join(root, "events");
+  for (const [id, eventId] of Object.entries(ids)) {
+    const [category, name] = id.split(":");
+    const tp = structuredClone(catalog.get(category, name)!);
+    edit(tp);
+    const fields = tp.fields.map((f) => {
+      const decl = f.arrayLength !== undefined ? `${f.name}[${f.arrayLength}]` : f.name;
+      return `\tfield:${f.cType} ${decl};\toffset:${f.offset};\tsize:${f.size};\tsigned:${f.signed ? 1 : 0};`;
+    });
+    mkdirSync(join(dir, category, name), { recursive: true });
+    const text = [`name: ${name}`, `ID: ${eventId}`, "format:", ...fields, ""].join("\n");
+    writeFileSync(join(dir, category, name, "format"), text);
+  }
+  return dir;
+}
+
+const IDS = { "sched:sched_wakeup": 9001, "sched:sched_switch": 9002 };
+
+function withTemp(fn: (root: string) => void) {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-compiled-"));
+  try {
+    fn(root);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const eventIds = (trackers: TrackerObject[]) =>
+  trackers.flatMap((t) => t.programs.map((p) => [p.probe.id, p.probe.eventId]));
+
+test("an entry reads back as generated, with 64-bit immediates and today's tracepoint ids", () =>
+  withTemp((root) => {
+    const entry = compiled();
+    const wide = entry.trackers[0].programs.flatMap((p) => p.program.insns).filter((i) => i.imm64);
+    assert.ok(wide.length > 0, "the programs hold 64-bit immediates");
+    writeCompiled(root, "k1", entry);
+    const back = readCompiled(root, "k1", eventsDir(root, IDS));
+    assert.ok(back, "a hit");
+    assert.equal(eventIds(back.trackers), [
+      ["sched:sched_switch", 9002],
+      ["sched:sched_wakeup", 9001],
+    ]);
+    for (const p of entry.trackers[0].programs)
+      p.probe.eventId = IDS[p.probe.id as keyof typeof IDS];
+    assert.equal(back, entry);
+    const plan = back.trackers[0].layout.plan;
+    assert.ok(back.trackers[0].programs[1].probe === plan.begins[0].probe, "probes shared again");
+  }));
+
+test("the key changes with the file's bytes and path, a flag, ltsh's code and the kernel", () => {
+  const bytes = new TextEncoder().encode(SOURCE);
+  const inputs: CacheInputs = { path: "wakeup.lt", bytes, flags: { target: "ebpf" } };
+  const identity = { code: "stamp:120:1", kernel: "6.18.0 #1 SMP x64 btf:5515236" };
+  const key = cacheKey(inputs, identity);
+  assert.is(cacheKey({ ...inputs, bytes: new TextEncoder().encode(SOURCE) }, identity), key);
+  const others = [
+    cacheKey({ ...inputs, bytes: new TextEncoder().encode(`${SOURCE} `) }, identity),
+    cacheKey({ ...inputs, path: "./wakeup.lt" }, identity),
+    cacheKey({ ...inputs, flags: { target: "ebpf", catalog: "x.json" } }, identity),
+    cacheKey(inputs, { ...identity, code: "stamp:120:2" }),
+    cacheKey(inputs, { ...identity, kernel: "6.18.0 #2 SMP x64 btf:5515236" }),
+    cacheKey(inputs, { ...identity, kernel: "6.18.0 #1 SMP x64 btf:5515240" }),
+  ];
+  assert.is(new Set([key, ...others]).size, others.length + 1);
+});
+
+test("a probe gone from tracefs or whose fields moved misses", () =>
+  withTemp((root) => {
+    writeCompiled(root, "k1", compiled());
+    const gone = eventsDir(join(root, "a"), { "sched:sched_switch": 9002 });
+    assert.is(readCompiled(root, "k1", gone), null);
+    const moved = eventsDir(join(root, "b"), IDS, (tp) => {
+      if (tp.name === "sched_switch") tp.fields.at(-1)!.offset += 8;
+    });
+    assert.is(readCompiled(root, "k1", moved), null);
+    assert.ok(readCompiled(root, "k1", eventsDir(join(root, "c"), IDS)), "the same formats hit");
+  }));
+
+test("a damaged entry is ignored, then rewritten", () =>
+  withTemp((root) => {
+    const events = eventsDir(root, IDS);
+    const entry = compiled();
+    writeCompiled(root, "k1", entry);
+    const path = join(root, "k1.ltsh");
+    const text = readFileSync(path, "utf8");
+    writeFileSync(path, text.slice(0, text.length / 2));
+    assert.is(readCompiled(root, "k1", events), null, "truncated");
+    writeFileSync(path, text.replace('"opcode":183', '"opcode":184'));
+    assert.is(readCompiled(root, "k1", events), null, "one byte changed");
+    writeFileSync(path, "not an entry");
+    assert.is(readCompiled(root, "k1", events), null, "garbage");
+    writeCompiled(root, "k1", entry);
+    assert.ok(readCompiled(root, "k1", events), "rewritten");
+    assert.is(readCompiled(root, "k2", events), null, "another key");
+  }));
+
+test("a cache that cannot be written is no error", () =>
+  withTemp((root) => {
+    writeFileSync(join(root, "file"), "");
+    const dir = join(root, "file", "compiled"); // under a regular file: mkdir fails, even for root
+    writeCompiled(dir, "k1", compiled());
+    assert.is(readCompiled(dir, "k1", eventsDir(root, IDS)), null);
+  }));
+
+test("the least recently used entries are dropped beyond CACHE_ENTRIES", () =>
+  withTemp((root) => {
+    const events = eventsDir(root, {});
+    const empty: CompiledEntry = { options: {}, diagnostics: [], trackers: [] };
+    for (let i = 0; i < CACHE_ENTRIES; i++) {
+      writeCompiled(root, `k${i}`, empty);
+      utimesSync(join(root, `k${i}.ltsh`), 1000 + i, 1000 + i);
+    }
+    assert.ok(readCompiled(root, "k0", events), "k0 used: now the most recent");
+    writeFileSync(join(root, "k9.ltsh.999999999.tmp"), "left by a killed run");
+    writeCompiled(root, "new", empty);
+    const names = readdirSync(root).filter((n) => n.endsWith(".ltsh"));
+    assert.is(names.length, CACHE_ENTRIES);
+    assert.ok(names.includes("k0.ltsh") && names.includes("new.ltsh"));
+    assert.not.ok(names.includes("k1.ltsh"), "the least recently used is gone");
+    assert.not.ok(
+      readdirSync(root).some((n) => n.endsWith(".tmp")),
+      "no leftovers",
+    );
+  }));
+
+test("the cache lives under XDG_CACHE_HOME, else ~/.cache", () => {
+  assert.is(cacheDir({ XDG_CACHE_HOME: "/x" }), "/x/ltsh/compiled");
+  assert.ok(cacheDir({}).endsWith("/.cache/ltsh/compiled"));
+});
+
+test.run();
