@@ -74,16 +74,22 @@ export function currentIdentity(): Identity {
 }
 
 /**
- * Release and build (`uname -r`, `uname -v`) name the kernel; the BTF blob's size stands for
- * its types (task_struct offsets are generated into the programs). Tracepoint ids are per
- * boot and never part of an entry: they are read from tracefs at each hit.
+ * Release and build (`uname -r`, `uname -v`, which reproducible builds leave as `#1 ... @0`),
+ * the image's build id (ELF notes), and the BTF blob's size for its types: task_struct
+ * offsets are generated into the programs. Tracepoint ids are per boot and never part of an
+ * entry: they are read from tracefs at each hit.
  */
 export function kernelIdentity(): string {
-  let btf = "none";
-  try {
-    btf = String(statSync("/sys/kernel/btf/vmlinux").size);
-  } catch {}
-  return `${release()} ${version()} ${arch()} btf:${btf}`;
+  const read = (path: string, what: (path: string) => string) => {
+    try {
+      return what(path);
+    } catch {
+      return "none";
+    }
+  };
+  const notes = read("/sys/kernel/notes", (p) => readFileSync(p).toString("hex"));
+  const btf = read("/sys/kernel/btf/vmlinux", (p) => String(statSync(p).size));
+  return `${release()} ${version()} ${arch()} notes:${notes} btf:${btf}`;
 }
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
