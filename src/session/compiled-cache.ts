@@ -144,6 +144,7 @@ export function readCompiled(dir: string, key: string, eventsDir: string): Compi
   const path = entryPath(dir, key);
   let entry: CompiledEntry & { key?: string };
   try {
+    if (!trusted(dir) || !trusted(path)) return null;
     const text = readFileSync(path, "utf8");
     const header = text.indexOf("\n");
     const [magic, sum] = [text.slice(0, header - 65), text.slice(header - 64, header)];
@@ -169,8 +170,8 @@ export function writeCompiled(dir: string, key: string, entry: CompiledEntry): v
       if (typeof value === "bigint") return value.toString(); // only Insn.imm64 (see revive)
       return value;
     });
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(temporary, `${MAGIC} ${sha256(payload)}\n${payload}`);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    writeFileSync(temporary, `${MAGIC} ${sha256(payload)}\n${payload}`, { mode: 0o644 });
     // Atomic: a racing run reads the old entry, the new one, or none, never half of one.
     renameSync(temporary, entryPath(dir, key));
     prune(dir);
@@ -179,6 +180,15 @@ export function writeCompiled(dir: string, key: string, entry: CompiledEntry): v
       rmSync(temporary, { force: true });
     } catch {} // no directory to leave it in
   }
+}
+
+/**
+ * Programs from the cache are loaded into the kernel, often by root: only entries (and a
+ * directory) of this user that no one else may write are used.
+ */
+function trusted(path: string): boolean {
+  const { uid, mode } = statSync(path);
+  return uid === process.geteuid?.() && (mode & 0o022) === 0;
 }
 
 function sha256(text: string): string {

@@ -2,6 +2,7 @@
 // keys change with everything the programs depend on, damaged or stale entries miss.
 
 import {
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -136,6 +137,19 @@ test("a damaged entry is ignored, then rewritten", () =>
     writeCompiled(root, "k1", entry);
     assert.ok(readCompiled(root, "k1", events), "rewritten");
     assert.is(readCompiled(root, "k2", events), null, "another key");
+  }));
+
+test("an entry or a directory that others may write is not used", () =>
+  withTemp((root) => {
+    const events = eventsDir(root, IDS);
+    const dir = join(root, "compiled");
+    writeCompiled(dir, "k1", compiled());
+    assert.ok(readCompiled(dir, "k1", events), "this user's entry");
+    chmodSync(join(dir, "k1.ltsh"), 0o666);
+    assert.is(readCompiled(dir, "k1", events), null, "a world-writable entry");
+    chmodSync(join(dir, "k1.ltsh"), 0o644);
+    chmodSync(dir, 0o775);
+    assert.is(readCompiled(dir, "k1", events), null, "a group-writable directory");
   }));
 
 test("a cache that cannot be written is no error", () =>
