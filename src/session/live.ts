@@ -57,6 +57,8 @@ export class LiveSession implements Session {
   private readonly actions = new Set<Promise<unknown>>();
   private readonly unregister: () => void;
   private closed = false;
+  /** The index (hit records' tag) of the next tracker generated here; never reused. */
+  private nextIndex = 0;
 
   private constructor(
     private readonly ringbuf: { fd: number; size: number },
@@ -85,7 +87,8 @@ export class LiveSession implements Session {
   /** Generates the tracker's programs (the code generator loads on first use), then adds them. */
   async add(plan: TrackerPlan): Promise<void> {
     if (this.closed) throw new Error("the live session is closed");
-    const index = this.trackers.length + this.finished.length;
+    // Taken before the first await: concurrent adds get distinct indexes.
+    const index = this.nextIndex++;
     const { generateLiveTracker } = await import("./live-codegen.ts");
     await this.addCompiled(generateLiveTracker(plan, index, this.options));
   }
@@ -103,6 +106,7 @@ export class LiveSession implements Session {
     if (this.trackers.some((t) => t.object.layout.index === object.layout.index)) {
       throw new Error(`tracker index ${object.layout.index} is already in use`);
     }
+    this.nextIndex = Math.max(this.nextIndex, object.layout.index + 1);
     const tracker = new LiveTracker(object, { ref: RINGBUF_REF, fd: this.ringbuf.fd });
     // Actions' modules load on first use: a plain run starts faster without them.
     if (hasAction(plan, "stack")) {
