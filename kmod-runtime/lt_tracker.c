@@ -303,6 +303,14 @@ void lt_tracker_clear(struct lt_tracker *t)
 	}
 }
 
+void lt_tracker_stop(struct lt_tracker *t)
+{
+	if (IS_ERR_OR_NULL(t))
+		return;
+	/* the work requeues only itself: this also keeps it from coming back */
+	cancel_delayed_work_sync(&t->sweep);
+}
+
 void lt_tracker_destroy(struct lt_tracker *t)
 {
 	if (IS_ERR_OR_NULL(t))

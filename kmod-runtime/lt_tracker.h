@@ -197,6 +197,17 @@ struct lt_tracker *lt_tracker_create(const struct lt_tracker_config *cfg,
 void lt_tracker_destroy(struct lt_tracker *t);
 
 /**
+ * lt_tracker_stop() - stop the timeout sweep for good
+ * @t: tracker, or NULL / an ERR_PTR (then nothing happens)
+ *
+ * For a reader that wants its last hits and counters to match: unregister
+ * the probes (and wait for their callers), then stop the sweep; from then on
+ * no hit is added and no counter changes. Pending begins stay until
+ * lt_tracker_destroy(), which may still be called once. Sleeps.
+ */
+void lt_tracker_stop(struct lt_tracker *t);
+
+/**
  * lt_tracker_set_threshold() - change the threshold at run time
  * @t: tracker
  * @ns: new threshold in ns; 0: no threshold hits

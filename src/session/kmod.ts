@@ -21,6 +21,7 @@ import {
   rmSync,
   statSync,
   utimesSync,
+  writeFileSync,
 } from "node:fs";
 import { availableParallelism, homedir, release, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -110,6 +111,11 @@ export interface KmodHost {
   insert(ko: string): string | null;
   /** The module is in the kernel already (another session's, or one whose ltsh was killed). */
   isLoaded(name: string): boolean;
+  /**
+   * Ends tracking (the module's "stop" parameter: probes removed, sweeps stopped), so that
+   * the hits read next and the counters read after them match. Synchronous, like remove().
+   */
+  stop(name: string): string | null;
   /** Synchronous: it also runs from the exit handler. */
   remove(name: string): string | null;
   devicePath(name: string): string;
@@ -147,6 +153,14 @@ export function systemHost(kernelRelease = release()): KmodHost {
       return inserted.stderr?.trim() || inserted.error?.message || `exit ${inserted.status}`;
     },
     isLoaded: (name) => existsSync(`/sys/module/${name}`),
+    stop(name) {
+      try {
+        writeFileSync(`/sys/module/${name}/parameters/stop`, "1");
+        return null;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
     remove(name) {
       const removed = spawnSync("rmmod", [name], { encoding: "utf8", timeout: 30_000 });
       if (removed.status === 0 || !existsSync(`/sys/module/${name}`)) return null;
@@ -347,6 +361,14 @@ export class KmodSession implements Session {
     if (m.timer) clearInterval(m.timer);
     m.timer = null;
     if (m.fd !== null) {
+      // Stopped first, the module adds nothing after the last read: every hit the counters
+      // below include has been read (or counted as dropped).
+      const stopped = this.host.stop(m.name);
+      if (stopped !== null) {
+        this.listener.warning(
+          `stopping ${m.name} failed (${stopped}): hits after the last read are counted but not shown`,
+        );
+      }
       // A read that failed already was reported when it stopped the reading.
       if (reading) this.drainOrStop(m);
       m.final = this.readSummary(m);

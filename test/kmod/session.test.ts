@@ -94,6 +94,10 @@ function fakeHost(
       );
       return null;
     },
+    stop(name) {
+      calls.push(`stop ${name}`);
+      return null;
+    },
     remove(name) {
       calls.push(`rmmod ${name}`);
       return null;
@@ -125,7 +129,7 @@ test("a tracker is built, inserted, read, summarised and removed", async () => {
   );
   assert.is(session.stats()[0].summary.pairs, 7);
   const [summary] = await session.close();
-  assert.equal(calls, ["build", "insmod lt_wakeup", "rmmod lt_wakeup"]);
+  assert.equal(calls, ["build", "insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"]);
   assert.equal([summary.pairs, summary.hits, summary.dropped, summary.pending], [7, 2, 1, 3]);
   assert.equal([summary.min_ns, summary.max_ns], [900, 450000]);
   assert.is(session.stats()[0].running, false);
@@ -164,7 +168,7 @@ test("a device that cannot be read is reported once, and the module still remove
   await session.add(plan);
   await new Promise((resolve) => setTimeout(resolve, 120));
   const [summary] = await session.close();
-  assert.equal(calls, ["build", "insmod lt_wakeup", "rmmod lt_wakeup"]);
+  assert.equal(calls, ["build", "insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"]);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^reading lt_wakeup's hits failed: EISDIR/);
   assert.is(summary.pairs, 7);
@@ -197,9 +201,9 @@ test("a module built once is inserted from the cache next time; other sources bu
   mkdirSync(join(cache.dir, `4567.${process.pid}.tmp`));
   await runOnce(wakeup.replace("200us", "300us"));
   assert.equal(calls, [
-    ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
-    ...["insmod lt_wakeup", "rmmod lt_wakeup"],
-    ...["build", "insmod lt_wakeup", "rmmod lt_wakeup"],
+    ...["build", "insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"],
+    ...["insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"],
+    ...["build", "insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"],
   ]);
   // A user waiting on a build is told so; a cache hit says nothing.
   assert.equal(notices, [

@@ -100,12 +100,23 @@ function checkForRun(result: SessionResult, sleeperPid: number | null, report: R
     out.problems.length > 0 ? out.problems.slice(0, 5) : [],
   );
   report(
-    out.summaries.length === 1 && summary.pairs > 0 && summary.hits >= threshold.length,
+    out.summaries.length === 1 && summary.pairs > 0 && allRead(out.hits.length, summary),
     summary
-      ? `guest: summary pairs=${summary.pairs} hits=${summary.hits} timeouts=${summary.timeouts} dropped=${summary.dropped}`
+      ? `guest: summary pairs=${summary.pairs} hits=${summary.hits} timeouts=${summary.timeouts} dropped=${summary.dropped}, every counted hit read`
       : "guest: a summary record",
-    out.summaries.length === 1 ? [] : [`${out.summaries.length} summary records`],
+    out.summaries.length === 1
+      ? [`${out.hits.length} hit records for ${summary.hits} hits + ${summary.timeouts} timeouts`]
+      : [`${out.summaries.length} summary records`],
   );
+}
+
+/**
+ * The module is stopped before its last read: the records read are the counted hits and
+ * timeouts, less those lost to a full ring (within `dropped`, which also has dropped begins).
+ */
+function allRead(records: number, s: { hits: number; timeouts: number; dropped: number }) {
+  const counted = s.hits + s.timeouts;
+  return records <= counted && records >= counted - s.dropped;
 }
 
 function checkSignalRun(result: SessionResult, report: Report): void {
@@ -117,6 +128,10 @@ function checkSignalRun(result: SessionResult, report: Report): void {
   // SIGTERM and SIGINT both end a run normally: module removed, the summary, exit 0.
   if (result.exitCode !== 0) problems.push(`exit ${result.exitCode}, expected 0`, ...result.stderr);
   if (out.summaries.length !== 1) problems.push(`no summary after ${result.run.end}`);
+  else if (!allRead(out.hits.length, out.summaries[0])) {
+    const s = out.summaries[0];
+    problems.push(`${out.hits.length} hit records for ${s.hits} hits + ${s.timeouts} timeouts`);
+  }
   report(
     problems.length === 0,
     `guest: ${result.run.end} to ltsh run ${result.run.example}.lt --target kmod 3 s after insmod: exit ${result.exitCode}, ${out.hits.length} hits${out.summaries.length ? ", summary" : ""}, module and build dir removed`,

@@ -106,8 +106,20 @@ async function main(): Promise<number> {
       const stats = run.stats[0];
       if (!stats || stats.tracker !== scenario.example)
         problems.push(`no stats line: ${run.statsText}`);
-      else if (stats.hits + stats.timeouts < records)
-        problems.push(`stats count fewer hits than read`);
+      else if (
+        records > stats.hits + stats.timeouts ||
+        records < stats.hits + stats.timeouts - stats.dropped
+      ) {
+        // Read after the stop: the counted hits and timeouts, less those lost to a full ring.
+        problems.push(
+          `${records} records read for ${stats.hits} hits + ${stats.timeouts} timeouts`,
+        );
+      }
+      const stop = new RegExp(`^@@ltsh stop ${module.name} rc=(\\d+) (\\S*)`, "m").exec(
+        boot.console,
+      );
+      if (stop?.[1] !== "0" || stop[2] !== "Y")
+        problems.push(`writing 1 to the stop parameter: ${stop?.[0] ?? "no report"}`);
       if (boot.completed) problems.push(...scenario.check(run, facts));
       const summary = stats
         ? `${records} hits read, pairs=${stats.pairs} hits=${stats.hits} timeouts=${stats.timeouts} dropped=${stats.dropped}`

@@ -236,7 +236,7 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** The guest commands for one module: insmod, phases with the reader, stats, rmmod. */
+/** The guest commands for one module: insmod, phases with the reader, stop, stats, rmmod. */
 export function scenarioScript(s: Scenario, module: string): string {
   const lines = [
     `echo "@@ltsh module ${module}"`,
@@ -250,6 +250,12 @@ export function scenarioScript(s: Scenario, module: string): string {
     lines.push(`echo "@@ltsh phase ${module} ${name}"`, commands, quiet);
     lines.push(`ltread /dev/ltsh_${module} 136 300 100`);
   }
+  // Stopped (probes and sweep gone), the last read takes every record the counters include.
+  lines.push(
+    `echo "@@ltsh phase ${module} stopped"`,
+    `echo 1 > $P/stop; echo "@@ltsh stop ${module} rc=$? $(cat $P/stop)"`,
+    `ltread /dev/ltsh_${module} 136 300 100`,
+  );
   lines.push(
     `echo "@@ltsh stats ${module}"`,
     `cat /proc/ltsh_${module}/stats`,

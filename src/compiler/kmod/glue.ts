@@ -1,5 +1,6 @@
 // The tracker-independent C of every generated module: tracker state with its module
-// parameters, probe registration by tracepoint name, init and exit with goto unwinding.
+// parameters, probe registration by tracepoint name, the "stop" parameter a reader writes
+// before rmmod, init and exit with goto unwinding.
 
 export const GLUE_TOP = `/**
  * struct tracker_state - one tracker of this module
@@ -112,6 +113,50 @@ err_unregister:
 	return ret;
 }
 
+/* Set by a write to the "stop" parameter; then exit has no probes to remove. */
+static bool stopped;
+
+/*
+ * Writing 1 to /sys/module/<module>/parameters/stop ends tracking before
+ * rmmod: the probes are removed and the sweeps stopped, so a reader can take
+ * the last hits from the device and then read counters that match them
+ * exactly. Runs under kernel_param_lock(); there is no restart.
+ */
+static int set_stop(const char *val, const struct kernel_param *kp)
+{
+	unsigned int i;
+	bool stop;
+	int ret;
+
+	ret = kstrtobool(val, &stop);
+	if (ret)
+		return ret;
+	if (!output)
+		return -EINVAL;	/* at insmod: nothing to stop yet */
+	if (!stop)
+		return stopped ? -EPERM : 0;
+	if (stopped)
+		return 0;
+	unregister_probes(ARRAY_SIZE(probes));
+	for (i = 0; i < ARRAY_SIZE(trackers); i++)
+		lt_tracker_stop(trackers[i]->tracker);
+	stopped = true;
+	return 0;
+}
+
+static int get_stop(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%c\\n", stopped ? 'Y' : 'N');
+}
+
+static const struct kernel_param_ops stop_ops = {
+	.set = set_stop,
+	.get = get_stop,
+};
+
+module_param_cb(stop, &stop_ops, NULL, 0644);
+MODULE_PARM_DESC(stop, "write 1: stop tracking (before rmmod, to read the last hits)");
+
 static void destroy_trackers(void)
 {
 	unsigned int i;
@@ -175,7 +220,11 @@ err_destroy_trackers:
 
 static void __exit @MOD@_exit(void)
 {
-	unregister_probes(ARRAY_SIZE(probes));
+	kernel_param_lock(THIS_MODULE);
+	if (!stopped)
+		unregister_probes(ARRAY_SIZE(probes));
+	stopped = true;
+	kernel_param_unlock(THIS_MODULE);
 	destroy_trackers();
 	lt_output_destroy(output);
 }
