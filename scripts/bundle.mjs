@@ -74,14 +74,43 @@ export async function buildBundle(stamp = sourceStamp()) {
     },
     plugins: [keepModuleUrls()],
   });
+  install(temporary, stamp);
+}
+
+/**
+ * Running ltsh processes import their chunks lazily (a backend, the shell), long after they
+ * started: a rebuild must not take those files away. Chunk names are content hashes, so the
+ * new build's chunks go in beside the old ones, then the entry, then the stamp (each an atomic
+ * rename: a start sees a whole build, old or new); the chunks of the last KEEP_BUILDS builds
+ * are kept, older ones removed.
+ */
+const KEEP_BUILDS = 5;
+
+export function install(temporary, stamp, dir = BUNDLE_DIR) {
+  mkdirSync(dir, { recursive: true });
+  const chunks = readdirSync(temporary).filter((f) => f.startsWith("chunk-"));
+  for (const chunk of chunks) renameSync(join(temporary, chunk), join(dir, chunk));
+  renameSync(join(temporary, "ltsh.mjs"), join(dir, "ltsh.mjs"));
+  const history = [chunks, ...readBuilds(dir)].slice(0, KEEP_BUILDS);
+  const kept = new Set(history.flat());
+  for (const file of readdirSync(dir)) {
+    if (file.startsWith("chunk-") && !kept.has(file)) rmSync(join(dir, file), { force: true });
+  }
+  writeFileSync(join(temporary, "builds.json"), JSON.stringify(history));
+  renameSync(join(temporary, "builds.json"), join(dir, "builds.json"));
   writeFileSync(join(temporary, "stamp.json"), JSON.stringify({ stamp }));
-  // Swap the whole folder: a concurrent start sees the old bundle or the new one, never a mix.
-  const old = `${BUNDLE_DIR}.${process.pid}.old`;
+  renameSync(join(temporary, "stamp.json"), join(dir, "stamp.json"));
+  rmSync(temporary, { recursive: true, force: true });
+}
+
+/** The chunk lists of the latest builds, newest first (none before the first build). */
+function readBuilds(dir) {
   try {
-    renameSync(BUNDLE_DIR, old);
-  } catch {}
-  renameSync(temporary, BUNDLE_DIR);
-  rmSync(old, { recursive: true, force: true });
+    const builds = JSON.parse(readFileSync(join(dir, "builds.json"), "utf8"));
+    return Array.isArray(builds) ? builds.filter(Array.isArray) : [];
+  } catch {
+    return [];
+  }
 }
 
 /**
