@@ -49,11 +49,8 @@ export async function prepareRun(
   const same = lookup !== null && Buffer.from(text).equals(lookup.bytes);
   if (lookup !== null && same && catalog.source.startsWith("tracefs:")) {
     const { writeCompiled } = await import("../session/compiled-cache.ts");
-    writeCompiled(lookup.dir, lookup.key, {
-      options: plan.options,
-      diagnostics,
-      trackers: objects,
-    });
+    const entry = { options: plan.options, diagnostics, trackers: objects };
+    writeCompiled(lookup.dir, lookup.key, entry, lookup.eventsDir);
   }
   return { options: plan.options, trackers: plan.trackers, objects };
 }
@@ -71,7 +68,7 @@ async function lookUp(path: string) {
   if (eventsDir === null) return null;
   const dir = cache.cacheDir();
   const key = cache.cacheKey({ path, bytes, flags: { target: "ebpf", catalog: null } });
-  return { dir, key, bytes, entry: cache.readCompiled(dir, key, eventsDir) };
+  return { dir, key, bytes, eventsDir, entry: cache.readCompiled(dir, key, eventsDir) };
 }
 
 async function printDiagnostics(diagnostics: Diagnostic[], text: string): Promise<void> {

@@ -17,12 +17,12 @@ import { arch, homedir, release, version } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TrackerObject } from "../compiler/bpf/object.ts";
-import { parseFormat } from "../compiler/catalog/format.ts";
 import type { Diagnostic } from "../compiler/diagnostic.ts";
 import type { OptionValue, ProbePlan } from "../compiler/plan.ts";
+import { type PackedTracker, packTracker, unpackTracker } from "./compiled-pack.ts";
 
 /** Bumped whenever the entry's shape changes; part of the key. */
-const FORMAT = 1;
+const FORMAT = 2;
 const MAGIC = `ltsh-compiled ${FORMAT}`;
 /** Entries kept; the least recently used go first. */
 export const CACHE_ENTRIES = 64;
@@ -164,39 +164,62 @@ export function liveEventsDir(): string | null {
 
 const entryPath = (dir: string, key: string) => join(dir, `${key}.ltsh`);
 
+/** An entry as a file holds it (after the header line). */
+interface Stored extends Omit<CompiledEntry, "trackers"> {
+  key: string;
+  trackers: PackedTracker[];
+  /** Each probe's tracefs format when compiled, its per-boot ID line cut out, hashed. */
+  formats: Record<string, string>;
+}
+
 /**
  * The entry for `key`, with each probe's id read from `eventsDir` now; null (a miss) when
- * there is none, it is damaged, or a probe's format is gone or differs from the entry's.
+ * there is none, it is damaged, or a probe's format is gone or differs from when compiled
+ * (a module's tracepoints reloaded, say): the compile then says what is wrong, as ever.
  */
 export function readCompiled(dir: string, key: string, eventsDir: string): CompiledEntry | null {
   const path = entryPath(dir, key);
-  let entry: CompiledEntry & { key?: string };
+  let stored: Stored;
+  let trackers: TrackerObject[];
   try {
     if (!trusted(dir) || !trusted(path)) return null;
     const bytes = readFileSync(path);
     const header = bytes.indexOf(10); // "\n"
     const [magic, sum] = bytes.toString("latin1", 0, header).split(" sum:");
     if (magic !== MAGIC || hash106(bytes.subarray(header + 1)) !== sum) return null;
-    entry = JSON.parse(bytes.toString("utf8", header + 1));
-    if (entry.key !== key || !Array.isArray(entry.trackers)) return null;
-    for (const tracker of entry.trackers) revive(tracker);
-    if (!refreshProbes(entry.trackers, eventsDir)) return null;
+    stored = JSON.parse(bytes.toString("utf8", header + 1));
+    if (stored.key !== key || !Array.isArray(stored.trackers)) return null;
+    trackers = stored.trackers.map(unpackTracker);
+    if (!refreshProbes(trackers, stored.formats, eventsDir)) return null;
   } catch {
     return null;
   }
   touch(path);
-  return { options: entry.options, diagnostics: entry.diagnostics, trackers: entry.trackers };
+  return { options: stored.options, diagnostics: stored.diagnostics, trackers };
 }
 
-/** Stores an entry; best effort: a read-only or full cache only costs a compile next time. */
-export function writeCompiled(dir: string, key: string, entry: CompiledEntry): void {
+/**
+ * Stores an entry with the formats of its probes in `eventsDir` (those it was compiled
+ * against); best effort: a read-only or full cache only costs a compile next time.
+ */
+export function writeCompiled(
+  dir: string,
+  key: string,
+  entry: CompiledEntry,
+  eventsDir: string,
+): void {
   const temporary = `${entryPath(dir, key)}.${process.pid}.tmp`;
   try {
-    const payload = JSON.stringify({ key, ...entry }, (name, value) => {
-      if (name === "eventId") return -1; // per boot: read at each hit, never stored
-      if (typeof value === "bigint") return value.toString(); // only Insn.imm64 (see revive)
-      return value;
-    });
+    const formats: Record<string, string> = {};
+    for (const probe of probesOf(entry.trackers)) {
+      const format = readFormat(eventsDir, probe);
+      if (format === null) return;
+      formats[probe.id] = format.hash;
+    }
+    const trackers = entry.trackers.map(packTracker);
+    const stored: Stored = { key, ...entry, trackers, formats };
+    // Tracepoint ids are per boot: read at each hit, never stored.
+    const payload = JSON.stringify(stored, (name, value) => (name === "eventId" ? -1 : value));
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const bytes = Buffer.from(payload);
     const header = `${MAGIC} sum:${hash106(bytes)}\n`;
@@ -220,42 +243,41 @@ function trusted(path: string): boolean {
   return uid === process.geteuid?.() && (mode & 0o022) === 0;
 }
 
-/** JSON back to the generated shapes: 64-bit immediates as BigInt, probes shared again. */
-function revive(tracker: TrackerObject): void {
-  for (const program of tracker.programs) {
-    for (const insn of program.program.insns) {
-      if (insn.imm64 !== undefined) insn.imm64 = BigInt(insn.imm64);
-    }
-    const plan = tracker.layout.plan;
-    const sides = program.role === "begin" ? plan.begins : plan.ends;
-    program.probe = sides[program.alternative].probe;
-  }
-}
-
-/** Sets each probe's id from tracefs; false when a probe is gone or its fields moved. */
-function refreshProbes(trackers: TrackerObject[], eventsDir: string): boolean {
-  const probes: ProbePlan[] = trackers.flatMap((t) =>
+function probesOf(trackers: TrackerObject[]): ProbePlan[] {
+  return trackers.flatMap((t) =>
     [...t.layout.plan.begins, ...t.layout.plan.ends].map((side) => side.probe),
   );
-  const read = new Map<string, ReturnType<typeof parseFormat>>();
-  for (const probe of probes) {
-    if (!read.has(probe.id)) {
-      const format = join(eventsDir, probe.category, probe.name, "format");
-      read.set(probe.id, existsSync(format) ? parseFormat(probe.category, readText(format)) : null);
-    }
-    const now = read.get(probe.id);
-    if (!now || JSON.stringify(now.fields) !== JSON.stringify(probe.fields)) return false;
+}
+
+/** Sets each probe's id from tracefs; false when a probe is gone or its format changed. */
+function refreshProbes(
+  trackers: TrackerObject[],
+  formats: Record<string, string>,
+  eventsDir: string,
+): boolean {
+  for (const probe of probesOf(trackers)) {
+    const now = readFormat(eventsDir, probe);
+    if (now === null || now.hash !== formats[probe.id]) return false;
     probe.eventId = now.id;
   }
   return true;
 }
 
-function readText(path: string): string {
+/**
+ * A probe's id and the hash of its format without the `ID:` line (ids change at each boot,
+ * the rest only with the kernel or the module defining the event); null when gone.
+ */
+function readFormat(eventsDir: string, probe: ProbePlan): { id: number; hash: string } | null {
+  let text: string;
   try {
-    return readFileSync(path, "utf8");
+    text = readFileSync(join(eventsDir, probe.category, probe.name, "format"), "latin1");
   } catch {
-    return "";
+    return null;
   }
+  const line = /^ID: *(\d+)\n/m.exec(text);
+  if (line === null) return null;
+  const rest = text.slice(0, line.index) + text.slice(line.index + line[0].length);
+  return { id: Number(line[1]), hash: hash106(Buffer.from(rest, "latin1")) };
 }
 
 function touch(path: string): void {

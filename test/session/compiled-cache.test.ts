@@ -3,6 +3,7 @@
 
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -78,8 +79,13 @@ test("an entry reads back as generated, with 64-bit immediates and today's trace
     const entry = compiled();
     const wide = entry.trackers[0].programs.flatMap((p) => p.program.insns).filter((i) => i.imm64);
     assert.ok(wide.length > 0, "the programs hold 64-bit immediates");
-    writeCompiled(root, "k1", entry);
-    const back = readCompiled(root, "k1", eventsDir(root, IDS));
+    writeCompiled(
+      root,
+      "k1",
+      entry,
+      eventsDir(join(root, "then"), { ...IDS, "sched:sched_switch": 7 }),
+    );
+    const back = readCompiled(root, "k1", eventsDir(join(root, "now"), IDS));
     assert.ok(back, "a hit");
     assert.equal(eventIds(back.trackers), [
       ["sched:sched_switch", 9002],
@@ -109,9 +115,9 @@ test("the key changes with the file's bytes and path, a flag, ltsh's code and th
   assert.is(new Set([key, ...others]).size, others.length + 1);
 });
 
-test("a probe gone from tracefs or whose fields moved misses", () =>
+test("a probe gone from tracefs, or whose format changed, misses", () =>
   withTemp((root) => {
-    writeCompiled(root, "k1", compiled());
+    writeCompiled(root, "k1", compiled(), eventsDir(root, IDS));
     const gone = eventsDir(join(root, "a"), { "sched:sched_switch": 9002 });
     assert.is(readCompiled(root, "k1", gone), null);
     const moved = eventsDir(join(root, "b"), IDS, (tp) => {
@@ -119,22 +125,29 @@ test("a probe gone from tracefs or whose fields moved misses", () =>
     });
     assert.is(readCompiled(root, "k1", moved), null);
     assert.ok(readCompiled(root, "k1", eventsDir(join(root, "c"), IDS)), "the same formats hit");
+    writeCompiled(root, "k2", compiled(), gone);
+    assert.not.ok(
+      existsSync(join(root, "k2.ltsh")),
+      "not stored without the formats compiled against",
+    );
   }));
 
 test("a damaged entry is ignored, then rewritten", () =>
   withTemp((root) => {
     const events = eventsDir(root, IDS);
     const entry = compiled();
-    writeCompiled(root, "k1", entry);
+    writeCompiled(root, "k1", entry, events);
     const path = join(root, "k1.ltsh");
     const text = readFileSync(path, "utf8");
     writeFileSync(path, text.slice(0, text.length / 2));
     assert.is(readCompiled(root, "k1", events), null, "truncated");
-    writeFileSync(path, text.replace('"opcode":183', '"opcode":184'));
+    const changed = text.replace("[183,", "[184,"); // one instruction's opcode
+    assert.is.not(changed, text);
+    writeFileSync(path, changed);
     assert.is(readCompiled(root, "k1", events), null, "one byte changed");
     writeFileSync(path, "not an entry");
     assert.is(readCompiled(root, "k1", events), null, "garbage");
-    writeCompiled(root, "k1", entry);
+    writeCompiled(root, "k1", entry, events);
     assert.ok(readCompiled(root, "k1", events), "rewritten");
     assert.is(readCompiled(root, "k2", events), null, "another key");
   }));
@@ -143,7 +156,7 @@ test("an entry or a directory that others may write is not used", () =>
   withTemp((root) => {
     const events = eventsDir(root, IDS);
     const dir = join(root, "compiled");
-    writeCompiled(dir, "k1", compiled());
+    writeCompiled(dir, "k1", compiled(), events);
     assert.ok(readCompiled(dir, "k1", events), "this user's entry");
     chmodSync(join(dir, "k1.ltsh"), 0o666);
     assert.is(readCompiled(dir, "k1", events), null, "a world-writable entry");
@@ -156,8 +169,9 @@ test("a cache that cannot be written is no error", () =>
   withTemp((root) => {
     writeFileSync(join(root, "file"), "");
     const dir = join(root, "file", "compiled"); // under a regular file: mkdir fails, even for root
-    writeCompiled(dir, "k1", compiled());
-    assert.is(readCompiled(dir, "k1", eventsDir(root, IDS)), null);
+    const events = eventsDir(root, IDS);
+    writeCompiled(dir, "k1", compiled(), events);
+    assert.is(readCompiled(dir, "k1", events), null);
   }));
 
 test("the least recently used entries are dropped beyond CACHE_ENTRIES", () =>
@@ -165,12 +179,12 @@ test("the least recently used entries are dropped beyond CACHE_ENTRIES", () =>
     const events = eventsDir(root, {});
     const empty: CompiledEntry = { options: {}, diagnostics: [], trackers: [] };
     for (let i = 0; i < CACHE_ENTRIES; i++) {
-      writeCompiled(root, `k${i}`, empty);
+      writeCompiled(root, `k${i}`, empty, events);
       utimesSync(join(root, `k${i}.ltsh`), 1000 + i, 1000 + i);
     }
     assert.ok(readCompiled(root, "k0", events), "k0 used: now the most recent");
     writeFileSync(join(root, "k9.ltsh.999999999.tmp"), "left by a killed run");
-    writeCompiled(root, "new", empty);
+    writeCompiled(root, "new", empty, events);
     const names = readdirSync(root).filter((n) => n.endsWith(".ltsh"));
     assert.is(names.length, CACHE_ENTRIES);
     assert.ok(names.includes("k0.ltsh") && names.includes("new.ltsh"));

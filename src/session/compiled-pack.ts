@@ -1,0 +1,80 @@
+// How the compiled cache stores generated programs: each instruction a short array, its
+// `.lt` annotation an index into one table per program. About 4× smaller than the objects
+// as JSON, which matters because a repeat run hashes and parses the entry while V8 has not
+// optimised anything yet.
+
+import type { Assembled } from "../compiler/bpf/asm.ts";
+import { type Insn, type Register, slotCount } from "../compiler/bpf/insn.ts";
+import type { BpfProgram, TrackerObject } from "../compiler/bpf/object.ts";
+
+/** opcode, dst, src, offset, imm, index into `sources` (-1: none), then the rare fields. */
+type PackedInsn = [number, number, number, number, number, number, Rare?];
+
+interface Rare {
+  /** The 64-bit immediate, in decimal (JSON has no BigInt). */
+  imm64?: string;
+  target?: string;
+  mapRef?: string;
+  labels?: readonly string[];
+}
+
+interface PackedProgram extends Omit<BpfProgram, "program" | "probe"> {
+  sources: string[];
+  insns: PackedInsn[];
+}
+
+export interface PackedTracker extends Omit<TrackerObject, "programs"> {
+  programs: PackedProgram[];
+}
+
+export function packTracker(tracker: TrackerObject): PackedTracker {
+  const programs = tracker.programs.map(({ program, probe: _shared, ...rest }) => {
+    const sources: string[] = [];
+    const index = new Map<string, number>();
+    const insns = program.insns.map((i): PackedInsn => {
+      let source = -1;
+      if (i.source !== undefined) {
+        source = index.get(i.source) ?? sources.push(i.source) - 1;
+        index.set(i.source, source);
+      }
+      const packed: PackedInsn = [i.opcode, i.dst, i.src, i.offset, i.imm, source];
+      const rare: Rare = {};
+      if (i.imm64 !== undefined) rare.imm64 = i.imm64.toString();
+      if (i.target !== undefined) rare.target = i.target;
+      if (i.mapRef !== undefined) rare.mapRef = i.mapRef;
+      if (i.labels !== undefined) rare.labels = i.labels;
+      if (Object.keys(rare).length > 0) packed.push(rare);
+      return packed;
+    });
+    return { ...rest, sources, insns };
+  });
+  return { ...tracker, programs };
+}
+
+/** Back to what codegen made: instructions, slots, and probes shared with the plan. */
+export function unpackTracker(packed: PackedTracker): TrackerObject {
+  const plan = packed.layout.plan;
+  const programs = packed.programs.map(({ sources, insns, ...rest }): BpfProgram => {
+    const sides = rest.role === "begin" ? plan.begins : plan.ends;
+    return { ...rest, probe: sides[rest.alternative].probe, program: assembled(insns, sources) };
+  });
+  return { ...packed, programs };
+}
+
+function assembled(packed: PackedInsn[], sources: string[]): Assembled {
+  const insns: Insn[] = [];
+  const slots: number[] = [];
+  let slot = 0;
+  for (const [opcode, dst, src, offset, imm, source, rare] of packed) {
+    const insn: Insn = { opcode, dst: dst as Register, src, offset, imm };
+    if (source >= 0) insn.source = sources[source];
+    if (rare?.imm64 !== undefined) insn.imm64 = BigInt(rare.imm64);
+    if (rare?.target !== undefined) insn.target = rare.target;
+    if (rare?.mapRef !== undefined) insn.mapRef = rare.mapRef;
+    if (rare?.labels !== undefined) insn.labels = rare.labels;
+    insns.push(insn);
+    slots.push(slot);
+    slot += slotCount(insn);
+  }
+  return { insns, slots, slotCount: slot };
+}
