@@ -21,7 +21,7 @@ export interface PrepareFlags {
   cache: boolean;
 }
 
-/** Prints the diagnostics; null when the file has errors (or the catalog cannot be read). */
+/** Prints the diagnostics; null when the file has errors (or the catalog cannot be read, ...). */
 export async function prepareRun(
   path: string,
   backend: BackendName,
@@ -44,7 +44,14 @@ export async function prepareRun(
   if (!plan) return null;
   if (backend !== "live") return { options: plan.options, trackers: plan.trackers, objects: null };
   const { generateLivePrograms } = await import("../session/live-codegen.ts");
-  const objects = generateLivePrograms(plan);
+  let objects: TrackerObject[];
+  try {
+    objects = generateLivePrograms(plan);
+  } catch (error) {
+    // A compiler bug: said in one line, as when the session generated the programs itself.
+    process.stderr.write(`ltsh run: error: ${(error as Error).message}\n`);
+    return null;
+  }
   // Only what was compiled against this kernel's tracefs, from the very bytes the key names.
   const same = lookup !== null && Buffer.from(text).equals(lookup.bytes);
   if (lookup !== null && same && catalog.source.startsWith("tracefs:")) {
