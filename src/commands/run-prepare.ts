@@ -73,8 +73,11 @@ async function lookUp(path: string) {
   const cache = await import("../session/compiled-cache.ts");
   const eventsDir = cache.liveEventsDir();
   if (eventsDir === null) return null;
+  const identity = cache.currentIdentity();
+  if (identity === null) return null;
   const dir = cache.cacheDir();
-  const key = cache.cacheKey({ path, bytes, flags: { target: "ebpf", catalog: null } });
+  const inputs = { path, bytes, flags: { target: "ebpf", catalog: null } };
+  const key = cache.cacheKey(inputs, identity);
   return { dir, key, bytes, eventsDir, entry: cache.readCompiled(dir, key, eventsDir) };
 }
 

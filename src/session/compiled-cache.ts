@@ -56,7 +56,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "ltsh", "compiled");
 }
 
-export function cacheKey(inputs: CacheInputs, identity: Identity = currentIdentity()): string {
+export function cacheKey(inputs: CacheInputs, identity: Identity): string {
   const text = JSON.stringify({
     format: FORMAT,
     path: inputs.path,
@@ -97,8 +97,10 @@ function finish(a: number, b: number): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, "0");
 }
 
-export function currentIdentity(): Identity {
-  return { code: codeIdentity(), kernel: kernelIdentity() };
+/** Null while ltsh's code is being replaced under this process: nothing is cached then. */
+export function currentIdentity(): Identity | null {
+  const code = codeIdentity();
+  return code === null ? null : { code, kernel: kernelIdentity() };
 }
 
 /**
@@ -127,18 +129,22 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * src/ and grammar/). From the start-up bundle, the stamp it was built with (bin/ltsh.js
  * runs it only when that matches the sources); from the sources (tsx), walked here.
  */
-export function codeIdentity(): string {
+export function codeIdentity(): string | null {
   const here = import.meta.filename;
   if (here !== undefined && !here.endsWith(".ts")) {
     try {
-      const { stamp } = JSON.parse(readFileSync(join(dirname(here), "stamp.json"), "utf8"));
+      const path = join(dirname(here), "stamp.json");
+      // Rebuilt since this process started: its stamp may not be the one of the running code.
+      if (statSync(path).mtimeMs >= performance.timeOrigin) return null;
+      const { stamp } = JSON.parse(readFileSync(path, "utf8"));
       if (typeof stamp === "string") return `stamp:${stamp}`;
     } catch {}
   }
-  return `stamp:${sourceStamp()}`;
+  const { files, newest } = sourceStamp();
+  return newest >= performance.timeOrigin ? null : `stamp:${files}:${newest}`;
 }
 
-function sourceStamp(): string {
+function sourceStamp(): { files: number; newest: number } {
   let newest = statSync(join(ROOT, "package.json")).mtimeMs;
   let files = 1;
   const walk = (dir: string) => {
@@ -152,7 +158,7 @@ function sourceStamp(): string {
     }
   };
   for (const dir of ["src", "grammar"]) walk(join(ROOT, dir));
-  return `${files}:${newest}`;
+  return { files, newest };
 }
 
 /** tracefs's events directory, where hits read each probe's format and id. */

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import {
   appendFileSync,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -55,6 +56,8 @@ interface CliRun {
   stdout: string;
   stderr: string;
   compiler: string[];
+  /** It rebuilt the start-up bundle (sources changed): that run caches nothing. */
+  rebuilt: boolean;
 }
 
 /** `ltsh run FILE ARGS`, with a task napping 5 ms over and over while it runs when `nap`. */
@@ -73,10 +76,13 @@ async function ltshRun(dir: string, args: string[], nap?: string): Promise<CliRu
   void exited.then(() => (done = true));
   while (nap && !done) await run([nap, "0.005"]);
   const code = await exited;
-  return { code, stdout, stderr, compiler: compilerModules(readFileSync(loads, "utf8")) };
+  const listing = readFileSync(loads, "utf8");
+  const rebuilt = listing.includes("/node_modules/esbuild/");
+  return { code, stdout, stderr, compiler: compilerModules(listing), rebuilt };
 }
 
-const entries = (dir: string) => readdirSync(join(dir, "ltsh", "compiled"));
+const entries = (dir: string) =>
+  existsSync(join(dir, "ltsh", "compiled")) ? readdirSync(join(dir, "ltsh", "compiled")) : [];
 const hits = (out: string) =>
   out
     .split("\n")
@@ -92,12 +98,15 @@ else {
     try {
       writeFileSync(join(dir, "nap.lt"), PROGRAM);
       const args = ["--json", "--for", "700ms"];
-      let first = await ltshRun(dir, args, napper.path);
-      let second = await ltshRun(dir, args, napper.path);
-      // Someone editing ltsh's sources meanwhile changes its code identity: a miss, once.
-      if (entries(dir).length > 1) {
-        first = second;
+      const first = await ltshRun(dir, args, napper.path);
+      let second = first;
+      // A run that rebuilt the bundle caches nothing, and one after an edit of ltsh's sources
+      // (others work in this tree) stores a new entry: then run again, a few times at most.
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const stored = entries(dir).length;
         second = await ltshRun(dir, args, napper.path);
+        if (second.compiler.length === 0 || (!second.rebuilt && entries(dir).length === stored))
+          break;
       }
       assert.ok(first.compiler.includes("chevrotain"), "the first run compiles");
       assert.equal(second.compiler, [], "the repeat run loads no compiler module");
