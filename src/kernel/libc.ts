@@ -74,6 +74,7 @@ export const MAP_FAILED = 0xffffffffffffffffn;
 export const EPOLL_CLOEXEC = 0x80000;
 export const EPOLL_CTL_ADD = 1;
 export const EPOLLIN = 1;
+export const EPOLL_EVENT_SIZE = 12; // struct epoll_event is packed on x86_64
 /** EFD_CLOEXEC | EFD_NONBLOCK */
 export const EFD_CLOEXEC_NONBLOCK = 0x80800;
 

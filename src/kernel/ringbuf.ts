@@ -3,13 +3,13 @@
 // record that wraps is still contiguous) read-only. Woken by epoll: libuv's own (koffi's poll
 // handle on the event loop), or epoll_wait on a koffi worker thread where that is missing.
 
-import koffi from "koffi";
 import { KernelError } from "./errors.ts";
 import {
   closeRaw,
   EFD_CLOEXEC_NONBLOCK,
   EPOLL_CLOEXEC,
   EPOLL_CTL_ADD,
+  EPOLL_EVENT_SIZE,
   EPOLLIN,
   eventfdSignal,
   lastErrno,
@@ -21,15 +21,12 @@ import {
   PROT_WRITE,
   viewOf,
 } from "./libc.ts";
-
-/** koffi.node.poll: a libuv poll handle; the callback gets (status, events). */
-type KoffiPoll = (fd: number, opts: { readable: boolean }, cb: () => void) => { close(): void };
+import { koffiPoll } from "./readable.ts";
 
 /** Record header: u32 len (with these two flag bits) then u32 page offset. */
 const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;
 const HEADER_SIZE = 8;
-const EPOLL_EVENT_SIZE = 12; // struct epoll_event is packed on x86_64
 const WORKER_WAIT_MS = 250;
 
 export class RingBufferReader {
@@ -92,7 +89,7 @@ export class RingBufferReader {
   start(onRecord: (data: Uint8Array) => void): void {
     if (this.onRecord !== null) throw new Error("RingBufferReader already started");
     this.onRecord = onRecord;
-    const poll = (koffi as { node?: { poll?: KoffiPoll } }).node?.poll;
+    const poll = koffiPoll();
     if (poll !== undefined && this.options.wake !== "worker") {
       // On the event loop's epoll: no thread hop per wakeup, and no worker held for good.
       this.poll = poll(this.mapFd, { readable: true }, () => this.drain());
