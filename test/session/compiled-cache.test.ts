@@ -27,6 +27,7 @@ import {
   type CompiledEntry,
   cacheDir,
   cacheKey,
+  hash106,
   readCompiled,
   writeCompiled,
 } from "../../src/session/compiled-cache.ts";
@@ -194,6 +195,21 @@ test("the least recently used entries are dropped beyond CACHE_ENTRIES", () =>
       "no leftovers",
     );
   }));
+
+test("the hash: any byte and the length count; where the bytes lie in memory does not", () => {
+  const bytes = new TextEncoder().encode("track x: a(pid) -> b(pid) > 1ms\n");
+  const hashes = new Set([hash106(bytes)]);
+  for (let i = 0; i < bytes.length; i++) {
+    const changed = bytes.slice();
+    changed[i] ^= 1;
+    hashes.add(hash106(changed));
+  }
+  hashes.add(hash106(bytes.subarray(0, bytes.length - 1)));
+  assert.is(hashes.size, bytes.length + 2);
+  const unaligned = new Uint8Array(bytes.length + 3);
+  unaligned.set(bytes, 3);
+  assert.is(hash106(unaligned.subarray(3)), hash106(bytes));
+});
 
 test("the cache lives under XDG_CACHE_HOME, else ~/.cache", () => {
   assert.is(cacheDir({ XDG_CACHE_HOME: "/x" }), "/x/ltsh/compiled");
