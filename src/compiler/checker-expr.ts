@@ -1,7 +1,6 @@
 // Checks and types one expression (a key or a filter) against the probe's fields and the
 // builtins. Name resolution: `args.x` is always the field, `$x` always the builtin, and a
-// bare `x` is the field when the event has one (with a warning if a builtin shares the name),
-// otherwise the builtin.
+// bare `x` is the field when the event has one, otherwise the builtin.
 
 import type { AstExpr } from "./ast.ts";
 import { BUILTINS, findBuiltin } from "./builtins.ts";
@@ -106,14 +105,8 @@ function checkName(ast: Extract<AstExpr, { kind: "name" }>, scope: ExprScope): E
   if (field) {
     const type = fieldType(field);
     if (typeof type === "string") return error(scope, "unsupported-field", type, ast.range);
-    if (builtin && ast.form === "bare") {
-      scope.diagnostics.push({
-        severity: "warning",
-        code: "shadowed-builtin",
-        message: `'${ast.name}' is ${probe.name}'s field here, not the builtin $${ast.name} (${builtin.doc}): write args.${ast.name} to silence this, or $${ast.name} for the builtin`,
-        range: ast.range,
-      });
-    }
+    // A field named like a builtin wins without a word: `sched_wakeup(pid)`, the woken task,
+    // is the language's own headline example; `$pid` reaches the builtin.
     return { kind: "field", field, type, range: ast.range };
   }
   if (builtin) return { kind: "builtin", name: builtin.name, type: builtin.type, range: ast.range };

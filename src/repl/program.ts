@@ -18,7 +18,7 @@ export type CheckResult =
       sets: { name: string; value: OptionValue; source: string }[];
       /** Every option after checking, defaults filled in. */
       options: Record<string, OptionValue>;
-      /** Rendered warnings (shadowed builtins, ...), "" when none. */
+      /** Rendered warnings (a duplicate action, an option set twice, ...), "" when none. */
       warnings: string;
     };
 

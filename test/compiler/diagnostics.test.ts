@@ -169,15 +169,14 @@ test("unknown action: lists the actions", () => {
   assert.equal(d.notes, ["did you mean snapshot?"]);
 });
 
-test("a bare name that is both a field and a builtin: a warning, and the field wins", () => {
+test("a bare name that is both a field and a builtin means the field, silently", () => {
   const { plan, diagnostics } = compileSource(`track sched_wakeup(pid) -> ${S}`, "t.lt", {
     catalog,
   });
-  assert.is(diagnostics.length, 1);
-  assert.is(diagnostics[0].severity, "warning");
-  assert.is(diagnostics[0].code, "shadowed-builtin");
-  assert.match(diagnostics[0].message, /write args.pid to silence this, or \$pid for the builtin/);
-  assert.is(plan?.trackers[0].begins[0].key[0].kind, "field");
+  assert.equal(diagnostics, []);
+  const key = plan?.trackers[0].begins[0].key[0];
+  assert.is(key?.kind, "field");
+  assert.is(key?.kind === "field" && key.field.name, "pid");
 });
 
 test("args.pid and $pid are silent and mean the field and the builtin", () => {
