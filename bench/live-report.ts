@@ -94,16 +94,19 @@ export const FINDINGS = [
     "`bench/live-begin-cost.ts` isolates that part: begin + end ~415 ns with a hash, ~230 ns " +
     "with slots. Helper calls are dear on this VM (retpolines, SRSO safe RET).",
   "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
-    "Node. bin/ltsh.js now starts from an esbuild bundle with V8's compile cache (it ran the " +
-    "sources through tsx before: 550–900 ms). In-process, from the bundle: Node ~35 ms to " +
-    "reach our code, compiler modules ~25 ms, tracefs catalog ~10–15 ms, compile ~5 ms, open + " +
-    "load + attach ~12–15 ms. The reference row (Node + koffi attaching two empty programs) " +
-    "is at ~0.2 of bpftrace, so the goal needs ltsh to skip the compiler and catalog at start, " +
-    "e.g. with a cache of compiled programs keyed by the .lt text and the kernel release.",
+    "Node. A first run (`--no-cache`) loads the parser, checker, tracefs catalog and code " +
+    "generator (~25 + 10–15 + 5 ms); a repeat run loads the generated programs from the " +
+    "compiled cache (~/.cache/ltsh/compiled, keyed by the file, its flags, ltsh's sources and " +
+    "the kernel build) and imports none of them. In-process, a repeat run on a quiet machine: " +
+    "Node ~18 ms, bin/ltsh.js checking the bundle against the sources ~5 ms, Node to our " +
+    "code ~10 ms more, cache lookup ~3–4 ms, live modules and koffi ~7–8 ms, maps + verifier + " +
+    "attach ~7 ms (the verifier on the real programs; ~0.2 ms for the reference's empty ones). " +
+    "The reference row (Node + koffi attaching two empty programs) is itself at ~0.22–0.27 of " +
+    "bpftrace, so ≤ 0.25 leaves ltsh no room above Node's own start.",
   "- Peak RSS: Node alone is 46 MB and koffi adds 9 MB (the reference row: 56 MB), so ≤ 0.6 " +
-    "of bpftrace (~60 MB) leaves ~5 MB for ltsh itself; Chevrotain and the compiler add ~12 MB, " +
-    "the catalog ~5 MB, the session and its mapped pending tables the rest (~95–100 MB in " +
-    "all; ~120 MB when bin/ltsh.js ran through tsx).",
+    "of bpftrace (~60 MB) leaves ~5 MB for ltsh itself. A repeat run skips Chevrotain, the " +
+    "compiler and the catalog (~12 + 5 MB); the session, its mapped pending tables and the " +
+    "hit output are the rest.",
   "- Hit delivery: medians are well under 1 ms; the tail is the process waiting for a CPU " +
     "while perf bench holds the other one of two, and a busier process gets less priority on " +
     "wakeup: ltsh's session used ~3 % of a CPU during the run against bpftrace's ~0.4 % " +
