@@ -11,10 +11,9 @@ import type { KernelSymbols } from "../kernel/kallsyms.ts";
 import { checkLivePermissions } from "../kernel/permissions.ts";
 import { RingBufferReader } from "../kernel/ringbuf.ts";
 import type { SessionOptions } from "./backends.ts";
-import type { ExecRunner } from "./exec.ts";
+import { HitActions } from "./hit-actions.ts";
 import { decodeHit } from "./live-decode.ts";
 import { LiveTracker } from "./live-tracker.ts";
-import type { FlightRecorder } from "./snapshot.ts";
 import { LatencyStats } from "./stats.ts";
 import type { HitRecord, Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
 
@@ -52,9 +51,7 @@ export class LiveSession implements Session {
   private readonly reader: RingBufferReader;
   private sweeper: NodeJS.Timeout | null = null;
   private symbols: KernelSymbols | null = null;
-  private recorder: FlightRecorder | null = null;
-  private exec: ExecRunner | null = null;
-  private readonly actions = new Set<Promise<unknown>>();
+  private readonly actions: HitActions;
   private readonly unregister: () => void;
   private closed = false;
   /** The index (hit records' tag) of the next tracker generated here; never reused. */
@@ -65,6 +62,7 @@ export class LiveSession implements Session {
     private readonly listener: SessionListener,
     private readonly options: Record<string, OptionValue>,
   ) {
+    this.actions = new HitActions(options, listener);
     this.reader = new RingBufferReader(ringbuf.fd, ringbuf.size);
     this.reader.start((bytes) => this.onRecord(bytes));
     this.unregister = onCleanup(() => this.closeSync());
@@ -112,18 +110,7 @@ export class LiveSession implements Session {
     if (hasAction(plan, "stack")) {
       this.symbols ??= (await import("../kernel/kallsyms.ts")).KernelSymbols.load();
     }
-    if (hasAction(plan, "snapshot")) {
-      const { FlightRecorder } = await import("./snapshot.ts");
-      this.recorder ??= FlightRecorder.start({
-        options: this.options,
-        warn: (m) => this.listener.warning(m),
-      });
-      this.recorder.track(plan);
-    }
-    if (plan.actions.some((a) => a.kind === "exec")) {
-      const { ExecRunner } = await import("./exec.ts");
-      this.exec ??= ExecRunner.fromOptions(this.options, (m) => this.listener.warning(m));
-    }
+    await this.actions.prepare(plan);
     tracker.start();
     this.trackers.push(tracker);
     if (plan.timeoutNs !== null && this.sweeper === null) {
@@ -162,9 +149,7 @@ export class LiveSession implements Session {
     await this.reader.close(); // delivers what is still in the ring
     this.sweep(true);
     const summaries = [...this.finished, ...this.trackers.map((t) => this.summary(t))];
-    await Promise.all(this.actions);
-    await this.exec?.close();
-    await this.recorder?.close();
+    await this.actions.close();
     for (const t of this.trackers) t.close();
     closeFd(this.ringbuf.fd);
     this.unregister();
@@ -216,22 +201,7 @@ export class LiveSession implements Session {
       const symbols = this.symbols;
       hit.stack = tracker.stackAddresses(stackId).map((a) => symbols.resolve(a));
     }
-    const plan = tracker.object.layout.plan;
-    const emit = (done: HitRecord) => {
-      this.listener.hit(done);
-      for (const a of plan.actions) if (a.kind === "exec") this.exec?.run(a.argv, done);
-    };
-    if (this.recorder !== null && hasAction(plan, "snapshot")) {
-      const pending = this.recorder.capture(hit).then(
-        (path) => emit({ ...hit, snapshot: path }),
-        (error: Error) => {
-          this.listener.warning(`snapshot failed: ${error.message}`);
-          emit(hit);
-        },
-      );
-      this.actions.add(pending);
-      void pending.finally(() => this.actions.delete(pending));
-    } else emit(hit);
+    this.actions.deliver(tracker.object.layout.plan, hit);
   }
 
   /** On exit or a fatal signal: detach and close without waiting for anything. */

@@ -19,14 +19,17 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
 import { openSession } from "../../src/session/backends.ts";
+import { KmodSession } from "../../src/session/kmod.ts";
 import {
   type KmodHost,
-  KmodSession,
   kmodUnavailableReason,
   removeStaleBuildDirs,
-} from "../../src/session/kmod.ts";
+} from "../../src/session/kmod-host.ts";
 import type { HitRecord } from "../../src/session/types.ts";
+import { reportSkip, TRACEFS, tracefsSkipReason } from "../snapshot/support.ts";
 import { planOf } from "./support.ts";
+
+const TRACEFS_INSTANCES = join(TRACEFS, "instances");
 
 const listener = { hit() {}, warning() {} };
 /** Every path the fake host was asked to insert. */
@@ -53,12 +56,16 @@ if (!existsSync("/proc/modules")) {
   console.log("  skip kmod open failure: this kernel can load modules (see npm run test:vm)");
 }
 
-/** A host whose "module", once inserted, has two hits in its device and one stats line. */
+/**
+ * A host whose "module", once inserted, has two hits in its device and one stats line; the
+ * hits begin at `beginNs` (CLOCK_MONOTONIC ns) and 300 and 450 µs later.
+ */
 function fakeHost(
   root: string,
   calls: string[],
   loaded: string[] = [],
   cache: KmodHost["cache"] = null,
+  beginNs = 1_000n,
 ): KmodHost {
   return {
     cache,
@@ -82,8 +89,8 @@ function fakeHost(
         records.writeBigUInt64LE(latency, at + 8);
         records.writeUInt32LE(8, at + 16);
         records.writeBigInt64LE(4242n, at + 24);
-        records.writeBigUInt64LE(1_000n, at + 56);
-        records.writeBigUInt64LE(1_000n + latency, at + 96);
+        records.writeBigUInt64LE(beginNs, at + 56);
+        records.writeBigUInt64LE(beginNs + latency, at + 96);
         records.write("cyclictest", at + 96 + 24, "latin1");
       }
       writeFileSync(join(root, `${name}.dev`), records);
@@ -135,6 +142,46 @@ test("a tracker is built, inserted, read, summarised and removed", async () => {
   assert.is(session.stats()[0].running, false);
   rmSync(root, { recursive: true, force: true });
 });
+
+const noTracefs = tracefsSkipReason();
+if (noTracefs === null) {
+  test("then snapshot: the session's flight recorder takes it from the hits it reads", async () => {
+    const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+    const calls: string[] = [];
+    const hits: HitRecord[] = [];
+    const warnings: string[] = [];
+    const text = `set snapshot.dir = "${join(root, "snapshots")}"
+track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us then snapshot`;
+    const plan = planOf(text);
+    const recent = process.hrtime.bigint() - 2_000_000n;
+    const session = new KmodSession(
+      { hit: (h) => hits.push(h), warning: (w) => warnings.push(w) },
+      plan.options,
+      fakeHost(root, calls, [], null, recent),
+    );
+    await session.add(plan.trackers[0]);
+    await session.close(); // waits for the snapshot being written
+    assert.is(hits.length, 2);
+    // The first is written; the second, in the same second, is skipped by the rate limit.
+    const [first, second] = hits;
+    assert.ok(first.snapshot?.startsWith(join(root, "snapshots")), String(first.snapshot));
+    assert.ok(existsSync(first.snapshot ?? "-"), "snapshot file missing");
+    assert.is(second.snapshot, null);
+    assert.ok(
+      warnings.some((w) => /skipped/.test(w)),
+      `no word of the skipped snapshot: ${warnings}`,
+    );
+    assert.not.ok(
+      warnings.some((w) => /loaded by hand/.test(w)),
+      "the module's own warning",
+    );
+    assert.not.ok(
+      readdirSync(TRACEFS_INSTANCES).some((i) => i.startsWith(`ltsh-${process.pid}-`)),
+      "recorder instance left",
+    );
+    rmSync(root, { recursive: true, force: true });
+  });
+} else reportSkip("kmod snapshot", noTracefs);
 
 test("a module already in the kernel is refused before building, naming the rmmod", async () => {
   const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
