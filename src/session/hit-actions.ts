@@ -42,7 +42,10 @@ export class HitActions {
       this.listener.hit(done);
       for (const a of plan.actions) if (a.kind === "exec") this.exec?.run(a.argv, done);
     };
-    if (this.recorder === null || !takes(plan, "snapshot")) return emit(hit);
+    if (this.recorder === null || !takes(plan, "snapshot")) {
+      emit(hit);
+      return;
+    }
     // Captured at once (the rate limit goes by arrival), reported in arrival order: a hit the
     // limit skips waits for the earlier one's file rather than overtaking it.
     const captured = this.recorder.capture(hit).then(
