@@ -78,11 +78,18 @@ function deliveryRow(delays: number[], peerDelays: number[]): string {
   const ours = p99(sorted);
   const ok = Number.isFinite(ours) ? (ours < 10 ? "met" : "**missed**") : "n/a";
   return (
-    `| hit delivery under perf bench, end event → line read, p99 (${sorted.length} and ` +
+    `| hit delivery under perf bench, end event → line read, p99 (threshold ${DELIVERY_THRESHOLD_US} µs; ${sorted.length} and ` +
     `${peer.length} hits; medians ${fmt(median(sorted))} and ${fmt(median(peer))} ms) | ` +
     `${fmt(ours)} ms | ${fmt(p99(peer))} ms | | < 10 ms | ${ok} |`
   );
 }
+
+/**
+ * Hit delivery is timed with wakeup.lt's threshold at 20 µs instead of 200 µs, for both
+ * tracers: with perf bench on one CPU few wakeups take 200 µs (tens of hits a run, too few
+ * for a p99, which is then the worst hit); at 20 µs there are hundreds, a heavier stream.
+ */
+export const DELIVERY_THRESHOLD_US = 20;
 
 /** What limits the numbers above (measured while building this; see src/kernel/README.md). */
 export const FINDINGS = [
