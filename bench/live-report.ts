@@ -114,12 +114,12 @@ export const FINDINGS = [
     "of bpftrace (~60 MB) leaves ~5 MB for ltsh itself. A repeat run skips Chevrotain, the " +
     "compiler and the catalog (~12 + 5 MB); the session, its mapped pending tables and the " +
     "hit output are the rest.",
-  "- Hit delivery: medians are well under 1 ms; the tail is the process waiting for a CPU " +
-    "while perf bench holds the other one of two, and a busier process gets less priority on " +
-    "wakeup: ltsh's session used ~3 % of a CPU during the run against bpftrace's ~0.4 % " +
-    "(perf stat task-clock) while its timeout sweep scanned every pending-table slot with " +
-    "BigInt `Atomics.load` every 10 ms (~220 µs a scan); bd788cb reads them as plain Int32 " +
-    "(~50 µs), and the p99 went from 14 to ~10 ms.",
+  "- Hit delivery: timed at a 20 µs threshold (hundreds of hits a round; at 200 µs a " +
+    'quiet run had tens, and its "p99" was the worst single hit, ~150 ms for ltsh and ' +
+    "bpftrace alike). Medians are well under 1 ms; the tail is the reader waiting for a " +
+    "CPU while perf bench holds the other one of two. ltsh's timeout sweep scans the " +
+    "pending table every 10 ms for a 1 s timeout (plain Int32 reads, ~50 µs a scan; with " +
+    "BigInt `Atomics.load` it was ~220 µs and the p99 at 200 µs was 14 ms).",
 ];
 
 export function report(m: Measurements): string {
