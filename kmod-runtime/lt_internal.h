@@ -118,6 +118,7 @@ struct lt_tracker {
 	u32 key_size;
 	u32 capacity;
 	bool keep_last;
+	bool stack;		/* threshold hits carry the end's stack */
 	u64 threshold_ns;	/* READ_ONCE(): module params change it */
 	u64 timeout_ns;		/* READ_ONCE() */
 	u64 stale_ns;

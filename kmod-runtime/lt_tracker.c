@@ -25,6 +25,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/stacktrace.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/workqueue.h>
@@ -95,6 +96,11 @@ static void lt_emit(struct lt_tracker *t, struct lt_event *ev, u32 kind,
 		hit.end.reserved = 0;
 	} else
 		memset(&hit.end, 0, sizeof(hit.end));
+	hit.reserved2 = 0;
+	memset(hit.stack, 0, sizeof(hit.stack));
+	/* from the end probe: the stack of the end event (a timeout has none) */
+	hit.stack_len = end && t->stack ?
+		stack_trace_save((unsigned long *)hit.stack, LT_STACK_MAX, 0) : 0;
 	if (lt_output_push(t->out, &hit))
 		atomic64_inc(&lt_stats_this_cpu(t)->lost);
 }
@@ -260,6 +266,7 @@ struct lt_tracker *lt_tracker_create(const struct lt_tracker_config *cfg,
 	t->key_size = cfg->key_size;
 	t->capacity = cfg->capacity;
 	t->keep_last = cfg->keep_last;
+	t->stack = cfg->stack;
 	t->threshold_ns = cfg->threshold_ns;
 	t->timeout_ns = cfg->timeout_ns;
 	t->stale_ns = cfg->stale_ns ? cfg->stale_ns : LT_DEFAULT_STALE_NS;

@@ -30,6 +30,7 @@
 
 #define LT_KEY_MAX		32	/* bytes; keys are fixed-size, zero-padded */
 #define LT_COMM_LEN		16
+#define LT_STACK_MAX		16	/* return addresses kept per hit */
 #define LT_HIST_BUCKETS		64
 #define LT_CAPACITY_MAX		(1U << 22)	/* pending begins per tracker */
 #define LT_DEFAULT_STALE_NS	(10ULL * 1000 * 1000 * 1000)
@@ -62,7 +63,7 @@ struct lt_ctx {
 };
 
 /**
- * struct lt_hit - one record read from /dev/ltsh_<module> (136 bytes)
+ * struct lt_hit - one record read from /dev/ltsh_<module> (272 bytes)
  * @tracker: lt_tracker_config.index of the tracker that produced it
  * @kind: LT_HIT_THRESHOLD or LT_HIT_TIMEOUT
  * @latency_ns: end.ts_ns - begin.ts_ns; for a timeout, the timeout in effect
@@ -72,9 +73,14 @@ struct lt_ctx {
  * @key: the key, zero-padded to LT_KEY_MAX
  * @begin: context of the begin event
  * @end: context of the end event; all zero for a timeout
+ * @stack_len: return addresses in @stack: the kernel stack of the end event
+ *	when the tracker records stacks (lt_tracker_config.stack), else 0
+ * @reserved2: zero
+ * @stack: innermost first, then zero
  *
  * Offsets: tracker 0, kind 4, latency_ns 8, key_size 16, key 24, begin 56,
- * end 96. Native byte order, no padding beyond the named fields.
+ * end 96, stack_len 136, stack 144. Native byte order, no padding beyond
+ * the named fields.
  */
 struct lt_hit {
 	u32 tracker;
@@ -85,10 +91,13 @@ struct lt_hit {
 	u8 key[LT_KEY_MAX];
 	struct lt_ctx begin;
 	struct lt_ctx end;
+	u32 stack_len;
+	u32 reserved2;
+	u64 stack[LT_STACK_MAX];
 };
 
 static_assert(sizeof(struct lt_ctx) == 40, "lt_ctx is part of the user ABI");
-static_assert(sizeof(struct lt_hit) == 136, "lt_hit is part of the user ABI");
+static_assert(sizeof(struct lt_hit) == 272, "lt_hit is part of the user ABI");
 
 /**
  * struct lt_tracker_config - what lt_tracker_create() builds
@@ -101,6 +110,8 @@ static_assert(sizeof(struct lt_hit) == 136, "lt_hit is part of the user ABI");
  *	false (default): the first begin is kept and the new one is ignored.
  *	"First" and "last" are by begin time (ts_ns), which decides when
  *	begins of one key race on two CPUs or nest (NMI).
+ * @stack: threshold hits carry the kernel stack of their end event
+ *	(stack_trace_save() in the end probe: a few hundred ns per hit)
  * @threshold_ns: pairs strictly longer than this are hits; 0: no hits, the
  *	tracker only aggregates (counters, histogram)
  * @timeout_ns: a begin with no end for strictly longer than this is removed
@@ -116,6 +127,7 @@ struct lt_tracker_config {
 	u32 key_size;
 	u32 capacity;
 	bool keep_last;
+	bool stack;
 	u64 threshold_ns;
 	u64 timeout_ns;
 	u64 stale_ns;

@@ -26,6 +26,7 @@ struct run {
 	struct lt_tracker *t;
 	struct lt_output *out;
 	u32 key_size;
+	bool stack;	/* threshold hits carry the (shim's one-frame) stack */
 	u64 now;
 	u64 rng;
 };
@@ -39,6 +40,18 @@ static void key_bytes(struct run *r, u32 key, u8 *buf)
 	for (i = 0; i < r->key_size; i++)
 		buf[i] = (u8)(key * 37 + i * (key + 1));
 	buf[0] = (u8)key;	/* distinct even for a 1-byte key */
+}
+
+/* A stack only when asked for, on a threshold hit; unused entries zero. */
+static void expect_stack(const struct lt_hit *hit, bool wanted)
+{
+	u32 i;
+
+	EXPECT_EQ(hit->stack_len, wanted ? 1 : 0);
+	EXPECT_EQ(hit->reserved2, 0);
+	EXPECT_EQ(hit->stack[0], wanted ? 0xffffffff81000000ULL : 0);
+	for (i = 1; i < LT_STACK_MAX; i++)
+		EXPECT_EQ(hit->stack[i], 0);
 }
 
 static void expect_hit(struct run *r, u32 key, u32 kind, u64 latency,
@@ -63,6 +76,7 @@ static void expect_hit(struct run *r, u32 key, u32 kind, u64 latency,
 
 		EXPECT(!memcmp(&hit.end, &zero, sizeof(zero)));
 	}
+	expect_stack(&hit, end && r->stack);
 }
 
 static void model_remove(struct model *m, u32 key)
@@ -154,6 +168,7 @@ static void op_expire(struct run *r)
 	while (m->timeout && lt_output_user_pop(r->out, &hit)) {
 		EXPECT_EQ(hit.kind, LT_HIT_TIMEOUT);
 		EXPECT_EQ(hit.latency_ns, m->timeout);
+		expect_stack(&hit, false);
 		EXPECT(r->now - hit.begin.ts_ns > m->timeout);
 		want--;
 	}
@@ -222,6 +237,7 @@ static void one_run(u64 seed, u32 ops)
 	cfg.key_size = r.key_size;
 	cfg.capacity = 1 + lt_rand(&r.rng) % 24;
 	cfg.keep_last = lt_rand(&r.rng) & 1;
+	cfg.stack = r.stack = lt_rand(&r.rng) & 1;
 	cfg.threshold_ns = lt_rand(&r.rng) % 400;
 	cfg.timeout_ns = lt_rand(&r.rng) % 2 ? lt_rand(&r.rng) % 3000 : 0;
 	cfg.stale_ns = 5000;

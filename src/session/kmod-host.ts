@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { availableParallelism, homedir, release, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { KernelSymbols } from "../kernel/kallsyms.ts";
 
 /** Seconds on real hardware, minutes on an emulated or loaded machine; only a hang ends here. */
 const BUILD_TIMEOUT_MS = 900_000;
@@ -90,6 +91,8 @@ export interface KmodHost {
   remove(name: string): string | null;
   devicePath(name: string): string;
   statsPath(name: string): string;
+  /** The kernel's symbols, modules' included (/proc/kallsyms), for hits' stacks. */
+  kernelSymbols(): KernelSymbols;
   /** Where built modules are kept, and what identifies the headers; null: always build. */
   cache: { dir: string; headers: string } | null;
 }
@@ -138,6 +141,7 @@ export function systemHost(kernelRelease = release()): KmodHost {
     },
     devicePath: (name) => `/dev/ltsh_${name}`,
     statsPath: (name) => `/proc/ltsh_${name}/stats`,
+    kernelSymbols: () => KernelSymbols.load(),
     cache: {
       dir: join(
         process.env.XDG_CACHE_HOME || join(homedir(), ".cache"),

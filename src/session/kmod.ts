@@ -17,10 +17,11 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { cIdentifier } from "../compiler/kmod/model.ts";
-import { decodeHit, HIT_RECORD_SIZE, parseStats } from "../compiler/kmod/record.ts";
+import { decodeHit, decodeStack, HIT_RECORD_SIZE, parseStats } from "../compiler/kmod/record.ts";
 import { generateModule, KmodDiagnosticsError, writeModule } from "../compiler/kmod/target.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
+import type { KernelSymbols } from "../kernel/kallsyms.ts";
 import { watchDevice } from "../kernel/readable.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
@@ -51,6 +52,8 @@ interface LoadedModule {
   running: boolean;
   final: SummaryRecord | null;
   unregister: () => void;
+  /** With `then stack`: the kernel's symbols, this module's included (read after insmod). */
+  symbols: KernelSymbols | null;
 }
 
 export class KmodSession implements Session {
@@ -125,10 +128,12 @@ export class KmodSession implements Session {
       running: true,
       final: null,
       unregister: () => {},
+      symbols: null,
     };
     // Ctrl-C or a crash must not leave the module loaded.
     loaded.unregister = onCleanup(() => this.unloadSync(loaded));
     this.modules.set(plan.name, loaded);
+    if (plan.actions.some((a) => a.kind === "stack")) loaded.symbols = this.host.kernelSymbols();
     const device = this.host.devicePath(name);
     try {
       loaded.fd = openSync(device, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -170,8 +175,10 @@ export class KmodSession implements Session {
       }
       if (got <= 0) return;
       for (let at = 0; at + HIT_RECORD_SIZE <= got; at += HIT_RECORD_SIZE) {
-        const hit = decodeHit(buf.subarray(at, at + HIT_RECORD_SIZE), [m.plan]);
+        const record = buf.subarray(at, at + HIT_RECORD_SIZE);
+        const hit = decodeHit(record, [m.plan]);
         if (!hit) continue;
+        if (m.symbols !== null) hit.stack = kernelStack(decodeStack(record), m.symbols, m.name);
         this.actions.deliver(m.plan, hit);
       }
     }
@@ -250,4 +257,14 @@ export async function openKmodSession(options: SessionOptions): Promise<KmodSess
   if (reason) throw new KmodSessionError(`the kmod backend cannot run here: ${reason}`);
   removeStaleBuildDirs();
   return new KmodSession(options.listener, options.options);
+}
+
+/**
+ * A hit's stack as symbols, without the module's own frames at the top (the probe and the
+ * runtime that saved it): it starts where the kernel fired the end event's tracepoint.
+ */
+function kernelStack(addresses: bigint[], symbols: KernelSymbols, module: string): string[] {
+  const frames = addresses.map((a) => symbols.resolve(a));
+  const own = frames.findIndex((f) => !f.endsWith(` [${module}]`));
+  return own < 0 ? [] : frames.slice(own);
 }

@@ -102,14 +102,16 @@ test("keys bigger than the runtime's 32 bytes are refused", () => {
   );
 });
 
-test("stack is a warning: the module builds, its hits carry no stack", () => {
-  const module = generateModule(
+test("stack: the tracker's config asks the runtime for the end's stack; no warning", () => {
+  const withStack = generateModule(
     planOf("track i: irq_handler_entry(irq) -> irq_handler_exit(irq) then print, stack"),
   );
-  assert.equal(
-    module.diagnostics.map((d) => [d.severity, d.code]),
-    [["warning", "kmod-no-stack"]],
+  assert.equal(withStack.diagnostics, []);
+  assert.match(withStack.files["lt_test_main.c"] ?? "", /\t\t\.stack = true,\n/);
+  const without = generateModule(
+    planOf("track i: irq_handler_entry(irq) -> irq_handler_exit(irq) then print"),
   );
+  assert.not.match(Object.values(without.files).join("\n"), /\.stack = /);
 });
 
 test.run();

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
+import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { KmodSession } from "../../src/session/kmod.ts";
 import {
@@ -66,6 +67,7 @@ function fakeHost(
   loaded: string[] = [],
   cache: KmodHost["cache"] = null,
   beginNs = 1_000n,
+  stack: bigint[] = [],
 ): KmodHost {
   return {
     cache,
@@ -92,6 +94,10 @@ function fakeHost(
         records.writeBigUInt64LE(beginNs, at + 56);
         records.writeBigUInt64LE(beginNs + latency, at + 96);
         records.write("cyclictest", at + 96 + 24, "latin1");
+        records.writeUInt32LE(stack.length, at + 136);
+        for (const [k, address] of stack.entries()) {
+          records.writeBigUInt64LE(address, at + 144 + 8 * k);
+        }
       }
       writeFileSync(join(root, `${name}.dev`), records);
       const hist = Array.from({ length: 64 }, (_, b) => (b === 20 ? 2 : b === 11 ? 5 : 0));
@@ -111,8 +117,41 @@ function fakeHost(
     },
     devicePath: (name) => join(root, `${name}.dev`),
     statsPath: (name) => join(root, `${name}.stats`),
+    kernelSymbols: () => FAKE_SYMBOLS,
   };
 }
+
+/** A kernel with the IRQ core and, once inserted, the module lt_i (as /proc/kallsyms lists). */
+const FAKE_SYMBOLS = KernelSymbols.parse(
+  [
+    "ffffffff81000000 T __handle_irq_event_percpu",
+    "ffffffff81000200 T handle_irq_event",
+    "ffffffffc0000000 t lt_emit\t[lt_i]",
+    "ffffffffc0000400 t i_on_irq_handler_exit\t[lt_i]",
+  ].join("\n"),
+);
+
+test("then stack: hits carry the end's kernel stack, symbolised, without the module's frames", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+  const hits: HitRecord[] = [];
+  const plan = planOf("track i: irq_handler_entry(irq) -> irq_handler_exit(irq) then print, stack");
+  const stack = [
+    0xffffffffc0000010n,
+    0xffffffffc0000420n,
+    0xffffffff81000042n,
+    0xffffffff81000210n,
+  ];
+  const session = new KmodSession(
+    { hit: (h) => hits.push(h), warning() {} },
+    {},
+    fakeHost(root, [], [], null, 1_000n, stack),
+  );
+  await session.add(plan.trackers[0]);
+  await session.close();
+  assert.is(hits.length, 2);
+  assert.equal(hits[0].stack, ["__handle_irq_event_percpu+0x42", "handle_irq_event+0x10"]);
+  rmSync(root, { recursive: true, force: true });
+});
 
 test("a tracker is built, inserted, read, summarised and removed", async () => {
   const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));

@@ -2,13 +2,15 @@
 // "@@ltsh ..." lines, the reader prints "ltsh-hit HEX" records; hits are decoded with the
 // kmod session's own decoder.
 
-import { decodeHit, parseStats } from "../../src/compiler/kmod/record.ts";
+import { decodeHit, decodeStack, parseStats } from "../../src/compiler/kmod/record.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord, SummaryRecord } from "../../src/session/types.ts";
 
 export interface Phase {
   name: string;
   hits: HitRecord[];
+  /** Each hit's kernel stack (addresses, innermost first; [] without `stack`). */
+  stacks: bigint[][];
   /** Records the reader counted (printed or not). */
   records: number;
   /** Lines the workloads printed ("sleep n=50 usec=1000 pid=71"). */
@@ -47,7 +49,7 @@ export function parseModuleRun(console: string, module: string, plans: TrackerPl
       if (what === "insmod") run.insmod = Number(rest.replace("rc=", ""));
       if (what === "rmmod") run.rmmod = Number(rest.replace("rc=", ""));
       if (what === "phase") {
-        phase = { name: rest, hits: [], records: 0, output: [], undecodable: 0 };
+        phase = { name: rest, hits: [], stacks: [], records: 0, output: [], undecodable: 0 };
         run.phases.push(phase);
       }
       if (what === "stats") inStats = true;
@@ -60,9 +62,12 @@ export function parseModuleRun(console: string, module: string, plans: TrackerPl
     if (inStats) {
       run.statsText += `${line}\n`;
     } else if (line.startsWith("ltsh-hit ") && phase) {
-      const hit = decodeHit(Buffer.from(line.slice(9).trim(), "hex"), plans);
-      if (hit) phase.hits.push(hit);
-      else phase.undecodable++;
+      const record = Buffer.from(line.slice(9).trim(), "hex");
+      const hit = decodeHit(record, plans);
+      if (hit) {
+        phase.hits.push(hit);
+        phase.stacks.push(decodeStack(record));
+      } else phase.undecodable++;
     } else if (line.startsWith("ltsh-read records=") && phase) {
       phase.records = Number(line.slice(18));
     } else if (phase && /^\w+ .*=/.test(line)) {

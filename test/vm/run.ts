@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildGuestPrograms, buildInitramfs, findGuestKernel } from "../../scripts/vm/initramfs.ts";
 import { bootVm, qemuBinary } from "../../scripts/vm/qemu.ts";
+import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
 import { runSessionTests } from "./run-session.ts";
@@ -32,7 +33,13 @@ function guestFacts(console: string): GuestFacts {
   const virtioIrqs = [...console.matchAll(/^@@ltsh irq\s+(\d+):.*virtio/gm)].map((m) =>
     Number(m[1]),
   );
-  return { vdaDevt: dev ? Number(dev[1]) * 2 ** 20 + Number(dev[2]) : null, virtioIrqs };
+  const ksyms = [...console.matchAll(/^@@ltsh ksym (.*)$/gm)].map((m) => m[1]);
+  const symbols = ksyms.length === 2 ? KernelSymbols.parse(ksyms.join("\n")) : null;
+  return {
+    vdaDevt: dev ? Number(dev[1]) * 2 ** 20 + Number(dev[2]) : null,
+    virtioIrqs,
+    symbols,
+  };
 }
 
 async function main(): Promise<number> {
@@ -72,6 +79,9 @@ async function main(): Promise<number> {
       'echo "@@ltsh vda-dev $(cat /sys/block/vda/dev)"',
       ...runnable.map(({ scenario, module }) => scenarioScript(scenario, module.name)),
       "grep virtio /proc/interrupts | sed 's/^ */@@ltsh irq /'",
+      // The IRQ core's function and the one after it: enough to tell whether a stack frame
+      // lies in it (Debian's System.map is a stub; the real one is in the -dbg package).
+      'grep -A1 " __handle_irq_event_percpu$" /proc/kallsyms | sed "s/^/@@ltsh ksym /"',
       'dmesg | grep -E "BUG|WARNING|Oops|lt_" | sed "s/^/@@ltsh dmesg /"',
     ].join("\n");
     const initrd = buildInitramfs({

@@ -3,6 +3,8 @@
 // hits and stats read back. Thresholds are lowered through the module parameters, which
 // is itself under test: they must apply at once, without rebuilding.
 
+import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
+import type { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import type { HitRecord } from "../../src/session/types.ts";
 import { type ModuleRun, type Phase, workloadValues } from "./console.ts";
 
@@ -21,6 +23,8 @@ export interface GuestFacts {
   vdaDevt: number | null;
   /** IRQ numbers /proc/interrupts lists for virtio devices. */
   virtioIrqs: number[];
+  /** __handle_irq_event_percpu and the symbol after it, from the guest's /proc/kallsyms. */
+  symbols: KernelSymbols | null;
 }
 
 const KERNEL_ADDRESS = 0xffff800000000000n;
@@ -30,6 +34,7 @@ function phase(run: ModuleRun, name: string): Phase {
     run.phases.find((p) => p.name === name) ?? {
       name,
       hits: [],
+      stacks: [],
       records: 0,
       output: [],
       undecodable: 0,
@@ -157,8 +162,16 @@ export const SCENARIOS: Scenario[] = [
     check(run, guest) {
       const disk = phase(run, "disk");
       const virtio = disk.hits.filter((h) => guest.virtioIrqs.includes(Number(h.key[0])));
+      // `then print, stack`: each hit carries the stack of its irq_handler_exit, which the
+      // kernel's IRQ core calls from __handle_irq_event_percpu.
+      const stacks = disk.stacks.map((s) => s.map((a) => guest.symbols?.resolve(a) ?? ""));
+      const inIrqCore = stacks.filter((s) => s.some((f) => f.startsWith("__handle_irq_event")));
       return new Checks()
         .expect(virtio.length >= 5, `${virtio.length} hits on virtio IRQs ${guest.virtioIrqs}`)
+        .expect(
+          guest.symbols !== null && disk.hits.length > 0 && inIrqCore.length === disk.hits.length,
+          `${inIrqCore.length} of ${disk.hits.length} hits' stacks pass through __handle_irq_event_percpu; first: ${stacks[0]?.slice(0, 6).join(" < ")}`,
+        )
         .expect(
           disk.hits.every((h) => h.key[1] === BigInt(h.begin.cpu)),
           "key cpu is not the CPU",
@@ -250,13 +263,13 @@ export function scenarioScript(s: Scenario, module: string): string {
   const quiet = `echo 0 > $P/${s.example}_threshold_ns; echo 0 > $P/${s.example}_timeout_ns`;
   for (const [name, commands] of s.phases) {
     lines.push(`echo "@@ltsh phase ${module} ${name}"`, commands, quiet);
-    lines.push(`ltread /dev/ltsh_${module} 136 300 100`);
+    lines.push(`ltread /dev/ltsh_${module} ${HIT_RECORD_SIZE} 300 100`);
   }
   // Stopped (probes and sweep gone), the last read takes every record the counters include.
   lines.push(
     `echo "@@ltsh phase ${module} stopped"`,
     `echo 1 > $P/stop; echo "@@ltsh stop ${module} rc=$? $(cat $P/stop)"`,
-    `ltread /dev/ltsh_${module} 136 300 100`,
+    `ltread /dev/ltsh_${module} ${HIT_RECORD_SIZE} 300 100`,
   );
   lines.push(
     `echo "@@ltsh stats ${module}"`,

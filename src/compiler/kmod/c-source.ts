@@ -185,6 +185,7 @@ function trackerState(t: TrackerModel): string {
     `\t\t.key_size = sizeof(struct ${t.ident}_key),`,
     `\t\t.capacity = ${plan.capacity},`,
     `\t\t.keep_last = ${plan.keep === "last"},`,
+    ...(plan.actions.some((a) => a.kind === "stack") ? ["\t\t.stack = true,"] : []),
     "\t},",
     `\t.threshold_ns = ${plan.thresholdNs ?? 0},`,
     `\t.timeout_ns = ${plan.timeoutNs ?? 0},`,

@@ -170,14 +170,7 @@ function trackerModel(
     (side === "end" ? fn.ends : fn.begins).push(code);
   }
   for (const action of plan.actions) {
-    if (action.kind === "stack") {
-      diagnostics.push({
-        severity: "warning",
-        code: "kmod-no-stack",
-        message: "'stack' is not supported by the kmod target: its hits carry no stack",
-        range: action.range,
-      });
-    } else if (action.kind === "snapshot") {
+    if (action.kind === "snapshot") {
       // `ltsh run --target kmod` takes it, from the hits it reads (it drops this warning).
       diagnostics.push({
         severity: "warning",

@@ -7,12 +7,15 @@ import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../../ses
 import type { ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
 
 /** sizeof(struct lt_hit). */
-export const HIT_RECORD_SIZE = 136;
+export const HIT_RECORD_SIZE = 272;
 const LT_HIT_THRESHOLD = 1;
 const LT_HIT_TIMEOUT = 2;
 const KEY_OFFSET = 24;
 const BEGIN_OFFSET = 56;
 const END_OFFSET = 96;
+const STACK_LEN_OFFSET = 136;
+const STACK_OFFSET = 144;
+const STACK_MAX = 16;
 
 function readContext(buf: Buffer, at: number, sides: ProbeSide[]): EventContext {
   const probe = buf.readUInt16LE(at + 20);
@@ -70,6 +73,12 @@ export function decodeHit(record: Buffer, trackers: TrackerPlan[]): HitRecord | 
     snapshot: null,
     stack: null,
   };
+}
+
+/** The record's kernel stack (trackers with `stack`), innermost first; [] when none. */
+export function decodeStack(record: Buffer): bigint[] {
+  const length = Math.min(record.readUInt32LE(STACK_LEN_OFFSET), STACK_MAX);
+  return Array.from({ length }, (_, i) => record.readBigUInt64LE(STACK_OFFSET + 8 * i));
 }
 
 /** One line of /proc/ltsh_MOD/stats as key=value pairs. */
