@@ -63,6 +63,8 @@ export async function buildBundle(stamp = sourceStamp()) {
     logLevel: "silent",
     // koffi carries a native module; the rest is plain JavaScript.
     external: ["koffi"],
+    // The compiled cache keys entries by the code that made them (src/session/compiled-cache.ts).
+    define: { "globalThis.__ltshBundleStamp": JSON.stringify(stamp) },
     // Ink imports react-devtools-core only when DEV is set; it is not installed.
     alias: { "react-devtools-core": join(ROOT, "scripts", "devtools-stub.mjs") },
     banner: {

@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { arch, homedir, release, version } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TrackerObject } from "../compiler/bpf/object.ts";
 import type { Diagnostic } from "../compiler/diagnostic.ts";
@@ -124,22 +124,18 @@ export function kernelIdentity(): string {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** scripts/bundle.mjs defines it (esbuild `define`) as the sources' stamp; unset from sources. */
+const BUNDLE_STAMP = (globalThis as { __ltshBundleStamp?: string }).__ltshBundleStamp;
+
 /**
  * The sources' stamp of scripts/bundle.mjs (file count and newest mtime of package.json,
  * src/ and grammar/). From the start-up bundle, the stamp it was built with (bin/ltsh.js
  * runs it only when that matches the sources); from the sources (tsx), walked here.
  */
 export function codeIdentity(): string | null {
-  const here = import.meta.filename;
-  if (here !== undefined && !here.endsWith(".ts")) {
-    try {
-      const path = join(dirname(here), "stamp.json");
-      // Rebuilt since this process started: its stamp may not be the one of the running code.
-      if (statSync(path).mtimeMs >= performance.timeOrigin) return null;
-      const { stamp } = JSON.parse(readFileSync(path, "utf8"));
-      if (typeof stamp === "string") return `stamp:${stamp}`;
-    } catch {}
-  }
+  // Built in by scripts/bundle.mjs: the stamp of exactly the code that runs, even when the
+  // bundle beside it has been rebuilt since this process started.
+  if (BUNDLE_STAMP !== undefined) return `stamp:${BUNDLE_STAMP}`;
   const { files, newest } = sourceStamp();
   return newest >= performance.timeOrigin ? null : `stamp:${files}:${newest}`;
 }
