@@ -6,6 +6,9 @@
 // stopped: the emulated CPU keeps executing the breakpoint the patch has already replaced.
 //   node --import tsx scripts/vm/tcg-smp-hang.ts [ROUNDS] [CPUS]   (prints where the guest stopped)
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { buildGuestPrograms, buildInitramfs, findGuestKernel } from "./initramfs.ts";
 import { bootVm } from "./qemu.ts";
 
@@ -27,12 +30,9 @@ const script = [
   "done",
   "kill $P $S",
 ].join("\n");
-const initrd = buildInitramfs({
-  kernel,
-  modules: [],
-  programs: buildGuestPrograms(`${process.env.TMPDIR ?? "/tmp"}/ltsh-vm-guest-programs`),
-  script,
-});
+const work = mkdtempSync(join(tmpdir(), "ltsh-tcg-hang-"));
+const initrd = buildInitramfs({ kernel, modules: [], programs: buildGuestPrograms(work), script });
+rmSync(work, { recursive: true, force: true });
 const boot = await bootVm({
   vmlinuz: kernel.vmlinuz,
   initrd,

@@ -1,7 +1,7 @@
 // The tracepoint catalog: format parsing, lookups by name and category:name, suggestions,
 // the bundled snapshot, and a tracefs-style directory given with --catalog.
 
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -119,13 +119,15 @@ test("a missing or malformed --catalog file is a CatalogError, not a crash", () 
     () => loadCatalog({ path: notCatalog }),
     (e: unknown) => e instanceof CatalogError,
   );
-  const malformed = join(mkdtempSync(join(tmpdir(), "ltsh-catalog-")), "c.json");
+  const malformedDir = mkdtempSync(join(tmpdir(), "ltsh-catalog-"));
+  const malformed = join(malformedDir, "c.json");
   writeFileSync(malformed, JSON.stringify({ tracepoints: [{ category: "a", name: "b" }] }));
   assert.throws(
     () => loadCatalog({ path: malformed }),
     (e: unknown) =>
       e instanceof CatalogError && /tracepoints\[0\] is not a tracepoint/.test(e.message),
   );
+  rmSync(malformedDir, { recursive: true, force: true });
 });
 
 test("the default catalog is live tracefs when readable, else the bundled snapshot", () => {

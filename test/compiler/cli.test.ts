@@ -3,7 +3,7 @@
 // "no stack trace, exit 1" contract.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -172,5 +172,7 @@ test("a real process: errors on stderr, no stack trace, exit 1", () => {
   assert.match(r.stderr, /bad2\.lt:1:66: error: unterminated string/);
   assert.not.match(r.stderr, /\n\s+at /);
 });
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

@@ -2,7 +2,7 @@
 // stdin with gzip, and exit codes for a bad program, a bad trace and bad usage.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -115,5 +115,7 @@ test("bad usage exits 2", () => {
   assert.is(usage.status, 2);
   assert.match(usage.stderr, /--format must be one of ftrace, perf, babeltrace/);
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -1,7 +1,7 @@
 // Reading traces: gzip, forced formats, and bad input — foreign, binary, empty, truncated
 // files and malformed lines — with the line number and what was expected.
 
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -123,5 +123,7 @@ test("speed paces by trace time", async () => {
   await read(path, { speed: "max" });
   assert.ok(performance.now() - fast < 45);
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -2,7 +2,7 @@
 // says why elsewhere): mono clock, tgids, events recorded, instance removed, stale ones too.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -63,7 +63,8 @@ test("stale instances of dead pids are removed, live ones kept", () => {
 test("ltsh record --for-file: the file's events, replayable, instance gone afterwards", async () => {
   const root = findTracefs();
   const before = ltshInstances(root);
-  const out = join(mkdtempSync(join(tmpdir(), "ltsh-record-")), "trace.txt");
+  const outDir = mkdtempSync(join(tmpdir(), "ltsh-record-"));
+  const out = join(outDir, "trace.txt");
   const result = spawnSync(
     process.execPath,
     [
@@ -97,6 +98,7 @@ test("ltsh record --for-file: the file's events, replayable, instance gone after
     pids.some((pid) => pid > 0),
     "the TGID column is recorded",
   );
+  rmSync(outDir, { recursive: true, force: true });
 });
 
 test("ltsh record: an unknown event is an error naming it, exit 1", () => {

@@ -2,7 +2,7 @@
 // trackers added later see the whole trace, stop/remove/stats, fatal trace errors through
 // done(), and the snapshot and exec actions.
 
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -243,5 +243,7 @@ test("a removed tracker added again under its name starts afresh over the whole 
   assert.is(hits.length, 2);
   await session.close();
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
