@@ -11,34 +11,20 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sourceStampOf } from "./source-stamp.mjs";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const BUNDLE_DIR = join(ROOT, "node_modules", ".cache", "ltsh-bundle");
 export const BUNDLE = join(BUNDLE_DIR, "ltsh.mjs");
 const STAMP = join(BUNDLE_DIR, "stamp.json");
-const SOURCE_DIRS = ["src", "grammar"];
 
-/** Newest modification time among the sources and package.json, and how many files. */
+/** The sources' stamp (scripts/source-stamp.mjs), as stamp.json records it. */
 export function sourceStamp() {
-  let newest = statSync(join(ROOT, "package.json")).mtimeMs;
-  let files = 1;
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else {
-        newest = Math.max(newest, statSync(path).mtimeMs);
-        files++;
-      }
-    }
-  };
-  for (const dir of SOURCE_DIRS) walk(join(ROOT, dir));
-  return `${files}:${newest}`;
+  return sourceStampOf(ROOT).text;
 }
 
 /** Builds the bundle and records the sources' stamp; an atomic rename keeps racing starts safe. */

@@ -39,7 +39,8 @@ export async function prepareRun(
   const { compileFile } = await import("../compiler/compile.ts");
   const catalog = loadCatalogOrReport(flags.catalog);
   if (!catalog) return null;
-  const { plan, diagnostics, text } = compileFile(path, { catalog });
+  // The bytes the key was made from: what is compiled is what is stored under that key.
+  const { plan, diagnostics, text } = compileFile(path, { catalog, bytes: lookup?.bytes });
   await printDiagnostics(diagnostics, text);
   if (!plan) return null;
   if (backend !== "live") return { options: plan.options, trackers: plan.trackers, objects: null };
@@ -53,8 +54,7 @@ export async function prepareRun(
     return null;
   }
   // Only what was compiled against this kernel's tracefs, from the very bytes the key names.
-  const same = lookup !== null && Buffer.from(text).equals(lookup.bytes);
-  if (lookup !== null && same && catalog.source.startsWith("tracefs:")) {
+  if (lookup !== null && catalog.source.startsWith("tracefs:")) {
     const { writeCompiled } = await import("../session/compiled-cache.ts");
     const entry = { options: plan.options, diagnostics, trackers: objects };
     writeCompiled(lookup.dir, lookup.key, entry, lookup.eventsDir);

@@ -21,6 +21,11 @@ export interface CompileOptions {
   existingNames?: readonly string[];
 }
 
+export interface CompileFileOptions extends CompileOptions {
+  /** The file's bytes when the caller has read them already (compileFile reads them). */
+  bytes?: Buffer;
+}
+
 export interface CompileResult {
   plan: ProgramPlan | null;
   /** Sorted by position; warnings may come with a plan. */
@@ -50,11 +55,11 @@ export function compileSource(
 /** Reads and compiles a file; unreadable, empty and non-UTF-8 files are diagnostics too. */
 export function compileFile(
   path: string,
-  options: CompileOptions = {},
+  options: CompileFileOptions = {},
 ): CompileResult & { text: string } {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = options.bytes ?? readFileSync(path);
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT"

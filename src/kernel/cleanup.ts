@@ -55,3 +55,16 @@ function install(): void {
     });
   }
 }
+
+/**
+ * Whether process `pid` still runs (EPERM: it does, as another user's): the owner test for
+ * what a process leaves behind under its pid (tracefs instances, temporary files).
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}

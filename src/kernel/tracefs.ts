@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { onCleanup } from "./cleanup.ts";
+import { onCleanup, processAlive } from "./cleanup.ts";
 
 /** A tracefs problem, with the fix in the message: print it as one line. */
 export class TracefsError extends Error {}
@@ -70,15 +70,6 @@ function writeFile(path: string, value: string): void {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
     const hint = code === "EACCES" || code === "EPERM" ? " (run as root)" : "";
     throw new TracefsError(`tracefs: cannot write '${value.trim()}' to ${path}: ${code}${hint}`);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
 

@@ -5,21 +5,21 @@
 import {
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
-  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { arch, homedir, release, version } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sourceStampOf } from "../../scripts/source-stamp.mjs";
 import type { TrackerObject } from "../compiler/bpf/object.ts";
 import type { Diagnostic } from "../compiler/diagnostic.ts";
 import type { OptionValue, ProbePlan } from "../compiler/plan.ts";
 import { type PackedTracker, packTracker, unpackTracker } from "./compiled-pack.ts";
+import { pruneCache, touch } from "./disk-cache.ts";
 
 /** Bumped whenever the entry's shape changes; part of the key. */
 const FORMAT = 2;
@@ -136,25 +136,8 @@ export function codeIdentity(): string | null {
   // Built in by scripts/bundle.mjs: the stamp of exactly the code that runs, even when the
   // bundle beside it has been rebuilt since this process started.
   if (BUNDLE_STAMP !== undefined) return `stamp:${BUNDLE_STAMP}`;
-  const { files, newest } = sourceStamp();
-  return newest >= performance.timeOrigin ? null : `stamp:${files}:${newest}`;
-}
-
-function sourceStamp(): { files: number; newest: number } {
-  let newest = statSync(join(ROOT, "package.json")).mtimeMs;
-  let files = 1;
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else {
-        newest = Math.max(newest, statSync(path).mtimeMs);
-        files++;
-      }
-    }
-  };
-  for (const dir of ["src", "grammar"]) walk(join(ROOT, dir));
-  return { files, newest };
+  const { newest, text } = sourceStampOf(ROOT);
+  return newest >= performance.timeOrigin ? null : `stamp:${text}`;
 }
 
 /** tracefs's events directory, where hits read each probe's format and id. */
@@ -228,7 +211,7 @@ export function writeCompiled(
     writeFileSync(temporary, Buffer.concat([Buffer.from(header), bytes]), { mode: 0o644 });
     // Atomic: a racing run reads the old entry, the new one, or none, never half of one.
     renameSync(temporary, entryPath(dir, key));
-    prune(dir);
+    pruneCache(dir, CACHE_ENTRIES, (name) => name.endsWith(".ltsh"));
   } catch {
     try {
       rmSync(temporary, { force: true });
@@ -280,36 +263,4 @@ function readFormat(eventsDir: string, probe: ProbePlan): { id: number; hash: st
   if (line === null) return null;
   const rest = text.slice(0, line.index) + text.slice(line.index + line[0].length);
   return { id: Number(line[1]), hash: hash106(Buffer.from(rest, "latin1")) };
-}
-
-function touch(path: string): void {
-  try {
-    const now = new Date();
-    utimesSync(path, now, now);
-  } catch {
-    // A read-only cache still serves hits.
-  }
-}
-
-/** Keeps the CACHE_ENTRIES most recently used entries; drops leftovers of killed runs. */
-function prune(dir: string): void {
-  const names = readdirSync(dir);
-  for (const name of names) {
-    const owner = /\.(\d+)\.tmp$/.exec(name);
-    if (owner && !isAlive(Number(owner[1]))) rmSync(join(dir, name), { force: true });
-  }
-  const entries = names
-    .filter((name) => name.endsWith(".ltsh"))
-    .map((name) => ({ path: join(dir, name), used: statSync(join(dir, name)).mtimeMs }))
-    .sort((a, b) => b.used - a.used);
-  for (const old of entries.slice(CACHE_ENTRIES)) rmSync(old.path, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

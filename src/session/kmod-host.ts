@@ -14,12 +14,13 @@ import {
   renameSync,
   rmSync,
   statSync,
-  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { availableParallelism, homedir, release, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { processAlive } from "../kernel/cleanup.ts";
 import { KernelSymbols } from "../kernel/kallsyms.ts";
+import { pruneCache } from "./disk-cache.ts";
 
 /** Seconds on real hardware, minutes on an emulated or loaded machine; only a hang ends here. */
 const BUILD_TIMEOUT_MS = 900_000;
@@ -168,16 +169,6 @@ export function cachePath(
   return join(cache.dir, hash.digest("hex").slice(0, 20), `${name}.ko`);
 }
 
-/** Marks a cache entry as used now: the pruning keeps the most recently used. */
-export function touch(path: string): void {
-  try {
-    const now = new Date();
-    utimesSync(path, now, now);
-  } catch {
-    // A read-only cache still serves hits.
-  }
-}
-
 /** Keeps a built module (best effort: a read-only or full cache only costs rebuilds). */
 export function storeInCache(ko: string, cached: string): void {
   const entry = dirname(cached);
@@ -187,20 +178,7 @@ export function storeInCache(ko: string, cached: string): void {
     copyFileSync(ko, join(temporary, basename(cached)));
     // Atomic: a session racing to store the same build finds it whole or not at all.
     renameSync(temporary, entry);
-    const dir = dirname(entry);
-    const names = readdirSync(dir);
-    // Half-stored entries of sessions killed mid-copy.
-    for (const name of names) {
-      const owner = /\.(\d+)\.tmp$/.exec(name);
-      if (owner && !isAlive(Number(owner[1])))
-        rmSync(join(dir, name), { recursive: true, force: true });
-    }
-    const entries = names
-      .filter((f) => !f.endsWith(".tmp"))
-      .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
-      .sort((a, b) => b.mtime - a.mtime);
-    for (const old of entries.slice(CACHE_ENTRIES))
-      rmSync(old.path, { recursive: true, force: true });
+    pruneCache(dirname(entry), CACHE_ENTRIES, (name) => !name.endsWith(".tmp"));
   } catch {
     // Not cached (or cached by a racing session); the next run looks again.
   }
@@ -211,18 +189,7 @@ export function storeInCache(ko: string, cached: string): void {
 export function removeStaleBuildDirs(dir = tmpdir()): void {
   for (const name of readdirSync(dir)) {
     const owner = /^ltsh-(\d+)-kmod-/.exec(name);
-    if (owner && !isAlive(Number(owner[1])))
+    if (owner && !processAlive(Number(owner[1])))
       rmSync(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, another user's.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -24,6 +24,7 @@ import { onCleanup } from "../kernel/cleanup.ts";
 import type { KernelSymbols } from "../kernel/kallsyms.ts";
 import { watchDevice } from "../kernel/readable.ts";
 import type { SessionOptions } from "./backends.ts";
+import { touch } from "./disk-cache.ts";
 import { HitActions } from "./hit-actions.ts";
 import {
   cachePath,
@@ -32,7 +33,6 @@ import {
   removeStaleBuildDirs,
   storeInCache,
   systemHost,
-  touch,
 } from "./kmod-host.ts";
 import { LatencyStats } from "./stats.ts";
 import type { Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
@@ -60,6 +60,8 @@ export class KmodSession implements Session {
   readonly backend = "kmod";
   private readonly modules = new Map<string, LoadedModule>();
   private readonly actions: HitActions;
+  /** Read into, device after device: decoding copies what a hit keeps. */
+  private readonly records = Buffer.alloc(HIT_RECORD_SIZE * 256);
 
   constructor(
     private readonly listener: SessionListener,
@@ -164,18 +166,17 @@ export class KmodSession implements Session {
   /** Reads every record the ring holds now and reports the hits. */
   private drain(m: LoadedModule): void {
     if (m.fd === null) return;
-    const buf = Buffer.alloc(HIT_RECORD_SIZE * 256);
     for (;;) {
       let got: number;
       try {
-        got = readSync(m.fd, buf, 0, buf.length, null);
+        got = readSync(m.fd, this.records, 0, this.records.length, null);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "EAGAIN") return;
         throw error;
       }
       if (got <= 0) return;
       for (let at = 0; at + HIT_RECORD_SIZE <= got; at += HIT_RECORD_SIZE) {
-        const record = buf.subarray(at, at + HIT_RECORD_SIZE);
+        const record = this.records.subarray(at, at + HIT_RECORD_SIZE);
         const hit = decodeHit(record, [m.plan]);
         if (!hit) continue;
         if (m.symbols !== null) hit.stack = kernelStack(decodeStack(record), m.symbols, m.name);

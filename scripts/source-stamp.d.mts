@@ -1,0 +1,6 @@
+// Types of scripts/source-stamp.mjs (plain JavaScript: bin/ltsh.js loads it before any TypeScript).
+export declare function sourceStampOf(root: string): {
+  files: number;
+  newest: number;
+  text: string;
+};
