@@ -81,10 +81,7 @@ export class KmodSession implements Session {
       if (error instanceof KmodDiagnosticsError) throw new KmodSessionError(error.message);
       throw error;
     }
-    for (const d of generated.diagnostics) {
-      // The module takes no snapshot, but this session does, from the hits it reads.
-      if (d.code !== "kmod-no-snapshot") this.listener.warning(`${plan.name}: ${d.message}`);
-    }
+    for (const d of generated.diagnostics) this.listener.warning(`${plan.name}: ${d.message}`);
     const name = generated.model.name;
     if (this.host.isLoaded(name)) {
       throw new KmodSessionError(

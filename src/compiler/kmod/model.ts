@@ -169,18 +169,6 @@ function trackerModel(
     }
     (side === "end" ? fn.ends : fn.begins).push(code);
   }
-  for (const action of plan.actions) {
-    if (action.kind === "snapshot") {
-      // `ltsh run --target kmod` takes it, from the hits it reads (it drops this warning).
-      diagnostics.push({
-        severity: "warning",
-        code: "kmod-no-snapshot",
-        message:
-          "'snapshot' is taken by `ltsh run --target kmod` from the hits it reads; this module, loaded by hand, takes none",
-        range: action.range,
-      });
-    }
-  }
   if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
   const probes = [...byTracepoint.values()];
   return { plan, index, ident, keyMembers: members, keySize, probes, helpers };

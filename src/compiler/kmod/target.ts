@@ -95,6 +95,24 @@ export function writeModule(module: GeneratedModule, dir: string): string[] {
   return written;
 }
 
+/**
+ * The module printed or written here is loaded by hand: no ltsh reads its hits, so nothing
+ * takes a `snapshot` (`ltsh run --target kmod` does, from the hits it reads).
+ */
+function standaloneWarnings(plan: ProgramPlan): Diagnostic[] {
+  return plan.trackers.flatMap((t) =>
+    t.actions
+      .filter((a) => a.kind === "snapshot")
+      .map((a) => ({
+        severity: "warning" as const,
+        code: "kmod-no-snapshot",
+        message:
+          "'snapshot' is taken by `ltsh run --target kmod` from the hits it reads; this module, loaded by hand, takes none",
+        range: a.range,
+      })),
+  );
+}
+
 function warningLines(diagnostics: Diagnostic[]): string[] {
   return diagnostics
     .filter((d) => d.severity === "warning")
@@ -106,7 +124,7 @@ export const kmodTarget: Target = {
   summary: "a kernel module (C over kmod-runtime/, Kbuild, Makefile); -o DIR writes it",
   async emit(plan, options) {
     const module = generateModule(plan);
-    const warnings = warningLines(module.diagnostics);
+    const warnings = warningLines([...module.diagnostics, ...standaloneWarnings(plan)]);
     if (options.outDir === undefined) {
       const source = module.files[`${module.model.name}_main.c`];
       return { text: [...warnings.map((w) => `// ${w}`), source].join("\n"), files: [] };
