@@ -13,13 +13,14 @@ import { loadCatalog } from "../src/compiler/catalog/index.ts";
 import { defaultOptions } from "../src/compiler/options.ts";
 import type { TrackerPlan } from "../src/compiler/plan.ts";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
+import { LatencyStats } from "../src/records/stats.ts";
+import type { HitRecord } from "../src/records/types.ts";
 import { App } from "../src/repl/App.tsx";
 import { compilerChecker } from "../src/repl/checker.ts";
 import { type SessionOpener, ShellController } from "../src/repl/controller.ts";
 import type { ProgramChecker } from "../src/repl/program.ts";
 import { openSession } from "../src/session/backends.ts";
-import { LatencyStats } from "../src/session/stats.ts";
-import type { HitRecord, Session, SessionListener } from "../src/session/types.ts";
+import type { Session, SessionListener } from "../src/session/types.ts";
 import { fakeChecker } from "../test/repl/fake-session.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TrackerPlan } from "../src/compiler/plan.ts";
+import type { HitRecord } from "../src/records/types.ts";
 import { FlightRecorder } from "../src/session/snapshot.ts";
-import type { HitRecord } from "../src/session/types.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
 const numbers = process.argv.slice(2).filter((a) => a !== "--dry");

@@ -6,10 +6,11 @@
 import { writeSync } from "node:fs";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { DURATION_UNITS } from "../compiler/units.ts";
+import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../records/output.ts";
+import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import { openSession, type SessionOptions } from "../session/backends.ts";
 import type { LiveSession } from "../session/live.ts";
-import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../session/output.ts";
-import type { HitRecord, Session, SummaryRecord } from "../session/types.ts";
+import type { Session } from "../session/types.ts";
 import { BACKEND_FLAGS, chooseBackend } from "./backend-flags.ts";
 import { type PreparedRun, prepareRun } from "./run-prepare.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";

@@ -4,14 +4,9 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { OptionValue } from "../compiler/plan.ts";
-import { formatHitLine } from "../session/output.ts";
-import type {
-  HitRecord,
-  Session,
-  SessionListener,
-  SummaryRecord,
-  TrackerStats,
-} from "../session/types.ts";
+import { formatHitLine } from "../records/output.ts";
+import type { HitRecord, SummaryRecord } from "../records/types.ts";
+import type { Session, SessionListener, TrackerStats } from "../session/types.ts";
 import { runCommand } from "./commands.ts";
 import { probesLabel } from "./format.ts";
 import type { CheckResult, ProgramChecker } from "./program.ts";

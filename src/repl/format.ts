@@ -2,8 +2,8 @@
 // histogram bars and the status line. Every line fits `width` columns (truncated, never
 // wrapped), so an 80x24 terminal stays tidy and frame tests compare plain strings.
 
-import { formatDuration } from "../session/output.ts";
-import type { HistogramBucket, SummaryRecord } from "../session/types.ts";
+import { formatDuration } from "../records/output.ts";
+import type { HistogramBucket, SummaryRecord } from "../records/types.ts";
 import type { StatusInfo, TrackerRow } from "./state.ts";
 
 /** Cuts a line to `width` columns, marking the cut with an ellipsis. */

@@ -2,7 +2,7 @@
 // the inline error, lines printed above (the <Static> feed), tracker rows and the status.
 // Everything the screen shows is derived from this; tests drive it with no rendering.
 
-import type { SummaryRecord } from "../session/types.ts";
+import type { SummaryRecord } from "../records/types.ts";
 import * as edit from "./line-editor.ts";
 import { EMPTY_LINE, type Line, lineOf } from "./line-editor.ts";
 

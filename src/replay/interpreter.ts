@@ -3,7 +3,7 @@
 // live backends are checked against it.
 
 import type { TrackerPlan } from "../compiler/plan.ts";
-import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../session/types.ts";
+import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
 import { ExecRunner, SnapshotWindows } from "./actions.ts";
 import type { TraceEvent } from "./event.ts";
 import { type EventView, truthy, type Value } from "./expr.ts";

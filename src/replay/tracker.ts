@@ -2,7 +2,7 @@
 // pending begins and counters; and the small value helpers the pending table relies on.
 
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../compiler/plan.ts";
-import { LatencyStats } from "../session/stats.ts";
+import { LatencyStats } from "../records/stats.ts";
 import type { TraceEvent } from "./event.ts";
 import { type Compiled, compileExpr, type Value } from "./expr.ts";
 

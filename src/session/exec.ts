@@ -5,8 +5,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { OptionValue } from "../compiler/plan.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
-import { hitEnvironment } from "../replay/actions.ts";
-import type { HitRecord } from "./types.ts";
+import { hitEnvironment } from "../records/environment.ts";
+import type { HitRecord } from "../records/types.ts";
 
 export interface ExecOptions {
   /** Most commands started per second per tracker (a token bucket of this size). */

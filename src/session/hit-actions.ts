@@ -3,9 +3,10 @@
 // written, carrying the path) and the `exec` commands. Their modules load on first use.
 
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
+import type { HitRecord } from "../records/types.ts";
 import type { ExecRunner } from "./exec.ts";
 import type { FlightRecorder } from "./snapshot.ts";
-import type { HitRecord, SessionListener } from "./types.ts";
+import type { SessionListener } from "./types.ts";
 
 const takes = (plan: TrackerPlan, kind: string) => plan.actions.some((a) => a.kind === kind);
 

@@ -23,6 +23,8 @@ import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
 import type { KernelSymbols } from "../kernel/kallsyms.ts";
 import { watchDevice } from "../kernel/readable.ts";
+import { LatencyStats } from "../records/stats.ts";
+import type { SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { touch } from "./disk-cache.ts";
 import { HitActions } from "./hit-actions.ts";
@@ -34,8 +36,7 @@ import {
   storeInCache,
   systemHost,
 } from "./kmod-host.ts";
-import { LatencyStats } from "./stats.ts";
-import type { Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
+import type { Session, SessionListener, TrackerStats } from "./types.ts";
 
 /** Where the device cannot be watched for readiness, it is read on this period instead. */
 const READ_PERIOD_MS = 50;

@@ -4,7 +4,7 @@
 import type { TrackerLayout } from "../compiler/bpf/codegen.ts";
 import { Ctx, Hit, HitKind, Stats } from "../compiler/bpf/layout.ts";
 import type { ProbeSide } from "../compiler/plan.ts";
-import type { EventContext, HitRecord, KeyValue } from "./types.ts";
+import type { EventContext, HitRecord, KeyValue } from "../records/types.ts";
 
 const textDecoder = new TextDecoder();
 

@@ -18,9 +18,9 @@ import {
 } from "../kernel/bpf.ts";
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
+import type { HitRecord } from "../records/types.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
 import { type ClaimedBegin, DirectTable } from "./live-direct.ts";
-import type { HitRecord } from "./types.ts";
 
 const LOAD_ATTEMPTS = 5;
 

@@ -10,12 +10,13 @@ import { onCleanup } from "../kernel/cleanup.ts";
 import type { KernelSymbols } from "../kernel/kallsyms.ts";
 import { checkLivePermissions } from "../kernel/permissions.ts";
 import { RingBufferReader } from "../kernel/ringbuf.ts";
+import { LatencyStats } from "../records/stats.ts";
+import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
 import { decodeHit } from "./live-decode.ts";
 import { LiveTracker } from "./live-tracker.ts";
-import { LatencyStats } from "./stats.ts";
-import type { HitRecord, Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
+import type { Session, SessionListener, TrackerStats } from "./types.ts";
 
 /**
  * Timeouts of begins whose end never comes are found by sweeping the pending map from user

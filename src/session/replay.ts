@@ -3,11 +3,12 @@
 // over the whole trace, so every tracker sees every event whenever it was added.
 
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
+import type { SummaryRecord } from "../records/types.ts";
 import type { TraceFormat } from "../replay/event.ts";
 import { Interpreter } from "../replay/interpreter.ts";
 import { readTrace, TraceError } from "../replay/reader.ts";
 import type { SessionOptions } from "./backends.ts";
-import type { Session, SessionListener, SummaryRecord, TrackerStats } from "./types.ts";
+import type { Session, SessionListener, TrackerStats } from "./types.ts";
 
 export { TraceError } from "../replay/reader.ts";
 

@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { TracefsInstance } from "../kernel/tracefs.ts";
-import { formatDuration } from "./output.ts";
+import { formatDuration } from "../records/output.ts";
+import type { HitRecord } from "../records/types.ts";
 import { recordLttngSnapshot } from "./snapshot-lttng.ts";
 import { type SnapshotSettings, snapshotSettings } from "./snapshot-options.ts";
 import { WindowCutter } from "./snapshot-window.ts";
-import type { HitRecord } from "./types.ts";
 
 export type { SnapshotSettings } from "./snapshot-options.ts";
 

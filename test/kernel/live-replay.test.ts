@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
+import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
-import type { HitRecord } from "../../src/session/types.ts";
 import { compileText, namedCopy, namedSleep, run, runLive, sleep } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
 

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { LiveSession } from "../../src/session/live.ts";
-import type { HitRecord, SummaryRecord } from "../../src/session/types.ts";
 
 export function compileText(text: string, file = "test.lt"): ProgramPlan {
   const { plan, diagnostics } = compileSource(text, file);

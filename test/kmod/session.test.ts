@@ -19,6 +19,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
 import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
+import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { KmodSession } from "../../src/session/kmod.ts";
 import {
@@ -26,7 +27,6 @@ import {
   kmodUnavailableReason,
   removeStaleBuildDirs,
 } from "../../src/session/kmod-host.ts";
-import type { HitRecord } from "../../src/session/types.ts";
 import { reportSkip, TRACEFS, tracefsSkipReason } from "../snapshot/support.ts";
 import { planOf } from "./support.ts";
 

@@ -2,15 +2,10 @@
 // a trace or the real front end: tests call pair()/timeout() and see what the UI shows.
 
 import type { OptionValue, TrackerPlan } from "../../src/compiler/plan.ts";
+import { LatencyStats } from "../../src/records/stats.ts";
+import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import type { CheckResult, ProgramChecker } from "../../src/repl/program.ts";
-import { LatencyStats } from "../../src/session/stats.ts";
-import type {
-  HitRecord,
-  Session,
-  SessionListener,
-  SummaryRecord,
-  TrackerStats,
-} from "../../src/session/types.ts";
+import type { Session, SessionListener, TrackerStats } from "../../src/session/types.ts";
 
 interface FakeTracker {
   plan: TrackerPlan;

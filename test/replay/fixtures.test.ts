@@ -9,9 +9,9 @@ import * as assert from "uvu/assert";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
+import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
 import { readTrace } from "../../src/replay/reader.ts";
-import type { HitRecord, SummaryRecord } from "../../src/session/types.ts";
 import { compileTrackers } from "./support.ts";
 
 const TRACES = "test/fixtures/traces";

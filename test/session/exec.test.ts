@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import type { HitRecord } from "../../src/records/types.ts";
 import { ExecRunner } from "../../src/session/exec.ts";
-import type { HitRecord } from "../../src/session/types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ltsh-exec-"));
 

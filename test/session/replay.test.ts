@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
-import type { HitRecord, Session } from "../../src/session/types.ts";
+import type { Session } from "../../src/session/types.ts";
 import { compileProgram, compileTrackers, ftrace, switchTo, wakeup } from "../replay/support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ltsh-session-"));

@@ -7,8 +7,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
+import type { HitRecord } from "../../src/records/types.ts";
 import { FlightRecorder } from "../../src/session/snapshot.ts";
-import type { HitRecord } from "../../src/session/types.ts";
 import { reportSkip, tracefsSkipReason } from "./support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ltsh-lttng-"));

@@ -4,7 +4,7 @@
 
 import { decodeHit, decodeStack, parseStats } from "../../src/compiler/kmod/record.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
-import type { HitRecord, SummaryRecord } from "../../src/session/types.ts";
+import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 
 export interface Phase {
   name: string;

@@ -5,7 +5,7 @@
 
 import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
 import type { KernelSymbols } from "../../src/kernel/kallsyms.ts";
-import type { HitRecord } from "../../src/session/types.ts";
+import type { HitRecord } from "../../src/records/types.ts";
 import { type ModuleRun, type Phase, workloadValues } from "./console.ts";
 
 export interface Scenario {

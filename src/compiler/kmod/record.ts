@@ -2,8 +2,8 @@
 // kmod-runtime/lt_tracker.h) → HitRecord, and the stats file's lines → SummaryRecord.
 // Shared by the kmod session (reading the device) and the VM test (reading the console).
 
-import { LatencyStats } from "../../session/stats.ts";
-import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../../session/types.ts";
+import { LatencyStats } from "../../records/stats.ts";
+import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../../records/types.ts";
 import type { ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
 
 /** sizeof(struct lt_hit). */

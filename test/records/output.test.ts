@@ -10,9 +10,9 @@ import {
   formatTimestamp,
   hitToJson,
   summaryToJson,
-} from "../../src/session/output.ts";
-import { bucketIndex, LatencyStats } from "../../src/session/stats.ts";
-import type { HitRecord } from "../../src/session/types.ts";
+} from "../../src/records/output.ts";
+import { bucketIndex, LatencyStats } from "../../src/records/stats.ts";
+import type { HitRecord } from "../../src/records/types.ts";
 
 const hit: HitRecord = {
   type: "hit",

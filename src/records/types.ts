@@ -1,0 +1,59 @@
+// The records every backend produces: hits and summaries, the NDJSON output contract of
+// DESIGN.md. The leaf of the house: everything above depends on it, it depends on nothing.
+
+/** Context of the event that began or ended a pair. */
+export interface EventContext {
+  /** "sched:sched_wakeup" */
+  probe: string;
+  /** CLOCK_MONOTONIC nanoseconds (the tracefs "mono" clock / bpf_ktime_get_ns). */
+  ts_ns: bigint;
+  cpu: number;
+  tid: number;
+  /** Thread-group id; -1 when the source does not say (ftrace text without tgids). */
+  pid: number;
+  comm: string;
+}
+
+/** Integers are bigint (u64 keys such as kernel addresses); char arrays are strings. */
+export type KeyValue = bigint | string;
+
+export interface HitRecord {
+  type: "hit";
+  tracker: string;
+  kind: "threshold" | "timeout";
+  /** end.ts - begin.ts; for a timeout, the time waited until the deadline passed. */
+  latency_ns: number;
+  key: KeyValue[];
+  begin: EventContext;
+  /** null for timeouts. */
+  end: EventContext | null;
+  /** Path of the snapshot file written for this hit, when the tracker has `then snapshot`. */
+  snapshot: string | null;
+  /** Symbolised kernel stack of the end event (or the begin for timeouts) with `then stack`. */
+  stack: string[] | null;
+}
+
+export interface HistogramBucket {
+  /** Upper bound of the log2 bucket, inclusive: values v with le_ns/2 < v <= le_ns. */
+  le_ns: number;
+  count: number;
+}
+
+export interface SummaryRecord {
+  type: "summary";
+  tracker: string;
+  /** Completed begin→end pairs (every pair, hit or not). */
+  pairs: number;
+  /** Threshold hits (kind "threshold"). */
+  hits: number;
+  timeouts: number;
+  /** Begins not recorded because the pending table was full, plus hits lost in transport. */
+  dropped: number;
+  /** Begins still pending when the session ended. */
+  pending: number;
+  min_ns: number | null;
+  p50_ns: number | null;
+  p99_ns: number | null;
+  max_ns: number | null;
+  hist: HistogramBucket[];
+}
