@@ -42,7 +42,8 @@ export function summaryToJson(summary: SummaryRecord): string {
     `"hits":${summary.hits},"timeouts":${summary.timeouts},"dropped":${summary.dropped},` +
     `"pending":${summary.pending},"min_ns":${jsonValue(summary.min_ns)},` +
     `"p50_ns":${jsonValue(summary.p50_ns)},"p99_ns":${jsonValue(summary.p99_ns)},` +
-    `"max_ns":${jsonValue(summary.max_ns)},"hist":[${hist}]}`
+    `"max_ns":${jsonValue(summary.max_ns)},"hist":[${hist}],"sum_ns":${summary.sum_ns},` +
+    `"missed":${summary.missed}}`
   );
 }
 
@@ -104,7 +105,6 @@ const BAR_WIDTH = 40;
 
 /** Histogram bucket label "(512ns, 1.02us]" built from its bounds. */
 function bucketLabel(leNs: number): string {
-  if (leNs === 0) return "0";
   if (leNs === 1) return "<= 1ns";
   return `(${formatDuration(leNs / 2)}, ${formatDuration(leNs)}]`;
 }

@@ -4,25 +4,25 @@
 import type { HistogramBucket, SummaryRecord } from "./types.ts";
 
 /** Enough log2 buckets for any u64 nanosecond latency (2^64 ns is ~584 years). */
-const BUCKETS = 65;
+export const BUCKETS = 65;
 
 /**
- * Index of the log2 bucket holding `ns`: bucket i has le_ns = 2^(i-1) for i >= 1
- * (values 2^(i-2) < v <= 2^(i-1)), and bucket 0 holds latencies of 0 ns exactly.
+ * The one histogram convention of every backend (BPF, kmod, replay): bucket k holds the
+ * latencies v with 2^(k-1) < v <= 2^k, its upper bound `le_ns` = 2^k; bucket 0 also holds
+ * v = 0 (a pair whose two events share a timestamp).
  */
 export function bucketIndex(ns: number): number {
-  if (ns <= 0) return 0;
-  if (ns <= 1) return 1;
+  if (ns <= 1) return 0;
   // 32-bit fast path: clz32 is exact; above 2^31 fall back to a float log, corrected.
-  if (ns <= 0x80000000) return 33 - Math.clz32(Math.ceil(ns) - 1);
-  let index = Math.ceil(Math.log2(ns)) + 1;
-  while (2 ** (index - 1) < ns) index++;
-  while (index > 1 && 2 ** (index - 2) >= ns) index--;
+  if (ns <= 0x80000000) return 32 - Math.clz32(Math.ceil(ns) - 1);
+  let index = Math.ceil(Math.log2(ns));
+  while (2 ** index < ns) index++;
+  while (index > 0 && 2 ** (index - 1) >= ns) index--;
   return index;
 }
 
 export function bucketUpperBound(index: number): number {
-  return index === 0 ? 0 : 2 ** (index - 1);
+  return 2 ** index;
 }
 
 export class LatencyStats {
@@ -31,8 +31,12 @@ export class LatencyStats {
   timeouts = 0;
   dropped = 0;
   pending = 0;
+  /** Events lost before a tracker's programs ran (BPF recursion misses); 0 elsewhere. */
+  missed = 0;
   minNs: number | null = null;
   maxNs: number | null = null;
+  /** Exact sum of every pair's latency (Prometheus' `_sum`). */
+  sumNs = 0;
   private readonly counts = new Float64Array(BUCKETS);
 
   constructor(readonly tracker: string) {}
@@ -40,14 +44,15 @@ export class LatencyStats {
   /** One completed pair (hit or not): it enters min/max and the histogram. */
   recordPair(latencyNs: number): void {
     this.pairs++;
+    this.sumNs += latencyNs;
     if (this.minNs === null || latencyNs < this.minNs) this.minNs = latencyNs;
     if (this.maxNs === null || latencyNs > this.maxNs) this.maxNs = latencyNs;
     this.counts[bucketIndex(latencyNs)]++;
   }
 
-  /** Merges a histogram read from elsewhere (a BPF per-CPU array): bucket upper bound → count. */
-  addBucket(leNs: number, count: number): void {
-    this.counts[bucketIndex(leNs)] += count;
+  /** Merges a histogram read from elsewhere (a per-CPU array), indexed as bucketIndex(). */
+  addBucket(index: number, count: number): void {
+    this.counts[index] += count;
   }
 
   /**
@@ -89,6 +94,8 @@ export class LatencyStats {
       p99_ns: this.percentile(0.99),
       max_ns: this.maxNs,
       hist: this.histogram(),
+      sum_ns: this.sumNs,
+      missed: this.missed,
     };
   }
 

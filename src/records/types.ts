@@ -56,4 +56,8 @@ export interface SummaryRecord {
   p99_ns: number | null;
   max_ns: number | null;
   hist: HistogramBucket[];
+  /** Exact sum of the latencies of all `pairs` (for Prometheus' histogram `_sum`). */
+  sum_ns: number;
+  /** Events the kernel dropped before the tracker's programs ran (BPF recursion misses). */
+  missed: number;
 }

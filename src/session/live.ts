@@ -172,7 +172,7 @@ export class LiveSession implements Session {
     stats.minNs = c.min === null ? null : Number(c.min);
     stats.maxNs = c.max === null ? null : Number(c.max);
     c.hist.forEach((count, k) => {
-      if (count > 0) stats.addBucket(2 ** k, count);
+      if (count > 0) stats.addBucket(k, count);
     });
     stats.pending = t.pendingCount(polled ? PENDING_REFRESH_MS : 0);
     return stats.summary();

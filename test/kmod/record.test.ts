@@ -93,6 +93,8 @@ test("stats lines become summaries; lost hits count as dropped", () => {
         { le_ns: 1024, count: 3 },
         { le_ns: 4096, count: 1 },
       ],
+      sum_ns: 0,
+      missed: 0,
     },
   );
 });

@@ -11,7 +11,7 @@ import {
   hitToJson,
   summaryToJson,
 } from "../../src/records/output.ts";
-import { bucketIndex, LatencyStats } from "../../src/records/stats.ts";
+import { bucketIndex, bucketUpperBound, LatencyStats } from "../../src/records/stats.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 
 const hit: HitRecord = {
@@ -75,7 +75,10 @@ test("summary NDJSON has every field in order", () => {
     "p99_ns",
     "max_ns",
     "hist",
+    "sum_ns",
+    "missed",
   ]);
+  assert.is(parsed.sum_ns, 3 + 900 + 1000 + 1025 + 70_000);
   assert.equal(parsed.hist, [
     { le_ns: 4, count: 1 },
     { le_ns: 1024, count: 2 },
@@ -103,7 +106,7 @@ test("log2 buckets: le/2 < v <= le", () => {
     [2 ** 40, 2 ** 40],
     [2 ** 40 + 1, 2 ** 41],
   ]) {
-    assert.is(2 ** (bucketIndex(v) - 1), le, `value ${v}`);
+    assert.is(bucketUpperBound(bucketIndex(v)), le, `value ${v}`);
   }
 });
 

@@ -25,6 +25,8 @@ function row(name: string, pairs = 0): TrackerRow {
       p99_ns: null,
       max_ns: null,
       hist: [],
+      sum_ns: 0,
+      missed: 0,
     },
   };
 }

@@ -152,6 +152,8 @@ test("the selected tracker follows the newest one until the user picks one, and 
       p99_ns: null,
       max_ns: null,
       hist: [],
+      sum_ns: 0,
+      missed: 0,
     },
   });
   const status = initialState("fake").status;

@@ -2,7 +2,7 @@
 // kmod-runtime/lt_tracker.h) → HitRecord, and the stats file's lines → SummaryRecord.
 // Shared by the kmod session (reading the device) and the VM test (reading the console).
 
-import { LatencyStats } from "../../records/stats.ts";
+import { bucketIndex, LatencyStats } from "../../records/stats.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../../records/types.ts";
 import type { ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
 
@@ -109,7 +109,9 @@ export function parseStats(text: string): SummaryRecord[] {
       stats.maxNs = num("max_ns");
     }
     (f.hist ?? "").split(",").forEach((count, i) => {
-      if (Number(count) > 0) stats.addBucket(i === 0 ? 0 : 2 ** (i - 1), Number(count));
+      // The runtime's bucket i holds v <= 2^(i-1) (i = 0: v = 0); bucketIndex() folds it in.
+      if (Number(count) > 0)
+        stats.addBucket(bucketIndex(i === 0 ? 0 : 2 ** (i - 1)), Number(count));
     });
     summaries.push(stats.summary());
   }
