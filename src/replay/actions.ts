@@ -1,11 +1,9 @@
-// Replay's side of the `snapshot` and `exec` actions. A snapshot is the replayed trace's
-// own lines in [begin − margin, end + margin], written once trace time passes the window's
-// end; exec runs an argv (no shell) with the hit in LTSH_* environment variables.
+// Replay's snapshots: the replayed trace's own lines in [begin − margin, end + margin],
+// written once trace time passes the window's end. The replay session hands them to the
+// hit actions every backend shares (src/session/hit-actions.ts).
 
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hitEnvironment } from "../records/environment.ts";
 import type { HitRecord } from "../records/types.ts";
 
 /** Most lines kept for snapshots: bounds memory when a pair spans a very busy stretch. */
@@ -86,67 +84,5 @@ export class SnapshotWindows {
     writeFileSync(path, `${[...this.header, ...note, ...window.lines].join("\n")}\n`);
     this.written++;
     window.done({ ...hit, snapshot: path });
-  }
-}
-
-/**
- * Runs exec actions a few at a time (replay can find hits much faster than processes
- * start). The child's stdout goes to our stderr so that it never mixes into NDJSON.
- */
-export class ExecRunner {
-  private running = 0;
-  private readonly queue: (() => void)[] = [];
-  private readonly idle: (() => void)[] = [];
-  started = 0;
-
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly warn: (message: string) => void,
-    private readonly maxConcurrent = 4,
-  ) {}
-
-  run(argv: string[], hit: HitRecord): void {
-    this.started++;
-    this.queue.push(() => this.spawnOne(argv, hit));
-    this.next();
-  }
-
-  /** Resolves when every queued command has finished. */
-  drain(): Promise<void> {
-    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
-  }
-
-  private next(): void {
-    while (this.running < this.maxConcurrent && this.queue.length > 0) {
-      this.running++;
-      this.queue.shift()!();
-    }
-    if (this.running === 0 && this.queue.length === 0)
-      for (const resolve of this.idle.splice(0)) resolve();
-  }
-
-  private spawnOne(argv: string[], hit: HitRecord): void {
-    const child = spawn(argv[0], argv.slice(1), {
-      env: { ...process.env, ...hitEnvironment(hit) },
-      stdio: ["ignore", process.stderr, process.stderr],
-      timeout: this.timeoutMs,
-    });
-    let finished = false;
-    const done = () => {
-      if (finished) return;
-      finished = true;
-      this.running--;
-      this.next();
-    };
-    child.on("error", (error) => {
-      this.warn(`exec ${argv[0]}: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
-      done();
-    });
-    child.on("exit", (code, signal) => {
-      if (signal === "SIGTERM") this.warn(`exec ${argv[0]}: killed after exec.timeout`);
-      else if (code !== 0) this.warn(`exec ${argv[0]}: exited with status ${code}`);
-      done();
-    });
   }
 }

@@ -4,7 +4,6 @@
 
 import type { TrackerPlan } from "../compiler/plan.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
-import { ExecRunner, SnapshotWindows } from "./actions.ts";
 import type { TraceEvent } from "./event.ts";
 import { type EventView, truthy, type Value } from "./expr.ts";
 import { eventFields, type FieldText } from "./fields.ts";
@@ -23,10 +22,6 @@ import {
 export interface InterpreterOptions {
   hit(hit: HitRecord): void;
   warning(message: string): void;
-  /** From the program's options: snapshot.dir, snapshot.margin (ns), exec.timeout (ns). */
-  snapshotDir: string;
-  snapshotMarginNs: number;
-  execTimeoutNs: number;
   /** A probe event whose fields cannot be read is fatal (--strict) instead of counted. */
   strict?: boolean;
   /** For messages: the trace's name. */
@@ -70,9 +65,6 @@ export class Interpreter {
   private baseSec: number | null = null;
   private now = Number.NEGATIVE_INFINITY;
   private timed: Tracker[] = [];
-  private snapshots: SnapshotWindows | null = null;
-  private exec: ExecRunner | null = null;
-  private snapshotHeader: string[] = [];
   private readonly view = new View({} as TraceEvent);
   /** Probe events whose text did not have the shape their event prints. */
   malformedEvents = 0;
@@ -100,22 +92,6 @@ export class Interpreter {
       this.dispatch.set(side.probe.name, list);
     }
     if (plan.timeoutNs !== null) this.timed.push(tracker);
-    if (tracker.snapshot && this.snapshots === null) {
-      this.snapshots = new SnapshotWindows(
-        this.options.snapshotDir,
-        this.options.snapshotMarginNs,
-        this.snapshotHeader,
-      );
-    }
-    if (tracker.exec.length > 0 && this.exec === null) {
-      this.exec = new ExecRunner(Math.ceil(this.options.execTimeoutNs / 1e6), this.warn);
-    }
-  }
-
-  /** Lines written at the top of every snapshot file: the replayed trace's own header. */
-  setSnapshotHeader(lines: string[]): void {
-    this.snapshotHeader = lines;
-    if (this.snapshots !== null) this.snapshots.header = lines;
   }
 
   /** Names of the events some tracker listens to (readers may skip parsing the others). */
@@ -134,7 +110,6 @@ export class Interpreter {
     if (ts > this.now) this.now = ts;
     else if (ts < this.now) this.timeWentBack(event);
     for (const tracker of this.timed) if (this.now > tracker.nextDeadline) this.expire(tracker);
-    if (this.snapshots !== null) this.snapshots.line(ts, event.line);
     const handlers = this.dispatch.get(event.name);
     if (handlers === undefined) return;
     const view = this.view.reset(event);
@@ -178,8 +153,8 @@ export class Interpreter {
     );
   }
 
-  /** End of the trace: pending begins are counted, open snapshot windows written. */
-  async finish(traceName: string): Promise<void> {
+  /** End of the trace: pending begins are counted, probes never seen are reported. */
+  finish(traceName: string): void {
     for (const tracker of this.trackers) tracker.stats.pending = tracker.pending.size;
     const unseen = new Set<string>();
     for (const handlers of this.dispatch.values()) {
@@ -190,8 +165,6 @@ export class Interpreter {
         `${probe} never occurs in ${traceName} (not recorded, or it did not happen; ltsh record --for-file FILE.lt records every probe)`,
       );
     }
-    this.snapshots?.flush();
-    await this.exec?.drain();
   }
 
   summaries(): SummaryRecord[] {
@@ -273,12 +246,7 @@ export class Interpreter {
     const threshold = tracker.plan.thresholdNs;
     if (threshold !== null && latency > threshold) {
       tracker.stats.hits++;
-      this.act(
-        tracker,
-        this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id),
-        begin.ts,
-        ts,
-      );
+      this.options.hit(this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id));
     }
     return true;
   }
@@ -295,27 +263,9 @@ export class Interpreter {
       if (tracker.stopped) continue;
       tracker.stats.timeouts++;
       const waited = this.now - begin.ts;
-      this.act(
-        tracker,
-        this.hitRecord(tracker, "timeout", waited, begin, null, ""),
-        begin.ts,
-        this.now,
-      );
+      this.options.hit(this.hitRecord(tracker, "timeout", waited, begin, null, ""));
     }
     tracker.nextDeadline = next;
-  }
-
-  private act(tracker: Tracker, hit: HitRecord, beginTs: number, endTs: number): void {
-    if (tracker.snapshot && this.snapshots !== null) {
-      this.snapshots.take(hit, beginTs, endTs, (done) => this.deliver(tracker, done));
-    } else {
-      this.deliver(tracker, hit);
-    }
-  }
-
-  private deliver(tracker: Tracker, hit: HitRecord): void {
-    this.options.hit(hit);
-    for (const argv of tracker.exec) this.exec?.run(argv, hit);
   }
 
   private context(event: BeginContext, probe: string): EventContext {

@@ -32,10 +32,8 @@ export class Tracker {
   readonly ends: CompiledSide[];
   stopped = false;
   nextDeadline = Number.POSITIVE_INFINITY;
-  readonly snapshot: boolean;
   /** Some key part is a string (a comm): copied out of the line when a begin is kept. */
   readonly stringKeys: boolean;
-  readonly exec: string[][];
 
   constructor(
     readonly plan: TrackerPlan,
@@ -49,9 +47,7 @@ export class Tracker {
     });
     this.begins = plan.begins.map(compileSide);
     this.ends = plan.ends.map(compileSide);
-    this.snapshot = plan.actions.some((a) => a.kind === "snapshot");
     this.stringKeys = plan.keyTypes.some((t) => t.kind === "string");
-    this.exec = plan.actions.flatMap((a) => (a.kind === "exec" ? [a.argv] : []));
     if (plan.actions.some((a) => a.kind === "stack")) {
       warn(`${plan.name}: stack is unavailable in replay (the trace has no kernel stacks)`);
     }

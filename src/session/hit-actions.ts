@@ -1,17 +1,38 @@
-// What a hit sets off besides its record, for the backends whose hits come from the kernel
-// (live eBPF, kmod): the flight-recorder snapshot (the hit is reported once its file is
-// written, carrying the path) and the `exec` commands. Their modules load on first use.
+// What a hit sets off besides its record, for every backend: the snapshot (the hit is
+// reported once its file is written, carrying the path) and the `exec` commands. Live and
+// kmod snapshots come from the flight recorder, replay's from the trace itself (a
+// SnapshotSource each). Their modules load on first use.
 
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import type { HitRecord } from "../records/types.ts";
 import type { ExecRunner } from "./exec.ts";
-import type { FlightRecorder } from "./snapshot.ts";
 import type { SessionListener } from "./types.ts";
 
 const takes = (plan: TrackerPlan, kind: string) => plan.actions.some((a) => a.kind === kind);
 
+/** Where snapshots come from: the flight recorder (live, kmod) or the replayed trace. */
+export interface SnapshotSource {
+  track(plan: TrackerPlan): void;
+  /** The path of the hit's snapshot; null when none was taken (rate limit, ...). */
+  capture(hit: HitRecord): Promise<string | null>;
+  /** Waits for captures in flight and releases what the source holds. */
+  close(): Promise<void>;
+}
+
+export type SnapshotSourceFactory = (
+  options: Record<string, OptionValue>,
+  warn: (message: string) => void,
+) => Promise<SnapshotSource>;
+
+/** The flight recorder of live and kmod sessions: a tracefs instance of ltsh's own. */
+const flightRecorder: SnapshotSourceFactory = async (options, warn) => {
+  const { FlightRecorder } = await import("./snapshot.ts");
+  return FlightRecorder.start({ options, warn });
+};
+
 export class HitActions {
-  private recorder: FlightRecorder | null = null;
+  private recorder: SnapshotSource | null = null;
+  private starting: Promise<SnapshotSource> | null = null;
   private exec: ExecRunner | null = null;
   /** Snapshots being written: close() waits for them, so no hit is left unreported. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -21,14 +42,15 @@ export class HitActions {
   constructor(
     private readonly options: Record<string, OptionValue>,
     private readonly listener: SessionListener,
+    private readonly snapshots: SnapshotSourceFactory = flightRecorder,
   ) {}
 
   /** Starts what the tracker's actions need (the recorder with the first snapshot tracker). */
   async prepare(plan: TrackerPlan): Promise<void> {
     const warn = (m: string) => this.listener.warning(m);
     if (takes(plan, "snapshot")) {
-      const { FlightRecorder } = await import("./snapshot.ts");
-      this.recorder ??= FlightRecorder.start({ options: this.options, warn });
+      this.starting ??= this.snapshots(this.options, warn);
+      this.recorder = await this.starting;
       this.recorder.track(plan);
     }
     if (takes(plan, "exec")) {
@@ -66,9 +88,14 @@ export class HitActions {
     });
   }
 
+  /** Resolves once every hit delivered so far is reported (its snapshot written). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
   /** Waits for the snapshots being written, then the commands; removes the recorder. */
   async close(): Promise<void> {
-    await Promise.all(this.inFlight);
+    await this.settled();
     await this.exec?.close();
     await this.recorder?.close();
   }

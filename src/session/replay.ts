@@ -8,27 +8,23 @@ import type { TraceFormat } from "../replay/event.ts";
 import { Interpreter } from "../replay/interpreter.ts";
 import { readTrace, TraceError } from "../replay/reader.ts";
 import type { SessionOptions } from "./backends.ts";
+import { HitActions } from "./hit-actions.ts";
+import { TraceWindows } from "./replay-snapshots.ts";
 import type { Session, SessionListener, TrackerStats } from "./types.ts";
 
 export { TraceError } from "../replay/reader.ts";
 
 interface Pass {
   interpreter: Interpreter;
+  /** Snapshots and exec, as on every backend; windows when a tracker takes snapshots. */
+  actions: HitActions;
+  windows: TraceWindows | null;
   plans: TrackerPlan[];
   abort: AbortController;
   finished: Promise<void>;
   running: boolean;
   /** Trackers removed from this pass: no longer in stats(); a later add() starts afresh. */
   removed: Set<string>;
-}
-
-function numberOption(
-  options: Record<string, OptionValue>,
-  name: string,
-  fallback: number,
-): number {
-  const value = options[name];
-  return typeof value === "number" ? value : fallback;
 }
 
 export class ReplaySession implements Session {
@@ -100,6 +96,7 @@ export class ReplaySession implements Session {
     await this.scheduled;
     for (const pass of this.passes) pass.abort.abort();
     await Promise.all(this.passes.map((p) => p.finished));
+    await Promise.all(this.passes.map((p) => p.actions.close()));
     return this.passes.flatMap((p) => p.interpreter.summaries());
   }
 
@@ -108,12 +105,13 @@ export class ReplaySession implements Session {
     const plans = this.batch;
     this.batch = [];
     if (plans.length === 0 || this.closed) return;
+    const takesSnapshots = plans.some((p) => p.actions.some((a) => a.kind === "snapshot"));
+    const windows = takesSnapshots ? new TraceWindows(this.options) : null;
+    const actions = new HitActions(this.options, this.listener, async () => windows!);
+    const byName = new Map(plans.map((plan) => [plan.name, plan]));
     const interpreter = new Interpreter({
-      hit: (hit) => this.listener.hit(hit),
+      hit: (hit) => actions.deliver(byName.get(hit.tracker)!, hit),
       warning: (message) => this.listener.warning(message),
-      snapshotDir: String(this.options["snapshot.dir"] ?? "snapshots"),
-      snapshotMarginNs: numberOption(this.options, "snapshot.margin", 10_000_000),
-      execTimeoutNs: numberOption(this.options, "exec.timeout", 5_000_000_000),
       strict: this.replay.strict,
       traceName: this.path === "-" ? "<stdin>" : this.path,
     });
@@ -122,6 +120,8 @@ export class ReplaySession implements Session {
     const abort = new AbortController();
     const pass: Pass = {
       interpreter,
+      actions,
+      windows,
       plans,
       abort,
       running: true,
@@ -135,9 +135,10 @@ export class ReplaySession implements Session {
   }
 
   private async runPass(pass: Pass): Promise<void> {
-    const { interpreter } = pass;
+    const { interpreter, windows, actions } = pass;
     const name = this.path === "-" ? "<stdin>" : this.path;
     try {
+      for (const plan of pass.plans) await actions.prepare(plan);
       const result = await readTrace(
         {
           path: this.path,
@@ -147,11 +148,18 @@ export class ReplaySession implements Session {
           signal: pass.abort.signal,
           interest: [...interpreter.eventNames()],
           reuseEvents: true,
-          onStart: (_format, header) => interpreter.setSnapshotHeader(header),
+          onStart: (_format, header) => windows?.setHeader(header),
         },
-        (event) => interpreter.feed(event),
+        windows === null
+          ? (event) => interpreter.feed(event)
+          : (event) => {
+              windows.line(event);
+              interpreter.feed(event);
+            },
       );
-      await interpreter.finish(name);
+      interpreter.finish(name);
+      windows?.flush();
+      await actions.settled();
       const malformed = result.malformed + interpreter.malformedEvents;
       if (malformed > 0) {
         const first = result.firstMalformed ?? {

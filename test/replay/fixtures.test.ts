@@ -30,9 +30,6 @@ async function replay(trackers: TrackerPlan[], trace: string, fast = false) {
   const interpreter = new Interpreter({
     hit: (h) => hits.push(h),
     warning: (w) => warnings.push(w),
-    snapshotDir: "/nonexistent",
-    snapshotMarginNs: 0,
-    execTimeoutNs: 1e9,
   });
   for (const t of trackers) interpreter.add(t);
   // fast: what sessions use — tracefs text scanned as bytes, one reused event object.
@@ -40,7 +37,7 @@ async function replay(trackers: TrackerPlan[], trace: string, fast = false) {
   const result = await readTrace({ path: `${TRACES}/${trace}`, ...options }, (e) =>
     interpreter.feed(e),
   );
-  await interpreter.finish(trace);
+  interpreter.finish(trace);
   const summaries: SummaryRecord[] = interpreter.summaries();
   return { hits, warnings, summaries, result };
 }

@@ -197,6 +197,58 @@ test("exec: argv without a shell, hit in LTSH_* variables", async () => {
   assert.is(readFileSync(out, "utf8"), "wakeup threshold 300000 1 sched:sched_wakeup 1000300000\n");
 });
 
+test("exec in replay behaves as live: at most exec.rate per second, the rest skipped and said", async () => {
+  // 20 hits at replay speed: a burst far above `exec.rate 3`. Before, replay queued them all.
+  const many = join(dir, "many.txt");
+  const lines: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    lines.push(wakeup(`2.${String(i * 1000).padStart(6, "0")}`, 100 + i));
+    lines.push(switchTo(`2.${String(i * 1000 + 500).padStart(6, "0")}`, 100 + i));
+  }
+  writeFileSync(many, `${lines.join("\n")}\n`);
+  const out = join(dir, "rate-out");
+  const program = compileProgram(
+    `set exec.rate = 3\n${WAKEUP} then exec "sh -c 'echo $LTSH_KEY >> ${out}'"`,
+  );
+  const { session, warnings } = await open(many, program.options);
+  for (const t of program.trackers) await session.add(t);
+  await session.done!();
+  await session.close();
+  assert.is(readFileSync(out, "utf8").trim().split("\n").length, 3);
+  // Reported as live reports them: at most a line a second, the rest when it closes.
+  const skipped = warnings.map((w) => /^wakeup: exec skipped for (\d+) hit\(s\)/.exec(w));
+  const total = skipped.reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
+  assert.is(total, 17, warnings.join("\n"));
+});
+
+test("exec in replay: a command past exec.timeout is killed with the processes it started", async () => {
+  const pidFile = join(dir, "grandchild.pid");
+  const program = compileProgram(
+    `set exec.timeout = 200ms\n${WAKEUP} then exec "sh -c 'sleep 30 & echo $! > ${pidFile}; wait'"`,
+  );
+  const { session, warnings } = await open(trace, program.options);
+  for (const t of program.trackers) await session.add(t);
+  const started = performance.now();
+  await session.done!();
+  await session.close();
+  assert.ok(performance.now() - started < 5000, "close() does not wait out the sleep");
+  const grandchild = Number(readFileSync(pidFile, "utf8"));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Gone, or a zombie waiting for a reaper: either way no longer running.
+  let state = "gone";
+  try {
+    state = readFileSync(`/proc/${grandchild}/stat`, "utf8").split(") ")[1][0];
+  } catch {}
+  assert.ok(
+    state === "gone" || state === "Z",
+    `sleep (the command's own child) is ${state}: its process group was not killed`,
+  );
+  assert.ok(
+    warnings.some((w) => /killed after exec.timeout/.test(w)),
+    warnings.join("\n"),
+  );
+});
+
 test("stack in replay: a warning, stack stays null", async () => {
   const { session, hits, warnings } = await open();
   for (const t of compileTrackers(`${WAKEUP} then print, stack`)) await session.add(t);
