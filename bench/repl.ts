@@ -20,7 +20,7 @@ import { compilerChecker } from "../src/repl/checker.ts";
 import { type SessionOpener, ShellController } from "../src/repl/controller.ts";
 import type { ProgramChecker } from "../src/repl/program.ts";
 import { openSession } from "../src/session/backends.ts";
-import type { Session, SessionListener } from "../src/session/types.ts";
+import type { Artifact, Session, SessionListener } from "../src/session/types.ts";
 import { fakeChecker } from "../test/repl/fake-session.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
@@ -41,6 +41,14 @@ class FloodSession implements Session {
     private readonly listener: SessionListener,
     private readonly rate: number,
   ) {}
+
+  async compile(plan: TrackerPlan): Promise<Artifact> {
+    return { backend: "replay", plan };
+  }
+
+  async load(artifact: Artifact): Promise<void> {
+    await this.add(artifact.plan);
+  }
 
   async add(plan: TrackerPlan): Promise<void> {
     const stats = new LatencyStats(plan.name);

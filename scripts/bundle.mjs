@@ -15,14 +15,14 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sourceStampOf } from "./source-stamp.mjs";
+import { sourceStampOf } from "../src/source-stamp.mjs";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const BUNDLE_DIR = join(ROOT, "node_modules", ".cache", "ltsh-bundle");
 export const BUNDLE = join(BUNDLE_DIR, "ltsh.mjs");
 const STAMP = join(BUNDLE_DIR, "stamp.json");
 
-/** The sources' stamp (scripts/source-stamp.mjs), as stamp.json records it. */
+/** The sources' stamp (src/source-stamp.mjs), as stamp.json records it. */
 export function sourceStamp() {
   return sourceStampOf(ROOT).text;
 }

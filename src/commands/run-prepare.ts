@@ -1,18 +1,21 @@
-// From FILE.lt to what `ltsh run` starts: the TrackerPlans, and for the live backend their
-// generated programs, taken from the compiled cache when this file, ltsh and kernel were
-// seen before. On a hit nothing of the compiler is imported (test/kernel/live-compiled-cache).
+// From FILE.lt to what `ltsh run` starts: the TrackerPlans and, when this file, ltsh and the
+// kernel were seen before, the backend's artifacts from the compiled cache (generated BPF
+// programs, a built module). On a hit nothing of the compiler is imported
+// (test/kernel/live-compiled-cache); on a miss the artifacts the session compiles are kept.
 
 import { readFileSync } from "node:fs";
-import type { TrackerObject } from "../compiler/bpf/object.ts";
 import type { Diagnostic } from "../compiler/diagnostic.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
-import type { BackendName } from "../session/backends.ts";
+import { type BackendName, keepsArtifacts } from "../session/backends.ts";
+import type { Artifact } from "../session/types.ts";
 
 export interface PreparedRun {
   options: Record<string, OptionValue>;
   trackers: TrackerPlan[];
-  /** Live backend only: each tracker's programs, in the order of `trackers`. */
-  objects: TrackerObject[] | null;
+  /** The compiled cache's artifacts, in the order of `trackers`; null: compile them. */
+  artifacts: Artifact[] | null;
+  /** Keeps the artifacts compiled for this run for the next one (best effort). */
+  keep(artifacts: Artifact[]): Promise<void>;
 }
 
 export interface PrepareFlags {
@@ -27,13 +30,13 @@ export async function prepareRun(
   backend: BackendName,
   flags: PrepareFlags,
 ): Promise<PreparedRun | null> {
-  const cached = backend === "live" && flags.cache && flags.catalog === undefined;
-  const lookup = cached ? await lookUp(path) : null;
+  const cached = keepsArtifacts(backend) && flags.cache && flags.catalog === undefined;
+  const lookup = cached ? await lookUp(path, backend) : null;
   if (lookup?.entry) {
     const { entry, bytes } = lookup;
     await printDiagnostics(entry.diagnostics, new TextDecoder().decode(bytes));
-    const trackers = entry.trackers.map((t) => t.layout.plan);
-    return { options: entry.options, trackers, objects: entry.trackers };
+    const trackers = entry.artifacts.map((a) => a.plan);
+    return { options: entry.options, trackers, artifacts: entry.artifacts, keep: async () => {} };
   }
   const { loadCatalogOrReport } = await import("./check.ts");
   const { compileFile } = await import("../compiler/compile.ts");
@@ -43,27 +46,18 @@ export async function prepareRun(
   const { plan, diagnostics, text } = compileFile(path, { catalog, bytes: lookup?.bytes });
   await printDiagnostics(diagnostics, text);
   if (!plan) return null;
-  if (backend !== "live") return { options: plan.options, trackers: plan.trackers, objects: null };
-  const { generateLivePrograms } = await import("../session/live-codegen.ts");
-  let objects: TrackerObject[];
-  try {
-    objects = generateLivePrograms(plan);
-  } catch (error) {
-    // A compiler bug: said in one line, as when the session generated the programs itself.
-    process.stderr.write(`ltsh run: error: ${(error as Error).message}\n`);
-    return null;
-  }
-  // Only what was compiled against this kernel's tracefs, from the very bytes the key names.
-  if (lookup !== null && catalog.source.startsWith("tracefs:")) {
+  const keep = async (artifacts: Artifact[]) => {
+    // Only what was compiled against this kernel's tracefs, from the very bytes the key names.
+    if (lookup === null || !catalog.source.startsWith("tracefs:")) return;
     const { writeCompiled } = await import("../session/compiled-cache.ts");
-    const entry = { options: plan.options, diagnostics, trackers: objects };
+    const entry = { options: plan.options, diagnostics, artifacts };
     writeCompiled(lookup.dir, lookup.key, entry, lookup.eventsDir);
-  }
-  return { options: plan.options, trackers: plan.trackers, objects };
+  };
+  return { options: plan.options, trackers: plan.trackers, artifacts: null, keep };
 }
 
 /** The cache entry of this file, if any; null when the cache cannot be used at all. */
-async function lookUp(path: string) {
+async function lookUp(path: string, backend: BackendName) {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -71,12 +65,12 @@ async function lookUp(path: string) {
     return null; // the compile says why, as a diagnostic
   }
   const cache = await import("../session/compiled-cache.ts");
-  const eventsDir = cache.liveEventsDir();
+  const eventsDir = cache.tracefsEventsDir();
   if (eventsDir === null) return null;
   const identity = cache.currentIdentity();
   if (identity === null) return null;
   const dir = cache.cacheDir();
-  const inputs = { path, bytes, flags: { target: "ebpf", catalog: null } };
+  const inputs = { path, bytes, flags: { backend, catalog: null } };
   const key = cache.cacheKey(inputs, identity);
   return { dir, key, bytes, eventsDir, entry: cache.readCompiled(dir, key, eventsDir) };
 }

@@ -9,8 +9,7 @@ import { DURATION_UNITS } from "../compiler/units.ts";
 import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../records/output.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import { openSession, type SessionOptions } from "../session/backends.ts";
-import type { LiveSession } from "../session/live.ts";
-import type { Session } from "../session/types.ts";
+import type { Artifact, Session } from "../session/types.ts";
 import { BACKEND_FLAGS, chooseBackend } from "./backend-flags.ts";
 import { type PreparedRun, prepareRun } from "./run-prepare.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
@@ -178,9 +177,15 @@ async function runSession(
   let timer: NodeJS.Timeout | undefined;
   let onSignal: (() => void) | undefined;
   try {
-    // Programs generated already (or read from the compiled cache) go straight to the kernel.
-    if (plan.objects) for (const o of plan.objects) await (session as LiveSession).addCompiled(o);
-    else for (const tracker of plan.trackers) await session.add(tracker);
+    // From the compiled cache they go straight to the kernel; compiled now, they are kept.
+    let artifacts = plan.artifacts;
+    if (artifacts === null) {
+      const compiled: Artifact[] = [];
+      for (const tracker of plan.trackers) compiled.push(await session.compile(tracker));
+      await plan.keep(compiled);
+      artifacts = compiled;
+    }
+    for (const artifact of artifacts) await session.load(artifact);
     const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (onSignal = resolve))];
     // Ctrl-C, kill and a closed terminal all end the run the same way: detach, drain, print
     // the summaries. A second signal finds only the cleanup handlers and exits at once.

@@ -29,6 +29,14 @@ const factories: Partial<Record<BackendName, SessionFactory>> = {
   kmod: async (options) => (await import("./kmod.ts")).openKmodSession(options),
 };
 
+/**
+ * Whether the compiled cache keeps this backend's artifacts (generated programs, built
+ * modules); replay's artifact is the plan itself, nothing to gain.
+ */
+export function keepsArtifacts(backend: BackendName): boolean {
+  return backend !== "replay";
+}
+
 export async function openSession(backend: BackendName, options: SessionOptions): Promise<Session> {
   const factory = factories[backend];
   if (!factory) throw new Error(`the ${backend} backend is not available in this build`);

@@ -1,6 +1,7 @@
-// The compiled cache of `ltsh run` (live eBPF): a file's trackers as generated BPF programs,
-// kept under ~/.cache/ltsh/compiled, so a repeat run loads them without the parser, checker,
-// tracepoint catalog or code generator (none of which it imports).
+// The compiled cache of `ltsh run`: a file's trackers as their backend's artifacts (live:
+// generated BPF programs; kmod: the built module), kept under ~/.cache/ltsh/compiled, so a
+// repeat run loads them without the parser, checker, tracepoint catalog or code generator
+// (none of which it imports).
 
 import {
   existsSync,
@@ -14,15 +15,15 @@ import {
 import { arch, homedir, release, version } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sourceStampOf } from "../../scripts/source-stamp.mjs";
-import type { TrackerObject } from "../compiler/bpf/object.ts";
 import type { Diagnostic } from "../compiler/diagnostic.ts";
 import type { OptionValue, ProbePlan } from "../compiler/plan.ts";
-import { type PackedTracker, packTracker, unpackTracker } from "./compiled-pack.ts";
+import { sourceStampOf } from "../source-stamp.mjs";
+import { type PackedArtifact, packArtifact, unpackArtifact } from "./compiled-pack.ts";
 import { pruneCache, touch } from "./disk-cache.ts";
+import type { Artifact } from "./types.ts";
 
 /** Bumped whenever the entry's shape changes; part of the key. */
-const FORMAT = 2;
+const FORMAT = 3;
 const MAGIC = `ltsh-compiled ${FORMAT}`;
 /** Entries kept; the least recently used go first. */
 export const CACHE_ENTRIES = 64;
@@ -33,7 +34,8 @@ export interface CompiledEntry {
   options: Record<string, OptionValue>;
   /** Warnings of the compile, printed again on each run. */
   diagnostics: Diagnostic[];
-  trackers: TrackerObject[];
+  /** One per tracker, in the file's order. */
+  artifacts: Artifact[];
 }
 
 /** Everything a compiled result depends on besides the compiler's own code. */
@@ -141,7 +143,7 @@ export function codeIdentity(): string | null {
 }
 
 /** tracefs's events directory, where hits read each probe's format and id. */
-export function liveEventsDir(): string | null {
+export function tracefsEventsDir(): string | null {
   return (
     ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"].find(existsSync) ?? null
   );
@@ -150,9 +152,9 @@ export function liveEventsDir(): string | null {
 const entryPath = (dir: string, key: string) => join(dir, `${key}.ltsh`);
 
 /** An entry as a file holds it (after the header line). */
-interface Stored extends Omit<CompiledEntry, "trackers"> {
+interface Stored extends Omit<CompiledEntry, "artifacts"> {
   key: string;
-  trackers: PackedTracker[];
+  artifacts: PackedArtifact[];
   /** Each probe's tracefs format when compiled, its per-boot ID line cut out, hashed. */
   formats: Record<string, string>;
 }
@@ -165,7 +167,7 @@ interface Stored extends Omit<CompiledEntry, "trackers"> {
 export function readCompiled(dir: string, key: string, eventsDir: string): CompiledEntry | null {
   const path = entryPath(dir, key);
   let stored: Stored;
-  let trackers: TrackerObject[];
+  const artifacts: Artifact[] = [];
   try {
     if (!trusted(dir) || !trusted(path)) return null;
     const bytes = readFileSync(path);
@@ -173,14 +175,18 @@ export function readCompiled(dir: string, key: string, eventsDir: string): Compi
     const [magic, sum] = bytes.toString("latin1", 0, header).split(" sum:");
     if (magic !== MAGIC || hash106(bytes.subarray(header + 1)) !== sum) return null;
     stored = JSON.parse(bytes.toString("utf8", header + 1));
-    if (stored.key !== key || !Array.isArray(stored.trackers)) return null;
-    trackers = stored.trackers.map(unpackTracker);
-    if (!refreshProbes(trackers, stored.formats, eventsDir)) return null;
+    if (stored.key !== key || !Array.isArray(stored.artifacts)) return null;
+    for (const packed of stored.artifacts) {
+      const artifact = unpackArtifact(packed, (file) => existsSync(file) && trusted(file));
+      if (artifact === null) return null;
+      artifacts.push(artifact);
+    }
+    if (!refreshProbes(artifacts, stored.formats, eventsDir)) return null;
   } catch {
     return null;
   }
   touch(path);
-  return { options: stored.options, diagnostics: stored.diagnostics, trackers };
+  return { options: stored.options, diagnostics: stored.diagnostics, artifacts };
 }
 
 /**
@@ -196,13 +202,18 @@ export function writeCompiled(
   const temporary = `${entryPath(dir, key)}.${process.pid}.tmp`;
   try {
     const formats: Record<string, string> = {};
-    for (const probe of probesOf(entry.trackers)) {
+    for (const probe of probesOf(entry.artifacts)) {
       const format = readFormat(eventsDir, probe);
       if (format === null) return;
       formats[probe.id] = format.hash;
     }
-    const trackers = entry.trackers.map(packTracker);
-    const stored: Stored = { key, ...entry, trackers, formats };
+    const artifacts: PackedArtifact[] = [];
+    for (const artifact of entry.artifacts) {
+      const packed = packArtifact(artifact);
+      if (packed === null) return; // nothing lasting to keep
+      artifacts.push(packed);
+    }
+    const stored: Stored = { key, ...entry, artifacts, formats };
     // Tracepoint ids are per boot: read at each hit, never stored.
     const payload = JSON.stringify(stored, (name, value) => (name === "eventId" ? -1 : value));
     mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -220,27 +231,26 @@ export function writeCompiled(
 }
 
 /**
- * Programs from the cache are loaded into the kernel, often by root: only entries (and a
- * directory) of this user that no one else may write are used.
+ * Programs and modules from the cache are loaded into the kernel, often by root: only
+ * entries (and a directory, and module files) of this user that no one else may write are
+ * used.
  */
 function trusted(path: string): boolean {
   const { uid, mode } = statSync(path);
   return uid === process.geteuid?.() && (mode & 0o022) === 0;
 }
 
-function probesOf(trackers: TrackerObject[]): ProbePlan[] {
-  return trackers.flatMap((t) =>
-    [...t.layout.plan.begins, ...t.layout.plan.ends].map((side) => side.probe),
-  );
+function probesOf(artifacts: Artifact[]): ProbePlan[] {
+  return artifacts.flatMap(({ plan }) => [...plan.begins, ...plan.ends].map((side) => side.probe));
 }
 
 /** Sets each probe's id from tracefs; false when a probe is gone or its format changed. */
 function refreshProbes(
-  trackers: TrackerObject[],
+  artifacts: Artifact[],
   formats: Record<string, string>,
   eventsDir: string,
 ): boolean {
-  for (const probe of probesOf(trackers)) {
+  for (const probe of probesOf(artifacts)) {
     const now = readFormat(eventsDir, probe);
     if (now === null || now.hash !== formats[probe.id]) return false;
     probe.eventId = now.id;

@@ -1,11 +1,15 @@
-// How the compiled cache stores generated programs: each instruction a short array, its
-// `.lt` annotation an index into one table per program. About 4× smaller than the objects
-// as JSON, which matters because a repeat run hashes and parses the entry while V8 has not
-// optimised anything yet.
+// How the compiled cache stores artifacts. Generated programs (live): each instruction a
+// short array, its `.lt` annotation an index into one table per program, about 4× smaller
+// than the objects as JSON, which matters because a repeat run hashes and parses the entry
+// while V8 has not optimised anything yet. Built modules (kmod): as they are, usable while
+// their file is still in the build cache.
 
 import type { Assembled } from "../compiler/bpf/asm.ts";
 import { type Insn, type Register, slotCount } from "../compiler/bpf/insn.ts";
 import type { BpfProgram, TrackerObject } from "../compiler/bpf/object.ts";
+import type { KmodArtifact } from "./kmod.ts";
+import type { LiveArtifact } from "./live.ts";
+import type { Artifact } from "./types.ts";
 
 /** opcode, dst, src, offset, imm, index into `sources` (-1: none), then the rare fields. */
 type PackedInsn = [number, number, number, number, number, number, Rare?];
@@ -77,4 +81,42 @@ function assembled(packed: PackedInsn[], sources: string[]): Assembled {
     slot += slotCount(insn);
   }
   return { insns, slots, slotCount: slot };
+}
+
+/** An artifact as an entry holds it; plans travel inside (live: in the layout). */
+export type PackedArtifact =
+  | { backend: "live"; object: PackedTracker }
+  | { backend: "kmod"; plan: Artifact["plan"]; module: string; ko: string };
+
+/**
+ * The artifact as the cache keeps it; null when it cannot be kept: a module built in a
+ * directory of this process (no build cache) is gone after the run, and replay has nothing
+ * to keep (its artifact is the plan).
+ */
+export function packArtifact(artifact: Artifact): PackedArtifact | null {
+  if (artifact.backend === "live") {
+    return { backend: "live", object: packTracker((artifact as LiveArtifact).object) };
+  }
+  if (artifact.backend === "kmod") {
+    const { plan, module, ko, buildDir } = artifact as KmodArtifact;
+    return buildDir === null ? { backend: "kmod", plan, module, ko } : null;
+  }
+  return null;
+}
+
+/** Back to what load() takes; `usable` tells whether a module file may still be loaded. */
+export function unpackArtifact(
+  packed: PackedArtifact,
+  usable: (path: string) => boolean,
+): Artifact | null {
+  if (packed.backend === "live") {
+    const object = unpackTracker(packed.object);
+    const artifact: LiveArtifact = { backend: "live", plan: object.layout.plan, object };
+    return artifact;
+  }
+  if (packed.backend === "kmod" && usable(packed.ko)) {
+    const artifact: KmodArtifact = { ...packed, buildDir: null };
+    return artifact;
+  }
+  return null;
 }

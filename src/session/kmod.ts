@@ -36,17 +36,29 @@ import {
   storeInCache,
   systemHost,
 } from "./kmod-host.ts";
-import type { Session, SessionListener, TrackerStats } from "./types.ts";
+import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
 
 /** Where the device cannot be watched for readiness, it is read on this period instead. */
 const READ_PERIOD_MS = 50;
 
 export class KmodSessionError extends Error {}
 
+/** A tracker's built module: inserted by load(), kept by the compiled cache when ko is. */
+export interface KmodArtifact extends Artifact {
+  backend: "kmod";
+  /** The module's name (lt_<tracker>). */
+  module: string;
+  /** The built module: in the build cache, or in buildDir when there is no cache. */
+  ko: string;
+  /** A build directory of this process, removed with the module; null for cached builds. */
+  buildDir: string | null;
+}
+
 interface LoadedModule {
   plan: TrackerPlan;
   name: string;
-  dir: string;
+  /** Removed with the module (the build directory when the build was not cached). */
+  dir: string | null;
   fd: number | null;
   /** What wakes the reading: the device's readiness, or a timer (null: not reading). */
   reader: { close(): void } | null;
@@ -72,7 +84,11 @@ export class KmodSession implements Session {
     this.actions = new HitActions(options, listener);
   }
 
-  async add(plan: TrackerPlan): Promise<void> {
+  /**
+   * Generates the tracker's module and builds it (or takes it from the build cache): the
+   * module file that load() inserts.
+   */
+  async compile(plan: TrackerPlan): Promise<KmodArtifact> {
     if (this.modules.has(plan.name)) throw new KmodSessionError(`${plan.name} is already running`);
     const ident = cIdentifier(plan.name);
     let generated: ReturnType<typeof generateModule>;
@@ -94,29 +110,52 @@ export class KmodSession implements Session {
     const dir = mkdtempSync(join(tmpdir(), `ltsh-${process.pid}-kmod-`));
     const files = writeModule(generated, dir);
     const cached = this.host.cache ? cachePath(this.host.cache, name, files) : null;
-    let ko = join(dir, `${name}.ko`);
     if (cached && existsSync(cached)) {
-      ko = cached;
       touch(dirname(cached));
-    } else {
-      this.listener.notice?.(
-        `building ${name}${this.host.cache ? " (once: kept for the next runs)" : ""}…`,
-      );
-      const built = await this.host.build(dir);
-      if (built !== null) {
-        rmSync(dir, { recursive: true, force: true });
-        throw new KmodSessionError(`building ${name} failed:\n${built}`);
-      }
-      if (cached) storeInCache(ko, cached);
-    }
-    if (this.host.isLoaded(name)) {
       rmSync(dir, { recursive: true, force: true });
+      return { backend: "kmod", plan, module: name, ko: cached, buildDir: null };
+    }
+    this.listener.notice?.(
+      `building ${name}${this.host.cache ? " (once: kept for the next runs)" : ""}…`,
+    );
+    const built = await this.host.build(dir);
+    if (built !== null) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new KmodSessionError(`building ${name} failed:\n${built}`);
+    }
+    if (cached) storeInCache(join(dir, `${name}.ko`), cached);
+    if (cached && existsSync(cached)) {
+      rmSync(dir, { recursive: true, force: true });
+      return { backend: "kmod", plan, module: name, ko: cached, buildDir: null };
+    }
+    return { backend: "kmod", plan, module: name, ko: join(dir, `${name}.ko`), buildDir: dir };
+  }
+
+  async add(plan: TrackerPlan): Promise<void> {
+    await this.load(await this.compile(plan));
+  }
+
+  /** Inserts a built module and reads its hits; removed (always) when stopped or closed. */
+  async load(artifact: Artifact): Promise<void> {
+    if (artifact.backend !== "kmod") {
+      throw new KmodSessionError(`a ${artifact.backend} tracker cannot run as a kernel module`);
+    }
+    const { plan, module: name, ko, buildDir } = artifact as KmodArtifact;
+    const dir = buildDir;
+    const discard = () => dir !== null && rmSync(dir, { recursive: true, force: true });
+    if (this.modules.has(plan.name)) {
+      discard();
+      throw new KmodSessionError(`${plan.name} is already running`);
+    }
+    await this.actions.prepare(plan);
+    if (this.host.isLoaded(name)) {
+      discard();
       throw new KmodSessionError(`${name} was loaded by someone else while it was being built`);
     }
     // From here to onCleanup below nothing awaits: a Ctrl-C cannot leave the module behind.
     const inserted = this.host.insert(ko);
     if (inserted !== null) {
-      rmSync(dir, { recursive: true, force: true });
+      discard();
       throw new KmodSessionError(`insmod ${name} failed: ${inserted}`);
     }
     const loaded: LoadedModule = {
@@ -218,7 +257,7 @@ export class KmodSession implements Session {
     m.running = false;
     const problem = this.host.remove(m.name);
     if (problem) this.listener.warning(`rmmod ${m.name} failed: ${problem}`);
-    rmSync(m.dir, { recursive: true, force: true });
+    if (m.dir !== null) rmSync(m.dir, { recursive: true, force: true });
     m.unregister();
   }
 

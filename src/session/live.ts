@@ -16,7 +16,13 @@ import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
 import { decodeHit } from "./live-decode.ts";
 import { LiveTracker } from "./live-tracker.ts";
-import type { Session, SessionListener, TrackerStats } from "./types.ts";
+import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
+
+/** A tracker's generated programs, maps and layout, ready to load (or to cache). */
+export interface LiveArtifact extends Artifact {
+  backend: "live";
+  object: TrackerObject;
+}
 
 /**
  * Timeouts of begins whose end never comes are found by sweeping the pending map from user
@@ -83,21 +89,28 @@ export class LiveSession implements Session {
     }
   }
 
-  /** Generates the tracker's programs (the code generator loads on first use), then adds them. */
-  async add(plan: TrackerPlan): Promise<void> {
+  /** Generates the tracker's programs; the code generator loads on first use. */
+  async compile(plan: TrackerPlan): Promise<LiveArtifact> {
     if (this.closed) throw new Error("the live session is closed");
-    // Taken before the first await: concurrent adds get distinct indexes.
+    // Taken before the first await: concurrent compiles get distinct indexes.
     const index = this.nextIndex++;
     const { generateLiveTracker } = await import("./live-codegen.ts");
-    await this.addCompiled(generateLiveTracker(plan, index, this.options));
+    return { backend: "live", plan, object: generateLiveTracker(plan, index, this.options) };
+  }
+
+  async add(plan: TrackerPlan): Promise<void> {
+    await this.load(await this.compile(plan));
   }
 
   /**
-   * Loads and attaches a tracker generated earlier (live-codegen.ts, or the compiled cache):
-   * its layout's index must be unused in this session, as hit records carry it.
+   * Loads and attaches a tracker's programs (from compile(), or the compiled cache): its
+   * layout's index must be unused in this session, as hit records carry it.
    */
-  async addCompiled(object: TrackerObject): Promise<void> {
+  async load(artifact: Artifact): Promise<void> {
     if (this.closed) throw new Error("the live session is closed");
+    if (artifact.backend !== "live")
+      throw new Error(`a ${artifact.backend} tracker cannot run live`);
+    const { object } = artifact as LiveArtifact;
     const plan = object.layout.plan;
     if (this.trackers.some((t) => t.name === plan.name)) {
       throw new Error(`a tracker named ${plan.name} is already running`);

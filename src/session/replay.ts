@@ -10,7 +10,7 @@ import { readTrace, TraceError } from "../replay/reader.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
 import { TraceWindows } from "./replay-snapshots.ts";
-import type { Session, SessionListener, TrackerStats } from "./types.ts";
+import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
 
 export { TraceError } from "../replay/reader.ts";
 
@@ -47,7 +47,17 @@ export class ReplaySession implements Session {
     this.backend = `replay ${path === "-" ? "<stdin>" : path}`;
   }
 
+  /** Replay runs the plan itself: the interpreter is the reference semantics. */
+  async compile(plan: TrackerPlan): Promise<Artifact> {
+    return { backend: "replay", plan };
+  }
+
   async add(plan: TrackerPlan): Promise<void> {
+    await this.load(await this.compile(plan));
+  }
+
+  async load(artifact: Artifact): Promise<void> {
+    const { plan } = artifact;
     if (this.closed) throw new Error("the replay session is closed");
     if (this.path === "-" && this.passes.length > 0) {
       throw new Error(

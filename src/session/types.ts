@@ -19,12 +19,28 @@ export interface SessionListener {
 }
 
 /**
- * A set of running trackers on one backend. The CLI adds every tracker of a file and
- * closes on Ctrl-C or --for; the shell adds, stops and removes them one at a time.
+ * A tracker as its backend runs it, made by Session.compile(): generated BPF programs (live),
+ * a built kernel module (kmod), the plan itself (replay). Plain data, so the compiled cache
+ * can keep it between runs; each backend extends it with what it loads.
+ */
+export interface Artifact {
+  backend: "live" | "kmod" | "replay";
+  plan: TrackerPlan;
+}
+
+/**
+ * A set of running trackers on one backend. The CLI compiles every tracker of a file (or
+ * takes the compiled cache's artifacts) and loads them, and closes on Ctrl-C or --for; the
+ * shell adds, stops and removes them one at a time.
  */
 export interface Session {
   /** "live eBPF", "replay trace.txt", "kmod" — shown in the shell's status line. */
   readonly backend: string;
+  /** The tracker as this backend runs it; tag numbers for its records are taken in order. */
+  compile(plan: TrackerPlan): Promise<Artifact>;
+  /** Starts a compiled tracker (from compile(), or the compiled cache of an earlier run). */
+  load(artifact: Artifact): Promise<void>;
+  /** compile() then load(). */
   add(plan: TrackerPlan): Promise<void>;
   stop(tracker: string): Promise<void>;
   remove(tracker: string): Promise<void>;

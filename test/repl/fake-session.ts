@@ -5,7 +5,7 @@ import type { OptionValue, TrackerPlan } from "../../src/compiler/plan.ts";
 import { LatencyStats } from "../../src/records/stats.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import type { CheckResult, ProgramChecker } from "../../src/repl/program.ts";
-import type { Session, SessionListener, TrackerStats } from "../../src/session/types.ts";
+import type { Artifact, Session, SessionListener, TrackerStats } from "../../src/session/types.ts";
 
 interface FakeTracker {
   plan: TrackerPlan;
@@ -27,6 +27,14 @@ export class FakeSession implements Session {
     backend = "fake",
   ) {
     this.backend = backend;
+  }
+
+  async compile(plan: TrackerPlan): Promise<Artifact> {
+    return { backend: "replay", plan };
+  }
+
+  async load(artifact: Artifact): Promise<void> {
+    await this.add(artifact.plan);
   }
 
   async add(plan: TrackerPlan): Promise<void> {

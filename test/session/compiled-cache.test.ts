@@ -17,7 +17,6 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { generateTracker } from "../../src/compiler/bpf/codegen.ts";
-import type { TrackerObject } from "../../src/compiler/bpf/object.ts";
 import { loadCatalog } from "../../src/compiler/catalog/index.ts";
 import type { Tracepoint } from "../../src/compiler/catalog/types.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
@@ -31,6 +30,9 @@ import {
   readCompiled,
   writeCompiled,
 } from "../../src/session/compiled-cache.ts";
+import type { KmodArtifact } from "../../src/session/kmod.ts";
+import type { LiveArtifact } from "../../src/session/live.ts";
+import type { Artifact } from "../../src/session/types.ts";
 
 const SOURCE = `track wakeup: sched_wakeup(pid) -> sched_switch(next_pid) > 200us timeout 1s\n`;
 const catalog = loadCatalog({ path: "bundled" });
@@ -39,9 +41,13 @@ function compiled(): CompiledEntry {
   const { plan, diagnostics } = compileSource(SOURCE, "wakeup.lt", { catalog });
   if (!plan) throw new Error("does not compile");
   const task = { pid: 2456, tgid: 2460, comm: 3032 };
-  const trackers = plan.trackers.map((t, i) => generateTracker(t, i, { task }));
-  return { options: plan.options, diagnostics, trackers };
+  const artifacts = plan.trackers.map(
+    (t, i): LiveArtifact => ({ backend: "live", plan: t, object: generateTracker(t, i, { task }) }),
+  );
+  return { options: plan.options, diagnostics, artifacts };
 }
+
+const objectOf = (artifact: Artifact) => (artifact as LiveArtifact).object;
 
 /** A tracefs-like events tree holding the formats of the entry's probes, with new ids. */
 function eventsDir(root: string, ids: Record<string, number>, edit = (_: Tracepoint) => {}) {
@@ -72,13 +78,14 @@ function withTemp(fn: (root: string) => void) {
   }
 }
 
-const eventIds = (trackers: TrackerObject[]) =>
-  trackers.flatMap((t) => t.programs.map((p) => [p.probe.id, p.probe.eventId]));
+const eventIds = (artifacts: Artifact[]) =>
+  artifacts.flatMap((a) => objectOf(a).programs.map((p) => [p.probe.id, p.probe.eventId]));
 
 test("an entry reads back as generated, with 64-bit immediates and today's tracepoint ids", () =>
   withTemp((root) => {
     const entry = compiled();
-    const wide = entry.trackers[0].programs.flatMap((p) => p.program.insns).filter((i) => i.imm64);
+    const programs = objectOf(entry.artifacts[0]).programs;
+    const wide = programs.flatMap((p) => p.program.insns).filter((i) => i.imm64);
     assert.ok(wide.length > 0, "the programs hold 64-bit immediates");
     writeCompiled(
       root,
@@ -88,15 +95,52 @@ test("an entry reads back as generated, with 64-bit immediates and today's trace
     );
     const back = readCompiled(root, "k1", eventsDir(join(root, "now"), IDS));
     assert.ok(back, "a hit");
-    assert.equal(eventIds(back.trackers), [
+    assert.equal(eventIds(back.artifacts), [
       ["sched:sched_switch", 9002],
       ["sched:sched_wakeup", 9001],
     ]);
-    for (const p of entry.trackers[0].programs)
-      p.probe.eventId = IDS[p.probe.id as keyof typeof IDS];
+    for (const p of programs) p.probe.eventId = IDS[p.probe.id as keyof typeof IDS];
     assert.equal(back, entry);
-    const plan = back.trackers[0].layout.plan;
-    assert.ok(back.trackers[0].programs[1].probe === plan.begins[0].probe, "probes shared again");
+    const { plan } = back.artifacts[0];
+    assert.ok(plan === objectOf(back.artifacts[0]).layout.plan, "one plan");
+    assert.ok(
+      objectOf(back.artifacts[0]).programs[1].probe === plan.begins[0].probe,
+      "probes shared",
+    );
+  }));
+
+test("a built module is kept by its path in the build cache, and misses once that file is gone", () =>
+  withTemp((root) => {
+    const { options, diagnostics, artifacts } = compiled();
+    const { plan } = artifacts[0];
+    const ko = join(root, "kmod", "lt_wakeup.ko");
+    mkdirSync(join(root, "kmod"), { recursive: true, mode: 0o755 });
+    writeFileSync(ko, "module bytes", { mode: 0o644 });
+    const module: KmodArtifact = { backend: "kmod", plan, module: "lt_wakeup", ko, buildDir: null };
+    const events = eventsDir(root, IDS);
+    writeCompiled(root, "k1", { options, diagnostics, artifacts: [module] }, events);
+    const back = readCompiled(root, "k1", events);
+    assert.ok(back, "a hit");
+    const [kept] = back.artifacts as KmodArtifact[];
+    assert.equal(
+      [kept.backend, kept.module, kept.ko, kept.buildDir],
+      ["kmod", "lt_wakeup", ko, null],
+    );
+    assert.equal(kept.plan.name, "wakeup");
+    assert.equal(
+      kept.plan.begins.map((side) => side.probe.eventId),
+      [IDS["sched:sched_wakeup"]],
+      "today's tracepoint ids",
+    );
+    rmSync(ko);
+    assert.is(readCompiled(root, "k1", events), null, "the build cache pruned it: a miss");
+    const unbuilt: KmodArtifact = {
+      ...module,
+      ko: join(root, "b", "x.ko"),
+      buildDir: join(root, "b"),
+    };
+    writeCompiled(root, "k2", { options, diagnostics, artifacts: [unbuilt] }, events);
+    assert.is(readCompiled(root, "k2", events), null, "a build directory of one run is not kept");
   }));
 
 test("the key changes with the file's bytes and path, a flag, ltsh's code and the kernel", () => {
@@ -178,7 +222,7 @@ test("a cache that cannot be written is no error", () =>
 test("the least recently used entries are dropped beyond CACHE_ENTRIES", () =>
   withTemp((root) => {
     const events = eventsDir(root, {});
-    const empty: CompiledEntry = { options: {}, diagnostics: [], trackers: [] };
+    const empty: CompiledEntry = { options: {}, diagnostics: [], artifacts: [] };
     for (let i = 0; i < CACHE_ENTRIES; i++) {
       writeCompiled(root, `k${i}`, empty, events);
       utimesSync(join(root, `k${i}.ltsh`), 1000 + i, 1000 + i);

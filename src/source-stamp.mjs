@@ -1,6 +1,6 @@
 // The identity of ltsh's sources: how many files package.json, src/ and grammar/ hold and
 // the newest modification time among them. The start-up bundle records it (bundle.mjs) and
-// the compiled cache keys entries by it (src/session/compiled-cache.ts), so both must agree.
+// the compiled cache keys entries by it (session/compiled-cache.ts), so both must agree.
 
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
