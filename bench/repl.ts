@@ -167,7 +167,7 @@ function live(): Setup {
   return {
     label: "live eBPF, perf bench sched pipe",
     checker: compilerChecker(loadCatalog()),
-    openSession: (listener, options) => openSession("live", { listener, options }),
+    openSession: (listener, options) => openSession("ebpf", { listener, options }),
     tracker: "track sw: sched_switch(prev_pid) -> sched_switch(next_pid) > 1ns",
     workload: () =>
       spawn("perf", ["bench", "sched", "pipe", "-l", "100000000"], { stdio: "ignore" }),

@@ -43,7 +43,7 @@ export function chooseBackend(flags: BackendFlags): BackendChoice {
     if (flags.format || flags.speed || flags.strict) {
       throw new UsageError("--format, --speed and --strict apply to --replay only");
     }
-    return { backend: flags.target === "kmod" ? "kmod" : "live", replay: undefined };
+    return { backend: flags.target === "kmod" ? "kmod" : "ebpf", replay: undefined };
   }
   const replay = {
     path: flags.replay,

@@ -164,9 +164,10 @@ function printsHits(tracker: TrackerPlan): boolean {
   return tracker.actions.some((a) => a.kind === "print");
 }
 
-/** Adds the trackers, waits for the end (trace end, --for, Ctrl-C), prints summaries. */
+/** Ctrl-C, kill and a closed terminal: each ends a run the same way. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
+/** Loads the trackers, waits for the end (trace end, --for, Ctrl-C), prints summaries. */
 async function runSession(
   session: Session,
   plan: PreparedRun,

@@ -95,7 +95,7 @@ async function demoSetup(file: string | undefined) {
   const trackers = file ?? DEMO_FILE;
   if (permitted.ok) {
     return {
-      backend: "live" as const,
+      backend: "ebpf" as const,
       file: trackers,
       banner: ["demo: live tracing on this kernel"],
     };

@@ -59,7 +59,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
     await controller.open();
   } catch (error) {
     process.stderr.write(`ltsh: error: ${(error as Error).message}\n`);
-    if (options.backend === "live") process.stderr.write(`${LIVE_HINT}\n`);
+    if (options.backend === "ebpf") process.stderr.write(`${LIVE_HINT}\n`);
     return 1;
   }
   const banner = [

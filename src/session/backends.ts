@@ -5,7 +5,7 @@
 import type { OptionValue } from "../compiler/plan.ts";
 import type { Session, SessionListener } from "./types.ts";
 
-export type BackendName = "live" | "replay" | "kmod";
+export type BackendName = "ebpf" | "kmod" | "replay";
 
 export interface SessionOptions {
   listener: SessionListener;
@@ -24,7 +24,7 @@ export interface SessionOptions {
 export type SessionFactory = (options: SessionOptions) => Promise<Session>;
 
 const factories: Partial<Record<BackendName, SessionFactory>> = {
-  live: async (options) => (await import("./live.ts")).openLiveSession(options),
+  ebpf: async (options) => (await import("./live.ts")).openLiveSession(options),
   replay: async (options) => (await import("./replay.ts")).openReplaySession(options),
   kmod: async (options) => (await import("./kmod.ts")).openKmodSession(options),
 };

@@ -1,4 +1,4 @@
-// How the compiled cache stores artifacts. Generated programs (live): each instruction a
+// How the compiled cache stores artifacts. Generated programs (ebpf): each instruction a
 // short array, its `.lt` annotation an index into one table per program, about 4× smaller
 // than the objects as JSON, which matters because a repeat run hashes and parses the entry
 // while V8 has not optimised anything yet. Built modules (kmod): as they are, usable while
@@ -83,9 +83,9 @@ function assembled(packed: PackedInsn[], sources: string[]): Assembled {
   return { insns, slots, slotCount: slot };
 }
 
-/** An artifact as an entry holds it; plans travel inside (live: in the layout). */
+/** An artifact as an entry holds it; plans travel inside (ebpf: in the layout). */
 export type PackedArtifact =
-  | { backend: "live"; object: PackedTracker }
+  | { backend: "ebpf"; object: PackedTracker }
   | { backend: "kmod"; plan: Artifact["plan"]; module: string; ko: string };
 
 /**
@@ -94,8 +94,8 @@ export type PackedArtifact =
  * to keep (its artifact is the plan).
  */
 export function packArtifact(artifact: Artifact): PackedArtifact | null {
-  if (artifact.backend === "live") {
-    return { backend: "live", object: packTracker((artifact as LiveArtifact).object) };
+  if (artifact.backend === "ebpf") {
+    return { backend: "ebpf", object: packTracker((artifact as LiveArtifact).object) };
   }
   if (artifact.backend === "kmod") {
     const { plan, module, ko, buildDir } = artifact as KmodArtifact;
@@ -109,9 +109,9 @@ export function unpackArtifact(
   packed: PackedArtifact,
   usable: (path: string) => boolean,
 ): Artifact | null {
-  if (packed.backend === "live") {
+  if (packed.backend === "ebpf") {
     const object = unpackTracker(packed.object);
-    const artifact: LiveArtifact = { backend: "live", plan: object.layout.plan, object };
+    const artifact: LiveArtifact = { backend: "ebpf", plan: object.layout.plan, object };
     return artifact;
   }
   if (packed.backend === "kmod" && usable(packed.ko)) {

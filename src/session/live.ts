@@ -1,4 +1,4 @@
-// The "live" backend: trackers compiled to BPF and run in this kernel. Hits arrive through
+// The "ebpf" backend (live tracing, the default): trackers compiled to BPF and run in this kernel. Hits arrive through
 // one shared ring buffer; stats are read from per-CPU maps; timeouts of begins that never
 // end are found by a user-space sweep (see sweepPeriodMs); everything is closed on exit/signals.
 
@@ -20,7 +20,7 @@ import type { Artifact, Session, SessionListener, TrackerStats } from "./types.t
 
 /** A tracker's generated programs, maps and layout, ready to load (or to cache). */
 export interface LiveArtifact extends Artifact {
-  backend: "live";
+  backend: "ebpf";
   object: TrackerObject;
 }
 
@@ -28,8 +28,9 @@ export interface LiveArtifact extends Artifact {
  * Timeouts of begins whose end never comes are found by sweeping the pending map from user
  * space (ends arriving late are judged exactly, in the kernel). A tracker is swept every
  * timeout/100, between SWEEP_MS and MAX_SWEEP_MS: a timeout hit comes at most 1% of the
- * timeout (at least 10 ms) after its deadline. Each sweep costs two bpf(2) calls per pending
- * begin of that tracker (next key, lookup) plus a delete per expiry.
+ * timeout (at least 10 ms) after its deadline. A sweep reads the mmap-ed pending table in
+ * place (no system call) and claims each expired slot with the programs' own cmpxchg, so an
+ * end and the sweep never both report one begin.
  */
 export const SWEEP_MS = 10;
 const MAX_SWEEP_MS = 1000;
@@ -95,7 +96,7 @@ export class LiveSession implements Session {
     // Taken before the first await: concurrent compiles get distinct indexes.
     const index = this.nextIndex++;
     const { generateLiveTracker } = await import("./live-codegen.ts");
-    return { backend: "live", plan, object: generateLiveTracker(plan, index, this.options) };
+    return { backend: "ebpf", plan, object: generateLiveTracker(plan, index, this.options) };
   }
 
   async add(plan: TrackerPlan): Promise<void> {
@@ -108,7 +109,7 @@ export class LiveSession implements Session {
    */
   async load(artifact: Artifact): Promise<void> {
     if (this.closed) throw new Error("the live session is closed");
-    if (artifact.backend !== "live")
+    if (artifact.backend !== "ebpf")
       throw new Error(`a ${artifact.backend} tracker cannot run live`);
     const { object } = artifact as LiveArtifact;
     const plan = object.layout.plan;

@@ -1,6 +1,7 @@
 // The Session interface the CLI and the shell drive backends through.
 
 import type { TrackerPlan } from "../compiler/plan.ts";
+import type { BackendName } from "./backends.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 
 /** Live counters of one tracker, polled by the shell a few times a second. */
@@ -24,7 +25,7 @@ export interface SessionListener {
  * can keep it between runs; each backend extends it with what it loads.
  */
 export interface Artifact {
-  backend: "live" | "kmod" | "replay";
+  backend: BackendName;
   plan: TrackerPlan;
 }
 

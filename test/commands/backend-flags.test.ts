@@ -6,7 +6,7 @@ import { chooseBackend } from "../../src/commands/backend-flags.ts";
 import { UsageError } from "../../src/commands/usage.ts";
 
 test("live eBPF by default; --target kmod; --replay with its pacing and format", () => {
-  assert.equal(chooseBackend({}), { backend: "live", replay: undefined });
+  assert.equal(chooseBackend({}), { backend: "ebpf", replay: undefined });
   assert.equal(chooseBackend({ target: "kmod" }).backend, "kmod");
   assert.equal(chooseBackend({ replay: "t.txt", speed: "10", format: "perf", strict: true }), {
     backend: "replay",

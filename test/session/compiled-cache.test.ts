@@ -42,7 +42,7 @@ function compiled(): CompiledEntry {
   if (!plan) throw new Error("does not compile");
   const task = { pid: 2456, tgid: 2460, comm: 3032 };
   const artifacts = plan.trackers.map(
-    (t, i): LiveArtifact => ({ backend: "live", plan: t, object: generateTracker(t, i, { task }) }),
+    (t, i): LiveArtifact => ({ backend: "ebpf", plan: t, object: generateTracker(t, i, { task }) }),
   );
   return { options: plan.options, diagnostics, artifacts };
 }
