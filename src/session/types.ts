@@ -1,8 +1,8 @@
 // The Session interface the CLI and the shell drive backends through.
 
 import type { TrackerPlan } from "../compiler/plan.ts";
-import type { BackendName } from "./backends.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
+import type { BackendName } from "./backends.ts";
 
 /** Live counters of one tracker, polled by the shell a few times a second. */
 export interface TrackerStats {
