@@ -5,14 +5,14 @@
 // So that every pair is comparable, each tracker's threshold is lowered to 1 ns (every pair
 // is a hit, with its key, tasks and CPUs). Pairs are compared within a window both backends
 // watched whole, [A, B]: each live hit must match a replayed hit (same key, begin and end
-// task and CPU, times within TIME_SLACK_NS) and the other way round. Tolerated unmatched: a
+// task and CPU, the closest in time within TIME_SLACK_NS) and the other way round. Tolerated unmatched: a
 // pair within TIME_SLACK_NS of the window's edges (the two clocks read a moment apart), or
 // shorter than SHORT_NS (the trace prints microseconds: a pair within one microsecond may
 // read as 0 ns, which is no hit). Scheduler examples are compared on the workload's own
 // task, pinned to CPU 0: this kernel's ftrace does not record switches away from the idle
 // task on CPU 1 (BPF sees them), which would leave the replay's pairs there open.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -130,27 +130,37 @@ async function replay(path: string, plan: ProgramPlan) {
 
 const endNs = (hit: HitRecord) => hit.end?.ts_ns ?? hit.begin.ts_ns + BigInt(hit.latency_ns);
 
-function sameTask(a: HitRecord, b: HitRecord): boolean {
-  const near = (x: bigint, y: bigint) => (x > y ? x - y : y - x) < TIME_SLACK_NS;
-  return (
+const gap = (x: bigint, y: bigint) => (x > y ? x - y : y - x);
+
+/** How far apart two reports of one pair are; null when they cannot be the same pair. */
+function distance(a: HitRecord, b: HitRecord): bigint | null {
+  const same =
     a.tracker === b.tracker &&
     a.key.map(String).join() === b.key.map(String).join() &&
     a.begin.tid === b.begin.tid &&
     a.begin.cpu === b.begin.cpu &&
     a.end?.tid === b.end?.tid &&
-    a.end?.cpu === b.end?.cpu &&
-    near(a.begin.ts_ns, b.begin.ts_ns) &&
-    near(endNs(a), endNs(b))
-  );
+    a.end?.cpu === b.end?.cpu;
+  const d = gap(a.begin.ts_ns, b.begin.ts_ns) + gap(endNs(a), endNs(b));
+  return same && d < TIME_SLACK_NS ? d : null;
 }
 
-/** The pairs of one side that the other lacks and that no tolerance explains. */
+/**
+ * The pairs of one side that the other lacks and that no tolerance explains. Each is matched
+ * to the closest unclaimed report of the other side (a task's syscalls come microseconds
+ * apart: the first that fits within the slack may be its neighbour's).
+ */
 function unexplained(from: HitRecord[], other: HitRecord[], a: bigint, b: bigint): HitRecord[] {
-  const left = [...other];
+  const claimed = new Set<number>();
   return from.filter((hit) => {
-    const i = left.findIndex((o) => sameTask(hit, o));
-    if (i >= 0) {
-      left.splice(i, 1);
+    let best = -1;
+    let bestDistance = TIME_SLACK_NS;
+    other.forEach((o, i) => {
+      const d = claimed.has(i) ? null : distance(hit, o);
+      if (d !== null && d < bestDistance) [best, bestDistance] = [i, d];
+    });
+    if (best >= 0) {
+      claimed.add(best);
       return false;
     }
     const nearEdge = hit.begin.ts_ns - a < TIME_SLACK_NS || b - endNs(hit) < TIME_SLACK_NS;
@@ -194,6 +204,10 @@ for (const file of exampleFiles()) {
       const tracePath = join(dir, "trace.txt");
       writeFileSync(tracePath, recording.readTrace());
       const reference = await replay(tracePath, plan);
+      // to look at a failure: LTSH_KEEP_TRACE=DIR keeps each example's recording there
+      if (process.env.LTSH_KEEP_TRACE) {
+        writeFileSync(join(process.env.LTSH_KEEP_TRACE, `${name}.txt`), readFileSync(tracePath));
+      }
       const inWindow = (hits: HitRecord[]) =>
         hits.filter(
           (h) =>
