@@ -19,11 +19,11 @@ import { LiveTracker } from "./live-tracker.ts";
 import type { Session, SessionListener, TrackerStats } from "./types.ts";
 
 /**
- * Timeouts of begins whose end never comes are found by sweeping the pending map from user
+ * Timeouts of begins whose end never comes are found by sweeping the pending table from user
  * space (ends arriving late are judged exactly, in the kernel). A tracker is swept every
  * timeout/100, between SWEEP_MS and MAX_SWEEP_MS: a timeout hit comes at most 1% of the
- * timeout (at least 10 ms) after its deadline. Each sweep costs two bpf(2) calls per pending
- * begin of that tracker (next key, lookup) plus a delete per expiry.
+ * timeout (at least 10 ms) after its deadline. A sweep is one pass over the mmap-ed table
+ * (no system call; the HASH table costs bpf(2) calls per pending begin: live-pending-table.ts).
  */
 export const SWEEP_MS = 10;
 const MAX_SWEEP_MS = 1000;
@@ -161,7 +161,7 @@ export class LiveSession implements Session {
     return this.trackers.find((t) => t.name === name);
   }
 
-  /** min/max exact (kept by the programs); p50/p99 from the log2 buckets. */
+  /** min/max and the sum exact (kept by the programs); p50/p99 from the log2 buckets. */
   private summary(t: LiveTracker, polled = false): SummaryRecord {
     const c = t.counters();
     const stats = new LatencyStats(t.name);
@@ -171,6 +171,8 @@ export class LiveSession implements Session {
     stats.dropped = c.dropped + c.lostHits;
     stats.minNs = c.min === null ? null : Number(c.min);
     stats.maxNs = c.max === null ? null : Number(c.max);
+    stats.sumNs = Number(c.sumNs);
+    stats.missed = t.missedEvents();
     c.hist.forEach((count, k) => {
       if (count > 0) stats.addBucket(k, count);
     });
