@@ -50,7 +50,10 @@ export function hitRecordSize(keySize: number): number {
   return Hit.key + keySize;
 }
 
-/** The per-CPU stats value of one tracker. Min is stored inverted (~min) so that 0 means unset. */
+/**
+ * The per-CPU stats value of one tracker (u64s). Min is stored inverted (~min) so that 0
+ * means unset. What every pair updates (pairs to sum) is contiguous, before the histogram.
+ */
 export const Stats = {
   pairs: 0,
   hits: 8,
@@ -60,11 +63,11 @@ export const Stats = {
   max: 40,
   /** Ends that came after the deadline: the end program turns them into timeout hits. */
   timeouts: 48,
-  hist: 56, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
+  /** The exact sum of the latencies of the pairs counted (Prometheus' `_sum`), beside them. */
+  sum: 56,
+  hist: 64, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
   buckets: 64,
-  /** u64: the exact sum of the latencies of the pairs counted (Prometheus' `_sum`). */
-  sum: 56 + 64 * 8,
-  size: 56 + 64 * 8 + 8,
+  size: 64 + 64 * 8,
 } as const;
 
 /** Where each key element lives in the key buffer: ints widened to 8 bytes, strings padded to 8. */
