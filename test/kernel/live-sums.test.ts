@@ -1,15 +1,36 @@
 // The summary's exact counters from the kernel: `sum_ns` is the sum of every pair's latency
 // (each pair here is a hit, so it equals the sum over the hit records), and `missed` counts
-// the events the tracker's programs never ran for (the kernel's recursion misses, provoked
-// here on a raw tracepoint program: a tracker's perf-attached ones miss only when their
-// tracepoint fires in an interrupt while another program runs on that CPU).
+// the events the tracker's programs never ran for: the kernel's recursion misses, counted
+// when a tracker's tracepoint fires in an interrupt while another tracing program runs on
+// that CPU (provoked with a slow program), read from bpf_prog_info (checked exactly on a
+// raw tracepoint program that recurses).
 
 import { execFileSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { assemble, encode } from "../../src/compiler/bpf/asm.ts";
-import { Add, call, exit, FP, Mov, R0, R1, R2, storeImm } from "../../src/compiler/bpf/insn.ts";
-import { BpfProgType, closeFd, loadProgram, programRecursionMisses } from "../../src/kernel/bpf.ts";
+import {
+  Add,
+  call,
+  exit,
+  FP,
+  JEq,
+  ldMapFd,
+  Mov,
+  R0,
+  R1,
+  R2,
+  R3,
+  storeImm,
+} from "../../src/compiler/bpf/insn.ts";
+import {
+  BpfMapType,
+  BpfProgType,
+  closeFd,
+  createMap,
+  loadProgram,
+  programRecursionMisses,
+} from "../../src/kernel/bpf.ts";
 import { bpf, freshAttr } from "../../src/kernel/bpf-attr.ts";
 import { NativeMemory } from "../../src/kernel/libc.ts";
 import { attachTracepoint } from "../../src/kernel/perf.ts";
@@ -105,6 +126,66 @@ test("a program's recursion misses are read from the kernel (bpf_prog_info)", ()
   } finally {
     for (const link of links) link.close();
     for (const fd of fds) closeFd(fd);
+  }
+});
+
+/** bpf_probe_read_kernel(dst, size, src) */
+const PROBE_READ_KERNEL = 113;
+const MAP_LOOKUP_ELEM = 1;
+const SLOW_COPY = 2 << 20;
+
+/**
+ * A slow program on sys_enter_getppid: copies 2 MiB within an array value (a few hundred
+ * µs), long enough for timer interrupts to land while it runs.
+ */
+function attachSlow(): () => void {
+  const map = createMap({
+    name: "ltsh_t_slow",
+    type: BpfMapType.ARRAY,
+    keySize: 4,
+    valueSize: SLOW_COPY,
+    maxEntries: 1,
+  });
+  const insns = assemble([
+    storeImm(FP, -4, 0, 4),
+    ldMapFd(R1, "slow"),
+    Mov.reg(R2, FP),
+    Add.imm(R2, -4),
+    call(MAP_LOOKUP_ELEM),
+    JEq.imm(R0, 0, "out"),
+    Mov.reg(R1, R0),
+    Mov.imm(R2, SLOW_COPY),
+    Mov.reg(R3, R0),
+    call(PROBE_READ_KERNEL),
+    { ...Mov.imm(R0, 0), labels: ["out"] },
+    exit(),
+  ]);
+  const fd = loadProgram({
+    name: "ltsh_t_slow",
+    type: BpfProgType.TRACEPOINT,
+    insns: encode(insns, new Map([["slow", map]])),
+    license: "GPL",
+  });
+  const link = attachTracepoint(fd, tracepointId("syscalls:sys_enter_getppid"));
+  return () => {
+    link.close();
+    closeFd(fd);
+    closeFd(map);
+  };
+}
+
+test("missed: timer interrupts the tracker's programs never saw, as another program ran", async () => {
+  const plan = compileText("track tick: local_timer_entry($cpu) -> local_timer_exit($cpu)");
+  const detach = attachSlow();
+  try {
+    const { summaries } = await runLive(plan, async () => {
+      execFileSync("perl", ["-e", "getppid() for 1..300"]);
+    });
+    const [tick] = summaries;
+    assert.ok(tick.pairs > 0, "ticks outside the slow program pair");
+    assert.ok(tick.missed > 0, `${tick.missed} missed`);
+  } finally {
+    detach();
   }
 });
 
