@@ -95,7 +95,7 @@ export const DELIVERY_THRESHOLD_US = 20;
 export const FINDINGS = [
   "What limits these numbers:",
   "",
-  "- Overhead: since the pending table became direct-mapped array slots claimed with " +
+  "- Overhead: since the pending table became array slots (set-associative) claimed with " +
     "cmpxchg (the verifier inlines array lookups; no bucket lock, allocation or delete), " +
     "ltsh's programs cost well under half of bpftrace's hash-based ones above the floor. " +
     "`bench/live-begin-cost.ts` isolates that part: begin + end ~415 ns with a hash, ~230 ns " +

@@ -332,21 +332,44 @@ export function percpuValueSize(valueSize: number): number {
   return align8(valueSize) * possibleCpus();
 }
 
-/** The kernel's id of a program or map (as `bpftool prog show id N` lists it). */
-export function objectId(fd: number): number {
-  const info = NativeMemory.alloc(256);
+/** Bytes of bpf_prog_info / bpf_map_info we offer; the kernel fills what it knows. */
+const INFO_SIZE = 256;
+/** bpf_prog_info.recursion_misses (linux/bpf.h), a u64; Linux 5.12 and later. */
+const PROG_INFO_RECURSION_MISSES = 208;
+
+/** BPF_OBJ_GET_INFO_BY_FD: the info struct of a program or map, as long as the kernel's is. */
+function objectInfo(fd: number): DataView {
+  const info = NativeMemory.alloc(INFO_SIZE);
   try {
     const mem = freshAttr();
     mem.view.setUint32(0, fd, true);
-    mem.view.setUint32(4, 256, true);
+    mem.view.setUint32(4, INFO_SIZE, true);
     mem.view.setBigUint64(8, info.ptr, true);
     const r = bpf(Cmd.OBJ_GET_INFO_BY_FD, mem);
     if (r < 0) throw new KernelError(`get info of fd ${fd}`, -r);
-    // bpf_prog_info and bpf_map_info both start with type (u32) then id (u32).
-    return info.view.getUint32(4, true);
+    // info_len comes back as the bytes the kernel wrote: older kernels know fewer fields
+    const written = Math.min(mem.view.getUint32(4, true), INFO_SIZE);
+    return new DataView(info.bytes.slice(0, written).buffer);
   } finally {
     info.free();
   }
+}
+
+/** The kernel's id of a program or map (as `bpftool prog show id N` lists it). */
+export function objectId(fd: number): number {
+  // bpf_prog_info and bpf_map_info both start with type (u32) then id (u32).
+  return objectInfo(fd).getUint32(4, true);
+}
+
+/**
+ * Runs of a program the kernel skipped because a BPF program was already running on that
+ * CPU (its tracepoint fired while another tracing program ran there): events the program
+ * never saw. null before Linux 5.12, which does not count them.
+ */
+export function programRecursionMisses(fd: number): number | null {
+  const info = objectInfo(fd);
+  if (info.byteLength < PROG_INFO_RECURSION_MISSES + 8) return null;
+  return Number(info.getBigUint64(PROG_INFO_RECURSION_MISSES, true));
 }
 
 export function closeFd(fd: number): void {

@@ -16,7 +16,7 @@ export function generateLiveTracker(
   // Only trackers that report a begin's context read it from the task.
   const task = plan.thresholdNs !== null || plan.timeoutNs !== null ? kernelTaskOffsets() : null;
   // "pending.table" is an internal knob (tests, comparisons), not a language option
-  const table = options["pending.table"] === "hash" ? "hash" : "direct";
+  const table = options["pending.table"] === "hash" ? "hash" : "set-associative";
   return generateTracker(plan, index, { task, table });
 }
 

@@ -77,6 +77,8 @@ export interface KernelCounters {
   timeouts: number;
   min: bigint | null;
   max: bigint | null;
+  /** The exact sum of the latencies of the pairs counted. */
+  sumNs: bigint;
   /** hist[k] counts latencies v with 2^(k-1) < v <= 2^k. */
   hist: number[];
 }
@@ -91,6 +93,7 @@ export function decodeStats(perCpu: Uint8Array, cpus: number): KernelCounters {
     timeouts: 0,
     min: null,
     max: null,
+    sumNs: 0n,
     hist: new Array(Stats.buckets).fill(0),
   };
   let minInverted = 0n;
@@ -102,6 +105,7 @@ export function decodeStats(perCpu: Uint8Array, cpus: number): KernelCounters {
     out.lostHits += Number(u64(Stats.lostHits));
     out.dropped += Number(u64(Stats.dropped));
     out.timeouts += Number(u64(Stats.timeouts));
+    out.sumNs += u64(Stats.sum);
     if (u64(Stats.minInverted) > minInverted) minInverted = u64(Stats.minInverted);
     const max = u64(Stats.max);
     if (out.pairs > 0 && (out.max === null || max > out.max)) out.max = max;

@@ -5,22 +5,21 @@ import { encode } from "../compiler/bpf/asm.ts";
 import type { BpfProgram, TrackerObject } from "../compiler/bpf/codegen.ts";
 import { disassemble, insnAtSlot } from "../compiler/bpf/disasm.ts";
 import { PROG_TYPE_TRACEPOINT } from "../compiler/bpf/helpers.ts";
-import { Ctx, STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
+import { STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
 import {
   closeFd,
   createMap,
   loadProgram,
-  mapDelete,
   mapLookup,
-  mapNextKey,
   percpuValueSize,
   possibleCpus,
+  programRecursionMisses,
 } from "../kernel/bpf.ts";
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
 import type { HitRecord } from "../records/types.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
-import { type ClaimedBegin, DirectTable } from "./live-direct.ts";
+import { openPendingTable, type PendingTableReader } from "./live-pending-table.ts";
 
 const LOAD_ATTEMPTS = 5;
 
@@ -35,8 +34,8 @@ export class LiveTracker {
   private attachments: Attachment[] = [];
   /** Timeout hits found by the sweeper (the end program counts late ends itself). */
   sweptTimeouts = 0;
-  /** The mmap-ed pending table, when the tracker uses the set-associative array (the default). */
-  private direct: DirectTable | null = null;
+  /** User space's view of the pending table (mmap-ed when set-associative), once started. */
+  private table: PendingTableReader | null = null;
   /** When the session sweeps this tracker next (performance.now() ms). */
   nextSweepMs = 0;
   running = false;
@@ -57,10 +56,7 @@ export class LiveTracker {
   start(): void {
     try {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
-      const { direct, maps, key, pending } = this.object.layout;
-      if (direct !== null) {
-        this.direct = new DirectTable(this.fds.get(maps.pending)!, direct, key.size, pending.size);
-      }
+      this.table = openPendingTable(this.object, this.fds.get(this.object.layout.maps.pending)!);
       for (const p of this.object.programs) this.programFds.push(this.load(p));
       this.object.programs.forEach((p, i) => {
         this.attachments.push(attachTracepoint(this.programFds[i], p.probe.eventId));
@@ -89,41 +85,32 @@ export class LiveTracker {
     return decodeStats(bytes ?? new Uint8Array(percpuValueSize(Stats.size)), possibleCpus());
   }
 
+  /** Events its programs never saw (the kernel's recursion misses; 0 before Linux 5.12). */
+  missedEvents(): number {
+    return this.programFds.reduce((n, fd) => n + (programRecursionMisses(fd) ?? 0), 0);
+  }
+
   private pendingCache = { count: 0, at: Number.NEGATIVE_INFINITY };
 
-  /** Begins still pending: walks the map (a syscall per entry) unless the last count is younger than maxAgeMs. */
+  /** Begins still pending, unless the last count is younger than maxAgeMs (a HASH table walks the map). */
   pendingCount(maxAgeMs = 0): number {
     const now = performance.now();
-    if (now - this.pendingCache.at < maxAgeMs) return this.pendingCache.count;
-    if (this.direct !== null) {
-      this.pendingCache = { count: this.direct.pendingCount(), at: now };
+    if (now - this.pendingCache.at < maxAgeMs || this.table === null)
       return this.pendingCache.count;
-    }
-    const layout = this.object.layout;
-    const fd = this.fds.get(layout.maps.pending)!;
-    let n = 0;
-    let key = mapNextKey(fd, null, layout.key.size);
-    while (key !== null) {
-      n++;
-      key = mapNextKey(fd, key, layout.key.size);
-    }
-    this.pendingCache = { count: n, at: now };
-    return n;
+    this.pendingCache = { count: this.table.pendingCount(), at: now };
+    return this.pendingCache.count;
   }
 
   /**
-   * Expires begins older than the timeout at `nowNs` (CLOCK_MONOTONIC). Cost: two bpf(2)
-   * calls per pending begin (next key + lookup) plus one delete per expiry. Only the
-   * deleter reports: an end racing the sweep either deletes first (a pair) or finds nothing.
+   * Expires begins older than the timeout at `nowNs` (CLOCK_MONOTONIC). The sweep and the
+   * end programs race for each begin through the table (a claim or a delete): one of them
+   * reports it.
    */
   sweep(nowNs: bigint): { hit: HitRecord; stackId: number }[] {
     const layout = this.object.layout;
     const timeout = layout.plan.timeoutNs;
-    if (timeout === null || this.closed) return [];
-    const expired =
-      this.direct !== null
-        ? this.direct.sweep(nowNs, BigInt(timeout), Ctx.ts)
-        : this.sweepHash(nowNs, BigInt(timeout));
+    if (timeout === null || this.closed || this.table === null) return [];
+    const expired = this.table.sweep(nowNs, BigInt(timeout));
     this.sweptTimeouts += expired.length;
     return expired.map(({ key, value }) => {
       const begin = decodeContext(value, 0, layout.plan.begins);
@@ -143,21 +130,6 @@ export class LiveTracker {
       };
       return { hit, stackId };
     });
-  }
-
-  /** The HASH table: walk the keys, then delete the expired ones (only the deleter reports). */
-  private sweepHash(nowNs: bigint, timeout: bigint): ClaimedBegin[] {
-    const layout = this.object.layout;
-    const fd = this.fds.get(layout.maps.pending)!;
-    const expired: ClaimedBegin[] = [];
-    let key = mapNextKey(fd, null, layout.key.size);
-    while (key !== null) {
-      const value = mapLookup(fd, key, layout.pending.size);
-      const ts = value && new DataView(value.buffer, value.byteOffset).getBigUint64(Ctx.ts, true);
-      if (value !== null && ts !== null && nowNs - ts > timeout) expired.push({ key, value });
-      key = mapNextKey(fd, key, layout.key.size);
-    }
-    return expired.filter((begin) => mapDelete(fd, begin.key));
   }
 
   /** Raw kernel addresses of a stack id (the walk stops at the first zero). */
@@ -182,8 +154,10 @@ export class LiveTracker {
     if (this.closed) return;
     this.stop();
     this.closed = true;
-    this.direct?.close();
+    this.table?.close();
+    this.table = null;
     for (const fd of this.programFds) closeFd(fd);
+    this.programFds.length = 0;
     for (const spec of this.object.maps) {
       const fd = this.fds.get(spec.ref);
       if (fd !== undefined) closeFd(fd);

@@ -25,12 +25,13 @@ export interface LiveArtifact extends Artifact {
 }
 
 /**
- * Timeouts of begins whose end never comes are found by sweeping the pending map from user
+ * Timeouts of begins whose end never comes are found by sweeping the pending table from user
  * space (ends arriving late are judged exactly, in the kernel). A tracker is swept every
  * timeout/100, between SWEEP_MS and MAX_SWEEP_MS: a timeout hit comes at most 1% of the
- * timeout (at least 10 ms) after its deadline. A sweep reads the mmap-ed pending table in
- * place (no system call) and claims each expired slot with the programs' own cmpxchg, so an
- * end and the sweep never both report one begin.
+ * timeout (at least 10 ms) after its deadline. A sweep is one pass over the mmap-ed table
+ * (no system call), claiming each expired slot with the programs' own cmpxchg so that an end
+ * and the sweep never both report one begin; the HASH table (`pending.table = "hash"`, for
+ * comparisons) costs bpf(2) calls per pending begin (live-pending-table.ts).
  */
 export const SWEEP_MS = 10;
 const MAX_SWEEP_MS = 1000;
@@ -175,7 +176,7 @@ export class LiveSession implements Session {
     return this.trackers.find((t) => t.name === name);
   }
 
-  /** min/max exact (kept by the programs); p50/p99 from the log2 buckets. */
+  /** min/max and the sum exact (kept by the programs); p50/p99 from the log2 buckets. */
   private summary(t: LiveTracker, polled = false): SummaryRecord {
     const c = t.counters();
     const stats = new LatencyStats(t.name);
@@ -185,6 +186,8 @@ export class LiveSession implements Session {
     stats.dropped = c.dropped + c.lostHits;
     stats.minNs = c.min === null ? null : Number(c.min);
     stats.maxNs = c.max === null ? null : Number(c.max);
+    stats.sumNs = Number(c.sumNs);
+    stats.missed = t.missedEvents();
     c.hist.forEach((count, k) => {
       if (count > 0) stats.addBucket(k, count);
     });

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { generateProgram } from "../../src/compiler/bpf/codegen.ts";
+import { generateTrackers } from "../../src/compiler/bpf/codegen.ts";
 import { ebpfListing } from "../../src/compiler/bpf/target.ts";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
@@ -33,7 +33,7 @@ test("every example compiles to programs of a sane size, each named ltsh_ and at
     const source = readFileSync(new URL(file, examples), "utf8");
     const { plan } = compileSource(source, file, { catalog });
     assert.ok(plan, file);
-    const { trackers } = generateProgram(plan);
+    const { trackers } = generateTrackers(plan);
     for (const t of trackers) {
       assert.is(t.programs.length, t.layout.plan.begins.length + t.layout.plan.ends.length);
       for (const p of t.programs) {

@@ -26,14 +26,17 @@ test("stats of two CPUs: counters add up, min and max are exact, buckets merge",
   put(1, Stats.max, 9000n);
   put(0, Stats.hist + 10 * 8, 2n);
   put(1, Stats.hist + 10 * 8, 1n);
+  put(0, Stats.sum, 12_000n);
+  put(1, Stats.sum, 2n ** 60n);
   const c = decodeStats(bytes, 2);
   assert.equal([c.pairs, c.hits, c.dropped, c.min, c.max], [5, 1, 4, 300n, 9000n]);
+  assert.is(c.sumNs, 2n ** 60n + 12_000n, "the sum, exact past 2^53");
   assert.is(c.hist[10], 3);
 });
 
 test("stats of a tracker that saw nothing have no min and no max", () => {
   const c = decodeStats(new Uint8Array(2 * Stats.size), 2);
-  assert.equal([c.pairs, c.min, c.max], [0, null, null]);
+  assert.equal([c.pairs, c.min, c.max, c.sumNs], [0, null, null, 0n]);
 });
 
 test("a threshold hit record decodes into begin and end contexts and the key", () => {

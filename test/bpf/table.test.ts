@@ -5,7 +5,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { generateTracker } from "../../src/compiler/bpf/codegen.ts";
-import { bucketOf, directLayout, keyLayout, pendingLayout } from "../../src/compiler/bpf/layout.ts";
+import {
+  bucketOf,
+  keyLayout,
+  pendingLayout,
+  setAssociativeLayout,
+} from "../../src/compiler/bpf/layout.ts";
 import { ebpfListing } from "../../src/compiler/bpf/target.ts";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
@@ -33,7 +38,7 @@ test("4 x capacity slots (a power of two, at most 4M) in buckets of 16", () => {
     [8192, 32768],
     [1_048_576, 1 << 22],
   ]) {
-    const d = directLayout(capacity, intKey, context);
+    const d = setAssociativeLayout(capacity, intKey, context);
     assert.is(d.slots, slots, `capacity ${capacity}`);
     assert.is(d.buckets * d.ways, d.slots);
     assert.is(2 ** d.bits, d.buckets);
@@ -59,7 +64,7 @@ function intBytes(n: bigint): Uint8Array {
 }
 
 test("capacity-many pids, addresses or task names fit the default table with no full bucket", () => {
-  const d = directLayout(8192, intKey, context);
+  const d = setAssociativeLayout(8192, intKey, context);
   const pids = Array.from({ length: 8192 }, (_, i) => intBytes(BigInt(300 + 7 * i)));
   const addresses = Array.from({ length: 8192 }, (_, i) =>
     intBytes(0xffff888000000000n + BigInt(i) * 4096n),
@@ -93,7 +98,9 @@ test("keep last: the begin replaces its key's begin under the bucket's seq, else
     plan("track t: sched_wakeup(args.pid) -> sched_switch(next_pid)").trackers[0],
     0,
   );
-  assert.is(tracker.maps[0].maxEntries, tracker.layout.direct!.buckets);
+  const table = tracker.layout.table;
+  assert.ok(table.kind === "set-associative", "the default table");
+  assert.is(tracker.maps[0].maxEntries, table.buckets);
 });
 
 test.run();

@@ -66,8 +66,8 @@ function dropsWith(keys: number[], slots: number, ways: number): number {
 const keys = distinctKeys(1000, 0x1e55);
 
 test("1000 distinct pending keys in a table of capacity 1024: none dropped", async () => {
-  const direct = generateTracker(neverEnding(1024).trackers[0], 0).layout.direct!;
-  assert.is(direct.slots, 4096);
+  const table = generateTracker(neverEnding(1024).trackers[0], 0).layout.table;
+  assert.is(table.kind === "set-associative" && table.slots, 4096);
   // these keys are not kind to a smaller table: one slot per key over 2 x capacity slots
   // (the previous table) drops 200 of them, 4-slot buckets over 2 x capacity still 30
   assert.is(dropsWith(keys, 2048, 1), 200);

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { compileText, namedSleep, run, runLive, sleep } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
 
-for (const table of ["direct", "hash"] as const) {
+for (const table of ["set-associative", "hash"] as const) {
   test(`timeouts (${table} table): swept after the deadline, or judged late by the end program`, async () => {
     const sleeper = namedSleep("ltsh_late");
     const plan = compileText(`

@@ -3,7 +3,7 @@
 // written into a stack buffer (ints widened to 8 bytes, strings padded).
 
 import type { CompareOp, Expr } from "../plan.ts";
-import { builtinNeed, directlyLoadable, type SideState } from "./codegen-state.ts";
+import { builtinNeed, directlyLoadable, type Prefetch } from "./codegen-prefetch.ts";
 import { branchStringEqual, chunks, littleEndian, stringSource } from "./codegen-string.ts";
 import { CodegenError } from "./emitter.ts";
 import {
@@ -44,24 +44,24 @@ function literalOf(e: Expr): bigint | null {
 
 /** dst = the value widened to 64 bits (sign- or zero-extended by the source's signedness). */
 function loadWidened(
-  s: SideState,
+  pre: Prefetch,
   dst: Register,
   base: Register,
   off: number,
   size: number,
   signed: boolean,
 ) {
-  s.em.emit(loadMem(dst, base, off, size as Size));
+  pre.em.emit(loadMem(dst, base, off, size as Size));
   if (signed && size < 8) {
     const shift = 64 - size * 8;
-    s.em.emit(LSh.imm(dst, shift), ArSh.imm(dst, shift));
+    pre.em.emit(LSh.imm(dst, shift), ArSh.imm(dst, shift));
   }
 }
 
 /** Evaluates an integer expression into a fresh register (the caller releases it). */
-export function evalInt(s: SideState, e: Expr): Register {
-  const r = s.pool.take();
-  const em = s.em;
+export function evalInt(pre: Prefetch, e: Expr): Register {
+  const r = pre.pool.take();
+  const em = pre.em;
   switch (e.kind) {
     case "int": {
       const v = BigInt(e.value);
@@ -71,12 +71,12 @@ export function evalInt(s: SideState, e: Expr): Register {
     case "field": {
       const f = e.field;
       const signed = f.signed;
-      if (directlyLoadable(f)) loadWidened(s, r, R6, f.offset, f.size, signed);
-      else loadWidened(s, r, FP, s.fetchOne(`field:${f.offset}:${f.size}`), f.size, signed);
+      if (directlyLoadable(f)) loadWidened(pre, r, R6, f.offset, f.size, signed);
+      else loadWidened(pre, r, FP, pre.fetchOne(`field:${f.offset}:${f.size}`), f.size, signed);
       return r;
     }
     case "builtin": {
-      const off = s.fetchOne(builtinNeed(e.name));
+      const off = pre.fetchOne(builtinNeed(e.name));
       if (e.name === "comm") throw new CodegenError("comm is a string, not an integer");
       const at = e.name === "pid" ? off + 4 : off;
       em.emit(loadMem(r, FP, at, e.name === "cgroup" ? 8 : 4));
@@ -87,7 +87,7 @@ export function evalInt(s: SideState, e: Expr): Register {
     case "logic": {
       const done = em.fresh("bool");
       em.emit(Mov.imm(r, 1));
-      branch(s, e, done, true);
+      branch(pre, e, done, true);
       em.emit(Mov.imm(r, 0));
       em.label(done); // lands on whatever the caller emits next
       return r;
@@ -143,22 +143,22 @@ function signedCompare(left: Expr, right: Expr): boolean {
 }
 
 /** Emits a jump to `target` taken when the boolean value of `e` equals `when`. */
-export function branch(s: SideState, e: Expr, target: string, when: boolean): void {
-  const em = s.em;
+export function branch(pre: Prefetch, e: Expr, target: string, when: boolean): void {
+  const em = pre.em;
   switch (e.kind) {
     case "not":
-      branch(s, e.operand, target, !when);
+      branch(pre, e.operand, target, !when);
       return;
     case "logic": {
       // && jumps on false when either side is false; || jumps on true when either is true
       const shortCircuitsOn = e.op === "||";
       if (when === shortCircuitsOn) {
-        branch(s, e.left, target, when);
-        branch(s, e.right, target, when);
+        branch(pre, e.left, target, when);
+        branch(pre, e.right, target, when);
       } else {
         const skip = em.fresh("skip");
-        branch(s, e.left, skip, !when);
-        branch(s, e.right, target, when);
+        branch(pre, e.left, skip, !when);
+        branch(pre, e.right, target, when);
         em.label(skip);
       }
       return;
@@ -167,24 +167,24 @@ export function branch(s: SideState, e: Expr, target: string, when: boolean): vo
       if (e.left.type.kind === "string" || e.right.type.kind === "string") {
         if (e.op !== "==" && e.op !== "!=")
           throw new CodegenError(`strings compare with == or != only`);
-        branchStringEqual(s, e.left, e.right, target, when === (e.op === "=="));
+        branchStringEqual(pre, e.left, e.right, target, when === (e.op === "=="));
         return;
       }
-      branchCompare(s, e.op, e.left, e.right, target, when);
+      branchCompare(pre, e.op, e.left, e.right, target, when);
       return;
     case "int":
       if ((BigInt(e.value) !== 0n) === when) em.emit(ja(target));
       return;
     default: {
-      const r = evalInt(s, e);
+      const r = evalInt(pre, e);
       em.emit(when ? JNE.imm(r, 0, target) : JEq.imm(r, 0, target));
-      s.pool.release(r);
+      pre.pool.release(r);
     }
   }
 }
 
 function branchCompare(
-  s: SideState,
+  pre: Prefetch,
   op: CompareOp,
   left: Expr,
   right: Expr,
@@ -196,19 +196,19 @@ function branchCompare(
   const rightLit = literalOf(right);
   const leftLit = literalOf(left);
   if (rightLit !== null && fitsImm32(rightLit)) {
-    const r = evalInt(s, left);
-    s.em.emit(jumpFor(cmp, signed).imm(r, Number(rightLit), target));
-    s.pool.release(r);
+    const r = evalInt(pre, left);
+    pre.em.emit(jumpFor(cmp, signed).imm(r, Number(rightLit), target));
+    pre.pool.release(r);
   } else if (leftLit !== null && fitsImm32(leftLit)) {
-    const r = evalInt(s, right);
-    s.em.emit(jumpFor(mirrored[cmp], signed).imm(r, Number(leftLit), target));
-    s.pool.release(r);
+    const r = evalInt(pre, right);
+    pre.em.emit(jumpFor(mirrored[cmp], signed).imm(r, Number(leftLit), target));
+    pre.pool.release(r);
   } else {
-    const a = evalInt(s, left);
-    const b = evalInt(s, right);
-    s.em.emit(jumpFor(cmp, signed).reg(a, b, target));
-    s.pool.release(b);
-    s.pool.release(a);
+    const a = evalInt(pre, left);
+    const b = evalInt(pre, right);
+    pre.em.emit(jumpFor(cmp, signed).reg(a, b, target));
+    pre.pool.release(b);
+    pre.pool.release(a);
   }
 }
 
@@ -216,25 +216,25 @@ function branchCompare(
 
 /** Writes the key expressions into the key buffer at R10+keyOffset (every byte initialised). */
 export function buildKey(
-  s: SideState,
+  pre: Prefetch,
   key: readonly Expr[],
   types: readonly Expr["type"][],
   layout: KeyLayout,
   keyOffset: number,
 ) {
-  const em = s.em;
+  const em = pre.em;
   if (key.length === 0) em.emit(storeImm(FP, keyOffset, 0, 8));
   key.forEach((e, i) => {
     const at = keyOffset + layout.offsets[i];
     const type = types[i];
     if (type.kind === "int") {
-      const r = evalInt(s, e);
+      const r = evalInt(pre, e);
       em.emit(storeMem(FP, at, r, 8));
-      s.pool.release(r);
+      pre.pool.release(r);
       return;
     }
     const slot = keySlotSize(type);
-    const src = stringSource(s, e);
+    const src = stringSource(pre, e);
     const _copied = 0;
     if ("literal" in src) {
       const bytes = new Uint8Array(slot);
@@ -245,19 +245,19 @@ export function buildKey(
       return;
     }
     const n = Math.min(src.size, type.size);
-    if (src.base === FP) copyPadded(s, src.offset, at, n);
-    else copyUpToNul(s, src.offset, at, n);
+    if (src.base === FP) copyPadded(pre, src.offset, at, n);
+    else copyUpToNul(pre, src.offset, at, n);
     for (const c of chunks(at + n, slot - n)) em.emit(storeImm(FP, at + n + c.at, 0, c.size));
   });
 }
 
 /** comm from the helper is already NUL-padded: copy it in aligned chunks. */
-function copyPadded(s: SideState, from: number, at: number, n: number) {
-  const r = s.pool.take();
+function copyPadded(pre: Prefetch, from: number, at: number, n: number) {
+  const r = pre.pool.take();
   for (const c of chunks([from, at], n)) {
-    s.em.emit(loadMem(r, FP, from + c.at, c.size), storeMem(FP, at + c.at, r, c.size));
+    pre.em.emit(loadMem(r, FP, from + c.at, c.size), storeMem(FP, at + c.at, r, c.size));
   }
-  s.pool.release(r);
+  pre.pool.release(r);
 }
 
 /**
@@ -265,14 +265,14 @@ function copyPadded(s: SideState, from: number, at: number, n: number) {
  * copy bytes up to the NUL and zero the rest, so that equal strings make equal keys.
  * At the first NUL, jump into a ladder of zero stores that falls through to the end.
  */
-function copyUpToNul(s: SideState, from: number, at: number, n: number) {
-  const em = s.em;
+function copyUpToNul(pre: Prefetch, from: number, at: number, n: number) {
+  const em = pre.em;
   const pad = em.fresh("pad");
-  const r = s.pool.take();
+  const r = pre.pool.take();
   for (let k = 0; k < n; k++) {
     em.emit(loadMem(r, R6, from + k, 1), JEq.imm(r, 0, `${pad}_${k}`), storeMem(FP, at + k, r, 1));
   }
-  s.pool.release(r);
+  pre.pool.release(r);
   const done = em.fresh("copied");
   em.emit(ja(done));
   for (let k = 0; k < n; k++) {

@@ -2,7 +2,7 @@
 // stack, literals; compared bytewise up to the NUL, copied in naturally aligned chunks.
 
 import type { Expr } from "../plan.ts";
-import type { SideState } from "./codegen-state.ts";
+import type { Prefetch } from "./codegen-prefetch.ts";
 import { CodegenError } from "./emitter.ts";
 import { FP, JEq, JNE, JNE32, ja, ldImm64, loadMem, R6, type Register, type Size } from "./insn.ts";
 
@@ -11,10 +11,10 @@ export type StringSource =
   | { base: Register; offset: number; size: number }
   | { literal: Uint8Array };
 
-export function stringSource(s: SideState, e: Expr): StringSource {
+export function stringSource(pre: Prefetch, e: Expr): StringSource {
   if (e.kind === "string") return { literal: new TextEncoder().encode(e.value) };
   if (e.kind === "builtin" && e.name === "comm")
-    return { base: FP, offset: s.fetchOne("comm"), size: 16 };
+    return { base: FP, offset: pre.fetchOne("comm"), size: 16 };
   if (e.kind === "field" && !e.field.dataLoc) {
     return { base: R6, offset: e.field.offset, size: e.field.arrayLength ?? e.field.size };
   }
@@ -41,38 +41,38 @@ export function littleEndian(bytes: Uint8Array, from: number, size: number): big
 }
 
 export function branchStringEqual(
-  s: SideState,
+  pre: Prefetch,
   left: Expr,
   right: Expr,
   target: string,
   whenEqual: boolean,
 ) {
-  const a = stringSource(s, left);
-  const b = stringSource(s, right);
+  const a = stringSource(pre, left);
+  const b = stringSource(pre, right);
   if ("literal" in a && "literal" in b) {
     const same = Buffer.compare(Buffer.from(a.literal), Buffer.from(b.literal)) === 0;
-    if (same === whenEqual) s.em.emit(ja(target));
+    if (same === whenEqual) pre.em.emit(ja(target));
   } else if ("literal" in b)
     branchEqualsLiteral(
-      s,
+      pre,
       a as Exclude<StringSource, { literal: Uint8Array }>,
       b.literal,
       target,
       whenEqual,
     );
-  else if ("literal" in a) branchEqualsLiteral(s, b, a.literal, target, whenEqual);
-  else branchEqualsString(s, a, b, target, whenEqual);
+  else if ("literal" in a) branchEqualsLiteral(pre, b, a.literal, target, whenEqual);
+  else branchEqualsString(pre, a, b, target, whenEqual);
 }
 
 /** Compares the bytes up to and including the literal's NUL (or the whole array when it is full). */
 function branchEqualsLiteral(
-  s: SideState,
+  pre: Prefetch,
   src: { base: Register; offset: number; size: number },
   literal: Uint8Array,
   target: string,
   whenEqual: boolean,
 ) {
-  const em = s.em;
+  const em = pre.em;
   if (literal.length > src.size) {
     if (!whenEqual) em.emit(ja(target));
     return;
@@ -81,18 +81,18 @@ function branchEqualsLiteral(
   const padded = new Uint8Array(n);
   padded.set(literal);
   const differ = whenEqual ? em.fresh("strne") : target;
-  const r = s.pool.take();
+  const r = pre.pool.take();
   for (const c of chunks(src.offset, n)) {
     em.emit(loadMem(r, src.base, src.offset + c.at, c.size));
     const value = littleEndian(padded, c.at, c.size);
     if (c.size < 8) em.emit(JNE32.imm(r, Number(BigInt.asIntN(32, value)), differ));
     else {
-      const v = s.pool.take();
+      const v = pre.pool.take();
       em.emit(ldImm64(v, value), JNE.reg(r, v, differ));
-      s.pool.release(v);
+      pre.pool.release(v);
     }
   }
-  s.pool.release(r);
+  pre.pool.release(r);
   if (whenEqual) {
     em.emit(ja(target));
     em.label(differ);
@@ -101,18 +101,18 @@ function branchEqualsLiteral(
 
 /** Unrolled byte loop: equal at the first common NUL, different at the first differing byte. */
 function branchEqualsString(
-  s: SideState,
+  pre: Prefetch,
   a: { base: Register; offset: number; size: number },
   b: { base: Register; offset: number; size: number },
   target: string,
   whenEqual: boolean,
 ) {
-  const em = s.em;
+  const em = pre.em;
   const done = em.fresh("strcmp");
   const equal = whenEqual ? target : done;
   const differ = whenEqual ? done : target;
-  const ra = s.pool.take();
-  const rb = s.pool.take();
+  const ra = pre.pool.take();
+  const rb = pre.pool.take();
   const m = Math.min(a.size, b.size);
   for (let k = 0; k < m; k++) {
     em.emit(loadMem(ra, a.base, a.offset + k, 1), loadMem(rb, b.base, b.offset + k, 1));
@@ -123,7 +123,7 @@ function branchEqualsString(
     const longer = a.size > b.size ? a : b;
     em.emit(loadMem(ra, longer.base, longer.offset + m, 1), JEq.imm(ra, 0, equal), ja(differ));
   }
-  s.pool.release(rb);
-  s.pool.release(ra);
+  pre.pool.release(rb);
+  pre.pool.release(ra);
   em.label(done);
 }

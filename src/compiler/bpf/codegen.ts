@@ -3,20 +3,23 @@
 // All trackers of a session share one ring buffer for hit records.
 
 import { basename } from "node:path";
-import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
+import { BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { SourceRange } from "../diagnostic.ts";
 import type { ProgramPlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
-import { emitBeginBody, emitEndBody, type ProgramContext } from "./codegen-side.ts";
+import { emitBeginBody } from "./codegen-begin.ts";
+import { emitEndBody } from "./codegen-end.ts";
+import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
 import {
-  directLayout,
   hasAction,
   keyLayout,
+  type PendingTableLayout,
   pendingLayout,
   STACK_DEPTH,
   STACK_ENTRIES,
   Stats,
+  setAssociativeLayout,
   type TaskOffsets,
 } from "./layout.ts";
 import {
@@ -26,6 +29,9 @@ import {
   type TrackerLayout,
   type TrackerObject,
 } from "./object.ts";
+import { hashTable } from "./pending-hash.ts";
+import { setAssociativeTable } from "./pending-set-associative.ts";
+import type { PendingTable } from "./pending-table.ts";
 
 export {
   type BpfMapSpec,
@@ -43,17 +49,18 @@ export function kernelName(tracker: string, suffix: string): string {
   return `ltsh_${clean}_${suffix}`;
 }
 
-/** Generates the programs and maps of one tracker; `index` tags its hit records. */
 export interface CodegenOptions {
   /**
-   * Where pending begins live: "direct" (default), a set-associative array claimed with
-   * cmpxchg, cheap on the hot path; "hash", a BPF HASH map (exact capacity, no collisions).
+   * Where pending begins live: "set-associative" (default), an array of buckets whose slots
+   * are claimed with cmpxchg, cheap on the hot path; "hash", a BPF HASH map (exact capacity,
+   * no collisions, ~2 × the cost).
    */
-  table?: "direct" | "hash";
+  table?: "set-associative" | "hash";
   /** This kernel's task_struct offsets (BTF): cheaper begin/end contexts than helpers. */
   task?: TaskOffsets | null;
 }
 
+/** Generates the programs and maps of one tracker; `index` tags its hit records. */
 export function generateTracker(
   plan: TrackerPlan,
   index: number,
@@ -62,35 +69,18 @@ export function generateTracker(
   const key = keyLayout(plan.keyTypes);
   const pending = pendingLayout(plan);
   const stacks = hasAction(plan, "stack") ? `${plan.name}.stacks` : null;
-  const direct =
-    (options.table ?? "direct") === "direct" ? directLayout(plan.capacity, key, pending) : null;
+  const table: PendingTableLayout =
+    options.table === "hash" ? { kind: "hash" } : setAssociativeLayout(plan.capacity, key, pending);
   const layout: TrackerLayout = {
     plan,
     index,
     key,
     pending,
-    direct,
+    table,
     maps: { pending: `${plan.name}.pending`, stats: `${plan.name}.stats`, stacks },
   };
   const maps: BpfMapSpec[] = [
-    direct === null
-      ? {
-          ref: layout.maps.pending,
-          name: kernelName(plan.name, "p"),
-          type: BpfMapType.HASH,
-          keySize: key.size,
-          valueSize: pending.size,
-          maxEntries: plan.capacity,
-        }
-      : {
-          ref: layout.maps.pending,
-          name: kernelName(plan.name, "p"),
-          type: BpfMapType.ARRAY,
-          keySize: 4,
-          valueSize: direct.bucketSize,
-          maxEntries: direct.buckets,
-          flags: BpfMapFlag.MMAPABLE,
-        },
+    { ref: layout.maps.pending, name: kernelName(plan.name, "p"), ...pendingTable(layout).map },
     {
       ref: layout.maps.stats,
       name: kernelName(plan.name, "s"),
@@ -117,6 +107,13 @@ export function generateTracker(
   return { layout, maps, programs };
 }
 
+/** The pending table implementation the tracker's layout names. */
+function pendingTable(layout: TrackerLayout): PendingTable {
+  return layout.table.kind === "hash"
+    ? hashTable(layout)
+    : setAssociativeTable(layout, layout.table);
+}
+
 // Ends are generated (and attached) before begins: when one event both ends a pair and
 // begins the next (off-CPU: sched_switch), the end sees the pending begin of the previous one.
 function program(
@@ -131,6 +128,7 @@ function program(
   const ctx: ProgramContext = {
     em,
     layout,
+    table: pendingTable(layout),
     side,
     alternative,
     source: (r) => sourceText(plan, r),
@@ -161,7 +159,7 @@ export function sourceText(plan: TrackerPlan, range: SourceRange): string {
 }
 
 /** Every tracker of a file, with the ring buffer they share. */
-export function generateProgram(
+export function generateTrackers(
   plan: ProgramPlan,
   options: CodegenOptions = {},
 ): {

@@ -12,7 +12,8 @@ export class Emitter {
   private pendingLabels: string[] = [];
   private labelCount = 0;
   private stackUsed = 0;
-  source: string | undefined;
+  /** The `.lt` text stamped on what is emitted now: set only through withSource(). */
+  private source: string | undefined;
 
   emit(...insns: Insn[]): void {
     for (const i of insns) {
@@ -45,7 +46,10 @@ export class Emitter {
     return -this.stackUsed;
   }
 
-  /** Runs `body` with the given source text stamped on what it emits. */
+  /**
+   * Runs `body` with the given source text stamped on what it emits (an instruction that
+   * already carries one keeps it); the text in force before is restored after.
+   */
   withSource<T>(source: string | undefined, body: () => T): T {
     const saved = this.source;
     this.source = source;

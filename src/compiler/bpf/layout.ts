@@ -50,7 +50,10 @@ export function hitRecordSize(keySize: number): number {
   return Hit.key + keySize;
 }
 
-/** The per-CPU stats value of one tracker. Min is stored inverted (~min) so that 0 means unset. */
+/**
+ * The per-CPU stats value of one tracker (u64s). Min is stored inverted (~min) so that 0
+ * means unset. What every pair updates (pairs to sum) is contiguous, before the histogram.
+ */
 export const Stats = {
   pairs: 0,
   hits: 8,
@@ -60,9 +63,11 @@ export const Stats = {
   max: 40,
   /** Ends that came after the deadline: the end program turns them into timeout hits. */
   timeouts: 48,
-  hist: 56, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
+  /** The exact sum of the latencies of the pairs counted (Prometheus' `_sum`), beside them. */
+  sum: 56,
+  hist: 64, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
   buckets: 64,
-  size: 56 + 64 * 8,
+  size: 64 + 64 * 8,
 } as const;
 
 /** Where each key element lives in the key buffer: ints widened to 8 bytes, strings padded to 8. */
@@ -111,7 +116,7 @@ export interface TaskOffsets {
 }
 
 /**
- * The direct pending table: an mmap-able ARRAY of buckets, the bucket chosen by a
+ * The set-associative pending table: an mmap-able ARRAY of buckets, the bucket chosen by a
  * multiplicative hash of the key, each bucket `seq` then WAYS slots. Cheaper than a HASH map
  * (no bucket lock, no allocation, no delete): a slot is claimed and released with cmpxchg on
  * its state word, `generation << 2 | status`, the generation bumped by each begin so that a
@@ -123,7 +128,8 @@ export const SlotStatus = { free: 0, busy: 1, ready: 2 } as const;
 /** Slots per bucket: with 4 × capacity slots, 16 ways make a full bucket before capacity rare. */
 export const WAYS = 16;
 
-export interface DirectLayout {
+export interface SetAssociativeLayout {
+  kind: "set-associative";
   /** Total slots: a power of two, at least 4 × capacity (see README for the drop odds). */
   slots: number;
   buckets: number;
@@ -141,20 +147,29 @@ export interface DirectLayout {
   value: number;
 }
 
+/** The BPF HASH map as the pending table: exact capacity, dearer per begin and end. */
+export interface HashTableLayout {
+  kind: "hash";
+}
+
+/** Where a tracker's pending begins live; the programs and user space read it alike. */
+export type PendingTableLayout = SetAssociativeLayout | HashTableLayout;
+
 /** At most this many slots (the map is mmap-ed by user space for the timeout sweep). */
 const MAX_SLOTS = 1 << 22;
 
-export function directLayout(
+export function setAssociativeLayout(
   capacity: number,
   key: KeyLayout,
   pending: PendingLayout,
-): DirectLayout {
+): SetAssociativeLayout {
   let slots = WAYS;
   while (slots < 4 * capacity && slots < MAX_SLOTS) slots *= 2;
   const value = 8 + key.size;
   const slotSize = value + pending.size;
   const buckets = slots / WAYS;
   return {
+    kind: "set-associative",
     slots,
     buckets,
     bits: Math.log2(buckets),

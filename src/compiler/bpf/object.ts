@@ -6,7 +6,12 @@ import type { MapSpec } from "../../kernel/bpf.ts";
 import { BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { ProbePlan, TrackerPlan } from "../plan.ts";
 import type { Assembled } from "./asm.ts";
-import { type DirectLayout, type KeyLayout, type PendingLayout, RINGBUF_REF } from "./layout.ts";
+import {
+  type KeyLayout,
+  type PendingLayout,
+  type PendingTableLayout,
+  RINGBUF_REF,
+} from "./layout.ts";
 
 /** A map to create (the kernel layer's MapSpec) and `ref`, the name programs use (ldMapFd). */
 export interface BpfMapSpec extends MapSpec {
@@ -31,8 +36,8 @@ export interface TrackerLayout {
   index: number;
   key: KeyLayout;
   pending: PendingLayout;
-  /** The set-associative pending table's layout; null when pending begins live in a HASH map. */
-  direct: DirectLayout | null;
+  /** Which pending table holds the begins (src/compiler/bpf/pending-table.ts), and its geometry. */
+  table: PendingTableLayout;
   maps: { pending: string; stats: string; stacks: string | null };
 }
 

@@ -4,7 +4,7 @@
 import type { ProgramPlan } from "../plan.ts";
 import type { Target } from "../targets.ts";
 import { kernelTaskOffsets } from "./btf.ts";
-import { type BpfMapSpec, type CodegenOptions, generateProgram } from "./codegen.ts";
+import { type BpfMapSpec, type CodegenOptions, generateTrackers } from "./codegen.ts";
 import { disassemble } from "./disasm.ts";
 import { mapTypeNames } from "./helpers.ts";
 
@@ -22,7 +22,7 @@ export function ebpfListing(
   plan: ProgramPlan,
   options: CodegenOptions = { task: kernelTaskOffsets() },
 ): string {
-  const { ringbuf, trackers } = generateProgram(plan, options);
+  const { ringbuf, trackers } = generateTrackers(plan, options);
   const out: string[] = [];
   for (const t of trackers) {
     out.push(`# tracker ${t.layout.plan.name}`);

@@ -1,5 +1,6 @@
-// What one probe side fetches before evaluating its expressions: builtins through helpers
-// and fields the context cannot be read at directly (offset < 8), each into a stack slot.
+// The prefetch of one program: what its expressions need from helpers (builtins) or from
+// context fields that cannot be loaded directly (offset < 8), each fetched once into a stack
+// slot before the expressions run, since a helper call would clobber their registers.
 
 import type { TracepointField } from "../catalog/types.ts";
 import type { Expr } from "../plan.ts";
@@ -10,8 +11,11 @@ import { Add, call, FP, Mov, R0, R1, R2, R3, R6, storeMem } from "./insn.ts";
 /** What a side needs fetched through a helper (or read with probe_read) before its expressions. */
 export type Need = "pidTgid" | "cpu" | "uidGid" | "cgroup" | "comm" | `field:${number}:${number}`;
 
-/** A side's prefetched values: stack offsets (from R10) of what has been fetched. */
-export class SideState {
+/**
+ * A program's prefetched helper values: stack offsets (from R10) of what has been fetched,
+ * with the emitter and the register pool its expressions are evaluated with.
+ */
+export class Prefetch {
   readonly slots = new Map<Need, number>();
   readonly pool = new RegisterPool();
   constructor(readonly em: Emitter) {}

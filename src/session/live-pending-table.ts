@@ -1,8 +1,12 @@
-// User space's side of the set-associative pending table (src/compiler/bpf/codegen-direct.ts):
-// the array map mmap-ed, slots read in place; the timeout sweep claims a slot with the same
-// cmpxchg protocol as the programs' ends, so an end and the sweep never both report one begin.
+// User space's side of the pending table (src/compiler/bpf/pending-table.ts), for the timeout
+// sweep and the pending count. The set-associative table: the array map mmap-ed, slots read
+// in place, an expired begin claimed with the same cmpxchg protocol as the programs' ends, so
+// an end and the sweep never both report one begin. The HASH table: walked with bpf(2) calls,
+// an expired begin deleted (only the deleter reports it).
 
-import { type DirectLayout, SlotStatus } from "../compiler/bpf/layout.ts";
+import type { TrackerObject } from "../compiler/bpf/codegen.ts";
+import { Ctx, type SetAssociativeLayout, SlotStatus } from "../compiler/bpf/layout.ts";
+import { mapDelete, mapLookup, mapNextKey } from "../kernel/bpf.ts";
 import { KernelError } from "../kernel/errors.ts";
 import {
   lastErrno,
@@ -14,12 +18,29 @@ import {
   viewOf,
 } from "../kernel/libc.ts";
 
+/** A begin taken out of the table by the sweep: its key and pending value, as the programs wrote them. */
 export interface ClaimedBegin {
   key: Uint8Array;
   value: Uint8Array;
 }
 
-export class DirectTable {
+export interface PendingTableReader {
+  /** Slots holding a begin (ready, or being written or claimed right now). */
+  pendingCount(): number;
+  /** Takes out and returns every begin older than nowNs - timeoutNs (CLOCK_MONOTONIC). */
+  sweep(nowNs: bigint, timeoutNs: bigint): ClaimedBegin[];
+  close(): void;
+}
+
+/** User space's reader of a tracker's pending table (map fd `fd`), as its layout names it. */
+export function openPendingTable(object: TrackerObject, fd: number): PendingTableReader {
+  const { table, key, pending } = object.layout;
+  return table.kind === "hash"
+    ? new HashTableReader(fd, key.size, pending.size)
+    : new SetAssociativeTable(fd, table, key.size, pending.size);
+}
+
+class SetAssociativeTable implements PendingTableReader {
   private readonly ptr: bigint;
   private readonly length: number;
   private readonly bytes: Uint8Array;
@@ -30,7 +51,7 @@ export class DirectTable {
 
   constructor(
     fd: number,
-    private readonly layout: DirectLayout,
+    private readonly layout: SetAssociativeLayout,
     private readonly keySize: number,
     private readonly valueSize: number,
   ) {
@@ -45,7 +66,6 @@ export class DirectTable {
     this.halves = new Int32Array(buffer);
   }
 
-  /** Slots holding a begin (ready, or being written or claimed right now). */
   pendingCount(): number {
     const halves = this.halves;
     const { buckets, ways, bucketSize, firstSlot, slotSize } = this.layout;
@@ -59,11 +79,8 @@ export class DirectTable {
     return n;
   }
 
-  /**
-   * Claims every ready begin whose timestamp (at `tsOffset` in the value) is older than
-   * nowNs - timeoutNs, copies it out and frees the slot. Cost: one pass over the mapping.
-   */
-  sweep(nowNs: bigint, timeoutNs: bigint, tsOffset: number): ClaimedBegin[] {
+  /** Claims each expired ready begin, copies it out, frees the slot: one pass over the mapping. */
+  sweep(nowNs: bigint, timeoutNs: bigint): ClaimedBegin[] {
     const out: ClaimedBegin[] = [];
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset);
     const halves = this.halves;
@@ -78,7 +95,7 @@ export class DirectTable {
         const index = base >> 3;
         const state = Atomics.load(this.words, index);
         if ((state & 3n) !== BigInt(SlotStatus.ready)) continue;
-        const ts = view.getBigUint64(base + value + tsOffset, true);
+        const ts = view.getBigUint64(base + value + Ctx.ts, true);
         if (nowNs - ts <= timeoutNs) continue;
         // ready → busy, same generation: the programs' end does the same, one of us wins
         if (Atomics.compareExchange(this.words, index, state, state - 1n) !== state) continue;
@@ -97,4 +114,37 @@ export class DirectTable {
     this.closed = true;
     native().munmap(this.ptr, this.length);
   }
+}
+
+/** The HASH table: no mapping, so each count and sweep walks the keys (a bpf(2) call each). */
+class HashTableReader implements PendingTableReader {
+  constructor(
+    private readonly fd: number,
+    private readonly keySize: number,
+    private readonly valueSize: number,
+  ) {}
+
+  pendingCount(): number {
+    let n = 0;
+    for (let k = mapNextKey(this.fd, null, this.keySize); k !== null; n++) {
+      k = mapNextKey(this.fd, k, this.keySize);
+    }
+    return n;
+  }
+
+  /** Two bpf(2) calls per pending begin (next key + lookup) plus a delete per expiry. */
+  sweep(nowNs: bigint, timeoutNs: bigint): ClaimedBegin[] {
+    const expired: ClaimedBegin[] = [];
+    let key = mapNextKey(this.fd, null, this.keySize);
+    while (key !== null) {
+      const value = mapLookup(this.fd, key, this.valueSize);
+      const ts = value && new DataView(value.buffer, value.byteOffset).getBigUint64(Ctx.ts, true);
+      if (value !== null && ts !== null && nowNs - ts > timeoutNs) expired.push({ key, value });
+      key = mapNextKey(this.fd, key, this.keySize);
+    }
+    // an end racing the sweep either deletes first (a pair) or finds nothing
+    return expired.filter((begin) => mapDelete(this.fd, begin.key));
+  }
+
+  close(): void {}
 }

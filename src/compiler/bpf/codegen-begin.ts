@@ -1,0 +1,36 @@
+// The begin program of a tracker alternative: filter, key, then the begin recorded in the
+// pending table with its value (context, stack id, timestamp); a begin that does not fit is
+// counted as dropped.
+
+import {
+  epilogue,
+  increment,
+  lookupStats,
+  type ProgramContext,
+  prologue,
+  stackIdInto,
+  storeContext,
+} from "./codegen-program.ts";
+import { Helper } from "./helpers.ts";
+import { call, R0, storeMem } from "./insn.ts";
+import { Ctx, Stats } from "./layout.ts";
+import { DROP } from "./pending-table.ts";
+
+export function emitBeginBody(c: ProgramContext): void {
+  const { em, layout, table } = c;
+  const { pre, keyOffset } = prologue(c);
+  const pending = layout.pending;
+  em.withSource(`${c.source(c.side.range)} (begin)`, () => {
+    table.begin(em, keyOffset, (base, at) => {
+      if (pending.withContext) storeContext(c, pre, base, at);
+      if (pending.stackId >= 0) stackIdInto(c, base, at + pending.stackId);
+      em.emit(call(Helper.ktime_get_ns), storeMem(base, at + Ctx.ts, R0, 8));
+    });
+  });
+  em.withSource(`capacity ${layout.plan.capacity}: ${table.whenFull}, count a drop`, () => {
+    em.label(DROP);
+    lookupStats(c);
+    increment(em, R0, Stats.dropped);
+  });
+  epilogue(em);
+}
