@@ -40,7 +40,12 @@ export async function prepareRun(
   const catalog = loadCatalogOrReport(flags.catalog);
   if (!catalog) return null;
   // The bytes the key was made from: what is compiled is what is stored under that key.
-  const { plan, diagnostics, text } = compileFile(path, { catalog, bytes: lookup?.bytes });
+  const compileBackend = backend === "live" ? "ebpf" : backend;
+  const { plan, diagnostics, text } = compileFile(path, {
+    catalog,
+    bytes: lookup?.bytes,
+    backend: compileBackend,
+  });
   await printDiagnostics(diagnostics, text);
   if (!plan) return null;
   if (backend !== "live") return { options: plan.options, trackers: plan.trackers, objects: null };

@@ -4,7 +4,9 @@
 import { ACTIONS, findAction, makeAction, splitCommand } from "./actions.ts";
 import type { AstClause, Quantity } from "./ast.ts";
 import type { CheckedTrack } from "./checker.ts";
+import { checkKeyedSide } from "./checker-chain.ts";
 import { type CheckContext, report } from "./checker-context.ts";
+import { checkKeyShapes } from "./checker-probe.ts";
 import type { Action } from "./plan.ts";
 import { suggest } from "./suggest.ts";
 import { DURATION_UNITS, MAX_DURATION_NS } from "./units.ts";
@@ -18,6 +20,10 @@ export function checkClauses(
 ): void {
   const seen = new Map<string, AstClause>();
   for (const clause of clauses) {
+    if (clause.kind === "cancel") {
+      checkCancel(clause, tracker, context);
+      continue;
+    }
     const previous = seen.get(clause.kind);
     if (previous) {
       report(
@@ -47,6 +53,28 @@ export function checkClauses(
     }
     if (clause.kind === "then") tracker.actions = checkActions(clause, context);
   }
+}
+
+/** `cancel PROBE(key)`: keyed like the begins; chains have no pending key to cancel yet. */
+function checkCancel(
+  clause: Extract<AstClause, { kind: "cancel" }>,
+  tracker: CheckedTrack,
+  context: CheckContext,
+): void {
+  if (tracker.chain) {
+    report(
+      context,
+      "cancel-chain",
+      "cancel applies to plain trackers (begin -> end) so far, not to chains",
+      clause.range,
+    );
+    return;
+  }
+  const sides = checkKeyedSide(clause.probes, context, "a cancel clause");
+  if (sides.length === 0 || tracker.begins.length === 0) return;
+  // Shapes are checked against the begin: a cancel forgets a pending begin by its key.
+  checkKeyShapes([tracker.begins[0], ...sides], context);
+  tracker.cancels.push(...sides);
 }
 
 /** A duration in integer nanoseconds, or null after reporting why it is not one. */
