@@ -37,6 +37,20 @@ export const SCOPES: ScopeEvents[] = [
 
 /** x86 `irq_vectors:*_entry` / `*_exit` pairs (local_timer, reschedule, call_function, …). */
 export const VECTOR_CATEGORY = "irq_vectors";
+/** Their names, for traces that print bare event names (tracefs text). */
+export const VECTOR_NAMES = [
+  "local_timer",
+  "reschedule",
+  "call_function",
+  "call_function_single",
+  "irq_work",
+  "error_apic",
+  "spurious_apic",
+  "thermal_apic",
+  "x86_platform_ipi",
+  "deferred_error_apic",
+  "threshold_apic",
+];
 
 /** Events that move a chain (besides scope entries and exits). */
 export const PROPAGATION_EVENTS = ["irq:softirq_raise", "sched:sched_waking", "sched:sched_switch"];
@@ -67,7 +81,10 @@ export function chainContextEvents(): string[] {
   return [
     ...SCOPES.flatMap((s) => [s.entry, s.exit]),
     ...PROPAGATION_EVENTS,
-    `${VECTOR_CATEGORY}:*`,
+    ...VECTOR_NAMES.flatMap((v) => [
+      `${VECTOR_CATEGORY}:${v}_entry`,
+      `${VECTOR_CATEGORY}:${v}_exit`,
+    ]),
   ];
 }
 

@@ -5,6 +5,8 @@
 import type { TrackerPlan } from "../compiler/plan.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
 import { ExecRunner, SnapshotWindows } from "./actions.ts";
+import { type ChainEnded, ChainEngine, ChainTracker } from "./chain.ts";
+import { chainHit } from "./chain-hit.ts";
 import type { TraceEvent } from "./event.ts";
 import { type EventView, truthy, type Value } from "./expr.ts";
 import { eventFields, type FieldText } from "./fields.ts";
@@ -36,7 +38,7 @@ export interface InterpreterOptions {
 /** One probe of one tracker, as the dispatch table lists it under its event name. */
 interface Handler {
   tracker: Tracker;
-  role: "begin" | "end";
+  role: "begin" | "end" | "cancel";
   side: CompiledSide;
   seen: boolean;
 }
@@ -63,6 +65,11 @@ class View implements EventView {
   }
 }
 
+/** Begins still open: a plain tracker's pending keys, a chain tracker's live chains. */
+function pendingOf(tracker: Tracker): number {
+  return tracker.chain ? tracker.chain.tokens.chains.size : tracker.pending.size;
+}
+
 export class Interpreter {
   private readonly trackers: Tracker[] = [];
   private readonly dispatch = new Map<string, Handler[]>();
@@ -73,6 +80,7 @@ export class Interpreter {
   private snapshots: SnapshotWindows | null = null;
   private exec: ExecRunner | null = null;
   private snapshotHeader: string[] = [];
+  private chains: ChainEngine | null = null;
   private readonly view = new View({} as TraceEvent);
   /** Probe events whose text did not have the shape their event prints. */
   malformedEvents = 0;
@@ -89,17 +97,14 @@ export class Interpreter {
   add(plan: TrackerPlan): void {
     const tracker = new Tracker(plan, this.warn);
     this.trackers.push(tracker);
-    // Ends before begins: an event that closes a pair and opens the next (same key) does both.
-    const sides = [
-      ...tracker.ends.map((side) => ({ role: "end" as const, side })),
-      ...tracker.begins.map((side) => ({ role: "begin" as const, side })),
-    ];
-    for (const { role, side } of sides) {
-      const list = this.dispatch.get(side.probe.name) ?? [];
-      list.push({ tracker, role, side, seen: false });
-      this.dispatch.set(side.probe.name, list);
+    if (plan.chain) {
+      this.chains ??= new ChainEngine(this.chainEnded);
+      tracker.chain = new ChainTracker(tracker, this.warn);
+      this.chains.add(tracker.chain);
+    } else {
+      this.addHandlers(tracker);
+      if (plan.timeoutNs !== null) this.timed.push(tracker);
     }
-    if (plan.timeoutNs !== null) this.timed.push(tracker);
     if (tracker.snapshot && this.snapshots === null) {
       this.snapshots = new SnapshotWindows(
         this.options.snapshotDir,
@@ -112,6 +117,23 @@ export class Interpreter {
     }
   }
 
+  /**
+   * Ends before cancels before begins: an event that closes a pair and opens the next
+   * (same key) does both; a cancel on the same event as an end has nothing left to forget.
+   */
+  private addHandlers(tracker: Tracker): void {
+    const sides = [
+      ...tracker.ends.map((side) => ({ role: "end" as const, side })),
+      ...tracker.cancels.map((side) => ({ role: "cancel" as const, side })),
+      ...tracker.begins.map((side) => ({ role: "begin" as const, side })),
+    ];
+    for (const { role, side } of sides) {
+      const list = this.dispatch.get(side.probe.name) ?? [];
+      list.push({ tracker, role, side, seen: false });
+      this.dispatch.set(side.probe.name, list);
+    }
+  }
+
   /** Lines written at the top of every snapshot file: the replayed trace's own header. */
   setSnapshotHeader(lines: string[]): void {
     this.snapshotHeader = lines;
@@ -120,7 +142,7 @@ export class Interpreter {
 
   /** Names of the events some tracker listens to (readers may skip parsing the others). */
   eventNames(): Set<string> {
-    return new Set(this.dispatch.keys());
+    return new Set([...this.dispatch.keys(), ...(this.chains?.eventNames() ?? [])]);
   }
 
   stop(name: string): void {
@@ -135,9 +157,16 @@ export class Interpreter {
     else if (ts < this.now) this.timeWentBack(event);
     for (const tracker of this.timed) if (this.now > tracker.nextDeadline) this.expire(tracker);
     if (this.snapshots !== null) this.snapshots.line(ts, event.line);
-    const handlers = this.dispatch.get(event.name);
-    if (handlers === undefined) return;
     const view = this.view.reset(event);
+    if (this.chains !== null) {
+      this.chains.expire(this.now);
+      this.chains.feed(event, view, ts);
+    }
+    const handlers = this.dispatch.get(event.name);
+    if (handlers === undefined) {
+      this.countMalformed(view, event);
+      return;
+    }
     // One begin and one end per tracker and event: the first alternative that applies.
     let closedFor: Tracker | null = null;
     let begunFor: Tracker | null = null;
@@ -154,10 +183,16 @@ export class Interpreter {
       if (handler.role === "begin") {
         this.begin(tracker, side, key, event, ts);
         begunFor = tracker;
+      } else if (handler.role === "cancel") {
+        this.cancel(tracker, key);
       } else if (this.end(tracker, side, key, event, ts)) {
         closedFor = tracker;
       }
     }
+    this.countMalformed(view, event);
+  }
+
+  private countMalformed(view: View, event: TraceEvent): void {
     if (view.malformed) {
       if (this.options.strict) {
         const where = `${this.options.traceName ?? "trace"}:${event.lineNo}`;
@@ -180,7 +215,13 @@ export class Interpreter {
 
   /** End of the trace: pending begins are counted, open snapshot windows written. */
   async finish(traceName: string): Promise<void> {
-    for (const tracker of this.trackers) tracker.stats.pending = tracker.pending.size;
+    for (const tracker of this.trackers) tracker.stats.pending = pendingOf(tracker);
+    const stale = this.chains?.contexts.staleScopes ?? 0;
+    if (stale > 0) {
+      this.warn(
+        `${stale} interrupt or softirq scopes were closed without their exit event (missed events, or the trace starts or ends inside one)`,
+      );
+    }
     const unseen = new Set<string>();
     for (const handlers of this.dispatch.values()) {
       for (const h of handlers) if (!h.seen) unseen.add(h.side.probe.id);
@@ -199,8 +240,20 @@ export class Interpreter {
   }
 
   summaryOf(tracker: Tracker): SummaryRecord {
-    tracker.stats.pending = tracker.pending.size;
-    return tracker.stats.summary();
+    tracker.stats.pending = pendingOf(tracker);
+    const summary = tracker.stats.summary();
+    const chain = tracker.chain;
+    if (chain === null) return { ...summary, cancelled: tracker.cancelled, broken: 0 };
+    return {
+      ...summary,
+      dropped: summary.dropped + chain.tokens.dropped,
+      cancelled: tracker.cancelled,
+      broken: chain.tokens.broken,
+      segments: chain.segments.map(({ from, to, stats }) => {
+        const { pairs, min_ns, p50_ns, p99_ns, max_ns, hist } = stats.summary();
+        return { from, to, pairs, min_ns, p50_ns, p99_ns, max_ns, hist };
+      }),
+    };
   }
 
   trackerSummaries(): { name: string; stopped: boolean; summary: SummaryRecord }[] {
@@ -256,6 +309,31 @@ export class Interpreter {
     });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
+
+  private cancel(tracker: Tracker, key: Value | Value[]): void {
+    const id = Array.isArray(key) ? keyOfValues(key) : key;
+    if (tracker.pending.delete(id)) tracker.cancelled++;
+  }
+
+  private readonly chainEnded: ChainEnded = (chain, token, kind, now) => {
+    const tracker = chain.tracker;
+    const origin = token.stages[0];
+    const last = token.stages[token.stages.length - 1];
+    const latency = kind === "pair" ? last.ts - origin.ts : now - origin.ts;
+    if (kind === "timeout") tracker.stats.timeouts++;
+    else {
+      tracker.stats.recordPair(latency);
+      chain.segments.forEach((segment, i) => {
+        const to = token.stepTs[i + 1];
+        if (to !== undefined) segment.stats.recordPair(to - token.stepTs[i]);
+      });
+      const threshold = tracker.plan.thresholdNs;
+      if (threshold === null || latency <= threshold) return;
+      tracker.stats.hits++;
+    }
+    const hit = chainHit(tracker.plan.name, kind, latency, token.stages);
+    this.act(tracker, hit, origin.ts, kind === "pair" ? last.ts : now);
+  };
 
   private end(
     tracker: Tracker,

@@ -1,0 +1,166 @@
+// The tokens of one chain tracker and where they live: context holders (scopes, tasks),
+// pending softirq raises and `->` hand-off tables. Every live copy counts against the
+// tracker's capacity; a chain whose last copy dies is counted as broken.
+
+import type { KeepPolicy } from "../compiler/plan.ts";
+import type { Holder } from "./contexts.ts";
+import type { Value } from "./expr.ts";
+
+export type StageKind =
+  | "origin"
+  | "raise"
+  | "softirq"
+  | "waking"
+  | "run"
+  | "preempted"
+  | "waypoint"
+  | "target"
+  | "block";
+
+/** One stage of a chain, its context copied out of the trace line. */
+export interface Stage {
+  stage: StageKind;
+  probe: string;
+  /** Trace time in ns relative to the first event (the interpreter's clock). */
+  ts: number;
+  sec: number;
+  nsec: number;
+  cpu: number;
+  tid: number;
+  pid: number;
+  comm: string;
+  /** "irq24", "NET_RX": what the text line shows after the stage's name. */
+  detail: string;
+}
+
+/** One origin's chain: at most one pair, however many branches it grows. */
+export interface Chain {
+  originTs: number;
+  deadline: number;
+  branches: Set<Token>;
+}
+
+/** One copy of a chain in one place. */
+export interface Token {
+  chain: Chain;
+  stages: Stage[];
+  /** Index of the next step to reach (1: the first after the origin). */
+  step: number;
+  /** When each step written was reached (index 0: the origin). */
+  stepTs: number[];
+  /** `until block`: the target is reached; the chain ends when this task blocks. */
+  atTarget: boolean;
+  table: Map<unknown, Token> | null;
+  key: unknown;
+}
+
+export class ChainTokens {
+  readonly held = new Map<Holder, Token>();
+  /** Pending raises by "cpu:vec": the oldest is kept. */
+  readonly raises = new Map<string, Token>();
+  readonly handoffs = new Map<Value, Token>();
+  /** Live chains in origin order (so in deadline order). */
+  readonly chains = new Set<Chain>();
+  dropped = 0;
+  broken = 0;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly keep: KeepPolicy,
+  ) {}
+
+  get size(): number {
+    return this.held.size + this.raises.size + this.handoffs.size;
+  }
+
+  /** A new chain with its first token, or null when the tracker is full (counted). */
+  newChain(stage: Stage, deadline: number): Token | null {
+    const chain: Chain = { originTs: stage.ts, deadline, branches: new Set() };
+    const token: Token = {
+      chain,
+      stages: [stage],
+      step: 1,
+      stepTs: [stage.ts],
+      atTarget: false,
+      table: null,
+      key: null,
+    };
+    return token;
+  }
+
+  /** A branch: the token's path so far plus one stage. */
+  copy(token: Token, stage: Stage | null): Token {
+    return {
+      ...token,
+      stages: stage ? [...token.stages, stage] : [...token.stages],
+      stepTs: [...token.stepTs],
+      table: null,
+      key: null,
+    };
+  }
+
+  /**
+   * Puts a token (new, or moved out of another table) at `key` of `table`. The keep policy
+   * decides against a token of another chain already there; a copy of the same chain there
+   * already makes this one redundant. False when the token was not placed: it is gone.
+   */
+  place(token: Token, table: Map<unknown, Token>, key: unknown, oldestWins = false): boolean {
+    const existing = table.get(key);
+    if (existing !== undefined && existing !== token) {
+      if (existing.chain === token.chain || oldestWins || this.keep === "first") {
+        this.remove(token);
+        return false;
+      }
+      this.remove(existing);
+    }
+    const moving = token.table !== null;
+    if (!moving && this.size >= this.capacity) {
+      this.dropped++;
+      this.remove(token);
+      return false;
+    }
+    if (moving) token.table!.delete(token.key);
+    table.set(key, token);
+    token.table = table;
+    token.key = key;
+    token.chain.branches.add(token);
+    this.chains.add(token.chain);
+    return true;
+  }
+
+  /** Drops one copy; the chain is broken when it was its last. */
+  remove(token: Token): void {
+    if (token.table !== null && token.table.get(token.key) === token) token.table.delete(token.key);
+    token.table = null;
+    const chain = token.chain;
+    if (!chain.branches.delete(token)) return;
+    if (chain.branches.size === 0 && this.chains.delete(chain)) this.broken++;
+  }
+
+  /** The chain ended (a pair or a timeout): every copy is withdrawn, nothing is broken. */
+  end(chain: Chain): void {
+    this.chains.delete(chain);
+    for (const token of chain.branches) {
+      if (token.table !== null && token.table.get(token.key) === token) {
+        token.table.delete(token.key);
+      }
+      token.table = null;
+    }
+    chain.branches.clear();
+  }
+}
+
+/** The branch that got furthest: most steps reached, then most stages, then latest. */
+export function furthest(chain: Chain): Token | null {
+  let best: Token | null = null;
+  for (const token of chain.branches) {
+    if (best === null || further(token, best)) best = token;
+  }
+  return best;
+}
+
+function further(a: Token, b: Token): boolean {
+  if (a.step !== b.step) return a.step > b.step;
+  if (a.stages.length !== b.stages.length) return a.stages.length > b.stages.length;
+  return a.stages[a.stages.length - 1].ts > b.stages[b.stages.length - 1].ts;
+}
