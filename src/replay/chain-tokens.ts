@@ -73,10 +73,10 @@ export class ChainTokens {
     return this.held.size + this.raises.size + this.handoffs.size;
   }
 
-  /** A new chain with its first token, or null when the tracker is full (counted). */
-  newChain(stage: Stage, deadline: number): Token | null {
+  /** A new chain and its first token, not placed yet (place() counts it when full). */
+  newChain(stage: Stage, deadline: number): Token {
     const chain: Chain = { originTs: stage.ts, deadline, branches: new Set() };
-    const token: Token = {
+    return {
       chain,
       stages: [stage],
       step: 1,
@@ -85,7 +85,6 @@ export class ChainTokens {
       table: null,
       key: null,
     };
-    return token;
   }
 
   /** A branch: the token's path so far plus one stage. */
@@ -101,40 +100,45 @@ export class ChainTokens {
 
   /**
    * Puts a token (new, or moved out of another table) at `key` of `table`. The keep policy
-   * decides against a token of another chain already there; a copy of the same chain there
-   * already makes this one redundant. False when the token was not placed: it is gone.
+   * decides against a token already there (`oldestWins`: the oldest stays whatever the
+   * policy, as for pending raises). False when the token was not placed: it is gone.
    */
   place(token: Token, table: Map<unknown, Token>, key: unknown, oldestWins = false): boolean {
     const existing = table.get(key);
-    if (existing !== undefined && existing !== token) {
-      if (existing.chain === token.chain || oldestWins || this.keep === "first") {
-        this.remove(token);
-        return false;
-      }
-      this.remove(existing);
+    const replacing = existing !== undefined && existing !== token;
+    if (replacing && (oldestWins || this.keep === "first")) {
+      this.remove(token);
+      return false;
     }
     const moving = token.table !== null;
-    if (!moving && this.size >= this.capacity) {
+    if (!moving && !replacing && this.size >= this.capacity) {
       this.dropped++;
       this.remove(token);
       return false;
     }
-    if (moving) token.table!.delete(token.key);
+    if (moving && token.table!.get(token.key) === token) token.table!.delete(token.key);
     table.set(key, token);
     token.table = table;
     token.key = key;
     token.chain.branches.add(token);
     this.chains.add(token.chain);
+    // Displaced after the newcomer is in: a chain replaced by its own newer copy stays whole.
+    if (replacing) this.detach(existing);
     return true;
+  }
+
+  /** Forgets a token no longer in any table; its chain is broken when it was the last copy. */
+  private detach(token: Token): void {
+    token.table = null;
+    const chain = token.chain;
+    if (!chain.branches.delete(token)) return;
+    if (chain.branches.size === 0 && this.chains.delete(chain)) this.broken++;
   }
 
   /** Drops one copy; the chain is broken when it was its last. */
   remove(token: Token): void {
     if (token.table !== null && token.table.get(token.key) === token) token.table.delete(token.key);
-    token.table = null;
-    const chain = token.chain;
-    if (!chain.branches.delete(token)) return;
-    if (chain.branches.size === 0 && this.chains.delete(chain)) this.broken++;
+    this.detach(token);
   }
 
   /** The chain ended (a pair or a timeout): every copy is withdrawn, nothing is broken. */

@@ -188,7 +188,7 @@ export class ChainEngine {
     const timeout = t.tracker.plan.timeoutNs;
     const deadline = timeout === null ? Number.POSITIVE_INFINITY : c.ts + timeout;
     const token = t.tokens.newChain(stage(c, "origin", detail), deadline);
-    if (token) t.tokens.place(token, t.tokens.held as Map<unknown, Token>, c.holder);
+    t.tokens.place(token, t.tokens.held as Map<unknown, Token>, c.holder);
   }
 
   /** softirq_entry takes the oldest pending raise of its vector on its CPU. */
