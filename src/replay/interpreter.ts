@@ -235,6 +235,12 @@ export class Interpreter {
     await this.exec?.drain();
   }
 
+  /** A chain tracker's token copies alive now (bounded by its capacity); null for others. */
+  liveTokens(name: string): number | null {
+    const tracker = this.trackers.find((t) => t.plan.name === name);
+    return tracker?.chain ? tracker.chain.tokens.size : null;
+  }
+
   summaries(): SummaryRecord[] {
     return this.trackers.map((t) => this.summaryOf(t));
   }
