@@ -6,7 +6,7 @@ import type { TrackerPlan } from "../compiler/plan.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
 import { ExecRunner, SnapshotWindows } from "./actions.ts";
 import { type ChainEnded, ChainEngine, ChainTracker } from "./chain.ts";
-import { chainHit } from "./chain-hit.ts";
+import { chainHit, chainSummary, recordChainPair } from "./chain-records.ts";
 import type { TraceEvent } from "./event.ts";
 import { type EventView, truthy, type Value } from "./expr.ts";
 import { eventFields, type FieldText } from "./fields.ts";
@@ -248,18 +248,8 @@ export class Interpreter {
   summaryOf(tracker: Tracker): SummaryRecord {
     tracker.stats.pending = pendingOf(tracker);
     const summary = tracker.stats.summary();
-    const chain = tracker.chain;
-    if (chain === null) return { ...summary, cancelled: tracker.cancelled, broken: 0 };
-    return {
-      ...summary,
-      dropped: summary.dropped + chain.tokens.dropped,
-      cancelled: tracker.cancelled,
-      broken: chain.tokens.broken,
-      segments: chain.segments.map(({ from, to, stats }) => {
-        const { pairs, min_ns, p50_ns, p99_ns, max_ns, hist } = stats.summary();
-        return { from, to, pairs, min_ns, p50_ns, p99_ns, max_ns, hist };
-      }),
-    };
+    if (tracker.chain === null) return { ...summary, cancelled: tracker.cancelled, broken: 0 };
+    return chainSummary(tracker.chain, summary);
   }
 
   trackerSummaries(): { name: string; stopped: boolean; summary: SummaryRecord }[] {
@@ -328,11 +318,7 @@ export class Interpreter {
     const latency = kind === "pair" ? last.ts - origin.ts : now - origin.ts;
     if (kind === "timeout") tracker.stats.timeouts++;
     else {
-      tracker.stats.recordPair(latency);
-      chain.segments.forEach((segment, i) => {
-        const to = token.stepTs[i + 1];
-        if (to !== undefined) segment.stats.recordPair(to - token.stepTs[i]);
-      });
+      recordChainPair(chain, token, latency);
       const threshold = tracker.plan.thresholdNs;
       if (threshold === null || latency <= threshold) return;
       tracker.stats.hits++;
