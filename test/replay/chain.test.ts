@@ -128,6 +128,23 @@ const rules: [string, string, string, string[], Partial<typeof ok>][] = [
     ok,
   ],
   [
+    "a timer callback inside the APIC timer vector is an origin; the target's filter picks the RT task",
+    "hrtimer-in-vector.txt",
+    'track timer: hrtimer_expire_entry ~> sched_switch where next_comm == "cyclictest" && next_prio < 100 > 1us',
+    ["timer 28us hrtimer_expire_entry swapper/1 cpu1 +2us waking cyclictest-2000 +26us run cpu1"],
+    // The other timer's chain lives on in sleeper-3000, which runs at the end: pending.
+    { ...ok, pending: 1 },
+  ],
+  [
+    "a tasklet carries the token of the softirq it runs in",
+    "tasklet.txt",
+    'track uart: irq_handler_entry where irq == 40 ~> sched_switch where next_comm == "reader" > 1us',
+    [
+      "uart 50us irq40 app cpu0 +2us raise TASKLET +3us softirq app +4us waking reader-1234 +41us run cpu1",
+    ],
+    ok,
+  ],
+  [
     "a missed IRQ exit: softirq_entry closes the stale scope, so app-500's later waking carries nothing",
     "missed-irq-exit.txt",
     "track any: irq_handler_entry ~> sched_switch > 1us",
