@@ -38,6 +38,8 @@ export interface Chain {
   originTs: number;
   deadline: number;
   branches: Set<Token>;
+  /** Some rule carried it out of its origin's context (only such a chain can break). */
+  moved: boolean;
 }
 
 /** One copy of a chain in one place. */
@@ -75,7 +77,7 @@ export class ChainTokens {
 
   /** A new chain and its first token, not placed yet (place() counts it when full). */
   newChain(stage: Stage, deadline: number): Token {
-    const chain: Chain = { originTs: stage.ts, deadline, branches: new Set() };
+    const chain: Chain = { originTs: stage.ts, deadline, branches: new Set(), moved: false };
     return {
       chain,
       stages: [stage],
@@ -89,6 +91,7 @@ export class ChainTokens {
 
   /** A branch: the token's path so far plus one stage. */
   copy(token: Token, stage: Stage | null): Token {
+    token.chain.moved = true;
     return {
       ...token,
       stages: stage ? [...token.stages, stage] : [...token.stages],
@@ -117,6 +120,7 @@ export class ChainTokens {
       return false;
     }
     if (moving && token.table!.get(token.key) === token) token.table!.delete(token.key);
+    if (moving) token.chain.moved = true;
     table.set(key, token);
     token.table = table;
     token.key = key;
@@ -127,12 +131,16 @@ export class ChainTokens {
     return true;
   }
 
-  /** Forgets a token no longer in any table; its chain is broken when it was the last copy. */
+  /**
+   * Forgets a token no longer in any table. When it was its chain's last copy the chain is
+   * over: broken if it had moved, and otherwise an origin that led nowhere (a timer tick
+   * that woke no one), which is not counted.
+   */
   private detach(token: Token): void {
     token.table = null;
     const chain = token.chain;
     if (!chain.branches.delete(token)) return;
-    if (chain.branches.size === 0 && this.chains.delete(chain)) this.broken++;
+    if (chain.branches.size === 0 && this.chains.delete(chain) && chain.moved) this.broken++;
   }
 
   /** Drops one copy; the chain is broken when it was its last. */

@@ -87,6 +87,39 @@ test("ltsh check takes chains; the live and kmod backends refuse them with a car
   }
 });
 
+test("the timer chain: one pair per period of the RT task, each a waking then a run", () => {
+  const { status, stdout, stderr } = ltsh([
+    "run",
+    "examples/chains/timer.lt",
+    "--replay",
+    "examples/chains/timer.txt.gz",
+    "--json",
+    "--catalog",
+    "bundled",
+  ]);
+  assert.is(status, 0, stderr);
+  const records = stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+  const summary = records.at(-1);
+  assert.is(summary.pairs, 173);
+  const hits = records.filter((r) => r.type === "hit");
+  assert.is(hits.length, summary.hits);
+  assert.ok(hits.length >= 1);
+  for (const hit of hits) {
+    assert.equal(
+      hit.chain.map((s: { stage: string; comm: string }) => [s.stage, s.comm === "rt-sleeper"]),
+      [
+        ["origin", false],
+        ["waking", true],
+        ["run", true],
+      ],
+    );
+    assert.ok(hit.latency_ns > 30_000);
+  }
+});
+
 test("compile --emit plan shows the chain", () => {
   const { status, stdout } = ltsh(["compile", LO, "--catalog", "bundled", "--emit", "plan"]);
   assert.is(status, 0);
