@@ -106,7 +106,7 @@ export class ChainTokens {
    * decides against a token already there (`oldestWins`: the oldest stays whatever the
    * policy, as for pending raises). False when the token was not placed: it is gone.
    */
-  place(token: Token, table: Map<unknown, Token>, key: unknown, oldestWins = false): boolean {
+  place<K>(token: Token, table: Map<K, Token>, key: K, oldestWins = false): boolean {
     const existing = table.get(key);
     const replacing = existing !== undefined && existing !== token;
     if (replacing && (oldestWins || this.keep === "first")) {
@@ -122,7 +122,7 @@ export class ChainTokens {
     if (moving && token.table!.get(token.key) === token) token.table!.delete(token.key);
     if (moving) token.chain.moved = true;
     table.set(key, token);
-    token.table = table;
+    token.table = table as Map<unknown, Token>;
     token.key = key;
     token.chain.branches.add(token);
     this.chains.add(token.chain);

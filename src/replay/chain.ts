@@ -3,17 +3,10 @@
 // `until run|block`. Stated in grammar/README.md "Chains"; one test per rule in
 // test/replay/chain.test.ts.
 
-import { SOFTIRQ_NAMES, VECTOR_CATEGORY, VECTOR_NAMES } from "../compiler/contexts.ts";
+import { chainContextEvents, SOFTIRQ_NAMES } from "../compiler/contexts.ts";
 import type { ChainStep } from "../compiler/plan.ts";
 import { LatencyStats } from "../records/stats.ts";
-import {
-  type Chain,
-  ChainTokens,
-  furthest,
-  type Stage,
-  type StageKind,
-  type Token,
-} from "./chain-tokens.ts";
+import { ChainTokens, furthest, type Stage, type StageKind, type Token } from "./chain-tokens.ts";
 import { ExecutionContexts, type Holder, type Scope, taskHolder } from "./contexts.ts";
 import type { TraceEvent } from "./event.ts";
 import { type Compiled, compileExpr, type EventView, truthy, type Value } from "./expr.ts";
@@ -83,27 +76,8 @@ export class ChainEngine {
   private readonly ids = new Map<string, string>();
 
   constructor(private readonly ended: ChainEnded) {
-    for (const v of VECTOR_NAMES) {
-      this.ids.set(`${v}_entry`, `${VECTOR_CATEGORY}:${v}_entry`);
-      this.ids.set(`${v}_exit`, `${VECTOR_CATEGORY}:${v}_exit`);
-    }
-    for (const id of ["irq:irq_handler_entry", "irq:irq_handler_exit", "irq:softirq_entry"]) {
-      this.ids.set(id.split(":")[1], id);
-    }
-    for (const id of [
-      "irq:softirq_exit",
-      "irq:softirq_raise",
-      "irq:tasklet_entry",
-      "irq:tasklet_exit",
-      "timer:hrtimer_expire_entry",
-      "timer:hrtimer_expire_exit",
-      "timer:timer_expire_entry",
-      "timer:timer_expire_exit",
-      "sched:sched_waking",
-      "sched:sched_switch",
-    ]) {
-      this.ids.set(id.split(":")[1], id);
-    }
+    // Traces may print bare names (tracefs text): look events up by name, keep their id.
+    for (const id of chainContextEvents()) this.ids.set(id.split(":")[1], id);
   }
 
   add(tracker: ChainTracker): void {
@@ -171,7 +145,7 @@ export class ChainEngine {
     if (id === "irq:softirq_raise") {
       const vec = number("vec");
       const copy = t.tokens.copy(token, stage(c, "raise", vecName(vec)));
-      t.tokens.place(copy, t.tokens.raises as Map<unknown, Token>, `${event.cpu}:${vec}`, true);
+      t.tokens.place(copy, t.tokens.raises, `${event.cpu}:${vec}`, true);
     }
     if (id === "sched:sched_waking") this.waking(t, c, token, number("pid"));
   }
@@ -188,7 +162,7 @@ export class ChainEngine {
     const timeout = t.tracker.plan.timeoutNs;
     const deadline = timeout === null ? Number.POSITIVE_INFINITY : c.ts + timeout;
     const token = t.tokens.newChain(stage(c, "origin", detail), deadline);
-    t.tokens.place(token, t.tokens.held as Map<unknown, Token>, c.holder);
+    t.tokens.place(token, t.tokens.held, c.holder);
   }
 
   /** softirq_entry takes the oldest pending raise of its vector on its CPU. */
@@ -196,15 +170,14 @@ export class ChainEngine {
     const raised = t.tokens.raises.get(`${c.event.cpu}:${vec}`);
     if (raised === undefined) return;
     raised.stages.push(stage(c, "softirq", vecName(vec)));
-    t.tokens.place(raised, t.tokens.held as Map<unknown, Token>, c.holder);
+    t.tokens.place(raised, t.tokens.held, c.holder);
   }
 
   /** A tasklet runs inside a softirq: it carries that softirq's token. */
   private enterTasklet(t: ChainTracker, c: Current): void {
     const outer = this.contexts.outerScope(c.event.cpu);
     const token = outer && t.tokens.held.get(outer);
-    if (token)
-      t.tokens.place(t.tokens.copy(token, null), t.tokens.held as Map<unknown, Token>, c.holder);
+    if (token) t.tokens.place(t.tokens.copy(token, null), t.tokens.held, c.holder);
   }
 
   private waking(t: ChainTracker, c: Current, token: Token, pid: number): void {
@@ -218,7 +191,7 @@ export class ChainEngine {
     };
     const copy = t.tokens.copy(token, woken);
     const cpu = this.contexts.runningOn(pid);
-    if (!t.tokens.place(copy, t.tokens.held as Map<unknown, Token>, taskHolder(pid, cpu))) return;
+    if (!t.tokens.place(copy, t.tokens.held, taskHolder(pid, cpu))) return;
     if (cpu < 0 || pid === 0) return;
     // Already running: a holder at once; it runs since the switch that put it on its CPU.
     copy.stages.push({ ...woken, stage: "run", cpu, detail: "" });
@@ -269,7 +242,7 @@ export class ChainEngine {
         const key = keyOf(step, c.view);
         const token = key === undefined ? undefined : t.tokens.handoffs.get(key);
         if (token === undefined || token.step !== k) continue;
-        if (!t.tokens.place(token, t.tokens.held as Map<unknown, Token>, c.holder)) continue;
+        if (!t.tokens.place(token, t.tokens.held, c.holder)) continue;
         token.stages.push(stage(c, k === t.steps.length - 1 ? "target" : "waypoint", ""));
         this.reach(t, token, c.ts, c);
         continue;
@@ -285,7 +258,7 @@ export class ChainEngine {
       if (next?.via === "key") {
         const key = keyOf(step, c.view);
         if (key === undefined) t.tokens.remove(token);
-        else t.tokens.place(token, t.tokens.handoffs as Map<unknown, Token>, key);
+        else t.tokens.place(token, t.tokens.handoffs, key);
       }
     }
   }
@@ -367,5 +340,3 @@ function viewOf(event: TraceEvent): EventView {
     },
   };
 }
-
-export type { Chain, Stage, Token };
