@@ -6,7 +6,8 @@ import type { AstClause, Quantity } from "./ast.ts";
 import type { CheckedTrack } from "./checker.ts";
 import { checkKeyedSide } from "./checker-chain.ts";
 import { type CheckContext, report } from "./checker-context.ts";
-import { checkKeyShapes } from "./checker-probe.ts";
+import { checkKeyShapes, checkProbe } from "./checker-probe.ts";
+import type { SourceRange } from "./diagnostic.ts";
 import type { Action } from "./plan.ts";
 import { suggest } from "./suggest.ts";
 import { DURATION_UNITS, MAX_DURATION_NS } from "./units.ts";
@@ -55,19 +56,29 @@ export function checkClauses(
   }
 }
 
-/** `cancel PROBE(key)`: keyed like the begins; chains have no pending key to cancel yet. */
+/**
+ * `cancel PROBE(key)` on a plain tracker: keyed like the begins. On a chain, `cancel PROBE`
+ * has no key: it ends the chain held by the context where it fires.
+ */
 function checkCancel(
   clause: Extract<AstClause, { kind: "cancel" }>,
   tracker: CheckedTrack,
   context: CheckContext,
 ): void {
   if (tracker.chain) {
-    report(
-      context,
-      "cancel-chain",
-      "cancel applies to plain trackers (begin -> end) so far, not to chains",
-      clause.range,
-    );
+    for (const probe of clause.probes) {
+      if (probe.keys.length > 0) {
+        report(
+          context,
+          "cancel-chain-key",
+          "a chain's cancel takes no key: it ends the chain held where the probe fires",
+          spanOf(probe.keys[0].range, probe.keys[probe.keys.length - 1].range),
+        );
+        continue;
+      }
+      const side = checkProbe(probe, context);
+      if (side) tracker.cancels.push(side);
+    }
     return;
   }
   const sides = checkKeyedSide(clause.probes, context, "a cancel clause");
@@ -75,6 +86,10 @@ function checkCancel(
   // Shapes are checked against the begin: a cancel forgets a pending begin by its key.
   checkKeyShapes([tracker.begins[0], ...sides], context);
   tracker.cancels.push(...sides);
+}
+
+function spanOf(from: SourceRange, to: SourceRange): SourceRange {
+  return { ...from, endLine: to.endLine, endCol: to.endCol, endOffset: to.endOffset };
 }
 
 /** A duration in integer nanoseconds, or null after reporting why it is not one. */

@@ -31,6 +31,8 @@ export class ChainTracker {
   readonly tokens: ChainTokens;
   readonly segments: { from: string; to: string; stats: LatencyStats }[];
   readonly until: "run" | "block";
+  /** `cancel PROBE [where …]`: ends the chain held where the probe fires. */
+  readonly cancels: { id: string; filter: Compiled | null }[];
 
   constructor(
     readonly tracker: Tracker,
@@ -48,6 +50,10 @@ export class ChainTracker {
       switchIn: step.side.probe.id === "sched:sched_switch",
     }));
     this.tokens = new ChainTokens(plan.capacity, plan.keep);
+    this.cancels = (plan.cancels ?? []).map((side) => ({
+      id: side.probe.id,
+      filter: side.filter ? compileExpr(side.filter, warn) : null,
+    }));
     const names = this.steps.map((s) => s.name);
     if (this.until === "block") names.push("block");
     this.segments = names.slice(1).map((to, i) => ({
@@ -82,7 +88,8 @@ export class ChainEngine {
 
   add(tracker: ChainTracker): void {
     this.trackers.push(tracker);
-    for (const step of tracker.steps) this.ids.set(step.name, step.id);
+    for (const { name, id } of tracker.steps) this.ids.set(name, id);
+    for (const { id } of tracker.cancels) this.ids.set(id.split(":")[1], id);
   }
 
   /** Bare names of every event the chains need. */
@@ -142,12 +149,21 @@ export class ChainEngine {
     this.steps(t, c);
     const token = t.tokens.held.get(c.holder);
     if (token === undefined) return;
+    if (this.cancelled(t, c)) {
+      t.tokens.end(token.chain);
+      t.tracker.cancelled++;
+      return;
+    }
     if (id === "irq:softirq_raise") {
       const vec = number("vec");
       const copy = t.tokens.copy(token, stage(c, "raise", vecName(vec)));
       t.tokens.place(copy, t.tokens.raises, `${event.cpu}:${vec}`, true);
     }
     if (id === "sched:sched_waking") this.waking(t, c, token, number("pid"));
+  }
+
+  private cancelled(t: ChainTracker, c: Current): boolean {
+    return t.cancels.some((k) => k.id === c.id && (k.filter === null || truthy(k.filter(c.view))));
   }
 
   private origin(t: ChainTracker, c: Current, number: (name: string) => number): void {

@@ -143,9 +143,9 @@ const cases: [string, string, string[], BackendChoice?][] = [
     ["key-type"],
   ],
   [
-    "cancel on a chain",
-    "track softirq_raise ~> sched_switch «cancel sched_switch(prev_pid)»",
-    ["cancel-chain"],
+    "a chain's cancel has no key",
+    "track softirq_raise ~> sched_switch cancel sched_switch(«prev_pid»)",
+    ["cancel-chain-key"],
   ],
   [
     "eBPF refuses chains at check time",
@@ -210,6 +210,19 @@ test("the chain length error says the limit", () => {
   const source = `track softirq_raise${" ~> softirq_entry".repeat(7)} ~> sched_switch`;
   const [d] = compile(source).diagnostics;
   assert.is(d.message, "a chain has at most 8 steps (origin, waypoints, target); this one has 9");
+});
+
+test("a chain's cancel: keyless probes with their filters", () => {
+  const t = plan(
+    "track softirq_raise ~> sched_switch cancel sched_process_exit cancel kfree_skb where reason != 2",
+  );
+  assert.equal(
+    t.cancels?.map((c) => [c.probe.name, c.key.length, c.filter !== null]),
+    [
+      ["sched_process_exit", 0, false],
+      ["kfree_skb", 0, true],
+    ],
+  );
 });
 
 test("the language alone ('any', as ltsh check uses it) accepts chains and cancel", () => {

@@ -196,6 +196,20 @@ test("cancel with a filter forgets only what the filter lets through", async () 
   assert.is(result.summaries[0].max_ns, 10_930_000);
 });
 
+test("cancel on a chain ends the chain held where its probe fires, counted", async () => {
+  const cancelled = await replay(
+    "softirq-at-irq-exit.txt",
+    `${NETRX.replace(" > 1us", "")} cancel softirq_exit where vec == 3`,
+  );
+  assert.equal(lines(cancelled), []);
+  assert.equal(counters(cancelled.summaries[0]), { ...ok, pairs: 0, hits: 0, cancelled: 1 });
+  const filtered = await replay(
+    "softirq-at-irq-exit.txt",
+    `${NETRX} cancel softirq_exit where vec == 2`,
+  );
+  assert.equal(counters(filtered.summaries[0]), ok);
+});
+
 test("NDJSON: chain stages in order, durations adding up to the latency; new summary fields", async () => {
   const result = await replay("softirq-at-irq-exit.txt", NETRX);
   const hit = JSON.parse(hitToJson(result.hits[0]));
