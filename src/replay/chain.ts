@@ -248,7 +248,10 @@ export class ChainEngine {
     this.reach(t, token, c.ts, live ? c : null);
   }
 
-  /** Waypoints and targets fired in a context holding the token, and `->` hand-offs. */
+  /**
+   * Waypoints and targets fired in a context holding the token, and `->` hand-offs. One
+   * event reaches one step: `a ~> b ~> b` needs two events of b.
+   */
   private steps(t: ChainTracker, c: Current): void {
     for (let k = 1; k < t.steps.length; k++) {
       const step = t.steps[k];
@@ -261,7 +264,7 @@ export class ChainEngine {
         if (!t.tokens.place(token, t.tokens.held, c.holder)) continue;
         token.stages.push(stage(c, k === t.steps.length - 1 ? "target" : "waypoint", ""));
         this.reach(t, token, c.ts, c);
-        continue;
+        return;
       }
       const token = t.tokens.held.get(c.holder);
       if (token === undefined || token.step !== k) continue;
@@ -276,6 +279,7 @@ export class ChainEngine {
         if (key === undefined) t.tokens.remove(token);
         else t.tokens.place(token, t.tokens.handoffs, key);
       }
+      return;
     }
   }
 
