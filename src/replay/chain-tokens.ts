@@ -92,13 +92,15 @@ export class ChainTokens {
   /** A branch: the token's path so far plus one stage. */
   copy(token: Token, stage: Stage | null): Token {
     token.chain.moved = true;
-    return {
+    const copy = {
       ...token,
-      stages: stage ? [...token.stages, stage] : [...token.stages],
+      stages: [...token.stages],
       stepTs: [...token.stepTs],
       table: null,
       key: null,
     };
+    if (stage) addStage(copy, stage);
+    return copy;
   }
 
   /**
@@ -160,6 +162,23 @@ export class ChainTokens {
     }
     chain.branches.clear();
   }
+}
+
+/** The most stages a token keeps: a holder preempted again and again must not grow without end. */
+export const MAX_STAGES = 64;
+
+/**
+ * Appends a stage. Past MAX_STAGES the oldest preempted/run pair (else the oldest stage after
+ * the origin) is folded into the next stage: durations are the differences of consecutive
+ * stages, so they still add up to the latency.
+ */
+export function addStage(token: Token, stage: Stage): void {
+  const stages = token.stages;
+  stages.push(stage);
+  if (stages.length <= MAX_STAGES) return;
+  const preempted = stages.findIndex((s, i) => i > 0 && s.stage === "preempted");
+  if (preempted > 0 && preempted < stages.length - 2) stages.splice(preempted, 2);
+  else stages.splice(1, 1);
 }
 
 /** The branch that got furthest: most steps reached, then most stages, then latest. */

@@ -6,7 +6,14 @@
 import { chainContextEvents, SOFTIRQ_NAMES } from "../compiler/contexts.ts";
 import type { ChainStep } from "../compiler/plan.ts";
 import { LatencyStats } from "../records/stats.ts";
-import { ChainTokens, furthest, type Stage, type StageKind, type Token } from "./chain-tokens.ts";
+import {
+  addStage,
+  ChainTokens,
+  furthest,
+  type Stage,
+  type StageKind,
+  type Token,
+} from "./chain-tokens.ts";
 import { ExecutionContexts, type Holder, type Scope, taskHolder } from "./contexts.ts";
 import type { TraceEvent } from "./event.ts";
 import { type Compiled, compileExpr, type EventView, truthy, type Value } from "./expr.ts";
@@ -185,7 +192,7 @@ export class ChainEngine {
   private enterSoftirq(t: ChainTracker, c: Current, vec: number): void {
     const raised = t.tokens.raises.get(`${c.event.cpu}:${vec}`);
     if (raised === undefined) return;
-    raised.stages.push(stage(c, "softirq", vecName(vec)));
+    addStage(raised, stage(c, "softirq", vecName(vec)));
     t.tokens.place(raised, t.tokens.held, c.holder);
   }
 
@@ -210,7 +217,7 @@ export class ChainEngine {
     if (!t.tokens.place(copy, t.tokens.held, taskHolder(pid, cpu))) return;
     if (cpu < 0 || pid === 0) return;
     // Already running: a holder at once; it runs since the switch that put it on its CPU.
-    copy.stages.push({ ...woken, stage: "run", cpu, detail: "" });
+    addStage(copy, { ...woken, stage: "run", cpu, detail: "" });
     const switchIn = this.contexts.switchInOf(cpu);
     if (switchIn !== null)
       this.reachSwitchStep(t, copy, { ...c, event: switchIn, view: viewOf(switchIn) }, false);
@@ -224,9 +231,9 @@ export class ChainEngine {
       const state = Number(taskStateFromText(fields?.get("prev_state") ?? "0"));
       const runnable = (state & 0xff) === 0;
       const at = { ...stage(c, runnable ? "preempted" : "block", "") };
-      if (runnable) prev.stages.push(at);
+      if (runnable) addStage(prev, at);
       else if (prev.atTarget) {
-        prev.stages.push(at);
+        addStage(prev, at);
         prev.stepTs.push(c.ts);
         t.tokens.end(prev.chain);
         this.ended(t, prev, "pair", c.ts);
@@ -236,7 +243,7 @@ export class ChainEngine {
     const next = t.tokens.held.get(taskHolder(nextTid, event.cpu));
     if (next === undefined) return;
     const comm = ownString(fields?.get("next_comm") ?? "");
-    next.stages.push({ ...stage(c, "run", ""), tid: nextTid, pid: -1, comm });
+    addStage(next, { ...stage(c, "run", ""), tid: nextTid, pid: -1, comm });
     this.reachSwitchStep(t, next, c, true);
   }
 
@@ -262,7 +269,7 @@ export class ChainEngine {
         const token = key === undefined ? undefined : t.tokens.handoffs.get(key);
         if (token === undefined || token.step !== k) continue;
         if (!t.tokens.place(token, t.tokens.held, c.holder)) continue;
-        token.stages.push(stage(c, k === t.steps.length - 1 ? "target" : "waypoint", ""));
+        addStage(token, stage(c, k === t.steps.length - 1 ? "target" : "waypoint", ""));
         this.reach(t, token, c.ts, c);
         return;
       }
@@ -270,7 +277,7 @@ export class ChainEngine {
       if (token === undefined || token.step !== k) continue;
       const last = token.stages[token.stages.length - 1];
       if (last.ts !== c.ts || last.probe !== c.id) {
-        token.stages.push(stage(c, k === t.steps.length - 1 ? "target" : "waypoint", ""));
+        addStage(token, stage(c, k === t.steps.length - 1 ? "target" : "waypoint", ""));
       }
       this.reach(t, token, c.ts, c);
       const next = t.steps[k + 1];

@@ -7,7 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { formatHitLine, hitToJson, summaryToJson } from "../../src/records/output.ts";
 import type { SummaryRecord } from "../../src/records/types.ts";
-import { compileTrackers, type RunResult, runLines } from "./support.ts";
+import { MAX_STAGES } from "../../src/replay/chain-tokens.ts";
+import { compileTrackers, ftrace, type RunResult, runLines } from "./support.ts";
 
 const dir = new URL("../fixtures/traces/chains/", import.meta.url);
 
@@ -273,6 +274,56 @@ test("capacity bounds every copy: a branch that does not fit is dropped and coun
   // Each origin's token fills the one slot while it is in its IRQ: the copy to reader-1234
   // does not fit (dropped), and the chain breaks when the IRQ ends.
   assert.equal(counters(s), { ...ok, pairs: 0, hits: 0, dropped: 2, broken: 2 });
+});
+
+test("a holder preempted again and again keeps at most MAX_STAGES stages, still adding up", async () => {
+  const at = (us: number) => `9.${String(us).padStart(6, "0")}`;
+  const swap = (us: number, prev: string, next: string, state: string) => {
+    const [prevComm, prevPid] = prev.split("-");
+    const [nextComm, nextPid] = next.split("-");
+    return ftrace(
+      at(us),
+      1,
+      prev,
+      "sched_switch",
+      `prev_comm=${prevComm} prev_pid=${prevPid} prev_prio=120 prev_state=${state} ==> next_comm=${nextComm} next_pid=${nextPid} next_prio=120`,
+    );
+  };
+  const lines = [
+    ftrace(at(1), 0, "<idle>-0", "irq_handler_entry", "irq=24 name=eth0"),
+    ftrace(at(2), 0, "<idle>-0", "sched_waking", "comm=reader pid=1234 prio=120 target_cpu=001"),
+    ftrace(at(3), 0, "<idle>-0", "irq_handler_exit", "irq=24 ret=handled"),
+  ];
+  let us = 10;
+  for (let i = 0; i < 100; i++) {
+    lines.push(swap(us++, i === 0 ? "<idle>-0" : "hog-77", "reader-1234", "R"));
+    lines.push(swap(us++, "reader-1234", "hog-77", "R+"));
+  }
+  lines.push(swap(us++, "hog-77", "reader-1234", "R"));
+  lines.push(swap(us++, "reader-1234", "<idle>-0", "S"));
+  const { hits } = await runLines(
+    compileTrackers(
+      'track r: irq_handler_entry ~> sched_switch where next_comm == "reader" until block',
+    ),
+    lines.map((l) => l.replace("<idle>-0-0", "<idle>-0")),
+  );
+  assert.is(hits.length, 0, "no threshold: no hits");
+  const withHits = await runLines(
+    compileTrackers(
+      'track r: irq_handler_entry ~> sched_switch where next_comm == "reader" until block > 1us',
+    ),
+    lines,
+  );
+  const [hit] = withHits.hits;
+  assert.is(hit.chain!.length, MAX_STAGES);
+  assert.is(
+    hit.chain!.reduce((a, s) => a + s.dur_ns, 0),
+    hit.latency_ns,
+  );
+  assert.equal(
+    hit.chain!.slice(-2).map((s) => s.stage),
+    ["run", "block"],
+  );
 });
 
 test("a plain tracker's summary reports cancelled and broken as 0", async () => {
