@@ -114,7 +114,13 @@ export class ChainEngine {
     if (id === "sched:sched_switch") {
       closed = this.contexts.switchTo(copyEvent(event), number("next_pid"));
     } else {
-      const scopeId = id === "irq:irq_handler_entry" ? number("irq") : number("vec");
+      // Scopes are told apart by irq number and softirq vector; other scopes need no id.
+      const scopeId =
+        id === "irq:irq_handler_entry"
+          ? number("irq")
+          : id === "irq:softirq_entry"
+            ? number("vec")
+            : -1;
       closed = this.contexts.enter(event, id, scopeId);
     }
     this.dropScopes(closed);
@@ -230,7 +236,7 @@ export class ChainEngine {
     if (prev !== undefined) {
       const state = Number(taskStateFromText(fields?.get("prev_state") ?? "0"));
       const runnable = (state & 0xff) === 0;
-      const at = { ...stage(c, runnable ? "preempted" : "block", "") };
+      const at = stage(c, runnable ? "preempted" : "block", "");
       if (runnable) addStage(prev, at);
       else if (prev.atTarget) {
         addStage(prev, at);
