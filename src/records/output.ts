@@ -181,15 +181,14 @@ function stageText(s: ChainStage): string {
 
 const BAR_WIDTH = 40;
 
+function stat(label: string, value: number | null): string {
+  return `${label} ${value === null ? "-" : formatDuration(value)}`;
+}
+
 /** `  softirq_entry -> sched_switch: 12 pairs  p50 4.1us  p99 1.05ms  max 1.2ms` */
 function segmentLine(s: SegmentSummary): string {
-  const stat = (label: string, value: number | null) =>
-    `${label} ${value === null ? "-" : formatDuration(value)}`;
-  return `  ${s.from} -> ${s.to}: ${s.pairs} pairs  ${[
-    stat("p50", s.p50_ns),
-    stat("p99", s.p99_ns),
-    stat("max", s.max_ns),
-  ].join("  ")}`;
+  const stats = [stat("p50", s.p50_ns), stat("p99", s.p99_ns), stat("max", s.max_ns)];
+  return `  ${s.from} -> ${s.to}: ${s.pairs} pairs  ${stats.join("  ")}`;
 }
 
 /** Histogram bucket label "(512ns, 1.02us]" built from its bounds. */
@@ -198,7 +197,10 @@ function bucketLabel(leNs: number): string {
   return `(${formatDuration(leNs / 2)}, ${formatDuration(leNs)}]`;
 }
 
-/** The per-tracker summary: counters, min/p50/p99/max and a log2 histogram drawn with bars. */
+/**
+ * The per-tracker summary: counters, min/p50/p99/max, a chain's segments, and a log2
+ * histogram drawn with bars.
+ */
 export function formatSummary(summary: SummaryRecord): string {
   const extra =
     (summary.cancelled ? `, ${summary.cancelled} cancelled` : "") +
@@ -207,13 +209,10 @@ export function formatSummary(summary: SummaryRecord): string {
     `${summary.tracker}: ${summary.pairs} pairs, ${summary.hits} hits, ${summary.timeouts} timeouts, ` +
       `${summary.dropped} dropped, ${summary.pending} pending${extra}`,
   ];
-  for (const segment of summary.segments ?? []) lines.push(segmentLine(segment));
   if (summary.min_ns === null) {
     lines.push("  no completed pairs");
     return lines.join("\n");
   }
-  const stat = (label: string, value: number | null) =>
-    `${label} ${value === null ? "-" : formatDuration(value)}`;
   lines.push(
     `  ${[
       stat("min", summary.min_ns),
@@ -222,6 +221,7 @@ export function formatSummary(summary: SummaryRecord): string {
       stat("max", summary.max_ns),
     ].join("  ")}`,
   );
+  for (const segment of summary.segments ?? []) lines.push(segmentLine(segment));
   const peak = Math.max(...summary.hist.map((b) => b.count));
   const labels = summary.hist.map((b) => bucketLabel(b.le_ns));
   const labelWidth = Math.max(...labels.map((l) => l.length));
