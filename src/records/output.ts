@@ -154,7 +154,8 @@ function formatChainHitLine(hit: HitRecord, chain: ChainStage[]): string {
   const parts = [`${label} ${taskName(origin)} cpu${origin.cpu}`];
   for (const s of stages) parts.push(`+${formatDuration(s.dur_ns)} ${stageText(s)}`);
   const stuck = hit.kind === "timeout" ? " (no end)" : "";
-  return `${time} ${hit.tracker} ${hit.kind === "timeout" ? "TIMEOUT " : ""}${latency} ${parts.join(" ")}${stuck}`;
+  const extras = hit.snapshot ? ` snapshot=${hit.snapshot}` : "";
+  return `${time} ${hit.tracker} ${hit.kind === "timeout" ? "TIMEOUT " : ""}${latency} ${parts.join(" ")}${stuck}${extras}`;
 }
 
 /** The kernel names the idle task swapper/N; ftrace prints it as <idle>. */

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { formatHitLine, hitToJson, summaryToJson } from "../../src/records/output.ts";
-import type { SummaryRecord } from "../../src/records/types.ts";
+import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { MAX_STAGES } from "../../src/replay/chain-tokens.ts";
 import { compileTrackers, ftrace, type RunResult, runLines } from "./support.ts";
 
@@ -323,6 +323,64 @@ test("a holder preempted again and again keeps at most MAX_STAGES stages, still 
   assert.equal(
     hit.chain!.slice(-2).map((s) => s.stage),
     ["run", "block"],
+  );
+});
+
+test("a chain hit's line names its snapshot", () => {
+  const [hit]: HitRecord[] = [
+    {
+      type: "hit",
+      tracker: "t",
+      kind: "threshold",
+      latency_ns: 5000,
+      key: [],
+      begin: {
+        probe: "irq:irq_handler_entry",
+        ts_ns: 1_000_000_000n,
+        cpu: 0,
+        tid: 0,
+        pid: 0,
+        comm: "<idle>",
+      },
+      end: {
+        probe: "sched:sched_switch",
+        ts_ns: 1_000_005_000n,
+        cpu: 1,
+        tid: 7,
+        pid: -1,
+        comm: "r",
+      },
+      snapshot: "snapshots/t-1000005000.txt",
+      stack: null,
+      chain: [
+        {
+          stage: "origin",
+          probe: "irq:irq_handler_entry",
+          ts_ns: 1_000_000_000n,
+          cpu: 0,
+          tid: 0,
+          pid: 0,
+          comm: "<idle>",
+          dur_ns: 0,
+          detail: "irq24",
+        },
+        {
+          stage: "run",
+          probe: "sched:sched_switch",
+          ts_ns: 1_000_005_000n,
+          cpu: 1,
+          tid: 7,
+          pid: -1,
+          comm: "r",
+          dur_ns: 5000,
+          detail: "",
+        },
+      ],
+    },
+  ];
+  assert.is(
+    formatHitLine(hit),
+    "1.000005000 t 5us irq24 swapper/0 cpu0 +5us run cpu1 snapshot=snapshots/t-1000005000.txt",
   );
 });
 
