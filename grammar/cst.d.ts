@@ -32,9 +32,30 @@ export type TrackStatementCstChildren = {
   trackerName?: IToken[];
   Colon?: IToken[];
   begin: SideCstNode[];
-  Arrow: IToken[];
-  end: SideCstNode[];
+  link: LinkCstNode[];
+  untilClause?: UntilClauseCstNode[];
   clause?: ClauseCstNode[];
+};
+
+export interface LinkCstNode extends CstNode {
+  name: "link";
+  children: LinkCstChildren;
+}
+
+export type LinkCstChildren = {
+  Arrow?: IToken[];
+  ChainArrow?: IToken[];
+  side: SideCstNode[];
+};
+
+export interface UntilClauseCstNode extends CstNode {
+  name: "untilClause";
+  children: UntilClauseCstChildren;
+}
+
+export type UntilClauseCstChildren = {
+  Until: IToken[];
+  Identifier: IToken[];
 };
 
 export interface SideCstNode extends CstNode {
@@ -57,10 +78,10 @@ export interface ProbeAlternativeCstNode extends CstNode {
 export type ProbeAlternativeCstChildren = {
   QualifiedName?: IToken[];
   Identifier?: IToken[];
-  LParen: IToken[];
-  key: ExpressionCstNode[];
+  LParen?: IToken[];
+  key?: ExpressionCstNode[];
   Comma?: IToken[];
-  RParen: IToken[];
+  RParen?: IToken[];
   Where?: IToken[];
   filter?: ExpressionCstNode[];
 };
@@ -76,6 +97,17 @@ export type ClauseCstChildren = {
   keepClause?: KeepClauseCstNode[];
   capacityClause?: CapacityClauseCstNode[];
   thenClause?: ThenClauseCstNode[];
+  cancelClause?: CancelClauseCstNode[];
+};
+
+export interface CancelClauseCstNode extends CstNode {
+  name: "cancelClause";
+  children: CancelClauseCstChildren;
+}
+
+export type CancelClauseCstChildren = {
+  Cancel: IToken[];
+  side: SideCstNode[];
 };
 
 export interface ThresholdClauseCstNode extends CstNode {
@@ -255,9 +287,12 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   program(children: ProgramCstChildren, param?: IN): OUT;
   statement(children: StatementCstChildren, param?: IN): OUT;
   trackStatement(children: TrackStatementCstChildren, param?: IN): OUT;
+  link(children: LinkCstChildren, param?: IN): OUT;
+  untilClause(children: UntilClauseCstChildren, param?: IN): OUT;
   side(children: SideCstChildren, param?: IN): OUT;
   probeAlternative(children: ProbeAlternativeCstChildren, param?: IN): OUT;
   clause(children: ClauseCstChildren, param?: IN): OUT;
+  cancelClause(children: CancelClauseCstChildren, param?: IN): OUT;
   thresholdClause(children: ThresholdClauseCstChildren, param?: IN): OUT;
   timeoutClause(children: TimeoutClauseCstChildren, param?: IN): OUT;
   keepClause(children: KeepClauseCstChildren, param?: IN): OUT;

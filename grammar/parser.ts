@@ -64,7 +64,10 @@ export class LtshParser extends CstParser {
     ]);
   });
 
-  /** track [NAME:] BEGIN -> END [> DURATION] [timeout DURATION] [keep …] [capacity N] [then …] */
+  /**
+   * track [NAME:] BEGIN -> END [clauses], or a chain: track [NAME:] ORIGIN ~> [STEP ~> ...]
+   * TARGET [until run|block] [clauses]. Which links may appear where is the checker's job.
+   */
   trackStatement = this.RULE("trackStatement", () => {
     this.CONSUME(t.Track);
     this.OPTION(() => {
@@ -72,9 +75,21 @@ export class LtshParser extends CstParser {
       this.CONSUME(t.Colon);
     });
     this.SUBRULE(this.side, { LABEL: "begin" });
-    this.CONSUME(t.Arrow);
-    this.SUBRULE2(this.side, { LABEL: "end" });
+    this.AT_LEAST_ONE(() => this.SUBRULE(this.link));
+    this.OPTION2(() => this.SUBRULE(this.untilClause));
     this.MANY(() => this.SUBRULE(this.clause));
+  });
+
+  /** `-> SIDE` (pair by key) or `~> SIDE` (follow the execution context). */
+  link = this.RULE("link", () => {
+    this.OR([{ ALT: () => this.CONSUME(t.Arrow) }, { ALT: () => this.CONSUME(t.ChainArrow) }]);
+    this.SUBRULE(this.side);
+  });
+
+  /** until run | until block: where a chain ends. */
+  untilClause = this.RULE("untilClause", () => {
+    this.CONSUME(t.Until);
+    this.CONSUME(t.Identifier);
   });
 
   /** One probe, or alternatives in braces: { a(x) | b(x) where … }. */
@@ -96,12 +111,16 @@ export class LtshParser extends CstParser {
       { ALT: () => this.CONSUME(t.QualifiedName) },
       { ALT: () => this.CONSUME(t.Identifier) },
     ]);
-    this.CONSUME(t.LParen);
-    this.AT_LEAST_ONE_SEP({
-      SEP: t.Comma,
-      DEF: () => this.SUBRULE(this.expression, { LABEL: "key" }),
+    // The key may be left out in a chain (`hrtimer_expire_entry` alone); the checker says
+    // where it is required.
+    this.OPTION2(() => {
+      this.CONSUME(t.LParen);
+      this.AT_LEAST_ONE_SEP({
+        SEP: t.Comma,
+        DEF: () => this.SUBRULE(this.expression, { LABEL: "key" }),
+      });
+      this.CONSUME(t.RParen);
     });
-    this.CONSUME(t.RParen);
     this.OPTION(() => {
       this.CONSUME(t.Where);
       this.SUBRULE2(this.expression, { LABEL: "filter" });
@@ -115,7 +134,14 @@ export class LtshParser extends CstParser {
       { ALT: () => this.SUBRULE(this.keepClause) },
       { ALT: () => this.SUBRULE(this.capacityClause) },
       { ALT: () => this.SUBRULE(this.thenClause) },
+      { ALT: () => this.SUBRULE(this.cancelClause) },
     ]);
+  });
+
+  /** cancel PROBE(key) [where …]: forgets a pending begin with that key, counted. */
+  cancelClause = this.RULE("cancelClause", () => {
+    this.CONSUME(t.Cancel);
+    this.SUBRULE(this.side);
   });
 
   thresholdClause = this.RULE("thresholdClause", () => {

@@ -45,8 +45,12 @@ export const Keep = keyword("keep");
 export const Capacity = keyword("capacity");
 export const Then = keyword("then");
 export const Args = keyword("args");
+export const Until = keyword("until");
+export const Cancel = keyword("cancel");
 
 export const Arrow = createToken({ name: "Arrow", label: "'->'", pattern: /->/ });
+/** `~>`: the chain link of a critical-path tracker (follows the execution context). */
+export const ChainArrow = createToken({ name: "ChainArrow", label: "'~>'", pattern: /~>/ });
 export const Minus = createToken({ name: "Minus", label: "'-'", pattern: /-/ });
 export const Equal = createToken({ name: "Equal", label: "'=='", pattern: /==/ });
 export const NotEqual = createToken({ name: "NotEqual", label: "'!='", pattern: /!=/ });
@@ -111,10 +115,13 @@ export const allTokens: TokenType[] = [
   Capacity,
   Then,
   Args,
+  Until,
+  Cancel,
   QualifiedName,
   Identifier,
   BuiltinRef,
   Arrow,
+  ChainArrow,
   Minus,
   Equal,
   NotEqual,
@@ -141,7 +148,18 @@ export const allTokens: TokenType[] = [
   UnterminatedString,
 ];
 
-export const KEYWORDS = ["track", "set", "where", "timeout", "keep", "capacity", "then", "args"];
+export const KEYWORDS = [
+  "track",
+  "set",
+  "where",
+  "timeout",
+  "keep",
+  "capacity",
+  "then",
+  "args",
+  "until",
+  "cancel",
+];
 
 /**
  * Validations cost ~20 ms per start and only catch mistakes in this file: they run in

@@ -53,7 +53,9 @@ Exit status: 0 success, 1 errors in the program or the target, 2 bad usage.
     const { compileFile } = await import("../compiler/compile.ts");
     const { hasErrors } = await import("../compiler/diagnostic.ts");
     const { renderDiagnostics } = await import("../compiler/render.ts");
-    const { plan, diagnostics, text } = compileFile(positionals[0], { catalog });
+    // Each target refuses what it cannot run yet, at check time; the plan is the language's.
+    const backend = target?.name === "kmod" ? "kmod" : target ? "ebpf" : "any";
+    const { plan, diagnostics, text } = compileFile(positionals[0], { catalog, backend });
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan || hasErrors(diagnostics)) return 1;
     if (!target) {

@@ -8,6 +8,7 @@ import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { compileFile } from "../compiler/compile.ts";
+import { chainContextEvents } from "../compiler/contexts.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
 import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
 import { loadCatalogOrReport } from "./check.ts";
@@ -23,14 +24,24 @@ function parseSizeKiB(text: string): number {
   return Number(m[1]) * (unit === "G" ? 1024 * 1024 : unit === "M" ? 1024 : 1);
 }
 
-/** The events a file's trackers need: every begin and end probe. */
+/**
+ * The events a file's trackers need: every probe they name (begins, ends, cancels, chain
+ * steps) and, for chains, the context events that carry a chain (those this kernel has).
+ */
 function eventsOfFile(path: string, catalogPath: string | undefined): string[] | null {
   const catalog = loadCatalogOrReport(catalogPath);
   if (!catalog) return null;
-  const { plan, diagnostics, text } = compileFile(path, { catalog });
+  // Recorded to be replayed: any tracker the language accepts is recorded for.
+  const { plan, diagnostics, text } = compileFile(path, { catalog, backend: "any" });
   process.stderr.write(renderDiagnostics(diagnostics, text));
   if (!plan) return null;
-  const ids = plan.trackers.flatMap((t) => [...t.begins, ...t.ends].map((side) => side.probe.id));
+  const ids = plan.trackers.flatMap((t) => [
+    ...[...t.begins, ...t.ends, ...(t.cancels ?? [])].map((side) => side.probe.id),
+    ...(t.chain?.steps.map((step) => step.side.probe.id) ?? []),
+  ]);
+  if (plan.trackers.some((t) => t.chain)) {
+    ids.push(...chainContextEvents().filter((id) => catalog.find(id).ok));
+  }
   return [...new Set(ids)];
 }
 

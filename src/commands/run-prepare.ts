@@ -43,7 +43,7 @@ export async function prepareRun(
   const catalog = loadCatalogOrReport(flags.catalog);
   if (!catalog) return null;
   // The bytes the key was made from: what is compiled is what is stored under that key.
-  const { plan, diagnostics, text } = compileFile(path, { catalog, bytes: lookup?.bytes });
+  const { plan, diagnostics, text } = compileFile(path, { catalog, bytes: lookup?.bytes, backend });
   await printDiagnostics(diagnostics, text);
   if (!plan) return null;
   const keep = async (artifacts: Artifact[]) => {

@@ -8,6 +8,7 @@ import type {
   AstAction,
   AstClause,
   AstExpr,
+  AstLink,
   AstOptionValue,
   AstProbe,
   AstSet,
@@ -60,8 +61,28 @@ function buildTrack(file: string, node: cst.TrackStatementCstNode): AstTrack {
     kind: "track",
     name: nameToken ? { text: nameToken.image, range: tokenRange(file, nameToken) } : null,
     begins: buildSide(file, c.begin[0]),
-    ends: buildSide(file, c.end[0]),
+    links: c.link.map((link) => buildLink(file, link)),
+    until: c.untilClause ? buildUntil(file, c.untilClause[0]) : null,
     clauses: (c.clause ?? []).map((clause) => buildClause(file, clause)),
+    range: nodeRange(file, node),
+  };
+}
+
+function buildLink(file: string, node: cst.LinkCstNode): AstLink {
+  const c = node.children;
+  const arrow = (c.Arrow ?? c.ChainArrow)![0];
+  return {
+    kind: c.Arrow ? "pair" : "chain",
+    arrowRange: tokenRange(file, arrow),
+    probes: buildSide(file, c.side[0]),
+  };
+}
+
+function buildUntil(file: string, node: cst.UntilClauseCstNode): AstTrack["until"] {
+  const policy = node.children.Identifier[0];
+  return {
+    policy: policy.image,
+    policyRange: tokenRange(file, policy),
     range: nodeRange(file, node),
   };
 }
@@ -76,7 +97,7 @@ function buildProbe(file: string, node: cst.ProbeAlternativeCstNode): AstProbe {
   return {
     name: nameToken.image,
     nameRange: tokenRange(file, nameToken),
-    keys: c.key.map((key) => buildExpression(file, key)),
+    keys: (c.key ?? []).map((key) => buildExpression(file, key)),
     filter: c.filter ? buildExpression(file, c.filter[0]) : null,
     range: nodeRange(file, node),
   };
@@ -109,6 +130,9 @@ function buildClause(file: string, node: cst.ClauseCstNode): AstClause {
   if (c.keepClause) {
     const policy = c.keepClause[0].children.Identifier[0];
     return { kind: "keep", policy: policy.image, policyRange: tokenRange(file, policy), range };
+  }
+  if (c.cancelClause) {
+    return { kind: "cancel", probes: buildSide(file, c.cancelClause[0].children.side[0]), range };
   }
   const actions = c.thenClause![0].children.action.map((a) => buildAction(file, a));
   return { kind: "then", actions, range };

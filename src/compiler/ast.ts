@@ -30,6 +30,7 @@ export interface AstProbe {
   /** As written: "sched_wakeup" or "sched:sched_wakeup". */
   name: string;
   nameRange: SourceRange;
+  /** Empty when the key was left out (allowed in a chain). */
   keys: AstExpr[];
   filter: AstExpr | null;
   range: SourceRange;
@@ -47,13 +48,25 @@ export type AstClause =
   | { kind: "timeout"; quantity: Quantity; range: SourceRange }
   | { kind: "keep"; policy: string; policyRange: SourceRange; range: SourceRange }
   | { kind: "capacity"; quantity: Quantity; range: SourceRange }
-  | { kind: "then"; actions: AstAction[]; range: SourceRange };
+  | { kind: "then"; actions: AstAction[]; range: SourceRange }
+  | { kind: "cancel"; probes: AstProbe[]; range: SourceRange };
+
+/** `-> SIDE` pairs by key; `~> SIDE` follows the execution context (a chain). */
+export interface AstLink {
+  kind: "pair" | "chain";
+  /** The arrow itself, where link errors point. */
+  arrowRange: SourceRange;
+  probes: AstProbe[];
+}
 
 export interface AstTrack {
   kind: "track";
   name: { text: string; range: SourceRange } | null;
+  /** The first side: a plain tracker's begin, a chain's origin. */
   begins: AstProbe[];
-  ends: AstProbe[];
+  /** One `->` link for a plain tracker; a chain has at least one `~>`. */
+  links: AstLink[];
+  until: { policy: string; policyRange: SourceRange; range: SourceRange } | null;
   clauses: AstClause[];
   range: SourceRange;
 }

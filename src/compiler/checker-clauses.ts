@@ -4,7 +4,10 @@
 import { ACTIONS, findAction, makeAction, splitCommand } from "./actions.ts";
 import type { AstClause, Quantity } from "./ast.ts";
 import type { CheckedTrack } from "./checker.ts";
+import { checkKeyedSide } from "./checker-chain.ts";
 import { type CheckContext, report } from "./checker-context.ts";
+import { checkKeyShapes, checkProbe } from "./checker-probe.ts";
+import type { SourceRange } from "./diagnostic.ts";
 import type { Action } from "./plan.ts";
 import { suggest } from "./suggest.ts";
 import { DURATION_UNITS, MAX_DURATION_NS } from "./units.ts";
@@ -18,6 +21,10 @@ export function checkClauses(
 ): void {
   const seen = new Map<string, AstClause>();
   for (const clause of clauses) {
+    if (clause.kind === "cancel") {
+      checkCancel(clause, tracker, context);
+      continue;
+    }
     const previous = seen.get(clause.kind);
     if (previous) {
       report(
@@ -47,6 +54,42 @@ export function checkClauses(
     }
     if (clause.kind === "then") tracker.actions = checkActions(clause, context);
   }
+}
+
+/**
+ * `cancel PROBE(key)` on a plain tracker: keyed like the begins. On a chain, `cancel PROBE`
+ * has no key: it ends the chain held by the context where it fires.
+ */
+function checkCancel(
+  clause: Extract<AstClause, { kind: "cancel" }>,
+  tracker: CheckedTrack,
+  context: CheckContext,
+): void {
+  if (tracker.chain) {
+    for (const probe of clause.probes) {
+      if (probe.keys.length > 0) {
+        report(
+          context,
+          "cancel-chain-key",
+          "a chain's cancel takes no key: it ends the chain held where the probe fires",
+          spanOf(probe.keys[0].range, probe.keys[probe.keys.length - 1].range),
+        );
+        continue;
+      }
+      const side = checkProbe(probe, context);
+      if (side) tracker.cancels.push(side);
+    }
+    return;
+  }
+  const sides = checkKeyedSide(clause.probes, context, "a cancel clause");
+  if (sides.length === 0 || tracker.begins.length === 0) return;
+  // Shapes are checked against the begin: a cancel forgets a pending begin by its key.
+  checkKeyShapes([tracker.begins[0], ...sides], context);
+  tracker.cancels.push(...sides);
+}
+
+function spanOf(from: SourceRange, to: SourceRange): SourceRange {
+  return { ...from, endLine: to.endLine, endCol: to.endCol, endOffset: to.endOffset };
 }
 
 /** A duration in integer nanoseconds, or null after reporting why it is not one. */

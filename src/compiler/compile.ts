@@ -8,6 +8,7 @@ import { buildStatement } from "./ast-builder.ts";
 import { type CatalogIndex, indexCatalog, loadCatalog } from "./catalog/index.ts";
 import type { Catalog } from "./catalog/types.ts";
 import { checkProgram } from "./checker.ts";
+import type { BackendChoice } from "./checker-backend.ts";
 import { type Diagnostic, hasErrors, type SourceRange } from "./diagnostic.ts";
 import { parseSource } from "./parse.ts";
 import type { OptionValue, ProgramPlan, TrackerPlan } from "./plan.ts";
@@ -19,6 +20,11 @@ export interface CompileOptions {
   catalog?: Catalog;
   /** Tracker names already in use (the shell's running trackers): given names must differ. */
   existingNames?: readonly string[];
+  /**
+   * The backend that will run the plan: what it cannot run yet is an error with a caret.
+   * Default "ebpf", the live default, so that a caller that does not say is safe.
+   */
+  backend?: BackendChoice;
 }
 
 export interface CompileFileOptions extends CompileOptions {
@@ -46,7 +52,8 @@ export function compileSource(
   }
   // The statements that parsed are checked even when others did not: a user fixing a file
   // sees every error at once. Planning needs the whole program to be right.
-  const { checked, diagnostics: checks } = checkProgram(program, catalog, existing);
+  const backend = options.backend ?? "ebpf";
+  const { checked, diagnostics: checks } = checkProgram(program, catalog, existing, backend);
   const diagnostics = [...parsed.diagnostics, ...checks];
   if (hasErrors(diagnostics)) return failed(diagnostics);
   return { plan: planProgram(checked, text, existing), diagnostics: sortDiagnostics(diagnostics) };

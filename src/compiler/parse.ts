@@ -170,7 +170,7 @@ function parserDiagnostic(
 }
 
 const TRACK_CLAUSES =
-  "a tracker continues with > DURATION, timeout DURATION, keep first|last, capacity N or then ACTION, ...";
+  "a tracker continues with > DURATION, timeout DURATION, keep first|last, capacity N, cancel PROBE(key) or then ACTION, ...; a chain (~>) also with until run|block";
 
 /** Tokens made up by error recovery, and the end-of-input token, have NaN or -1 offsets. */
 function hasPosition(token: IToken): boolean {

@@ -62,6 +62,29 @@ export type Action =
 
 export type KeepPolicy = "first" | "last";
 
+/**
+ * One probe of a chain, in the order written. The origin creates the chain; every later
+ * step must be reached in order. `via` says how: "context" (`~>`: the step fires in an
+ * execution context holding the chain) or "key" (`->`: the previous step's key values
+ * hand the chain over, and the next event with an equal key takes it from any thread).
+ */
+export interface ChainStep {
+  via: "origin" | "context" | "key";
+  /** The key is empty unless the step pairs by key (it or the next step is `->`). */
+  side: ProbeSide;
+}
+
+/** A critical-path tracker: `ORIGIN ~> [WAYPOINT ~> ...] TARGET [until run|block]`. */
+export interface ChainPlan {
+  /** Origin, waypoints, target; at least two. */
+  steps: ChainStep[];
+  /** run: the chain ends at the target; block: when the target's task next blocks. */
+  until: "run" | "block";
+}
+
+/** The most steps (origin, waypoints, target) a chain has in the language. */
+export const MAX_CHAIN_STEPS = 8;
+
 export interface TrackerPlan {
   /** Given (`track NAME:`) or derived: "<begin probe name>_to_<end probe name>", made unique. */
   name: string;
@@ -81,6 +104,16 @@ export interface TrackerPlan {
   capacity: number;
   /** Never empty: the checker adds `print` when the source lists no action. */
   actions: Action[];
+  /**
+   * `cancel PROBE(key)`: an event of one of these with a pending key forgets that begin
+   * (counted as `cancelled`). Planned trackers always have it; hand-built plans may not.
+   */
+  cancels?: ProbeSide[];
+  /**
+   * Set for chain trackers (then `begins` is the origin and `ends` the target, for
+   * displays; the chain's steps are the semantics). null or absent: a plain tracker.
+   */
+  chain?: ChainPlan | null;
   /** The whole `track` statement, and its text for dumps and `:save`. */
   range: SourceRange;
   source: string;

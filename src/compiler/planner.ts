@@ -31,12 +31,14 @@ function planTracker(t: CheckedTrack, sourceText: string, taken: Set<string>): T
     keep: t.keep ?? DEFAULT_KEEP,
     capacity: t.capacity ?? DEFAULT_CAPACITY,
     actions: t.actions ?? [{ kind: "print", range: t.range }],
+    cancels: t.cancels,
+    chain: t.chain,
     range: t.range,
     source: sourceText.slice(t.range.offset, t.range.endOffset),
   };
 }
 
-/** "sched_wakeup_to_sched_switch", then "..._2", "..._3" when taken. */
+/** "sched_wakeup_to_sched_switch" (a chain: origin_to_target), then "..._2", "..._3" when taken. */
 function deriveName(t: CheckedTrack, taken: Set<string>): string {
   const base = `${t.begins[0].probe.name}_to_${t.ends[0].probe.name}`;
   let name = base;

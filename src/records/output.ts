@@ -1,7 +1,14 @@
 // How hits and summaries are shown: NDJSON for tools (the output contract of DESIGN.md,
 // field order fixed, u64 values exact) and lines + histograms for people.
 
-import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "./types.ts";
+import type {
+  ChainStage,
+  EventContext,
+  HitRecord,
+  KeyValue,
+  SegmentSummary,
+  SummaryRecord,
+} from "./types.ts";
 
 // ---------------------------------------------------------------- NDJSON
 
@@ -31,19 +38,50 @@ export function hitToJson(hit: HitRecord): string {
     `{"type":"hit","tracker":${JSON.stringify(hit.tracker)},"kind":"${hit.kind}",` +
     `"latency_ns":${hit.latency_ns},"key":${jsonValue(hit.key)},` +
     `"begin":${contextJson(hit.begin)},"end":${contextJson(hit.end)},` +
-    `"snapshot":${jsonValue(hit.snapshot)},"stack":${jsonValue(hit.stack)}}`
+    `"snapshot":${jsonValue(hit.snapshot)},"stack":${jsonValue(hit.stack)}` +
+    `${hit.chain ? `,"chain":[${hit.chain.map(stageJson).join(",")}]` : ""}}`
   );
 }
 
+function stageJson(s: ChainStage): string {
+  return (
+    `{"stage":${JSON.stringify(s.stage)},"probe":${JSON.stringify(s.probe)},"ts_ns":${s.ts_ns},` +
+    `"cpu":${s.cpu},"tid":${s.tid},"pid":${s.pid},"comm":${JSON.stringify(s.comm)},` +
+    `"dur_ns":${s.dur_ns},"detail":${JSON.stringify(s.detail)}}`
+  );
+}
+
+function histJson(hist: SummaryRecord["hist"]): string {
+  return `[${hist.map((b) => `{"le_ns":${b.le_ns},"count":${b.count}}`).join(",")}]`;
+}
+
+function segmentJson(s: SegmentSummary): string {
+  return (
+    `{"from":${JSON.stringify(s.from)},"to":${JSON.stringify(s.to)},"pairs":${s.pairs},` +
+    `"min_ns":${jsonValue(s.min_ns)},"p50_ns":${jsonValue(s.p50_ns)},` +
+    `"p99_ns":${jsonValue(s.p99_ns)},"max_ns":${jsonValue(s.max_ns)},"hist":${histJson(s.hist)}}`
+  );
+}
+
+/** Fields later backends report: present when the backend reports them, in this order. */
+function summaryAdditions(summary: SummaryRecord): string {
+  let text = "";
+  if (summary.cancelled !== undefined) text += `,"cancelled":${summary.cancelled}`;
+  if (summary.broken !== undefined) text += `,"broken":${summary.broken}`;
+  if (summary.segments !== undefined) {
+    text += `,"segments":[${summary.segments.map(segmentJson).join(",")}]`;
+  }
+  return text;
+}
+
 export function summaryToJson(summary: SummaryRecord): string {
-  const hist = summary.hist.map((b) => `{"le_ns":${b.le_ns},"count":${b.count}}`).join(",");
   return (
     `{"type":"summary","tracker":${JSON.stringify(summary.tracker)},"pairs":${summary.pairs},` +
     `"hits":${summary.hits},"timeouts":${summary.timeouts},"dropped":${summary.dropped},` +
     `"pending":${summary.pending},"min_ns":${jsonValue(summary.min_ns)},` +
     `"p50_ns":${jsonValue(summary.p50_ns)},"p99_ns":${jsonValue(summary.p99_ns)},` +
-    `"max_ns":${jsonValue(summary.max_ns)},"hist":[${hist}],"sum_ns":${summary.sum_ns},` +
-    `"missed":${summary.missed}}`
+    `"max_ns":${jsonValue(summary.max_ns)},"hist":${histJson(summary.hist)},` +
+    `"sum_ns":${summary.sum_ns},"missed":${summary.missed}${summaryAdditions(summary)}}`
   );
 }
 
@@ -91,6 +129,7 @@ function formatContext(context: EventContext): string {
  * `1234.567890123 wakeup 312.4us key=1234 bash-1234 cpu1 -> cyclictest-1234 cpu0`
  */
 export function formatHitLine(hit: HitRecord): string {
+  if (hit.chain) return formatChainHitLine(hit, hit.chain);
   const time = formatTimestamp(hit.end ? hit.end.ts_ns : hit.begin.ts_ns);
   const latency = formatDuration(hit.latency_ns);
   const end = hit.end ? formatContext(hit.end) : "(timeout: no end)";
@@ -101,7 +140,57 @@ export function formatHitLine(hit: HitRecord): string {
   );
 }
 
+/**
+ * A chain hit: the origin, then each stage with the time it took.
+ * `1234.567890123 netrx 412us irq24 swapper/0 cpu0 +4us raise NET_RX +250us softirq
+ * ksoftirqd/0 +12us waking reader-1234 +146us run cpu1`
+ */
+function formatChainHitLine(hit: HitRecord, chain: ChainStage[]): string {
+  const last = chain[chain.length - 1];
+  const time = formatTimestamp(hit.end ? hit.end.ts_ns : last.ts_ns);
+  const latency = formatDuration(hit.latency_ns);
+  const [origin, ...stages] = chain;
+  const label = origin.detail || origin.probe.split(":")[1];
+  const parts = [`${label} ${taskName(origin)} cpu${origin.cpu}`];
+  for (const s of stages) parts.push(`+${formatDuration(s.dur_ns)} ${stageText(s)}`);
+  const stuck = hit.kind === "timeout" ? " (no end)" : "";
+  const extras = hit.snapshot ? ` snapshot=${hit.snapshot}` : "";
+  return `${time} ${hit.tracker} ${hit.kind === "timeout" ? "TIMEOUT " : ""}${latency} ${parts.join(" ")}${stuck}${extras}`;
+}
+
+/** The kernel names the idle task swapper/N; ftrace prints it as <idle>. */
+function taskName(s: ChainStage): string {
+  return s.tid === 0 ? `swapper/${s.cpu}` : s.comm;
+}
+
+function stageText(s: ChainStage): string {
+  switch (s.stage) {
+    case "raise":
+      return `raise ${s.detail}`;
+    case "softirq":
+      return `softirq ${taskName(s)}`;
+    case "waking":
+      return `waking ${s.comm}-${s.tid}`;
+    case "run":
+    case "preempted":
+    case "block":
+      return `${s.stage} cpu${s.cpu}`;
+    default:
+      return `${s.probe.split(":")[1]} ${taskName(s)}-${s.tid}`;
+  }
+}
+
 const BAR_WIDTH = 40;
+
+function stat(label: string, value: number | null): string {
+  return `${label} ${value === null ? "-" : formatDuration(value)}`;
+}
+
+/** `  softirq_entry -> sched_switch: 12 pairs  p50 4.1us  p99 1.05ms  max 1.2ms` */
+function segmentLine(s: SegmentSummary): string {
+  const stats = [stat("p50", s.p50_ns), stat("p99", s.p99_ns), stat("max", s.max_ns)];
+  return `  ${s.from} -> ${s.to}: ${s.pairs} pairs  ${stats.join("  ")}`;
+}
 
 /** Histogram bucket label "(512ns, 1.02us]" built from its bounds. */
 function bucketLabel(leNs: number): string {
@@ -109,18 +198,22 @@ function bucketLabel(leNs: number): string {
   return `(${formatDuration(leNs / 2)}, ${formatDuration(leNs)}]`;
 }
 
-/** The per-tracker summary: counters, min/p50/p99/max and a log2 histogram drawn with bars. */
+/**
+ * The per-tracker summary: counters, min/p50/p99/max, a chain's segments, and a log2
+ * histogram drawn with bars.
+ */
 export function formatSummary(summary: SummaryRecord): string {
+  const extra =
+    (summary.cancelled ? `, ${summary.cancelled} cancelled` : "") +
+    (summary.broken !== undefined && summary.segments ? `, ${summary.broken} broken` : "");
   const lines = [
     `${summary.tracker}: ${summary.pairs} pairs, ${summary.hits} hits, ${summary.timeouts} timeouts, ` +
-      `${summary.dropped} dropped, ${summary.pending} pending`,
+      `${summary.dropped} dropped, ${summary.pending} pending${extra}`,
   ];
   if (summary.min_ns === null) {
     lines.push("  no completed pairs");
     return lines.join("\n");
   }
-  const stat = (label: string, value: number | null) =>
-    `${label} ${value === null ? "-" : formatDuration(value)}`;
   lines.push(
     `  ${[
       stat("min", summary.min_ns),
@@ -129,6 +222,7 @@ export function formatSummary(summary: SummaryRecord): string {
       stat("max", summary.max_ns),
     ].join("  ")}`,
   );
+  for (const segment of summary.segments ?? []) lines.push(segmentLine(segment));
   const peak = Math.max(...summary.hist.map((b) => b.count));
   const labels = summary.hist.map((b) => bucketLabel(b.le_ns));
   const labelWidth = Math.max(...labels.map((l) => l.length));

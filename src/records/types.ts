@@ -31,6 +31,37 @@ export interface HitRecord {
   snapshot: string | null;
   /** Symbolised kernel stack of the end event (or the begin for timeouts) with `then stack`. */
   stack: string[] | null;
+  /** Chain trackers only: the path from the origin, whose dur_ns add up to latency_ns. */
+  chain?: ChainStage[];
+}
+
+/** One stage of a chain hit (grammar/README.md "Chains" lists the kinds). */
+export interface ChainStage {
+  /** origin, raise, softirq, waking, run, preempted, waypoint, target, block */
+  stage: string;
+  probe: string;
+  ts_ns: bigint;
+  cpu: number;
+  /** The task the stage is about: the woken task for `waking`, else the one on the CPU. */
+  tid: number;
+  pid: number;
+  comm: string;
+  /** Time since the previous stage (0 for the origin). */
+  dur_ns: number;
+  /** "irq24", "NET_RX": what identifies the stage beyond its probe; "" when nothing. */
+  detail: string;
+}
+
+/** A chain's link between two steps the user wrote (origin → waypoint → target [→ block]). */
+export interface SegmentSummary {
+  from: string;
+  to: string;
+  pairs: number;
+  min_ns: number | null;
+  p50_ns: number | null;
+  p99_ns: number | null;
+  max_ns: number | null;
+  hist: HistogramBucket[];
 }
 
 export interface HistogramBucket {
@@ -60,4 +91,10 @@ export interface SummaryRecord {
   sum_ns: number;
   /** Events the kernel dropped before the tracker's programs ran (BPF recursion misses). */
   missed: number;
+  /** Begins forgotten by a `cancel` clause (backends that run `cancel`). */
+  cancelled?: number;
+  /** Chains whose every branch was dropped before the target (backends that run chains). */
+  broken?: number;
+  /** Chain trackers: one histogram per segment between the steps written. */
+  segments?: SegmentSummary[];
 }

@@ -197,6 +197,11 @@ function mapped(
 
 type EventParser = (event: TraceEvent) => FieldText | null;
 
+function softirqVec(payload: string): FieldText | null {
+  const m = /^vec=(\d+)/.exec(payload);
+  return m ? new Map([["vec", m[1]]]) : null;
+}
+
 /** Printed shapes that are not plain name=value, by event name. */
 const special: Record<string, EventParser> = {
   // "prev_state=S ==> next_comm=..."; the state letters become the kernel's bits.
@@ -221,6 +226,10 @@ const special: Record<string, EventParser> = {
         ])
       : parseNameValue(payload);
   },
+  // "vec=3 [action=NET_RX]": the bracketed name is printed, not a field.
+  softirq_raise: (e) => softirqVec(e.payload),
+  softirq_entry: (e) => softirqVec(e.payload),
+  softirq_exit: (e) => softirqVec(e.payload),
   block_rq_issue: (e) => parseBlockRq(e.payload, "comm"),
   block_rq_insert: (e) => parseBlockRq(e.payload, "comm"),
   block_rq_complete: (e) => parseBlockRq(e.payload, "error"),

@@ -4,6 +4,8 @@
 
 import type { TrackerPlan } from "../compiler/plan.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
+import { type ChainEnded, ChainEngine, ChainTracker } from "./chain.ts";
+import { chainHit, chainSummary, recordChainPair } from "./chain-records.ts";
 import type { TraceEvent } from "./event.ts";
 import { type EventView, truthy, type Value } from "./expr.ts";
 import { eventFields, type FieldText } from "./fields.ts";
@@ -31,7 +33,7 @@ export interface InterpreterOptions {
 /** One probe of one tracker, as the dispatch table lists it under its event name. */
 interface Handler {
   tracker: Tracker;
-  role: "begin" | "end";
+  role: "begin" | "end" | "cancel";
   side: CompiledSide;
   seen: boolean;
 }
@@ -58,6 +60,11 @@ class View implements EventView {
   }
 }
 
+/** Begins still open: a plain tracker's pending keys, a chain tracker's live chains. */
+function pendingOf(tracker: Tracker): number {
+  return tracker.chain ? tracker.chain.tokens.chains.size : tracker.pending.size;
+}
+
 export class Interpreter {
   private readonly trackers: Tracker[] = [];
   private readonly dispatch = new Map<string, Handler[]>();
@@ -65,6 +72,7 @@ export class Interpreter {
   private baseSec: number | null = null;
   private now = Number.NEGATIVE_INFINITY;
   private timed: Tracker[] = [];
+  private chains: ChainEngine | null = null;
   private readonly view = new View({} as TraceEvent);
   /** Probe events whose text did not have the shape their event prints. */
   malformedEvents = 0;
@@ -81,9 +89,24 @@ export class Interpreter {
   add(plan: TrackerPlan): void {
     const tracker = new Tracker(plan, this.warn);
     this.trackers.push(tracker);
-    // Ends before begins: an event that closes a pair and opens the next (same key) does both.
+    if (plan.chain) {
+      this.chains ??= new ChainEngine(this.chainEnded);
+      tracker.chain = new ChainTracker(tracker, this.warn);
+      this.chains.add(tracker.chain);
+    } else {
+      this.addHandlers(tracker);
+      if (plan.timeoutNs !== null) this.timed.push(tracker);
+    }
+  }
+
+  /**
+   * Ends before cancels before begins: an event that closes a pair and opens the next
+   * (same key) does both; a cancel on the same event as an end has nothing left to forget.
+   */
+  private addHandlers(tracker: Tracker): void {
     const sides = [
       ...tracker.ends.map((side) => ({ role: "end" as const, side })),
+      ...tracker.cancels.map((side) => ({ role: "cancel" as const, side })),
       ...tracker.begins.map((side) => ({ role: "begin" as const, side })),
     ];
     for (const { role, side } of sides) {
@@ -91,12 +114,11 @@ export class Interpreter {
       list.push({ tracker, role, side, seen: false });
       this.dispatch.set(side.probe.name, list);
     }
-    if (plan.timeoutNs !== null) this.timed.push(tracker);
   }
 
   /** Names of the events some tracker listens to (readers may skip parsing the others). */
   eventNames(): Set<string> {
-    return new Set(this.dispatch.keys());
+    return new Set([...this.dispatch.keys(), ...(this.chains?.eventNames() ?? [])]);
   }
 
   stop(name: string): void {
@@ -110,9 +132,16 @@ export class Interpreter {
     if (ts > this.now) this.now = ts;
     else if (ts < this.now) this.timeWentBack(event);
     for (const tracker of this.timed) if (this.now > tracker.nextDeadline) this.expire(tracker);
-    const handlers = this.dispatch.get(event.name);
-    if (handlers === undefined) return;
     const view = this.view.reset(event);
+    if (this.chains !== null) {
+      this.chains.expire(this.now);
+      this.chains.feed(event, view, ts);
+    }
+    const handlers = this.dispatch.get(event.name);
+    if (handlers === undefined) {
+      this.countMalformed(view, event);
+      return;
+    }
     // One begin and one end per tracker and event: the first alternative that applies.
     let closedFor: Tracker | null = null;
     let begunFor: Tracker | null = null;
@@ -129,10 +158,16 @@ export class Interpreter {
       if (handler.role === "begin") {
         this.begin(tracker, side, key, event, ts);
         begunFor = tracker;
+      } else if (handler.role === "cancel") {
+        this.cancel(tracker, key);
       } else if (this.end(tracker, side, key, event, ts)) {
         closedFor = tracker;
       }
     }
+    this.countMalformed(view, event);
+  }
+
+  private countMalformed(view: View, event: TraceEvent): void {
     if (view.malformed) {
       if (this.options.strict) {
         const where = `${this.options.traceName ?? "trace"}:${event.lineNo}`;
@@ -155,7 +190,13 @@ export class Interpreter {
 
   /** End of the trace: pending begins are counted, probes never seen are reported. */
   finish(traceName: string): void {
-    for (const tracker of this.trackers) tracker.stats.pending = tracker.pending.size;
+    for (const tracker of this.trackers) tracker.stats.pending = pendingOf(tracker);
+    const stale = this.chains?.contexts.staleScopes ?? 0;
+    if (stale > 0) {
+      this.warn(
+        `${stale} interrupt or softirq scopes were closed without their exit event (missed events, or the trace starts or ends inside one)`,
+      );
+    }
     const unseen = new Set<string>();
     for (const handlers of this.dispatch.values()) {
       for (const h of handlers) if (!h.seen) unseen.add(h.side.probe.id);
@@ -167,13 +208,21 @@ export class Interpreter {
     }
   }
 
+  /** A chain tracker's token copies alive now (bounded by its capacity); null for others. */
+  liveTokens(name: string): number | null {
+    const tracker = this.trackers.find((t) => t.plan.name === name);
+    return tracker?.chain ? tracker.chain.tokens.size : null;
+  }
+
   summaries(): SummaryRecord[] {
     return this.trackers.map((t) => this.summaryOf(t));
   }
 
   summaryOf(tracker: Tracker): SummaryRecord {
-    tracker.stats.pending = tracker.pending.size;
-    return tracker.stats.summary();
+    tracker.stats.pending = pendingOf(tracker);
+    const summary = tracker.stats.summary();
+    if (tracker.chain === null) return { ...summary, cancelled: tracker.cancelled, broken: 0 };
+    return chainSummary(tracker.chain, summary);
   }
 
   trackerSummaries(): { name: string; stopped: boolean; summary: SummaryRecord }[] {
@@ -229,6 +278,27 @@ export class Interpreter {
     });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
+
+  private cancel(tracker: Tracker, key: Value | Value[]): void {
+    const id = Array.isArray(key) ? keyOfValues(key) : key;
+    if (tracker.pending.delete(id)) tracker.cancelled++;
+  }
+
+  private readonly chainEnded: ChainEnded = (chain, token, kind, now) => {
+    const tracker = chain.tracker;
+    const origin = token.stages[0];
+    const last = token.stages[token.stages.length - 1];
+    const latency = kind === "pair" ? last.ts - origin.ts : now - origin.ts;
+    if (kind === "timeout") tracker.stats.timeouts++;
+    else {
+      recordChainPair(chain, token, latency);
+      const threshold = tracker.plan.thresholdNs;
+      if (threshold === null || latency <= threshold) return;
+      tracker.stats.hits++;
+    }
+    const hit = chainHit(tracker.plan.name, kind, latency, token.stages);
+    this.options.hit(hit);
+  };
 
   private end(
     tracker: Tracker,

@@ -3,6 +3,7 @@
 
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../compiler/plan.ts";
 import { LatencyStats } from "../records/stats.ts";
+import type { ChainTracker } from "./chain.ts";
 import type { TraceEvent } from "./event.ts";
 import { type Compiled, compileExpr, type Value } from "./expr.ts";
 
@@ -30,6 +31,12 @@ export class Tracker {
   readonly pending = new Map<Value, PendingBegin>();
   readonly begins: CompiledSide[];
   readonly ends: CompiledSide[];
+  /** `cancel` clauses: an event with a pending key forgets that begin. */
+  readonly cancels: CompiledSide[];
+  /** Begins forgotten by a cancel. */
+  cancelled = 0;
+  /** Chain trackers: their state machine (the interpreter sets it). */
+  chain: ChainTracker | null = null;
   stopped = false;
   nextDeadline = Number.POSITIVE_INFINITY;
   /** Some key part is a string (a comm): copied out of the line when a begin is kept. */
@@ -47,6 +54,7 @@ export class Tracker {
     });
     this.begins = plan.begins.map(compileSide);
     this.ends = plan.ends.map(compileSide);
+    this.cancels = (plan.cancels ?? []).map(compileSide);
     this.stringKeys = plan.keyTypes.some((t) => t.kind === "string");
     if (plan.actions.some((a) => a.kind === "stack")) {
       warn(`${plan.name}: stack is unavailable in replay (the trace has no kernel stacks)`);

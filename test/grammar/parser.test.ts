@@ -40,6 +40,38 @@ test("numbers: hex, with units, plain; keywords inside longer names stay names",
   ]);
 });
 
+test("chains: ~> is one token; until and cancel are keywords only as whole words", () => {
+  assert.equal(tokenNames("a ~> b -> c until run cancel d untilx cancelled"), [
+    "Identifier:a",
+    "ChainArrow:~>",
+    "Identifier:b",
+    "Arrow:->",
+    "Identifier:c",
+    "Until:until",
+    "Identifier:run",
+    "Cancel:cancel",
+    "Identifier:d",
+    "Identifier:untilx",
+    "Identifier:cancelled",
+  ]);
+});
+
+test("chains parse with keyless probes, several links, until and cancel clauses", () => {
+  assert.equal(
+    syntaxErrors(`track a: hrtimer_expire_entry
+      ~> softirq_entry where vec == 3 ~> sched_switch where next_prio < 100
+      until block > 100us timeout 1ms
+    track sched_wakeup(pid) -> sched_switch(next_pid) cancel sched_switch(prev_pid) where prev_state == 0 > 1ms`),
+    [],
+  );
+  assert.equal(syntaxErrors("track a ~> b until"), [
+    "1:19 expected a name, found the end of the input",
+  ]);
+  assert.equal(syntaxErrors("track a ~>"), [
+    "1:11 expected a category:name or a name or '{', found the end of the input",
+  ]);
+});
+
 test("comments and newlines are free", () => {
   assert.equal(tokenNames("# c\ntrack # x\n a"), ["Track:track", "Identifier:a"]);
 });

@@ -101,6 +101,29 @@ test("ltsh record --for-file: the file's events, replayable, instance gone after
   rmSync(outDir, { recursive: true, force: true });
 });
 
+test("ltsh record --for-file with a chain adds the context events the chain follows", async () => {
+  const outDir = mkdtempSync(join(tmpdir(), "ltsh-record-"));
+  const out = join(outDir, "trace.txt");
+  const result = spawnSync(
+    process.execPath,
+    ["bin/ltsh.js", "record", "-o", out, "--for-file", "examples/chains/lo.lt", "--for", "50ms"],
+    { encoding: "utf8" },
+  );
+  assert.is(result.status, 0, result.stderr);
+  const types = Number(/\((\d+) event types\)/.exec(result.stderr)?.[1]);
+  // softirq_raise and sched_switch (its probes) plus IRQ, softirq, tasklet, timer, waking
+  // and, on x86, the irq_vectors pairs.
+  assert.ok(types >= 12, result.stderr);
+  const names = new Set<string>();
+  await readTrace({ path: out }, (e) => {
+    names.add(e.name);
+  });
+  for (const name of ["sched_switch", "hrtimer_expire_entry", "hrtimer_expire_exit"]) {
+    assert.ok(names.has(name), `${name} recorded: ${[...names].join(", ")}`);
+  }
+  rmSync(outDir, { recursive: true, force: true });
+});
+
 test("ltsh record: an unknown event is an error naming it, exit 1", () => {
   const result = spawnSync(
     process.execPath,

@@ -9,7 +9,10 @@ import { parseFtraceLine } from "../../src/replay/formats.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
 
 export function compileProgram(source: string): ProgramPlan {
-  const { plan, diagnostics } = compileSource(source, "test.lt", { catalog: loadBundledCatalog() });
+  const { plan, diagnostics } = compileSource(source, "test.lt", {
+    catalog: loadBundledCatalog(),
+    backend: "replay",
+  });
   if (!plan)
     throw new Error(
       diagnostics.map((d) => `${d.range.line}:${d.range.col} ${d.message}`).join("\n"),
