@@ -1,0 +1,139 @@
+// tracefs uprobe_events entries for the recorder: every USDT probe of the workload (PIE and
+// non-PIE) recorded with fetch arguments derived from its note, each value checked against
+// what the workload passed; entries removed on remove(); a dead ltsh's entries removed at
+// the next start.
+
+import { spawnSync } from "node:child_process";
+import { appendFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ElfFile } from "../../src/compiler/uprobe/elf.ts";
+import { readSymbols } from "../../src/compiler/uprobe/elf-symbols.ts";
+import { usdtFetchArg } from "../../src/compiler/uprobe/fetch-args.ts";
+import { readUsdtProbes, type UsdtProbe } from "../../src/compiler/uprobe/usdt-notes.ts";
+import { TracefsInstance } from "../../src/kernel/tracefs.ts";
+import {
+  removeStaleUprobeEvents,
+  type UprobeEventSpec,
+  UprobeEvents,
+  uprobeEventLine,
+} from "../../src/kernel/uprobe-events.ts";
+import { buildWorkload, expectedArguments, workloadSkipReason } from "../uprobe/workload.ts";
+import { kernelSkipReason, reportSkip, tracefsRoot } from "./support.ts";
+
+/** Each probe as an event spec; arguments uprobe_events cannot read are left out, by index. */
+function eventSpecs(path: string): { specs: UprobeEventSpec[]; unreadable: string[] } {
+  const opened = ElfFile.open(path);
+  if (!opened.ok) throw new Error(opened.message);
+  const elf = opened.value;
+  const probes = readUsdtProbes(elf);
+  const symbols = readSymbols(elf);
+  elf.close();
+  if (!probes.ok) throw new Error(probes.message);
+  const unreadable: string[] = [];
+  const specs = probes.value.map((probe: UsdtProbe) => {
+    if (!probe.arguments.ok) throw new Error(probe.arguments.message);
+    const context = {
+      probeAddress: probe.address,
+      probeFileOffset: probe.fileOffset,
+      symbolAddress: (name: string) => symbols.find((s) => s.name === name)?.address,
+    };
+    const fetchArgs = probe.arguments.value.flatMap((argument, index) => {
+      const fetch = usdtFetchArg(argument, context);
+      if (fetch.ok) return [`arg${index}=${fetch.value}`];
+      unreadable.push(`${probe.name}.arg${index}`);
+      return [];
+    });
+    return {
+      name: probe.name,
+      path,
+      fileOffset: probe.fileOffset,
+      refCtrOffset: probe.semaphoreOffset,
+      fetchArgs,
+    };
+  });
+  return { specs, unreadable };
+}
+
+/** "name: (0x…) arg0=5 arg2=-1" lines → name → list of { argN: value }. */
+function parseTrace(text: string): Map<string, Record<string, number>[]> {
+  const events = new Map<string, Record<string, number>[]>();
+  for (const match of text.matchAll(/ (\w+): \(0x[0-9a-f]+\)((?: arg\d+=\S+)*)$/gm)) {
+    const args: Record<string, number> = {};
+    for (const [, name, value] of match[2].matchAll(/ (arg\d+)=(\S+)/g)) args[name] = Number(value);
+    events.set(match[1], [...(events.get(match[1]) ?? []), args]);
+  }
+  return events;
+}
+
+test("uprobe_events lines: probe, retprobe, semaphore and fetch arguments", () => {
+  assert.is(
+    uprobeEventLine("ltsh_1", {
+      name: "guarded",
+      path: "/w",
+      fileOffset: 0x1590,
+      refCtrOffset: 0x3100,
+      fetchArgs: ["arg0=%di:s64"],
+    }),
+    "p:ltsh_1/guarded /w:0x1590(0x3100) arg0=%di:s64",
+  );
+  assert.is(
+    uprobeEventLine("ltsh_1", { name: "ret", path: "/w", fileOffset: 0x10, retprobe: true }),
+    "r:ltsh_1/ret /w:0x10",
+  );
+});
+
+test("every USDT argument uprobe_events can read has the workload's value (PIE, non-PIE)", () => {
+  const builds = buildWorkload();
+  for (const path of [builds.pie, builds.nopie]) {
+    const { specs, unreadable } = eventSpecs(path);
+    // Only the indexed operands are beyond fetch arguments.
+    assert.equal(unreadable, ["indexed.arg0", "scaled.arg0", "scaled.arg1"]);
+    const events = UprobeEvents.create(specs);
+    const instance = TracefsInstance.create({ purpose: "uprobe-test", overwrite: false });
+    try {
+      instance.enableEvents(events.ids);
+      instance.resume();
+      const run = spawnSync(path, ["3"], { encoding: "utf8" });
+      assert.is(run.stdout.trim(), "iterations=3 sum=318 enabled=1", "the semaphore is raised");
+      instance.freeze();
+      const seen = parseTrace(instance.readTrace());
+      for (const spec of specs) {
+        const recorded = spec.fetchArgs?.map((f) => f.slice(0, f.indexOf("="))) ?? [];
+        const expected = [1, 2, 3].map((i) =>
+          Object.fromEntries(
+            recorded.map((name) => [name, expectedArguments(i)[spec.name][Number(name.slice(3))]]),
+          ),
+        );
+        assert.equal(seen.get(spec.name), expected, `${path} ${spec.name}`);
+      }
+    } finally {
+      instance.remove();
+      events.remove();
+    }
+    const left = readFileSync(join(tracefsRoot(), "uprobe_events"), "utf8");
+    assert.not.match(left, new RegExp(`ltsh_${process.pid}/`), "every entry removed");
+  }
+});
+
+test("entries a dead ltsh left are removed at the next start; live ones stay", () => {
+  const { pie } = buildWorkload();
+  const dead = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" });
+  const deadPid = Number(dead.stdout.trim());
+  const file = join(tracefsRoot(), "uprobe_events");
+  appendFileSync(file, `p:ltsh_${deadPid}/stale ${pie}:0x1000\n`);
+  const events = UprobeEvents.create([{ name: "mine", path: pie, fileOffset: 0x1000 }]);
+  try {
+    const left = readFileSync(file, "utf8");
+    assert.not.match(left, new RegExp(`ltsh_${deadPid}/stale`), "create() removed the stale entry");
+    assert.match(left, new RegExp(`ltsh_${process.pid}/mine`));
+    assert.equal(removeStaleUprobeEvents(tracefsRoot()), [], "our own entries are not stale");
+  } finally {
+    events.remove();
+  }
+});
+
+const skip = kernelSkipReason() ?? workloadSkipReason();
+if (skip !== null) reportSkip("kernel/uprobe-events", skip);
+else test.run();
