@@ -67,6 +67,13 @@ function parseTrace(text: string): Map<string, Record<string, number>[]> {
   return events;
 }
 
+/** The thread ids of the trace lines of event `name` ("comm-TID (PID) [CPU] … name:"). */
+function threadsOf(text: string, name: string): number[] {
+  return [
+    ...text.matchAll(new RegExp(`-(\\d+)\\s+(?:\\(\\s*\\d+\\)\\s+)?\\[\\d+\\].* ${name}: `, "g")),
+  ].map((m) => Number(m[1]));
+}
+
 test("uprobe_events lines: probe, retprobe, semaphore and fetch arguments", () => {
   assert.is(
     uprobeEventLine("ltsh_1", {
@@ -108,6 +115,11 @@ test("every USDT argument uprobe_events can read has the workload's value (PIE, 
         );
         assert.equal(seen.get(spec.name), expected, `${path} ${spec.name}`);
       }
+      const threads = (name: string) => new Set(threadsOf(instance.readTrace(), name));
+      assert.equal([...threads("work__begin")], [run.pid], "begins on the main thread");
+      const ends = [...threads("work__end")];
+      assert.is(ends.length, 1);
+      assert.is.not(ends[0], run.pid, "ends on the worker thread");
     } finally {
       instance.remove();
       events.remove();
