@@ -66,6 +66,7 @@ test("unknown names and missing paths are one-line errors", () => {
       "no program or library named 'ltsh-no-such-program' (searched $PATH and /etc/ld.so.cache)",
   });
   assert.equal(resolveBinary("libltsh_nothing").ok, false);
+  assert.equal(resolveBinary("/tmp/"), { ok: false, message: "/tmp/ is not a regular file" });
 });
 
 function withOpen<T>(path: string, fn: (elf: ElfFile) => T): T {
@@ -100,6 +101,17 @@ test("SYMBOL, SYMBOL+OFFSET and 0xADDRESS locate the same code in every build", 
       assert.equal(locateUprobe(elf, "lt_forms+4"), plus);
     });
   }
+});
+
+test("an indirect function (libc's memcpy) is flagged: a probe there sees its resolver", () => {
+  const libc = resolveBinary("libc");
+  if (!libc.ok) throw new Error(libc.message);
+  withOpen(libc.value, (elf) => {
+    const memcpy = locateUprobe(elf, "memcpy");
+    assert.ok(memcpy.ok && memcpy.value.indirect === true, "memcpy is an IFUNC in glibc");
+    const nanosleep = locateUprobe(elf, "nanosleep");
+    assert.ok(nanosleep.ok && nanosleep.value.indirect === undefined);
+  });
 });
 
 test("a misspelt function gets suggestions; offsets past the end and data addresses fail", () => {

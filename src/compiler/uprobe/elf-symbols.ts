@@ -8,6 +8,9 @@ const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 const SHN_UNDEF = 0;
 const SYMBOL_SIZE = 24;
+/** .gnu.version: one u16 per .dynsym entry; bit 15 marks a hidden (non-default) version. */
+const SHT_GNU_VERSYM = 0x6fffffff;
+const VERSYM_HIDDEN = 0x8000;
 
 export interface ElfSymbol {
   name: string;
@@ -16,6 +19,16 @@ export interface ElfSymbol {
   /** Bytes; 0 when the object file did not say. */
   size: number;
   kind: "function" | "object";
+  /**
+   * A GNU indirect function (STT_GNU_IFUNC, e.g. libc's memcpy): its address is the
+   * resolver, which runs once at load time, not the implementation calls reach.
+   */
+  indirect: boolean;
+  /**
+   * An old version of a versioned symbol (`memcpy@GLIBC_2.2.5` beside the default
+   * `memcpy@@GLIBC_2.14`): still there for old binaries, not what a name means today.
+   */
+  hiddenVersion: boolean;
   /** The table it came from. */
   table: ".symtab" | ".dynsym";
 }
@@ -51,6 +64,7 @@ function readTable(elf: ElfFile, section: SectionHeader): ElfSymbol[] {
   const names = elf.sectionBytes(strings);
   const bytes = elf.sectionBytes(section);
   const table = section.type === SHT_SYMTAB ? ".symtab" : ".dynsym";
+  const versions = table === ".dynsym" ? versionsOf(elf) : Buffer.alloc(0);
   const symbols: ElfSymbol[] = [];
   for (let at = 0; at + SYMBOL_SIZE <= bytes.length; at += SYMBOL_SIZE) {
     const type = bytes[at + 4] & 0xf;
@@ -64,8 +78,21 @@ function readTable(elf: ElfFile, section: SectionHeader): ElfSymbol[] {
       address: Number(bytes.readBigUInt64LE(at + 8)),
       size: Number(bytes.readBigUInt64LE(at + 16)),
       kind: isFunction ? "function" : "object",
+      indirect: type === STT_GNU_IFUNC,
+      hiddenVersion: isHidden(versions, at / SYMBOL_SIZE),
       table,
     });
   }
   return symbols;
+}
+
+function versionsOf(elf: ElfFile): Buffer {
+  const section = elf.sections.find((s) => s.type === SHT_GNU_VERSYM);
+  return section === undefined ? Buffer.alloc(0) : elf.sectionBytes(section);
+}
+
+function isHidden(versions: Buffer, index: number): boolean {
+  return (
+    2 * index + 2 <= versions.length && (versions.readUInt16LE(2 * index) & VERSYM_HIDDEN) !== 0
+  );
 }

@@ -8,7 +8,7 @@
 // the loader itself reads, in a format glibc has kept since 2.2 ("glibc-ld.so.cache1.1").
 // Entries come in the loader's order of preference, so the first match is the loader's pick.
 
-import { accessSync, constants, readFileSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { ElfResult } from "./elf.ts";
 
@@ -38,9 +38,11 @@ export function resolveBinary(spec: string, options: ResolveOptions = {}): ElfRe
   if (spec === "") return { ok: false, message: "empty binary path" };
   if (spec.includes("/")) {
     const path = isAbsolute(spec) ? spec : resolve(options.cwd ?? process.cwd(), spec);
-    return isRegularFile(path)
-      ? { ok: true, value: realpathSync(path) }
-      : { ok: false, message: `${spec}: no such file` };
+    if (isRegularFile(path)) return { ok: true, value: realpathSync(path) };
+    return {
+      ok: false,
+      message: existsSync(path) ? `${spec} is not a regular file` : `${spec}: no such file`,
+    };
   }
   const lookups = looksLikeLibrary(spec)
     ? [() => findLibrary(spec, options.cacheFile), () => findOnPath(spec, options.searchPath)]

@@ -15,6 +15,11 @@ export interface UprobeLocation {
   address: number;
   /** What the uprobe PMU's config2 and uprobe_events take. */
   fileOffset: number;
+  /**
+   * The symbol is a GNU indirect function: a probe there sees its resolver run (once, at
+   * load), not the calls; the checker should warn and suggest the implementation's name.
+   */
+  indirect?: true;
 }
 
 /** Resolves SPEC in `elf`; `functions` may be passed when the caller already read them. */
@@ -35,7 +40,10 @@ export function locateUprobe(
       ok: false,
       message: `offset ${offset} is beyond '${name}' (${symbol.size} bytes) in ${elf.path}`,
     };
-  return place(elf, symbol.address + offset, name, offset);
+  const placed = place(elf, symbol.address + offset, name, offset);
+  return placed.ok && symbol.indirect
+    ? { ok: true, value: { ...placed.value, indirect: true } }
+    : placed;
 }
 
 /** The one function called `name`; aliases at one address count as one. */
@@ -44,7 +52,10 @@ export function findFunction(
   name: string,
   functions: readonly ElfSymbol[],
 ): ElfResult<ElfSymbol> {
-  const matches = functions.filter((f) => f.name === name);
+  const all = functions.filter((f) => f.name === name);
+  // Old versions of a versioned name give way to the default one (memcpy@@GLIBC_2.14).
+  const current = all.filter((f) => !f.hiddenVersion);
+  const matches = current.length > 0 ? current : all;
   const addresses = [...new Set(matches.map((f) => f.address))];
   if (addresses.length === 1) return { ok: true, value: matches[0] };
   if (addresses.length > 1) {
