@@ -10,7 +10,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ElfFile } from "../../src/compiler/uprobe/elf.ts";
 import { readSymbols } from "../../src/compiler/uprobe/elf-symbols.ts";
-import { usdtFetchArg } from "../../src/compiler/uprobe/fetch-args.ts";
+import {
+  functionArgFetch,
+  RETVAL_FETCH,
+  usdtFetchArg,
+} from "../../src/compiler/uprobe/fetch-args.ts";
+import { resolveUserProbe } from "../../src/compiler/uprobe/probe-target.ts";
 import { readUsdtProbes, type UsdtProbe } from "../../src/compiler/uprobe/usdt-notes.ts";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import {
@@ -56,10 +61,12 @@ function eventSpecs(path: string): { specs: UprobeEventSpec[]; unreadable: strin
   return { specs, unreadable };
 }
 
-/** "name: (0x…) arg0=5 arg2=-1" lines → name → list of { argN: value }. */
+/** "name: (0x…) arg0=5 arg2=-1" lines (uretprobes: "(0x… <- 0x…)") → name → { argN: value }[]. */
 function parseTrace(text: string): Map<string, Record<string, number>[]> {
   const events = new Map<string, Record<string, number>[]>();
-  for (const match of text.matchAll(/ (\w+): \(0x[0-9a-f]+\)((?: arg\d+=\S+)*)$/gm)) {
+  for (const match of text.matchAll(
+    / (\w+): \(0x[0-9a-f]+(?: <- 0x[0-9a-f]+)?\)((?: arg\d+=\S+)*)$/gm,
+  )) {
     const args: Record<string, number> = {};
     for (const [, name, value] of match[2].matchAll(/ (arg\d+)=(\S+)/g)) args[name] = Number(value);
     events.set(match[1], [...(events.get(match[1]) ?? []), args]);
@@ -126,6 +133,45 @@ test("every USDT argument uprobe_events can read has the workload's value (PIE, 
     }
     const left = readFileSync(join(tracefsRoot(), "uprobe_events"), "utf8");
     assert.not.match(left, new RegExp(`ltsh_${process.pid}/`), "every entry removed");
+  }
+});
+
+test("function arguments and return values through uprobe and uretprobe entries", () => {
+  const { pie } = buildWorkload();
+  const target = resolveUserProbe("uprobe", pie, "lt_add");
+  if (!target.ok) throw new Error(target.message);
+  const { path, sites } = target.value;
+  const args = [functionArgFetch(0), functionArgFetch(1)].map((f, i) =>
+    f.ok ? `arg${i}=${f.value}` : "",
+  );
+  const events = UprobeEvents.create([
+    { name: "add", path, fileOffset: sites[0].fileOffset, fetchArgs: args },
+    {
+      name: "add_ret",
+      path,
+      fileOffset: sites[0].fileOffset,
+      retprobe: true,
+      fetchArgs: [`arg0=${RETVAL_FETCH}`],
+    },
+  ]);
+  const instance = TracefsInstance.create({ purpose: "uprobe-test", overwrite: false });
+  try {
+    instance.enableEvents(events.ids);
+    instance.resume();
+    spawnSync(pie, ["4"]);
+    instance.freeze();
+    const seen = parseTrace(instance.readTrace());
+    assert.equal(
+      seen.get("add"),
+      [1, 2, 3, 4].map((i) => ({ arg0: i, arg1: 100 })),
+    );
+    assert.equal(
+      seen.get("add_ret"),
+      [1, 2, 3, 4].map((i) => ({ arg0: i + 100 })),
+    );
+  } finally {
+    instance.remove();
+    events.remove();
   }
 });
 
