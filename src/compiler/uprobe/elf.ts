@@ -82,7 +82,7 @@ export class ElfFile {
     const machine = header.readUInt16LE(18);
     if (type !== ET_EXEC && type !== ET_DYN)
       return { ok: false, message: `${path} is neither an executable nor a shared library` };
-    const segments = readSegments(fd, header);
+    const segments = readSegments(fd, header, stat.size);
     const sections = readSections(fd, header, stat.size);
     return { ok: true, value: new ElfFile(path, fd, stat.size, type, machine, segments, sections) };
   }
@@ -98,7 +98,7 @@ export class ElfFile {
   /** The bytes of a section (empty for SHT_NOBITS such as .bss). */
   sectionBytes(section: SectionHeader): Buffer {
     if (section.type === SHT_NOBITS) return Buffer.alloc(0);
-    return readAt(this.fd, section.offset, Math.min(section.size, this.fileSize - section.offset));
+    return readTable(this.fd, section.offset, section.size, this.fileSize);
   }
 
   /**
@@ -125,6 +125,9 @@ export function withElf<T>(path: string, fn: (elf: ElfFile) => ElfResult<T>): El
   if (!opened.ok) return opened;
   try {
     return fn(opened.value);
+  } catch (error) {
+    // The readers check their bounds (test/uprobe/elf-fuzz.test.ts); this is the last guard.
+    return { ok: false, message: `${path}: malformed ELF file (${(error as Error).message})` };
   } finally {
     opened.value.close();
   }
@@ -141,11 +144,18 @@ function readAt(fd: number, position: number, length: number): Buffer {
   return buffer.subarray(0, done);
 }
 
-function readSegments(fd: number, header: Buffer): ProgramHeader[] {
+/** A table's bytes, never more than the file holds (a corrupt header cannot ask for 4 GB). */
+function readTable(fd: number, offset: number, length: number, fileSize: number): Buffer {
+  if (offset >= fileSize) return Buffer.alloc(0);
+  return readAt(fd, offset, Math.min(length, fileSize - offset));
+}
+
+function readSegments(fd: number, header: Buffer, fileSize: number): ProgramHeader[] {
   const offset = Number(header.readBigUInt64LE(32));
   const entrySize = header.readUInt16LE(54);
   const count = header.readUInt16LE(56);
-  const table = readAt(fd, offset, entrySize * count);
+  if (entrySize < 56) return [];
+  const table = readTable(fd, offset, entrySize * count, fileSize);
   const segments: ProgramHeader[] = [];
   for (let at = 0; at + 56 <= table.length; at += entrySize) {
     segments.push({
@@ -165,8 +175,8 @@ function readSections(fd: number, header: Buffer, fileSize: number): SectionHead
   const entrySize = header.readUInt16LE(58);
   const count = header.readUInt16LE(60);
   const namesIndex = header.readUInt16LE(62);
-  if (offset === 0 || count === 0 || offset >= fileSize) return [];
-  const table = readAt(fd, offset, entrySize * count);
+  if (offset === 0 || count === 0 || entrySize < 64) return [];
+  const table = readTable(fd, offset, entrySize * count, fileSize);
   const raw = [];
   for (let at = 0; at + 64 <= table.length; at += entrySize) {
     raw.push({
@@ -180,7 +190,8 @@ function readSections(fd: number, header: Buffer, fileSize: number): SectionHead
     });
   }
   const names = raw[namesIndex];
-  const strings = names === undefined ? Buffer.alloc(0) : readAt(fd, names.offset, names.size);
+  const strings =
+    names === undefined ? Buffer.alloc(0) : readTable(fd, names.offset, names.size, fileSize);
   return raw.map(({ nameOffset, ...rest }) => ({ name: cString(strings, nameOffset), ...rest }));
 }
 

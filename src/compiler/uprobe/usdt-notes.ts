@@ -50,7 +50,7 @@ interface Note {
 /** Elf64_Nhdr records: namesz, descsz, type, then name and desc, each padded to 4 bytes. */
 function splitNotes(bytes: Buffer): Note[] {
   const notes: Note[] = [];
-  const align4 = (n: number) => (n + 3) & ~3;
+  const align4 = (n: number) => Math.ceil(n / 4) * 4; // not (n + 3) & ~3: sizes are u32
   for (let at = 0; at + 12 <= bytes.length; ) {
     const nameSize = bytes.readUInt32LE(at);
     const descSize = bytes.readUInt32LE(at + 4);
