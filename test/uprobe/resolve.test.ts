@@ -2,8 +2,8 @@
 // checked against ldconfig -p) and SPEC spellings (SYMBOL, SYMBOL+OFFSET, 0xADDRESS, typos).
 
 import { execFileSync } from "node:child_process";
-import { realpathSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { copyFileSync, mkdirSync, realpathSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ElfFile } from "../../src/compiler/uprobe/elf.ts";
@@ -35,6 +35,33 @@ test("library names resolve like the loader: libc, libpthread, an exact soname",
   assert.equal(resolveBinary("libc.so.6"), { ok: true, value: realpathSync(libc) });
   const pthread = ldconfigEntries().find((e) => e.name === "libpthread.so.0")!.path;
   assert.equal(resolveBinary("libpthread"), { ok: true, value: realpathSync(pthread) });
+});
+
+test("without a loader cache, library names resolve in the loader's default directories", () => {
+  const { dir, pie } = buildWorkload();
+  const libs = join(dir, "lib");
+  mkdirSync(libs, { recursive: true });
+  for (const name of [
+    "libltshfake.so",
+    "libltshfake.so.1",
+    "libltshfake.so.10",
+    "libltshfake.so.2",
+  ])
+    copyFileSync(pie, join(libs, name));
+  const options = { cacheFile: "/nonexistent", libraryDirs: ["/nonexistent", libs] };
+  assert.equal(resolveBinary("libltshfake", options), {
+    ok: true,
+    value: join(realpathSync(libs), "libltshfake.so.10"),
+  });
+  assert.equal(resolveBinary("libltshfake.so.1", options), {
+    ok: true,
+    value: join(realpathSync(libs), "libltshfake.so.1"),
+  });
+  const libc = ldconfigEntries().find((e) => e.name === "libc.so.6")!.path;
+  assert.equal(resolveBinary("libc", { cacheFile: "/nonexistent" }), {
+    ok: true,
+    value: realpathSync(libc),
+  });
 });
 
 test("a program name is found on $PATH; paths resolve against the working directory", () => {

@@ -7,8 +7,18 @@
 // output is meant for people, and spawning it costs a process per lookup. The cache is what
 // the loader itself reads, in a format glibc has kept since 2.2 ("glibc-ld.so.cache1.1").
 // Entries come in the loader's order of preference, so the first match is the loader's pick.
+// Without a cache (musl) or when ldconfig has not run since a library was installed, the
+// loader's default directories are searched, as the loader itself does after the cache.
 
-import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { ElfResult } from "./elf.ts";
 
@@ -17,6 +27,15 @@ const NEW_MAGIC = "glibc-ld.so.cache1.1";
 /** flags of an x86-64 glibc library entry: FLAG_ELF_LIBC6 | FLAG_X8664_LIB64. */
 const FLAG_X86_64_LIBC6 = 0x0303;
 const HEADER_SIZE = 48;
+/** The loader's trusted directories on x86-64 (multiarch Debian first, then the others). */
+export const DEFAULT_LIBRARY_DIRS = [
+  "/lib/x86_64-linux-gnu",
+  "/usr/lib/x86_64-linux-gnu",
+  "/lib64",
+  "/usr/lib64",
+  "/lib",
+  "/usr/lib",
+];
 const ENTRY_SIZE = 24;
 
 export interface CacheEntry {
@@ -31,6 +50,8 @@ export interface ResolveOptions {
   searchPath?: string;
   /** The loader cache to read; default /etc/ld.so.cache. */
   cacheFile?: string;
+  /** Searched after the cache; default DEFAULT_LIBRARY_DIRS. */
+  libraryDirs?: readonly string[];
 }
 
 /** Where a PATH spelling points: an absolute, symlink-free path to a regular file. */
@@ -45,8 +66,8 @@ export function resolveBinary(spec: string, options: ResolveOptions = {}): ElfRe
     };
   }
   const lookups = looksLikeLibrary(spec)
-    ? [() => findLibrary(spec, options.cacheFile), () => findOnPath(spec, options.searchPath)]
-    : [() => findOnPath(spec, options.searchPath), () => findLibrary(spec, options.cacheFile)];
+    ? [() => findLibrary(spec, options), () => findOnPath(spec, options.searchPath)]
+    : [() => findOnPath(spec, options.searchPath), () => findLibrary(spec, options)];
   for (const lookup of lookups) {
     const found = lookup();
     if (found !== null) return { ok: true, value: realpathSync(found) };
@@ -73,14 +94,43 @@ export function findOnPath(name: string, searchPath = process.env.PATH ?? ""): s
 
 /**
  * The library the loader would pick for `name`: an exact soname ("libc.so.6"), or the
- * first soname that is `name` plus a ".so" suffix ("libc" → "libc.so.6").
+ * first soname that is `name` plus a ".so" suffix ("libc" → "libc.so.6"); from the cache,
+ * then from the default directories.
  */
-export function findLibrary(name: string, cacheFile = LD_SO_CACHE): string | null {
-  const entries = readLoaderCache(cacheFile);
+export function findLibrary(
+  name: string,
+  options: Pick<ResolveOptions, "cacheFile" | "libraryDirs"> = {},
+): string | null {
+  const entries = readLoaderCache(options.cacheFile);
   const exact = entries.find((e) => e.name === name);
   const prefixed = entries.find((e) => e.name.startsWith(`${name}.so`));
   const chosen = exact ?? prefixed;
-  return chosen !== undefined && isRegularFile(chosen.path) ? chosen.path : null;
+  if (chosen !== undefined && isRegularFile(chosen.path)) return chosen.path;
+  return findInDirectories(name, options.libraryDirs ?? DEFAULT_LIBRARY_DIRS);
+}
+
+/**
+ * `name` itself, else its newest versioned file (`libfoo.so.2` before `libfoo.so.1`; the
+ * bare `libfoo.so` is for the link editor and often a linker script), in the first dir
+ * that has one.
+ */
+function findInDirectories(name: string, dirs: readonly string[]): string | null {
+  const escaped = name.replace(/[.+]/g, "\\$&");
+  const versioned = new RegExp(`^${escaped}\\.so(\\.\\d+)+$`);
+  for (const dir of dirs) {
+    let files: string[];
+    try {
+      files = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    const newest = files
+      .filter((f) => versioned.test(f))
+      .sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
+    const found = files.includes(name) ? name : newest[0];
+    if (found !== undefined && isRegularFile(join(dir, found))) return join(dir, found);
+  }
+  return null;
 }
 
 /** The x86-64 entries of a glibc loader cache in file order; [] when it cannot be read. */
