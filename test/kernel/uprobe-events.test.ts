@@ -27,8 +27,15 @@ import {
 import { buildWorkload, expectedArguments, workloadSkipReason } from "../uprobe/workload.ts";
 import { kernelSkipReason, reportSkip, tracefsRoot } from "./support.ts";
 
-/** Each probe as an event spec; arguments uprobe_events cannot read are left out, by index. */
-function eventSpecs(path: string): { specs: UprobeEventSpec[]; unreadable: string[] } {
+/**
+ * Each probe site as an event spec named `<probe>_<note index>` (a probe may have several
+ * sites); arguments uprobe_events cannot read are left out, by index.
+ */
+function eventSpecs(path: string): {
+  specs: UprobeEventSpec[];
+  probeOf: Map<string, string>;
+  unreadable: string[];
+} {
   const opened = ElfFile.open(path);
   if (!opened.ok) throw new Error(opened.message);
   const elf = opened.value;
@@ -37,7 +44,8 @@ function eventSpecs(path: string): { specs: UprobeEventSpec[]; unreadable: strin
   elf.close();
   if (!probes.ok) throw new Error(probes.message);
   const unreadable: string[] = [];
-  const specs = probes.value.map((probe: UsdtProbe) => {
+  const probeOf = new Map<string, string>();
+  const specs = probes.value.map((probe: UsdtProbe, note) => {
     if (!probe.arguments.ok) throw new Error(probe.arguments.message);
     const context = {
       probeAddress: probe.address,
@@ -50,15 +58,16 @@ function eventSpecs(path: string): { specs: UprobeEventSpec[]; unreadable: strin
       unreadable.push(`${probe.name}.arg${index}`);
       return [];
     });
+    probeOf.set(`${probe.name}_${note}`, probe.name);
     return {
-      name: probe.name,
+      name: `${probe.name}_${note}`,
       path,
       fileOffset: probe.fileOffset,
       refCtrOffset: probe.semaphoreOffset,
       fetchArgs,
     };
   });
-  return { specs, unreadable };
+  return { specs, probeOf, unreadable };
 }
 
 /** "name: (0x…) arg0=5 arg2=-1" lines (uretprobes: "(0x… <- 0x…)") → name → { argN: value }[]. */
@@ -101,7 +110,7 @@ test("uprobe_events lines: probe, retprobe, semaphore and fetch arguments", () =
 test("every USDT argument uprobe_events can read has the workload's value (PIE, non-PIE)", () => {
   const builds = buildWorkload();
   for (const path of [builds.pie, builds.nopie]) {
-    const { specs, unreadable } = eventSpecs(path);
+    const { specs, probeOf, unreadable } = eventSpecs(path);
     // Only the indexed operands are beyond fetch arguments.
     assert.equal(unreadable, ["indexed.arg0", "scaled.arg0", "scaled.arg1"]);
     const events = UprobeEvents.create(specs);
@@ -117,12 +126,16 @@ test("every USDT argument uprobe_events can read has the workload's value (PIE, 
         const recorded = spec.fetchArgs?.map((f) => f.slice(0, f.indexOf("="))) ?? [];
         const expected = [1, 2, 3].map((i) =>
           Object.fromEntries(
-            recorded.map((name) => [name, expectedArguments(i)[spec.name][Number(name.slice(3))]]),
+            recorded.map((name) => [
+              name,
+              expectedArguments(i)[probeOf.get(spec.name)!][Number(name.slice(3))],
+            ]),
           ),
         );
         assert.equal(seen.get(spec.name), expected, `${path} ${spec.name}`);
       }
-      const threads = (name: string) => new Set(threadsOf(instance.readTrace(), name));
+      const eventOf = (probe: string) => [...probeOf].find(([, p]) => p === probe)![0];
+      const threads = (probe: string) => new Set(threadsOf(instance.readTrace(), eventOf(probe)));
       assert.equal([...threads("work__begin")], [run.pid], "begins on the main thread");
       const ends = [...threads("work__end")];
       assert.is(ends.length, 1);

@@ -34,6 +34,7 @@ import {
   storeImm,
 } from "../../src/compiler/bpf/insn.ts";
 import { ElfFile } from "../../src/compiler/uprobe/elf.ts";
+import { resolveUserProbe } from "../../src/compiler/uprobe/probe-target.ts";
 import { resolveBinary } from "../../src/compiler/uprobe/resolve-path.ts";
 import { locateUprobe } from "../../src/compiler/uprobe/symbols.ts";
 import { readUsdtProbes } from "../../src/compiler/uprobe/usdt-notes.ts";
@@ -252,6 +253,24 @@ test("a semaphore-guarded USDT probe fires while attached; its semaphore rises a
     assert.is(counter.read().hits, 7n, "no hit once detached");
   } finally {
     running.close();
+    counter.close();
+  }
+});
+
+test("a probe with two sites (inlined twice): attaching every site sees both", () => {
+  const { pie } = buildWorkload();
+  const target = resolveUserProbe("usdt", pie, "ltsh:tick");
+  if (!target.ok) throw new Error(target.message);
+  assert.is(target.value.sites.length, 2);
+  const counter = new Counter(ARGUMENT_REGISTERS[0].ptRegsOffset);
+  const links = target.value.sites.map((site) =>
+    attachUprobe(counter.prog, { path: target.value.path, fileOffset: site.fileOffset }),
+  );
+  try {
+    runWorkload(pie, 6);
+    assert.is(counter.read().hits, 12n, "6 iterations, each through both sites");
+  } finally {
+    for (const link of links) link.close();
     counter.close();
   }
 });

@@ -41,6 +41,7 @@ test("usdt:PATH lists every probe, sorted, with each argument's spec, type and p
       "ltsh:indexed",
       "ltsh:registers",
       "ltsh:scaled",
+      "ltsh:tick  (2 sites)",
       "ltsh:widths",
       "ltsh:work__begin",
       "ltsh:work__end",

@@ -36,6 +36,17 @@ test("usdt: every site with its semaphore and decoded arguments; a bare name fin
   assert.ok(site.arguments?.ok && site.arguments.value[0].text === "-8@%rdi");
 });
 
+test("usdt: a probe inlined twice has two sites", () => {
+  const { pie } = buildWorkload();
+  const target = resolveUserProbe("usdt", pie, "ltsh:tick");
+  assert.ok(target.ok);
+  if (!target.ok) return;
+  const offsets = target.value.sites.map((s) => s.fileOffset);
+  assert.is(offsets.length, 2);
+  assert.ok(offsets[0] !== offsets[1]);
+  assert.ok(target.value.sites.every((s) => s.refCtrOffset === 0 && s.arguments?.ok));
+});
+
 test("uprobe and uretprobe: one site at the function's file offset; IFUNCs flagged", () => {
   const { nopie } = buildWorkload();
   const entry = resolveUserProbe("uprobe", nopie, "lt_add");

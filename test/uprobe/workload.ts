@@ -71,6 +71,7 @@ export function expectedArguments(i: number): Record<string, number[]> {
     scaled: [TABLE[i & 15], WIDE[i & 3], TABLE[10]],
     frame: [3 * i, TABLE[12], i],
     guarded: [i],
+    tick: [i],
     work__begin: [0xc0de00 + i],
     work__end: [0xc0de00 + i],
   };
