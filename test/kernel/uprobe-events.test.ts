@@ -9,14 +9,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ElfFile } from "../../src/compiler/uprobe/elf.ts";
-import { readSymbols } from "../../src/compiler/uprobe/elf-symbols.ts";
-import {
-  functionArgFetch,
-  RETVAL_FETCH,
-  usdtFetchArg,
-} from "../../src/compiler/uprobe/fetch-args.ts";
 import { resolveUserProbe } from "../../src/compiler/uprobe/probe-target.ts";
-import { readUsdtProbes, type UsdtProbe } from "../../src/compiler/uprobe/usdt-notes.ts";
+import { recorderEvents } from "../../src/compiler/uprobe/recorder-events.ts";
+import { readUsdtProbes } from "../../src/compiler/uprobe/usdt-notes.ts";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import {
   removeStaleUprobeEvents,
@@ -27,57 +22,36 @@ import {
 import { buildWorkload, expectedArguments, workloadSkipReason } from "../uprobe/workload.ts";
 import { kernelSkipReason, reportSkip, tracefsRoot } from "./support.ts";
 
-/**
- * Each probe site as an event spec named `<probe>_<note index>` (a probe may have several
- * sites); arguments uprobe_events cannot read are left out, by index.
- */
-function eventSpecs(path: string): {
-  specs: UprobeEventSpec[];
-  probeOf: Map<string, string>;
-  unreadable: string[];
-} {
+/** The recorder's events for every USDT probe of `path`; `probeOf` maps event → probe. */
+function eventSpecs(path: string) {
   const opened = ElfFile.open(path);
   if (!opened.ok) throw new Error(opened.message);
-  const elf = opened.value;
-  const probes = readUsdtProbes(elf);
-  const symbols = readSymbols(elf);
-  elf.close();
+  const probes = readUsdtProbes(opened.value);
+  opened.value.close();
   if (!probes.ok) throw new Error(probes.message);
-  const unreadable: string[] = [];
+  const specs: UprobeEventSpec[] = [];
   const probeOf = new Map<string, string>();
-  const specs = probes.value.map((probe: UsdtProbe, note) => {
-    if (!probe.arguments.ok) throw new Error(probe.arguments.message);
-    const context = {
-      probeAddress: probe.address,
-      probeFileOffset: probe.fileOffset,
-      symbolAddress: (name: string) => symbols.find((s) => s.name === name)?.address,
-    };
-    const fetchArgs = probe.arguments.value.flatMap((argument, index) => {
-      const fetch = usdtFetchArg(argument, context);
-      if (fetch.ok) return [`arg${index}=${fetch.value}`];
-      unreadable.push(`${probe.name}.arg${index}`);
-      return [];
-    });
-    probeOf.set(`${probe.name}_${note}`, probe.name);
-    return {
-      name: `${probe.name}_${note}`,
-      path,
-      fileOffset: probe.fileOffset,
-      refCtrOffset: probe.semaphoreOffset,
-      fetchArgs,
-    };
-  });
+  const unreadable: string[] = [];
+  for (const name of new Set(probes.value.map((p) => p.name))) {
+    const target = resolveUserProbe("usdt", path, `ltsh:${name}`);
+    if (!target.ok) throw new Error(target.message);
+    const events = recorderEvents(target.value, name);
+    if (!events.ok) throw new Error(events.message);
+    for (const spec of events.value.specs) probeOf.set(spec.name, name);
+    specs.push(...events.value.specs);
+    unreadable.push(...events.value.unreadable.map((u) => u.slice(0, u.indexOf(":"))));
+  }
   return { specs, probeOf, unreadable };
 }
 
-/** "name: (0x…) arg0=5 arg2=-1" lines (uretprobes: "(0x… <- 0x…)") → name → { argN: value }[]. */
+/** "name: (0x…) arg0=5 retval=7" lines (uretprobes: "(0x… <- 0x…)") → name → { arg: value }[]. */
 function parseTrace(text: string): Map<string, Record<string, number>[]> {
   const events = new Map<string, Record<string, number>[]>();
   for (const match of text.matchAll(
-    / (\w+): \(0x[0-9a-f]+(?: <- 0x[0-9a-f]+)?\)((?: arg\d+=\S+)*)$/gm,
+    / (\w+): \(0x[0-9a-f]+(?: <- 0x[0-9a-f]+)?\)((?: \w+=\S+)*)$/gm,
   )) {
     const args: Record<string, number> = {};
-    for (const [, name, value] of match[2].matchAll(/ (arg\d+)=(\S+)/g)) args[name] = Number(value);
+    for (const [, name, value] of match[2].matchAll(/ (\w+)=(\S+)/g)) args[name] = Number(value);
     events.set(match[1], [...(events.get(match[1]) ?? []), args]);
   }
   return events;
@@ -149,24 +123,23 @@ test("every USDT argument uprobe_events can read has the workload's value (PIE, 
   }
 });
 
-test("function arguments and return values through uprobe and uretprobe entries", () => {
+test("function arguments and return values through the recorder's uprobe and uretprobe events", () => {
   const { pie } = buildWorkload();
-  const target = resolveUserProbe("uprobe", pie, "lt_add");
-  if (!target.ok) throw new Error(target.message);
-  const { path, sites } = target.value;
-  const args = [functionArgFetch(0), functionArgFetch(1)].map((f, i) =>
-    f.ok ? `arg${i}=${f.value}` : "",
+  const specs = (["uprobe", "uretprobe"] as const).flatMap((kind) => {
+    const target = resolveUserProbe(kind, pie, "lt_add");
+    if (!target.ok) throw new Error(target.message);
+    const events = recorderEvents(target.value, `${kind}:lt_add`);
+    if (!events.ok) throw new Error(events.message);
+    return events.value.specs;
+  });
+  assert.equal(
+    specs.map((s) => [s.name, s.retprobe ?? false, s.fetchArgs?.length]),
+    [
+      ["uprobe_lt_add", false, 6],
+      ["uretprobe_lt_add", true, 1],
+    ],
   );
-  const events = UprobeEvents.create([
-    { name: "add", path, fileOffset: sites[0].fileOffset, fetchArgs: args },
-    {
-      name: "add_ret",
-      path,
-      fileOffset: sites[0].fileOffset,
-      retprobe: true,
-      fetchArgs: [`arg0=${RETVAL_FETCH}`],
-    },
-  ]);
+  const events = UprobeEvents.create(specs);
   const instance = TracefsInstance.create({ purpose: "uprobe-test", overwrite: false });
   try {
     instance.enableEvents(events.ids);
@@ -174,13 +147,14 @@ test("function arguments and return values through uprobe and uretprobe entries"
     spawnSync(pie, ["4"]);
     instance.freeze();
     const seen = parseTrace(instance.readTrace());
+    const entries = seen.get("uprobe_lt_add")?.map(({ arg0, arg1 }) => ({ arg0, arg1 }));
     assert.equal(
-      seen.get("add"),
+      entries,
       [1, 2, 3, 4].map((i) => ({ arg0: i, arg1: 100 })),
     );
     assert.equal(
-      seen.get("add_ret"),
-      [1, 2, 3, 4].map((i) => ({ arg0: i + 100 })),
+      seen.get("uretprobe_lt_add"),
+      [1, 2, 3, 4].map((i) => ({ retval: i + 100 })),
     );
   } finally {
     instance.remove();
