@@ -206,7 +206,7 @@ test("a note written before prelink moved .stapsdt.base is shifted by the base's
   assert.is(guarded.semaphore, original.find((p) => p.name === "guarded")!.semaphore - 0x10);
 });
 
-test("a missing file, a directory and a non-ELF file are clear error values", () => {
+test("a missing file, a directory, a non-ELF file, another byte order or machine: error values", () => {
   const { dir } = buildWorkload();
   assert.equal(ElfFile.open(join(dir, "nope")), {
     ok: false,
@@ -216,6 +216,22 @@ test("a missing file, a directory and a non-ELF file are clear error values", ()
   const text = join(dir, "notes.txt");
   writeFileSync(text, "hello, world\n");
   assert.equal(ElfFile.open(text), { ok: false, message: `${text} is not an ELF file` });
+  const patched = (name: string, at: number, bytes: number[]) => {
+    const copy = Buffer.from(readFileSync(join(dir, "workload-pie")));
+    copy.set(bytes, at);
+    writeFileSync(join(dir, name), copy);
+    return join(dir, name);
+  };
+  const bigEndian = patched("workload-be", 5, [2]);
+  assert.equal(ElfFile.open(bigEndian), {
+    ok: false,
+    message: `${bigEndian} is not a 64-bit little-endian ELF file`,
+  });
+  const arm = patched("workload-arm", 18, [183, 0]); // EM_AARCH64
+  assert.equal(ElfFile.open(arm), {
+    ok: false,
+    message: `${arm} is built for another machine (e_machine 183), not x86-64`,
+  });
   const object = join(dir, "frame-pie.o");
   assert.equal(ElfFile.open(object), {
     ok: false,

@@ -82,6 +82,11 @@ export class ElfFile {
     const machine = header.readUInt16LE(18);
     if (type !== ET_EXEC && type !== ET_DYN)
       return { ok: false, message: `${path} is neither an executable nor a shared library` };
+    if (machine !== EM_X86_64)
+      return {
+        ok: false,
+        message: `${path} is built for another machine (e_machine ${machine}), not x86-64`,
+      };
     const segments = readSegments(fd, header, stat.size);
     const sections = readSections(fd, header, stat.size);
     return { ok: true, value: new ElfFile(path, fd, stat.size, type, machine, segments, sections) };
