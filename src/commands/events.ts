@@ -72,6 +72,11 @@ const USER_SPACE = /^(usdt|uprobe|uretprobe):/;
 /** `usdt:PATH[:GLOB]`, `uprobe:PATH[:GLOB]`, `uretprobe:PATH[:GLOB]` (no GLOB: everything). */
 function listUserSpace(spec: string): number {
   const [kind, path, ...rest] = spec.split(":");
+  if (!path) {
+    const example = kind === "usdt" ? "usdt:PATH" : `'${kind}:PATH:GLOB'`;
+    process.stderr.write(`ltsh events: error: name a binary or library: ltsh events ${example}\n`);
+    return 1;
+  }
   const glob = rest.length > 0 ? rest.join(":") : "*";
   const regex = globToRegExp(glob);
   const filter = {

@@ -124,6 +124,11 @@ test("a missing binary, a non-ELF file, a binary without probes: one line, exit 
       "ltsh events: error: no program or library named 'ltsh-no-such-program' (searched $PATH and /etc/ld.so.cache)\n",
     ],
   ];
+  cases.push(["usdt:", "ltsh events: error: name a binary or library: ltsh events usdt:PATH\n"]);
+  cases.push([
+    "uprobe:",
+    "ltsh events: error: name a binary or library: ltsh events 'uprobe:PATH:GLOB'\n",
+  ]);
   for (const [spec, message] of cases) {
     const r = await ltsh("events", spec);
     assert.is(r.code, 1, spec);
