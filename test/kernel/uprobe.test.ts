@@ -295,6 +295,19 @@ test("a libc function by library name: getppid, counted for the workload's pid o
   }
 });
 
+test("an offset past the end of the file is refused with a hint", () => {
+  const { pie } = buildWorkload();
+  const counter = new Counter(0);
+  try {
+    assert.throws(
+      () => attachUprobe(counter.prog, { path: pie, fileOffset: 1 << 30 }),
+      (e: Error) => /uprobe .*:0x40000000: .*EINVAL.*start of an instruction/.test(e.message),
+    );
+  } finally {
+    counter.close();
+  }
+});
+
 test("a missing binary is a KernelError naming it", () => {
   const counter = new Counter(0);
   try {
