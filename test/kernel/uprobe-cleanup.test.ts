@@ -48,7 +48,7 @@ async function serve(path: string) {
   return {
     async enabled(): Promise<boolean> {
       child.stdin.write("1\n");
-      return (await next()).endsWith("enabled=1");
+      return (await next()).includes(" enabled=1");
     },
     close: () => child.kill(),
   };

@@ -32,8 +32,10 @@ function eventSpecs(path: string) {
   const specs: UprobeEventSpec[] = [];
   const probeOf = new Map<string, string>();
   const unreadable: string[] = [];
-  for (const name of new Set(probes.value.map((p) => p.name))) {
-    const target = resolveUserProbe("usdt", path, `ltsh:${name}`);
+  for (const probe of probes.value) {
+    const name = probe.name;
+    if (probeOf.has(name) || probeOf.has(`${name}_0`)) continue;
+    const target = resolveUserProbe("usdt", path, `${probe.provider}:${name}`);
     if (!target.ok) throw new Error(target.message);
     const events = recorderEvents(target.value, name);
     if (!events.ok) throw new Error(events.message);
@@ -81,10 +83,14 @@ test("uprobe_events lines: probe, retprobe, semaphore and fetch arguments", () =
   );
 });
 
-test("every USDT argument uprobe_events can read has the workload's value (PIE, non-PIE)", () => {
+test("every USDT argument uprobe_events can read has the workload's value (PIE, non-PIE, library)", () => {
   const builds = buildWorkload();
   for (const path of [builds.pie, builds.nopie]) {
-    const { specs, probeOf, unreadable } = eventSpecs(path);
+    const workload = eventSpecs(path);
+    const library = eventSpecs(builds.library);
+    const specs = [...workload.specs, ...library.specs];
+    const probeOf = new Map([...workload.probeOf, ...library.probeOf]);
+    const unreadable = [...workload.unreadable, ...library.unreadable];
     // Only the indexed operands are beyond fetch arguments.
     assert.equal(unreadable, ["indexed.arg0", "scaled.arg0", "scaled.arg1"]);
     const events = UprobeEvents.create(specs);
@@ -93,7 +99,11 @@ test("every USDT argument uprobe_events can read has the workload's value (PIE, 
       instance.enableEvents(events.ids);
       instance.resume();
       const run = spawnSync(path, ["3"], { encoding: "utf8" });
-      assert.is(run.stdout.trim(), "iterations=3 sum=318 enabled=1", "the semaphore is raised");
+      assert.is(
+        run.stdout.trim(),
+        "iterations=3 sum=318 enabled=1 lib_enabled=1",
+        "semaphores raised",
+      );
       instance.freeze();
       const seen = parseTrace(instance.readTrace());
       for (const spec of specs) {

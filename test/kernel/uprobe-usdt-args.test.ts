@@ -3,7 +3,8 @@
 // bpf_probe_read_user at base + index * scale + displacement, RIP-relative symbols at
 // symbol + (regs->ip − probe address). Per probe, the sums over N iterations must equal
 // the sums of the values the workload passed: this checks the parsed locations and the
-// register table on every form, the indexed ones uprobe_events cannot read included.
+// register table on every form, the indexed ones uprobe_events cannot read included, and
+// the guarded probe of the shared library the workload links.
 
 import { spawnSync } from "node:child_process";
 import { test } from "uvu";
@@ -155,28 +156,11 @@ const ITERATIONS = 20;
 for (const build of ["pie", "nopie", "stripped"] as const) {
   test(`${build}: every argument of every USDT probe, read from pt_regs, sums to the expected`, () => {
     const path = buildWorkload()[build];
-    const { probes, symbols } = probesAndSymbols(path);
-    const symbolAddress = (name: string) => {
-      const found = symbols.find((s) => s.name === name);
-      if (found === undefined) throw new Error(`no symbol ${name} in ${path}`);
-      return found.address;
-    };
     const opened: { map: number; prog: number; link: Attachment; probe: UsdtProbe }[] = [];
     try {
-      for (const probe of probes) {
-        const map = createMap({
-          name: "ltsh_sums",
-          type: BpfMapType.ARRAY,
-          keySize: 4,
-          valueSize: 8 * SLOTS,
-          maxEntries: 1,
-        });
-        const prog = sumsProgram({ probe, symbolAddress }, map);
-        const target = { path, fileOffset: probe.fileOffset, refCtrOffset: probe.semaphoreOffset };
-        opened.push({ map, prog, link: attachUprobe(prog, target), probe });
-      }
+      for (const binary of [path, buildWorkload().library]) opened.push(...attachAll(binary));
       const run = spawnSync(path, [String(ITERATIONS)], { encoding: "utf8" });
-      assert.match(run.stdout, /enabled=1$/m);
+      assert.match(run.stdout, / enabled=1 lib_enabled=1$/m);
       for (const { map, probe } of opened) {
         const value = mapLookup(map, new Uint8Array(4), 8 * SLOTS)!;
         const view = new DataView(value.buffer, value.byteOffset);
@@ -198,6 +182,30 @@ for (const build of ["pie", "nopie", "stripped"] as const) {
       }
     }
   });
+}
+
+/** A sums program on every USDT probe site of `path` (closed by the caller). */
+function attachAll(path: string) {
+  const { probes, symbols } = probesAndSymbols(path);
+  const symbolAddress = (name: string) => {
+    const found = symbols.find((s) => s.name === name);
+    if (found === undefined) throw new Error(`no symbol ${name} in ${path}`);
+    return found.address;
+  };
+  const opened: { map: number; prog: number; link: Attachment; probe: UsdtProbe }[] = [];
+  for (const probe of probes) {
+    const map = createMap({
+      name: "ltsh_sums",
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 8 * SLOTS,
+      maxEntries: 1,
+    });
+    const prog = sumsProgram({ probe, symbolAddress }, map);
+    const target = { path, fileOffset: probe.fileOffset, refCtrOffset: probe.semaphoreOffset };
+    opened.push({ map, prog, link: attachUprobe(prog, target), probe });
+  }
+  return opened;
 }
 
 const skip = kernelSkipReason() ?? workloadSkipReason();

@@ -234,7 +234,7 @@ test("a semaphore-guarded USDT probe fires while attached; its semaphore rises a
   const running = await serve(pie);
   const counter = new Counter(register.ptRegsOffset);
   try {
-    assert.is(await running.batch(2), "iterations=2 sum=211 enabled=0");
+    assert.is(await running.batch(2), "iterations=2 sum=211 enabled=0 lib_enabled=0");
     const link = attachUprobe(counter.prog, {
       path: pie,
       fileOffset: guarded.fileOffset,
@@ -242,14 +242,14 @@ test("a semaphore-guarded USDT probe fires while attached; its semaphore rises a
     });
     try {
       // Raised in the running process and in one started after the attach.
-      assert.is(await running.batch(3), "iterations=3 sum=318 enabled=1");
-      assert.match(runWorkload(pie, 4), /enabled=1$/);
+      assert.is(await running.batch(3), "iterations=3 sum=318 enabled=1 lib_enabled=0");
+      assert.match(runWorkload(pie, 4), / enabled=1 /);
       assert.equal(counter.read(), { hits: 7n, sum: BigInt(sumTo(3) + sumTo(4)) });
     } finally {
       link.close();
     }
-    assert.is(await running.batch(1), "iterations=1 sum=105 enabled=0");
-    assert.match(runWorkload(pie, 1), /enabled=0$/);
+    assert.is(await running.batch(1), "iterations=1 sum=105 enabled=0 lib_enabled=0");
+    assert.match(runWorkload(pie, 1), / enabled=0 /);
     assert.is(counter.read().hits, 7n, "no hit once detached");
   } finally {
     running.close();
@@ -271,6 +271,34 @@ test("a probe with two sites (inlined twice): attaching every site sees both", (
     assert.is(counter.read().hits, 12n, "6 iterations, each through both sites");
   } finally {
     for (const link of links) link.close();
+    counter.close();
+  }
+});
+
+test("a guarded USDT probe in a shared library: its semaphore, in the library's file", async () => {
+  const { pie, library } = buildWorkload();
+  const target = resolveUserProbe("usdt", library, "ltshlib:call");
+  if (!target.ok) throw new Error(target.message);
+  const [site] = target.value.sites;
+  assert.ok(site.refCtrOffset > 0);
+  const running = await serve(pie);
+  const counter = new Counter(ARGUMENT_REGISTERS[0].ptRegsOffset);
+  try {
+    assert.match(await running.batch(1), / lib_enabled=0$/);
+    const link = attachUprobe(counter.prog, {
+      path: target.value.path,
+      fileOffset: site.fileOffset,
+      refCtrOffset: site.refCtrOffset,
+    });
+    try {
+      assert.is(await running.batch(5), "iterations=5 sum=535 enabled=0 lib_enabled=1");
+      assert.is(counter.read().hits, 5n);
+    } finally {
+      link.close();
+    }
+    assert.match(await running.batch(1), / lib_enabled=0$/);
+  } finally {
+    running.close();
     counter.close();
   }
 });

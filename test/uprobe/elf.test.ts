@@ -151,11 +151,15 @@ test("USDT notes of every build agree with readelf -n, and every argument decode
   }
 });
 
-test("the guarded probe's semaphore has a file offset in the file's data, others have none", () => {
-  const { pie, nopie } = buildWorkload();
-  for (const path of [pie, nopie]) {
+test("guarded probes' semaphores have file offsets in the file's data, others have none", () => {
+  const { pie, nopie, library } = buildWorkload();
+  for (const [path, name] of [
+    [pie, "guarded"],
+    [nopie, "guarded"],
+    [library, "call"],
+  ]) {
     const probes = probesOf(path);
-    const guarded = probes.find((p) => p.name === "guarded")!;
+    const guarded = probes.find((p) => p.name === name)!;
     const elf = open(path);
     const probesSection = elf.section(".probes")!;
     elf.close();

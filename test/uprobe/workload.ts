@@ -1,7 +1,8 @@
 // Builds the user-space probe workload (test/fixtures/usdt/*.c, see workload.c for what each
 // iteration does) with gcc into a temporary directory removed at exit: a PIE build, a
 // non-PIE build and a stripped copy of the PIE one (dynamic symbols only: -rdynamic keeps
-// its functions in .dynsym). Built once per process.
+// its functions in .dynsym), all linked to the shared library libltshprobe.so.1 beside
+// them (found through an $ORIGIN rpath). Built once per process.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +14,7 @@ export interface WorkloadBuilds {
   pie: string;
   nopie: string;
   stripped: string;
+  library: string;
 }
 
 const SOURCES = new URL("../fixtures/usdt/", import.meta.url).pathname;
@@ -36,12 +38,32 @@ export function buildWorkload(): WorkloadBuilds {
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const gcc = (...args: string[]) => execFileSync("gcc", args, { cwd: dir, stdio: "pipe" });
   const sources = ["workload.c", "guarded.c"].map((f) => join(SOURCES, f));
-  const common = ["-O2", "-g0", "-Wall", "-Wextra", "-Werror", "-rdynamic", "-pthread"];
+  const warnings = ["-O2", "-g0", "-Wall", "-Wextra", "-Werror"];
+  gcc(
+    ...warnings,
+    "-fPIC",
+    "-shared",
+    "-Wl,-soname,libltshprobe.so.1",
+    join(SOURCES, "libprobe.c"),
+    "-o",
+    "libltshprobe.so.1",
+  );
+  const library = ["-L.", "-l:libltshprobe.so.1", "-Wl,-rpath,$ORIGIN"];
+  const common = [...warnings, "-rdynamic", "-pthread"];
   // frame.c wants -O0 (operands in the stack frame), so it is compiled on its own.
   gcc("-O0", "-fPIE", "-c", join(SOURCES, "frame.c"), "-o", "frame-pie.o");
   gcc("-O0", "-fno-pie", "-c", join(SOURCES, "frame.c"), "-o", "frame-nopie.o");
-  gcc(...common, "-fPIE", "-pie", ...sources, "frame-pie.o", "-o", "workload-pie");
-  gcc(...common, "-fno-pie", "-no-pie", ...sources, "frame-nopie.o", "-o", "workload-nopie");
+  gcc(...common, "-fPIE", "-pie", ...sources, "frame-pie.o", ...library, "-o", "workload-pie");
+  gcc(
+    ...common,
+    "-fno-pie",
+    "-no-pie",
+    ...sources,
+    "frame-nopie.o",
+    ...library,
+    "-o",
+    "workload-nopie",
+  );
   copyFileSync(join(dir, "workload-pie"), join(dir, "workload-stripped"));
   execFileSync("strip", ["--strip-all", join(dir, "workload-stripped")]);
   built = {
@@ -49,6 +71,7 @@ export function buildWorkload(): WorkloadBuilds {
     pie: join(dir, "workload-pie"),
     nopie: join(dir, "workload-nopie"),
     stripped: join(dir, "workload-stripped"),
+    library: join(dir, "libltshprobe.so.1"),
   };
   return built;
 }
@@ -72,6 +95,7 @@ export function expectedArguments(i: number): Record<string, number[]> {
     frame: [3 * i, TABLE[12], i],
     guarded: [i],
     tick: [i],
+    call: [i],
     work__begin: [0xc0de00 + i],
     work__end: [0xc0de00 + i],
   };
