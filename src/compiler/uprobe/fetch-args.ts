@@ -1,6 +1,7 @@
 // tracefs `uprobe_events` fetch arguments (Documentation/trace/uprobetracer.rst) for USDT
 // arguments and function arguments, so `ltsh record --for-file` records the values the
-// replay reader needs: `%ax:s32`, `-20(%bp):s32`, `@+12345:u64`, `\0xffffffff:s32` (a constant -1), `$retval`.
+// replay reader needs: `%ax:s32`, `-20(%bp):s32`, `@+12345:u64`, `\0xffffffff:s32` (the
+// constant -1), `$retval`.
 //
 // Not expressible: indexed operands (`(%rax,%rbx,8)`): fetch arguments have no register
 // arithmetic, so those come back as errors naming the argument.
