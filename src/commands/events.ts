@@ -1,9 +1,11 @@
 // `ltsh events [PATTERN]`: lists tracepoints matching a glob, or shows one tracepoint's
-// fields with their C type, size, offset and signedness.
+// fields with their C type, size, offset and signedness; `usdt:PATH` and `uprobe:PATH:GLOB`
+// list a binary's USDT probes (with their arguments) and functions.
 
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
 import type { Tracepoint } from "../compiler/catalog/types.ts";
 import { describeType, fieldType } from "../compiler/field-types.ts";
+import { listFunctions, listUsdtProbes } from "../compiler/uprobe/listing.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
@@ -17,6 +19,11 @@ export const eventsCommand: Command = {
   ltsh events sched        the tracepoints of one category
   ltsh events sched_switch the fields of one tracepoint: C type, size, offset,
                            signedness, and the type ltsh gives them
+  ltsh events usdt:PATH    the USDT probes of a binary and their arguments
+                           (usdt:PATH:GLOB for some of them)
+  ltsh events 'uprobe:PATH:GLOB'
+                           the functions of a binary (uretprobe:… too)
+                           PATH: a path, a program on $PATH, or a library (libc)
 
 Options:
   --all           also show the common_* fields every event has
@@ -34,9 +41,10 @@ Options:
     }
     if (positionals.length > 1)
       throw new UsageError("expected at most one PATTERN (quote globs: 'sched*')");
+    const pattern = positionals[0] ?? "*";
+    if (USER_SPACE.test(pattern)) return listUserSpace(pattern);
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
-    const pattern = positionals[0] ?? "*";
     // A bare category name (`ltsh events sched`) lists that category.
     const isCategory =
       !pattern.includes(":") && catalog.ids().some((id) => id.startsWith(`${pattern}:`));
@@ -57,6 +65,39 @@ Options:
 export function listMatching(catalog: CatalogIndex, pattern: string): string[] {
   const regex = globToRegExp(pattern);
   return catalog.ids().filter((id) => regex.test(id) || regex.test(id.slice(id.indexOf(":") + 1)));
+}
+
+const USER_SPACE = /^(usdt|uprobe|uretprobe):/;
+
+/** `usdt:PATH[:GLOB]`, `uprobe:PATH[:GLOB]`, `uretprobe:PATH[:GLOB]` (no GLOB: everything). */
+function listUserSpace(spec: string): number {
+  const [kind, path, ...rest] = spec.split(":");
+  if (!path) {
+    const example = kind === "usdt" ? "usdt:PATH" : `'${kind}:PATH:GLOB'`;
+    process.stderr.write(`ltsh events: error: name a binary or library: ltsh events ${example}\n`);
+    return 1;
+  }
+  const glob = rest.length > 0 ? rest.join(":") : "*";
+  const regex = globToRegExp(glob);
+  const filter = {
+    test: (name: string) => regex.test(name),
+    ...(/[*?]/.test(glob) ? {} : { exact: glob }),
+  };
+  const listed =
+    kind === "usdt"
+      ? listUsdtProbes(path, filter)
+      : listFunctions(path, filter, kind as "uprobe" | "uretprobe");
+  if (!listed.ok) {
+    process.stderr.write(`ltsh events: error: ${listed.message}\n`);
+    return 1;
+  }
+  if (listed.value.length === 0) {
+    const what = kind === "usdt" ? "USDT probe" : "function";
+    process.stderr.write(`ltsh events: error: no ${what} matches '${glob}' in ${path}\n`);
+    return 1;
+  }
+  process.stdout.write(`${listed.value.join("\n")}\n`);
+  return 0;
 }
 
 function globToRegExp(glob: string): RegExp {

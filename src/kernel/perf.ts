@@ -1,5 +1,6 @@
-// Attaching a loaded BPF program to a tracepoint: perf_event_open(PERF_TYPE_TRACEPOINT)
-// then PERF_EVENT_IOC_SET_BPF and ENABLE. Closing the perf fd detaches the program.
+// Attaching a loaded BPF program to a tracepoint (or, through attachPerfEvent, any perf event
+// such as a uprobe): perf_event_open then PERF_EVENT_IOC_SET_BPF and ENABLE. Closing the
+// perf fd detaches the program.
 
 import { KernelError, permissionHint } from "./errors.ts";
 import { closeOnWorker, closeRaw, NativeMemory, SYS, sys, sys5 } from "./libc.ts";
@@ -35,23 +36,38 @@ export async function detachAll(attachments: Attachment[]): Promise<void> {
  * program hangs off the tracepoint itself, so one perf event on CPU 0 is enough).
  */
 export function attachTracepoint(progFd: number, eventId: number): Attachment {
+  return attachPerfEvent(progFd, `tracepoint id ${eventId}`, (attr) => {
+    attr.setUint32(0, PERF_TYPE_TRACEPOINT, true);
+    attr.setBigUint64(8, BigInt(eventId), true);
+  });
+}
+
+/**
+ * Opens a system-wide perf event (pid -1, CPU 0: the kernel refuses pid -1 with cpu -1; a
+ * program attached to a tracepoint or probe event runs wherever it fires), attaches progFd
+ * with PERF_EVENT_IOC_SET_BPF and enables it. `fill` writes the type and config fields of
+ * struct perf_event_attr (the size is set here); `target` names it in errors.
+ */
+export function attachPerfEvent(
+  progFd: number,
+  target: string,
+  fill: (attr: DataView) => void,
+  hint: (errno: number) => string = perfHint,
+): Attachment {
   const attr = NativeMemory.alloc(PERF_ATTR_SIZE);
   let pfd: number;
   try {
-    attr.view.setUint32(0, PERF_TYPE_TRACEPOINT, true);
+    fill(attr.view);
     attr.view.setUint32(4, PERF_ATTR_SIZE, true);
-    attr.view.setBigUint64(8, BigInt(eventId), true);
     // pid -1 and cpu 0: every task, one event; group_fd -1.
     pfd = sys5(SYS.perf_event_open, attr.ptr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
   } finally {
     attr.free();
   }
-  if (pfd < 0) {
-    throw new KernelError(`open perf event for tracepoint id ${eventId}`, -pfd, perfHint(-pfd));
-  }
+  if (pfd < 0) throw new KernelError(`open perf event for ${target}`, -pfd, hint(-pfd));
   const fail = (what: string, r: number): never => {
     closeRaw(pfd);
-    throw new KernelError(`${what} on tracepoint id ${eventId}`, -r, permissionHint(-r));
+    throw new KernelError(`${what} on ${target}`, -r, permissionHint(-r));
   };
   const setBpf = sys(SYS.ioctl, pfd, PERF_EVENT_IOC_SET_BPF, progFd);
   if (setBpf < 0) fail("attach BPF program", setBpf);
@@ -75,7 +91,7 @@ export function attachTracepoint(progFd: number, eventId: number): Attachment {
   };
 }
 
-function perfHint(errno: number): string {
+export function perfHint(errno: number): string {
   const perm = permissionHint(errno);
   if (perm !== "") return `${perm} (or lower /proc/sys/kernel/perf_event_paranoid)`;
   return errno === 2 ? "no such tracepoint id (see /sys/kernel/tracing/events/*/*/id)" : "";
