@@ -1,11 +1,12 @@
 // Replay's side of the `snapshot` and `exec` actions. A snapshot is the replayed trace's
 // own lines in [begin − margin, end + margin], written once trace time passes the window's
-// end; exec runs an argv (no shell) with the hit in LTSH_* environment variables.
+// end, with the hit noted and marked as the live recorder does (../records/snapshot-note.ts); exec runs an argv (no shell) with the hit in LTSH_* environment variables.
 
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hitEnvironment } from "../records/environment.ts";
+import { annotatedSnapshot, isHitMarkerLine } from "../records/snapshot-note.ts";
 import type { HitRecord } from "../records/types.ts";
 
 /** Most lines kept for snapshots: bounds memory when a pair spans a very busy stretch. */
@@ -34,8 +35,12 @@ export class SnapshotWindows {
     public header: string[],
   ) {}
 
-  /** Every line of the trace passes here, in order, with its time. */
+  /**
+   * Every line of the trace passes here, in order, with its time. The hit markers of a
+   * snapshot being replayed are left out: each new snapshot marks its own hit.
+   */
   line(tsNs: number, text: string): void {
+    if (isHitMarkerLine(text)) return;
     this.recentTs.push(tsNs);
     this.recentLines.push(text);
     if (this.recentTs.length - this.head > SNAPSHOT_MAX_LINES) this.head++;
@@ -77,13 +82,11 @@ export class SnapshotWindows {
     const ts = hit.end ? hit.end.ts_ns : hit.begin.ts_ns;
     mkdirSync(this.dir, { recursive: true });
     const path = join(this.dir, `${hit.tracker}-${ts}.txt`);
-    const note = [
-      `# ltsh snapshot: tracker ${hit.tracker}, ${hit.kind} hit, latency ${hit.latency_ns} ns`,
-      ...(window.truncated
-        ? [`# truncated: only the last ${SNAPSHOT_MAX_LINES} lines were kept`]
-        : []),
-    ];
-    writeFileSync(path, `${[...this.header, ...note, ...window.lines].join("\n")}\n`);
+    const header = window.truncated
+      ? [...this.header, `# truncated: only the last ${SNAPSHOT_MAX_LINES} lines were kept`]
+      : this.header;
+    const text = annotatedSnapshot(header, window.lines, hit);
+    writeFileSync(path, `${text.join("\n")}\n`);
     this.written++;
     window.done({ ...hit, snapshot: path });
   }

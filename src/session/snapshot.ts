@@ -1,6 +1,7 @@
 // The flight recorder behind `then snapshot`: a tracefs instance of its own in overwrite mode
 // (trace_clock mono, so its timestamps are the BPF ones), frozen on a hit while the window
-// [begin − margin, end + margin] is written to snapshot.dir, then resumed.
+// [begin − margin, end + margin] is written to snapshot.dir (with the hit noted in its header
+// and marked for Perfetto: ../records/snapshot-note.ts), then resumed.
 
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -9,6 +10,7 @@ import { StringDecoder } from "node:string_decoder";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { TracefsInstance } from "../kernel/tracefs.ts";
 import { formatDuration } from "../records/output.ts";
+import { annotatedSnapshot, hitEndNs } from "../records/snapshot-note.ts";
 import type { HitRecord } from "../records/types.ts";
 import { recordLttngSnapshot } from "./snapshot-lttng.ts";
 import { type SnapshotSettings, snapshotSettings } from "./snapshot-options.ts";
@@ -176,7 +178,8 @@ export class FlightRecorder {
     let text: string;
     try {
       const cut = await this.readWindow(fromNs, toNs);
-      text = cut.text;
+      // The hit named in the header (for `ltsh show`) and marked as a slice (for Perfetto).
+      text = `${annotatedSnapshot(cut.header, cut.lines, hit).join("\n")}\n`;
       // Only a buffer that wrapped lost part of the window; a young recorder simply began later.
       if (cut.overwritten && cut.oldestNs !== null && cut.oldestNs > fromNs) {
         const held = formatDuration(Number(toNs - cut.oldestNs));
@@ -232,7 +235,8 @@ export class FlightRecorder {
     } finally {
       await file.close();
     }
-    return cutter.finish();
+    // The hit's B and E markers are added to the window: the header counts them.
+    return cutter.finish(2);
   }
 
   /**
@@ -250,11 +254,6 @@ export class FlightRecorder {
     this.closed = true;
     this.instance.remove();
   }
-}
-
-/** The end of a hit's pair; for a timeout, the deadline (begin + time waited). */
-function hitEndNs(hit: HitRecord): bigint {
-  return hit.end?.ts_ns ?? hit.begin.ts_ns + BigInt(hit.latency_ns);
 }
 
 /** Writes `<name>.txt`, or `<name>-2.txt`, ... when a file of that name exists: none is replaced. */
