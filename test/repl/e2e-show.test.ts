@@ -1,0 +1,56 @@
+// End to end in a real terminal (tmux, 100x30): `ltsh show` on a snapshot the live recorder
+// wrote. A user reads the timeline, steps to the next event, zooms, pans, fits the hit again
+// and quits with q; the terminal comes back (alternate screen) and ltsh exits 0.
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { TmuxPane, tmuxSkipReason } from "./tmux.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const FIXTURE = "test/repl/fixtures/wakeup-snapshot.txt";
+const LTSH = `${process.execPath} bin/ltsh.js`;
+
+const skip = tmuxSkipReason();
+if (skip) {
+  console.log(`  skip ltsh show e2e: ${skip}`);
+} else {
+  test("ltsh show in tmux: the timeline, n steps, + zooms, arrows pan, f fits, q quits", async () => {
+    const pane = new TmuxPane(
+      `cd ${ROOT} && echo before-show && ${LTSH} show ${FIXTURE}`,
+      {},
+      { columns: 100, rows: 30 },
+    );
+    try {
+      let screen = await pane.waitFor((s) => s.includes("wakeup threshold hit"), "the timeline");
+      assert.match(screen, /^wakeup threshold hit 1\.11ms {2}key=16143 \(tsc-16143\)/);
+      assert.match(screen, /\ncpu0 +\S*perl-15603─+/);
+      assert.match(screen, /\ncpu1 .*tsc-16146─+/);
+      assert.match(screen, /\[─+ wakeup 1\.11ms ─+\]/);
+      assert.match(screen, /event 17\/26 {2}\+0 {2}cpu1/);
+      assert.not.match(screen, /before-show/, "on the alternate screen");
+
+      pane.type("n");
+      screen = await pane.waitFor((s) => s.includes("event 18/26"), "the next event");
+      assert.match(screen, /softirq_exit: vec=4 \[action=BLOCK\]/);
+
+      pane.type("+");
+      screen = await pane.waitFor((s) => /\|\+200us/.test(s), "a finer ruler after zooming in");
+      const ruler = () => pane.text().split("\n")[1];
+      const before = ruler();
+      pane.keys("Right");
+      await pane.waitFor(() => ruler() !== before, "the ruler moving with a pan");
+      pane.type("f");
+      await pane.waitFor((s) => /\|\+500us/.test(s), "the hit fitted again");
+
+      pane.type("q");
+      screen = await pane.waitFor((s) => s.includes("LTSH-EXIT="), "ltsh to exit");
+      assert.match(screen, /LTSH-EXIT=0/);
+      assert.match(screen, /before-show/, "the terminal as it was before");
+      assert.not.match(screen, /wakeup threshold hit/);
+    } finally {
+      pane.kill();
+    }
+  });
+}
+
+test.run();
