@@ -8,6 +8,7 @@ import type { Vocabulary } from "./completion.ts";
 import type { ShellController } from "./controller.ts";
 import { fit } from "./format.ts";
 import { type Action, initialState, reducer, type ShellState } from "./state.ts";
+import { TimelineView } from "./TimelineView.tsx";
 import { type InputHandlers, useShellInput } from "./use-shell-input.ts";
 import { Feed, HistogramPanel, Lines, Prompt, StatusBar, TrackersPanel } from "./views.tsx";
 
@@ -80,6 +81,15 @@ export function App(props: AppProps) {
   useShellInput(handlers);
 
   const width = Math.max(20, columns - 1);
+  if (state.viewer !== null) {
+    // :show — the timeline replaces the panels and the prompt until q; the feed goes on above.
+    return (
+      <>
+        <Feed printed={state.printed} width={width} />
+        <TimelineView state={state.viewer} columns={width} rows={rows - 1} />
+      </>
+    );
+  }
   const layout = shareRows(state, width, rows);
   return (
     <>

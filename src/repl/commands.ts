@@ -4,6 +4,7 @@
 import { findTarget, targets } from "../compiler/targets.ts";
 import type { Outcome, ShellController } from "./controller.ts";
 import { withName } from "./program.ts";
+import { loadTimeline } from "./timeline-model.ts";
 
 interface ShellCommand {
   name: string;
@@ -67,6 +68,13 @@ export const SHELL_COMMANDS: ShellCommand[] = [
     run: emit,
   },
   { name: ":hist", args: "NAME", help: "draw this tracker's histogram", arity: [1, 1], run: hist },
+  {
+    name: ":show",
+    args: "[NAME]",
+    help: "the newest hit's snapshot as a timeline (of any tracker, or of NAME); q goes back",
+    arity: [0, 1],
+    run: show,
+  },
   {
     name: ":clear",
     args: "",
@@ -230,4 +238,23 @@ function hist(shell: ShellController, [name]: string[]): Outcome {
   const problem = known(shell, name);
   if (problem) return fail(problem);
   return ok([`showing ${name}'s histogram`], { select: name });
+}
+
+/** Opens the newest hit with a snapshot, of one tracker or of any, in the timeline view. */
+async function show(shell: ShellController, [name]: string[]): Promise<Outcome> {
+  if (name !== undefined) {
+    const problem = known(shell, name);
+    if (problem) return fail(problem);
+  }
+  const hit = shell.newestSnapshotHit(name);
+  if (hit === null) {
+    const whose = name === undefined ? "no hit" : `no hit of ${name}`;
+    return fail(
+      `${whose} has a snapshot yet: a tracker takes them with \`then snapshot\` ` +
+        "(e.g. track ... > 200us then snapshot), and :show opens the newest",
+    );
+  }
+  const path = hit.snapshot as string;
+  const timeline = await loadTimeline(path);
+  return ok([`showing ${path} (q goes back)`], { show: timeline });
 }

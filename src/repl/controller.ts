@@ -12,6 +12,7 @@ import { probesLabel } from "./format.ts";
 import type { CheckResult, ProgramChecker } from "./program.ts";
 import { Program } from "./program.ts";
 import type { Action, StatusInfo, TrackerRow } from "./state.ts";
+import type { Timeline } from "./timeline-model.ts";
 
 export const FLUSH_MS = 100;
 export const STATS_MS = 250;
@@ -19,6 +20,9 @@ export const STATS_MS = 250;
 export const FEED_LINES_PER_FLUSH = 50;
 
 export type Dispatch = (action: Action) => void;
+
+/** Hits kept per tracker for :show (every hit, echoed or not); older ones are let go. */
+export const RECENT_HITS = 20;
 
 /** Kernel stack frames shown under a hit with `then stack`; the rest are summarised. */
 export const STACK_FRAMES_SHOWN = 6;
@@ -56,7 +60,15 @@ export interface ShellIO {
 }
 
 export type Outcome =
-  | { ok: true; output: string[]; select?: string; clearScreen?: boolean; quit?: boolean }
+  | {
+      ok: true;
+      output: string[];
+      select?: string;
+      clearScreen?: boolean;
+      quit?: boolean;
+      /** A snapshot to open in the timeline view (:show). */
+      show?: Timeline;
+    }
   | { ok: false; error: string };
 
 export class ShellController {
@@ -69,6 +81,8 @@ export class ShellController {
   private opening: Promise<Session> | null = null;
   private dispatch: Dispatch = () => {};
   private pendingHits: HitRecord[] = [];
+  /** The last RECENT_HITS hits of each tracker, oldest first. */
+  private readonly recent = new Map<string, HitRecord[]>();
   private skippedHits = 0;
   private feedSkipped = 0;
   private pendingWarnings: string[] = [];
@@ -118,6 +132,7 @@ export class ShellController {
   /** The listener every session of this shell reports to: hits are only queued here. */
   readonly listener: SessionListener = {
     hit: (hit) => {
+      this.keepRecent(hit);
       if (this.pendingHits.length < FEED_LINES_PER_FLUSH) this.pendingHits.push(hit);
       else this.skippedHits++;
     },
@@ -128,6 +143,26 @@ export class ShellController {
       this.pendingNotices.push(message);
     },
   };
+
+  private keepRecent(hit: HitRecord): void {
+    const kept = this.recent.get(hit.tracker) ?? [];
+    kept.push(hit);
+    if (kept.length > RECENT_HITS) kept.shift();
+    this.recent.set(hit.tracker, kept);
+  }
+
+  /** The newest kept hit with a snapshot file, of one tracker or of any; null when none has. */
+  newestSnapshotHit(tracker?: string): HitRecord | null {
+    const lists =
+      tracker === undefined ? [...this.recent.values()] : [this.recent.get(tracker) ?? []];
+    let newest: HitRecord | null = null;
+    for (const hit of lists.flat()) {
+      if (hit.snapshot === null) continue;
+      const at = hit.end?.ts_ns ?? hit.begin.ts_ns;
+      if (newest === null || at >= (newest.end?.ts_ns ?? newest.begin.ts_ns)) newest = hit;
+    }
+    return newest;
+  }
 
   /** Opens the session now (live mode: permission problems show before anything is typed). */
   async open(): Promise<Session> {

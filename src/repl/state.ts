@@ -5,6 +5,13 @@
 import type { SummaryRecord } from "../records/types.ts";
 import * as edit from "./line-editor.ts";
 import { EMPTY_LINE, type Line, lineOf } from "./line-editor.ts";
+import type { Timeline } from "./timeline-model.ts";
+import {
+  initialTimelineState,
+  type TimelineAction,
+  type TimelineState,
+  timelineReducer,
+} from "./timeline-state.ts";
 
 export type Tone = "hit" | "timeout" | "echo" | "output" | "info" | "warning" | "error";
 
@@ -69,6 +76,8 @@ export interface ShellState {
   busy: boolean;
   ctrlCArmed: boolean;
   quitting: boolean;
+  /** A snapshot open in the timeline view (:show): it takes the keys until q. */
+  viewer: TimelineState | null;
 }
 
 export const PRINTED_LIMIT = 200;
@@ -101,7 +110,10 @@ export type Action =
   | { type: "print"; lines: string[]; tone: Tone }
   | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
   | { type: "select"; tracker: string | null }
-  | { type: "selectNext"; direction: 1 | -1 };
+  | { type: "selectNext"; direction: 1 | -1 }
+  | { type: "openViewer"; timeline: Timeline }
+  | { type: "viewer"; action: TimelineAction }
+  | { type: "closeViewer" };
 
 export function initialState(backend: string, history: string[] = []): ShellState {
   return {
@@ -125,6 +137,7 @@ export function initialState(backend: string, history: string[] = []): ShellStat
     busy: false,
     ctrlCArmed: false,
     quitting: false,
+    viewer: null,
   };
 }
 
@@ -188,6 +201,14 @@ export function reducer(state: ShellState, action: Action): ShellState {
       return interrupt(state);
     case "quit":
       return { ...state, quitting: true };
+    case "openViewer":
+      return { ...state, viewer: initialTimelineState(action.timeline) };
+    case "viewer":
+      return state.viewer
+        ? { ...state, viewer: timelineReducer(state.viewer, action.action) }
+        : state;
+    case "closeViewer":
+      return { ...state, viewer: null };
     default:
       return state;
   }

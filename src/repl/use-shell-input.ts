@@ -5,6 +5,7 @@ import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";
 import type { Outcome } from "./controller.ts";
 import type { Action, ShellState } from "./state.ts";
+import { timelineKey } from "./use-timeline-input.ts";
 
 export interface InputHandlers {
   /** Always the newest state: keys of one chunk arrive before React renders. */
@@ -54,6 +55,13 @@ export function useShellInput(handlers: InputHandlers): void {
 export function handleKey(handlers: InputHandlers, input: string, key: Key): void {
   const { dispatch, getState } = handlers;
   if (getState().quitting) return;
+  if (getState().viewer !== null) {
+    // The timeline (:show) has the keys until q; then the prompt has them again.
+    const action = timelineKey(input, key);
+    if (action === "quit") dispatch({ type: "closeViewer" });
+    else if (action) dispatch({ type: "viewer", action });
+    return;
+  }
   const action = editAction(input, key);
   if (action) dispatch(action);
   else if (key.return) void submitLine(handlers, getState().line.text);
@@ -139,6 +147,7 @@ export function submitLine(handlers: InputHandlers, text: string): Promise<void>
       return;
     }
     dispatch({ type: "accepted", input: text, output: outcome.output, select: outcome.select });
+    if (outcome.show) dispatch({ type: "openViewer", timeline: outcome.show });
     if (outcome.clearScreen) handlers.onClearScreen();
     if (outcome.quit) dispatch({ type: "quit" });
   });

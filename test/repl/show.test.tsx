@@ -1,0 +1,115 @@
+// :show in the shell: the controller keeps each tracker's last hits; :show opens the newest
+// one with a snapshot as the timeline, which takes the keys until q brings the prompt back;
+// with no snapshot to show, it says so and why.
+
+import { render } from "ink-testing-library";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { App } from "../../src/repl/App.tsx";
+import { COMMAND_NAMES } from "../../src/repl/commands.ts";
+import { RECENT_HITS, ShellController } from "../../src/repl/controller.ts";
+import { FakeSession, fakeChecker } from "./fake-session.ts";
+import { ENTER, press, waitForFrame } from "./ink-helpers.ts";
+
+const FIXTURE = new URL("./fixtures/wakeup-snapshot.txt", import.meta.url).pathname;
+const NO_VOCABULARY = {
+  commands: COMMAND_NAMES,
+  keywords: [],
+  probes: () => [],
+  fields: () => [],
+  trackers: () => [],
+  targets: [],
+  files: () => [],
+};
+
+function setup() {
+  let session: FakeSession | undefined;
+  const controller = new ShellController({
+    backend: "live eBPF",
+    checker: fakeChecker,
+    now: () => 0,
+    openSession: async (listener) => {
+      session = new FakeSession(listener, "live eBPF");
+      return session;
+    },
+  });
+  const app = render(
+    <App
+      controller={controller}
+      vocabulary={NO_VOCABULARY}
+      onQuit={() => {}}
+      size={{ columns: 101, rows: 31 }}
+      timers={false}
+    />,
+  );
+  return { app, controller, session: () => session as FakeSession };
+}
+
+async function enter(app: ReturnType<typeof setup>["app"], line: string, shows: string) {
+  await press(app, line);
+  app.stdin.write(ENTER);
+  return waitForFrame(app, (frame) => frame.includes(shows));
+}
+
+test(":show with no snapshot yet says so, and how to get one", async () => {
+  const { app } = setup();
+  const frame = await enter(app, ":show", "error");
+  assert.match(
+    frame,
+    /error: no hit has a snapshot yet: a tracker takes them with `then snapshot`/,
+  );
+  await press(app, "\u0015");
+  const unknown = await enter(app, ":show nosuch", "named nosuch");
+  assert.match(unknown, /error: no tracker named nosuch/);
+  app.unmount();
+});
+
+test(":show opens the newest hit with a snapshot; keys go to the timeline; q returns", async () => {
+  const { app, controller, session } = setup();
+  await enter(app, "track wakeup: sched_wakeup(pid) -> sched_switch(pid) > 200us", "started");
+  const withSnapshot = { ...session().hit("wakeup", 1_113_339), snapshot: FIXTURE };
+  session().listener.hit(withSnapshot);
+  // A newer hit whose snapshot was not taken (rate limit): :show skips it.
+  session().listener.hit(session().hit("wakeup", 400_000));
+  controller.flush();
+  const empty = await enter(app, ":show irq", "named irq");
+  assert.match(empty, /no tracker named irq/);
+  await press(app, "\u0015");
+
+  const shown = await enter(app, ":show wakeup", "wakeup threshold hit");
+  assert.match(shown, new RegExp(`showing ${FIXTURE} \\(q goes back\\)`));
+  assert.match(shown, /\ncpu1 .*tsc-16146─+/);
+  assert.match(shown, /event 17\/26/);
+  assert.not.match(shown, /ltsh>\s*$/, "the prompt gives way to the timeline");
+  const stepped = await press(app, "n");
+  assert.match(stepped, /event 18\/26/);
+  const back = await press(app, "q");
+  assert.match(back, /ltsh>\s*$/);
+  assert.not.match(back, /event 18\/26/);
+  // Typing works again: the keys are the prompt's.
+  assert.match(await press(app, "n"), /ltsh> n\s*$/);
+  app.unmount();
+});
+
+test("the controller keeps the last hits of each tracker, newest snapshot first", () => {
+  const controller = new ShellController({
+    backend: "fake",
+    checker: fakeChecker,
+    openSession: async (listener) => new FakeSession(listener),
+  });
+  const session = new FakeSession(controller.listener);
+  const hit = (tracker: string, ns: number, snapshot: string | null) => ({
+    ...session.hit(tracker, ns),
+    snapshot,
+  });
+  controller.listener.hit(hit("a", 1000, "a-1.txt"));
+  controller.listener.hit(hit("b", 1000, "b-1.txt"));
+  controller.listener.hit(hit("a", 1000, null));
+  assert.is(controller.newestSnapshotHit()?.snapshot, "b-1.txt");
+  assert.is(controller.newestSnapshotHit("a")?.snapshot, "a-1.txt");
+  for (let i = 0; i < RECENT_HITS; i++) controller.listener.hit(hit("a", 1000, null));
+  assert.is(controller.newestSnapshotHit("a"), null, "older than the last RECENT_HITS");
+  assert.is(controller.newestSnapshotHit("c"), null);
+});
+
+test.run();
