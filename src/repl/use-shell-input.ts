@@ -5,7 +5,7 @@ import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";
 import type { Outcome } from "./controller.ts";
 import type { Action, ShellState } from "./state.ts";
-import { timelineKey } from "./use-timeline-input.ts";
+import { timelineKeys } from "./use-timeline-input.ts";
 
 export interface InputHandlers {
   /** Always the newest state: keys of one chunk arrive before React renders. */
@@ -57,9 +57,10 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
   if (getState().quitting) return;
   if (getState().viewer !== null) {
     // The timeline (:show) has the keys until q; then the prompt has them again.
-    const action = timelineKey(input, key);
-    if (action === "quit") dispatch({ type: "closeViewer" });
-    else if (action) dispatch({ type: "viewer", action });
+    for (const action of timelineKeys(input, key)) {
+      if (action === "quit") dispatch({ type: "closeViewer" });
+      else dispatch({ type: "viewer", action });
+    }
     return;
   }
   const action = editAction(input, key);

@@ -38,6 +38,19 @@ export function timelineKey(input: string, key: Key): TimelineAction | "quit" | 
   return type ? { type } : null;
 }
 
+/**
+ * Every key of one read: keys typed fast (or a terminal's paste) arrive as one string of
+ * plain characters, each its own command; "quit" ends the list.
+ */
+export function timelineKeys(input: string, key: Key): (TimelineAction | "quit")[] {
+  const plain = !key.ctrl && !key.meta && !key.escape && input.length > 1;
+  const actions = (plain ? [...input] : [input])
+    .map((ch) => timelineKey(ch, plain ? ({} as Key) : key))
+    .filter((action) => action !== null);
+  const quit = actions.indexOf("quit");
+  return quit < 0 ? actions : actions.slice(0, quit + 1);
+}
+
 export function useTimelineInput(
   dispatch: (action: TimelineAction) => void,
   onQuit: () => void,
@@ -45,9 +58,10 @@ export function useTimelineInput(
 ): void {
   useInput(
     (input, key) => {
-      const action = timelineKey(input, key);
-      if (action === "quit") onQuit();
-      else if (action) dispatch(action);
+      for (const action of timelineKeys(input, key)) {
+        if (action === "quit") onQuit();
+        else dispatch(action);
+      }
     },
     { isActive },
   );

@@ -163,6 +163,18 @@ test("frame at 100x30: CPU rows with task names, the marked span, IRQ, softirq, 
   app.unmount();
 });
 
+test("keys typed fast arrive together: each one counts, and q stops the rest", async () => {
+  let quit = 0;
+  const app = render(
+    <TimelineApp timeline={timeline} onQuit={() => quit++} size={{ columns: 101, rows: 31 }} />,
+  );
+  assert.match(await press(app, "nnn"), /event 20\/26/);
+  app.stdin.write("pqn");
+  await waitForFrame(app, () => quit === 1);
+  assert.match(plain(app.lastFrame()), /event 19\/26/, "the n after q is not acted on");
+  app.unmount();
+});
+
 test("a trace without ltsh's header: the whole window, no span, still readable", () => {
   const bare: Timeline = { ...timeline, note: null, span: null, task: null, marks: [] };
   const text = plainRows(timelineRows(initialTimelineState(bare), 100, 30));
