@@ -24,14 +24,15 @@ const duration = (ns: number | null) =>
 const number = (value: number) => ({ class: "number", value });
 const string = (value: string) => ({ class: "string", value });
 
+/** The task of an event; what the trace does not say (no comm, no ids) is left out. */
 function process(context: EventContext | null) {
   if (context === null) return null;
-  return {
-    class: "process",
-    name: context.comm,
+  const known = {
+    ...(context.comm !== "" ? { name: context.comm } : {}),
     ...(context.pid >= 0 ? { pid: context.pid } : {}),
-    tid: context.tid,
+    ...(context.tid >= 0 ? { tid: context.tid } : {}),
   };
+  return Object.keys(known).length === 0 ? { class: "unknown" } : { class: "process", ...known };
 }
 
 const cpu = (context: EventContext | null) =>

@@ -4,12 +4,13 @@
 // hits agree with `ltsh run --replay`; --begin/--end restrict the analysis.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { lamiMain } from "../../src/lami/main.ts";
+import { CTF_OFFSET_NS, writeCtfTrace } from "./ctf.ts";
 import {
   parseLami,
   validateError,
@@ -227,6 +228,43 @@ test("--limit caps the rows; a program with an error is an error object with its
   assert.match(error["error-message"] as string, /\^/);
   const usage = lastJson((await lami("--bogus")).out);
   assert.match(usage["error-message"] as string, /Unknown option '--bogus'.*usage: ltsh-lami/);
+});
+
+test("a CTF trace (LTTng's format) through babeltrace: exact epoch timestamps, ranges on them", async () => {
+  const ctf = join(dir, "ctf");
+  writeCtfTrace(ctf);
+  assert.equal(await lami(WAKEUP, "--test-compatibility", ctf), { status: 0, out: "" });
+  const before = readdirSync(tmpdir()).filter((name) => name.startsWith("ltsh-lami-")).length;
+  const { status, out } = await lami(WAKEUP, ctf);
+  assert.is(status, 0, out);
+  const json = lastJson(out);
+  assert.equal(validateResults(json, metadata), []);
+  const [hits, stats] = json.results as Json[];
+  assert.equal(
+    hitRows(hits).map((row) => [row[0], row[1].value, row[3].value, row[5]]),
+    [
+      [
+        {
+          class: "time-range",
+          begin: { class: "timestamp", value: CTF_OFFSET_NS + 1_000_000_000n },
+          end: { class: "timestamp", value: CTF_OFFSET_NS + 1_000_300_000n },
+        },
+        300_000,
+        "5",
+        { class: "unknown" },
+      ],
+    ],
+  );
+  assert.is(hitRows(stats)[0][1].value, 2);
+  const after = readdirSync(tmpdir()).filter((name) => name.startsWith("ltsh-lami-")).length;
+  assert.is(after, before, "the converted text is removed");
+  const late = String(CTF_OFFSET_NS + 1_500_000_000n);
+  const ranged = lastJson(
+    (await lami(WAKEUP, "--begin", late, "--end", String(CTF_OFFSET_NS * 2n), ctf)).out,
+  );
+  const [lateHits, lateStats] = ranged.results as Json[];
+  assert.equal(hitRows(lateHits), []);
+  assert.is(hitRows(lateStats)[0][1].value, 1, "only the second pair is in the range");
 });
 
 test("the validator refuses what the spec refuses", () => {
