@@ -68,10 +68,9 @@ export interface Timeline {
 /** A snapshot that cannot be shown: one line for the user. */
 export class TimelineError extends Error {}
 
-const idleTids = new Set([0]);
-
+/** The idle task (swapper), drawn as a gap rather than as a task. */
 export function isIdle(tid: number): boolean {
-  return idleTids.has(tid);
+  return tid === 0;
 }
 
 /** Reads a snapshot (or any ftrace text trace) into a Timeline. */

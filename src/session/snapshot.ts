@@ -14,7 +14,7 @@ import { annotatedSnapshot, hitEndNs } from "../records/snapshot-note.ts";
 import type { HitRecord } from "../records/types.ts";
 import { recordLttngSnapshot } from "./snapshot-lttng.ts";
 import { type SnapshotSettings, snapshotSettings } from "./snapshot-options.ts";
-import { WindowCutter } from "./snapshot-window.ts";
+import { type WindowCut, WindowCutter } from "./snapshot-window.ts";
 
 export type { SnapshotSettings } from "./snapshot-options.ts";
 
@@ -175,11 +175,9 @@ export class FlightRecorder {
     this.warnIfFrozenDuring(hit.tracker, fromNs, toNs);
     this.instance.freeze();
     const frozenAt = process.hrtime.bigint();
-    let text: string;
+    let cut: WindowCut;
     try {
-      const cut = await this.readWindow(fromNs, toNs);
-      // The hit named in the header (for `ltsh show`) and marked as a slice (for Perfetto).
-      text = `${annotatedSnapshot(cut.header, cut.lines, hit).join("\n")}\n`;
+      cut = await this.readWindow(fromNs, toNs);
       // Only a buffer that wrapped lost part of the window; a young recorder simply began later.
       if (cut.overwritten && cut.oldestNs !== null && cut.oldestNs > fromNs) {
         const held = formatDuration(Number(toNs - cut.oldestNs));
@@ -192,6 +190,9 @@ export class FlightRecorder {
       if (!this.closed) this.instance.resume();
       this.lastFreeze = { fromNs: frozenAt, toNs: process.hrtime.bigint() };
     }
+    // Once recording has resumed: the hit named in the header (for `ltsh show`) and marked
+    // as a slice (for Perfetto).
+    const text = `${annotatedSnapshot(cut.header, cut.lines, hit).join("\n")}\n`;
     await mkdir(this.settings.dir, { recursive: true });
     const path = await writeNew(this.settings.dir, name, text);
     if (lttngDone !== null) {

@@ -1,7 +1,9 @@
 // End to end in a real terminal (tmux, 100x30): `ltsh show` on a snapshot the live recorder
 // wrote. A user reads the timeline, steps to the next event, zooms, pans, fits the hit again
-// and quits with q; the terminal comes back (alternate screen) and ltsh exits 0.
+// and quits with q; the terminal comes back (alternate screen) and ltsh exits 0. Without a
+// terminal it prints the first screen; a bad file or usage is one line and an exit status.
 
+import { spawnSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { TmuxPane, tmuxSkipReason } from "./tmux.ts";
@@ -9,6 +11,34 @@ import { TmuxPane, tmuxSkipReason } from "./tmux.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const FIXTURE = "test/repl/fixtures/wakeup-snapshot.txt";
 const LTSH = `${process.execPath} bin/ltsh.js`;
+
+function ltsh(...args: string[]) {
+  return spawnSync(process.execPath, ["bin/ltsh.js", ...args], { cwd: ROOT, encoding: "utf8" });
+}
+
+test("ltsh show without a terminal prints the first screen; mistakes are one line", () => {
+  const shown = ltsh("show", FIXTURE);
+  assert.is(shown.status, 0, shown.stderr);
+  const lines = shown.stdout.trimEnd().split("\n");
+  assert.is(lines[0], "wakeup threshold hit 1.11ms  key=16143 (tsc-16143)  wakeup-snapshot.txt");
+  assert.ok(lines.length <= 30 && lines.every((line) => [...line].length <= 100));
+  assert.ok(lines.some((line) => /^cpu1 .*tsc-16146─+/.test(line)));
+  const missing = ltsh("show", "no-such-snapshot.txt");
+  assert.equal(
+    [missing.status, missing.stderr],
+    [1, "ltsh: error: no-such-snapshot.txt: cannot read the trace: no such file\n"],
+  );
+  const usage = ltsh("show");
+  assert.is(usage.status, 2);
+  assert.match(
+    usage.stderr,
+    /^ltsh show: error: expected one SNAPSHOT\.txt\nTry 'ltsh show --help'/,
+  );
+  assert.match(
+    ltsh("--help").stdout,
+    /\n {2}show +show a snapshot as a per-CPU timeline in the terminal\n/,
+  );
+});
 
 const skip = tmuxSkipReason();
 if (skip) {
