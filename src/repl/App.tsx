@@ -1,6 +1,7 @@
 // The shell's root component: state from the reducer, keys from the input hook, the
 // controller passed in (so tests drive it with a scripted session), and the layout that
-// shares the terminal's rows between the table, the histogram and the prompt.
+// shares the terminal's rows between the table, the histogram and the prompt; or, while
+// :show has a snapshot open, the timeline in their place.
 
 import { Box, Text, useWindowSize } from "ink";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";

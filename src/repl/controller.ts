@@ -1,6 +1,7 @@
 // The shell's engine, apart from React: runs prompt lines (track/set statements and
 // :commands) against a Session, batches hits into feed lines every FLUSH_MS, polls the
-// trackers' counters a few times a second, and reports everything as reducer actions.
+// trackers' counters a few times a second, keeps each tracker's last hits (for :show), and
+// reports everything as reducer actions.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { OptionValue } from "../compiler/plan.ts";

@@ -1,5 +1,6 @@
 // The shell's state and its pure reducer: the prompt line, history, completion choices,
-// the inline error, lines printed above (the <Static> feed), tracker rows and the status.
+// the inline error, lines printed above (the <Static> feed), tracker rows, the status and
+// the snapshot open in the timeline (:show; its own reducer is ./timeline-state.ts).
 // Everything the screen shows is derived from this; tests drive it with no rendering.
 
 import type { SummaryRecord } from "../records/types.ts";

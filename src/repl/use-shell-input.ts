@@ -1,5 +1,6 @@
 // The input hook: maps key presses to reducer actions, and Enter/Tab to the controller
-// (submit a line, complete a word). Pasted text with newlines submits line by line.
+// (submit a line, complete a word). Pasted text with newlines submits line by line. While a
+// snapshot is open (:show), the keys go to the timeline (./use-timeline-input.ts) until q.
 
 import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";

@@ -8,6 +8,8 @@ import * as assert from "uvu/assert";
 import { App } from "../../src/repl/App.tsx";
 import { COMMAND_NAMES } from "../../src/repl/commands.ts";
 import { RECENT_HITS, ShellController } from "../../src/repl/controller.ts";
+import { initialState, reducer } from "../../src/repl/state.ts";
+import { loadTimeline } from "../../src/repl/timeline-model.ts";
 import { FakeSession, fakeChecker } from "./fake-session.ts";
 import { ENTER, press, waitForFrame } from "./ink-helpers.ts";
 
@@ -89,6 +91,18 @@ test(":show opens the newest hit with a snapshot; keys go to the timeline; q ret
   // Typing works again: the keys are the prompt's.
   assert.match(await press(app, "n"), /ltsh> n\s*$/);
   app.unmount();
+});
+
+test("reducer: the viewer opens on the snapshot, takes timeline actions, and closes", async () => {
+  const timeline = await loadTimeline(FIXTURE);
+  const open = reducer(initialState("fake"), { type: "openViewer", timeline });
+  assert.is(open.viewer?.timeline, timeline);
+  const cursor = open.viewer?.cursor as number;
+  const stepped = reducer(open, { type: "viewer", action: { type: "nextEvent" } });
+  assert.is(stepped.viewer?.cursor, cursor + 1);
+  assert.is(reducer(stepped, { type: "closeViewer" }).viewer, null);
+  const closed = reducer(initialState("fake"), { type: "viewer", action: { type: "zoomIn" } });
+  assert.is(closed.viewer, null, "no viewer, nothing to act on");
 });
 
 test("the controller keeps the last hits of each tracker, newest snapshot first", () => {
