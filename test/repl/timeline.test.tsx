@@ -7,7 +7,7 @@ import { render } from "ink-testing-library";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { TimelineApp } from "../../src/repl/TimelineApp.tsx";
-import { plainRows, timelineRows } from "../../src/repl/timeline-format.ts";
+import { plainRows, taskColor, timelineRows } from "../../src/repl/timeline-format.ts";
 import { loadTimeline, type Timeline } from "../../src/repl/timeline-model.ts";
 import {
   initialTimelineState,
@@ -173,6 +173,22 @@ test("keys typed fast arrive together: each one counts, and q stops the rest", a
   await waitForFrame(app, () => quit === 1);
   assert.match(plain(app.lastFrame()), /event 19\/26/, "the n after q is not acted on");
   app.unmount();
+});
+
+test("a task has one colour: in its runs, in the legend, at any zoom", () => {
+  const colourOf = (state: TimelineState, text: string) =>
+    timelineRows(state, 100, 30)
+      .flat()
+      .filter((segment) => segment.text.includes(text))
+      .map((segment) => segment.color);
+  const waker = taskColor("tsc", 16146);
+  assert.equal(colourOf(start, "tsc-16146─"), [waker], "its run on cpu1");
+  const rows = timelineRows(start, 100, 30);
+  const legend = rows.find((row) => row[0]?.text === "tasks ") ?? [];
+  const at = legend.findIndex((segment) => segment.text.startsWith("tsc-16146"));
+  assert.equal([legend[at - 1]?.text, legend[at - 1]?.color], ["■ ", waker], "its legend swatch");
+  assert.equal(colourOf(run(start, "zoomIn", "zoomIn"), "tsc-16146─"), [waker], "zoomed in");
+  assert.is(taskColor("tsc", 16146), waker, "the same on every call");
 });
 
 test("a trace without ltsh's header: the whole window, no span, still readable", () => {
