@@ -111,13 +111,22 @@ function findTask(lines: readonly string[], tid: number): MarkedTask | null {
 }
 
 /**
- * The keyed task: a key of one integer that is the id of a task the window shows (running,
- * woken or switched). Keys such as IRQ numbers or addresses name no task there.
+ * The keyed task: a key of one integer that the pair's own events name as a task (they ran
+ * in it, or a pid/tid field of theirs holds it), as the window shows it. Keys such as IRQ
+ * numbers or addresses name no task.
  */
 export function keyedTask(hit: HitRecord, lines: readonly string[]): MarkedTask | null {
   const [key, ...rest] = hit.key as KeyValue[];
   if (rest.length > 0 || typeof key !== "bigint" || key <= 0n || key > 4_194_304n) return null;
-  return findTask(lines, Number(key));
+  const tid = Number(key);
+  const contexts = [hit.begin, hit.end].filter((c): c is EventContext => c !== null);
+  const field = new RegExp(`\\b\\w*(?:pid|tid)=${tid}\\b`);
+  const named = contexts.some(
+    (c) => c.tid === tid || c.pid === tid || field.test(shownEvent(lines, c)?.line ?? ""),
+  );
+  if (!named) return null;
+  const ran = contexts.find((c) => c.tid === tid);
+  return findTask(lines, tid) ?? (ran ? contextTask(ran) : null);
 }
 
 function contextTask(context: EventContext): MarkedTask {
@@ -158,22 +167,22 @@ const SNAP_NS = 50_000n;
 const EVENT_HEAD = /\[(\d{3,})\]\s+(?:\S+\s+)?(\d+)\.(\d{1,9}):\s+(\w+):/;
 
 /**
- * Where the trace shows the hit's event: the printed time of the `probe` line on `cpu` nearest
- * to `ns` (the tracker and ftrace read the clock a moment apart), else `ns` at the trace's
- * resolution. The markers then sit exactly on the begin and end events of the file.
+ * The line of a hit's event in the window: the `probe` line on its CPU nearest to its time
+ * (the tracker and ftrace read the clock a moment apart); null when the window lacks it.
  */
-function shownTime(lines: readonly string[], probe: string, cpu: number, ns: bigint): bigint {
-  const name = probe.slice(probe.indexOf(":") + 1);
-  let best: bigint | null = null;
+function shownEvent(lines: readonly string[], context: EventContext) {
+  const name = context.probe.slice(context.probe.indexOf(":") + 1);
+  const ns = context.ts_ns;
+  const distance = (ts: bigint) => (ts > ns ? ts - ns : ns - ts);
+  let best: { line: string; ts: bigint } | null = null;
   for (const line of lines) {
     const head = EVENT_HEAD.exec(line);
-    if (head === null || head[4] !== name || +head[1] !== cpu) continue;
+    if (head === null || head[4] !== name || +head[1] !== context.cpu) continue;
     const ts = BigInt(head[2]) * 1_000_000_000n + BigInt(head[3].padEnd(9, "0"));
-    const distance = ts > ns ? ts - ns : ns - ts;
-    if (distance <= SNAP_NS && (best === null || distance < (best > ns ? best - ns : ns - best)))
-      best = ts;
+    if (distance(ts) <= SNAP_NS && (best === null || distance(ts) < distance(best.ts)))
+      best = { line, ts };
   }
-  return best ?? ns;
+  return best;
 }
 
 /**
@@ -190,9 +199,10 @@ export function withHitMarkers(
   const atResolution = (ns: bigint) => ns - (ns % resolution);
   const name = `ltsh ${hit.tracker} ${formatDuration(hit.latency_ns)} key=${formatKey(hit.key)}`;
   const { begin, end } = hit;
-  const beginAt = atResolution(shownTime(lines, begin.probe, begin.cpu, begin.ts_ns));
+  // On the events as the file shows them, so that the slice starts and ends exactly there.
+  const beginAt = atResolution(shownEvent(lines, begin)?.ts ?? begin.ts_ns);
   let endAt = atResolution(
-    end === null ? hitEndNs(hit) : shownTime(lines, end.probe, end.cpu, end.ts_ns),
+    end === null ? hitEndNs(hit) : (shownEvent(lines, end)?.ts ?? end.ts_ns),
   );
   // A slice never ends before it begins, whatever the two clocks said.
   if (endAt < beginAt) endAt = beginAt;
@@ -216,13 +226,18 @@ export function withHitMarkers(
   return out;
 }
 
-/** Header comments, the note, then the window with its markers: a snapshot file's lines. */
+/**
+ * Header comments, the note, then the window with its markers: a snapshot file's lines.
+ * `markers`: false for a window of perf or babeltrace text, where a tracefs line would not
+ * belong (and Perfetto would not read the file anyway).
+ */
 export function annotatedSnapshot(
   header: readonly string[],
   lines: readonly string[],
   hit: HitRecord,
+  markers = true,
 ): string[] {
   const task = keyedTask(hit, lines);
-  const marked = task ?? contextTask(hit.begin);
-  return [...header, ...hitNoteLines(hit, task), ...withHitMarkers(lines, hit, marked)];
+  const window = markers ? withHitMarkers(lines, hit, task ?? contextTask(hit.begin)) : lines;
+  return [...header, ...hitNoteLines(hit, task), ...window];
 }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { hitEnvironment } from "../records/environment.ts";
 import { annotatedSnapshot, isHitMarkerLine } from "../records/snapshot-note.ts";
 import type { HitRecord } from "../records/types.ts";
+import { detectFormat } from "./formats.ts";
 
 /** Most lines kept for snapshots: bounds memory when a pair spans a very busy stretch. */
 export const SNAPSHOT_MAX_LINES = 200_000;
@@ -85,7 +86,9 @@ export class SnapshotWindows {
     const header = window.truncated
       ? [...this.header, `# truncated: only the last ${SNAPSHOT_MAX_LINES} lines were kept`]
       : this.header;
-    const text = annotatedSnapshot(header, window.lines, hit);
+    // Markers are tracefs lines: only a window of tracefs text gets them.
+    const ftrace = detectFormat(window.lines.filter((l) => !l.startsWith("#")).slice(0, 50));
+    const text = annotatedSnapshot(header, window.lines, hit, ftrace === "ftrace");
     writeFileSync(path, `${text.join("\n")}\n`);
     this.written++;
     window.done({ ...hit, snapshot: path });

@@ -169,6 +169,8 @@ test("the writer reproduces the recorded snapshot from its header, its lines and
 
 test("a key that names no task (an IRQ number): the slice goes on the begin event's task", () => {
   const lines = [
+    // A task whose tid happens to be the IRQ number: the pair's events do not name it.
+    "         cpuhp/3-36      (     36) [001] d..2.   669.046700: sched_switch: prev_comm=cpuhp/3 prev_pid=36 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120",
     "          <idle>-0       (-------) [001] d.h1.   669.046750: irq_handler_entry: irq=36 name=virtio1-req.0",
     "          <idle>-0       (-------) [001] d.h1.   669.046763: irq_handler_exit: irq=36 ret=handled",
   ];
@@ -239,6 +241,7 @@ test("a timeout hit: the slice ends at the deadline", () => {
 });
 
 const dir = mkdtempSync(join(tmpdir(), "ltsh-markers-"));
+const PERF_TRACE = new URL("../fixtures/traces/wakeup.perf.txt", import.meta.url).pathname;
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("replay's snapshots carry the same marker pair: one slice per hit, from its begin to its end", async () => {
@@ -286,6 +289,23 @@ test("ltsh's replay ignores the markers: the same hits with or without them, non
   // The snapshot of the replayed snapshot marks its hit once, not twice.
   assert.is(written.length, 1);
   assert.is(perfettoSlices(written[0]).slices.length, 1);
+});
+
+test("a snapshot of perf script text has the note but no tracefs markers, and replays cleanly", async () => {
+  const snapshots = join(dir, "perf");
+  const tracker = WAKEUP.replace("> 500us", "> 200us");
+  const source = `set snapshot.dir = "${snapshots}"\n${tracker} then snapshot`;
+  const { hits } = await replayHits(source, PERF_TRACE);
+  assert.ok(hits.length > 0);
+  const text = readFileSync(hits[0].snapshot!, "utf8");
+  assert.match(text, /^# ltsh hit: /m);
+  assert.not.match(text, /tracing_mark_write/);
+  const again = await replayHits(tracker, hits[0].snapshot!);
+  assert.equal(
+    again.warnings.filter((w) => w.includes("malformed")),
+    [],
+  );
+  assert.ok(again.hits.some((h) => h.begin.ts_ns === hits[0].begin.ts_ns));
 });
 
 test.run();
