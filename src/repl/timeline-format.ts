@@ -179,8 +179,19 @@ function cpuRows(state: TimelineState, plot: Plot, cpu: number): Row[] {
       continue;
     }
     const style = { color: taskColor(run.comm, run.tid), bold: run.tid === timeline.task?.tid };
-    for (let i = start; i < end; i++) tasks[i] = { ch: "─", ...style };
-    writeText(tasks, start, `${run.comm}-${run.tid}`, end, style);
+    const width = end - start;
+    // Too short for a name: a block in the task's colour; else the name, cut with "…".
+    for (let i = start; i < end; i++) tasks[i] = { ch: width < 3 ? "▌" : "─", ...style };
+    const name = `${run.comm}-${run.tid}`;
+    if (width >= 3) {
+      writeText(
+        tasks,
+        start,
+        name.length < width ? name : `${name.slice(0, width - 1)}…`,
+        end,
+        style,
+      );
+    }
   }
   const irqs = plot.blank();
   for (const kind of ["softirq", "irq"] as const) {
