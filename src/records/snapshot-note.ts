@@ -2,7 +2,8 @@
 // (readers of ftrace text, ltsh's replay among them, skip '#' lines), read back by `ltsh show`;
 // and an atrace marker pair (`tracing_mark_write: B|tgid|name` … `E|tgid|name`) on the keyed
 // task at the hit's begin and end, so that Perfetto's systrace importer shows the hit as a
-// slice on that task's track.
+// slice on that task's track. The E marker carries ltsh's name too: Perfetto ignores what
+// follows `E|tgid`, and a replay then tells ltsh's markers from others line by line.
 
 import { formatDuration, formatKey, hitToJson } from "./output.ts";
 import type { EventContext, HitRecord, KeyValue } from "./types.ts";
