@@ -10,6 +10,7 @@ import type { ShellController } from "./controller.ts";
 import { fit } from "./format.ts";
 import { type Action, initialState, reducer, type ShellState } from "./state.ts";
 import { TimelineView } from "./TimelineView.tsx";
+import { loadTimeline } from "./timeline-model.ts";
 import { type InputHandlers, useShellInput } from "./use-shell-input.ts";
 import { Feed, HistogramPanel, Lines, Prompt, StatusBar, TrackersPanel } from "./views.tsx";
 
@@ -75,6 +76,7 @@ export function App(props: AppProps) {
         return propsRef.current.vocabulary;
       },
       onClearScreen: () => propsRef.current.onClearScreen?.(),
+      loadSnapshot: loadTimeline,
       queue: { last: Promise.resolve() },
     }),
     [dispatch],
@@ -87,7 +89,12 @@ export function App(props: AppProps) {
     return (
       <>
         <Feed printed={state.printed} width={width} />
-        <TimelineView state={state.viewer} columns={width} rows={rows - 1} />
+        <TimelineView
+          state={state.viewer}
+          columns={width}
+          rows={rows - 1}
+          place={state.viewerHits ?? undefined}
+        />
       </>
     );
   }

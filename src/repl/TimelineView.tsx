@@ -5,8 +5,16 @@ import { Box, Text } from "ink";
 import { type Row, timelineRows } from "./timeline-format.ts";
 import type { TimelineState } from "./timeline-state.ts";
 
-export function TimelineView(props: { state: TimelineState; columns: number; rows: number }) {
-  const rows = timelineRows(props.state, props.columns, props.rows);
+export function TimelineView(props: {
+  state: TimelineState;
+  columns: number;
+  rows: number;
+  /** In the shell: which of the kept hits' snapshots this is (`[` `]` step). */
+  place?: { paths: string[]; index: number };
+}) {
+  const { place } = props;
+  const among = place && { index: place.index, count: place.paths.length };
+  const rows = timelineRows(props.state, props.columns, props.rows, among);
   return (
     <Box flexDirection="column">
       {rows.map((row, i) => (

@@ -71,7 +71,7 @@ export const SHELL_COMMANDS: ShellCommand[] = [
   {
     name: ":show",
     args: "[NAME]",
-    help: "the newest hit's snapshot as a timeline (of any tracker, or of NAME); q goes back",
+    help: "the newest hit's snapshot as a timeline (of any tracker, or of NAME); [ ] older/newer",
     arity: [0, 1],
     run: show,
   },
@@ -246,15 +246,18 @@ async function show(shell: ShellController, [name]: string[]): Promise<Outcome> 
     const problem = known(shell, name);
     if (problem) return fail(problem);
   }
-  const hit = shell.newestSnapshotHit(name);
-  if (hit === null) {
+  const paths = shell.snapshotHits(name).map((hit) => hit.snapshot as string);
+  if (paths.length === 0) {
     const whose = name === undefined ? "no hit" : `no hit of ${name}`;
     return fail(
       `${whose} has a snapshot yet: a tracker takes them with \`then snapshot\` ` +
         "(e.g. track ... > 200us then snapshot), and :show opens the newest",
     );
   }
-  const path = hit.snapshot as string;
-  const timeline = await loadTimeline(path);
-  return ok([`showing ${path} (q goes back)`], { show: timeline });
+  const index = paths.length - 1;
+  const timeline = await loadTimeline(paths[index]);
+  const others = paths.length > 1 ? `; [ and ] step through the last ${paths.length} hits` : "";
+  return ok([`showing ${paths[index]} (q goes back${others})`], {
+    show: { timeline, paths, index },
+  });
 }

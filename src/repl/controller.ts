@@ -67,8 +67,8 @@ export type Outcome =
       select?: string;
       clearScreen?: boolean;
       quit?: boolean;
-      /** A snapshot to open in the timeline view (:show). */
-      show?: Timeline;
+      /** A snapshot to open in the timeline view (:show), one of `paths` (`[` `]` step). */
+      show?: { timeline: Timeline; paths: string[]; index: number };
     }
   | { ok: false; error: string };
 
@@ -152,17 +152,15 @@ export class ShellController {
     this.recent.set(hit.tracker, kept);
   }
 
-  /** The newest kept hit with a snapshot file, of one tracker or of any; null when none has. */
-  newestSnapshotHit(tracker?: string): HitRecord | null {
+  /** The kept hits with a snapshot file, of one tracker or of all, oldest first. */
+  snapshotHits(tracker?: string): HitRecord[] {
     const lists =
       tracker === undefined ? [...this.recent.values()] : [this.recent.get(tracker) ?? []];
-    let newest: HitRecord | null = null;
-    for (const hit of lists.flat()) {
-      if (hit.snapshot === null) continue;
-      const at = hit.end?.ts_ns ?? hit.begin.ts_ns;
-      if (newest === null || at >= (newest.end?.ts_ns ?? newest.begin.ts_ns)) newest = hit;
-    }
-    return newest;
+    const at = (hit: HitRecord) => hit.end?.ts_ns ?? hit.begin.ts_ns;
+    return lists
+      .flat()
+      .filter((hit) => hit.snapshot !== null)
+      .sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
   }
 
   /** Opens the session now (live mode: permission problems show before anything is typed). */

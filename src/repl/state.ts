@@ -79,6 +79,8 @@ export interface ShellState {
   quitting: boolean;
   /** A snapshot open in the timeline view (:show): it takes the keys until q. */
   viewer: TimelineState | null;
+  /** The snapshots `[` and `]` step through while the viewer is open, and which one is shown. */
+  viewerHits: { paths: string[]; index: number } | null;
 }
 
 export const PRINTED_LIMIT = 200;
@@ -112,7 +114,7 @@ export type Action =
   | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
   | { type: "select"; tracker: string | null }
   | { type: "selectNext"; direction: 1 | -1 }
-  | { type: "openViewer"; timeline: Timeline }
+  | { type: "openViewer"; timeline: Timeline; paths?: string[]; index?: number }
   | { type: "viewer"; action: TimelineAction }
   | { type: "closeViewer" };
 
@@ -139,6 +141,7 @@ export function initialState(backend: string, history: string[] = []): ShellStat
     ctrlCArmed: false,
     quitting: false,
     viewer: null,
+    viewerHits: null,
   };
 }
 
@@ -202,14 +205,17 @@ export function reducer(state: ShellState, action: Action): ShellState {
       return interrupt(state);
     case "quit":
       return { ...state, quitting: true };
-    case "openViewer":
-      return { ...state, viewer: initialTimelineState(action.timeline) };
+    case "openViewer": {
+      const { paths, index } = action;
+      const viewerHits = paths && index !== undefined ? { paths, index } : null;
+      return { ...state, viewer: initialTimelineState(action.timeline), viewerHits };
+    }
     case "viewer":
       return state.viewer
         ? { ...state, viewer: timelineReducer(state.viewer, action.action) }
         : state;
     case "closeViewer":
-      return { ...state, viewer: null };
+      return { ...state, viewer: null, viewerHits: null };
     default:
       return state;
   }

@@ -36,8 +36,7 @@ const PALETTE = [
 ];
 /** Rows besides the CPUs': title, ruler, span, legend, marks, event (2), keys. */
 const FIXED_ROWS = 8;
-export const TIMELINE_KEYS =
-  "←/→ h/l pan  +/- zoom  n/p next/prev event  g/G first/last  f fit hit  a all  q back";
+export const TIMELINE_KEYS = "←→ pan  +- zoom  n/p event  g/G first/last  f fit hit  a all  q back";
 
 /** A task's colour, the same wherever and whenever it is drawn (a hash of its name and tid). */
 export function taskColor(comm: string, tid: number): string {
@@ -53,15 +52,26 @@ function relative(ns: number, zero: number): string {
   return `${delta < 0 ? "-" : "+"}${formatDuration(Math.abs(delta))}`;
 }
 
-export function timelineRows(state: TimelineState, columns: number, rows: number): Row[] {
+/**
+ * The screen's rows. `among`: in the shell, which of the kept hits this is — the title says
+ * "hit 3/5" and the keys line adds `[ ]`.
+ */
+export function timelineRows(
+  state: TimelineState,
+  columns: number,
+  rows: number,
+  among?: { index: number; count: number },
+): Row[] {
   const { timeline } = state;
   const width = Math.max(20, columns);
   const plot = new Plot(state.fromNs, state.toNs, width - LABEL_WIDTH);
   const zero = timeline.span?.fromNs ?? 0;
   const cpuRoom = Math.max(1, Math.floor((rows - FIXED_ROWS) / 2));
   const shownCpus = timeline.cpus.slice(0, cpuRoom);
+  const place = among && among.count > 1 ? `  hit ${among.index + 1}/${among.count}` : "";
+  const keys = place === "" ? TIMELINE_KEYS : `${TIMELINE_KEYS}  [ ] older/newer hit`;
   const out: Row[] = [
-    [{ text: titleText(timeline), bold: true }],
+    [{ text: `${titleText(timeline)}${place}`, bold: true }],
     [{ text: " ".repeat(LABEL_WIDTH) + rulerText(plot, zero) }],
     spanRow(timeline, plot),
   ];
@@ -69,7 +79,7 @@ export function timelineRows(state: TimelineState, columns: number, rows: number
   out.push(legendRow(state, timeline.cpus.length - shownCpus.length));
   out.push(marksRow(timeline, zero));
   out.push(...eventRows(state, zero, width));
-  out.push([{ text: TIMELINE_KEYS, dim: true }]);
+  out.push([{ text: keys, dim: true }]);
   return out.map((row) => fitRow(row, width));
 }
 

@@ -6,6 +6,7 @@ import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";
 import type { Outcome } from "./controller.ts";
 import type { Action, ShellState } from "./state.ts";
+import type { Timeline } from "./timeline-model.ts";
 import { timelineKeys } from "./use-timeline-input.ts";
 
 export interface InputHandlers {
@@ -15,6 +16,8 @@ export interface InputHandlers {
   submit(line: string): Promise<Outcome>;
   vocabulary: Vocabulary;
   onClearScreen(): void;
+  /** Reads a snapshot for the viewer (`[` and `]` open the previous and next hit's). */
+  loadSnapshot(path: string): Promise<Timeline>;
   /** Lines run one after the other, in the order they were entered. */
   queue: { last: Promise<void> };
 }
@@ -58,6 +61,7 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
   if (getState().quitting) return;
   if (getState().viewer !== null) {
     // The timeline (:show) has the keys until q; then the prompt has them again.
+    if (input === "[" || input === "]") return void stepSnapshot(handlers, input === "[" ? -1 : 1);
     for (const action of timelineKeys(input, key)) {
       if (action === "quit") dispatch({ type: "closeViewer" });
       else dispatch({ type: "viewer", action });
@@ -149,11 +153,31 @@ export function submitLine(handlers: InputHandlers, text: string): Promise<void>
       return;
     }
     dispatch({ type: "accepted", input: text, output: outcome.output, select: outcome.select });
-    if (outcome.show) dispatch({ type: "openViewer", timeline: outcome.show });
+    if (outcome.show) dispatch({ type: "openViewer", ...outcome.show });
     if (outcome.clearScreen) handlers.onClearScreen();
     if (outcome.quit) dispatch({ type: "quit" });
   });
   return queue.last;
+}
+
+/** `[` / `]` in the viewer: the previous or next kept hit's snapshot, when there is one. */
+async function stepSnapshot(handlers: InputHandlers, direction: -1 | 1): Promise<void> {
+  const hits = handlers.getState().viewerHits;
+  if (hits === null) return;
+  const index = hits.index + direction;
+  if (index < 0 || index >= hits.paths.length) return;
+  try {
+    const timeline = await handlers.loadSnapshot(hits.paths[index]);
+    // Only if the viewer is still on the snapshot the step started from.
+    if (handlers.getState().viewerHits?.index !== hits.index) return;
+    handlers.dispatch({ type: "openViewer", timeline, paths: hits.paths, index });
+  } catch (error) {
+    handlers.dispatch({
+      type: "print",
+      lines: [`warning: ${(error as Error).message}`],
+      tone: "warning",
+    });
+  }
 }
 
 function completeWord(handlers: InputHandlers): void {

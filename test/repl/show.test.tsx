@@ -14,6 +14,7 @@ import { FakeSession, fakeChecker } from "./fake-session.ts";
 import { ENTER, press, waitForFrame } from "./ink-helpers.ts";
 
 const FIXTURE = new URL("./fixtures/wakeup-snapshot.txt", import.meta.url).pathname;
+const SECOND = new URL("./fixtures/wakeup-snapshot-2.txt", import.meta.url).pathname;
 const NO_VOCABULARY = {
   commands: COMMAND_NAMES,
   keywords: [],
@@ -105,25 +106,46 @@ test("reducer: the viewer opens on the snapshot, takes timeline actions, and clo
   assert.is(closed.viewer, null, "no viewer, nothing to act on");
 });
 
-test("the controller keeps the last hits of each tracker, newest snapshot first", () => {
+test("the controller keeps the last hits of each tracker; those with a snapshot, oldest first", () => {
   const controller = new ShellController({
     backend: "fake",
     checker: fakeChecker,
     openSession: async (listener) => new FakeSession(listener),
   });
   const session = new FakeSession(controller.listener);
-  const hit = (tracker: string, ns: number, snapshot: string | null) => ({
-    ...session.hit(tracker, ns),
+  const hit = (tracker: string, snapshot: string | null) => ({
+    ...session.hit(tracker, 1000),
     snapshot,
   });
-  controller.listener.hit(hit("a", 1000, "a-1.txt"));
-  controller.listener.hit(hit("b", 1000, "b-1.txt"));
-  controller.listener.hit(hit("a", 1000, null));
-  assert.is(controller.newestSnapshotHit()?.snapshot, "b-1.txt");
-  assert.is(controller.newestSnapshotHit("a")?.snapshot, "a-1.txt");
-  for (let i = 0; i < RECENT_HITS; i++) controller.listener.hit(hit("a", 1000, null));
-  assert.is(controller.newestSnapshotHit("a"), null, "older than the last RECENT_HITS");
-  assert.is(controller.newestSnapshotHit("c"), null);
+  controller.listener.hit(hit("a", "a-1.txt"));
+  controller.listener.hit(hit("b", "b-1.txt"));
+  controller.listener.hit(hit("a", null));
+  controller.listener.hit(hit("a", "a-2.txt"));
+  const paths = (tracker?: string) => controller.snapshotHits(tracker).map((h) => h.snapshot);
+  assert.equal(paths(), ["a-1.txt", "b-1.txt", "a-2.txt"]);
+  assert.equal(paths("a"), ["a-1.txt", "a-2.txt"]);
+  for (let i = 0; i < RECENT_HITS; i++) controller.listener.hit(hit("a", null));
+  assert.equal(paths("a"), [], "older than the last RECENT_HITS");
+  assert.equal(paths("c"), []);
+});
+
+test("[ and ] step to the previous and next kept hit's snapshot inside the viewer", async () => {
+  const { app, session } = setup();
+  await enter(app, "track wakeup: sched_wakeup(pid) -> sched_switch(pid) > 200us", "started");
+  session().listener.hit({ ...session().hit("wakeup", 1_113_339), snapshot: FIXTURE });
+  session().listener.hit({ ...session().hit("wakeup", 1_615_121), snapshot: SECOND });
+  const shown = await enter(app, ":show", "hit 2/2");
+  assert.match(shown, /wakeup threshold hit 1\.62ms {2}key=15 \(rcu_preempt-15\).* hit 2\/2/);
+  assert.match(shown, /\[ \] older\/newer hit/);
+  app.stdin.write("[");
+  const older = await waitForFrame(app, (f) => f.includes("hit 1/2"));
+  assert.match(older, /wakeup threshold hit 1\.11ms {2}key=16143 \(tsc-16143\)/);
+  app.stdin.write("[");
+  assert.match(await press(app, "n"), /hit 1\/2/, "no hit before the first: it stays");
+  app.stdin.write("]");
+  await waitForFrame(app, (f) => f.includes("hit 2/2"));
+  assert.match(await press(app, "q"), /ltsh>\s*$/);
+  app.unmount();
 });
 
 test.run();
