@@ -61,11 +61,7 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
   if (getState().quitting) return;
   if (getState().viewer !== null) {
     // The timeline (:show) has the keys until q; then the prompt has them again.
-    if (input === "[" || input === "]") return void stepSnapshot(handlers, input === "[" ? -1 : 1);
-    for (const action of timelineKeys(input, key)) {
-      if (action === "quit") dispatch({ type: "closeViewer" });
-      else dispatch({ type: "viewer", action });
-    }
+    viewerKey(handlers, input, key);
     return;
   }
   const action = editAction(input, key);
@@ -158,6 +154,17 @@ export function submitLine(handlers: InputHandlers, text: string): Promise<void>
     if (outcome.quit) dispatch({ type: "quit" });
   });
   return queue.last;
+}
+
+function viewerKey(handlers: InputHandlers, input: string, key: Key): void {
+  if (input === "[" || input === "]") {
+    void stepSnapshot(handlers, input === "[" ? -1 : 1);
+    return;
+  }
+  for (const action of timelineKeys(input, key)) {
+    if (action === "quit") handlers.dispatch({ type: "closeViewer" });
+    else handlers.dispatch({ type: "viewer", action });
+  }
 }
 
 /** `[` / `]` in the viewer: the previous or next kept hit's snapshot, when there is one. */
