@@ -37,6 +37,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./record.ts")).recordCommand,
   },
   {
+    name: "show",
+    summary: "show a snapshot as a per-CPU timeline in the terminal",
+    load: async () => (await import("./show.ts")).showCommand,
+  },
+  {
     name: "shell",
     summary: "the interactive shell (also: ltsh with no command)",
     load: async () => (await import("./shell.ts")).shellCommand,

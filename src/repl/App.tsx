@@ -1,6 +1,7 @@
 // The shell's root component: state from the reducer, keys from the input hook, the
 // controller passed in (so tests drive it with a scripted session), and the layout that
-// shares the terminal's rows between the table, the histogram and the prompt.
+// shares the terminal's rows between the table, the histogram and the prompt; or, while
+// :show has a snapshot open, the timeline in their place.
 
 import { Box, Text, useWindowSize } from "ink";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -8,6 +9,8 @@ import type { Vocabulary } from "./completion.ts";
 import type { ShellController } from "./controller.ts";
 import { fit } from "./format.ts";
 import { type Action, initialState, reducer, type ShellState } from "./state.ts";
+import { TimelineView } from "./TimelineView.tsx";
+import { loadTimeline } from "./timeline-model.ts";
 import { type InputHandlers, useShellInput } from "./use-shell-input.ts";
 import { Feed, HistogramPanel, Lines, Prompt, StatusBar, TrackersPanel } from "./views.tsx";
 
@@ -73,6 +76,7 @@ export function App(props: AppProps) {
         return propsRef.current.vocabulary;
       },
       onClearScreen: () => propsRef.current.onClearScreen?.(),
+      loadSnapshot: loadTimeline,
       queue: { last: Promise.resolve() },
     }),
     [dispatch],
@@ -80,6 +84,20 @@ export function App(props: AppProps) {
   useShellInput(handlers);
 
   const width = Math.max(20, columns - 1);
+  if (state.viewer !== null) {
+    // :show — the timeline replaces the panels and the prompt until q; the feed goes on above.
+    return (
+      <>
+        <Feed printed={state.printed} width={width} />
+        <TimelineView
+          state={state.viewer}
+          columns={width}
+          rows={rows - 1}
+          place={state.viewerHits ?? undefined}
+        />
+      </>
+    );
+  }
   const layout = shareRows(state, width, rows);
   return (
     <>

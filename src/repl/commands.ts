@@ -4,6 +4,7 @@
 import { findTarget, targets } from "../compiler/targets.ts";
 import type { Outcome, ShellController } from "./controller.ts";
 import { withName } from "./program.ts";
+import { loadTimeline } from "./timeline-model.ts";
 
 interface ShellCommand {
   name: string;
@@ -67,6 +68,13 @@ export const SHELL_COMMANDS: ShellCommand[] = [
     run: emit,
   },
   { name: ":hist", args: "NAME", help: "draw this tracker's histogram", arity: [1, 1], run: hist },
+  {
+    name: ":show",
+    args: "[NAME]",
+    help: "the newest hit's snapshot as a timeline (of any tracker, or of NAME); [ ] older/newer",
+    arity: [0, 1],
+    run: show,
+  },
   {
     name: ":clear",
     args: "",
@@ -230,4 +238,26 @@ function hist(shell: ShellController, [name]: string[]): Outcome {
   const problem = known(shell, name);
   if (problem) return fail(problem);
   return ok([`showing ${name}'s histogram`], { select: name });
+}
+
+/** Opens the newest hit with a snapshot, of one tracker or of any, in the timeline view. */
+async function show(shell: ShellController, [name]: string[]): Promise<Outcome> {
+  if (name !== undefined) {
+    const problem = known(shell, name);
+    if (problem) return fail(problem);
+  }
+  const paths = shell.snapshotHits(name).map((hit) => hit.snapshot as string);
+  if (paths.length === 0) {
+    const whose = name === undefined ? "no hit" : `no hit of ${name}`;
+    return fail(
+      `${whose} has a snapshot yet: a tracker takes them with \`then snapshot\` ` +
+        "(e.g. track ... > 200us then snapshot), and :show opens the newest",
+    );
+  }
+  const index = paths.length - 1;
+  const timeline = await loadTimeline(paths[index]);
+  const others = paths.length > 1 ? `; [ and ] step through the last ${paths.length} hits` : "";
+  return ok([`showing ${paths[index]} (q goes back${others})`], {
+    show: { timeline, paths, index },
+  });
 }

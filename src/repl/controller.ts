@@ -1,6 +1,7 @@
 // The shell's engine, apart from React: runs prompt lines (track/set statements and
 // :commands) against a Session, batches hits into feed lines every FLUSH_MS, polls the
-// trackers' counters a few times a second, and reports everything as reducer actions.
+// trackers' counters a few times a second, keeps each tracker's last hits (for :show), and
+// reports everything as reducer actions.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { OptionValue } from "../compiler/plan.ts";
@@ -12,6 +13,7 @@ import { probesLabel } from "./format.ts";
 import type { CheckResult, ProgramChecker } from "./program.ts";
 import { Program } from "./program.ts";
 import type { Action, StatusInfo, TrackerRow } from "./state.ts";
+import type { Timeline } from "./timeline-model.ts";
 
 export const FLUSH_MS = 100;
 export const STATS_MS = 250;
@@ -19,6 +21,9 @@ export const STATS_MS = 250;
 export const FEED_LINES_PER_FLUSH = 50;
 
 export type Dispatch = (action: Action) => void;
+
+/** Hits kept per tracker for :show (every hit, echoed or not); older ones are let go. */
+export const RECENT_HITS = 20;
 
 /** Kernel stack frames shown under a hit with `then stack`; the rest are summarised. */
 export const STACK_FRAMES_SHOWN = 6;
@@ -56,7 +61,15 @@ export interface ShellIO {
 }
 
 export type Outcome =
-  | { ok: true; output: string[]; select?: string; clearScreen?: boolean; quit?: boolean }
+  | {
+      ok: true;
+      output: string[];
+      select?: string;
+      clearScreen?: boolean;
+      quit?: boolean;
+      /** A snapshot to open in the timeline view (:show), one of `paths` (`[` `]` step). */
+      show?: { timeline: Timeline; paths: string[]; index: number };
+    }
   | { ok: false; error: string };
 
 export class ShellController {
@@ -69,6 +82,8 @@ export class ShellController {
   private opening: Promise<Session> | null = null;
   private dispatch: Dispatch = () => {};
   private pendingHits: HitRecord[] = [];
+  /** The last RECENT_HITS hits of each tracker, oldest first. */
+  private readonly recent = new Map<string, HitRecord[]>();
   private skippedHits = 0;
   private feedSkipped = 0;
   private pendingWarnings: string[] = [];
@@ -118,6 +133,7 @@ export class ShellController {
   /** The listener every session of this shell reports to: hits are only queued here. */
   readonly listener: SessionListener = {
     hit: (hit) => {
+      this.keepRecent(hit);
       if (this.pendingHits.length < FEED_LINES_PER_FLUSH) this.pendingHits.push(hit);
       else this.skippedHits++;
     },
@@ -128,6 +144,24 @@ export class ShellController {
       this.pendingNotices.push(message);
     },
   };
+
+  private keepRecent(hit: HitRecord): void {
+    const kept = this.recent.get(hit.tracker) ?? [];
+    kept.push(hit);
+    if (kept.length > RECENT_HITS) kept.shift();
+    this.recent.set(hit.tracker, kept);
+  }
+
+  /** The kept hits with a snapshot file, of one tracker or of all, oldest first. */
+  snapshotHits(tracker?: string): HitRecord[] {
+    const lists =
+      tracker === undefined ? [...this.recent.values()] : [this.recent.get(tracker) ?? []];
+    const at = (hit: HitRecord) => hit.end?.ts_ns ?? hit.begin.ts_ns;
+    return lists
+      .flat()
+      .filter((hit) => hit.snapshot !== null)
+      .sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
+  }
 
   /** Opens the session now (live mode: permission problems show before anything is typed). */
   async open(): Promise<Session> {

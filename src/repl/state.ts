@@ -1,10 +1,18 @@
 // The shell's state and its pure reducer: the prompt line, history, completion choices,
-// the inline error, lines printed above (the <Static> feed), tracker rows and the status.
+// the inline error, lines printed above (the <Static> feed), tracker rows, the status and
+// the snapshot open in the timeline (:show; its own reducer is ./timeline-state.ts).
 // Everything the screen shows is derived from this; tests drive it with no rendering.
 
 import type { SummaryRecord } from "../records/types.ts";
 import * as edit from "./line-editor.ts";
 import { EMPTY_LINE, type Line, lineOf } from "./line-editor.ts";
+import type { Timeline } from "./timeline-model.ts";
+import {
+  initialTimelineState,
+  type TimelineAction,
+  type TimelineState,
+  timelineReducer,
+} from "./timeline-state.ts";
 
 export type Tone = "hit" | "timeout" | "echo" | "output" | "info" | "warning" | "error";
 
@@ -69,6 +77,10 @@ export interface ShellState {
   busy: boolean;
   ctrlCArmed: boolean;
   quitting: boolean;
+  /** A snapshot open in the timeline view (:show): it takes the keys until q. */
+  viewer: TimelineState | null;
+  /** The snapshots `[` and `]` step through while the viewer is open, and which one is shown. */
+  viewerHits: { paths: string[]; index: number } | null;
 }
 
 export const PRINTED_LIMIT = 200;
@@ -101,7 +113,10 @@ export type Action =
   | { type: "print"; lines: string[]; tone: Tone }
   | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
   | { type: "select"; tracker: string | null }
-  | { type: "selectNext"; direction: 1 | -1 };
+  | { type: "selectNext"; direction: 1 | -1 }
+  | { type: "openViewer"; timeline: Timeline; paths?: string[]; index?: number }
+  | { type: "viewer"; action: TimelineAction }
+  | { type: "closeViewer" };
 
 export function initialState(backend: string, history: string[] = []): ShellState {
   return {
@@ -125,6 +140,8 @@ export function initialState(backend: string, history: string[] = []): ShellStat
     busy: false,
     ctrlCArmed: false,
     quitting: false,
+    viewer: null,
+    viewerHits: null,
   };
 }
 
@@ -188,6 +205,17 @@ export function reducer(state: ShellState, action: Action): ShellState {
       return interrupt(state);
     case "quit":
       return { ...state, quitting: true };
+    case "openViewer": {
+      const { paths, index } = action;
+      const viewerHits = paths && index !== undefined ? { paths, index } : null;
+      return { ...state, viewer: initialTimelineState(action.timeline), viewerHits };
+    }
+    case "viewer":
+      return state.viewer
+        ? { ...state, viewer: timelineReducer(state.viewer, action.action) }
+        : state;
+    case "closeViewer":
+      return { ...state, viewer: null, viewerHits: null };
     default:
       return state;
   }

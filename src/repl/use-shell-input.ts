@@ -1,10 +1,13 @@
 // The input hook: maps key presses to reducer actions, and Enter/Tab to the controller
-// (submit a line, complete a word). Pasted text with newlines submits line by line.
+// (submit a line, complete a word). Pasted text with newlines submits line by line. While a
+// snapshot is open (:show), the keys go to the timeline (./use-timeline-input.ts) until q.
 
 import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";
 import type { Outcome } from "./controller.ts";
 import type { Action, ShellState } from "./state.ts";
+import type { Timeline } from "./timeline-model.ts";
+import { timelineKeys } from "./use-timeline-input.ts";
 
 export interface InputHandlers {
   /** Always the newest state: keys of one chunk arrive before React renders. */
@@ -13,6 +16,8 @@ export interface InputHandlers {
   submit(line: string): Promise<Outcome>;
   vocabulary: Vocabulary;
   onClearScreen(): void;
+  /** Reads a snapshot for the viewer (`[` and `]` open the previous and next hit's). */
+  loadSnapshot(path: string): Promise<Timeline>;
   /** Lines run one after the other, in the order they were entered. */
   queue: { last: Promise<void> };
 }
@@ -54,6 +59,11 @@ export function useShellInput(handlers: InputHandlers): void {
 export function handleKey(handlers: InputHandlers, input: string, key: Key): void {
   const { dispatch, getState } = handlers;
   if (getState().quitting) return;
+  if (getState().viewer !== null) {
+    // The timeline (:show) has the keys until q; then the prompt has them again.
+    viewerKey(handlers, input, key);
+    return;
+  }
   const action = editAction(input, key);
   if (action) dispatch(action);
   else if (key.return) void submitLine(handlers, getState().line.text);
@@ -139,10 +149,42 @@ export function submitLine(handlers: InputHandlers, text: string): Promise<void>
       return;
     }
     dispatch({ type: "accepted", input: text, output: outcome.output, select: outcome.select });
+    if (outcome.show) dispatch({ type: "openViewer", ...outcome.show });
     if (outcome.clearScreen) handlers.onClearScreen();
     if (outcome.quit) dispatch({ type: "quit" });
   });
   return queue.last;
+}
+
+function viewerKey(handlers: InputHandlers, input: string, key: Key): void {
+  if (input === "[" || input === "]") {
+    void stepSnapshot(handlers, input === "[" ? -1 : 1);
+    return;
+  }
+  for (const action of timelineKeys(input, key)) {
+    if (action === "quit") handlers.dispatch({ type: "closeViewer" });
+    else handlers.dispatch({ type: "viewer", action });
+  }
+}
+
+/** `[` / `]` in the viewer: the previous or next kept hit's snapshot, when there is one. */
+async function stepSnapshot(handlers: InputHandlers, direction: -1 | 1): Promise<void> {
+  const hits = handlers.getState().viewerHits;
+  if (hits === null) return;
+  const index = hits.index + direction;
+  if (index < 0 || index >= hits.paths.length) return;
+  try {
+    const timeline = await handlers.loadSnapshot(hits.paths[index]);
+    // Only if the viewer is still on the snapshot the step started from.
+    if (handlers.getState().viewerHits?.index !== hits.index) return;
+    handlers.dispatch({ type: "openViewer", timeline, paths: hits.paths, index });
+  } catch (error) {
+    handlers.dispatch({
+      type: "print",
+      lines: [`warning: ${(error as Error).message}`],
+      tone: "warning",
+    });
+  }
 }
 
 function completeWord(handlers: InputHandlers): void {

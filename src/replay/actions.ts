@@ -1,10 +1,13 @@
 // Replay's snapshots: the replayed trace's own lines in [begin − margin, end + margin],
-// written once trace time passes the window's end. The replay session hands them to the
-// hit actions every backend shares (src/session/hit-actions.ts).
+// written once trace time passes the window's end, with the hit noted and marked as the live
+// recorder does (../records/snapshot-note.ts). The replay session hands them to the hit
+// actions every backend shares (src/session/hit-actions.ts).
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { annotatedSnapshot, isHitMarkerLine } from "../records/snapshot-note.ts";
 import type { HitRecord } from "../records/types.ts";
+import { detectFormat } from "./formats.ts";
 
 /** Most lines kept for snapshots: bounds memory when a pair spans a very busy stretch. */
 export const SNAPSHOT_MAX_LINES = 200_000;
@@ -32,8 +35,12 @@ export class SnapshotWindows {
     public header: string[],
   ) {}
 
-  /** Every line of the trace passes here, in order, with its time. */
+  /**
+   * Every line of the trace passes here, in order, with its time. The hit markers of a
+   * snapshot being replayed are left out: each new snapshot marks its own hit.
+   */
   line(tsNs: number, text: string): void {
+    if (isHitMarkerLine(text)) return;
     this.recentTs.push(tsNs);
     this.recentLines.push(text);
     if (this.recentTs.length - this.head > SNAPSHOT_MAX_LINES) this.head++;
@@ -75,13 +82,13 @@ export class SnapshotWindows {
     const ts = hit.end ? hit.end.ts_ns : hit.begin.ts_ns;
     mkdirSync(this.dir, { recursive: true });
     const path = join(this.dir, `${hit.tracker}-${ts}.txt`);
-    const note = [
-      `# ltsh snapshot: tracker ${hit.tracker}, ${hit.kind} hit, latency ${hit.latency_ns} ns`,
-      ...(window.truncated
-        ? [`# truncated: only the last ${SNAPSHOT_MAX_LINES} lines were kept`]
-        : []),
-    ];
-    writeFileSync(path, `${[...this.header, ...note, ...window.lines].join("\n")}\n`);
+    const header = window.truncated
+      ? [...this.header, `# truncated: only the last ${SNAPSHOT_MAX_LINES} lines were kept`]
+      : this.header;
+    // Markers are tracefs lines: only a window of tracefs text gets them.
+    const ftrace = detectFormat(window.lines.filter((l) => !l.startsWith("#")).slice(0, 50));
+    const text = annotatedSnapshot(header, window.lines, hit, ftrace === "ftrace");
+    writeFileSync(path, `${text.join("\n")}\n`);
     this.written++;
     window.done({ ...hit, snapshot: path });
   }

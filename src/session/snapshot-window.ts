@@ -2,10 +2,15 @@
 // header (so Perfetto, trace-cmd-compatible tools and `ltsh run --replay` read it) followed by
 // the event lines whose timestamps fall in [from, to].
 
+import { eventTimestampNs } from "../records/snapshot-note.ts";
+
 /** What a cut kept, so the recorder can tell a window the buffer no longer covered. */
 export interface WindowCut {
   /** Header lines (with the entry count rewritten) and the kept event lines, newline-ended. */
   text: string;
+  /** The same as `text`, split: the header comments and the kept lines. */
+  header: string[];
+  lines: string[];
   events: number;
   /** The ring buffer overwrote events (the dump's entries-written exceeds entries-in-buffer). */
   overwritten: boolean;
@@ -13,19 +18,6 @@ export interface WindowCut {
   oldestNs: bigint | null;
   /** Timestamp of the newest event read (reading stops at the first one past the window). */
   newestNs: bigint | null;
-}
-
-// "<comm>-<pid> [(tgid)] [cpu] [flags] secs.frac: event: ..." — the comm may hold spaces and
-// dashes, so the timestamp is found after the "[NNN]" CPU column rather than by splitting.
-const EVENT_TIMESTAMP = /\[(\d{3,})\]\s+(?:\S+\s+)?(\d+)\.(\d{1,9}):\s/;
-
-/** Nanoseconds of an event line's timestamp, or null for anything else (comments, stacks). */
-export function eventTimestampNs(line: string): bigint | null {
-  const match = EVENT_TIMESTAMP.exec(line);
-  if (match === null) return null;
-  const seconds = BigInt(match[2] as string);
-  const fraction = BigInt((match[3] as string).padEnd(9, "0"));
-  return seconds * 1_000_000_000n + fraction;
 }
 
 /**
@@ -86,16 +78,20 @@ export class WindowCutter {
     }
   }
 
-  finish(): WindowCut {
+  /** `addedEvents`: lines the caller adds to the cut (the hit's markers), in the header's count. */
+  finish(addedEvents = 0): WindowCut {
+    const entries = this.events + addedEvents;
     const header = this.header.map((line) =>
       line.replace(
         /entries-in-buffer\/entries-written: \d+\/\d+/,
-        `entries-in-buffer/entries-written: ${this.events}/${this.events}`,
+        `entries-in-buffer/entries-written: ${entries}/${entries}`,
       ),
     );
     const lines = [...header, ...this.kept];
     return {
       text: lines.length === 0 ? "" : `${lines.join("\n")}\n`,
+      header,
+      lines: this.kept,
       events: this.events,
       overwritten: this.overwritten,
       oldestNs: this.oldestNs,

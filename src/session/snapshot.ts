@@ -1,6 +1,7 @@
 // The flight recorder behind `then snapshot`: a tracefs instance of its own in overwrite mode
 // (trace_clock mono, so its timestamps are the BPF ones), frozen on a hit while the window
-// [begin − margin, end + margin] is written to snapshot.dir, then resumed.
+// [begin − margin, end + margin] is written to snapshot.dir (with the hit noted in its header
+// and marked for Perfetto: ../records/snapshot-note.ts), then resumed.
 
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -9,10 +10,11 @@ import { StringDecoder } from "node:string_decoder";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { TracefsInstance } from "../kernel/tracefs.ts";
 import { formatDuration } from "../records/output.ts";
+import { annotatedSnapshot, hitEndNs } from "../records/snapshot-note.ts";
 import type { HitRecord } from "../records/types.ts";
 import { recordLttngSnapshot } from "./snapshot-lttng.ts";
 import { type SnapshotSettings, snapshotSettings } from "./snapshot-options.ts";
-import { WindowCutter } from "./snapshot-window.ts";
+import { type WindowCut, WindowCutter } from "./snapshot-window.ts";
 
 export type { SnapshotSettings } from "./snapshot-options.ts";
 
@@ -173,10 +175,9 @@ export class FlightRecorder {
     this.warnIfFrozenDuring(hit.tracker, fromNs, toNs);
     this.instance.freeze();
     const frozenAt = process.hrtime.bigint();
-    let text: string;
+    let cut: WindowCut;
     try {
-      const cut = await this.readWindow(fromNs, toNs);
-      text = cut.text;
+      cut = await this.readWindow(fromNs, toNs);
       // Only a buffer that wrapped lost part of the window; a young recorder simply began later.
       if (cut.overwritten && cut.oldestNs !== null && cut.oldestNs > fromNs) {
         const held = formatDuration(Number(toNs - cut.oldestNs));
@@ -189,6 +190,9 @@ export class FlightRecorder {
       if (!this.closed) this.instance.resume();
       this.lastFreeze = { fromNs: frozenAt, toNs: process.hrtime.bigint() };
     }
+    // Once recording has resumed: the hit named in the header (for `ltsh show`) and marked
+    // as a slice (for Perfetto).
+    const text = `${annotatedSnapshot(cut.header, cut.lines, hit).join("\n")}\n`;
     await mkdir(this.settings.dir, { recursive: true });
     const path = await writeNew(this.settings.dir, name, text);
     if (lttngDone !== null) {
@@ -232,7 +236,8 @@ export class FlightRecorder {
     } finally {
       await file.close();
     }
-    return cutter.finish();
+    // The hit's B and E markers are added to the window: the header counts them.
+    return cutter.finish(2);
   }
 
   /**
@@ -250,11 +255,6 @@ export class FlightRecorder {
     this.closed = true;
     this.instance.remove();
   }
-}
-
-/** The end of a hit's pair; for a timeout, the deadline (begin + time waited). */
-function hitEndNs(hit: HitRecord): bigint {
-  return hit.end?.ts_ns ?? hit.begin.ts_ns + BigInt(hit.latency_ns);
 }
 
 /** Writes `<name>.txt`, or `<name>-2.txt`, ... when a file of that name exists: none is replaced. */

@@ -177,10 +177,18 @@ test("snapshot: the replayed lines of [begin - margin, end + margin] in a file n
   const lines = readFileSync(path, "utf8").trim().split("\n");
   assert.is(lines[0], "# tracer: nop");
   assert.match(lines[1], /^# ltsh snapshot: tracker wakeup, threshold hit, latency 300000 ns/);
+  assert.match(lines[2], /^# ltsh hit: \{"type":"hit","tracker":"wakeup"/);
+  assert.is(lines[3], "# ltsh task: 1 1 waker");
   assert.equal(
-    lines.slice(2).map((l) => l.split(": ")[1]),
-    ["sched_wakeup", "irq_handler_entry", "sched_switch"],
-    "margin 100us: the wakeup at 1.001000 is outside",
+    lines.slice(4).map((l) => l.split(": ")[1]),
+    [
+      "sched_wakeup",
+      "tracing_mark_write",
+      "irq_handler_entry",
+      "sched_switch",
+      "tracing_mark_write",
+    ],
+    "margin 100us: the wakeup at 1.001000 is outside; the hit's markers at its begin and end",
   );
 });
 

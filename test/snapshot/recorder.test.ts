@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { test } from "uvu";
+import { eventTimestampNs } from "../../src/records/snapshot-note.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { CLOCK_SLACK_NS, FlightRecorder } from "../../src/session/snapshot.ts";
-import { eventTimestampNs } from "../../src/session/snapshot-window.ts";
 import {
   eventLines,
   instanceTrace,

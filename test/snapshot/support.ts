@@ -6,9 +6,9 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync } from "no
 import { join } from "node:path";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../../src/compiler/plan.ts";
+import { eventTimestampNs } from "../../src/records/snapshot-note.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
-import { eventTimestampNs } from "../../src/session/snapshot-window.ts";
 
 export const TRACEFS = "/sys/kernel/tracing";
 

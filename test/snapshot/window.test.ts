@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "uvu";
-import { cutWindow, eventTimestampNs } from "../../src/session/snapshot-window.ts";
+import { eventTimestampNs } from "../../src/records/snapshot-note.ts";
+import { cutWindow } from "../../src/session/snapshot-window.ts";
 
 const HEADER = [
   "# tracer: nop",
