@@ -16,12 +16,12 @@ import { checkLivePermissions } from "../src/kernel/permissions.ts";
 import { LatencyStats } from "../src/records/stats.ts";
 import type { HitRecord } from "../src/records/types.ts";
 import { App } from "../src/repl/App.tsx";
-import { compilerChecker } from "../src/repl/checker.ts";
 import { type SessionOpener, ShellController } from "../src/repl/controller.ts";
-import type { ProgramChecker } from "../src/repl/program.ts";
+import { compilerFrontEnd } from "../src/repl/front-end.ts";
+import type { FrontEnd } from "../src/repl/statements.ts";
 import { openSession } from "../src/session/backends.ts";
 import type { Artifact, Session, SessionListener } from "../src/session/types.ts";
-import { fakeChecker } from "../test/repl/fake-session.ts";
+import { fakeFrontEnd } from "../test/repl/fake-session.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
 const KEYS = 305;
@@ -136,7 +136,7 @@ class Keyboard extends EventEmitter {
 
 interface Setup {
   label: string;
-  checker: ProgramChecker;
+  frontEnd: FrontEnd;
   openSession: SessionOpener;
   tracker: string;
   /** Started once the tracker runs, killed at the end (the live case's load). */
@@ -156,7 +156,7 @@ interface Result {
 function synthetic(rate: number): Setup {
   return {
     label: `synthetic, ${rate} hits/s`,
-    checker: fakeChecker,
+    frontEnd: fakeFrontEnd,
     openSession: async (listener) => new FloodSession(listener, rate),
     tracker: "track flood: sched_wakeup(pid) -> sched_switch(pid) > 100us",
   };
@@ -166,7 +166,7 @@ function synthetic(rate: number): Setup {
 function live(): Setup {
   return {
     label: "live eBPF, perf bench sched pipe",
-    checker: compilerChecker(loadCatalog()),
+    frontEnd: compilerFrontEnd(loadCatalog(), "ebpf"),
     openSession: (listener, options) => openSession("ebpf", { listener, options }),
     tracker: "track sw: sched_switch(prev_pid) -> sched_switch(next_pid) > 1ns",
     workload: () =>
@@ -184,7 +184,7 @@ async function measure(setup: Setup): Promise<Result> {
   const stdin = new Keyboard();
   const controller = new ShellController({
     backend: setup.label,
-    checker: setup.checker,
+    frontEnd: setup.frontEnd,
     openSession: setup.openSession,
     options: defaultOptions(),
   });

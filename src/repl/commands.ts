@@ -3,7 +3,7 @@
 
 import { findTarget, targets } from "../compiler/targets.ts";
 import type { Outcome, ShellController } from "./controller.ts";
-import { withName } from "./program.ts";
+import { withName } from "./statements.ts";
 import { loadTimeline } from "./timeline-model.ts";
 
 interface ShellCommand {
@@ -123,15 +123,15 @@ export async function runCommand(shell: ShellController, line: string): Promise<
 }
 
 function known(shell: ShellController, name: string): string | null {
-  if (shell.program.tracker(name)) return null;
-  const names = shell.program.trackers().map((t) => t.name);
+  if (shell.statements.tracker(name)) return null;
+  const names = shell.statements.trackers().map((t) => t.name);
   return names.length > 0
     ? `no tracker named ${name} (trackers: ${names.join(", ")})`
     : `no tracker named ${name}`;
 }
 
 function list(shell: ShellController): Outcome {
-  const trackers = shell.program.trackers();
+  const trackers = shell.statements.trackers();
   if (trackers.length === 0) return ok(["no trackers"]);
   const rows = new Map(shell.rows(shell.currentSession()?.stats() ?? []).map((r) => [r.name, r]));
   return ok(
@@ -153,7 +153,7 @@ async function stop(shell: ShellController, [name]: string[]): Promise<Outcome> 
 }
 
 async function start(shell: ShellController, [name]: string[]): Promise<Outcome> {
-  const plan = shell.program.tracker(name);
+  const plan = shell.statements.tracker(name);
   if (!plan) return fail(known(shell, name) ?? name);
   const session = await shell.open();
   const running = session.stats().find((s) => s.tracker === name)?.running;
@@ -171,7 +171,7 @@ async function remove(shell: ShellController, [name]: string[]): Promise<Outcome
   const problem = known(shell, name);
   if (problem) return fail(problem);
   await shell.currentSession()?.remove(name);
-  shell.program.remove(name);
+  shell.statements.remove(name);
   shell.removed.add(name);
   shell.poll();
   return ok([`removed ${name}`]);
@@ -186,9 +186,11 @@ async function load(shell: ShellController, [file]: string[]): Promise<Outcome> 
       `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
-  const result = shell.checker.checkFile(text, file, shell.program.names());
+  const result = shell.frontEnd.checkFile(text, file, shell.statements.names());
   if (!result.ok) return { ok: false, error: result.errors };
-  const clashes = result.trackers.filter((t) => shell.program.tracker(t.name)).map((t) => t.name);
+  const clashes = result.trackers
+    .filter((t) => shell.statements.tracker(t.name))
+    .map((t) => t.name);
   if (clashes.length > 0) {
     return fail(
       `${file}: the shell already has ${clashes.join(", ")} (:rm it first, or rename it in the file)`,
@@ -202,21 +204,21 @@ async function load(shell: ShellController, [file]: string[]): Promise<Outcome> 
 }
 
 function save(shell: ShellController, [file]: string[]): Outcome {
-  if (shell.program.statements.length === 0)
+  if (shell.statements.entries.length === 0)
     return fail("nothing to save: no trackers or options yet");
   const header = `# Saved by the ltsh shell (${shell.backend}). Run: ltsh run ${file}`;
   // What we write must check clean, or the user would find out only when loading it; the
   // sources as typed are the fallback should the tidy layout ever not check.
-  let text = shell.program.saved(header);
-  if (!shell.checker.checkFile(text, file, []).ok) text = shell.program.saved(header, false);
-  const check = shell.checker.checkFile(text, file, []);
+  let text = shell.statements.saved(header);
+  if (!shell.frontEnd.checkFile(text, file, []).ok) text = shell.statements.saved(header, false);
+  const check = shell.frontEnd.checkFile(text, file, []);
   if (!check.ok) return fail(`not saved, the generated file does not check:\n${check.errors}`);
   shell.io.writeFile(file, text);
-  return ok([`saved ${shell.program.trackers().length} trackers to ${file}`]);
+  return ok([`saved ${shell.statements.trackers().length} trackers to ${file}`]);
 }
 
 async function emit(shell: ShellController, [name, target]: string[]): Promise<Outcome> {
-  const plan = shell.program.tracker(name);
+  const plan = shell.statements.tracker(name);
   if (!plan) return fail(known(shell, name) ?? name);
   if (target === "plan") return ok(JSON.stringify(plan, null, 2).split("\n"));
   if (!EMIT_TARGETS.includes(target)) return fail(`unknown target ${target} (ebpf, kmod or plan)`);

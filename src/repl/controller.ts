@@ -10,9 +10,9 @@ import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import type { Session, SessionListener, TrackerStats } from "../session/types.ts";
 import { runCommand } from "./commands.ts";
 import { probesLabel } from "./format.ts";
-import type { CheckResult, ProgramChecker } from "./program.ts";
-import { Program } from "./program.ts";
 import type { Action, StatusInfo, TrackerRow } from "./state.ts";
+import type { CheckResult, FrontEnd } from "./statements.ts";
+import { ShellStatements } from "./statements.ts";
 import type { Timeline } from "./timeline-model.ts";
 
 export const FLUSH_MS = 100;
@@ -46,7 +46,7 @@ export type SessionOpener = (
 export interface ControllerOptions {
   backend: string;
   openSession: SessionOpener;
-  checker: ProgramChecker;
+  frontEnd: FrontEnd;
   /** Options of the session when it is opened (from a file's `set` lines, defaults filled in). */
   options?: Record<string, OptionValue>;
   /** Milliseconds clock; tests pass a fake one. */
@@ -73,9 +73,9 @@ export type Outcome =
   | { ok: false; error: string };
 
 export class ShellController {
-  readonly program = new Program();
+  readonly statements = new ShellStatements();
   readonly backend: string;
-  readonly checker: ProgramChecker;
+  readonly frontEnd: FrontEnd;
   options: Record<string, OptionValue>;
   io: ShellIO;
   private session: Session | null = null;
@@ -102,7 +102,7 @@ export class ShellController {
 
   constructor(private readonly config: ControllerOptions) {
     this.backend = config.backend;
-    this.checker = config.checker;
+    this.frontEnd = config.frontEnd;
     this.options = config.options ?? {};
     this.now = config.now ?? Date.now;
     this.startedAt = this.now();
@@ -216,7 +216,7 @@ export class ShellController {
 
   rows(stats: TrackerStats[]): TrackerRow[] {
     const byName = new Map(stats.map((s) => [s.tracker, s]));
-    return this.program.trackers().flatMap(({ plan }) => {
+    return this.statements.trackers().flatMap(({ plan }) => {
       const live = byName.get(plan.name);
       if (!live) return [];
       const names = (sides: typeof plan.begins) => sides.map((s) => s.probe.name);
@@ -262,7 +262,7 @@ export class ShellController {
     if (line === "") return { ok: true, output: [] };
     if (line.startsWith(":")) return runCommand(this, line);
     if (/^(track|set)\b/.test(line))
-      return this.addStatements(this.checker.checkLine(line, this.program.names()));
+      return this.addStatements(this.frontEnd.checkLine(line, this.statements.names()));
     return {
       ok: false,
       error:
@@ -274,7 +274,7 @@ export class ShellController {
   async addStatements(result: CheckResult): Promise<Outcome> {
     if (!result.ok) return { ok: false, error: result.errors };
     const output: string[] = result.warnings ? result.warnings.split("\n") : [];
-    const idle = this.program.trackers().length === 0;
+    const idle = this.statements.trackers().length === 0;
     if (result.sets.length > 0 && idle && this.session) {
       // Options are given to a session when it opens: with no tracker yet, open it again.
       const session = this.session;
@@ -302,7 +302,7 @@ export class ShellController {
         this.stopped.delete(plan.name);
         this.watchEnd(session);
       } catch (error) {
-        this.program.add({
+        this.statements.add({
           ...result,
           trackers: result.trackers.filter((t) => started.includes(t.name)),
           sets: [],
@@ -315,7 +315,7 @@ export class ShellController {
       started.push(plan.name);
       output.push(`started ${plan.name}`);
     }
-    this.program.add(result);
+    this.statements.add(result);
     this.poll();
     return { ok: true, output, select: started.at(-1) };
   }

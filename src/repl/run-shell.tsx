@@ -11,10 +11,10 @@ import { renderDiagnostics } from "../compiler/render.ts";
 import { formatSummary } from "../records/output.ts";
 import { type BackendName, openSession, type SessionOptions } from "../session/backends.ts";
 import { App } from "./App.tsx";
-import { compilerChecker } from "./checker.ts";
 import { ShellController } from "./controller.ts";
+import { compilerFrontEnd } from "./front-end.ts";
 import { appendHistory, historyPath, loadHistory } from "./history-file.ts";
-import type { CheckResult } from "./program.ts";
+import type { CheckResult } from "./statements.ts";
 import { shellVocabulary } from "./vocabulary.ts";
 
 export interface ShellOptions {
@@ -32,13 +32,13 @@ export const LIVE_HINT =
   "(record one as root: ltsh record -o TRACE --for 10s --events sched)";
 
 export async function runShell(options: ShellOptions): Promise<number> {
-  const checker = compilerChecker(options.catalog);
+  const frontEnd = compilerFrontEnd(options.catalog, options.backend);
   let initial: Extract<CheckResult, { ok: true }> | null = null;
   if (options.file) {
     const { plan, diagnostics, text } = compileFile(options.file, { catalog: options.catalog });
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan) return 1;
-    const checked = checker.checkFile(text, options.file, []);
+    const checked = frontEnd.checkFile(text, options.file, []);
     if (!checked.ok) return 1;
     initial = { ...checked, warnings: "" };
   }
@@ -50,7 +50,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
         : "live eBPF";
   const controller = new ShellController({
     backend: label,
-    checker,
+    frontEnd,
     options: initial?.options ?? defaultOptions(),
     openSession: (listener, sessionOptions) =>
       openSession(options.backend, { listener, options: sessionOptions, replay: options.replay }),
@@ -96,7 +96,7 @@ async function interact(
   const quitting = new Promise<void>((resolve) => {
     quit = resolve;
   });
-  const vocabulary = shellVocabulary(catalog, () => controller.program.names());
+  const vocabulary = shellVocabulary(catalog, () => controller.statements.names());
   const instance = render(
     <App
       controller={controller}

@@ -8,7 +8,7 @@ import { App } from "../../src/repl/App.tsx";
 import { COMMAND_NAMES } from "../../src/repl/commands.ts";
 import type { Vocabulary } from "../../src/repl/completion.ts";
 import { ShellController } from "../../src/repl/controller.ts";
-import { FakeSession, fakeChecker } from "./fake-session.ts";
+import { FakeSession, fakeFrontEnd } from "./fake-session.ts";
 import {
   BACKSPACE,
   CTRL_C,
@@ -38,7 +38,7 @@ function setup(size = { columns: 81, rows: 24 }) {
   const files = new Map<string, string>();
   const controller = new ShellController({
     backend: "replay demo.txt",
-    checker: fakeChecker,
+    frontEnd: fakeFrontEnd,
     now: () => 0,
     openSession: async (listener) => {
       session = new FakeSession(listener, "live eBPF");
@@ -158,7 +158,7 @@ test("Tab completes commands and lists ambiguous choices; up recalls history", a
   app.unmount();
 });
 
-test(":save writes a file that the checker accepts, with the tracker named", async () => {
+test(":save writes a file that the front end accepts, with the tracker named", async () => {
   const { app, files } = setup();
   await press(app, "track sched_wakeup(pid) -> sched_switch(pid) > 1ms");
   await press(app, ENTER).then(() => waitForFrame(app, (f) => f.includes("started")));
@@ -170,7 +170,7 @@ test(":save writes a file that the checker accepts, with the tracker named", asy
     saved,
     /\ntrack sched_wakeup_to_sched_switch: sched_wakeup\(pid\) -> sched_switch\(pid\) > 1ms\n$/,
   );
-  assert.ok(fakeChecker.checkFile(saved, "out.lt", []).ok);
+  assert.ok(fakeFrontEnd.checkFile(saved, "out.lt", []).ok);
   app.unmount();
 });
 

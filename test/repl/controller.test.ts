@@ -12,13 +12,13 @@ import {
   STACK_FRAMES_SHOWN,
 } from "../../src/repl/controller.ts";
 import type { Action } from "../../src/repl/state.ts";
-import { FakeSession, fakeChecker } from "./fake-session.ts";
+import { FakeSession, fakeFrontEnd } from "./fake-session.ts";
 
 function setup() {
   const sessions: { session: FakeSession; options: Record<string, OptionValue> }[] = [];
   const controller = new ShellController({
     backend: "fake",
-    checker: fakeChecker,
+    frontEnd: fakeFrontEnd,
     now: () => 0,
     openSession: async (listener, options) => {
       const session = new FakeSession(listener);
@@ -80,7 +80,10 @@ test("a set line before any tracker reopens the session with the option", async 
   const later = await controller.submit("set snapshot.dir = /elsewhere");
   assert.ok(later.ok && later.output[0].includes("kept for :save"));
   assert.is(sessions.length, 2);
-  assert.match(controller.program.saved("#"), /^#\n\nset snapshot\.dir = \/elsewhere\n\ntrack w: /);
+  assert.match(
+    controller.statements.saved("#"),
+    /^#\n\nset snapshot\.dir = \/elsewhere\n\ntrack w: /,
+  );
 });
 
 test("rows: a tracker the user stopped is marked; a backend refusal keeps the line as an error", async () => {
@@ -94,13 +97,13 @@ test("rows: a tracker the user stopped is marked; a backend refusal keeps the li
     ok: false,
     error: "error: cannot start x: operation not permitted (run as root)",
   });
-  assert.equal(controller.program.names(), ["w"]);
+  assert.equal(controller.statements.names(), ["w"]);
 });
 
 test("a replay refuses a removed tracker's name with a reason (the line stays to rename it)", async () => {
   const controller = new ShellController({
     backend: "replay t.txt",
-    checker: fakeChecker,
+    frontEnd: fakeFrontEnd,
     openSession: async (listener) => new FakeSession(listener, "replay t.txt"),
   });
   await controller.submit("track w: sched_wakeup(pid) -> sched_switch(pid)");

@@ -1,10 +1,10 @@
-// A scripted Session and a tiny checker for driving the shell in tests without a kernel,
+// A scripted Session and a tiny front end for driving the shell in tests without a kernel,
 // a trace or the real front end: tests call pair()/timeout() and see what the UI shows.
 
 import type { OptionValue, TrackerPlan } from "../../src/compiler/plan.ts";
 import { LatencyStats } from "../../src/records/stats.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
-import type { CheckResult, ProgramChecker } from "../../src/repl/program.ts";
+import type { CheckResult, FrontEnd } from "../../src/repl/statements.ts";
 import type { Artifact, Session, SessionListener, TrackerStats } from "../../src/session/types.ts";
 
 interface FakeTracker {
@@ -193,7 +193,7 @@ function checkOne(existing: readonly string[], text: string, file: string): Chec
   };
 }
 
-export const fakeChecker: ProgramChecker = {
+export const fakeFrontEnd: FrontEnd = {
   checkLine: (line, existing) => checkOne(existing, line.trim(), "<prompt>"),
   checkFile(text, file, existing) {
     const trackers: TrackerPlan[] = [];

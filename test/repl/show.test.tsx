@@ -10,7 +10,7 @@ import { COMMAND_NAMES } from "../../src/repl/commands.ts";
 import { RECENT_HITS, ShellController } from "../../src/repl/controller.ts";
 import { initialState, reducer } from "../../src/repl/state.ts";
 import { loadTimeline } from "../../src/repl/timeline-model.ts";
-import { FakeSession, fakeChecker } from "./fake-session.ts";
+import { FakeSession, fakeFrontEnd } from "./fake-session.ts";
 import { ENTER, press, waitForFrame } from "./ink-helpers.ts";
 
 const FIXTURE = new URL("./fixtures/wakeup-snapshot.txt", import.meta.url).pathname;
@@ -29,7 +29,7 @@ function setup() {
   let session: FakeSession | undefined;
   const controller = new ShellController({
     backend: "live eBPF",
-    checker: fakeChecker,
+    frontEnd: fakeFrontEnd,
     now: () => 0,
     openSession: async (listener) => {
       session = new FakeSession(listener, "live eBPF");
@@ -109,7 +109,7 @@ test("reducer: the viewer opens on the snapshot, takes timeline actions, and clo
 test("the controller keeps the last hits of each tracker; those with a snapshot, oldest first", () => {
   const controller = new ShellController({
     backend: "fake",
-    checker: fakeChecker,
+    frontEnd: fakeFrontEnd,
     openSession: async (listener) => new FakeSession(listener),
   });
   const session = new FakeSession(controller.listener);

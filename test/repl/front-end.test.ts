@@ -5,18 +5,29 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadCatalog } from "../../src/compiler/catalog/index.ts";
-import { compilerChecker } from "../../src/repl/checker.ts";
 import { completeText } from "../../src/repl/completion.ts";
 import { ShellController } from "../../src/repl/controller.ts";
-import { Program } from "../../src/repl/program.ts";
+import { compilerFrontEnd } from "../../src/repl/front-end.ts";
+import { ShellStatements } from "../../src/repl/statements.ts";
 import { shellVocabulary } from "../../src/repl/vocabulary.ts";
 import { FakeSession } from "./fake-session.ts";
 
 const catalog = loadCatalog({ path: "bundled" });
-const checker = compilerChecker(catalog);
+const frontEnd = compilerFrontEnd(catalog, "ebpf");
+
+test("the shell checks against its backend: a chain runs in a replay shell, not (yet) live", () => {
+  const chain = 'track lo: softirq_raise where vec == 3 ~> sched_switch where next_comm == "r"';
+  assert.ok(compilerFrontEnd(catalog, "replay").checkLine(chain, []).ok, "replay takes chains");
+  const live = frontEnd.checkLine(chain, []);
+  assert.is(live.ok, false);
+  if (!live.ok) {
+    assert.match(live.errors, /error: chain trackers run only with --replay so far/);
+    assert.match(live.errors, /\^~/);
+  }
+});
 
 test("a typo is an error with the line and a caret under the culprit", () => {
-  const result = checker.checkLine("track w: sched_wakup(args.pid) -> sched_switch(next_pid)", []);
+  const result = frontEnd.checkLine("track w: sched_wakup(args.pid) -> sched_switch(next_pid)", []);
   assert.is(result.ok, false);
   if (result.ok) return;
   const [message, source, caret] = result.errors.split("\n");
@@ -28,9 +39,9 @@ test("a typo is an error with the line and a caret under the culprit", () => {
 
 test("a name the shell already has is refused; an unnamed tracker gets a fresh name", () => {
   const line = "track w: sched_wakeup(args.pid) -> sched_switch(next_pid)";
-  const again = checker.checkLine(line, ["w"]);
+  const again = frontEnd.checkLine(line, ["w"]);
   assert.is(again.ok, false);
-  const unnamed = checker.checkLine("track sched_wakeup(args.pid) -> sched_switch(next_pid)", [
+  const unnamed = frontEnd.checkLine("track sched_wakeup(args.pid) -> sched_switch(next_pid)", [
     "sched_wakeup_to_sched_switch",
   ]);
   assert.ok(unnamed.ok);
@@ -38,7 +49,7 @@ test("a name the shell already has is refused; an unnamed tracker gets a fresh n
 });
 
 test("set lines and a file's set statements come back with their text, and :save's text checks clean", () => {
-  const set = checker.checkLine("set snapshot.margin = 5ms", []);
+  const set = frontEnd.checkLine("set snapshot.margin = 5ms", []);
   assert.ok(set.ok);
   if (!set.ok) return;
   assert.equal(set.sets, [
@@ -46,32 +57,32 @@ test("set lines and a file's set statements come back with their text, and :save
   ]);
   const file =
     'set snapshot.dir = "/tmp/x"\n\ntrack sched_wakeup(args.pid)\n  -> sched_switch(next_pid) > 1ms\n';
-  const checked = checker.checkFile(file, "f.lt", []);
+  const checked = frontEnd.checkFile(file, "f.lt", []);
   assert.ok(checked.ok);
   if (!checked.ok) return;
   assert.equal(
     checked.sets.map((s) => s.source),
     ['set snapshot.dir = "/tmp/x"'],
   );
-  const program = new Program();
-  program.add(checked);
-  const saved = program.saved("# saved");
+  const statements = new ShellStatements();
+  statements.add(checked);
+  const saved = statements.saved("# saved");
   assert.is(
     saved,
     '# saved\n\nset snapshot.dir = "/tmp/x"\n\ntrack sched_wakeup_to_sched_switch: sched_wakeup(args.pid)\n  -> sched_switch(next_pid) > 1ms\n',
   );
-  assert.ok(checker.checkFile(saved, "saved.lt", []).ok);
+  assert.ok(frontEnd.checkFile(saved, "saved.lt", []).ok);
 });
 
 test(":save lays a one-line tracker out one clause per line, as examples/ do, and it checks clean", () => {
   const line =
     'track sched_wakeup(args.pid) where args.prio < 100 -> { sched_switch(next_pid) | sched_waking(pid) } > 200us timeout 1s keep last then exec "echo then timeout", print';
-  const result = checker.checkLine(line, []);
+  const result = frontEnd.checkLine(line, []);
   assert.ok(result.ok, result.ok ? "" : result.errors);
   if (!result.ok) return;
-  const program = new Program();
-  program.add(result);
-  const saved = program.saved("# saved");
+  const statements = new ShellStatements();
+  statements.add(result);
+  const saved = statements.saved("# saved");
   assert.is(
     saved,
     [
@@ -87,7 +98,7 @@ test(":save lays a one-line tracker out one clause per line, as examples/ do, an
       "",
     ].join("\n"),
   );
-  const again = checker.checkFile(saved, "saved.lt", []);
+  const again = frontEnd.checkFile(saved, "saved.lt", []);
   assert.ok(again.ok, again.ok ? "" : again.errors);
   if (again.ok) assert.equal(again.trackers[0].thresholdNs, result.trackers[0].thresholdNs);
 });
@@ -95,7 +106,7 @@ test(":save lays a one-line tracker out one clause per line, as examples/ do, an
 test(":emit shows what a typed tracker compiles to, for each target", async () => {
   const controller = new ShellController({
     backend: "test",
-    checker,
+    frontEnd,
     openSession: async (listener) => new FakeSession(listener),
   });
   await controller.submit("track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us");

@@ -1,4 +1,4 @@
-// The shell's program: the `track` and `set` statements the user entered or loaded, in
+// The shell's statements: the `track` and `set` statements the user entered or loaded, in
 // order, with the plan of each tracker. It is what :save writes and what every new
 // prompt line is checked against (so duplicate names are caught as in a file).
 
@@ -8,7 +8,7 @@ export type Statement =
   | { kind: "track"; name: string; source: string; plan: TrackerPlan }
   | { kind: "set"; name: string; source: string };
 
-/** What a checker returns for a prompt line or a file. */
+/** What the front end returns for a prompt line or a file. */
 export type CheckResult =
   | { ok: false; errors: string }
   | {
@@ -22,19 +22,19 @@ export type CheckResult =
       warnings: string;
     };
 
-/** The front end, as the shell needs it; src/repl/checker.ts adapts the compiler to it. */
-export interface ProgramChecker {
+/** The front end, as the shell needs it; src/repl/front-end.ts adapts the compiler to it. */
+export interface FrontEnd {
   /** One prompt line; `existingNames` are the shell's trackers (a new one must differ). */
   checkLine(line: string, existingNames: readonly string[]): CheckResult;
   /** A whole file, for :load and for checking what :save wrote. */
   checkFile(text: string, file: string, existingNames: readonly string[]): CheckResult;
 }
 
-export class Program {
-  statements: Statement[] = [];
+export class ShellStatements {
+  entries: Statement[] = [];
 
   trackers(): Extract<Statement, { kind: "track" }>[] {
-    return this.statements.filter(
+    return this.entries.filter(
       (s): s is Extract<Statement, { kind: "track" }> => s.kind === "track",
     );
   }
@@ -47,23 +47,23 @@ export class Program {
     return this.trackers().find((t) => t.name === name)?.plan;
   }
 
-  /** The program as text: one statement per line, in the order entered. */
+  /** The statements as text: one per line, in the order entered. */
   source(): string {
-    return this.statements.map((s) => `${s.source.trim()}\n`).join("");
+    return this.entries.map((s) => `${s.source.trim()}\n`).join("");
   }
 
   add(result: Extract<CheckResult, { ok: true }>): void {
     for (const set of result.sets) {
-      this.statements = this.statements.filter((s) => !(s.kind === "set" && s.name === set.name));
-      this.statements.push({ kind: "set", name: set.name, source: set.source });
+      this.entries = this.entries.filter((s) => !(s.kind === "set" && s.name === set.name));
+      this.entries.push({ kind: "set", name: set.name, source: set.source });
     }
     for (const plan of result.trackers) {
-      this.statements.push({ kind: "track", name: plan.name, source: plan.source, plan });
+      this.entries.push({ kind: "track", name: plan.name, source: plan.source, plan });
     }
   }
 
   remove(name: string): void {
-    this.statements = this.statements.filter((s) => !(s.kind === "track" && s.name === name));
+    this.entries = this.entries.filter((s) => !(s.kind === "track" && s.name === name));
   }
 
   /**
@@ -72,7 +72,7 @@ export class Program {
    * lays one-line trackers out one clause per line, as in examples/.
    */
   saved(header: string, tidy = true): string {
-    const sets = this.statements.filter((s) => s.kind === "set").map((s) => s.source.trim());
+    const sets = this.entries.filter((s) => s.kind === "set").map((s) => s.source.trim());
     const tracks = this.trackers().map((t) =>
       tidy ? tidyTracker(t.plan) : withName(t.source.trim(), t.name),
     );

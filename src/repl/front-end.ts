@@ -1,18 +1,25 @@
-// The front end as the shell uses it: a prompt line or a file checked against the
-// catalog and the shell's tracker names, diagnostics rendered with their caret.
+// The compiler's front end as the shell uses it: a prompt line or a file checked against
+// the catalog, the shell's tracker names and what its backend runs (chains, say, run on
+// replay first), diagnostics rendered with their caret.
 
 import { buildStatement } from "../compiler/ast-builder.ts";
 import type { Catalog } from "../compiler/catalog/types.ts";
+import type { BackendChoice } from "../compiler/checker-backend.ts";
 import { compileSource, compileStatement } from "../compiler/compile.ts";
 import type { Diagnostic } from "../compiler/diagnostic.ts";
 import { parseSource } from "../compiler/parse.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
-import type { ProgramChecker } from "./program.ts";
+import type { FrontEnd } from "./statements.ts";
 
-export function compilerChecker(catalog: Catalog): ProgramChecker {
+export function compilerFrontEnd(catalog: Catalog, backend: BackendChoice): FrontEnd {
   return {
     checkLine(line, existingNames) {
-      const result = compileStatement(line, { catalog, existingNames, file: "<prompt>" });
+      const result = compileStatement(line, {
+        catalog,
+        existingNames,
+        file: "<prompt>",
+        backend,
+      });
       const rendered = render(result.diagnostics, line);
       if (result.kind === "error") return { ok: false, errors: rendered.errors || rendered.all };
       const base = { ok: true as const, options: {}, warnings: rendered.all };
@@ -26,7 +33,7 @@ export function compilerChecker(catalog: Catalog): ProgramChecker {
       return { ...base, trackers: [result.tracker], sets: [] };
     },
     checkFile(text, file, existingNames) {
-      const { plan, diagnostics } = compileSource(text, file, { catalog, existingNames });
+      const { plan, diagnostics } = compileSource(text, file, { catalog, existingNames, backend });
       const rendered = render(diagnostics, text);
       if (!plan) return { ok: false, errors: rendered.errors || rendered.all };
       const sets = setStatements(text, file).map((s) => ({ ...s, value: plan.options[s.name] }));
