@@ -9,7 +9,13 @@ import { compileFile } from "../compiler/compile.ts";
 import { defaultOptions } from "../compiler/options.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
 import { formatSummary } from "../records/output.ts";
-import { type BackendName, openSession, type SessionOptions } from "../session/backends.ts";
+import {
+  type BackendName,
+  backendLabel,
+  openFailureHint,
+  openSession,
+  type SessionOptions,
+} from "../session/backends.ts";
 import { App } from "./App.tsx";
 import { ShellController } from "./controller.ts";
 import { compilerFrontEnd } from "./front-end.ts";
@@ -27,27 +33,21 @@ export interface ShellOptions {
   banner?: string[];
 }
 
-export const LIVE_HINT =
-  "hint: the shell also runs on a recorded trace: ltsh --replay TRACE " +
-  "(record one as root: ltsh record -o TRACE --for 10s --events sched)";
-
 export async function runShell(options: ShellOptions): Promise<number> {
   const frontEnd = compilerFrontEnd(options.catalog, options.backend);
   let initial: Extract<CheckResult, { ok: true }> | null = null;
   if (options.file) {
-    const { plan, diagnostics, text } = compileFile(options.file, { catalog: options.catalog });
+    const { plan, diagnostics, text } = compileFile(options.file, {
+      catalog: options.catalog,
+      backend: options.backend,
+    });
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan) return 1;
     const checked = frontEnd.checkFile(text, options.file, []);
     if (!checked.ok) return 1;
     initial = { ...checked, warnings: "" };
   }
-  const label =
-    options.backend === "replay" && options.replay
-      ? `replay ${basename(options.replay.path)}`
-      : options.backend === "kmod"
-        ? "kmod"
-        : "live eBPF";
+  const label = backendLabel(options.backend, options.replay?.path);
   const controller = new ShellController({
     backend: label,
     frontEnd,
@@ -59,7 +59,8 @@ export async function runShell(options: ShellOptions): Promise<number> {
     await controller.open();
   } catch (error) {
     process.stderr.write(`ltsh: error: ${(error as Error).message}\n`);
-    if (options.backend === "ebpf") process.stderr.write(`${LIVE_HINT}\n`);
+    const hint = openFailureHint(options.backend);
+    if (hint) process.stderr.write(`${hint}\n`);
     return 1;
   }
   const banner = [

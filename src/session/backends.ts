@@ -2,10 +2,12 @@
 // through openSession(); each backend adds one entry to `factories`. Backends are imported
 // when opened, so a command pays only for the backend it uses (koffi, the BPF codegen, ...).
 
+import { basename } from "node:path";
+import type { BackendName } from "../compiler/checker-backend.ts";
 import type { OptionValue } from "../compiler/plan.ts";
 import type { Session, SessionListener } from "./types.ts";
 
-export type BackendName = "ebpf" | "kmod" | "replay";
+export type { BackendName };
 
 export interface SessionOptions {
   listener: SessionListener;
@@ -28,6 +30,21 @@ const factories: Partial<Record<BackendName, SessionFactory>> = {
   replay: async (options) => (await import("./replay.ts")).openReplaySession(options),
   kmod: async (options) => (await import("./kmod.ts")).openKmodSession(options),
 };
+
+/** How the shell's status line names a backend: "live eBPF", "kmod", "replay trace.txt". */
+export function backendLabel(backend: BackendName, tracePath?: string): string {
+  if (backend === "replay") return tracePath ? `replay ${basename(tracePath)}` : "replay";
+  return backend === "kmod" ? "kmod" : "live eBPF";
+}
+
+/** What to tell a user whose session could not open, besides the error; null: nothing. */
+export function openFailureHint(backend: BackendName): string | null {
+  if (backend !== "ebpf") return null;
+  return (
+    "hint: the shell also runs on a recorded trace: ltsh --replay TRACE " +
+    "(record one as root: ltsh record -o TRACE --for 10s --events sched)"
+  );
+}
 
 /**
  * Whether the compiled cache keeps this backend's artifacts (generated programs, built
