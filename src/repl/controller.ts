@@ -152,6 +152,15 @@ export class ShellController {
     this.recent.set(hit.tracker, kept);
   }
 
+  /** The kept hit of this tracker with the longest latency; null when none is kept. */
+  private worstRecent(tracker: string): HitRecord | null {
+    const kept = this.recent.get(tracker) ?? [];
+    return kept.reduce<HitRecord | null>(
+      (worst, hit) => (worst === null || hit.latency_ns > worst.latency_ns ? hit : worst),
+      null,
+    );
+  }
+
   /** The kept hits with a snapshot file, of one tracker or of all, oldest first. */
   snapshotHits(tracker?: string): HitRecord[] {
     const lists =
@@ -227,6 +236,7 @@ export class ShellController {
           thresholdNs: plan.thresholdNs,
           state: live.running ? "running" : this.stopped.has(plan.name) ? "stopped" : "done",
           summary: live.summary,
+          worst: plan.chain ? this.worstRecent(plan.name) : null,
         },
       ];
     });

@@ -3,7 +3,7 @@
 // wrapped), so an 80x24 terminal stays tidy and frame tests compare plain strings.
 
 import { formatDuration } from "../records/output.ts";
-import type { HistogramBucket, SummaryRecord } from "../records/types.ts";
+import type { HistogramBucket, HitRecord, SummaryRecord } from "../records/types.ts";
 import type { StatusInfo, TrackerRow } from "./state.ts";
 
 /** Cuts a line to `width` columns, marking the cut with an ellipsis. */
@@ -198,4 +198,47 @@ export function statusLine(status: StatusInfo, width: number): string {
   ];
   if (status.feedSkipped > 0) parts.push(`${compactCount(status.feedSkipped)} hits not echoed`);
   return fit(parts.join(" │ "), width);
+}
+
+/**
+ * A chain hit as a waterfall: a title, then one line per link with its stage, what it was
+ * about (an IRQ, a vector, a task) and its duration, and a bar that starts where the
+ * previous link ended, scaled to the whole latency. At most `maxRows` lines.
+ */
+export function waterfallLines(hit: HitRecord, width: number, maxRows: number): string[] {
+  const stages = hit.chain ?? [];
+  if (stages.length === 0 || maxRows < 2) return [];
+  const title = fit(
+    `${hit.tracker}: worst recent ${hit.kind === "timeout" ? "timeout" : "hit"} ` +
+      `${formatDuration(hit.latency_ns)}, ${stages.length - 1} links`,
+    width,
+  );
+  const links = stages.slice(1).map((stage) => ({
+    label: `${stage.stage} ${stage.detail || `${stage.comm}-${stage.tid}`}`,
+    dur: formatDuration(stage.dur_ns),
+    ns: stage.dur_ns,
+  }));
+  const shown = links.length > maxRows - 1 ? mergeTail(links, maxRows - 1) : links;
+  const labelWidth = Math.min(28, Math.max(...shown.map((l) => l.label.length)));
+  const durWidth = Math.max(...shown.map((l) => l.dur.length));
+  const barWidth = Math.max(8, width - labelWidth - durWidth - 6);
+  const total = Math.max(1, hit.latency_ns);
+  let before = 0;
+  const lines = shown.map((link) => {
+    const start = Math.min(barWidth - 1, Math.floor((before / total) * barWidth));
+    const length = Math.max(1, Math.round((link.ns / total) * barWidth));
+    before += link.ns;
+    const bar = `${" ".repeat(start)}${"█".repeat(Math.min(length, barWidth - start))}`;
+    const label = fit(link.label, labelWidth).padEnd(labelWidth);
+    return fit(`  ${label} ${link.dur.padStart(durWidth)} |${bar.padEnd(barWidth)}|`, width);
+  });
+  return [title, ...lines];
+}
+
+/** Keeps the first links and folds the rest into one "… N more" line with their sum. */
+function mergeTail<T extends { label: string; dur: string; ns: number }>(links: T[], rows: number) {
+  const kept = links.slice(0, rows - 1);
+  const rest = links.slice(rows - 1);
+  const ns = rest.reduce((sum, l) => sum + l.ns, 0);
+  return [...kept, { label: `… ${rest.length} more`, dur: formatDuration(ns), ns }];
 }

@@ -3,7 +3,7 @@
 // the snapshot open in the timeline (:show; its own reducer is ./timeline-state.ts).
 // Everything the screen shows is derived from this; tests drive it with no rendering.
 
-import type { SummaryRecord } from "../records/types.ts";
+import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import * as edit from "./line-editor.ts";
 import { EMPTY_LINE, type Line, lineOf } from "./line-editor.ts";
 import type { Timeline } from "./timeline-model.ts";
@@ -32,6 +32,8 @@ export interface TrackerRow {
   /** "done": the backend finished it (the replayed trace ended). */
   state: "running" | "stopped" | "done";
   summary: SummaryRecord;
+  /** Chain trackers: the worst of the recent hits, drawn as a waterfall; else null. */
+  worst?: HitRecord | null;
 }
 
 export interface StatusInfo {

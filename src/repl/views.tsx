@@ -3,7 +3,7 @@
 // already cut to the width, so nothing wraps into a mess on a small terminal.
 
 import { Box, Static, Text } from "ink";
-import { fit, histogramLines, statusLine, trackersTable } from "./format.ts";
+import { fit, histogramLines, statusLine, trackersTable, waterfallLines } from "./format.ts";
 import type { Line } from "./line-editor.ts";
 import type { FeedBlock, ShellState, Tone } from "./state.ts";
 
@@ -60,13 +60,26 @@ export function HistogramPanel(props: { state: ShellState; width: number; maxRow
   const { state, width, maxRows } = props;
   const row = state.trackers.find((t) => t.name === state.selected);
   if (!row || maxRows < 2) return null;
-  const [title, ...bars] = histogramLines(row.summary, width, maxRows - 1);
+  // A chain tracker's worst recent hit first (which link is slow), the histogram below.
+  const [fall, ...links] = row.worst
+    ? waterfallLines(row.worst, width, Math.ceil(maxRows / 2))
+    : [];
+  const left = maxRows - (fall ? links.length + 1 : 0);
+  const [title, ...bars] = left >= 2 ? histogramLines(row.summary, width, left - 1) : [];
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate">
-        {title}
-      </Text>
-      <Lines lines={bars} color="green" />
+      {fall ? (
+        <Text bold wrap="truncate">
+          {fall}
+        </Text>
+      ) : null}
+      <Lines lines={links} color="yellow" />
+      {title ? (
+        <Text bold wrap="truncate">
+          {title}
+        </Text>
+      ) : null}
+      <Lines lines={bars ?? []} color="green" />
     </Box>
   );
 }

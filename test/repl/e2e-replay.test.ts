@@ -122,6 +122,34 @@ if (!skip) {
   });
 }
 
+if (!skip) {
+  test("a chain tracker in the replay shell: its worst recent hit as a waterfall, link by link", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltsh-e2e-"));
+    const trace = "examples/chains/lo.txt.gz";
+    const pane = new TmuxPane(`cd ${ROOT} && ${LTSH} examples/chains/lo.lt --replay ${trace}`, {
+      XDG_STATE_HOME: dir,
+    });
+    try {
+      const screen = await pane.waitFor(
+        (s) => /lo: worst recent hit \d+us, 4 links/.test(s) && s.includes("ended"),
+        "the waterfall",
+      );
+      const links = screen.split("\n").filter((l) => /^ {2}(raise|softirq|waking|run) /.test(l));
+      assert.equal(
+        links.map((l) => l.trim().split(" ")[0]),
+        ["raise", "softirq", "waking", "run"],
+        screen,
+      );
+      assert.match(links[3], /run udp-reader-\d+ +\d+us \| +█+ *\|/);
+      pane.type(":quit", true);
+      await pane.waitFor((s) => s.includes("LTSH-EXIT=0"), "the exit", 20_000, true);
+    } finally {
+      pane.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 test("without a terminal the shell says to use ltsh run, exit 1", () => {
   const result = ltsh("--replay", FIXTURE);
   assert.is(result.status, 1);
