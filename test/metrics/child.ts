@@ -1,0 +1,64 @@
+// Test helper: an `ltsh` child process serving metrics (the URL read from its stderr), its
+// output collected, and a scrape of it over HTTP.
+
+import { type ChildProcess, spawn } from "node:child_process";
+
+export const BIN = new URL("../../bin/ltsh.js", import.meta.url).pathname;
+export const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
+
+export interface LtshChild {
+  child: ChildProcess;
+  output: { stdout: string; stderr: string };
+  exited: Promise<number | null>;
+  /** Resolves with the metrics URL once the child prints it (rejects if it exits first). */
+  metricsUrl(): Promise<string>;
+  /** Resolves once stderr has matched `pattern` (rejects on exit or after timeoutMs). */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** SIGKILL if still running, then waits for the exit. */
+  kill(): Promise<void>;
+}
+
+export function startLtsh(args: string[], env: NodeJS.ProcessEnv = process.env): LtshChild {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
+  const output = { stdout: "", stderr: "" };
+  child.stdout!.on("data", (d) => (output.stdout += d));
+  child.stderr!.on("data", (d) => (output.stderr += d));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
+  async function waitForStderr(pattern: RegExp, timeoutMs = 20_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(output.stderr);
+      if (m) return m;
+      if (exitCode !== undefined || Date.now() > deadline) {
+        throw new Error(`no ${pattern} from ltsh (exit ${exitCode}); stderr:\n${output.stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    child,
+    output,
+    exited,
+    waitForStderr,
+    metricsUrl: async () => (await waitForStderr(/serving metrics at (\S+)/))[1],
+    async kill() {
+      if (exitCode === undefined) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export async function scrape(url: string): Promise<string> {
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.text();
+}
