@@ -1,7 +1,8 @@
 // Test helper: an `ltsh` child process serving metrics (the URL read from its stderr), its
 // output collected, and a scrape of it over HTTP.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 export const BIN = new URL("../../bin/ltsh.js", import.meta.url).pathname;
 export const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
@@ -61,4 +62,39 @@ export async function scrape(url: string): Promise<string> {
   const response = await fetch(url);
   if (response.status !== 200) throw new Error(`${url}: HTTP ${response.status}`);
   return response.text();
+}
+
+/** Ids of the BPF programs a process holds open (its fdinfo says prog_id). */
+export function programsOf(pid: number): number[] {
+  const ids: number[] = [];
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== "anon_inode:bpf-prog") continue;
+        const m = /^prog_id:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"));
+        if (m) ids.push(Number(m[1]));
+      } catch {
+        // the fd closed meanwhile
+      }
+    }
+  } catch {
+    return [];
+  }
+  return ids;
+}
+
+/** Every BPF program loaded in the kernel now: id → name. */
+export function loadedPrograms(): Map<number, string> {
+  const programs = JSON.parse(
+    execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" }),
+  );
+  return new Map(programs.map((p: { id: number; name?: string }) => [p.id, p.name ?? ""]));
+}
+
+/** The ids of the programs `pid` holds for `tracker` (named ltsh_<tracker>_b0, _e0, ...). */
+export function trackerPrograms(pid: number, tracker: string): number[] {
+  const loaded = loadedPrograms();
+  return programsOf(pid)
+    .filter((id) => loaded.get(id)?.startsWith(`ltsh_${tracker}_`))
+    .sort((a, b) => a - b);
 }
