@@ -19,8 +19,14 @@ export interface LtshChild {
   kill(): Promise<void>;
 }
 
-export function startLtsh(args: string[], env: NodeJS.ProcessEnv = process.env): LtshChild {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** `ltsh ARGS` through bin/ltsh.js, or `command` with `commandArgs` when given (setpriv, ...). */
+export function startLtsh(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  command = process.execPath,
+  commandArgs = [BIN, ...args],
+): LtshChild {
+  const child = spawn(command, commandArgs, {
     stdio: ["ignore", "pipe", "pipe"],
     env,
   });
