@@ -5,7 +5,7 @@
 // catalog, kmod-runtime/, the demo), chevrotain's one-file build and koffi with its native
 // addon for this platform; exe-main.cjs extracts them at the first start.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -89,6 +89,15 @@ function postject() {
   return existsSync(local) ? [local] : ["npx", "--yes", POSTJECT];
 }
 
+/** Runs a build step quietly; its output becomes the error's message when it fails. */
+function run(command, args) {
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  if (result.status !== 0) {
+    const output = `${result.error?.message ?? ""}${result.stdout ?? ""}${result.stderr ?? ""}`;
+    throw new Error(`${command} ${args[0]} failed:\n${output}`);
+  }
+}
+
 export async function buildExe() {
   await freshBundle();
   const work = mkdtempSync(join(tmpdir(), "ltsh-exe-"));
@@ -111,27 +120,25 @@ export async function buildExe() {
       assets,
     };
     writeFileSync(join(work, "sea.json"), JSON.stringify(config));
-    execFileSync(process.execPath, ["--experimental-sea-config", join(work, "sea.json")], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    run(process.execPath, ["--experimental-sea-config", join(work, "sea.json")]);
     mkdirSync(join(ROOT, "dist"), { recursive: true });
     const temporary = `${EXE}.${process.pid}.tmp`;
     copyFileSync(process.execPath, temporary);
     chmodSync(temporary, 0o755);
     const [command, ...args] = postject();
-    // postject warns about every ELF note it does not know: shown only when it fails.
-    const inject = spawnSync(
-      command,
-      [...args, temporary, "NODE_SEA_BLOB", join(work, "blob"), "--sentinel-fuse", FUSE],
-      {
-        encoding: "utf8",
-      },
-    );
-    if (inject.status !== 0) {
+    // postject warns about every ELF note it does not know: output is shown only on failure.
+    try {
+      run(command, [
+        ...args,
+        temporary,
+        "NODE_SEA_BLOB",
+        join(work, "blob"),
+        "--sentinel-fuse",
+        FUSE,
+      ]);
+    } catch (error) {
       rmSync(temporary, { force: true });
-      throw new Error(
-        `postject failed: ${inject.error?.message ?? ""}${inject.stdout}${inject.stderr}`,
-      );
+      throw error;
     }
     renameSync(temporary, EXE);
     return { path: EXE, bytes: statSync(EXE).size, assets: files.length };

@@ -1,0 +1,217 @@
+// What metrics cost: (1) the programs' time per event (bpf_stats) under `perf bench sched
+// pipe`, without and with a scrape every second: a scrape reads maps and adds nothing per
+// event; (2) the wall time of one scrape of `ltsh serve` running 50 trackers (goal: under
+// 20 ms); (3) start-up of dist/ltsh against bin/ltsh.js. Writes the `## metrics` section
+// of BENCHMARKS.md. Run as root: node --import tsx bench/metrics.ts [ROUNDS]
+
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { buildExe, EXE } from "../scripts/build-exe.mjs";
+import { type LtshChild, startLtsh } from "../test/metrics/child.ts";
+import { writeBenchmarkSection } from "./benchmarks-md.ts";
+import { machineInfo, withBpfStats } from "./live-measure.ts";
+
+const rounds = Number(process.argv[2] ?? 3);
+const root = new URL("..", import.meta.url).pathname;
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const quantile = (values: number[], q: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
+
+/** The BPF programs a process holds: id → (run_time_ns, run_cnt) as bpf_stats counts them. */
+function programStats(pid: number): Map<number, { ns: number; runs: number }> {
+  const ids = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^prog_id:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"));
+      if (m) ids.add(Number(m[1]));
+    } catch {}
+  }
+  const all = JSON.parse(execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" }));
+  return new Map(
+    all
+      .filter((p: { id: number }) => ids.has(p.id))
+      .map((p: { id: number; run_time_ns?: number; run_cnt?: number }) => [
+        p.id,
+        { ns: p.run_time_ns ?? 0, runs: p.run_cnt ?? 0 },
+      ]),
+  );
+}
+
+/** Mean ns per program run over all of a process's programs, between two readings. */
+function nsPerRun(before: ReturnType<typeof programStats>, after: ReturnType<typeof programStats>) {
+  let ns = 0;
+  let runs = 0;
+  for (const [id, a] of after) {
+    const b = before.get(id) ?? { ns: 0, runs: 0 };
+    ns += a.ns - b.ns;
+    runs += a.runs - b.runs;
+  }
+  return { perRun: ns / runs, runs };
+}
+
+async function serve(file: string): Promise<{ ltsh: LtshChild; url: string }> {
+  const ltsh = startLtsh(["serve", file, "--metrics", "127.0.0.1:0"]);
+  return { ltsh, url: await ltsh.metricsUrl() };
+}
+
+/** perf bench sched pipe pinned to the last CPU, run asynchronously so scrapes go on. */
+async function perfBench(loops: number): Promise<void> {
+  const cpu = String(cpus().length - 1);
+  await run("taskset", ["-c", cpu, "perf", "bench", "sched", "pipe", "-l", String(loops)]);
+}
+
+async function scrapeCost(): Promise<string[]> {
+  const { ltsh, url } = await serve(`${root}examples/wakeup.lt`);
+  const rows: { without: number; withScrapes: number }[] = [];
+  let scrapes = 0;
+  try {
+    await withBpfStats(async () => {
+      for (let i = 0; i < rounds; i++) {
+        const measure = async (scrapeEverySecond: boolean) => {
+          const before = programStats(ltsh.child.pid!);
+          const timer = scrapeEverySecond
+            ? setInterval(
+                () =>
+                  void fetch(url)
+                    .then((r) => r.text())
+                    .then(() => scrapes++),
+                1000,
+              )
+            : undefined;
+          await perfBench(300_000);
+          clearInterval(timer);
+          return nsPerRun(before, programStats(ltsh.child.pid!)).perRun;
+        };
+        rows.push({ without: await measure(false), withScrapes: await measure(true) });
+      }
+    });
+  } finally {
+    await ltsh.kill();
+  }
+  const table = [
+    "| round | ns per program run, no scrape | ns per program run, a scrape every second |",
+    "| ----- | ----------------------------- | ----------------------------------------- |",
+    ...rows.map(
+      (r, i) =>
+        `| ${String(i + 1).padEnd(5)} | ${r.without.toFixed(0).padEnd(29)} | ${r.withScrapes.toFixed(0).padEnd(41)} |`,
+    ),
+  ];
+  const without = median(rows.map((r) => r.without));
+  const withScrapes = median(rows.map((r) => r.withScrapes));
+  return [
+    "### A scrape adds no per-event cost",
+    "",
+    "`ltsh serve examples/wakeup.lt` under `perf bench sched pipe -l 300000` (pinned to one",
+    "CPU), the kernel timing each run of its two programs (`kernel.bpf_stats_enabled`),",
+    `alternately without and with a scrape of /metrics every second (${scrapes} scrapes in all).`,
+    "",
+    ...table,
+    "",
+    `Medians: ${without.toFixed(0)} ns without, ${withScrapes.toFixed(0)} ns with scrapes. A scrape is`,
+    "one map lookup per tracker from user space plus, once a second at most, a walk of the",
+    "pending table; the programs' code path is the same with or without it.",
+  ];
+}
+
+async function scrapeOf50(): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-bench-metrics-"));
+  const file = join(dir, "fifty.lt");
+  const trackers = Array.from(
+    { length: 50 },
+    (_, i) => `track t${i}: sched_wakeup(args.pid) -> sched_switch(next_pid) > ${100 + i}us`,
+  );
+  writeFileSync(file, `${trackers.join("\n")}\n`);
+  const { ltsh, url } = await serve(file);
+  const times: number[] = [];
+  let bytes = 0;
+  try {
+    await sleep(1000);
+    for (let i = 0; i < 101; i++) {
+      const start = performance.now();
+      bytes = (await (await fetch(url)).text()).length;
+      if (i > 0) times.push(performance.now() - start); // the first warms the code paths
+      await sleep(100);
+    }
+  } finally {
+    await ltsh.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return [
+    "### One scrape of 50 trackers",
+    "",
+    "`ltsh serve` with 50 live trackers (all on sched_wakeup → sched_switch), 100 scrapes",
+    `10 per second, wall time from request to the last byte (${(bytes / 1024).toFixed(0)} KiB each).`,
+    "Goal: under 20 ms.",
+    "",
+    "| median ms | p90 ms | max ms |",
+    "| --------- | ------ | ------ |",
+    `| ${median(times).toFixed(1).padEnd(9)} | ${quantile(times, 0.9).toFixed(1).padEnd(6)} | ${Math.max(
+      ...times,
+    )
+      .toFixed(1)
+      .padEnd(6)} |`,
+  ];
+}
+
+function startup(): string[] {
+  if (!existsSync(EXE)) throw new Error("dist/ltsh is missing");
+  const examples = readdirSync(`${root}examples`)
+    .filter((f) => f.endsWith(".lt"))
+    .map((f) => `examples/${f}`);
+  const time = (command: string, args: string[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const start = performance.now();
+      const result = spawnSync(command, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+      if (result.status !== 0) throw new Error(`${command} ${args.join(" ")}: ${result.stderr}`);
+      if (i > 0) times.push(performance.now() - start);
+    }
+    return median(times).toFixed(0);
+  };
+  const rows: [string, string[]][] = [
+    ["ltsh --version", ["--version"]],
+    [`ltsh check examples/*.lt (${examples.length} files)`, ["check", ...examples]],
+  ];
+  return [
+    "### Start-up: dist/ltsh against bin/ltsh.js",
+    "",
+    "Whole-process wall time, median of 15 runs after a warm-up (dist/ltsh has unpacked its",
+    "files already, bin/ltsh.js's bundle is built).",
+    "",
+    "| command                          | bin/ltsh.js ms | dist/ltsh ms |",
+    "| -------------------------------- | -------------- | ------------ |",
+    ...rows.map(
+      ([label, args]) =>
+        `| ${label.padEnd(32)} | ${time(process.execPath, ["bin/ltsh.js", ...args]).padEnd(14)} | ${time(EXE, args).padEnd(12)} |`,
+    ),
+  ];
+}
+
+const built = await buildExe();
+const sizeLine = `dist/ltsh: ${(built.bytes / 2 ** 20).toFixed(1)} MiB.`;
+const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root })
+  .toString()
+  .trim();
+const section = [
+  "## metrics",
+  "",
+  `Measured by \`bench/metrics.ts\` on ${new Date().toISOString().slice(0, 10)} at ${commit}.`,
+  ...machineInfo().map((l) => `${l}.`),
+  "",
+  ...(await scrapeCost()),
+  "",
+  ...(await scrapeOf50()),
+  "",
+  ...startup(),
+  "",
+  sizeLine,
+  "",
+].join("\n");
+writeBenchmarkSection(section);
+process.stdout.write(`${section}\n`);
