@@ -82,6 +82,13 @@ function startPrometheus(dir: string, port: number, targets: string[]): ChildPro
   );
 }
 
+/** Prometheus' own log (warnings and errors only), read so that its pipe never fills. */
+function logOf(child: ChildProcess): { text: string } {
+  const log = { text: "" };
+  child.stderr!.on("data", (d) => (log.text += d));
+  return log;
+}
+
 async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -127,15 +134,30 @@ else if (spawnSync("prometheus", ["--version"]).error) {
       const port = await freePort();
       const prometheus = startPrometheus(dir, port, [liveTarget, replayTarget]);
       processes.push(prometheus);
+      const log = logOf(prometheus);
       const api = `http://127.0.0.1:${port}`;
-      await until("Prometheus ready", async () =>
-        (await fetch(`${api}/-/ready`)).ok ? true : null,
-      );
+      const ready = async () => ((await fetch(`${api}/-/ready`)).ok ? true : null);
+      await until("Prometheus ready", ready).catch((error) => {
+        throw new Error(`${error.message}; its log:\n${log.text}`);
+      });
       // rate() over 10s needs two samples of each series: wait for a few scrapes.
       await until("five scrapes of both targets", async () => {
         const counts = await query(api, "count_over_time(ltsh_build_info[30s])");
         return counts.length === 2 && counts.every((s) => Number(s.value[1]) >= 5) ? true : null;
       });
+
+      // The dashboard's variables: Grafana's label_values() is the label values API.
+      const labelValues = async (label: string, match: string) => {
+        const params = new URLSearchParams({ "match[]": match });
+        return (await (await fetch(`${api}/api/v1/label/${label}/values?${params}`)).json()).data;
+      };
+      assert.equal(
+        (await labelValues("instance", "ltsh_build_info")).sort(),
+        [liveTarget, replayTarget].sort(),
+      );
+      assert.equal(await labelValues("tracker", `ltsh_pairs_total{instance=~"${liveTarget}"}`), [
+        "wakeup",
+      ]);
 
       for (const { panel, expr } of dashboardQueries("10s")) {
         const result = await query(api, expr);
