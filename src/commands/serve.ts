@@ -108,6 +108,7 @@ use or a backend failure, 2 bad usage.
 
     async function stop(code: number): Promise<number> {
       let status = code;
+      await metrics?.close(); // no scrape while the sessions close
       try {
         await fleet.close();
       } catch (error) {
@@ -115,7 +116,6 @@ use or a backend failure, 2 bad usage.
         status = 1;
       }
       hits?.close();
-      await metrics?.close();
       return status;
     }
   },

@@ -73,13 +73,15 @@ export class Fleet {
   async close(): Promise<SummaryRecord[]> {
     await this.reloading;
     const summaries: SummaryRecord[] = [];
-    for (const file of this.running.values()) {
+    const files = [...this.running.values()];
+    // Out of what scrapes read before a session's programs and maps go away.
+    this.running.clear();
+    for (const file of files) {
       // A session's close() also returns the trackers a reload stopped: keep the last of each
       // running name.
       const last = new Map((await file.session.close()).map((s) => [s.tracker, s]));
       for (const name of file.trackers.keys()) if (last.has(name)) summaries.push(last.get(name)!);
     }
-    this.running.clear();
     for (const s of summaries) this.options.journal.info(formatSummary(s).split("\n")[0]);
     return summaries;
   }
@@ -104,6 +106,7 @@ export class Fleet {
   private async update(file: RunningFile, plan: ProgramPlan): Promise<void> {
     if (optionsKey(plan) !== file.optionsKey) {
       this.options.journal.notice(`${file.path}: its options changed: every tracker restarts`);
+      this.running.delete(file.path); // scrapes stop reading it before it closes
       await file.session.close();
       const reopened = await this.openFile(file.path, plan);
       for (const tracker of plan.trackers) await this.addTracker(reopened, tracker);

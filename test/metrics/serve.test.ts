@@ -88,8 +88,29 @@ else {
       assert.equal(trackerPrograms(pid, "offcpu"), offcpuIds);
       assert.ok((await pairs(url, "offcpu")) >= offcpuBeforeBroken);
 
+      // The file fixed, with a `set` option changed: its session reopens, its trackers restart.
+      writeFileSync(
+        join(dir, "b.lt"),
+        `set snapshot.rate = 2\n${readFileSync(`${EXAMPLES}offcpu.lt`, "utf8")}`,
+      );
+      ltsh.child.kill("SIGHUP");
+      await logged(ltsh, /b\.lt: started offcpu/, 2);
+      assert.match(
+        ltsh.output.stderr,
+        /^<5>.*b\.lt: its options changed: every tracker restarts$/m,
+      );
+      const reopenedIds = trackerPrograms(pid, "offcpu");
+      assert.is(reopenedIds.length, 2);
+      assert.not.equal(reopenedIds, offcpuIds, "offcpu has new programs");
+      assert.equal(trackerPrograms(pid, "wakeup"), restartedIds, "wakeup untouched");
+      assert.equal(
+        (await scrape(url)).match(/^ltsh_pairs_total\{tracker="(\w+)"\}/gm)?.length,
+        2,
+        "each tracker exported once",
+      );
+
       // SIGTERM: summaries logged, exit 0, nothing left loaded; the hits are in the file.
-      const ids = [...restartedIds, ...offcpuIds];
+      const ids = [...restartedIds, ...offcpuIds, ...reopenedIds];
       ltsh.child.kill("SIGTERM");
       assert.is(await ltsh.exited, 0, ltsh.output.stderr);
       assert.match(ltsh.output.stderr, /^<6>wakeup: \d+ pairs, \d+ hits/m);
