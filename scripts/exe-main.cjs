@@ -54,6 +54,24 @@ function extract(root) {
   }
 }
 
+/**
+ * Keeps the trees of the newest KEEP_BUILDS builds: a process of an older build still
+ * running imports its chunks lazily (a backend, the shell), so its tree must not vanish at
+ * once; older trees are removed.
+ */
+const KEEP_BUILDS = 3;
+
+function prune(base, current) {
+  const builds = fs
+    .readdirSync(base)
+    .filter((name) => /^[0-9a-f]{16}$/.test(name) && name !== current)
+    .map((name) => ({ name, mtime: fs.statSync(path.join(base, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { name } of builds.slice(KEEP_BUILDS - 1)) {
+    fs.rmSync(path.join(base, name), { recursive: true, force: true });
+  }
+}
+
 /** The extracted tree of this build (extracting it when missing). */
 function prepare() {
   let failure;
@@ -62,7 +80,10 @@ function prepare() {
       fs.mkdirSync(base, { recursive: true, mode: 0o700 });
       if (!trusted(base)) throw new Error(`${base} is not owned by this user alone`);
       const root = path.join(base, manifest.id);
-      if (!fs.existsSync(root)) extract(root);
+      if (!fs.existsSync(root)) {
+        extract(root);
+        prune(base, manifest.id);
+      }
       if (!trusted(root)) throw new Error(`${root} is not owned by this user alone`);
       return root;
     } catch (error) {

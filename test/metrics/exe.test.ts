@@ -10,6 +10,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,6 +52,19 @@ test("--version, from a fresh HOME: it unpacks its files into ~/.cache/ltsh/exe"
   const root = join(home, ".cache", "ltsh", "exe", unpacked[0]);
   assert.ok(existsSync(join(root, "node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node")));
   assert.is(statSync(root).mode & 0o077, 0, "a directory of this user's only");
+});
+
+test("a new build's first start removes all but the newest builds' files", () => {
+  const base = join(home, ".cache", "ltsh", "exe");
+  const stale = ["0000000000000001", "0000000000000002", "0000000000000003"];
+  for (const [i, name] of stale.entries()) {
+    mkdirSync(join(base, name));
+    utimesSync(join(base, name), 1000 + i, 1000 + i);
+  }
+  const [current] = readdirSync(base).filter((name) => !stale.includes(name));
+  rmSync(join(base, current), { recursive: true });
+  assert.is(exe(["--version"]).status, 0);
+  assert.equal(readdirSync(base).sort(), [current, "0000000000000002", "0000000000000003"].sort());
 });
 
 test("check examples/*.lt: silent, exit 0", () => {
