@@ -5,7 +5,7 @@
 import { Fleet } from "../metrics/fleet.ts";
 import { HitsFile, parseSize } from "../metrics/hits-file.ts";
 import { HitLogLimiter, Journal } from "../metrics/journal.ts";
-import { type MetricsServer, startMetricsServer } from "../metrics/server.ts";
+import { type ListenAddress, type MetricsServer, startMetricsServer } from "../metrics/server.ts";
 import { formatHitLine, hitToJson } from "../records/output.ts";
 import type { HitRecord } from "../records/types.ts";
 import { BACKEND_FLAGS, chooseBackend, METRICS_FLAG, metricsAddress } from "./backend-flags.ts";
@@ -72,54 +72,72 @@ use or a backend failure, 2 bad usage.
     const { loadCatalogOrReport } = await import("./check.ts");
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
-    let hits: HitsFile | null = null;
-    let metrics: MetricsServer | null = null;
-    try {
-      metrics = await startMetricsServer(address, VERSION);
-      if (values.hits !== undefined) {
-        const onError = (error: Error, lost: number) =>
-          journal.error(`error: writing ${values.hits}: ${error.message} (${lost} hits lost)`);
-        hits = new HitsFile(values.hits, { ...rotation, onError });
-      }
-    } catch (error) {
-      await metrics?.close();
-      journal.error(`error: ${(error as Error).message}`);
-      return 1;
-    }
+    const outputs = await openOutputs(address, values.hits, rotation, journal);
+    if (!outputs) return 1;
     const fleet = new Fleet(positionals, {
       backend,
       replay,
       catalog,
       journal,
-      hit: hitSink(hits, journal),
+      hit: hitSink(outputs.hits, journal),
     });
-    try {
-      if (!(await fleet.start())) return await stop(1);
-    } catch (error) {
-      journal.error(`error: ${(error as Error).message}`);
-      return await stop(1);
-    }
-    metrics.setSource(() => fleet.summaries());
-    journal.info(`serving metrics at ${metrics.url}`);
-    if (hits) journal.info(`appending hits to ${hits.path} (${rotation.keep} rotated files kept)`);
-    await untilStopped(() => fleet.reload());
-    journal.info("stopping");
-    return stop(0);
-
-    async function stop(code: number): Promise<number> {
-      let status = code;
-      await metrics?.close(); // no scrape while the sessions close
-      try {
-        await fleet.close();
-      } catch (error) {
-        journal.error(`error: ${(error as Error).message}`);
-        status = 1;
-      }
-      hits?.close();
-      return status;
-    }
+    return daemon(fleet, outputs, journal);
   },
 };
+
+interface Outputs {
+  metrics: MetricsServer;
+  hits: HitsFile | null;
+}
+
+/** The /metrics endpoint and the hits file; null (said in the log) when either fails. */
+async function openOutputs(
+  address: ListenAddress,
+  hitsPath: string | undefined,
+  rotation: { maxBytes: number; keep: number },
+  journal: Journal,
+): Promise<Outputs | null> {
+  let metrics: MetricsServer | null = null;
+  try {
+    metrics = await startMetricsServer(address, VERSION);
+    if (hitsPath === undefined) return { metrics, hits: null };
+    const onError = (error: Error, lost: number) =>
+      journal.error(`error: writing ${hitsPath}: ${error.message} (${lost} hits lost)`);
+    return { metrics, hits: new HitsFile(hitsPath, { ...rotation, onError }) };
+  } catch (error) {
+    await metrics?.close();
+    journal.error(`error: ${(error as Error).message}`);
+    return null;
+  }
+}
+
+/** Starts the trackers, serves until SIGTERM/SIGINT (reloading on SIGHUP), then cleans up. */
+async function daemon(fleet: Fleet, { metrics, hits }: Outputs, journal: Journal) {
+  const stop = async (code: number): Promise<number> => {
+    let status = code;
+    await metrics.close(); // no scrape while the sessions close
+    try {
+      await fleet.close();
+    } catch (error) {
+      journal.error(`error: ${(error as Error).message}`);
+      status = 1;
+    }
+    hits?.close();
+    return status;
+  };
+  try {
+    if (!(await fleet.start())) return stop(1);
+  } catch (error) {
+    journal.error(`error: ${(error as Error).message}`);
+    return stop(1);
+  }
+  metrics.setSource(() => fleet.summaries());
+  journal.info(`serving metrics at ${metrics.url}`);
+  if (hits) journal.info(`appending hits to ${hits.path}`);
+  await untilStopped(() => fleet.reload());
+  journal.info("stopping");
+  return stop(0);
+}
 
 interface HitsFlags {
   "hits-max-size"?: string;

@@ -3,6 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -136,6 +137,35 @@ test("serve: the same tracker name in two files is refused", () => {
     result.stderr,
     /^<3>.*wakeup\.lt: error: tracker 'wakeup' is also defined in .*wakeup\.lt$/m,
   );
+});
+
+test("serve: a hits file it cannot open, or a port in use, is one log line and exit 1", async () => {
+  const args = [wakeup, "--replay", demo];
+  const noDir = serve([
+    ...args,
+    "--metrics",
+    "127.0.0.1:0",
+    "--hits",
+    "/nonexistent/dir/hits.ndjson",
+  ]);
+  assert.is(noDir.status, 1);
+  assert.match(
+    noDir.stderr,
+    /^<3>error: ENOENT: no such file or directory, open '\/nonexistent\/dir\/hits\.ndjson'\n$/,
+  );
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (holder.address() as { port: number }).port;
+    const taken = serve([...args, "--metrics", `127.0.0.1:${port}`]);
+    assert.is(taken.status, 1);
+    assert.is(
+      taken.stderr,
+      `<3>error: cannot serve metrics on 127.0.0.1:${port}: the address is in use (another ltsh or exporter listens there; pick another port)\n`,
+    );
+  } finally {
+    holder.close();
+  }
 });
 
 test("serve --help; ltsh --help lists serve", () => {
