@@ -58,7 +58,7 @@ test("the unit keeps CAP_BPF and CAP_PERFMON only, on a read-only system with a 
   assert.is(setting("NoNewPrivileges"), "yes");
   assert.is(setting("ProtectSystem"), "strict");
   assert.is(setting("PrivateTmp"), "yes");
-  assert.is(setting("ReadWritePaths"), "/sys/kernel/tracing");
+  assert.is(setting("ReadWritePaths"), "-/sys/kernel/tracing");
   assert.match(setting("ExecStart")!, /^\/usr\/local\/bin\/ltsh serve /);
   assert.is(setting("ExecReload"), "/bin/kill -HUP $MAINPID");
 });
