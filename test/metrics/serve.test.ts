@@ -18,6 +18,7 @@ import {
 } from "./child.ts";
 import { parseExposition, sampleValue } from "./parse.ts";
 
+const EXTRA = "track extra: irq_handler_entry(irq) -> irq_handler_exit(irq)";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function pairs(url: string, tracker: string): Promise<number> {
@@ -61,9 +62,10 @@ else {
       const offcpuBefore = await pairs(url, "offcpu");
       writeFileSync(
         join(dir, "a.lt"),
-        readFileSync(join(dir, "a.lt"), "utf8").replace("200us", "300us"),
+        `${readFileSync(join(dir, "a.lt"), "utf8").replace("200us", "300us")}\n${EXTRA}\n`,
       );
       ltsh.child.kill("SIGHUP");
+      await logged(ltsh, /a\.lt: started extra/);
       await logged(ltsh, /a\.lt: started wakeup/, 2);
       await logged(ltsh, /b\.lt: unchanged: offcpu/);
       assert.match(ltsh.output.stderr, /^<6>.*a\.lt: stopped wakeup \(changed\)$/m);
@@ -105,9 +107,16 @@ else {
       assert.equal(trackerPrograms(pid, "wakeup"), restartedIds, "wakeup untouched");
       assert.equal(
         (await scrape(url)).match(/^ltsh_pairs_total\{tracker="(\w+)"\}/gm)?.length,
-        2,
-        "each tracker exported once",
+        3,
+        "wakeup, extra and offcpu, each once",
       );
+
+      // A tracker deleted from its file stops; its metrics go.
+      writeFileSync(join(dir, "a.lt"), readFileSync(join(dir, "a.lt"), "utf8").replace(EXTRA, ""));
+      ltsh.child.kill("SIGHUP");
+      await logged(ltsh, /a\.lt: stopped extra \(gone\)/);
+      assert.equal(trackerPrograms(pid, "extra"), []);
+      assert.not.match(await scrape(url), /tracker="extra"/);
 
       // SIGTERM: summaries logged, exit 0, nothing left loaded; the hits are in the file.
       const ids = [...restartedIds, ...offcpuIds, ...reopenedIds];
