@@ -26,9 +26,10 @@ serves their metrics for Prometheus and keeps their hits, with no terminal UI.
 One line per event worth logging goes to stderr, each with a <N> syslog
 priority prefix that journald reads (no colours, no timestamps).
 
-Signals: SIGHUP reloads the files (unchanged trackers keep their counters,
-changed ones restart, a file with errors keeps its old trackers and its
-diagnostics are logged); SIGTERM or SIGINT detach everything, drain the last
+Signals: SIGHUP reopens the hits file and reloads the .lt files (unchanged
+trackers keep their counters, changed ones restart, a file with errors keeps
+its old trackers and its diagnostics are logged); SIGTERM or SIGINT detach
+everything, drain the last
 hits and exit 0.
 
 Options:
@@ -134,7 +135,10 @@ async function daemon(fleet: Fleet, { metrics, hits }: Outputs, journal: Journal
   metrics.setSource(() => fleet.summaries());
   journal.info(`serving metrics at ${metrics.url}`);
   if (hits) journal.info(`appending hits to ${hits.path}`);
-  await untilStopped(() => fleet.reload());
+  await untilStopped(() => {
+    reopenHits(hits, journal);
+    return fleet.reload();
+  });
   journal.info("stopping");
   return stop(0);
 }
@@ -159,6 +163,15 @@ function hitsRotation(flags: HitsFlags) {
   if (!/^\d+$/.test(keepText))
     throw new UsageError(`--hits-keep expects a count, not '${keepText}'`);
   return { maxBytes, keep: Number(keepText) };
+}
+
+/** SIGHUP also reopens the hits file (moved away by logrotate, say); a failure is logged. */
+function reopenHits(hits: HitsFile | null, journal: Journal): void {
+  try {
+    hits?.reopen();
+  } catch (error) {
+    journal.error(`error: reopening ${hits!.path}: ${(error as Error).message}`);
+  }
 }
 
 /** Hits go to the NDJSON file; without one, to the log, rate-limited. */

@@ -69,6 +69,18 @@ export class HitsFile {
     closeSync(this.fd);
   }
 
+  /**
+   * Opens FILE anew (on SIGHUP): when an outside tool (logrotate, an operator) has moved it
+   * away, hits go to a new FILE instead of following the moved one.
+   */
+  reopen(): void {
+    this.flush();
+    const fd = openSync(this.path, "a", 0o640);
+    closeSync(this.fd);
+    this.fd = fd;
+    this.size = statSync(this.path).size;
+  }
+
   private rotate(): void {
     closeSync(this.fd);
     rmSync(`${this.path}.${this.options.keep}`, { force: true });

@@ -2,7 +2,7 @@
 // limit, the rotated NDJSON hits file, and the command's usage and start-up errors.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,6 +66,24 @@ test("hits file: appends, rotates before passing the size, keeps N old files", (
     assert.is(readFileSync(`${path}.2`, "utf8"), `${line(2)}\n`);
     assert.not.ok(existsSync(`${path}.3`), "only two rotated files kept");
     assert.equal(errors, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("hits file: reopen() follows a file moved away by logrotate", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-hits-"));
+  try {
+    const path = join(dir, "hits.ndjson");
+    const file = new HitsFile(path, { maxBytes: 1 << 20, keep: 1, onError: () => {} });
+    file.append("before");
+    file.flush();
+    renameSync(path, `${path}.moved`);
+    file.reopen();
+    file.append("after");
+    file.close();
+    assert.is(readFileSync(`${path}.moved`, "utf8"), "before\n");
+    assert.is(readFileSync(path, "utf8"), "after\n");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
