@@ -29,8 +29,7 @@ priority prefix that journald reads (no colours, no timestamps).
 Signals: SIGHUP reopens the hits file and reloads the .lt files (unchanged
 trackers keep their counters, changed ones restart, a file with errors keeps
 its old trackers and its diagnostics are logged); SIGTERM or SIGINT detach
-everything, drain the last
-hits and exit 0.
+everything, drain the last hits and exit 0.
 
 Options:
   --metrics [HOST]:PORT  serve GET /metrics (Prometheus text format) here
