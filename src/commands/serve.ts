@@ -2,12 +2,11 @@
 // files, serves /metrics, appends hits to an NDJSON file rotated by size, logs for journald
 // on stderr; SIGHUP reloads the files, SIGTERM/SIGINT detach, drain and exit.
 
-import { Fleet } from "../metrics/fleet.ts";
+import { Fleet, type FleetOptions } from "../metrics/fleet.ts";
 import { HitsFile, parseSize } from "../metrics/hits-file.ts";
 import { HitLogLimiter, Journal } from "../metrics/journal.ts";
 import { type ListenAddress, type MetricsServer, startMetricsServer } from "../metrics/server.ts";
 import { formatHitLine, hitToJson } from "../records/output.ts";
-import type { HitRecord } from "../records/types.ts";
 import { BACKEND_FLAGS, chooseBackend, METRICS_FLAG, metricsAddress } from "./backend-flags.ts";
 import { type Command, parseCommandArgs, UsageError, VERSION } from "./usage.ts";
 
@@ -173,12 +172,19 @@ function reopenHits(hits: HitsFile | null, journal: Journal): void {
   }
 }
 
-/** Hits go to the NDJSON file; without one, to the log, rate-limited. */
-function hitSink(hits: HitsFile | null, journal: Journal): (hit: HitRecord) => void {
+/**
+ * Hits go to the NDJSON file, every one (as `ltsh run --json` prints them); without a file,
+ * to the log, rate-limited: those of trackers that `print`, and any with a snapshot (as
+ * `ltsh run` prints them).
+ */
+function hitSink(hits: HitsFile | null, journal: Journal): FleetOptions["hit"] {
   if (hits !== null) return (hit) => hits.append(hitToJson(hit));
   const limiter = new HitLogLimiter(journal);
   setInterval(() => limiter.flush(), 1000).unref();
-  return (hit) => limiter.log(formatHitLine(hit));
+  return (hit, tracker) => {
+    const prints = tracker?.actions.some((a) => a.kind === "print") ?? true;
+    if (prints || hit.snapshot) limiter.log(formatHitLine(hit));
+  };
 }
 
 /**

@@ -17,7 +17,8 @@ export interface FleetOptions {
   replay?: SessionOptions["replay"];
   catalog: CatalogIndex;
   journal: Journal;
-  hit(hit: HitRecord): void;
+  /** `tracker` is the plan it came from (its actions say whether its hits are printed). */
+  hit(hit: HitRecord, tracker: TrackerPlan | undefined): void;
 }
 
 /** One file's running trackers: what each was started from decides whether it changed. */
@@ -25,8 +26,8 @@ interface RunningFile {
   path: string;
   optionsKey: string;
   session: Session;
-  /** Tracker name → the text of its `track` statement. */
-  trackers: Map<string, string>;
+  /** Tracker name → what it was started from (the text of its `track` statement). */
+  trackers: Map<string, TrackerPlan>;
 }
 
 /** A file compiled on (re)load: its plan, or null when it has errors (then logged). */
@@ -114,8 +115,8 @@ export class Fleet {
     }
     const wanted = new Map(plan.trackers.map((t) => [t.name, t]));
     const kept: string[] = [];
-    for (const [name, source] of file.trackers) {
-      if (wanted.get(name)?.source === source) kept.push(name);
+    for (const [name, running] of file.trackers) {
+      if (wanted.get(name)?.source === running.source) kept.push(name);
       else await this.removeTracker(file, name, wanted.has(name) ? "changed" : "gone");
     }
     for (const tracker of plan.trackers) {
@@ -126,11 +127,12 @@ export class Fleet {
 
   private async openFile(path: string, plan: ProgramPlan): Promise<RunningFile> {
     const journal = this.options.journal;
+    const trackers = new Map<string, TrackerPlan>();
     const session = await openSession(this.options.backend, {
       options: plan.options,
       replay: this.options.replay,
       listener: {
-        hit: (hit) => this.options.hit(hit),
+        hit: (hit) => this.options.hit(hit, trackers.get(hit.tracker)),
         warning: (message) => journal.warning(`warning: ${message}`),
         notice: (message) => journal.notice(message),
       },
@@ -140,14 +142,14 @@ export class Fleet {
       () => journal.info(`${path}: the trace has ended; the counters stay served`),
       (error) => journal.error(`${path}: error: ${(error as Error).message}`),
     );
-    const file = { path, optionsKey: optionsKey(plan), session, trackers: new Map() };
+    const file = { path, optionsKey: optionsKey(plan), session, trackers };
     this.running.set(path, file);
     return file;
   }
 
   private async addTracker(file: RunningFile, tracker: TrackerPlan): Promise<void> {
     await file.session.add(tracker);
-    file.trackers.set(tracker.name, tracker.source);
+    file.trackers.set(tracker.name, tracker);
     this.options.journal.info(`${file.path}: started ${tracker.name}`);
   }
 

@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { HitsFile, parseSize } from "../../src/metrics/hits-file.ts";
 import { HitLogLimiter, Journal } from "../../src/metrics/journal.ts";
-import { BIN, EXAMPLES } from "./child.ts";
+import { BIN, EXAMPLES, startLtsh } from "./child.ts";
 
 test("journal: every line of a message gets its <N> priority prefix", () => {
   let text = "";
@@ -183,6 +183,33 @@ test("serve: a hits file it cannot open, or a port in use, is one log line and e
     );
   } finally {
     holder.close();
+  }
+});
+
+test("serve without --hits logs the hits of trackers that print, at most 20 a second", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-serve-"));
+  const path = join(dir, "two.lt");
+  const pairing = "sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us";
+  writeFileSync(path, `track printed: ${pairing}\ntrack quiet: ${pairing} then stack\n`);
+  const ltsh = startLtsh(["serve", path, "--replay", demo, "--metrics", "127.0.0.1:0"]);
+  try {
+    await ltsh.waitForStderr(/the trace has ended/);
+    await ltsh.waitForStderr(
+      /^<5>\d+ more hits not logged \(--hits FILE keeps every hit\)$/m,
+      3000,
+    );
+    ltsh.child.kill("SIGTERM");
+    assert.is(await ltsh.exited, 0);
+    const hitLines = ltsh.output.stderr.split("\n").filter((l) => /^<6>\d+\.\d+ \w+ /.test(l));
+    // The demo trace has over a thousand such hits, replayed within a second or two.
+    assert.ok(hitLines.length >= 20 && hitLines.length <= 60, `${hitLines.length} hit lines`);
+    assert.ok(
+      hitLines.every((l) => l.split(" ")[1] === "printed"),
+      "none of the tracker without print",
+    );
+  } finally {
+    await ltsh.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
