@@ -33,8 +33,9 @@ everything, drain the last hits and exit 0.
 Options:
   --metrics [HOST]:PORT  serve GET /metrics (Prometheus text format) here
                    (default ${DEFAULT_METRICS}: every interface)
-  --hits FILE      append each hit to FILE as one NDJSON line (without it, hit
-                   lines are logged, at most 20 a second)
+  --hits FILE      append each hit to FILE as one NDJSON line (without it, the
+                   hit lines 'ltsh run' would print are logged, at most 20 a
+                   second)
   --hits-max-size SIZE
                    rotate FILE before it grows past SIZE (default ${DEFAULT_MAX_SIZE}):
                    FILE becomes FILE.1, FILE.1 becomes FILE.2, ...
