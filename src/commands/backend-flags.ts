@@ -1,6 +1,7 @@
 // The flags that choose a backend, shared by `ltsh run` and the shell: --replay TRACE with
-// --format/--speed/--strict, or --target ebpf|kmod for live tracing.
+// --format/--speed/--strict, or --target ebpf|kmod for live tracing; and --metrics.
 
+import { AddressError, type ListenAddress, parseListenAddress } from "../metrics/server.ts";
 import type { BackendName, SessionOptions } from "../session/backends.ts";
 import { UsageError } from "./usage.ts";
 
@@ -60,4 +61,18 @@ function parseSpeed(text: string | undefined): number | "max" {
   if (!(speed > 0))
     throw new UsageError(`--speed expects a positive number or 'max', not '${text}'`);
   return speed;
+}
+
+/** `--metrics [HOST]:PORT`, shared by `ltsh run` and `ltsh serve`. */
+export const METRICS_FLAG = { metrics: { type: "string" } } as const;
+
+/** The address --metrics names (UsageError when malformed), null without the flag. */
+export function metricsAddress(value: string | undefined): ListenAddress | null {
+  if (value === undefined) return null;
+  try {
+    return parseListenAddress(value);
+  } catch (error) {
+    if (error instanceof AddressError) throw new UsageError(error.message);
+    throw error;
+  }
 }

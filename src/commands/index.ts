@@ -32,6 +32,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./run.ts")).runCommand,
   },
   {
+    name: "serve",
+    summary: "the headless daemon: trackers, /metrics, hits to a file, SIGHUP reloads",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  {
     name: "record",
     summary: "record tracepoints to an ftrace text file for --replay",
     load: async () => (await import("./record.ts")).recordCommand,

@@ -6,13 +6,14 @@
 import { writeSync } from "node:fs";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { DURATION_UNITS } from "../compiler/units.ts";
+import { type MetricsServer, startMetricsServer } from "../metrics/server.ts";
 import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../records/output.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import { openSession, type SessionOptions } from "../session/backends.ts";
 import type { Artifact, Session } from "../session/types.ts";
-import { BACKEND_FLAGS, chooseBackend } from "./backend-flags.ts";
+import { BACKEND_FLAGS, chooseBackend, METRICS_FLAG, metricsAddress } from "./backend-flags.ts";
 import { type PreparedRun, prepareRun } from "./run-prepare.ts";
-import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
+import { type Command, parseCommandArgs, UsageError, VERSION } from "./usage.ts";
 
 /** "10s", "500ms", "2m" → milliseconds; a bare number is seconds. */
 export function parseDurationArg(text: string, flag: string): number {
@@ -29,7 +30,7 @@ export const runCommand: Command = {
   name: "run",
   help: `Usage: ltsh run FILE.lt [--replay TRACE [--format F] [--speed S] [--strict]]
                    [--target ebpf|kmod] [--for DURATION] [--json] [--catalog FILE]
-                   [--no-cache]
+                   [--no-cache] [--metrics [HOST]:PORT]
 
 Runs every tracker of FILE.lt at once. Each hit is printed as it is found
 (time, tracker, latency, key, begin and end task and CPU); when the trace
@@ -54,6 +55,9 @@ Options:
                    ~/.cache/ltsh/compiled, 64 files kept), keyed by the file,
                    ltsh's sources and the kernel, so a repeat run starts
                    without compiling
+  --metrics [HOST]:PORT
+                   serve GET /metrics (Prometheus text format) while running:
+                   :9464 on every interface, 127.0.0.1:9464 on one
   -h, --help       show this help
 
 Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
@@ -66,6 +70,7 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       json: { type: "boolean" },
       catalog: { type: "string" },
       "no-cache": { type: "boolean" },
+      ...METRICS_FLAG,
     });
     if (values.help) {
       process.stdout.write(this.help);
@@ -74,6 +79,7 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     if (positionals.length !== 1) throw new UsageError("expected one FILE.lt");
     const { backend, replay } = chooseBackend(values);
     const forMs = values.for === undefined ? null : parseDurationArg(values.for, "--for");
+    const metricsAt = metricsAddress(values.metrics);
 
     const cache = values["no-cache"] !== true && !process.env.LTSH_NO_CACHE;
     const plan = await prepareRun(positionals[0], backend, { catalog: values.catalog, cache });
@@ -101,13 +107,22 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
       replay,
     };
     let session: Session;
+    let metrics: MetricsServer | null = null;
     try {
+      metrics = metricsAt && (await startMetricsServer(metricsAt, VERSION));
       session = await openSession(backend, sessionOptions);
     } catch (error) {
+      await metrics?.close();
       process.stderr.write(`ltsh run: error: ${(error as Error).message}\n`);
       return 1;
     }
-    return runSession(session, plan, forMs, json);
+    if (metrics) process.stderr.write(`ltsh: serving metrics at ${metrics.url}\n`);
+    metrics?.setSource(() => session.stats().map((s) => s.summary));
+    try {
+      return await runSession(session, plan, forMs, json);
+    } finally {
+      await metrics?.close();
+    }
   },
 };
 
