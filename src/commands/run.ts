@@ -4,6 +4,7 @@
 // The compiler is imported by prepareRun() only when the compiled cache cannot serve the file.
 
 import { writeSync } from "node:fs";
+import { hasAction } from "../compiler/actions.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { DURATION_UNITS } from "../compiler/units.ts";
 import { type MetricsServer, startMetricsServer } from "../metrics/server.ts";
@@ -176,7 +177,7 @@ const output = {
 };
 
 function printsHits(tracker: TrackerPlan): boolean {
-  return tracker.actions.some((a) => a.kind === "print");
+  return hasAction(tracker, "print");
 }
 
 /** Ctrl-C, kill and a closed terminal: each ends a run the same way. */

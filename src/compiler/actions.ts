@@ -2,7 +2,7 @@
 // the docs and the shell's completion.
 
 import type { SourceRange } from "./diagnostic.ts";
-import type { Action } from "./plan.ts";
+import type { Action, TrackerPlan } from "./plan.ts";
 
 export interface ActionKind {
   name: Action["kind"];
@@ -67,4 +67,9 @@ export function splitCommand(command: string): string[] | null {
   if (quote) return null;
   if (word !== null) argv.push(word);
   return argv;
+}
+
+/** Whether the tracker runs this action on a hit. */
+export function hasAction(plan: TrackerPlan, kind: Action["kind"]): boolean {
+  return plan.actions.some((a) => a.kind === kind);
 }

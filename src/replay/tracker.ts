@@ -1,6 +1,7 @@
 // One tracker's state in the replay interpreter: its plan compiled to closures, its
 // pending begins and counters; and the small value helpers the pending table relies on.
 
+import { hasAction } from "../compiler/actions.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../compiler/plan.ts";
 import { LatencyStats } from "../records/stats.ts";
 import type { ChainTracker } from "./chain.ts";
@@ -56,7 +57,7 @@ export class Tracker {
     this.ends = plan.ends.map(compileSide);
     this.cancels = (plan.cancels ?? []).map(compileSide);
     this.stringKeys = plan.keyTypes.some((t) => t.kind === "string");
-    if (plan.actions.some((a) => a.kind === "stack")) {
+    if (hasAction(plan, "stack")) {
       warn(`${plan.name}: stack is unavailable in replay (the trace has no kernel stacks)`);
     }
   }

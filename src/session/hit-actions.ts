@@ -3,12 +3,11 @@
 // kmod snapshots come from the flight recorder, replay's from the trace itself (a
 // SnapshotSource each). Their modules load on first use.
 
+import { hasAction } from "../compiler/actions.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import type { HitRecord } from "../records/types.ts";
 import type { ExecRunner } from "./exec.ts";
 import type { SessionListener } from "./types.ts";
-
-const takes = (plan: TrackerPlan, kind: string) => plan.actions.some((a) => a.kind === kind);
 
 /** Where snapshots come from: the flight recorder (live, kmod) or the replayed trace. */
 export interface SnapshotSource {
@@ -48,12 +47,12 @@ export class HitActions {
   /** Starts what the tracker's actions need (the recorder with the first snapshot tracker). */
   async prepare(plan: TrackerPlan): Promise<void> {
     const warn = (m: string) => this.listener.warning(m);
-    if (takes(plan, "snapshot")) {
+    if (hasAction(plan, "snapshot")) {
       this.starting ??= this.snapshots(this.options, warn);
       this.recorder = await this.starting;
       this.recorder.track(plan);
     }
-    if (takes(plan, "exec")) {
+    if (hasAction(plan, "exec")) {
       const { ExecRunner } = await import("./exec.ts");
       this.exec ??= ExecRunner.fromOptions(this.options, warn);
     }
@@ -65,7 +64,7 @@ export class HitActions {
       this.listener.hit(done);
       for (const a of plan.actions) if (a.kind === "exec") this.exec?.run(a.argv, done);
     };
-    if (this.recorder === null || !takes(plan, "snapshot")) {
+    if (this.recorder === null || !hasAction(plan, "snapshot")) {
       emit(hit);
       return;
     }

@@ -2,6 +2,7 @@
 // one pass over the trace; a tracker added later (from the shell) gets a pass of its own
 // over the whole trace, so every tracker sees every event whenever it was added.
 
+import { hasAction } from "../compiler/actions.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import type { SummaryRecord } from "../records/types.ts";
 import type { TraceFormat } from "../replay/event.ts";
@@ -115,7 +116,7 @@ export class ReplaySession implements Session {
     const plans = this.batch;
     this.batch = [];
     if (plans.length === 0 || this.closed) return;
-    const takesSnapshots = plans.some((p) => p.actions.some((a) => a.kind === "snapshot"));
+    const takesSnapshots = plans.some((plan) => hasAction(plan, "snapshot"));
     const windows = takesSnapshots ? new TraceWindows(this.options) : null;
     const actions = new HitActions(this.options, this.listener, async () => windows!);
     const byName = new Map(plans.map((plan) => [plan.name, plan]));
