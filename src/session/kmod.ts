@@ -17,7 +17,6 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { cIdentifier } from "../compiler/kmod/model.ts";
-import { decodeHit, decodeStack, HIT_RECORD_SIZE, parseStats } from "../compiler/kmod/record.ts";
 import { generateModule, KmodDiagnosticsError, writeModule } from "../compiler/kmod/target.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
@@ -28,6 +27,7 @@ import type { SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { touch } from "./disk-cache.ts";
 import { HitActions } from "./hit-actions.ts";
+import { decodeHit, decodeStack, HIT_RECORD_SIZE, parseStats } from "./kmod-decode.ts";
 import {
   cachePath,
   type KmodHost,

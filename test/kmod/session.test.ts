@@ -17,11 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
 import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { KmodSession } from "../../src/session/kmod.ts";
+import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import {
   type KmodHost,
   kmodUnavailableReason,
@@ -100,10 +100,10 @@ function fakeHost(
         }
       }
       writeFileSync(join(root, `${name}.dev`), records);
-      const hist = Array.from({ length: 64 }, (_, b) => (b === 20 ? 2 : b === 11 ? 5 : 0));
+      const hist = Array.from({ length: 64 }, (_, b) => (b === 19 ? 2 : b === 10 ? 5 : 0));
       writeFileSync(
         join(root, `${name}.stats`),
-        `tracker=wakeup pairs=7 hits=2 timeouts=0 dropped=0 lost=1 min_ns=900 max_ns=450000 hist=${hist.join(",")} pending=3\n`,
+        `tracker=wakeup pairs=7 hits=2 timeouts=0 dropped=0 lost=1 min_ns=900 max_ns=450000 hist=${hist.join(",")} pending=3 sum_ns=904500\n`,
       );
       return null;
     },
@@ -177,7 +177,11 @@ test("a tracker is built, inserted, read, summarised and removed", async () => {
   const [summary] = await session.close();
   assert.equal(calls, ["build", "insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"]);
   assert.equal([summary.pairs, summary.hits, summary.dropped, summary.pending], [7, 2, 1, 3]);
-  assert.equal([summary.min_ns, summary.max_ns], [900, 450000]);
+  assert.equal([summary.min_ns, summary.max_ns, summary.sum_ns], [900, 450000, 904500]);
+  assert.equal(summary.hist, [
+    { le_ns: 1024, count: 5 },
+    { le_ns: 524288, count: 2 },
+  ]);
   assert.is(session.stats()[0].running, false);
   rmSync(root, { recursive: true, force: true });
 });

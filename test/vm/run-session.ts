@@ -18,6 +18,7 @@ import {
 import { bootVm } from "../../scripts/vm/qemu.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
+import { latencySumProblems } from "./latency-sum.ts";
 import {
   parseNdjson,
   parseSessions,
@@ -107,6 +108,17 @@ function checkForRun(result: SessionResult, sleeperPid: number | null, report: R
     out.summaries.length === 1
       ? [`${out.hits.length} hit records for ${summary.hits} hits + ${summary.timeouts} timeouts`]
       : [`${out.summaries.length} summary records`],
+  );
+  const sumProblems = summary
+    ? latencySumProblems(
+        summary,
+        threshold.map((h) => h.latency_ns),
+      )
+    : ["no summary"];
+  report(
+    sumProblems.length === 0,
+    `guest: summary sum_ns=${summary?.sum_ns} within its histogram and min/max, above the hits' sum`,
+    sumProblems,
   );
 }
 

@@ -3,6 +3,7 @@
 // what came back: NDJSON hits and summaries, exit status, and no module or build dir left.
 
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
+import type { SummedCounters } from "./latency-sum.ts";
 
 export interface SessionRun {
   /** Also the slot name in the guest's marks ("@@ltsh session NAME ..."). */
@@ -139,7 +140,12 @@ interface Context {
 
 interface Parsed {
   hits: { kind: string; latency_ns: number; key: number[]; begin: Context; end: Context | null }[];
-  summaries: { tracker: string; pairs: number; hits: number; timeouts: number; dropped: number }[];
+  summaries: (SummedCounters & {
+    tracker: string;
+    hits: number;
+    timeouts: number;
+    dropped: number;
+  })[];
   problems: string[];
 }
 

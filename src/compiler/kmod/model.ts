@@ -18,7 +18,7 @@ export const KEY_MAX = 32;
 export interface KeyMember {
   name: string;
   type: ValueType;
-  /** Byte offset in the packed key struct (the decoder in ./record.ts uses the same). */
+  /** Byte offset in the packed key struct (as src/session/kmod-decode.ts reads keys). */
   offset: number;
 }
 
