@@ -5,7 +5,7 @@
 // LTSH_VM_CONSOLE=FILE keeps that guest's console (timings, stderr) and, in FILE.RUN.ndjson,
 // each run's stdout for a look afterwards.
 
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hostRoot } from "../../scripts/vm/hostroot.ts";
@@ -32,6 +32,13 @@ type Report = (ok: boolean, name: string, details?: string[]) => void;
 
 const BUNDLE_SCRIPT = new URL("../../scripts/bundle.mjs", import.meta.url).href;
 const REPO = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+/**
+ * A git worktree's node_modules may link to another checkout's. The guest then sees that
+ * directory too, and runs this checkout's sources: the start-up bundle lives in
+ * node_modules/.cache and finds kmod-runtime/ beside itself, in the other checkout.
+ */
+const NODE_MODULES = realpathSync(join(REPO, "node_modules"));
+const OWN_MODULES = NODE_MODULES.startsWith(`${REPO}/`);
 
 /**
  * One after another, the same tracker: the first run builds its module (a minute or more
@@ -166,11 +173,14 @@ export async function runSessionTests(
     report(false, `guest ltsh session: cannot share the host's userspace (${why})`);
     return;
   }
-  const bundleNote = await freshBundle();
+  const bundleNote = OWN_MODULES
+    ? await freshBundle()
+    : `node_modules is ${NODE_MODULES}, outside this checkout: the guest runs the sources through tsx`;
   if (bundleNote) process.stdout.write(`${bundleNote}\n`);
   const nodeDir = dirname(process.execPath);
-  const root = hostRoot([nodeDir, REPO], [nodeDir]);
-  const script = [root.setup, sessionScript(RUNS, REPO)].join("\n");
+  const shared = OWN_MODULES ? [nodeDir, REPO] : [nodeDir, REPO, NODE_MODULES];
+  const root = hostRoot(shared, [nodeDir]);
+  const script = [root.setup, sessionScript(RUNS, REPO, !OWN_MODULES)].join("\n");
   const initrd = buildInitramfs({
     kernel,
     modules: [],

@@ -16,8 +16,12 @@ export interface SessionRun {
 /** Each run's stdout goes to the scratch disk, one slot each (the console is slow). */
 export const SLOT_BYTES = 2 << 20;
 
-/** The guest lines for the runs, one after another, in the chroot /bin/inhost enters. */
-export function sessionScript(runs: SessionRun[], repo: string): string {
+/**
+ * The guest lines for the runs, one after another, in the chroot /bin/inhost enters;
+ * `fromSources`: ltsh runs its TypeScript through tsx instead of the start-up bundle.
+ */
+export function sessionScript(runs: SessionRun[], repo: string, fromSources = false): string {
+  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
   const lines = [
     // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
     // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0).
@@ -33,7 +37,7 @@ export function sessionScript(runs: SessionRun[], repo: string): string {
   runs.forEach((run, slot) => {
     const module = `lt_${run.example}`;
     const forArg = run.end === "for" ? " --for 5s" : "";
-    const command = `cd ${repo} && exec node bin/ltsh.js run examples/${run.example}.lt --target kmod${forArg} --json`;
+    const command = `cd ${repo} && ${env}exec node bin/ltsh.js run examples/${run.example}.lt --target kmod${forArg} --json`;
     // A group, not a subshell: startwork's pids must reach the kill at the end.
     lines.push(
       `{`,
