@@ -22,6 +22,7 @@ import { latencySumProblems } from "./latency-sum.ts";
 import {
   parseNdjson,
   parseSessions,
+  RUN_LIMIT_S,
   type SessionResult,
   type SessionRun,
   SLOT_BYTES,
@@ -199,7 +200,8 @@ export async function runSessionTests(
     diskMiB: (RUNS.length * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
-    timeoutMs: 720_000,
+    // The first run's build, then two runs from the cache.
+    timeoutMs: (RUN_LIMIT_S + 300) * 1000,
   });
   if (process.env.LTSH_VM_CONSOLE) writeFileSync(process.env.LTSH_VM_CONSOLE, boot.console);
   const failedShares = boot.console

@@ -13,6 +13,12 @@ export interface SessionRun {
   end: "for" | "SIGTERM" | "SIGINT";
 }
 
+/**
+ * A run killed after this: a ceiling for a hang, not an expected time. The first run's
+ * build takes minutes under TCG, and several times that on a host busy with other work.
+ */
+export const RUN_LIMIT_S = 1200;
+
 /** Each run's stdout goes to the scratch disk, one slot each (the console is slow). */
 export const SLOT_BYTES = 2 << 20;
 
@@ -23,10 +29,11 @@ export const SLOT_BYTES = 2 << 20;
 export function sessionScript(runs: SessionRun[], repo: string, fromSources = false): string {
   const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
   const lines = [
-    // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
-    // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0).
-    'waitmod() { while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; done; }',
     'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
+    // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
+    // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0). Every
+    // 300 polls, the objects built so far: where the time goes when a run is slow.
+    'waitmod() { n=0; while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; n=$((n + 1)); [ $((n % 300)) = 0 ] && mark "waiting for $1: $(ls /newroot/tmp/ltsh-$2-kmod-*/*.o 2>/dev/null | wc -l) objects built"; done; }',
     "mkdir -p /out",
     // Timer wakeups of a known pid, and pipe wakeups where both sides are ltwork. Started
     // once the first module is in: beside the first run's build they would take most of the
@@ -43,7 +50,7 @@ export function sessionScript(runs: SessionRun[], repo: string, fromSources = fa
       `{`,
       `  mark "session ${run.name} start"`,
       // busybox timeout execs the command in place, so $! is ltsh's own pid (see inhost).
-      `  timeout -s KILL 600 inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
+      `  timeout -s KILL ${RUN_LIMIT_S} inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
       `  L=$!`,
     );
     lines.push(`  waitmod ${module} $L && mark "session ${run.name} loaded" && startwork`);
