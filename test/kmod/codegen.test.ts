@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { lineWidth } from "../../src/compiler/kmod/c-source.ts";
+import { lineWidth } from "../../src/compiler/kmod/c-layout.ts";
 import { generateModule, KmodDiagnosticsError } from "../../src/compiler/kmod/target.ts";
 import { planOf } from "./support.ts";
 
