@@ -32,8 +32,9 @@ export function sessionScript(runs: SessionRun[], repo: string, fromSources = fa
     'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
     // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
     // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0). Every
-    // 300 polls, the objects built so far: where the time goes when a run is slow.
-    'waitmod() { n=0; while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; n=$((n + 1)); [ $((n % 300)) = 0 ] && mark "waiting for $1: $(ls /newroot/tmp/ltsh-$2-kmod-*/*.o 2>/dev/null | wc -l) objects built"; done; }',
+    // 300 polls, the objects built so far: where the time goes when a run is slow. (A while
+    // loop returns its body's last status: hence the if, and the return 0.)
+    'waitmod() { n=0; while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; n=$((n + 1)); if [ $((n % 300)) = 0 ]; then mark "waiting for $1: $(ls /newroot/tmp/ltsh-$2-kmod-*/*.o 2>/dev/null | wc -l) objects built"; fi; done; return 0; }',
     "mkdir -p /out",
     // Timer wakeups of a known pid, and pipe wakeups where both sides are ltwork. Started
     // once the first module is in: beside the first run's build they would take most of the
