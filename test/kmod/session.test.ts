@@ -2,6 +2,7 @@
 // host standing in for make/insmod/rmmod, the device and the stats file) hits and
 // summaries as the other backends give them, and every module removed on close.
 
+import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -310,6 +311,48 @@ test("a module built once is inserted from the cache next time; other sources bu
   );
   assert.is(readdirSync(cache.dir).length, 3);
   rmSync(root, { recursive: true, force: true });
+});
+
+test("hits coming faster than they are handled leave timers (--for) their turn", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+  const plan = planOf("track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us");
+  // The device is a FIFO (poll(2) works on it) that dd fills one whole record per write, far
+  // faster than a listener spending 1 ms per hit can take them; stopped after 10 s at most.
+  const fifo = join(root, "device");
+  assert.is(spawnSync("mkfifo", [fifo]).status, 0);
+  const host = { ...fakeHost(root, []), devicePath: () => fifo };
+  let handled = 0;
+  const busy = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const session = new KmodSession(
+    {
+      hit() {
+        handled++;
+        busy(1);
+      },
+      warning() {},
+    },
+    {},
+    host,
+  );
+  await session.add(plan.trackers[0]);
+  const record = readFileSync(join(root, "lt_wakeup.dev")).subarray(0, HIT_RECORD_SIZE);
+  writeFileSync(join(root, "records"), Buffer.concat(Array(4096).fill(record)));
+  const feed = `while :; do cat records; done | dd bs=${HIT_RECORD_SIZE} iflag=fullblock of=device`;
+  const producer = spawn("timeout", ["10", "sh", "-c", feed], { cwd: root, stdio: "ignore" });
+  const asked = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const late = Date.now() - asked - 1000;
+  if (producer.exitCode === null && producer.signalCode === null) {
+    const exited = new Promise((resolve) => producer.once("exit", resolve));
+    producer.kill();
+    await exited;
+  }
+  await session.close();
+  rmSync(root, { recursive: true, force: true });
+  assert.ok(handled > 100, `${handled} hits handled`);
+  // One read of at most 256 records between timers: 0.3 s late or so; unbounded reads kept
+  // the timer waiting until dd stopped.
+  assert.ok(late < 3000, `a 1 s timer fired ${late} ms late`);
 });
 
 test("build directories of dead sessions are removed, live ones kept", () => {
