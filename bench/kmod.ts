@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildGuestPrograms, buildInitramfs, findGuestKernel } from "../scripts/vm/initramfs.ts";
 import { bootVm, qemuBinary } from "../scripts/vm/qemu.ts";
-import { parseStatsLine } from "../src/compiler/kmod/record.ts";
+import { parseStatsLine } from "../src/session/kmod-decode.ts";
 import { buildModules } from "../test/vm/build.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 

@@ -107,6 +107,7 @@ struct lt_cpu_stats {
 	atomic64_t cleared;
 	atomic64_t min_ns;	/* U64_MAX: no pair yet */
 	atomic64_t max_ns;
+	atomic64_t sum_ns;	/* of every pair's latency; wraps at 2^64 */
 	atomic64_t hist[LT_HIST_BUCKETS];
 };
 

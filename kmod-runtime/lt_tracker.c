@@ -48,15 +48,20 @@ static inline struct lt_cpu_stats *lt_stats_this_cpu(struct lt_tracker *t)
 	return raw_cpu_ptr(t->stats);
 }
 
-/* Bucket i >= 1 holds 2^(i-2) < v <= 2^(i-1); bucket 0 holds 0. */
+/*
+ * Bucket k >= 1 holds 2^(k-1) < v <= 2^k, bucket 0 holds v <= 1: the one
+ * convention of every ltsh backend (src/records/stats.ts), so user space
+ * merges bucket indexes as they are. fls64(v - 1) is the smallest k with
+ * v <= 2^k; the last bucket also takes everything above 2^63.
+ */
 static inline u32 lt_hist_bucket(u64 ns)
 {
-	u32 i;
+	u32 k;
 
 	if (ns <= 1)
-		return ns;
-	i = fls64(ns - 1) + 1;
-	return i < LT_HIST_BUCKETS ? i : LT_HIST_BUCKETS - 1;
+		return 0;
+	k = fls64(ns - 1);
+	return k < LT_HIST_BUCKETS ? k : LT_HIST_BUCKETS - 1;
 }
 
 static void lt_record_pair(struct lt_tracker *t, u64 latency)
@@ -65,6 +70,7 @@ static void lt_record_pair(struct lt_tracker *t, u64 latency)
 	s64 old;
 
 	atomic64_inc(&s->pairs);
+	atomic64_add(latency, &s->sum_ns);
 	atomic64_inc(&s->hist[lt_hist_bucket(latency)]);
 	old = atomic64_read(&s->min_ns);
 	while ((u64)old > latency &&
@@ -366,6 +372,7 @@ static void lt_stats_add(struct lt_stats *out, struct lt_cpu_stats *s)
 	out->replaced += atomic64_read(&s->replaced);
 	out->stale += atomic64_read(&s->stale);
 	out->cleared += atomic64_read(&s->cleared);
+	out->sum_ns += atomic64_read(&s->sum_ns);
 	if (min < out->min_ns)
 		out->min_ns = min;
 	if (max > out->max_ns)

@@ -150,9 +150,12 @@ struct lt_tracker_config {
  *	begins - pairs - timeouts - replaced - stale - cleared
  * @min_ns: shortest pair; 0 when there is none yet
  * @max_ns: longest pair; 0 when there is none yet
- * @hist: log2 histogram of pair latencies: bucket 0 counts 0 ns, bucket
- *	i >= 1 counts 2^(i-2) < v <= 2^(i-1) ns (upper bound le_ns = 2^(i-1));
- *	the last bucket also takes everything above.
+ * @sum_ns: sum of the latencies of all @pairs (Prometheus' _sum); wraps
+ *	modulo 2^64 ns, after 584 years of summed latency
+ * @hist: log2 histogram of pair latencies: bucket k >= 1 counts
+ *	2^(k-1) < v <= 2^k ns (upper bound le_ns = 2^k), bucket 0 counts
+ *	v <= 1 ns (0 included); the last bucket also takes everything above
+ *	2^63. The convention of every ltsh backend (src/records/stats.ts).
  */
 struct lt_stats {
 	u64 begins;
@@ -168,6 +171,7 @@ struct lt_stats {
 	u64 pending;
 	u64 min_ns;
 	u64 max_ns;
+	u64 sum_ns;
 	u64 hist[LT_HIST_BUCKETS];
 };
 
@@ -318,7 +322,8 @@ const char *lt_tracker_name(const struct lt_tracker *t);
  *	/proc/ltsh_<module_name>/stats, one text line per tracker:
  *	"tracker=NAME pairs=N hits=N timeouts=N dropped=N lost=N min_ns=N
  *	max_ns=N hist=c0,c1,...,c63 begins=N pending=N ignored=N replaced=N
- *	stale=N cleared=N" (key=value pairs; more may be appended later)
+ *	stale=N cleared=N sum_ns=N" (key=value pairs; more may be appended
+ *	later)
  * @ring_records: ring capacity in records, rounded up to a power of 2;
  *	0: 4096. When the ring is full, new hits are counted as lost.
  *

@@ -62,6 +62,10 @@ static void lt_st_pairs(struct lt_tracker *t)
 	LT_ST_CHECK(s.pairs == 10 && s.ignored == 10 && s.pending == 0);
 	LT_ST_CHECK(s.min_ns == 0 && s.max_ns == 900);
 	LT_ST_CHECK(s.hits == 8);	/* threshold 100: latencies 200..900 */
+	LT_ST_CHECK(s.sum_ns == 4500);
+	/* bucket k: 2^(k-1) < v <= 2^k; 0 in bucket 0, 100 in (64, 128] */
+	LT_ST_CHECK(s.hist[0] == 1 && s.hist[7] == 1 && s.hist[8] == 1);
+	LT_ST_CHECK(s.hist[9] == 3 && s.hist[10] == 4);
 }
 
 static void lt_st_capacity(struct lt_tracker *t)

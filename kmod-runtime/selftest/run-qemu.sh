@@ -29,13 +29,14 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 fail() { echo "vmtest: FAIL: $*"; poweroff -f; }
+REC=272	# sizeof(struct lt_hit)
 insmod /lt_selftest.ko || fail insmod
 dmesg | grep 'lt_selftest: ' | grep -v taint
 dmesg | grep -q 'lt_selftest: PASS' || fail "self test"
 cat /proc/ltsh_selftest/stats /proc/ltsh_selftest_stress/stats
 timeout 2 cat /dev/ltsh_selftest > /tmp/hits
 size=$(wc -c < /tmp/hits)
-[ "$size" = $((11 * 136)) ] || fail "selftest hits: $size bytes, want 11 records"
+[ "$size" = $((11 * REC)) ] || fail "selftest hits: $size bytes, want 11 records"
 cat /dev/ltsh_selftest > /tmp/more &
 reader=$!
 sleep 1
@@ -43,7 +44,7 @@ echo 3 > /sys/module/lt_selftest/parameters/fire
 sleep 1
 kill $reader
 size=$(wc -c < /tmp/more)
-[ "$size" = $((3 * 136)) ] || fail "blocked reader got $size bytes, want 3 records"
+[ "$size" = $((3 * REC)) ] || fail "blocked reader got $size bytes, want 3 records"
 mount -t tracefs nodev /sys/kernel/tracing || fail "mount tracefs"
 ev=/sys/kernel/tracing/events/ltsh_lt_selftest/ltsh_hit
 [ -d $ev ] || fail "no trace event ltsh_lt_selftest:ltsh_hit"
@@ -54,7 +55,7 @@ grep ltsh_hit /sys/kernel/tracing/trace
 n=$(grep -c 'ltsh_hit: tracker=0 kind=threshold latency_ns=1000000' /sys/kernel/tracing/trace)
 [ "$n" = 2 ] || fail "trace event: $n hits traced, want 2"
 timeout 2 cat /dev/ltsh_selftest_stress > /tmp/stress
-records=$(( $(wc -c < /tmp/stress) / 136 ))
+records=$(( $(wc -c < /tmp/stress) / REC ))
 want=$(sed 's/.* hits=\([0-9]*\) timeouts=\([0-9]*\) .* lost=\([0-9]*\) .*/\1 \2 \3/' /proc/ltsh_selftest_stress/stats |
 	awk '{ print $1 + $2 - $3 }')
 echo "stress records read: $records, hits + timeouts - lost: $want"

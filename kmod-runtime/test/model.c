@@ -79,6 +79,16 @@ static void expect_hit(struct run *r, u32 key, u32 kind, u64 latency,
 	expect_stack(&hit, end && r->stack);
 }
 
+/* The records layer's convention: the smallest k with v <= 2^k, at most 63. */
+static u32 model_bucket(u64 v)
+{
+	u32 k = 0;
+
+	while (k < LT_HIST_BUCKETS - 1 && v > 1ULL << k)
+		k++;
+	return k;
+}
+
 static void model_remove(struct model *m, u32 key)
 {
 	m->pending[key] = false;
@@ -136,7 +146,8 @@ static void op_out(struct run *r, u32 key)
 		m->s.pairs++;
 		m->s.min_ns = min(m->s.min_ns, latency);
 		m->s.max_ns = max(m->s.max_ns, latency);
-		m->s.hist[latency <= 1 ? latency : fls64(latency - 1) + 1]++;
+		m->s.sum_ns += latency;
+		m->s.hist[model_bucket(latency)]++;
 		if (m->threshold && latency > m->threshold) {
 			m->s.hits++;
 			expect_hit(r, key, LT_HIT_THRESHOLD, latency, &ctx);
@@ -194,6 +205,7 @@ static void compare_stats(struct run *r)
 	EXPECT_EQ(s.pending, m->nr_pending);
 	EXPECT_EQ(s.min_ns, m->s.pairs ? m->s.min_ns : 0);
 	EXPECT_EQ(s.max_ns, m->s.max_ns);
+	EXPECT_EQ(s.sum_ns, m->s.sum_ns);
 	EXPECT(!memcmp(s.hist, m->s.hist, sizeof(s.hist)));
 	EXPECT_EQ(lt_table_count(&r->t->table), m->nr_pending);
 	EXPECT_EQ(lt_pool_free_count(&r->t->pool) + m->nr_pending,
@@ -266,12 +278,67 @@ static void one_run(u64 seed, u32 ops)
 	lt_output_destroy(r.out);
 }
 
+/* One pair of @latency ns on @t (key 1, begin at 0): its bucket and sum. */
+static void one_pair(struct lt_tracker *t, u64 latency)
+{
+	struct lt_ctx ctx = lt_test_ctx(0, 0);
+	u32 key = 1;
+
+	EXPECT_EQ(lt_event_in(t, &key, &ctx), 0);
+	ctx.ts_ns = latency;
+	EXPECT_EQ(lt_event_out(t, &key, &ctx), 0);
+}
+
+/*
+ * The histogram's edges, written out: bucket k holds 2^(k-1) < v <= 2^k,
+ * bucket 0 holds 0 and 1, bucket 63 everything above 2^62; the sum is
+ * exact (these latencies add up below 2^64).
+ */
+static void test_bucket_edges(void)
+{
+	static const struct { u64 latency; u32 bucket; } edges[] = {
+		{ 0, 0 }, { 1, 0 }, { 2, 1 }, { 3, 2 }, { 4, 2 }, { 5, 3 },
+		{ 1024, 10 }, { 1025, 11 }, { 1ULL << 62, 62 },
+		{ (1ULL << 62) + 1, 63 }, { 1ULL << 63, 63 }, { U64_MAX, 63 },
+	};
+	struct lt_tracker_config cfg = {
+		.name = "edges", .key_size = 4, .capacity = 4,
+	};
+	struct lt_tracker *t = lt_tracker_create(&cfg, NULL);
+	u64 want[LT_HIST_BUCKETS] = { 0 };
+	struct lt_stats s;
+	u32 i;
+
+	if (!EXPECT(!IS_ERR(t)))
+		return;
+	for (i = 0; i < ARRAY_SIZE(edges); i++) {
+		one_pair(t, edges[i].latency);
+		want[edges[i].bucket]++;
+		EXPECT_EQ(model_bucket(edges[i].latency), edges[i].bucket);
+	}
+	lt_tracker_stats(t, &s);
+	for (i = 0; i < LT_HIST_BUCKETS; i++)
+		EXPECT_EQ(s.hist[i], want[i]);
+	lt_tracker_destroy(t);
+
+	t = lt_tracker_create(&cfg, NULL);
+	if (!EXPECT(!IS_ERR(t)))
+		return;
+	for (i = 0; i < 10; i++)
+		one_pair(t, 1000 + 7 * i);
+	lt_tracker_stats(t, &s);
+	EXPECT_EQ(s.sum_ns, 10 * 1000 + 7 * 45);
+	EXPECT_EQ(s.pairs, 10);
+	lt_tracker_destroy(t);
+}
+
 int main(int argc, char **argv)
 {
 	u32 runs = argc > 1 ? atoi(argv[1]) : 300;
 	u32 ops = argc > 2 ? atoi(argv[2]) : 2000;
 	u32 seed;
 
+	test_bucket_edges();
 	for (seed = 1; seed <= runs && !lt_test_failures; seed++)
 		one_run(seed, ops);
 	return lt_test_result("model");

@@ -17,7 +17,6 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { cIdentifier } from "../compiler/kmod/model.ts";
-import { decodeHit, decodeStack, HIT_RECORD_SIZE, parseStats } from "../compiler/kmod/record.ts";
 import { generateModule, KmodDiagnosticsError, writeModule } from "../compiler/kmod/target.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
@@ -28,6 +27,7 @@ import type { SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { touch } from "./disk-cache.ts";
 import { HitActions } from "./hit-actions.ts";
+import { decodeHit, decodeStack, HIT_RECORD_SIZE, parseStats } from "./kmod-decode.ts";
 import {
   cachePath,
   type KmodHost,
@@ -179,20 +179,22 @@ export class KmodSession implements Session {
     } catch (error) {
       throw new KmodSessionError(`cannot read ${name}'s hits: ${(error as Error).message}`);
     }
-    const drain = () => this.drainOrStop(loaded);
-    // The device supports poll(2): hits are read as they come, not up to a period late.
-    loaded.reader = watchDevice(loaded.fd, drain);
+    // The device supports poll(2): hits are read as they come, not up to a period late, one
+    // buffer per wake-up (the poll fires again while the device is readable), so that timers
+    // (--for) and signals keep their turn when hits come faster than they are handled.
+    const reads = 1;
+    loaded.reader = watchDevice(loaded.fd, () => this.drainOrStop(loaded, reads));
     if (loaded.reader === null) {
-      const timer = setInterval(drain, READ_PERIOD_MS);
+      const timer = setInterval(() => this.drainOrStop(loaded), READ_PERIOD_MS);
       loaded.reader = { close: () => clearInterval(timer) };
     }
-    drain();
+    this.drainOrStop(loaded, reads);
   }
 
   /** A failing read is reported once and stops the reading, never the process. */
-  private drainOrStop(m: LoadedModule): void {
+  private drainOrStop(m: LoadedModule, reads = Number.POSITIVE_INFINITY): void {
     try {
-      this.drain(m);
+      this.drain(m, reads);
     } catch (error) {
       m.reader?.close();
       m.reader = null;
@@ -200,10 +202,10 @@ export class KmodSession implements Session {
     }
   }
 
-  /** Reads every record the ring holds now and reports the hits. */
-  private drain(m: LoadedModule): void {
+  /** Reads what the ring holds now (at most `reads` buffers) and reports the hits. */
+  private drain(m: LoadedModule, reads: number): void {
     if (m.fd === null) return;
-    for (;;) {
+    for (let n = 0; n < reads; n++) {
       let got: number;
       try {
         got = readSync(m.fd, this.records, 0, this.records.length, null);

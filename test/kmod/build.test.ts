@@ -1,6 +1,7 @@
-// The generated C builds against real kernel headers with no warning and passes
-// checkpatch: one module holding all seven example trackers (one build keeps it ~10 s).
-// Skips, saying why, where Debian's linux-headers-amd64 or checkpatch.pl are missing.
+// The generated C, with the runtime and lt_module.c it links, builds against real kernel
+// headers with no warning and passes checkpatch: one module holding all seven example
+// trackers and two more (one build keeps it ~10 s). Skips, saying why, where Debian's
+// linux-headers-amd64 or checkpatch.pl are missing.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -15,9 +16,15 @@ const EXAMPLES = new URL("../../examples/", import.meta.url);
 const headers = kernelHeaders();
 const checkpatch = checkpatchPath();
 
-/** Builtins, string filters, && inside || and keep last: what the examples do not use. */
+/**
+ * Builtins, string filters, && inside || and keep last: what the examples do not use; then
+ * a long name and conditions long enough to be wrapped.
+ */
 const EXTRA = `track extra: sched_wakeup($uid, $cgroup) where comm == "ltwork" && ($cpu == 0 || !(prio > 120))
     -> sched_switch($uid, $cgroup) where next_comm != "x" > 1us keep last capacity 100
+track a_tracker_with_a_name_long_enough_to_be_cut_in_c:
+    sched_wakeup(comm) where comm == "ltwork" && prio < 100 || comm == "somethingelse" && prio > 5
+    -> sched_switch(next_comm) where next_comm != "x" && next_prio < 120 && prev_state != 0 || next_pid == 1
 `;
 
 function allExamples(): string {
@@ -32,16 +39,20 @@ const dir = mkdtempSync(join(tmpdir(), `ltsh-${process.pid}-kmod-test-`));
 writeModule(module, dir);
 
 test("all seven example trackers (and one more) make one module", () => {
-  assert.equal(module.model.trackers.map((t) => t.plan.name).sort(), [
-    "block",
-    "extra",
-    "irq",
-    "network",
-    "offcpu",
-    "syscall",
-    "ttfb",
-    "wakeup",
-  ]);
+  assert.equal(
+    module.model.trackers.map((t) => t.plan.name).sort(),
+    [
+      "block",
+      "extra",
+      "irq",
+      "network",
+      "offcpu",
+      "syscall",
+      "ttfb",
+      "wakeup",
+      "a_tracker_with_a_name_long_enough_to_be_cut_in_c",
+    ].sort(),
+  );
 });
 
 if (headers) {
@@ -62,15 +73,15 @@ if (headers) {
 }
 
 if (checkpatch) {
-  test("the generated C is checkpatch-clean", () => {
-    const run = spawnSync(
-      checkpatch,
-      ["--no-tree", "-f", "--terse", join(dir, "lt_examples_main.c")],
-      {
-        encoding: "utf8",
-      },
-    );
+  test("the generated C and the runtime it links are checkpatch-clean", () => {
+    const sources = readdirSync(dir).filter((f) => /^lt_[^.]*\.[ch]$/.test(f)); // not *.mod.c
+    assert.ok(sources.includes("lt_examples_main.c") && sources.includes("lt_module.c"));
+    const run = spawnSync(checkpatch, ["--no-tree", "-f", "--terse", ...sources], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     assert.is(run.status, 0, run.stdout);
+    assert.is(run.stdout, "");
   });
 } else {
   console.log("  skip checkpatch: no ~/.cache/ltsh-checkpatch (make -C kmod-runtime checkpatch)");

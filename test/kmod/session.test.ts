@@ -2,6 +2,7 @@
 // host standing in for make/insmod/rmmod, the device and the stats file) hits and
 // summaries as the other backends give them, and every module removed on close.
 
+import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -17,11 +18,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
 import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { KmodSession } from "../../src/session/kmod.ts";
+import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import {
   type KmodHost,
   kmodUnavailableReason,
@@ -100,10 +101,10 @@ function fakeHost(
         }
       }
       writeFileSync(join(root, `${name}.dev`), records);
-      const hist = Array.from({ length: 64 }, (_, b) => (b === 20 ? 2 : b === 11 ? 5 : 0));
+      const hist = Array.from({ length: 64 }, (_, b) => (b === 19 ? 2 : b === 10 ? 5 : 0));
       writeFileSync(
         join(root, `${name}.stats`),
-        `tracker=wakeup pairs=7 hits=2 timeouts=0 dropped=0 lost=1 min_ns=900 max_ns=450000 hist=${hist.join(",")} pending=3\n`,
+        `tracker=wakeup pairs=7 hits=2 timeouts=0 dropped=0 lost=1 min_ns=900 max_ns=450000 hist=${hist.join(",")} pending=3 sum_ns=904500\n`,
       );
       return null;
     },
@@ -177,7 +178,11 @@ test("a tracker is built, inserted, read, summarised and removed", async () => {
   const [summary] = await session.close();
   assert.equal(calls, ["build", "insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"]);
   assert.equal([summary.pairs, summary.hits, summary.dropped, summary.pending], [7, 2, 1, 3]);
-  assert.equal([summary.min_ns, summary.max_ns], [900, 450000]);
+  assert.equal([summary.min_ns, summary.max_ns, summary.sum_ns], [900, 450000, 904500]);
+  assert.equal(summary.hist, [
+    { le_ns: 1024, count: 5 },
+    { le_ns: 524288, count: 2 },
+  ]);
   assert.is(session.stats()[0].running, false);
   rmSync(root, { recursive: true, force: true });
 });
@@ -306,6 +311,48 @@ test("a module built once is inserted from the cache next time; other sources bu
   );
   assert.is(readdirSync(cache.dir).length, 3);
   rmSync(root, { recursive: true, force: true });
+});
+
+test("hits coming faster than they are handled leave timers (--for) their turn", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+  const plan = planOf("track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us");
+  // The device is a FIFO (poll(2) works on it) that dd fills one whole record per write, far
+  // faster than a listener spending 1 ms per hit can take them; stopped after 10 s at most.
+  const fifo = join(root, "device");
+  assert.is(spawnSync("mkfifo", [fifo]).status, 0);
+  const host = { ...fakeHost(root, []), devicePath: () => fifo };
+  let handled = 0;
+  const busy = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const session = new KmodSession(
+    {
+      hit() {
+        handled++;
+        busy(1);
+      },
+      warning() {},
+    },
+    {},
+    host,
+  );
+  await session.add(plan.trackers[0]);
+  const record = readFileSync(join(root, "lt_wakeup.dev")).subarray(0, HIT_RECORD_SIZE);
+  writeFileSync(join(root, "records"), Buffer.concat(Array(4096).fill(record)));
+  const feed = `while :; do cat records; done | dd bs=${HIT_RECORD_SIZE} iflag=fullblock of=device`;
+  const producer = spawn("timeout", ["10", "sh", "-c", feed], { cwd: root, stdio: "ignore" });
+  const asked = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const late = Date.now() - asked - 1000;
+  if (producer.exitCode === null && producer.signalCode === null) {
+    const exited = new Promise((resolve) => producer.once("exit", resolve));
+    producer.kill();
+    await exited;
+  }
+  await session.close();
+  rmSync(root, { recursive: true, force: true });
+  assert.ok(handled > 100, `${handled} hits handled`);
+  // One read of at most 256 records between timers: 0.3 s late or so; unbounded reads kept
+  // the timer waiting until dd stopped.
+  assert.ok(late < 3000, `a 1 s timer fired ${late} ms late`);
 });
 
 test("build directories of dead sessions are removed, live ones kept", () => {

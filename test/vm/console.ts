@@ -2,9 +2,9 @@
 // "@@ltsh ..." lines, the reader prints "ltsh-hit HEX" records; hits are decoded with the
 // kmod session's own decoder.
 
-import { decodeHit, decodeStack, parseStats } from "../../src/compiler/kmod/record.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
+import { decodeHit, decodeStack, parseStats } from "../../src/session/kmod-decode.ts";
 
 export interface Phase {
   name: string;

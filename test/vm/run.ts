@@ -13,6 +13,7 @@ import { bootVm, qemuBinary } from "../../scripts/vm/qemu.ts";
 import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
+import { latencySumProblems } from "./latency-sum.ts";
 import { runSessionTests } from "./run-session.ts";
 import { type GuestFacts, SCENARIOS, scenarioScript } from "./scenarios.ts";
 
@@ -130,9 +131,18 @@ async function main(): Promise<number> {
       );
       if (stop?.[1] !== "0" || stop[2] !== "Y")
         problems.push(`writing 1 to the stop parameter: ${stop?.[0] ?? "no report"}`);
+      if (stats) {
+        const hits = run.phases.flatMap((p) => p.hits).filter((h) => h.kind === "threshold");
+        problems.push(
+          ...latencySumProblems(
+            stats,
+            hits.map((h) => h.latency_ns),
+          ),
+        );
+      }
       if (boot.completed) problems.push(...scenario.check(run, facts));
       const summary = stats
-        ? `${records} hits read, pairs=${stats.pairs} hits=${stats.hits} timeouts=${stats.timeouts} dropped=${stats.dropped}`
+        ? `${records} hits read, pairs=${stats.pairs} hits=${stats.hits} timeouts=${stats.timeouts} dropped=${stats.dropped} sum_ns=${stats.sum_ns} within the histogram`
         : `${hits} hits`;
       report(problems.length === 0, `${module.name}: ${summary}`, problems);
     }

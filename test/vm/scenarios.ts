@@ -3,9 +3,9 @@
 // hits and stats read back. Thresholds are lowered through the module parameters, which
 // is itself under test: they must apply at once, without rebuilding.
 
-import { HIT_RECORD_SIZE } from "../../src/compiler/kmod/record.ts";
 import type { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import type { HitRecord } from "../../src/records/types.ts";
+import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import { type ModuleRun, type Phase, workloadValues } from "./console.ts";
 
 export interface Scenario {

@@ -4,6 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { planOf } from "../kmod/support.ts";
+import { latencySumProblems } from "./latency-sum.ts";
 import { parseNdjson, parseSessions, type SessionRun, SLOT_BYTES } from "./session.ts";
 
 const plan = planOf(
@@ -38,6 +39,35 @@ test("a hit at the threshold, a foreign end probe, bad JSON and a late summary a
   assert.match(out.problems[1], "end probe irq:irq_handler_exit");
   assert.match(out.problems[2], "not JSON");
   assert.match(out.problems[3], "summary is not the last record");
+});
+
+test("a latency sum is checked against the histogram, min/max and the hits read", () => {
+  // Pairs of 3, 4 (bucket le 4) and 1000 ns (le 1024): 1007 ns in all.
+  const counters = {
+    pairs: 3,
+    min_ns: 3,
+    max_ns: 1000,
+    hist: [
+      { le_ns: 4, count: 2 },
+      { le_ns: 1024, count: 1 },
+    ],
+  };
+  assert.equal(latencySumProblems({ ...counters, sum_ns: 1007 }, [1000]), []);
+  assert.match(latencySumProblems(counters, [])[0], "no sum_ns");
+  assert.match(latencySumProblems({ ...counters, sum_ns: 3000 }, [])[0], "outside the histogram");
+  // Inside the buckets' bounds ([519, 1032]) but not min × 3.
+  assert.match(
+    latencySumProblems({ ...counters, min_ns: 200, sum_ns: 550 }, [])[0],
+    "outside pairs × [min, max]",
+  );
+  assert.match(
+    latencySumProblems({ ...counters, sum_ns: 1007 }, [1000, 500])[0],
+    "below the 2 hits'",
+  );
+  assert.match(
+    latencySumProblems({ ...counters, pairs: 4, sum_ns: 1007 }, [])[0],
+    "holds 3 of 4 pairs",
+  );
 });
 
 test("each run's exit, times, stderr, leftovers and stdout slot are read back", () => {

@@ -3,6 +3,7 @@
 // what came back: NDJSON hits and summaries, exit status, and no module or build dir left.
 
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
+import type { SummedCounters } from "./latency-sum.ts";
 
 export interface SessionRun {
   /** Also the slot name in the guest's marks ("@@ltsh session NAME ..."). */
@@ -12,16 +13,32 @@ export interface SessionRun {
   end: "for" | "SIGTERM" | "SIGINT";
 }
 
-/** Each run's stdout goes to the scratch disk, one slot each (the console is slow). */
-export const SLOT_BYTES = 2 << 20;
+/**
+ * A run killed after this: a ceiling for a hang, not an expected time. The first run's
+ * build takes minutes under TCG, and several times that on a host busy with other work.
+ */
+export const RUN_LIMIT_S = 1200;
 
-/** The guest lines for the runs, one after another, in the chroot /bin/inhost enters. */
-export function sessionScript(runs: SessionRun[], repo: string): string {
+/**
+ * Each run's stdout goes to the scratch disk, one slot each (the console is slow). A hit
+ * line is ~330 bytes, and a wakeup tracker over these workloads on a busy TCG host printed
+ * 6400 hits in one --for 5s run (its 4096-record ring read out after the stop included).
+ */
+export const SLOT_BYTES = 8 << 20;
+
+/**
+ * The guest lines for the runs, one after another, in the chroot /bin/inhost enters;
+ * `fromSources`: ltsh runs its TypeScript through tsx instead of the start-up bundle.
+ */
+export function sessionScript(runs: SessionRun[], repo: string, fromSources = false): string {
+  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
   const lines = [
-    // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
-    // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0).
-    'waitmod() { while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; done; }',
     'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
+    // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
+    // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0). Every
+    // 300 polls, the objects built so far: where the time goes when a run is slow. (A while
+    // loop returns its body's last status: hence the if, and the return 0.)
+    'waitmod() { n=0; while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; n=$((n + 1)); if [ $((n % 300)) = 0 ]; then mark "waiting for $1: $(ls /newroot/tmp/ltsh-$2-kmod-*/*.o 2>/dev/null | wc -l) objects built"; fi; done; return 0; }',
     "mkdir -p /out",
     // Timer wakeups of a known pid, and pipe wakeups where both sides are ltwork. Started
     // once the first module is in: beside the first run's build they would take most of the
@@ -32,13 +49,13 @@ export function sessionScript(runs: SessionRun[], repo: string): string {
   runs.forEach((run, slot) => {
     const module = `lt_${run.example}`;
     const forArg = run.end === "for" ? " --for 5s" : "";
-    const command = `cd ${repo} && exec node bin/ltsh.js run examples/${run.example}.lt --target kmod${forArg} --json`;
+    const command = `cd ${repo} && ${env}exec node bin/ltsh.js run examples/${run.example}.lt --target kmod${forArg} --json`;
     // A group, not a subshell: startwork's pids must reach the kill at the end.
     lines.push(
       `{`,
       `  mark "session ${run.name} start"`,
       // busybox timeout execs the command in place, so $! is ltsh's own pid (see inhost).
-      `  timeout -s KILL 600 inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
+      `  timeout -s KILL ${RUN_LIMIT_S} inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err &`,
       `  L=$!`,
     );
     lines.push(`  waitmod ${module} $L && mark "session ${run.name} loaded" && startwork`);
@@ -139,7 +156,12 @@ interface Context {
 
 interface Parsed {
   hits: { kind: string; latency_ns: number; key: number[]; begin: Context; end: Context | null }[];
-  summaries: { tracker: string; pairs: number; hits: number; timeouts: number; dropped: number }[];
+  summaries: (SummedCounters & {
+    tracker: string;
+    hits: number;
+    timeouts: number;
+    dropped: number;
+  })[];
   problems: string[];
 }
 

@@ -1,6 +1,10 @@
-// The kmod target's C: one module source over kmod-runtime/ for a ModuleModel. Written to
-// read like a hand-written module (kernel style, tabs, checkpatch-clean), not like a dump.
+// The kmod target's C: the part of a module that differs per tracker (key structs, tracker
+// state, probe functions, the tables LT_MODULE() hands to kmod-runtime/lt_module.c, which
+// does the rest). Written to read like a hand-written module: kernel style, tabs,
+// checkpatch-clean, lines wrapped at 80 columns and never past 100.
 
+import { commentLines, ifLine, wrapCall } from "./c-layout.ts";
+import { stringLiteral } from "./expr.ts";
 import {
   cType,
   type ModuleModel,
@@ -8,75 +12,35 @@ import {
   type SideCode,
   type TrackerModel,
 } from "./model.ts";
-import { HELPERS } from "./tracepoints.ts";
 
-const COLUMNS = 80;
 /** Probe functions test it once at the top: 32-bit tasks number syscalls differently. */
 const COMPAT = "!in_compat_syscall() && ";
-
-/** `prefix(a, b, c)` wrapped at 80 columns, continuation lines aligned after the paren. */
-function wrapCall(prefix: string, args: string[], suffix: string, indent = ""): string {
-  const lines: string[] = [];
-  let line = `${indent}${prefix}(`;
-  const column = indent.length * 8 + prefix.length + 1;
-  const align = "\t".repeat(Math.floor(column / 8)) + " ".repeat(column % 8);
-  args.forEach((arg, i) => {
-    const piece = i < args.length - 1 ? `${arg},` : `${arg})${suffix}`;
-    const width = line.replace(/\t/g, "        ").length;
-    if (i > 0 && width + 1 + piece.length > COLUMNS) {
-      lines.push(line);
-      line = `${align}${piece}`;
-    } else {
-      line += i > 0 ? ` ${piece}` : piece;
-    }
-  });
-  lines.push(line);
-  return lines.join("\n");
-}
+/** Included by every generated file; the tracepoints and builtins add theirs. */
+const BASE_HEADERS = ["linux/module.h", "linux/sched.h", "linux/string.h"];
 
 function sourceComment(t: TrackerModel): string[] {
   return t.plan.source
     .trim()
     .split("\n")
-    .filter((l) => !l.trim().startsWith("#"))
-    .map((l) => ` *\t${l.trim()}`.replace(/\s+$/, ""));
+    .filter((l) => !l.trim().startsWith("#") && l.trim() !== "")
+    .flatMap((l) => commentLines(l, "\t"));
 }
 
 function includes(model: ModuleModel): string[] {
-  const set = new Set(["linux/module.h", "linux/moduleparam.h", "linux/sched.h", "linux/string.h"]);
-  set.add("linux/tracepoint.h");
-  for (const t of model.trackers) {
-    for (const p of t.probes) {
-      const name = p.tracepoint.name;
-      if (name.startsWith("irq_")) set.add("linux/interrupt.h");
-      if (name.startsWith("sys_")) {
-        set.add("linux/compat.h");
-        set.add("asm/syscall.h");
-      }
-      if (name.startsWith("block_")) {
-        set.add("linux/blkdev.h");
-        set.add("linux/blktrace_api.h");
-      }
-      if (/skb/.test(name)) set.add("linux/skbuff.h");
-      const texts = [...p.begins, ...p.ends].flatMap((s) => [...s.key, s.filter ?? ""]);
-      if (texts.some((x) => x.includes("current_uid"))) set.add("linux/cred.h");
-    }
-  }
-  if (model.helpers.includes("current_cgroup_id")) set.add("linux/cgroup.h");
-  return [...set].sort().map((h) => `#include <${h}>`);
+  const headers = [...new Set([...BASE_HEADERS, ...model.headers])];
+  return headers.sort().map((h) => `#include <${h}>`);
 }
 
-function paramsOf(p: ProbeFunction): string[] {
-  return ["void *data", ...p.tracepoint.proto.split(/,\s*/)];
+function paramsOf(proto: string): string[] {
+  return ["void *data", ...proto.split(/,\s*/)];
 }
 
 function assignKey(t: TrackerModel, code: SideCode, indent: string): string[] {
   return t.keyMembers.map((m, i) => {
     const value = code.key[i];
     if (m.type.kind === "string") {
-      return value.startsWith('"')
-        ? `${indent}strscpy_pad(key.${m.name}, ${value}, sizeof(key.${m.name}));`
-        : `${indent}memcpy(key.${m.name}, ${value}, sizeof(key.${m.name}));`;
+      const args = [`key.${m.name}`, value, `sizeof(key.${m.name})`];
+      return wrapCall(value.startsWith('"') ? "strscpy_pad" : "memcpy", args, ";", indent);
     }
     return `${indent}key.${m.name} = ${value};`;
   });
@@ -98,17 +62,15 @@ function sideBlock(
   const out: string[] = [];
   let indent = "\t";
   if (conditions.length > 0) {
-    out.push(`\tif (${conditions.join(" && ")}) {`);
+    out.push(...ifLine("\t", conditions.join(" && ")));
     indent = "\t\t";
   }
-  const body: string[] = [];
-  if (argsFirst) body.push("syscall_get_arguments(current, regs, args);");
   let inner = indent;
+  if (argsFirst) out.push(`${indent}syscall_get_arguments(current, regs, args);`);
   if (code.filter && argsFirst) {
-    body.push(`if (${code.filter}) {`);
+    out.push(...ifLine(indent, code.filter));
     inner = `${indent}\t`;
   }
-  out.push(...body.map((l) => `${indent}${l}`));
   out.push(...assignKey(t, code, inner));
   out.push(`${inner}lt_ctx_fill(&ctx, ${code.index});`);
   out.push(...call.map((l) => `${inner}${l}`));
@@ -121,12 +83,26 @@ function parenthesize(text: string, needed: boolean): string {
   return needed && text.includes("||") ? `(${text})` : text;
 }
 
+const probeName = (t: TrackerModel, p: ProbeFunction) => `lt_${t.ident}_on_${p.tracepoint.name}`;
+
+/** The function's head: the tracepoint's prototype, or both where kernels differ. */
+function probeHead(t: TrackerModel, p: ProbeFunction): string {
+  const name = `static void ${probeName(t, p)}`;
+  const head = wrapCall(name, paramsOf(p.tracepoint.proto), "");
+  const grown = p.tracepoint.grown;
+  if (!grown) return head;
+  const newer = wrapCall(name, paramsOf(grown.proto), "");
+  return [`#ifdef LT_HAVE_${grown.flag}`, newer, "#else", head, "#endif"].join("\n");
+}
+
 function probeFunction(t: TrackerModel, p: ProbeFunction): string {
-  const name = `${t.ident}_on_${p.tracepoint.name}`;
-  const tracker = `${t.ident}_tracker.tracker`;
   const manyEnds = p.ends.length > 1;
   const pairedFlag = manyEnds && p.begins.length > 0;
-  const locals = [`\tstruct ${t.ident}_key key;`, "\tstruct lt_ctx ctx;"];
+  const locals = [
+    `\tstruct lt_tracker *tracker = lt_${t.ident}_tracker.tracker;`,
+    `\tstruct lt_${t.ident}_key key;`,
+    "\tstruct lt_ctx ctx;",
+  ];
   if ([...p.ends, ...p.begins].some((s) => s.usesArgs)) locals.push("\tunsigned long args[6];");
   if (pairedFlag) locals.push("\tbool paired = false;");
   const blocks: string[][] = [];
@@ -137,7 +113,7 @@ function probeFunction(t: TrackerModel, p: ProbeFunction): string {
   }
   p.ends.forEach((code, i) => {
     const last = i === p.ends.length - 1;
-    const out = `lt_event_out(${tracker}, &key, &ctx)`;
+    const out = "lt_event_out(tracker, &key, &ctx)";
     let call = [`${out};`];
     if (pairedFlag) call = [`paired = !${out};`];
     else if (manyEnds && !last) call = [`if (!${out})`, "\treturn;"];
@@ -145,19 +121,13 @@ function probeFunction(t: TrackerModel, p: ProbeFunction): string {
   });
   p.begins.forEach((code, i) => {
     const last = i === p.begins.length - 1;
-    const call = [`lt_event_in(${tracker}, &key, &ctx);`];
+    const call = ["lt_event_in(tracker, &key, &ctx);"];
     const guarded = code.filter !== null || code.mapping.condition !== undefined;
     if (!last && guarded) call.push("return;");
     blocks.push(sideBlock(t, code, call, [], hoisted));
   });
   const body = blocks.map((b) => b.join("\n")).join("\n\n");
-  let head = wrapCall(`static void ${name}`, paramsOf(p), "");
-  const grown = p.tracepoint.grown;
-  if (grown) {
-    const newer = wrapCall(`static void ${name}`, ["void *data", ...grown.proto.split(/,\s*/)], "");
-    head = [`#ifdef LT_HAVE_${grown.flag}`, newer, "#else", head, "#endif"].join("\n");
-  }
-  return `${head}\n{\n${locals.join("\n")}\n\n${body}\n}`;
+  return `${probeHead(t, p)}\n{\n${locals.join("\n")}\n\n${body}\n}`;
 }
 
 function keyStruct(t: TrackerModel): string {
@@ -167,22 +137,24 @@ function keyStruct(t: TrackerModel): string {
       : `\t${cType(m.type)} ${m.name};`,
   );
   return [
-    `struct ${t.ident}_key {`,
+    `struct lt_${t.ident}_key {`,
     ...members,
     "} __packed;",
     "",
-    `static_assert(sizeof(struct ${t.ident}_key) == ${t.keySize});`,
+    `static_assert(sizeof(struct lt_${t.ident}_key) == ${t.keySize});`,
   ].join("\n");
 }
 
+/** The tracker's lt_module_tracker and its two module parameters (lt_module.h). */
 function trackerState(t: TrackerModel): string {
   const plan = t.plan;
+  const state = `lt_${t.ident}_tracker`;
   return [
-    `static struct tracker_state ${t.ident}_tracker = {`,
+    `static struct lt_module_tracker ${state} = {`,
     "\t.config = {",
-    `\t\t.name = "${plan.name}",`,
+    `\t\t.name = ${stringLiteral(plan.name)},`,
     `\t\t.index = ${t.index},`,
-    `\t\t.key_size = sizeof(struct ${t.ident}_key),`,
+    `\t\t.key_size = sizeof(struct lt_${t.ident}_key),`,
     `\t\t.capacity = ${plan.capacity},`,
     `\t\t.keep_last = ${plan.keep === "last"},`,
     ...(plan.actions.some((a) => a.kind === "stack") ? ["\t\t.stack = true,"] : []),
@@ -191,14 +163,7 @@ function trackerState(t: TrackerModel): string {
     `\t.timeout_ns = ${plan.timeoutNs ?? 0},`,
     "};",
     "",
-    `module_param_cb(${t.ident}_threshold_ns, &threshold_ops,`,
-    `\t\t&${t.ident}_tracker.threshold_ns, 0644);`,
-    `MODULE_PARM_DESC(${t.ident}_threshold_ns,`,
-    `\t\t "${plan.name}: pairs longer than this are hits (ns, 0: none)");`,
-    `module_param_cb(${t.ident}_timeout_ns, &timeout_ops,`,
-    `\t\t&${t.ident}_tracker.timeout_ns, 0644);`,
-    `MODULE_PARM_DESC(${t.ident}_timeout_ns,`,
-    `\t\t "${plan.name}: begins pending longer than this time out (ns, 0: none)");`,
+    wrapCall("LT_TRACKER_PARAMS", [t.ident, state], ";"),
   ].join("\n");
 }
 
@@ -208,57 +173,52 @@ function trackerSection(t: TrackerModel): string {
   return [header, keyStruct(t), trackerState(t), ...probes].join("\n\n");
 }
 
-function probeTable(model: ModuleModel): string {
+/** The descriptor lt_module.c reads: every probe function, every tracker. */
+function moduleTables(model: ModuleModel): string {
   const rows = model.trackers.flatMap((t) =>
-    t.probes.map(
-      (p) =>
-        `\t{ .tracepoint = "${p.tracepoint.name}", .func = (void *)${t.ident}_on_${p.tracepoint.name} },`,
-    ),
+    t.probes.map((p) => wrapCall("LT_PROBE", [p.tracepoint.name, probeName(t, p)], ",", "\t")),
   );
-  const trackers = model.trackers.map((t) => `\t&${t.ident}_tracker,`);
+  const trackers = model.trackers.map((t) => `\t&lt_${t.ident}_tracker,`);
   return [
-    "static struct probe probes[] = {",
+    "static struct lt_module_probe lt_probes[] = {",
     ...rows,
     "};",
     "",
-    "static struct tracker_state *trackers[] = {",
+    "static struct lt_module_tracker *lt_trackers[] = {",
     ...trackers,
     "};",
+    "",
+    "LT_MODULE(lt_trackers, lt_probes);",
   ].join("\n");
 }
 
-export const CGROUP_HELPER = `static u64 current_cgroup_id(void)
-{
-	u64 id;
+function fileHeader(model: ModuleModel): string {
+  const file = model.file.replace(/^.*\//, "");
+  const about = [
+    `${model.name}: latency trackers generated by ltsh from ${file}:`,
+    model.trackers.map((t) => t.plan.name).join(", "),
+  ];
+  const usage = [
+    "The trackers' keys, probe functions and tables; kmod-runtime's lt_module.c does the",
+    `rest (see lt_module.h). Hits are struct lt_hit records read from /dev/ltsh_${model.name},`,
+    `counters are in /proc/ltsh_${model.name}/stats, and each tracker's threshold and timeout`,
+    `are module parameters (/sys/module/${model.name}/parameters/) that apply at once.`,
+  ];
+  return [
+    "// SPDX-License-Identifier: GPL-2.0",
+    "/*",
+    ...commentLines(about.join(" "), " "),
+    " *",
+    ...commentLines(usage.join(" "), " "),
+    " */",
+    ...includes(model),
+    "",
+    '#include "lt_module.h"',
+  ].join("\n");
+}
 
-	rcu_read_lock();
-	id = cgroup_id(task_dfl_cgroup(current));
-	rcu_read_unlock();
-	return id;
-}`;
-
-/** The module's C source (MOD_main.c). `fixed` is the tracker-independent part. */
-export function moduleSource(model: ModuleModel, fixed: { top: string; bottom: string }): string {
-  const summary = model.trackers.map((t) => ` *   ${t.plan.name}`).join("\n");
-  const header = `// SPDX-License-Identifier: GPL-2.0
-/*
- * ${model.name}: latency trackers generated by ltsh from ${model.file.replace(/^.*\//, "")}
- *
-${summary}
- *
- * Hits are struct lt_hit records read from /dev/ltsh_${model.name}, counters are in
- * /proc/ltsh_${model.name}/stats, and each tracker's threshold and timeout are
- * module parameters (/sys/module/${model.name}/parameters/) that apply at once.
- */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
-${includes(model).join("\n")}
-
-#include "lt_tracker.h"`;
-  const helpers = model.helpers.map((h) =>
-    h === "current_cgroup_id" ? CGROUP_HELPER : HELPERS[h],
-  );
-  const parts = [header, fixed.top, ...helpers, ...model.trackers.map(trackerSection)];
-  parts.push(probeTable(model), fixed.bottom.replaceAll("@MOD@", model.name));
+/** The module's C source (MOD_main.c). */
+export function moduleSource(model: ModuleModel): string {
+  const parts = [fileHeader(model), ...model.trackers.map(trackerSection), moduleTables(model)];
   return `${parts.join("\n\n")}\n`;
 }

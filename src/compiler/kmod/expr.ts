@@ -4,14 +4,6 @@
 import type { BuiltinName, Expr, ValueType } from "../plan.ts";
 import type { EventMapping } from "./tracepoints.ts";
 
-export interface CExpr {
-  text: string;
-  /** Reads the syscall argument array (declared and filled by the probe). */
-  usesArgs: boolean;
-  /** Helpers (by name) the text calls. */
-  helpers: string[];
-}
-
 export class UnsupportedExpr extends Error {
   constructor(
     message: string,
@@ -21,13 +13,14 @@ export class UnsupportedExpr extends Error {
   }
 }
 
-const BUILTIN_C: Record<BuiltinName, string> = {
-  tid: "current->pid",
-  pid: "current->tgid",
-  comm: "current->comm",
-  cpu: "raw_smp_processor_id()",
-  uid: "from_kuid(&init_user_ns, current_uid())",
-  cgroup: "current_cgroup_id()",
+/** Each builtin as C, and the header it needs beyond the module's own (lt_module.h). */
+const BUILTIN_C: Record<BuiltinName, { text: string; header?: string }> = {
+  tid: { text: "current->pid" },
+  pid: { text: "current->tgid" },
+  comm: { text: "current->comm" },
+  cpu: { text: "raw_smp_processor_id()", header: "linux/smp.h" },
+  uid: { text: "from_kuid(&init_user_ns, current_uid())", header: "linux/cred.h" },
+  cgroup: { text: "lt_current_cgroup_id()" },
 };
 
 /** The C type of a value of the plan: the kernel's fixed-size integer names. */
@@ -47,14 +40,16 @@ function literal(expr: Extract<Expr, { kind: "int" }>): string {
   return `${value}`;
 }
 
-function stringLiteral(value: string): string {
+/** A C string literal for `value`. */
+export function stringLiteral(value: string): string {
   const escaped = value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, "\\n");
   return `"${escaped}"`;
 }
 
 /** Turns expressions of one probe alternative into C. */
 export class ExprTranslator {
-  readonly helpers = new Set<string>();
+  /** Headers the translated expressions need (builtins; the tracepoint's come with it). */
+  readonly headers = new Set<string>();
   usesArgs = false;
 
   constructor(private readonly mapping: EventMapping) {}
@@ -68,9 +63,11 @@ export class ExprTranslator {
         return stringLiteral(expr.value);
       case "field":
         return this.field(expr);
-      case "builtin":
-        if (expr.name === "cgroup") this.helpers.add("current_cgroup_id");
-        return BUILTIN_C[expr.name];
+      case "builtin": {
+        const builtin = BUILTIN_C[expr.name];
+        if (builtin.header) this.headers.add(builtin.header);
+        return builtin.text;
+      }
       case "not":
         return `!${this.translate(expr.operand, false)}`;
       case "compare":
@@ -102,9 +99,6 @@ export class ExprTranslator {
       );
     }
     if (text.includes("args[")) this.usesArgs = true;
-    for (const helper of this.mapping.helpers ?? []) {
-      if (text.includes(`${helper}(`)) this.helpers.add(helper);
-    }
     // A member chain, a call or a cast needs no parentheses; `nr_bytes >> 9` does.
     const atomic = /^(\([\w ]+\))?[\w.\->[\]]+(\(.*\))?$/.test(text) || /^\(.*\)$/.test(text);
     return atomic ? text : `(${text})`;

@@ -14,11 +14,15 @@ import {
 
 /** LT_KEY_MAX of kmod-runtime/lt_tracker.h. */
 export const KEY_MAX = 32;
+/** Characters of a tracker name the runtime keeps (LT_NAME_LEN - 1); the stats file shows it. */
+export const NAME_MAX = 63;
+/** Tracker identifiers are cut to this, so generated C lines stay within 100 columns. */
+const IDENT_MAX = 32;
 
 export interface KeyMember {
   name: string;
   type: ValueType;
-  /** Byte offset in the packed key struct (the decoder in ./record.ts uses the same). */
+  /** Byte offset in the packed key struct (as src/session/kmod-decode.ts reads keys). */
   offset: number;
 }
 
@@ -44,12 +48,13 @@ export interface ProbeFunction {
 export interface TrackerModel {
   plan: TrackerPlan;
   index: number;
-  /** C identifier prefix: "wakeup". */
+  /** The tracker in C identifiers ("wakeup": lt_wakeup_key, wakeup_threshold_ns). */
   ident: string;
   keyMembers: KeyMember[];
   keySize: number;
   probes: ProbeFunction[];
-  helpers: Set<string>;
+  /** What its probe functions include: the tracepoints' headers and the builtins'. */
+  headers: Set<string>;
 }
 
 export interface ModuleModel {
@@ -57,7 +62,8 @@ export interface ModuleModel {
   name: string;
   file: string;
   trackers: TrackerModel[];
-  helpers: string[];
+  /** Every tracker's headers, sorted. */
+  headers: string[];
 }
 
 export function cIdentifier(text: string): string {
@@ -97,7 +103,7 @@ function sideCode(
   side: "begin" | "end",
   index: number,
   members: KeyMember[],
-  helpers: Set<string>,
+  headers: Set<string>,
   diagnostics: Diagnostic[],
 ): SideCode | null {
   const nonCommon = alt.probe.fields.filter((f) => !f.common).map((f) => f.name);
@@ -124,7 +130,7 @@ function sideCode(
       return text;
     });
     const filter = alt.filter ? translator.translate(alt.filter) : null;
-    for (const h of translator.helpers) helpers.add(h);
+    for (const h of [...mapping.tracepoint.headers, ...translator.headers]) headers.add(h);
     return { side, index, mapping, key, filter, usesArgs: translator.usesArgs };
   } catch (error) {
     if (!(error instanceof UnsupportedExpr)) throw error;
@@ -139,7 +145,16 @@ function trackerModel(
   diagnostics: Diagnostic[],
 ): TrackerModel | null {
   const before = diagnostics.length;
-  const ident = cIdentifier(plan.name);
+  const ident = cIdentifier(plan.name).slice(0, IDENT_MAX);
+  if (plan.name.length > NAME_MAX) {
+    diagnostics.push(
+      diag(
+        "kmod-name-length",
+        `the kmod target keeps tracker names up to ${NAME_MAX} characters; ${plan.name} has ${plan.name.length}`,
+        plan.range,
+      ),
+    );
+  }
   const members = keyMembers(plan);
   const keySize = members.reduce((sum, m) => sum + m.type.size, 0);
   if (keySize > KEY_MAX || keySize === 0) {
@@ -151,7 +166,7 @@ function trackerModel(
       ),
     );
   }
-  const helpers = new Set<string>();
+  const headers = new Set<string>();
   const byTracepoint = new Map<string, ProbeFunction>();
   // Begin probes first in the file; inside one probe function ends still run first.
   const sides = [
@@ -159,7 +174,7 @@ function trackerModel(
     ...plan.ends.map((alt, i) => ["end", alt, i] as const),
   ];
   for (const [side, alt, i] of sides) {
-    const code = sideCode(alt, side, i, members, helpers, diagnostics);
+    const code = sideCode(alt, side, i, members, headers, diagnostics);
     if (!code) continue;
     const tp = code.mapping.tracepoint;
     let fn = byTracepoint.get(tp.name);
@@ -171,7 +186,7 @@ function trackerModel(
   }
   if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
   const probes = [...byTracepoint.values()];
-  return { plan, index, ident, keyMembers: members, keySize, probes, helpers };
+  return { plan, index, ident, keyMembers: members, keySize, probes, headers };
 }
 
 /** The module for a program, or the diagnostics that say why there is none. */
@@ -190,9 +205,9 @@ export function buildModuleModel(plan: ProgramPlan): {
   diagnostics.sort((a, b) => a.range.offset - b.range.offset);
   if (diagnostics.some((d) => d.severity === "error")) return { model: null, diagnostics };
   const ok = trackers.filter((t): t is TrackerModel => t !== null);
-  const helpers = [...new Set(ok.flatMap((t) => [...t.helpers]))].sort();
+  const headers = [...new Set(ok.flatMap((t) => [...t.headers]))].sort();
   return {
-    model: { name: moduleNameFor(plan.file), file: plan.file, trackers: ok, helpers },
+    model: { name: moduleNameFor(plan.file), file: plan.file, trackers: ok, headers },
     diagnostics,
   };
 }

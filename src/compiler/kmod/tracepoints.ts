@@ -1,7 +1,8 @@
 // The one table the kmod target needs about the kernel: for each supported tracepoint, its
-// TP_PROTO (what a probe receives) and a C expression over those arguments for each format
-// field (what the .lt program names). Each entry says the kernels its prototype and
-// expressions were checked on against include/trace/events/*.h.
+// TP_PROTO (what a probe receives), the headers that declare what the prototype and the
+// expressions use, and a C expression over those arguments for each format field (what the
+// .lt program names). Each entry says the kernels its prototype and expressions were
+// checked on against include/trace/events/*.h.
 
 /** A kernel tracepoint a probe function is registered on. */
 export interface KernelTracepoint {
@@ -9,6 +10,8 @@ export interface KernelTracepoint {
   name: string;
   /** Prototype after `void *data`, exactly as TP_PROTO. */
   proto: string;
+  /** What the probe function includes for the prototype's types and the field expressions. */
+  headers: string[];
   /** Kernel releases whose headers this prototype was checked against. */
   checked: string[];
   /**
@@ -27,24 +30,35 @@ export interface EventMapping {
   fields: Record<string, string>;
   /** Only these calls of the tracepoint are this event (the syscall number). */
   condition?: string;
-  /** Locals the field expressions use, declared once per probe function. */
-  needs?: "syscall_args";
-  /** C helpers the field expressions call (emitted once per module). */
-  helpers?: string[];
 }
 
 /** Debian 12's headers (include/trace/events/*.h), and BTF (btf_trace_*) of 6.18.44. */
 const CHECKED = ["6.1.0-56-amd64 (Debian 12 headers)", "6.18.44 (BTF)"];
 
-const tp = (name: string, proto: string): KernelTracepoint => ({ name, proto, checked: CHECKED });
+const tp = (name: string, proto: string, headers: string[]): KernelTracepoint => ({
+  name,
+  proto,
+  headers,
+  checked: CHECKED,
+});
 
-const SCHED_WAKEUP = tp("sched_wakeup", "struct task_struct *p");
+const SCHED = ["linux/sched.h"];
+/** syscall_get_arguments/_nr, __NR_*, in_compat_syscall(). */
+const SYSCALL = ["asm/syscall.h", "linux/compat.h"];
+/** disk_devt(), blk_rq_pos()/bytes(), blk_status_to_errno(); blk_rq_trace_*(). */
+const BLOCK = ["linux/blkdev.h", "linux/blktrace_api.h"];
+/** struct sk_buff, enum skb_drop_reason, ntohs(). */
+const SKB = ["linux/skbuff.h"];
+const IRQ = ["linux/interrupt.h"];
+
+const SCHED_WAKEUP = tp("sched_wakeup", "struct task_struct *p", SCHED);
 const SCHED_SWITCH = tp(
   "sched_switch",
   "bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state",
+  SCHED,
 );
-const SYS_ENTER = tp("sys_enter", "struct pt_regs *regs, long id");
-const SYS_EXIT = tp("sys_exit", "struct pt_regs *regs, long ret");
+const SYS_ENTER = tp("sys_enter", "struct pt_regs *regs, long id", SYSCALL);
+const SYS_EXIT = tp("sys_exit", "struct pt_regs *regs, long ret", SYSCALL);
 
 const BLOCK_DEV = "(rq->q->disk ? disk_devt(rq->q->disk) : 0)";
 
@@ -61,21 +75,21 @@ const FIXED: EventMapping[] = [
       prev_comm: "prev->comm",
       prev_pid: "prev->pid",
       prev_prio: "prev->prio",
-      prev_state: "switch_state(preempt, prev_state, prev)",
+      // lt_module.c: the state as the trace event shows it
+      prev_state: "lt_switch_state(preempt, prev_state, prev)",
       next_comm: "next->comm",
       next_pid: "next->pid",
       next_prio: "next->prio",
     },
-    helpers: ["switch_state"],
   },
   {
     id: "irq:irq_handler_entry",
-    tracepoint: tp("irq_handler_entry", "int irq, struct irqaction *action"),
+    tracepoint: tp("irq_handler_entry", "int irq, struct irqaction *action", IRQ),
     fields: { irq: "irq" },
   },
   {
     id: "irq:irq_handler_exit",
-    tracepoint: tp("irq_handler_exit", "int irq, struct irqaction *action, int ret"),
+    tracepoint: tp("irq_handler_exit", "int irq, struct irqaction *action, int ret", IRQ),
     fields: { irq: "irq", ret: "ret" },
   },
   {
@@ -90,7 +104,7 @@ const FIXED: EventMapping[] = [
   },
   {
     id: "block:block_rq_issue",
-    tracepoint: tp("block_rq_issue", "struct request *rq"),
+    tracepoint: tp("block_rq_issue", "struct request *rq", BLOCK),
     fields: {
       dev: BLOCK_DEV,
       sector: "blk_rq_trace_sector(rq)",
@@ -104,6 +118,7 @@ const FIXED: EventMapping[] = [
     tracepoint: tp(
       "block_rq_complete",
       "struct request *rq, blk_status_t error, unsigned int nr_bytes",
+      BLOCK,
     ),
     fields: {
       dev: BLOCK_DEV,
@@ -114,13 +129,13 @@ const FIXED: EventMapping[] = [
   },
   {
     id: "net:netif_receive_skb",
-    tracepoint: tp("netif_receive_skb", "struct sk_buff *skb"),
+    tracepoint: tp("netif_receive_skb", "struct sk_buff *skb", SKB),
     fields: { skbaddr: "(unsigned long)skb", len: "skb->len" },
   },
   {
     id: "skb:consume_skb",
     tracepoint: {
-      ...tp("consume_skb", "struct sk_buff *skb"),
+      ...tp("consume_skb", "struct sk_buff *skb", SKB),
       grown: {
         flag: "CONSUME_SKB_LOCATION",
         header: "include/trace/events/skb.h",
@@ -134,7 +149,7 @@ const FIXED: EventMapping[] = [
   {
     id: "skb:kfree_skb",
     tracepoint: {
-      ...tp("kfree_skb", "struct sk_buff *skb, void *location, enum skb_drop_reason reason"),
+      ...tp("kfree_skb", "struct sk_buff *skb, void *location, enum skb_drop_reason reason", SKB),
       grown: {
         flag: "KFREE_SKB_RX_SK",
         header: "include/trace/events/skb.h",
@@ -153,7 +168,7 @@ const FIXED: EventMapping[] = [
   },
   {
     id: "skb:skb_copy_datagram_iovec",
-    tracepoint: tp("skb_copy_datagram_iovec", "const struct sk_buff *skb, int len"),
+    tracepoint: tp("skb_copy_datagram_iovec", "const struct sk_buff *skb, int len", SKB),
     fields: { skbaddr: "(unsigned long)skb", len: "len" },
   },
 ];
@@ -193,7 +208,7 @@ function syscallMapping(id: string, argFields: string[]): EventMapping | undefin
   argFields.slice(0, 6).forEach((field, i) => {
     fields[field] = `args[${i}]`;
   });
-  return { id, tracepoint: SYS_ENTER, fields, condition, needs: "syscall_args" };
+  return { id, tracepoint: SYS_ENTER, fields, condition };
 }
 
 /**
@@ -213,19 +228,3 @@ export function findEventMapping(id: string, fieldNames: string[]): EventMapping
 export function supportedEventNames(): string[] {
   return [...FIXED.map((m) => m.id), "syscalls:sys_enter_*", "syscalls:sys_exit_*"];
 }
-
-/** C for the helpers that field expressions call. */
-export const HELPERS: Record<string, string> = {
-  // The prev_state the sched_switch format shows: __trace_sched_switch_state() of
-  // include/trace/events/sched.h, which is not visible outside that header.
-  switch_state: `static long switch_state(bool preempt, unsigned int prev_state,
-			 struct task_struct *p)
-{
-	unsigned int state;
-
-	if (preempt)
-		return TASK_REPORT_MAX;
-	state = __task_state_index(prev_state, p->exit_state);
-	return state ? (1 << (state - 1)) : state;
-}`,
-};

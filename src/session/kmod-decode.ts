@@ -1,10 +1,11 @@
-// Reading what a generated module gives user space: struct lt_hit records (offsets from
-// kmod-runtime/lt_tracker.h) → HitRecord, and the stats file's lines → SummaryRecord.
-// Shared by the kmod session (reading the device) and the VM test (reading the console).
+// Decoding what a generated module gives user space (the kmod backend's counterpart of
+// live-decode.ts): struct lt_hit records (offsets from kmod-runtime/lt_tracker.h) →
+// HitRecord, and the stats file's lines → SummaryRecord. Shared by the kmod session (reading
+// the device) and the VM test (reading the console).
 
-import { bucketIndex, LatencyStats } from "../../records/stats.ts";
-import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../../records/types.ts";
-import type { ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
+import type { ProbeSide, TrackerPlan, ValueType } from "../compiler/plan.ts";
+import { LatencyStats } from "../records/stats.ts";
+import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
 
 /** sizeof(struct lt_hit). */
 export const HIT_RECORD_SIZE = 272;
@@ -104,14 +105,14 @@ export function parseStats(text: string): SummaryRecord[] {
     stats.timeouts = num("timeouts");
     stats.dropped = num("dropped") + num("lost");
     stats.pending = num("pending");
+    stats.sumNs = num("sum_ns");
     if (stats.pairs > 0) {
       stats.minNs = num("min_ns");
       stats.maxNs = num("max_ns");
     }
-    (f.hist ?? "").split(",").forEach((count, i) => {
-      // The runtime's bucket i holds v <= 2^(i-1) (i = 0: v = 0); bucketIndex() folds it in.
-      if (Number(count) > 0)
-        stats.addBucket(bucketIndex(i === 0 ? 0 : 2 ** (i - 1)), Number(count));
+    // The runtime indexes its buckets as bucketIndex() does (le_ns = 2^index).
+    (f.hist ?? "").split(",").forEach((count, index) => {
+      if (Number(count) > 0) stats.addBucket(index, Number(count));
     });
     summaries.push(stats.summary());
   }

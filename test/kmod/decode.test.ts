@@ -1,9 +1,9 @@
-// Hit records and stats as user space reads them from a generated module: struct lt_hit
-// bytes laid out by hand from kmod-runtime/lt_tracker.h's documented offsets.
+// The kmod backend's decoder: hit records and stats as user space reads them from a generated
+// module, struct lt_hit bytes laid out by hand from kmod-runtime/lt_tracker.h's offsets.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeHit, HIT_RECORD_SIZE, parseStats } from "../../src/compiler/kmod/record.ts";
+import { decodeHit, HIT_RECORD_SIZE, parseStats } from "../../src/session/kmod-decode.ts";
 import { planOf } from "./support.ts";
 
 const plan = planOf("track w: sched_wakeup(pid, comm) -> sched_switch(next_pid, next_comm) > 1us")
@@ -70,30 +70,32 @@ test("a timeout hit has no end; unknown trackers and kinds are not hits", () => 
   assert.is(decodeHit(record(9), [plan]), null);
 });
 
-test("stats lines become summaries; lost hits count as dropped", () => {
-  const hist = Array.from({ length: 64 }, (_, i) => (i === 11 ? 3 : i === 13 ? 1 : 0)).join(",");
+test("stats lines become summaries: bucket k is le_ns 2^k, lost hits count as dropped", () => {
+  const counts: Record<number, number> = { 0: 1, 10: 3, 12: 1 };
+  const hist = Array.from({ length: 64 }, (_, i) => counts[i] ?? 0).join(",");
   const [s] = parseStats(
-    `tracker=w pairs=4 hits=2 timeouts=1 dropped=1 lost=2 min_ns=900 max_ns=4000 hist=${hist} begins=6 pending=1\n`,
+    `tracker=w pairs=5 hits=2 timeouts=1 dropped=1 lost=2 min_ns=1 max_ns=4000 hist=${hist} begins=7 pending=1 sum_ns=7001\n`,
   );
   assert.equal(
     { ...s, p50_ns: s.p50_ns, hist: s.hist },
     {
       type: "summary",
       tracker: "w",
-      pairs: 4,
+      pairs: 5,
       hits: 2,
       timeouts: 1,
       dropped: 3,
       pending: 1,
-      min_ns: 900,
+      min_ns: 1,
       p50_ns: 1024,
       p99_ns: 4000,
       max_ns: 4000,
       hist: [
+        { le_ns: 1, count: 1 },
         { le_ns: 1024, count: 3 },
         { le_ns: 4096, count: 1 },
       ],
-      sum_ns: 0,
+      sum_ns: 7001,
       missed: 0,
     },
   );
