@@ -19,7 +19,7 @@ interface BackendCapabilities {
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
   any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
   replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
-  ebpf: { maxChainSteps: 0, cancel: false },
+  ebpf: { maxChainSteps: 0, cancel: true },
   kmod: { maxChainSteps: 0, cancel: false },
 };
 

@@ -6,7 +6,7 @@
 
 import type { Assembled } from "../compiler/bpf/asm.ts";
 import { type Insn, type Register, slotCount } from "../compiler/bpf/insn.ts";
-import type { BpfProgram, TrackerObject } from "../compiler/bpf/object.ts";
+import { type BpfProgram, sidesOf, type TrackerObject } from "../compiler/bpf/object.ts";
 import type { KmodArtifact } from "./kmod.ts";
 import type { LiveArtifact } from "./live.ts";
 import type { Artifact } from "./types.ts";
@@ -59,8 +59,8 @@ export function packTracker(tracker: TrackerObject): PackedTracker {
 export function unpackTracker(packed: PackedTracker): TrackerObject {
   const plan = packed.layout.plan;
   const programs = packed.programs.map(({ sources, insns, ...rest }): BpfProgram => {
-    const sides = rest.role === "begin" ? plan.begins : plan.ends;
-    return { ...rest, probe: sides[rest.alternative].probe, program: assembled(insns, sources) };
+    const probe = sidesOf(plan, rest.role)[rest.alternative].probe;
+    return { ...rest, probe, program: assembled(insns, sources) };
   });
   return { ...packed, programs };
 }

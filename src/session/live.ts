@@ -192,7 +192,7 @@ export class LiveSession implements Session {
       if (count > 0) stats.addBucket(k, count);
     });
     stats.pending = t.pendingCount(polled ? PENDING_REFRESH_MS : 0);
-    return stats.summary();
+    return { ...stats.summary(), cancelled: c.cancelled };
   }
 
   private onRecord(bytes: Uint8Array): void {

@@ -160,12 +160,6 @@ const cases: [string, string, string[], BackendChoice?][] = [
     "kmod",
   ],
   [
-    "eBPF refuses cancel",
-    "track sched_wakeup(pid) -> sched_switch(next_pid) cancel «sched_switch(prev_pid)»",
-    ["backend-cancel"],
-    "ebpf",
-  ],
-  [
     "kmod refuses cancel",
     "track sched_wakeup(pid) -> sched_switch(next_pid) cancel «sched_switch(prev_pid)»",
     ["backend-cancel"],
@@ -204,6 +198,13 @@ test("the backend refusal as a user reads it: file:line:col, caret, the way out"
       "",
     ].join("\n"),
   );
+});
+
+test("eBPF takes cancel on a plain tracker", () => {
+  const source = "track sched_wakeup(pid) -> sched_switch(next_pid) cancel sched_switch(prev_pid)";
+  const { plan, diagnostics } = compile(source, "ebpf");
+  assert.equal(diagnostics, []);
+  assert.is(plan?.trackers[0].cancels?.length, 1);
 });
 
 test("the chain length error says the limit", () => {

@@ -1,13 +1,24 @@
 // Shared by the live-backend kernel suites: compile .lt text against this kernel's tracefs,
-// run a LiveSession around a workload, count this process's BPF objects, spawn workloads.
+// run a LiveSession around a workload, count this process's BPF objects, spawn workloads,
+// record the same events through tracefs and replay them (live-vs-replay differentials).
 
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
+import { openSession } from "../../src/session/backends.ts";
 import { LiveSession } from "../../src/session/live.ts";
 
 export function compileText(text: string, file = "test.lt"): ProgramPlan {
@@ -81,3 +92,50 @@ export function namedSleep(name: string): { path: string; remove: () => void } {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Records `events` through a tracefs instance while `during` runs, into a temporary trace
+ * file; `use` gets its path (removed afterwards). LTSH_KEEP_TRACE=FILE keeps a copy.
+ */
+export async function recordDuring<T>(
+  events: string[],
+  during: () => Promise<T>,
+  use: (tracePath: string, result: T) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-diff-"));
+  const recording = TracefsInstance.create({
+    purpose: "difftest",
+    bufferKiB: 8192,
+    overwrite: false,
+  });
+  try {
+    recording.enableEvents(recording.resolveEvents(events).events);
+    recording.resume();
+    const result = await during();
+    recording.freeze();
+    await sleep(50); // events already in flight on other CPUs land before we read
+    if (recording.bufferStats().dropped !== 0) throw new Error("the recording lost events");
+    const tracePath = join(dir, "trace.txt");
+    const text = recording.readTrace();
+    writeFileSync(tracePath, text);
+    if (process.env.LTSH_KEEP_TRACE) writeFileSync(process.env.LTSH_KEEP_TRACE, text);
+    await use(tracePath, result);
+  } finally {
+    recording.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The reference: every tracker of `plan` replayed over a recorded trace. */
+export async function replayTrace(path: string, plan: ProgramPlan): Promise<LiveRun> {
+  const hits: HitRecord[] = [];
+  const warnings: string[] = [];
+  const session = await openSession("replay", {
+    options: plan.options,
+    listener: { hit: (h) => hits.push(h), warning: (w) => warnings.push(w) },
+    replay: { path },
+  });
+  for (const t of plan.trackers) await session.add(t);
+  await session.done?.();
+  return { hits, warnings, summaries: await session.close() };
+}

@@ -89,6 +89,22 @@ export function emitEndBody(c: ProgramContext): void {
   epilogue(em);
 }
 
+/**
+ * For a cancel (or any program that found a begin it does not end): a begin found after its
+ * deadline is a timeout, as in replay where trace time expires it first; then EXIT.
+ */
+export function emitFoundTooLate(
+  c: ProgramContext,
+  pre: Prefetch,
+  keyOffset: number,
+  found: FoundBegin,
+): void {
+  const timeout = c.layout.plan.timeoutNs;
+  if (timeout === null) return;
+  emitLatency(c.em);
+  emitLateEnd({ c, pre, keyOffset, found }, timeout);
+}
+
 /** LATENCY = now − the begin's timestamp (PENDING = the begin's value). */
 function emitLatency(em: Emitter): void {
   em.emit(call(Helper.ktime_get_ns), Mov.reg(LATENCY, R0));

@@ -8,6 +8,7 @@ import type { SourceRange } from "../diagnostic.ts";
 import type { ProgramPlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { emitBeginBody } from "./codegen-begin.ts";
+import { emitCancelBody } from "./codegen-cancel.ts";
 import { emitEndBody } from "./codegen-end.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
@@ -25,7 +26,9 @@ import {
 import {
   type BpfMapSpec,
   type BpfProgram,
+  type ProgramRole,
   ringbufSpec,
+  sidesOf,
   type TrackerLayout,
   type TrackerObject,
 } from "./object.ts";
@@ -100,10 +103,10 @@ export function generateTracker(
       maxEntries: STACK_ENTRIES,
     });
   }
-  const programs = [
-    ...plan.ends.map((_, i) => program(layout, "end", i, options)),
-    ...plan.begins.map((_, i) => program(layout, "begin", i, options)),
-  ];
+  // grammar/README.md: on one event, ends first, then cancels, then begins
+  const programs = (["end", "cancel", "begin"] as const).flatMap((role) =>
+    sidesOf(plan, role).map((_, i) => program(layout, role, i, options)),
+  );
   return { layout, maps, programs };
 }
 
@@ -118,12 +121,12 @@ function pendingTable(layout: TrackerLayout): PendingTable {
 // begins the next (off-CPU: sched_switch), the end sees the pending begin of the previous one.
 function program(
   layout: TrackerLayout,
-  role: "begin" | "end",
+  role: ProgramRole,
   alternative: number,
   options: CodegenOptions,
 ): BpfProgram {
   const plan = layout.plan;
-  const side = role === "begin" ? plan.begins[alternative] : plan.ends[alternative];
+  const side = sidesOf(plan, role)[alternative];
   const em = new Emitter();
   const ctx: ProgramContext = {
     em,
@@ -135,7 +138,8 @@ function program(
     task: options.task ?? undefined,
   };
   if (role === "begin") emitBeginBody(ctx);
-  else emitEndBody(ctx);
+  else if (role === "end") emitEndBody(ctx);
+  else emitCancelBody(ctx);
   return {
     name: kernelName(plan.name, `${role[0]}${alternative}`),
     tracker: plan.name,
