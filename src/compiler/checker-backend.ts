@@ -13,14 +13,19 @@ export type BackendChoice = BackendName | "any";
 interface BackendCapabilities {
   /** The most steps a chain may have; 0: no chains on this backend yet. */
   maxChainSteps: number;
+  /** `->` between two steps of a chain (a hand-off by key). */
+  chainHandoff: boolean;
+  /** `timeout` on a chain tracker (partial chains). */
+  chainTimeout: boolean;
   cancel: boolean;
 }
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
-  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
-  ebpf: { maxChainSteps: 0, cancel: true },
-  kmod: { maxChainSteps: 0, cancel: false },
+  any: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, chainTimeout: true, cancel: true },
+  replay: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, chainTimeout: true, cancel: true },
+  // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
+  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: false, chainTimeout: false, cancel: true },
+  kmod: { maxChainSteps: 0, chainHandoff: false, chainTimeout: false, cancel: false },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -56,7 +61,7 @@ export function checkBackend(
         `a chain has at most ${caps.maxChainSteps} steps (origin, waypoints, target); this one has ${chain.steps.length}`,
         chain.steps[caps.maxChainSteps].side.range,
       );
-    }
+    } else checkChainParts(tracker, backend, caps, context);
   }
   if (tracker.cancels.length > 0 && !caps.cancel) {
     report(
@@ -68,4 +73,33 @@ export function checkBackend(
     );
   }
   return context.diagnostics.length === errors;
+}
+
+/** What a backend that runs chains may still lack: `->` hand-offs, timeouts. */
+function checkChainParts(
+  tracker: CheckedTrack,
+  backend: BackendChoice,
+  caps: BackendCapabilities,
+  context: CheckContext,
+): void {
+  const name = NAMES[backend as BackendName];
+  const handoff = tracker.chain!.steps.find((s) => s.via === "key");
+  if (handoff && !caps.chainHandoff) {
+    report(
+      context,
+      "backend-chain-handoff",
+      "-> inside a chain runs only with --replay so far",
+      handoff.side.range,
+      [`${name} follows chains by execution context (~>) only`],
+    );
+  }
+  if (tracker.timeoutNs !== null && !caps.chainTimeout) {
+    report(
+      context,
+      "backend-chain-timeout",
+      "timeout on a chain runs only with --replay so far",
+      tracker.chainArrow!,
+      [`${name} has no partial chains yet; drop the timeout, or replay a recorded trace`],
+    );
+  }
 }

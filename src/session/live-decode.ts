@@ -76,6 +76,7 @@ export interface KernelCounters {
   dropped: number;
   timeouts: number;
   cancelled: number;
+  broken: number;
   min: bigint | null;
   max: bigint | null;
   /** The exact sum of the latencies of the pairs counted. */
@@ -93,6 +94,7 @@ export function decodeStats(perCpu: Uint8Array, cpus: number): KernelCounters {
     dropped: 0,
     timeouts: 0,
     cancelled: 0,
+    broken: 0,
     min: null,
     max: null,
     sumNs: 0n,
@@ -108,6 +110,7 @@ export function decodeStats(perCpu: Uint8Array, cpus: number): KernelCounters {
     out.dropped += Number(u64(Stats.dropped));
     out.timeouts += Number(u64(Stats.timeouts));
     out.cancelled += Number(u64(Stats.cancelled));
+    out.broken += Number(u64(Stats.broken));
     out.sumNs += u64(Stats.sum);
     if (u64(Stats.minInverted) > minInverted) minInverted = u64(Stats.minInverted);
     const max = u64(Stats.max);

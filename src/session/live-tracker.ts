@@ -85,6 +85,20 @@ export class LiveTracker {
     return decodeStats(bytes ?? new Uint8Array(percpuValueSize(Stats.size)), possibleCpus());
   }
 
+  /** A chain tracker's counters per segment (origin → … → target [→ block]). */
+  segmentCounters(): KernelCounters[] {
+    const chain = this.object.layout.plan.chain;
+    if (!chain) return [];
+    const fd = this.fds.get(`${this.name}.segments`)!;
+    const count = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
+    const size = percpuValueSize(Stats.size);
+    return Array.from({ length: count }, (_, k) => {
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, k, true);
+      return decodeStats(mapLookup(fd, key, size) ?? new Uint8Array(size), possibleCpus());
+    });
+  }
+
   /** Events its programs never saw (the kernel's recursion misses; 0 before Linux 5.12). */
   missedEvents(): number {
     return this.programFds.reduce((n, fd) => n + (programRecursionMisses(fd) ?? 0), 0);

@@ -148,9 +148,15 @@ const cases: [string, string, string[], BackendChoice?][] = [
     ["cancel-chain-key"],
   ],
   [
-    "eBPF refuses chains at check time",
-    "track hrtimer_expire_entry «~>» sched_switch",
-    ["backend-chain"],
+    "eBPF refuses -> inside a chain",
+    "track softirq_raise ~> sys_enter_sendto(fd) -> «sys_exit_recvfrom(ret)»",
+    ["backend-chain-handoff"],
+    "ebpf",
+  ],
+  [
+    "eBPF refuses a chain's timeout",
+    "track hrtimer_expire_entry «~>» sched_switch timeout 10ms",
+    ["backend-chain-timeout"],
     "ebpf",
   ],
   [
@@ -185,16 +191,22 @@ for (const [what, marked, codes, backend] of cases) {
   });
 }
 
+test("eBPF takes a chain", () => {
+  const { plan, diagnostics } = compile("track hrtimer_expire_entry ~> sched_switch", "ebpf");
+  assert.equal(diagnostics, []);
+  assert.is(plan?.trackers[0].chain?.steps.length, 2);
+});
+
 test("the backend refusal as a user reads it: file:line:col, caret, the way out", () => {
   const source = "track timer: hrtimer_expire_entry ~> sched_switch";
-  const { diagnostics } = compile(source, "ebpf");
+  const { diagnostics } = compile(source, "kmod");
   assert.is(
     renderDiagnostics(diagnostics, source),
     [
       "t.lt:1:35: error: chain trackers run only with --replay so far",
       " 1 | track timer: hrtimer_expire_entry ~> sched_switch",
       "   |                                   ^~",
-      "note: the live eBPF backend has no chains yet; record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
+      "note: the kernel-module backend (--target kmod) has no chains yet; record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
       "",
     ].join("\n"),
   );

@@ -9,6 +9,7 @@ import type { ProgramPlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { emitBeginBody } from "./codegen-begin.ts";
 import { emitCancelBody } from "./codegen-cancel.ts";
+import { type ContextProbes, generateChainTracker } from "./codegen-chain.ts";
 import { emitEndBody } from "./codegen-end.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
@@ -61,6 +62,8 @@ export interface CodegenOptions {
   table?: "set-associative" | "hash";
   /** This kernel's task_struct offsets (BTF): cheaper begin/end contexts than helpers. */
   task?: TaskOffsets | null;
+  /** Chain trackers: the context tracepoints (scopes, propagation) this kernel has. */
+  contexts?: ContextProbes;
 }
 
 /** Generates the programs and maps of one tracker; `index` tags its hit records. */
@@ -69,6 +72,10 @@ export function generateTracker(
   index: number,
   options: CodegenOptions = {},
 ): TrackerObject {
+  if (plan.chain) {
+    const name = (suffix: string) => kernelName(plan.name, suffix);
+    return generateChainTracker(plan, index, options.contexts ?? new Map(), name);
+  }
   const key = keyLayout(plan.keyTypes);
   const pending = pendingLayout(plan);
   const stacks = hasAction(plan, "stack") ? `${plan.name}.stacks` : null;

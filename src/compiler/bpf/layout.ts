@@ -69,7 +69,9 @@ export const Stats = {
   buckets: 64,
   /** Begins forgotten by a `cancel` clause (after the histogram: the offsets above stay). */
   cancelled: 64 + 64 * 8,
-  size: 64 + 64 * 8 + 8,
+  /** Chain trackers: chains whose every branch was dropped before the target. */
+  broken: 64 + 64 * 8 + 8,
+  size: 64 + 64 * 8 + 16,
 } as const;
 
 /** Where each key element lives in the key buffer: ints widened to 8 bytes, strings padded to 8. */

@@ -18,13 +18,15 @@ export interface BpfMapSpec extends MapSpec {
   ref: string;
 }
 
-export type ProgramRole = "begin" | "end" | "cancel";
+/** "chain": a chain tracker's program on one tracepoint (codegen-chain.ts). */
+export type ProgramRole = "begin" | "end" | "cancel" | "chain";
 
 /** The plan's alternatives of a role (a program's probe is `sidesOf(...)[alternative]`). */
 export function sidesOf(plan: TrackerPlan, role: ProgramRole): ProbeSide[] {
   if (role === "begin") return plan.begins;
   if (role === "end") return plan.ends;
-  return plan.cancels ?? [];
+  if (role === "cancel") return plan.cancels ?? [];
+  return [];
 }
 
 export interface BpfProgram {
