@@ -139,3 +139,43 @@ export async function replayTrace(path: string, plan: ProgramPlan): Promise<Live
   await session.done?.();
   return { hits, warnings, summaries: await session.close() };
 }
+
+/** N datagrams, 2 ms apart, to a reader thread named udp-reader (blocked in recv before the first). */
+export function udpWorkload(count: number): string {
+  return [
+    "import socket, threading, time, ctypes",
+    "libc = ctypes.CDLL(None)",
+    "def reader(sock):",
+    '    libc.prctl(15, b"udp-reader", 0, 0, 0)',
+    `    for _ in range(${count}): sock.recv(64)`,
+    'r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))',
+    "t = threading.Thread(target=reader, args=(r,)); t.start()",
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+    "time.sleep(0.05)",
+    `for i in range(${count}):`,
+    '    s.sendto(b"x", r.getsockname()); time.sleep(0.002)',
+    "t.join()",
+  ].join("\n");
+}
+
+/** Runs a command; resolves with its stdout. */
+export function output(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${argv[0]} exited ${code}`)),
+    );
+  });
+}
+
+/** The stage kinds of a hit, and whether its durations add up to its latency. */
+export function shape(hit: HitRecord): { kinds: string[]; sums: boolean } {
+  const chain = hit.chain ?? [];
+  const total = chain.reduce((n, s) => n + s.dur_ns, 0);
+  return { kinds: chain.map((s) => s.stage), sums: total === hit.latency_ns };
+}
