@@ -296,6 +296,17 @@ export class ChainOps {
     }
   }
 
+  /** Jumps to `target` when the last stage of the token r9 points at is this event's. */
+  ifLastStageIsThisEvent(target: string): void {
+    const { em } = this;
+    em.emit(loadMem(R1, R9, Token.stages, 4), JEq.imm(R1, 0, `${target}_none`), Sub.imm(R1, 1));
+    em.emit(And.imm(R1, BPF_MAX_STAGES - 1), Mul.imm(R1, Stage.size), Add.reg(R1, R9));
+    em.emit(loadMem(R2, R1, Token.stage0 + Stage.ts, 8), loadMem(R3, FP, this.slots.now, 8));
+    em.emit(JEq.reg(R2, R3, target));
+    em.label(`${target}_none`);
+    em.emit(Mov.imm(R0, 0));
+  }
+
   /**
    * The token r9 points at reaches its next step now; the last step ends the chain (`until
    * run`, or a target in an interrupt scope) or waits for its task to block (`until block`).
@@ -315,6 +326,12 @@ export class ChainOps {
       if (inScope) em.emit(loadMem(R1, FP, this.slots.depth, 8), JNE.imm(R1, 0, end));
       em.emit(loadMem(R1, R9, Token.flags, 4), Or.imm(R1, AT_TARGET));
       em.emit(storeMem(R9, Token.flags, R1, 4), ja(done));
+      // reached in a task: it waits for the block; in an interrupt scope it ends here
+      if (!inScope) {
+        em.label(done);
+        em.emit(Mov.imm(R0, 0));
+        return;
+      }
       em.label(end);
     }
     this.endChain(tokenKey);

@@ -408,7 +408,11 @@ function reachSteps(ops: ChainOps, steps: { k: number; flag: number }[]): void {
     const skip = em.fresh("step");
     em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, skip));
     em.emit(loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
+    // the event that moved the token here (a softirq entry) is not a second stage
+    const staged = em.fresh("staged");
+    ops.ifLastStageIsThisEvent(staged);
     ops.appendStage(stageCode(k === last ? "target" : "waypoint"), k, null, { kind: "current" });
+    em.label(staged);
     ops.reach(true, ops.slots.holder);
     em.emit(ja(done));
     em.label(skip);

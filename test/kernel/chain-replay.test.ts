@@ -1,0 +1,84 @@
+// Differential for chain trackers: while a chain tracker runs live, its events and the
+// context events a chain needs (what `ltsh record --for-file` records) are recorded through a
+// tracefs instance; replaying the recording with the reference interpreter must give the same
+// hits: stage kinds, tids and CPUs exactly, latencies within the trace's resolution. The
+// workload is pinned to CPU 0: this VM's ftrace never records a switch away from the idle
+// task on CPU 1 (BPF sees it).
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadCatalog } from "../../src/compiler/catalog/index.ts";
+import { chainContextEvents } from "../../src/compiler/contexts.ts";
+import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { HitRecord } from "../../src/records/types.ts";
+import {
+  compileText,
+  output,
+  recordDuring,
+  replayTrace,
+  runLive,
+  udpWorkload,
+} from "./live-support.ts";
+import { kernelSkipReason, reportSkip } from "./support.ts";
+
+const lo = `
+track lo: softirq_raise where vec == 3
+    ~> sched_switch where next_comm == "udp-reader"
+    > 1ns
+track blk: softirq_raise where vec == 3
+    ~> softirq_entry where vec == 3
+    ~> sched_switch where next_comm == "udp-reader"
+    until block > 1ns
+`;
+
+/** The tracepoints `ltsh record --for-file` records for the chain trackers of a plan. */
+function chainEvents(plan: ProgramPlan): string[] {
+  const catalog = loadCatalog();
+  const ids = plan.trackers.flatMap((t) => t.chain?.steps.map((s) => s.side.probe.id) ?? []);
+  ids.push(...chainContextEvents().filter((id) => catalog.find(id).ok));
+  return [...new Set(ids)];
+}
+
+const shapeOf = (hit: HitRecord) =>
+  `${hit.tracker}: ${hit.chain?.map((s) => `${s.stage} ${s.tid} cpu${s.cpu}`).join(", ")}`;
+
+test("live and replay of a chain tracker agree on every hit's stages, tids and CPUs", async () => {
+  const plan = compileText(lo);
+  const count = 50;
+  await recordDuring(
+    chainEvents(plan),
+    () =>
+      runLive(plan, async () => {
+        await output(["taskset", "-c", "0", "python3", "-c", udpWorkload(count)]);
+      }),
+    async (trace, live) => {
+      const reference = await replayTrace(trace, plan);
+      const ours = (hits: HitRecord[]) =>
+        hits.filter((h) => h.chain?.some((s) => s.comm === "udp-reader"));
+      const liveHits = ours(live.hits);
+      const replayHits = ours(reference.hits);
+      for (const name of ["lo", "blk"]) {
+        const n = liveHits.filter((h) => h.tracker === name).length;
+        assert.ok(n >= count - live.summaries[0].missed, `${name}: ${n} hits`);
+      }
+      assert.equal(liveHits.map(shapeOf), replayHits.map(shapeOf));
+      const blocks = liveHits.filter((h) => h.tracker === "blk").map((h) => h.chain!.at(-1)!.stage);
+      assert.ok(
+        blocks.every((stage) => stage === "block"),
+        "until block ends at the block",
+      );
+      liveHits.forEach((h, i) => {
+        const other = replayHits[i];
+        // the trace prints microseconds, and BPF reads its clock a moment after ftrace does
+        assert.ok(
+          Math.abs(h.latency_ns - other.latency_ns) < 50_000,
+          `${h.latency_ns} vs ${other.latency_ns}`,
+        );
+      });
+    },
+  );
+});
+
+const skip = kernelSkipReason();
+if (skip !== null) reportSkip("kernel/chain-replay", skip);
+else test.run();
