@@ -10,50 +10,24 @@ import { BpfMapType } from "../../kernel/uapi-bpf.ts";
 import { type ScopeKind, scopeOf } from "../contexts.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
+import { ChainValue, CpuState, Token } from "./chain-layout.ts";
+import { ChainOps, type ChainSlots } from "./codegen-chain-ops.ts";
 import {
-  AT_TARGET,
-  ChainValue,
-  CpuState,
-  MAX_SCOPE_DEPTH,
-  stageCode,
-  Token,
-} from "./chain-layout.ts";
-import { ChainOps, type ChainSlots, type StageTask } from "./codegen-chain-ops.ts";
+  closeScopes,
+  contextSwitch,
+  createChain,
+  holderRules,
+  popScope,
+  pushScope,
+  reachSteps,
+  takeOuterScope,
+  takeRaise,
+} from "./codegen-chain-rules.ts";
 import { branch } from "./codegen-expr.ts";
 import { Prefetch } from "./codegen-prefetch.ts";
-import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
+import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
-import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
-import {
-  Add,
-  And,
-  call,
-  exit,
-  FP,
-  JEq,
-  JGE,
-  JLT,
-  JNE,
-  JSet,
-  ja,
-  LSh,
-  ldMapFd,
-  loadMem,
-  Mov,
-  Or,
-  R0,
-  R1,
-  R2,
-  R3,
-  R4,
-  R6,
-  R7,
-  R9,
-  type Register,
-  Sub,
-  storeImm,
-  storeMem,
-} from "./insn.ts";
+import { exit, FP, Mov, R0, storeImm } from "./insn.ts";
 import { keyLayout, Stats } from "./layout.ts";
 import type { BpfMapSpec, BpfProgram, TrackerLayout, TrackerObject } from "./object.ts";
 import { hashTable } from "./pending-hash.ts";
@@ -163,17 +137,6 @@ function chainProbes(plan: TrackerPlan, contexts: ContextProbes): ProbePlan[] {
   return [...out.values()];
 }
 
-function field(probe: ProbePlan, name: string): { offset: number; size: number } {
-  const f = probe.fields.find((x) => x.name === name);
-  if (f === undefined) throw new Error(`${probe.id} has no field ${name}`);
-  return f;
-}
-
-/** r = a u32 field of the event. */
-function loadField(c: ProgramContext, r: Register, probe: ProbePlan, name: string): void {
-  c.em.emit(loadMem(r, R6, field(probe, name).offset, 4));
-}
-
 /** A stack flag per filtered side: 1 when its filter holds on this event. */
 function filterFlag(c: ProgramContext, pre: Prefetch, side: ProbeSide): number {
   const { em } = c;
@@ -219,252 +182,4 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   if (scope?.edge === "exit") popScope(ops, SCOPE_CODES[scope.kind]);
   em.label("exit");
   em.emit(Mov.imm(R0, 0), exit());
-}
-
-/** Scopes still open at a softirq entry or a context switch missed their exit: drop them. */
-function closeScopes(ops: ChainOps): void {
-  const { em } = ops;
-  const s = ops.slots;
-  const done = em.fresh("closed");
-  ops.cpuState();
-  em.emit(loadMem(R1, R0, CpuState.depth, 4), storeMem(FP, s.depth, R1, 8), JEq.imm(R1, 0, done));
-  em.emit(storeImm(R0, CpuState.depth, 0, 4));
-  for (let i = 0; i < MAX_SCOPE_DEPTH; i++) {
-    em.emit(loadMem(R1, FP, s.depth, 8), JLT.imm(R1, i + 1, done), Mov.imm(R7, i));
-    ops.scopeKey(s.other, R7);
-    ops.dropToken(s.other);
-  }
-  em.label(done);
-  em.emit(Mov.imm(R0, 0));
-}
-
-function pushScope(ops: ChainOps, code: number): void {
-  const { em } = ops;
-  const full = em.fresh("scopes_full");
-  ops.cpuState();
-  em.emit(loadMem(R1, R0, CpuState.depth, 4), JGE.imm(R1, MAX_SCOPE_DEPTH, full));
-  em.emit(Mov.reg(R2, R1), And.imm(R2, MAX_SCOPE_DEPTH - 1), LSh.imm(R2, 2), Add.reg(R2, R0));
-  em.emit(storeImm(R2, CpuState.kinds, code, 4), Add.imm(R1, 1));
-  em.emit(storeMem(R0, CpuState.depth, R1, 4));
-  em.label(full);
-  em.emit(Mov.imm(R0, 0));
-}
-
-function popScope(ops: ChainOps, code: number): void {
-  const { em } = ops;
-  const done = em.fresh("popped");
-  ops.cpuState();
-  em.emit(loadMem(R1, R0, CpuState.depth, 4), JEq.imm(R1, 0, done), Sub.imm(R1, 1));
-  em.emit(Mov.reg(R2, R1), And.imm(R2, MAX_SCOPE_DEPTH - 1), LSh.imm(R2, 2), Add.reg(R2, R0));
-  em.emit(loadMem(R3, R2, CpuState.kinds, 4), JNE.imm(R3, code, done));
-  em.emit(storeMem(R0, CpuState.depth, R1, 4), Mov.reg(R7, R1));
-  ops.scopeKey(ops.slots.other, R7);
-  ops.dropToken(ops.slots.other);
-  em.label(done);
-  em.emit(Mov.imm(R0, 0));
-}
-
-/** softirq_entry takes the pending raise of its vector on this CPU (stage softirq). */
-function takeRaise(ops: ChainOps, probe: ProbePlan): void {
-  const { em } = ops;
-  const none = em.fresh("no_raise");
-  loadField(ops.c, R7, probe, "vec");
-  ops.raiseKey(ops.slots.other, R7);
-  ops.moveToken(ops.slots.other, ops.slots.holder, none);
-  loadField(ops.c, R3, probe, "vec");
-  ops.appendStage(stageCode("softirq"), 0, R3, { kind: "current" });
-  em.label(none);
-  em.emit(Mov.imm(R0, 0));
-}
-
-/** A tasklet runs inside a softirq: it carries that softirq's token. */
-function takeOuterScope(ops: ChainOps): void {
-  const { em } = ops;
-  const none = em.fresh("no_outer");
-  ops.cpuState();
-  em.emit(loadMem(R7, R0, CpuState.depth, 4), JLT.imm(R7, 2, none), Sub.imm(R7, 2));
-  ops.scopeKey(ops.slots.other, R7);
-  ops.lookupToken(ops.slots.other, none);
-  em.emit(Mov.reg(R7, R0));
-  ops.copyToken(ops.slots.holder, false, none);
-  em.label(none);
-  em.emit(Mov.imm(R0, 0));
-}
-
-function contextSwitch(ops: ChainOps, probe: ProbePlan, steps: { k: number; flag: number }[]) {
-  const { em } = ops;
-  const other = ops.slots.other;
-  const prevDone = em.fresh("prev_done");
-  loadField(ops.c, R7, probe, "prev_pid");
-  ops.taskKey(other, R7);
-  ops.lookupToken(other, prevDone);
-  em.emit(Mov.reg(R9, R0));
-  const state = field(probe, "prev_state");
-  em.emit(loadMem(R1, R6, state.offset, state.size as 4 | 8), And.imm(R1, 0xff));
-  const blocked = em.fresh("blocked");
-  em.emit(JNE.imm(R1, 0, blocked));
-  ops.appendStage(stageCode("preempted"), 0, null, { kind: "current" });
-  em.emit(ja(prevDone));
-  em.label(blocked);
-  const drop = em.fresh("drop_prev");
-  const block = em.fresh("block");
-  em.emit(loadMem(R1, R9, Token.flags, 4), JSet.imm(R1, AT_TARGET, block));
-  em.emit(ja(drop));
-  em.label(block);
-  ops.appendStage(stageCode("block"), 0, null, { kind: "current" });
-  // the block is the last segment's end
-  em.emit(loadMem(R1, R9, Token.step, 4), And.imm(R1, 15), LSh.imm(R1, 3));
-  em.emit(Add.imm(R1, Token.stepTs), Mov.reg(R2, R9), Add.reg(R2, R1));
-  em.emit(JGE.imm(R1, Token.stage0, prevDone));
-  em.emit(loadMem(R3, FP, ops.slots.now, 8), storeMem(R2, 0, R3, 8));
-  ops.endChain(other);
-  em.emit(ja(prevDone));
-  em.label(drop);
-  ops.dropToken(other);
-  em.label(prevDone);
-  em.emit(Mov.imm(R0, 0));
-  const nextDone = em.fresh("next_done");
-  loadField(ops.c, R7, probe, "next_pid");
-  ops.taskKey(other, R7);
-  ops.lookupToken(other, nextDone);
-  em.emit(Mov.reg(R9, R0));
-  const next: StageTask = {
-    kind: "field",
-    tid: field(probe, "next_pid").offset,
-    comm: field(probe, "next_comm").offset,
-  };
-  ops.appendStage(stageCode("run"), 0, null, next);
-  for (const { k, flag } of steps) {
-    const skip = em.fresh("switch_step");
-    em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, skip));
-    em.emit(loadMem(R1, R9, Token.flags, 4), JSet.imm(R1, AT_TARGET, skip));
-    em.emit(loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
-    ops.reach(false, other);
-    em.emit(ja(nextDone));
-    em.label(skip);
-    em.emit(Mov.imm(R0, 0));
-  }
-  em.label(nextDone);
-  em.emit(Mov.imm(R0, 0));
-}
-
-/** The origin: a new chain, its token in the current context (keep first / keep last). */
-function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void {
-  const { em, c } = ops;
-  const s = ops.slots;
-  const done = em.fresh("no_origin");
-  em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, done));
-  em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
-  em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
-  // the chain id: this CPU's clock and number (unique: one origin per event and CPU)
-  em.emit(loadMem(R1, FP, s.now, 8), LSh.imm(R1, 8), loadMem(R2, FP, s.cpu, 8), Or.reg(R1, R2));
-  em.emit(storeMem(R9, Token.chain, R1, 8), storeMem(FP, s.chainId, R1, 8));
-  em.emit(loadMem(R1, FP, s.now, 8), storeMem(R9, Token.originTs, R1, 8));
-  em.emit(storeMem(R9, Token.stepTs, R1, 8), storeImm(R9, Token.step, 1, 4));
-  em.emit(storeImm(R9, Token.flags, 0, 4), storeImm(R9, Token.stages, 0, 4));
-  const detail =
-    probe.id === "irq:irq_handler_entry"
-      ? "irq"
-      : probe.id.startsWith("irq:softirq_")
-        ? "vec"
-        : null;
-  if (detail !== null) loadField(c, R3, probe, detail);
-  ops.appendStage(stageCode("origin"), 0, detail === null ? null : R3, { kind: "current" });
-  const keepLast = c.layout.plan.keep === "last";
-  if (keepLast) {
-    ops.dropToken(s.holder);
-    em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
-    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
-  }
-  const value = em.alloc(ChainValue.size);
-  em.emit(
-    storeImm(FP, value + ChainValue.branches, 1, 8),
-    storeImm(FP, value + ChainValue.moved, 0, 8),
-  );
-  em.emit(ldMapFd(R1, ops.maps.chains), Mov.reg(R2, FP), Add.imm(R2, s.chainId));
-  em.emit(Mov.reg(R3, FP), Add.imm(R3, value), Mov.imm(R4, BPF_NOEXIST));
-  const full = em.fresh("origin_full");
-  em.emit(call(Helper.map_update_elem), JNE.imm(R0, 0, full));
-  em.emit(ldMapFd(R1, ops.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, s.holder), Mov.reg(R3, R9));
-  em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
-  em.emit(JEq.imm(R0, 0, done), Mov.reg(R7, R0));
-  ops.deleteChain();
-  em.emit(JEq.imm(R7, -EEXIST, done));
-  em.label(full);
-  lookupStats(c);
-  increment(em, R0, Stats.dropped);
-  em.label(done);
-  em.emit(Mov.imm(R0, 0));
-}
-
-/** Waypoints and targets (not sched_switch) fired in a context holding the token; one per event. */
-function reachSteps(ops: ChainOps, steps: { k: number; flag: number }[]): void {
-  const { em } = ops;
-  const last = ops.c.layout.plan.chain!.steps.length - 1;
-  const done = em.fresh("steps_done");
-  ops.lookupToken(ops.slots.holder, done);
-  em.emit(Mov.reg(R9, R0));
-  for (const { k, flag } of steps) {
-    const skip = em.fresh("step");
-    em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, skip));
-    em.emit(loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
-    // the event that moved the token here (a softirq entry) is not a second stage
-    const staged = em.fresh("staged");
-    ops.ifLastStageIsThisEvent(staged);
-    ops.appendStage(stageCode(k === last ? "target" : "waypoint"), k, null, { kind: "current" });
-    em.label(staged);
-    ops.reach(true, ops.slots.holder);
-    em.emit(ja(done));
-    em.label(skip);
-    em.emit(Mov.imm(R0, 0));
-  }
-  em.label(done);
-  em.emit(Mov.imm(R0, 0));
-}
-
-/** What the current context's token does on this event: cancelled, raised, waking a task. */
-function holderRules(ops: ChainOps, probe: ProbePlan, cancels: number[]): void {
-  const { em, c } = ops;
-  const s = ops.slots;
-  const id = probe.id;
-  const raise = id === "irq:softirq_raise";
-  const waking = id === "sched:sched_waking";
-  if (cancels.length === 0 && !raise && !waking) return;
-  const done = em.fresh("rules_done");
-  ops.lookupToken(s.holder, done);
-  em.emit(Mov.reg(R7, R0));
-  for (const flag of cancels) {
-    const skip = em.fresh("cancel");
-    em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, skip));
-    ops.chainOf(R7);
-    ops.deleteToken(s.holder);
-    ops.deleteChain();
-    em.emit(JNE.imm(R0, 0, done));
-    lookupStats(c);
-    increment(em, R0, Stats.cancelled);
-    em.emit(ja(done));
-    em.label(skip);
-    em.emit(Mov.imm(R0, 0));
-  }
-  if (raise) {
-    loadField(c, R9, probe, "vec");
-    ops.raiseKey(s.other, R9);
-    ops.copyToken(s.other, true, done);
-    loadField(c, R3, probe, "vec");
-    ops.appendStage(stageCode("raise"), 0, R3, { kind: "current" });
-  }
-  if (waking) {
-    loadField(c, R9, probe, "pid");
-    em.emit(JEq.imm(R9, 0, done));
-    ops.taskKey(s.other, R9);
-    ops.copyToken(s.other, false, done);
-    const woken: StageTask = {
-      kind: "field",
-      tid: field(probe, "pid").offset,
-      comm: field(probe, "comm").offset,
-    };
-    ops.appendStage(stageCode("waking"), 0, null, woken);
-  }
-  em.label(done);
-  em.emit(Mov.imm(R0, 0));
 }
