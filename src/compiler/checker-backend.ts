@@ -15,17 +15,15 @@ interface BackendCapabilities {
   maxChainSteps: number;
   /** `->` between two steps of a chain (a hand-off by key). */
   chainHandoff: boolean;
-  /** `timeout` on a chain tracker (partial chains). */
-  chainTimeout: boolean;
   cancel: boolean;
 }
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
-  any: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, chainTimeout: true, cancel: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, chainTimeout: true, cancel: true },
+  any: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, cancel: true },
+  replay: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, cancel: true },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
-  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: false, chainTimeout: false, cancel: true },
-  kmod: { maxChainSteps: 0, chainHandoff: false, chainTimeout: false, cancel: false },
+  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: false, cancel: true },
+  kmod: { maxChainSteps: 0, chainHandoff: false, cancel: false },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -75,7 +73,7 @@ export function checkBackend(
   return context.diagnostics.length === errors;
 }
 
-/** What a backend that runs chains may still lack: `->` hand-offs, timeouts. */
+/** What a backend that runs chains may still lack: `->` hand-offs. */
 function checkChainParts(
   tracker: CheckedTrack,
   backend: BackendChoice,
@@ -91,15 +89,6 @@ function checkChainParts(
       "-> inside a chain runs only with --replay so far",
       handoff.side.range,
       [`${name} follows chains by execution context (~>) only`],
-    );
-  }
-  if (tracker.timeoutNs !== null && !caps.chainTimeout) {
-    report(
-      context,
-      "backend-chain-timeout",
-      "timeout on a chain runs only with --replay so far",
-      tracker.chainArrow!,
-      [`${name} has no partial chains yet; drop the timeout, or replay a recorded trace`],
     );
   }
 }

@@ -3,8 +3,10 @@
 // cancelled, one histogram per segment). Layouts: src/compiler/bpf/chain-layout.ts.
 
 import { ChainHit, STAGE_KINDS, Stage, Token } from "../compiler/bpf/chain-layout.ts";
+import { HitKind } from "../compiler/bpf/layout.ts";
 import type { TrackerLayout } from "../compiler/bpf/object.ts";
 import { SOFTIRQ_NAMES } from "../compiler/contexts.ts";
+import { mapDelete, mapEntries } from "../kernel/bpf.ts";
 import { LatencyStats } from "../records/stats.ts";
 import type { ChainStage, EventContext, HitRecord, SegmentSummary } from "../records/types.ts";
 import { cString, type KernelCounters } from "./live-decode.ts";
@@ -65,15 +67,16 @@ export function decodeChainHit(bytes: Uint8Array, layout: TrackerLayout): HitRec
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chain = decodeStages(bytes, ChainHit.token, layout);
   const latency = Number(v.getBigUint64(ChainHit.latency, true));
+  const timeout = v.getUint32(ChainHit.kind, true) === HitKind.timeout;
   const last = chain[chain.length - 1];
   return {
     type: "hit",
     tracker: layout.plan.name,
-    kind: "threshold",
+    kind: timeout ? "timeout" : "threshold",
     latency_ns: latency,
     key: [],
     begin: contextOf(chain[0]),
-    end: contextOf(last),
+    end: timeout ? null : contextOf(last),
     snapshot: null,
     stack: null,
     chain,
@@ -108,4 +111,60 @@ export function segmentSummary(
   });
   const { pairs, min_ns, p50_ns, p99_ns, max_ns, hist } = stats.summary();
   return { ...name, pairs, min_ns, p50_ns, p99_ns, max_ns, hist };
+}
+
+/**
+ * Chains past their deadline at `nowNs`, each one timeout hit showing its furthest branch's
+ * stages (where the path is stuck). Deleting the chain's id decides a race with a branch
+ * ending in the kernel: only one of them reports the chain. Every branch is then removed.
+ */
+export function sweepChains(
+  fds: { tokens: number; chains: number },
+  layout: TrackerLayout,
+  nowNs: bigint,
+  timeoutNs: bigint,
+): HitRecord[] {
+  const byChain = new Map<bigint, { key: Uint8Array; value: Uint8Array }[]>();
+  for (const entry of mapEntries(fds.tokens, 8, Token.size)) {
+    const v = new DataView(entry.value.buffer, entry.value.byteOffset);
+    if (v.getBigUint64(Token.originTs, true) + timeoutNs >= nowNs) continue;
+    const id = v.getBigUint64(Token.chain, true);
+    byChain.set(id, [...(byChain.get(id) ?? []), entry]);
+  }
+  const hits: HitRecord[] = [];
+  for (const [id, branches] of byChain) {
+    const key = new Uint8Array(8);
+    new DataView(key.buffer).setBigUint64(0, id, true);
+    if (!mapDelete(fds.chains, key)) continue;
+    for (const b of branches) mapDelete(fds.tokens, b.key);
+    const best = branches.map((b) => b.value).reduce((a, b) => (further(b, a) ? b : a));
+    const chain = decodeStages(best, 0, layout);
+    hits.push({
+      type: "hit",
+      tracker: layout.plan.name,
+      kind: "timeout",
+      latency_ns: Number(nowNs - chain[0].ts_ns),
+      key: [],
+      begin: contextOf(chain[0]),
+      end: null,
+      snapshot: null,
+      stack: null,
+      chain,
+    });
+  }
+  return hits;
+}
+
+/** The branch that got furthest: most steps reached, then most stages, then latest. */
+function further(a: Uint8Array, b: Uint8Array): boolean {
+  const va = new DataView(a.buffer, a.byteOffset);
+  const vb = new DataView(b.buffer, b.byteOffset);
+  const step = va.getUint32(Token.step, true) - vb.getUint32(Token.step, true);
+  if (step !== 0) return step > 0;
+  const na = va.getUint32(Token.stages, true);
+  const nb = vb.getUint32(Token.stages, true);
+  if (na !== nb) return na > nb;
+  const last = (v: DataView, n: number) =>
+    v.getBigUint64(Token.stage0 + (n - 1) * Stage.size, true);
+  return last(va, na) > last(vb, nb);
 }

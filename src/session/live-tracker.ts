@@ -18,6 +18,7 @@ import {
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
 import type { HitRecord } from "../records/types.ts";
+import { sweepChains } from "./live-chain.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
 import { openPendingTable, type PendingTableReader } from "./live-pending-table.ts";
 
@@ -124,6 +125,15 @@ export class LiveTracker {
     const layout = this.object.layout;
     const timeout = layout.plan.timeoutNs;
     if (timeout === null || this.closed || this.table === null) return [];
+    if (layout.plan.chain) {
+      const fds = {
+        tokens: this.fds.get(`${this.name}.tokens`)!,
+        chains: this.fds.get(layout.maps.pending)!,
+      };
+      const hits = sweepChains(fds, layout, nowNs, BigInt(timeout));
+      this.sweptTimeouts += hits.length;
+      return hits.map((hit) => ({ hit, stackId: -1 }));
+    }
     const expired = this.table.sweep(nowNs, BigInt(timeout));
     this.sweptTimeouts += expired.length;
     return expired.map(({ key, value }) => {

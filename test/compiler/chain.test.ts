@@ -154,12 +154,6 @@ const cases: [string, string, string[], BackendChoice?][] = [
     "ebpf",
   ],
   [
-    "eBPF refuses a chain's timeout",
-    "track hrtimer_expire_entry «~>» sched_switch timeout 10ms",
-    ["backend-chain-timeout"],
-    "ebpf",
-  ],
-  [
     "kmod refuses chains at check time",
     "track hrtimer_expire_entry «~>» sched_switch",
     ["backend-chain"],

@@ -45,6 +45,35 @@ test("UDP on loopback: one hit per datagram, raise → softirq → waking → ru
   assert.is(s.segments?.[0].pairs, s.pairs);
 });
 
+const stuck = `
+track stuck: softirq_raise where vec == 3
+    ~> sched_switch where next_comm == "udp-reader"
+    until block timeout 20ms
+`;
+
+test("a chain past its timeout is a timeout hit whose stages stop where it is stuck", async () => {
+  const count = 5;
+  const live = await runLive(compileText(stuck), async () => {
+    // the reader spins 60 ms after each datagram: its chain waits for a block past the timeout
+    await output(["python3", "-c", udpWorkload(count, { gapMs: 100, busyMs: 60 })]);
+  });
+  const s = live.summaries[0] as SummaryRecord;
+  // the spinning reader may still block within 20 ms, on the GIL it hands to the sender
+  assert.ok(s.timeouts >= 1, `${s.timeouts} timeouts`);
+  assert.ok(s.timeouts + s.pairs + s.missed >= count, `${s.timeouts} timeouts, ${s.pairs} pairs`);
+  assert.ok(s.pairs === 0 || s.max_ns! <= 20_000_000, "a pair is one that ended in time");
+  const ours = live.hits.filter((h) => h.chain?.some((x) => x.comm === "udp-reader"));
+  assert.is(ours.length, s.timeouts);
+  for (const hit of ours) {
+    const kinds = hit.chain!.map((x) => x.stage);
+    assert.is(hit.kind, "timeout");
+    assert.is(hit.end, null);
+    assert.equal(kinds.slice(0, 5), ["origin", "raise", "softirq", "waking", "run"]);
+    assert.ok(!kinds.includes("block"), kinds.join(" "));
+    assert.ok(hit.latency_ns >= 20_000_000, `${hit.latency_ns}`);
+  }
+});
+
 const timer = `
 track timer: hrtimer_expire_entry
     ~> sched_switch where next_comm == "cyclictest" && next_prio < 100

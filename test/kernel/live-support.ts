@@ -140,20 +140,25 @@ export async function replayTrace(path: string, plan: ProgramPlan): Promise<Live
   return { hits, warnings, summaries: await session.close() };
 }
 
-/** N datagrams, 2 ms apart, to a reader thread named udp-reader (blocked in recv before the first). */
-export function udpWorkload(count: number): string {
+/**
+ * N datagrams, `gapMs` apart, to a reader thread named udp-reader (blocked in recv before the
+ * first); with `busyMs` the reader spins that long after each datagram before it blocks again.
+ */
+export function udpWorkload(count: number, { gapMs = 2, busyMs = 0 } = {}): string {
   return [
     "import socket, threading, time, ctypes",
     "libc = ctypes.CDLL(None)",
     "def reader(sock):",
     '    libc.prctl(15, b"udp-reader", 0, 0, 0)',
-    `    for _ in range(${count}): sock.recv(64)`,
+    `    for _ in range(${count}):`,
+    "        sock.recv(64); t0 = time.time()",
+    `        while time.time() - t0 < ${busyMs / 1000}: pass`,
     'r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))',
     "t = threading.Thread(target=reader, args=(r,)); t.start()",
     "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
     "time.sleep(0.05)",
     `for i in range(${count}):`,
-    '    s.sendto(b"x", r.getsockname()); time.sleep(0.002)',
+    `    s.sendto(b"x", r.getsockname()); time.sleep(${gapMs / 1000})`,
     "t.join()",
   ].join("\n");
 }

@@ -6,15 +6,13 @@
 import {
   AT_TARGET,
   BPF_MAX_STAGES,
-  CHAIN_HIT_SIZE,
-  ChainHit,
   ChainValue,
   CpuState,
   Holder,
   Stage,
   Token,
 } from "./chain-layout.ts";
-import { countPair, emitHistogram, emitMinMax } from "./codegen-end.ts";
+import { endChain } from "./codegen-chain-end.ts";
 import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {
@@ -25,7 +23,6 @@ import {
   fetchAdd,
   JEq,
   JGE,
-  JLE,
   JLT,
   JNE,
   ja,
@@ -51,7 +48,7 @@ import {
   storeImm,
   storeMem,
 } from "./insn.ts";
-import { HitKind, RINGBUF_REF, Stats } from "./layout.ts";
+import { Stats } from "./layout.ts";
 
 /** The maps of a chain tracker, by the refs its programs use. */
 export interface ChainMaps {
@@ -334,72 +331,8 @@ export class ChainOps {
       }
       em.label(end);
     }
-    this.endChain(tokenKey);
+    endChain(this, tokenKey);
     em.label(done);
     em.emit(Mov.imm(R0, 0));
-  }
-
-  /**
-   * The chain of the token r9 points at ends (a pair): the CPU that deletes its chain id
-   * counts it (the other branches are withdrawn); a hit over the threshold; the pair's and
-   * each segment's counters; the token is deleted. Clobbers r6–r9.
-   */
-  endChain(tokenKey: number): void {
-    const { em, c } = this;
-    const plan = c.layout.plan;
-    const done = em.fresh("ended");
-    em.emit(Mov.reg(R7, R9));
-    this.chainOf(R7);
-    this.deleteChain();
-    em.emit(JNE.imm(R0, 0, `${done}_withdrawn`));
-    em.emit(loadMem(R8, FP, this.slots.now, 8), loadMem(R1, R7, Token.originTs, 8));
-    em.emit(Sub.reg(R8, R1), Mov.imm(R9, 0));
-    if (plan.thresholdNs !== null) this.hitRecord(done);
-    em.label(`${done}_count`);
-    countPair(c);
-    this.countSegments();
-    em.label(`${done}_withdrawn`);
-    this.deleteToken(tokenKey);
-    em.label(done);
-    em.emit(Mov.imm(R0, 0));
-  }
-
-  /** Over the threshold: the token into a hit record (r9 = 1 delivered, 3 lost). */
-  private hitRecord(done: string): void {
-    const { em, c } = this;
-    const threshold = BigInt(c.layout.plan.thresholdNs!);
-    em.emit(ldImm64(R1, threshold), JLE.reg(R8, R1, `${done}_count`));
-    em.emit(ldMapFd(R1, RINGBUF_REF), Mov.imm(R2, CHAIN_HIT_SIZE), Mov.imm(R3, 0));
-    em.emit(call(Helper.ringbuf_reserve), Mov.reg(R9, R0), JNE.imm(R9, 0, `${done}_fill`));
-    em.emit(Mov.imm(R9, 3), ja(`${done}_count`));
-    em.label(`${done}_fill`);
-    em.emit(storeImm(R9, ChainHit.tracker, c.layout.index, 4));
-    em.emit(storeImm(R9, ChainHit.kind, HitKind.threshold, 4));
-    em.emit(storeMem(R9, ChainHit.latency, R8, 8));
-    em.emit(Mov.reg(R1, R9), Add.imm(R1, ChainHit.token), Mov.imm(R2, Token.size));
-    em.emit(Mov.reg(R3, R7), call(Helper.probe_read_kernel));
-    em.emit(Mov.reg(R1, R9), Mov.imm(R2, 0), call(Helper.ringbuf_submit), Mov.imm(R9, 1));
-  }
-
-  /** Each segment between steps reached: its own counters (r7 = the token). */
-  private countSegments(): void {
-    const { em } = this;
-    const chain = this.c.layout.plan.chain!;
-    const segments = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
-    const index = em.alloc(8);
-    for (let k = 0; k < segments; k++) {
-      const skip = em.fresh("segment");
-      em.emit(storeImm(FP, index, k, 8), ldMapFd(R1, this.maps.segments));
-      em.emit(Mov.reg(R2, FP), Add.imm(R2, index), call(Helper.map_lookup_elem));
-      em.emit(JEq.imm(R0, 0, skip));
-      em.emit(loadMem(R8, R7, Token.stepTs + (k + 1) * 8, 8));
-      em.emit(loadMem(R1, R7, Token.stepTs + k * 8, 8), Sub.reg(R8, R1));
-      increment(em, R0, Stats.pairs);
-      em.emit(loadMem(R1, R0, Stats.sum, 8), Add.reg(R1, R8), storeMem(R0, Stats.sum, R1, 8));
-      emitMinMax(em);
-      emitHistogram(em);
-      em.label(skip);
-      em.emit(Mov.imm(R0, 0));
-    }
   }
 }

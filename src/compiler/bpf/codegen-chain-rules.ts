@@ -13,6 +13,7 @@ import {
   stageCode,
   Token,
 } from "./chain-layout.ts";
+import { endChain } from "./codegen-chain-end.ts";
 import type { ChainOps, StageTask } from "./codegen-chain-ops.ts";
 import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
@@ -158,7 +159,7 @@ export function contextSwitch(
   em.emit(Add.imm(R1, Token.stepTs), Mov.reg(R2, R9), Add.reg(R2, R1));
   em.emit(JGE.imm(R1, Token.stage0, prevDone));
   em.emit(loadMem(R3, FP, ops.slots.now, 8), storeMem(R2, 0, R3, 8));
-  ops.endChain(other);
+  endChain(ops, other);
   em.emit(ja(prevDone));
   em.label(drop);
   ops.dropToken(other);
