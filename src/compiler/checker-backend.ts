@@ -13,17 +13,15 @@ export type BackendChoice = BackendName | "any";
 interface BackendCapabilities {
   /** The most steps a chain may have; 0: no chains on this backend yet. */
   maxChainSteps: number;
-  /** `->` between two steps of a chain (a hand-off by key). */
-  chainHandoff: boolean;
   cancel: boolean;
 }
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
-  any: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, cancel: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: true, cancel: true },
+  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
+  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
-  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, chainHandoff: false, cancel: true },
-  kmod: { maxChainSteps: 0, chainHandoff: false, cancel: false },
+  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
+  kmod: { maxChainSteps: 0, cancel: false },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -59,7 +57,7 @@ export function checkBackend(
         `a chain has at most ${caps.maxChainSteps} steps (origin, waypoints, target); this one has ${chain.steps.length}`,
         chain.steps[caps.maxChainSteps].side.range,
       );
-    } else checkChainParts(tracker, backend, caps, context);
+    }
   }
   if (tracker.cancels.length > 0 && !caps.cancel) {
     report(
@@ -71,24 +69,4 @@ export function checkBackend(
     );
   }
   return context.diagnostics.length === errors;
-}
-
-/** What a backend that runs chains may still lack: `->` hand-offs. */
-function checkChainParts(
-  tracker: CheckedTrack,
-  backend: BackendChoice,
-  caps: BackendCapabilities,
-  context: CheckContext,
-): void {
-  const name = NAMES[backend as BackendName];
-  const handoff = tracker.chain!.steps.find((s) => s.via === "key");
-  if (handoff && !caps.chainHandoff) {
-    report(
-      context,
-      "backend-chain-handoff",
-      "-> inside a chain runs only with --replay so far",
-      handoff.side.range,
-      [`${name} follows chains by execution context (~>) only`],
-    );
-  }
 }

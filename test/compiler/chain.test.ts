@@ -148,12 +148,6 @@ const cases: [string, string, string[], BackendChoice?][] = [
     ["cancel-chain-key"],
   ],
   [
-    "eBPF refuses -> inside a chain",
-    "track softirq_raise ~> sys_enter_sendto(fd) -> «sys_exit_recvfrom(ret)»",
-    ["backend-chain-handoff"],
-    "ebpf",
-  ],
-  [
     "kmod refuses chains at check time",
     "track hrtimer_expire_entry «~>» sched_switch",
     ["backend-chain"],

@@ -1,7 +1,8 @@
 // Differential for chain trackers: while a chain tracker runs live, its events and the
 // context events a chain needs (what `ltsh record --for-file` records) are recorded through a
 // tracefs instance; replaying the recording with the reference interpreter must give the same
-// hits: stage kinds, tids and CPUs exactly, latencies within the trace's resolution. The
+// hits: stage kinds, tids and CPUs exactly, latencies within the trace's resolution (until
+// run, until block with a waypoint, a `->` hand-off keyed by the reader's tid). The
 // workload is pinned to CPU 0: this VM's ftrace never records a switch away from the idle
 // task on CPU 1 (BPF sees it).
 
@@ -29,6 +30,11 @@ track blk: softirq_raise where vec == 3
     ~> softirq_entry where vec == 3
     ~> sched_switch where next_comm == "udp-reader"
     until block > 1ns
+track rpc: softirq_raise where vec == 3
+    ~> sched_switch where next_comm == "udp-reader"
+    ~> sys_exit_recvfrom($tid)
+    -> sys_enter_write($tid) where comm == "udp-reader"
+    > 1ns
 `;
 
 /** The tracepoints `ltsh record --for-file` records for the chain trackers of a plan. */
@@ -57,7 +63,7 @@ test("live and replay of a chain tracker agree on every hit's stages, tids and C
         hits.filter((h) => h.chain?.some((s) => s.comm === "udp-reader"));
       const liveHits = ours(live.hits);
       const replayHits = ours(reference.hits);
-      for (const name of ["lo", "blk"]) {
+      for (const name of ["lo", "blk", "rpc"]) {
         const n = liveHits.filter((h) => h.tracker === name).length;
         assert.ok(n >= count - live.summaries[0].missed, `${name}: ${n} hits`);
       }

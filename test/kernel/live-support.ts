@@ -142,16 +142,18 @@ export async function replayTrace(path: string, plan: ProgramPlan): Promise<Live
 
 /**
  * N datagrams, `gapMs` apart, to a reader thread named udp-reader (blocked in recv before the
- * first); with `busyMs` the reader spins that long after each datagram before it blocks again.
+ * first); with `busyMs` the reader spins that long after each datagram before it blocks again;
+ * it writes a byte to /dev/null after each (a syscall a `->` hand-off can key on).
  */
 export function udpWorkload(count: number, { gapMs = 2, busyMs = 0 } = {}): string {
   return [
-    "import socket, threading, time, ctypes",
+    "import socket, threading, time, ctypes, os",
     "libc = ctypes.CDLL(None)",
+    'null = os.open("/dev/null", os.O_WRONLY)',
     "def reader(sock):",
     '    libc.prctl(15, b"udp-reader", 0, 0, 0)',
     `    for _ in range(${count}):`,
-    "        sock.recv(64); t0 = time.time()",
+    '        sock.recv(64); os.write(null, b"x"); t0 = time.time()',
     `        while time.time() - t0 < ${busyMs / 1000}: pass`,
     'r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))',
     "t = threading.Thread(target=reader, args=(r,)); t.start()",

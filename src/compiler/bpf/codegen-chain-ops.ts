@@ -57,6 +57,8 @@ export interface ChainMaps {
   cpu: string;
   scratch: string;
   segments: string;
+  /** `->` hand-offs: (step index, key values) → token. */
+  handoffs: string;
 }
 
 /** Stack slots every chain program has. */
@@ -145,9 +147,9 @@ export class ChainOps {
   }
 
   /** r0 = the token at the key on the stack at `at`, or jump to `none`. */
-  lookupToken(at: number, none: string): void {
+  lookupToken(at: number, none: string, map = this.maps.tokens): void {
     const { em } = this;
-    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, at));
+    em.emit(ldMapFd(R1, map), Mov.reg(R2, FP), Add.imm(R2, at));
     em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
   }
 
@@ -182,13 +184,13 @@ export class ChainOps {
    * closed, a place taken under `keep last`): the chain is broken when that was its last
    * branch and it had moved.
    */
-  dropToken(at: number): void {
+  dropToken(at: number, map = this.maps.tokens): void {
     const { em } = this;
     const done = em.fresh("drop_done");
     const last = em.fresh("last_branch");
-    this.lookupToken(at, done);
+    this.lookupToken(at, done, map);
     this.chainOf(R0);
-    this.deleteToken(at);
+    this.deleteToken(at, map);
     this.addBranch(-1, last);
     em.emit(ja(done));
     em.label(last);
@@ -202,9 +204,9 @@ export class ChainOps {
     em.emit(Mov.imm(R0, 0));
   }
 
-  deleteToken(at: number): void {
+  deleteToken(at: number, map = this.maps.tokens): void {
     const { em } = this;
-    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, at));
+    em.emit(ldMapFd(R1, map), Mov.reg(R2, FP), Add.imm(R2, at));
     em.emit(call(Helper.map_delete_elem));
   }
 
@@ -256,6 +258,34 @@ export class ChainOps {
     this.lookupChain(none);
     em.emit(storeImm(R0, ChainValue.moved, 1, 8));
     this.lookupToken(to, none);
+    em.emit(Mov.reg(R9, R0));
+  }
+
+  /**
+   * Moves the token at `from` (in `fromMap`) to `to` (in `toMap`) under the keep policy: a
+   * `->` hand-off into the hand-off table, or out of it into a context. A token that loses to
+   * one already there is dropped (it may break its chain). r9 = the moved token, else `none`.
+   */
+  handOver(from: number, fromMap: string, to: number, toMap: string, none: string): void {
+    const { em } = this;
+    const keepLast = this.c.layout.plan.keep === "last";
+    if (keepLast) this.dropToken(to, toMap);
+    this.lookupToken(from, none, fromMap);
+    em.emit(Mov.reg(R7, R0));
+    em.emit(ldMapFd(R1, toMap), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
+    em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
+    const moved = em.fresh("handed");
+    em.emit(JEq.imm(R0, 0, moved));
+    this.dropToken(from, fromMap);
+    em.emit(ja(none));
+    em.label(moved);
+    this.chainOf(R7);
+    this.deleteToken(from, fromMap);
+    const marked = em.fresh("marked");
+    this.lookupChain(marked);
+    em.emit(storeImm(R0, ChainValue.moved, 1, 8));
+    em.label(marked);
+    this.lookupToken(to, none, toMap);
     em.emit(Mov.reg(R9, R0));
   }
 

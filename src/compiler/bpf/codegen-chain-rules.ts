@@ -239,23 +239,44 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   em.emit(Mov.imm(R0, 0));
 }
 
-/** Waypoints and targets (not sched_switch) fired in a context holding the token; one per event. */
-export function reachSteps(ops: ChainOps, steps: { k: number; flag: number }[]): void {
+/** A step of this event: its index, filter flag, and its hand-off key buffers (`->`). */
+export interface EventStep {
+  k: number;
+  flag: number;
+  /** Via key: the key this step looks up (index k). */
+  lookup: number | null;
+  /** The next step is via key: the key the token is handed off under (index k + 1). */
+  handoff: number | null;
+}
+
+/**
+ * Waypoints and targets (not sched_switch) fired in a context holding the token, or taken
+ * from the hand-off table by key (`->`); a step followed by `->` hands the token off. One
+ * step per event.
+ */
+export function reachSteps(ops: ChainOps, steps: EventStep[]): void {
   const { em } = ops;
+  const s = ops.slots;
   const last = ops.c.layout.plan.chain!.steps.length - 1;
   const done = em.fresh("steps_done");
-  ops.lookupToken(ops.slots.holder, done);
-  em.emit(Mov.reg(R9, R0));
-  for (const { k, flag } of steps) {
+  for (const { k, flag, lookup, handoff } of steps) {
     const skip = em.fresh("step");
     em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, skip));
-    em.emit(loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
-    // the event that moved the token here (a softirq entry) is not a second stage
     const staged = em.fresh("staged");
-    ops.ifLastStageIsThisEvent(staged);
+    if (lookup !== null) {
+      ops.lookupToken(lookup, skip, ops.maps.handoffs);
+      em.emit(loadMem(R1, R0, Token.step, 4), JNE.imm(R1, k, skip));
+      ops.handOver(lookup, ops.maps.handoffs, s.holder, ops.maps.tokens, done);
+    } else {
+      ops.lookupToken(s.holder, skip);
+      em.emit(Mov.reg(R9, R0), loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
+      // the event that moved the token here (a softirq entry) is not a second stage
+      ops.ifLastStageIsThisEvent(staged);
+    }
     ops.appendStage(stageCode(k === last ? "target" : "waypoint"), k, null, { kind: "current" });
     em.label(staged);
-    ops.reach(true, ops.slots.holder);
+    ops.reach(true, s.holder);
+    if (handoff !== null) ops.handOver(s.holder, ops.maps.tokens, handoff, ops.maps.handoffs, done);
     em.emit(ja(done));
     em.label(skip);
     em.emit(Mov.imm(R0, 0));

@@ -16,6 +16,7 @@ import {
   closeScopes,
   contextSwitch,
   createChain,
+  type EventStep,
   holderRules,
   popScope,
   pushScope,
@@ -23,7 +24,7 @@ import {
   takeOuterScope,
   takeRaise,
 } from "./codegen-chain-rules.ts";
-import { branch } from "./codegen-expr.ts";
+import { branch, buildKey } from "./codegen-expr.ts";
 import { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
@@ -58,6 +59,7 @@ export function generateChainTracker(
     cpu: `${plan.name}.cpu`,
     scratch: `${plan.name}.scratch`,
     segments: `${plan.name}.segments`,
+    handoffs: `${plan.name}.handoffs`,
   };
   const layout: TrackerLayout = {
     plan,
@@ -75,11 +77,11 @@ export function generateChainTracker(
     valueSize,
     maxEntries: entries,
   });
-  const hash = (ref: string, suffix: string, valueSize: number): BpfMapSpec => ({
+  const hash = (ref: string, suffix: string, valueSize: number, keySize = 8): BpfMapSpec => ({
     ref,
     name: kernelName(suffix),
     type: BpfMapType.HASH,
-    keySize: 8,
+    keySize,
     valueSize,
     maxEntries: plan.capacity,
   });
@@ -91,6 +93,8 @@ export function generateChainTracker(
     perCpu(layout.maps.stats, "s", Stats.size),
     perCpu(maps.segments, "g", Stats.size, Math.max(segments, 1)),
   ];
+  const handoffKey = handoffKeySize(plan);
+  if (handoffKey > 0) mapSpecs.push(hash(maps.handoffs, "h", Token.size, handoffKey));
   const probes = chainProbes(plan, contexts);
   const programs = probes.map((probe, i): BpfProgram => {
     const em = new Emitter();
@@ -153,6 +157,27 @@ function filterFlag(c: ProgramContext, pre: Prefetch, side: ProbeSide): number {
   return flag;
 }
 
+/** Bytes of a hand-off table key: the step index, then the widest key of a `->` pair. */
+function handoffKeySize(plan: TrackerPlan): number {
+  const steps = plan.chain!.steps;
+  const sizes = steps
+    .filter((s, k) => s.via === "key" || steps[k + 1]?.via === "key")
+    .map((s) => keyLayout(s.side.key.map((e) => e.type)).size);
+  return sizes.length === 0 ? 0 : 8 + Math.max(...sizes);
+}
+
+/** The hand-off key of step `index` from this event's key values, on the stack. */
+function handoffKeyOf(pre: Prefetch, side: ProbeSide, index: number, size: number): number {
+  const em = pre.em;
+  const at = em.alloc(size);
+  for (let off = 0; off < size; off += 8) em.emit(storeImm(FP, at + off, 0, 8));
+  em.emit(storeImm(FP, at, index, 8));
+  const types = side.key.map((e) => e.type);
+  pre.fetch(side.key);
+  buildKey(pre, side.key, types, keyLayout(types), at + 8);
+  return at;
+}
+
 function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): void {
   const { em } = c;
   const plan = c.layout.plan;
@@ -161,10 +186,16 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   ops.prologue();
   const pre = new Prefetch(em);
   const origin = steps[0].side.probe.id === id ? filterFlag(c, pre, steps[0].side) : null;
-  const stepFlags = steps
+  const keySize = handoffKeySize(plan);
+  const stepFlags: EventStep[] = steps
     .map((s, k) => ({ k, side: s.side }))
     .filter(({ k, side }) => k > 0 && side.probe.id === id)
-    .map(({ k, side }) => ({ k, flag: filterFlag(c, pre, side) }));
+    .map(({ k, side }) => ({
+      k,
+      flag: filterFlag(c, pre, side),
+      lookup: steps[k].via === "key" ? handoffKeyOf(pre, side, k, keySize) : null,
+      handoff: steps[k + 1]?.via === "key" ? handoffKeyOf(pre, side, k + 1, keySize) : null,
+    }));
   const cancels = (plan.cancels ?? [])
     .filter((side) => side.probe.id === id)
     .map((side) => filterFlag(c, pre, side));
