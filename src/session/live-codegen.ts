@@ -9,6 +9,7 @@ import { loadCatalog } from "../compiler/catalog/index.ts";
 import { chainContextEvents } from "../compiler/contexts.ts";
 import type { OptionValue, ProbePlan, ProgramPlan, TrackerPlan } from "../compiler/plan.ts";
 import { resolveProbe } from "../compiler/probes.ts";
+import { possibleCpus } from "../kernel/bpf.ts";
 
 /** One tracker; `index` tags its hit records and must be unique within a session. */
 export function generateLiveTracker(
@@ -21,7 +22,7 @@ export function generateLiveTracker(
   // "pending.table" is an internal knob (tests, comparisons), not a language option
   const table = options["pending.table"] === "hash" ? "hash" : "set-associative";
   const contexts = plan.chain ? kernelContextProbes() : undefined;
-  return generateTracker(plan, index, { task, table, contexts });
+  return generateTracker(plan, index, { task, table, contexts, cpus: possibleCpus() });
 }
 
 /** The chain context tracepoints this kernel has (its tracefs formats). */

@@ -63,7 +63,8 @@ test("a chain past its timeout is a timeout hit whose stages stop where it is st
   assert.ok(s.timeouts + s.pairs + s.missed >= count, `${s.timeouts} timeouts, ${s.pairs} pairs`);
   assert.ok(s.pairs === 0 || s.max_ns! <= 20_000_000, "a pair is one that ended in time");
   const ours = live.hits.filter((h) => h.chain?.some((x) => x.comm === "udp-reader"));
-  assert.is(ours.length, s.timeouts);
+  // other loopback traffic on the machine may time out too: ours are among the timeouts
+  assert.ok(ours.length >= 1 && ours.length <= s.timeouts, `${ours.length} of ${s.timeouts}`);
   for (const hit of ours) {
     const kinds = hit.chain!.map((x) => x.stage);
     assert.is(hit.kind, "timeout");

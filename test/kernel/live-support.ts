@@ -101,11 +101,12 @@ export async function recordDuring<T>(
   events: string[],
   during: () => Promise<T>,
   use: (tracePath: string, result: T) => Promise<void>,
+  bufferKiB = 8192,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ltsh-diff-"));
   const recording = TracefsInstance.create({
     purpose: "difftest",
-    bufferKiB: 8192,
+    bufferKiB,
     overwrite: false,
   });
   try {

@@ -59,6 +59,8 @@ export interface ChainMaps {
   segments: string;
   /** `->` hand-offs: (step index, key values) → token. */
   handoffs: string;
+  /** Per CPU (an ARRAY read across CPUs): the task running there, and the switch steps its switch-in met. */
+  running: string;
 }
 
 /** Stack slots every chain program has. */
@@ -71,16 +73,23 @@ export interface ChainSlots {
   zero: number;
   /** The scope depth at currentHolder() (0: task context). */
   depth: number;
+  /** A woken task found running: its CPU, and the switch steps its switch-in met. */
+  runCpu: number;
+  runFlags: number;
 }
 
 /** The stage's task: the current one, or a task named by a u32 field of the event. */
-export type StageTask = { kind: "current" } | { kind: "field"; tid: number; comm: number };
+export type StageTask =
+  | { kind: "current" }
+  | { kind: "field"; tid: number; comm: number; cpuSlot?: number };
 
 export class ChainOps {
   constructor(
     readonly c: ProgramContext,
     readonly maps: ChainMaps,
     readonly slots: ChainSlots,
+    /** CPUs a woken task may be running on (the `running` map's entries). */
+    readonly cpus: number,
   ) {}
 
   get em() {
@@ -309,7 +318,8 @@ export class ChainOps {
     em.emit(And.imm(R1, BPF_MAX_STAGES - 1), Mul.imm(R1, Stage.size), Add.imm(R1, Token.stage0));
     em.emit(Mov.reg(R8, R9), Add.reg(R8, R1));
     em.emit(loadMem(R1, FP, s.now, 8), storeMem(R8, Stage.ts, R1, 8));
-    em.emit(loadMem(R1, FP, s.cpu, 8), storeMem(R8, Stage.cpu, R1, 4));
+    const cpuSlot = task.kind === "field" ? (task.cpuSlot ?? s.cpu) : s.cpu;
+    em.emit(loadMem(R1, FP, cpuSlot, 8), storeMem(R8, Stage.cpu, R1, 4));
     em.emit(Mov.imm(R1, (kind << 24) | (step << 16)), Or.reg(R1, R4));
     em.emit(storeMem(R8, Stage.info, R1, 4));
     if (task.kind === "current") {

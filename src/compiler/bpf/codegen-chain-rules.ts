@@ -42,6 +42,7 @@ import {
   R7,
   R9,
   type Register,
+  RSh,
   Sub,
   storeImm,
   storeMem,
@@ -321,13 +322,68 @@ export function holderRules(ops: ChainOps, probe: ProbePlan, cancels: number[]):
     em.emit(JEq.imm(R9, 0, done));
     ops.taskKey(s.other, R9);
     ops.copyToken(s.other, false, done);
-    const woken: StageTask = {
-      kind: "field",
+    const woken = {
+      kind: "field" as const,
       tid: field(probe, "pid").offset,
       comm: field(probe, "comm").offset,
     };
     ops.appendStage(stageCode("waking"), 0, null, woken);
+    alreadyRunning(ops, probe, woken, done);
   }
   em.label(done);
   em.emit(Mov.imm(R0, 0));
+}
+
+/**
+ * A woken task that is already running (the current task of a CPU) is a holder at once: it
+ * records `run` now, on its CPU, and its switch-in may reach a sched_switch step (the filter
+ * results of that switch-in are kept per CPU). r9 = the woken task's token.
+ */
+function alreadyRunning(
+  ops: ChainOps,
+  probe: ProbePlan,
+  woken: { kind: "field"; tid: number; comm: number },
+  done: string,
+): void {
+  const { em } = ops;
+  const s = ops.slots;
+  const found = em.fresh("running");
+  const index = em.alloc(8);
+  loadField(ops.c, R7, probe, "pid");
+  for (let cpu = 0; cpu < ops.cpus; cpu++) {
+    const next = em.fresh("not_there");
+    em.emit(storeImm(FP, index, cpu, 8), ldMapFd(R1, ops.maps.running));
+    em.emit(Mov.reg(R2, FP), Add.imm(R2, index), call(Helper.map_lookup_elem));
+    em.emit(JEq.imm(R0, 0, next), loadMem(R1, R0, 0, 4), JNE.reg(R1, R7, next));
+    em.emit(storeImm(FP, s.runCpu, cpu, 8), loadMem(R1, R0, 4, 4), storeMem(FP, s.runFlags, R1, 8));
+    em.emit(ja(found));
+    em.label(next);
+    em.emit(Mov.imm(R0, 0));
+  }
+  em.emit(ja(done));
+  em.label(found);
+  ops.appendStage(stageCode("run"), 0, null, {
+    ...(woken as object),
+    cpuSlot: s.runCpu,
+  } as StageTask);
+  em.emit(loadMem(R1, R9, Token.flags, 4), JSet.imm(R1, AT_TARGET, done));
+  em.emit(loadMem(R2, R9, Token.step, 4), And.imm(R2, 31), loadMem(R1, FP, s.runFlags, 8));
+  em.emit(RSh.reg(R1, R2), And.imm(R1, 1), JEq.imm(R1, 0, done));
+  ops.reach(false, s.other);
+}
+
+/** This CPU's running task and which switch steps its switch-in met (for alreadyRunning). */
+export function recordRunning(ops: ChainOps, probe: ProbePlan, steps: EventStep[]): void {
+  const { em } = ops;
+  const s = ops.slots;
+  const index = em.alloc(8);
+  em.emit(loadMem(R1, FP, s.cpu, 8), storeMem(FP, index, R1, 8), ldMapFd(R1, ops.maps.running));
+  em.emit(Mov.reg(R2, FP), Add.imm(R2, index), call(Helper.map_lookup_elem));
+  em.emit(JEq.imm(R0, 0, "exit"));
+  loadField(ops.c, R1, probe, "next_pid");
+  em.emit(storeMem(R0, 0, R1, 4), Mov.imm(R2, 0));
+  for (const { k, flag } of steps) {
+    em.emit(loadMem(R1, FP, flag, 8), LSh.imm(R1, k), Or.reg(R2, R1));
+  }
+  em.emit(storeMem(R0, 4, R2, 4));
 }

@@ -21,6 +21,7 @@ import {
   popScope,
   pushScope,
   reachSteps,
+  recordRunning,
   takeOuterScope,
   takeRaise,
 } from "./codegen-chain-rules.ts";
@@ -50,6 +51,7 @@ export function generateChainTracker(
   index: number,
   contexts: ContextProbes,
   kernelName: (suffix: string) => string,
+  cpus: number,
 ): TrackerObject {
   const chain = plan.chain!;
   const segments = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
@@ -60,6 +62,7 @@ export function generateChainTracker(
     scratch: `${plan.name}.scratch`,
     segments: `${plan.name}.segments`,
     handoffs: `${plan.name}.handoffs`,
+    running: `${plan.name}.running`,
   };
   const layout: TrackerLayout = {
     plan,
@@ -93,6 +96,14 @@ export function generateChainTracker(
     perCpu(layout.maps.stats, "s", Stats.size),
     perCpu(maps.segments, "g", Stats.size, Math.max(segments, 1)),
   ];
+  mapSpecs.push({
+    ref: maps.running,
+    name: kernelName("r"),
+    type: BpfMapType.ARRAY,
+    keySize: 4,
+    valueSize: 8,
+    maxEntries: cpus,
+  });
   const handoffKey = handoffKeySize(plan);
   if (handoffKey > 0) mapSpecs.push(hash(maps.handoffs, "h", Token.size, handoffKey));
   const probes = chainProbes(plan, contexts);
@@ -107,7 +118,7 @@ export function generateChainTracker(
       alternative: i,
       source: () => plan.source.split("\n")[0],
     };
-    emitChainProgram(c, new ChainOps(c, maps, slots(em)), probe);
+    emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus), probe);
     return {
       name: kernelName(`c${i}`),
       tracker: plan.name,
@@ -129,6 +140,8 @@ function slots(em: Emitter): ChainSlots {
     chainId: em.alloc(8),
     zero: em.alloc(8),
     depth: em.alloc(8),
+    runCpu: em.alloc(8),
+    runFlags: em.alloc(8),
   };
 }
 
@@ -205,7 +218,10 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   ops.currentHolder();
   if (id === "irq:softirq_entry") takeRaise(ops, probe);
   if (id === "irq:tasklet_entry") takeOuterScope(ops);
-  if (id === "sched:sched_switch") contextSwitch(ops, probe, stepFlags);
+  if (id === "sched:sched_switch") {
+    contextSwitch(ops, probe, stepFlags);
+    recordRunning(ops, probe, stepFlags);
+  }
   if (origin !== null) createChain(ops, probe, origin);
   const others = id === "sched:sched_switch" ? [] : stepFlags;
   if (others.length > 0) reachSteps(ops, others);

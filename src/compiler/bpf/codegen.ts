@@ -46,6 +46,9 @@ export {
   type TrackerObject,
 } from "./object.ts";
 
+/** A woken task is looked for on at most this many CPUs (an unrolled scan). */
+const MAX_CPUS = 64;
+
 /** Kernel object names: [A-Za-z0-9_.], at most 15 characters. */
 export function kernelName(tracker: string, suffix: string): string {
   const room = 15 - "ltsh_".length - suffix.length - 1;
@@ -64,6 +67,8 @@ export interface CodegenOptions {
   task?: TaskOffsets | null;
   /** Chain trackers: the context tracepoints (scopes, propagation) this kernel has. */
   contexts?: ContextProbes;
+  /** Chain trackers: this machine's possible CPUs (where a woken task may be running). */
+  cpus?: number;
 }
 
 /** Generates the programs and maps of one tracker; `index` tags its hit records. */
@@ -74,7 +79,8 @@ export function generateTracker(
 ): TrackerObject {
   if (plan.chain) {
     const name = (suffix: string) => kernelName(plan.name, suffix);
-    return generateChainTracker(plan, index, options.contexts ?? new Map(), name);
+    const cpus = Math.min(options.cpus ?? 1, MAX_CPUS);
+    return generateChainTracker(plan, index, options.contexts ?? new Map(), name, cpus);
   }
   const key = keyLayout(plan.keyTypes);
   const pending = pendingLayout(plan);
