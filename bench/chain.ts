@@ -100,7 +100,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 await withBpfStats(async () => {
   const samples: Record<string, Record<string, number[]>> = { floor: {}, idle: {}, moving: {} };
   const add = (kind: string, costs: Costs) => {
-    for (const [tp, ns] of Object.entries(costs)) (samples[kind][tp] ??= []).push(ns);
+    for (const [tp, ns] of Object.entries(costs)) {
+      samples[kind][tp] = [...(samples[kind][tp] ?? []), ns];
+    }
   };
   for (let round = 0; round < rounds; round++) {
     add("floor", floorCosts());
