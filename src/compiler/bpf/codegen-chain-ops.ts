@@ -189,6 +189,24 @@ export class ChainOps {
   }
 
   /**
+   * Deletes the token at `at` when its chain has ended (a branch withdrawn when another one
+   * ended the chain, which replay removes at once): it must not keep its place from a new
+   * chain under `keep first`.
+   */
+  purgeWithdrawn(at: number, map = this.maps.tokens): void {
+    const { em } = this;
+    const done = em.fresh("not_withdrawn");
+    this.lookupToken(at, done, map);
+    this.chainOf(R0);
+    this.lookupChain(`${done}_gone`);
+    em.emit(ja(done));
+    em.label(`${done}_gone`);
+    this.deleteToken(at, map);
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  /**
    * Drops the token at the key on the stack at `at` (a task that blocked, a scope that
    * closed, a place taken under `keep last`): the chain is broken when that was its last
    * branch and it had moved.
@@ -242,6 +260,12 @@ export class ChainOps {
       // the token r7 points at may have been the one dropped (a copy onto itself)
       this.chainOf(R7);
     }
+    if (!keepLast) {
+      em.emit(Mov.reg(R9, R7));
+      this.purgeWithdrawn(to);
+      em.emit(Mov.reg(R7, R9));
+      this.chainOf(R7);
+    }
     em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
     em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
     const placed = em.fresh("placed");
@@ -279,6 +303,7 @@ export class ChainOps {
     const { em } = this;
     const keepLast = this.c.layout.plan.keep === "last";
     if (keepLast) this.dropToken(to, toMap);
+    else this.purgeWithdrawn(to, toMap);
     this.lookupToken(from, none, fromMap);
     em.emit(Mov.reg(R7, R0));
     em.emit(ldMapFd(R1, toMap), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));

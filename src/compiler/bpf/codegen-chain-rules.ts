@@ -197,6 +197,10 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   const s = ops.slots;
   const done = em.fresh("no_origin");
   em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, done));
+  const keepLast = c.layout.plan.keep === "last";
+  // the holder's token: replaced (keep last, which may break its chain), or kept unless withdrawn
+  if (keepLast) ops.dropToken(s.holder);
+  else ops.purgeWithdrawn(s.holder);
   em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
   em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
   // the chain id: this CPU's clock and number (unique: one origin per event and CPU)
@@ -213,12 +217,6 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
         : null;
   if (detail !== null) loadField(c, R3, probe, detail);
   ops.appendStage(stageCode("origin"), 0, detail === null ? null : R3, { kind: "current" });
-  const keepLast = c.layout.plan.keep === "last";
-  if (keepLast) {
-    ops.dropToken(s.holder);
-    em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
-    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
-  }
   const value = em.alloc(ChainValue.size);
   em.emit(
     storeImm(FP, value + ChainValue.branches, 1, 8),
