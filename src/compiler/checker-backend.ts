@@ -19,7 +19,8 @@ interface BackendCapabilities {
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
   any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
   replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
-  ebpf: { maxChainSteps: 0, cancel: false },
+  // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
+  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
   kmod: { maxChainSteps: 0, cancel: false },
 };
 

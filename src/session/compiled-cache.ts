@@ -20,6 +20,7 @@ import type { OptionValue, ProbePlan } from "../compiler/plan.ts";
 import { sourceStampOf } from "../source-stamp.mjs";
 import { type PackedArtifact, packArtifact, unpackArtifact } from "./compiled-pack.ts";
 import { pruneCache, touch } from "./disk-cache.ts";
+import type { LiveArtifact } from "./live.ts";
 import type { Artifact } from "./types.ts";
 
 /** Bumped whenever the entry's shape changes; part of the key. */
@@ -240,8 +241,19 @@ function trusted(path: string): boolean {
   return uid === process.geteuid?.() && (mode & 0o022) === 0;
 }
 
+/** Every probe a stored artifact attaches to: its sides, cancels, and chain contexts. */
 function probesOf(artifacts: Artifact[]): ProbePlan[] {
-  return artifacts.flatMap(({ plan }) => [...plan.begins, ...plan.ends].map((side) => side.probe));
+  const probes = new Set<ProbePlan>();
+  for (const artifact of artifacts) {
+    const { plan } = artifact;
+    for (const side of [...plan.begins, ...plan.ends, ...(plan.cancels ?? [])]) {
+      probes.add(side.probe);
+    }
+    if (artifact.backend === "ebpf") {
+      for (const p of (artifact as LiveArtifact).object.programs) probes.add(p.probe);
+    }
+  }
+  return [...probes];
 }
 
 /** Sets each probe's id from tracefs; false when a probe is gone or its format changed. */

@@ -6,7 +6,7 @@
 
 import type { Assembled } from "../compiler/bpf/asm.ts";
 import { type Insn, type Register, slotCount } from "../compiler/bpf/insn.ts";
-import type { BpfProgram, TrackerObject } from "../compiler/bpf/object.ts";
+import { type BpfProgram, sidesOf, type TrackerObject } from "../compiler/bpf/object.ts";
 import type { KmodArtifact } from "./kmod.ts";
 import type { LiveArtifact } from "./live.ts";
 import type { Artifact } from "./types.ts";
@@ -23,6 +23,7 @@ interface Rare {
 }
 
 interface PackedProgram extends Omit<BpfProgram, "program" | "probe"> {
+  probe?: BpfProgram["probe"];
   sources: string[];
   insns: PackedInsn[];
 }
@@ -32,7 +33,7 @@ export interface PackedTracker extends Omit<TrackerObject, "programs"> {
 }
 
 export function packTracker(tracker: TrackerObject): PackedTracker {
-  const programs = tracker.programs.map(({ program, probe: _shared, ...rest }) => {
+  const programs = tracker.programs.map(({ program, probe, ...rest }) => {
     const sources: string[] = [];
     const index = new Map<string, number>();
     const insns = program.insns.map((i): PackedInsn => {
@@ -50,7 +51,8 @@ export function packTracker(tracker: TrackerObject): PackedTracker {
       if (Object.keys(rare).length > 0) packed.push(rare);
       return packed;
     });
-    return { ...rest, sources, insns };
+    // a chain program's probe may be a context event, not in the plan: kept as it is
+    return { ...rest, ...(rest.role === "chain" ? { probe } : {}), sources, insns };
   });
   return { ...tracker, programs };
 }
@@ -59,8 +61,8 @@ export function packTracker(tracker: TrackerObject): PackedTracker {
 export function unpackTracker(packed: PackedTracker): TrackerObject {
   const plan = packed.layout.plan;
   const programs = packed.programs.map(({ sources, insns, ...rest }): BpfProgram => {
-    const sides = rest.role === "begin" ? plan.begins : plan.ends;
-    return { ...rest, probe: sides[rest.alternative].probe, program: assembled(insns, sources) };
+    const probe = rest.probe ?? sidesOf(plan, rest.role)[rest.alternative].probe;
+    return { ...rest, probe, program: assembled(insns, sources) };
   });
   return { ...packed, programs };
 }

@@ -5,7 +5,11 @@
 import { kernelTaskOffsets } from "../compiler/bpf/btf.ts";
 import { generateTracker } from "../compiler/bpf/codegen.ts";
 import type { TrackerObject } from "../compiler/bpf/object.ts";
-import type { OptionValue, ProgramPlan, TrackerPlan } from "../compiler/plan.ts";
+import { loadCatalog } from "../compiler/catalog/index.ts";
+import { chainContextEvents } from "../compiler/contexts.ts";
+import type { OptionValue, ProbePlan, ProgramPlan, TrackerPlan } from "../compiler/plan.ts";
+import { resolveProbe } from "../compiler/probes.ts";
+import { possibleCpus } from "../kernel/bpf.ts";
 
 /** One tracker; `index` tags its hit records and must be unique within a session. */
 export function generateLiveTracker(
@@ -17,7 +21,19 @@ export function generateLiveTracker(
   const task = plan.thresholdNs !== null || plan.timeoutNs !== null ? kernelTaskOffsets() : null;
   // "pending.table" is an internal knob (tests, comparisons), not a language option
   const table = options["pending.table"] === "hash" ? "hash" : "set-associative";
-  return generateTracker(plan, index, { task, table });
+  const contexts = plan.chain ? kernelContextProbes() : undefined;
+  return generateTracker(plan, index, { task, table, contexts, cpus: possibleCpus() });
+}
+
+/** The chain context tracepoints this kernel has (its tracefs formats). */
+function kernelContextProbes(): Map<string, ProbePlan> {
+  const catalog = loadCatalog();
+  const out = new Map<string, ProbePlan>();
+  for (const id of chainContextEvents()) {
+    const found = resolveProbe(id, catalog);
+    if (found.ok) out.set(id, found.probe);
+  }
+  return out;
 }
 
 /** Every tracker of a file, indexed in order, as `ltsh run` adds them to a fresh session. */

@@ -75,6 +75,8 @@ export interface KernelCounters {
   lostHits: number;
   dropped: number;
   timeouts: number;
+  cancelled: number;
+  broken: number;
   min: bigint | null;
   max: bigint | null;
   /** The exact sum of the latencies of the pairs counted. */
@@ -91,6 +93,8 @@ export function decodeStats(perCpu: Uint8Array, cpus: number): KernelCounters {
     lostHits: 0,
     dropped: 0,
     timeouts: 0,
+    cancelled: 0,
+    broken: 0,
     min: null,
     max: null,
     sumNs: 0n,
@@ -105,6 +109,8 @@ export function decodeStats(perCpu: Uint8Array, cpus: number): KernelCounters {
     out.lostHits += Number(u64(Stats.lostHits));
     out.dropped += Number(u64(Stats.dropped));
     out.timeouts += Number(u64(Stats.timeouts));
+    out.cancelled += Number(u64(Stats.cancelled));
+    out.broken += Number(u64(Stats.broken));
     out.sumNs += u64(Stats.sum);
     if (u64(Stats.minInverted) > minInverted) minInverted = u64(Stats.minInverted);
     const max = u64(Stats.max);

@@ -18,6 +18,7 @@ import {
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
 import type { HitRecord } from "../records/types.ts";
+import { sweepChains } from "./live-chain.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
 import { openPendingTable, type PendingTableReader } from "./live-pending-table.ts";
 
@@ -85,6 +86,20 @@ export class LiveTracker {
     return decodeStats(bytes ?? new Uint8Array(percpuValueSize(Stats.size)), possibleCpus());
   }
 
+  /** A chain tracker's counters per segment (origin → … → target [→ block]). */
+  segmentCounters(): KernelCounters[] {
+    const chain = this.object.layout.plan.chain;
+    if (!chain) return [];
+    const fd = this.fds.get(`${this.name}.segments`)!;
+    const count = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
+    const size = percpuValueSize(Stats.size);
+    return Array.from({ length: count }, (_, k) => {
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, k, true);
+      return decodeStats(mapLookup(fd, key, size) ?? new Uint8Array(size), possibleCpus());
+    });
+  }
+
   /** Events its programs never saw (the kernel's recursion misses; 0 before Linux 5.12). */
   missedEvents(): number {
     return this.programFds.reduce((n, fd) => n + (programRecursionMisses(fd) ?? 0), 0);
@@ -110,6 +125,15 @@ export class LiveTracker {
     const layout = this.object.layout;
     const timeout = layout.plan.timeoutNs;
     if (timeout === null || this.closed || this.table === null) return [];
+    if (layout.plan.chain) {
+      const fds = {
+        tokens: this.fds.get(`${this.name}.tokens`)!,
+        chains: this.fds.get(layout.maps.pending)!,
+      };
+      const hits = sweepChains(fds, layout, nowNs, BigInt(timeout));
+      this.sweptTimeouts += hits.length;
+      return hits.map((hit) => ({ hit, stackId: -1 }));
+    }
     const expired = this.table.sweep(nowNs, BigInt(timeout));
     this.sweptTimeouts += expired.length;
     return expired.map(({ key, value }) => {

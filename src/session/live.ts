@@ -14,6 +14,7 @@ import { LatencyStats } from "../records/stats.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
+import { decodeChainHit, segmentNames, segmentSummary } from "./live-chain.ts";
 import { decodeHit } from "./live-decode.ts";
 import { LiveTracker } from "./live-tracker.ts";
 import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
@@ -192,14 +193,21 @@ export class LiveSession implements Session {
       if (count > 0) stats.addBucket(k, count);
     });
     stats.pending = t.pendingCount(polled ? PENDING_REFRESH_MS : 0);
-    return stats.summary();
+    const summary = { ...stats.summary(), cancelled: c.cancelled };
+    if (!t.object.layout.plan.chain) return summary;
+    const names = segmentNames(t.object.layout);
+    const segments = t.segmentCounters().map((s, i) => segmentSummary(names[i], s, t.name));
+    return { ...summary, broken: c.broken, segments };
   }
 
   private onRecord(bytes: Uint8Array): void {
     const index = new DataView(bytes.buffer, bytes.byteOffset).getUint32(Hit.tracker, true);
     const tracker = this.trackers.find((t) => t.object.layout.index === index);
     if (!tracker) return; // removed while its last records were in flight
-    const { hit, stackId } = decodeHit(bytes, tracker.object.layout);
+    const layout = tracker.object.layout;
+    const { hit, stackId } = layout.plan.chain
+      ? { hit: decodeChainHit(bytes, layout), stackId: -1 }
+      : decodeHit(bytes, layout);
     this.deliver(tracker, hit, stackId);
   }
 

@@ -148,22 +148,10 @@ const cases: [string, string, string[], BackendChoice?][] = [
     ["cancel-chain-key"],
   ],
   [
-    "eBPF refuses chains at check time",
-    "track hrtimer_expire_entry «~>» sched_switch",
-    ["backend-chain"],
-    "ebpf",
-  ],
-  [
     "kmod refuses chains at check time",
     "track hrtimer_expire_entry «~>» sched_switch",
     ["backend-chain"],
     "kmod",
-  ],
-  [
-    "eBPF refuses cancel",
-    "track sched_wakeup(pid) -> sched_switch(next_pid) cancel «sched_switch(prev_pid)»",
-    ["backend-cancel"],
-    "ebpf",
   ],
   [
     "kmod refuses cancel",
@@ -191,19 +179,32 @@ for (const [what, marked, codes, backend] of cases) {
   });
 }
 
+test("eBPF takes a chain", () => {
+  const { plan, diagnostics } = compile("track hrtimer_expire_entry ~> sched_switch", "ebpf");
+  assert.equal(diagnostics, []);
+  assert.is(plan?.trackers[0].chain?.steps.length, 2);
+});
+
 test("the backend refusal as a user reads it: file:line:col, caret, the way out", () => {
   const source = "track timer: hrtimer_expire_entry ~> sched_switch";
-  const { diagnostics } = compile(source, "ebpf");
+  const { diagnostics } = compile(source, "kmod");
   assert.is(
     renderDiagnostics(diagnostics, source),
     [
       "t.lt:1:35: error: chain trackers run only with --replay so far",
       " 1 | track timer: hrtimer_expire_entry ~> sched_switch",
       "   |                                   ^~",
-      "note: the live eBPF backend has no chains yet; record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
+      "note: the kernel-module backend (--target kmod) has no chains yet; record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
       "",
     ].join("\n"),
   );
+});
+
+test("eBPF takes cancel on a plain tracker", () => {
+  const source = "track sched_wakeup(pid) -> sched_switch(next_pid) cancel sched_switch(prev_pid)";
+  const { plan, diagnostics } = compile(source, "ebpf");
+  assert.equal(diagnostics, []);
+  assert.is(plan?.trackers[0].cancels?.length, 1);
 });
 
 test("the chain length error says the limit", () => {

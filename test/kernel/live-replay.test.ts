@@ -12,8 +12,15 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord } from "../../src/records/types.ts";
-import { openSession } from "../../src/session/backends.ts";
-import { compileText, namedCopy, namedSleep, run, runLive, sleep } from "./live-support.ts";
+import {
+  compileText,
+  namedCopy,
+  namedSleep,
+  replayTrace,
+  run,
+  runLive,
+  sleep,
+} from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
 
 const source = `
@@ -26,18 +33,6 @@ track writes: sys_enter_write($tid, fd) where comm == "ltsh_diff" && count > 3 &
 
 // writes of 1..12 bytes to fd 1, and one to fd 2 (filtered out at the begin)
 const perl = 'syswrite(STDOUT, "x" x $_) for 1..12; syswrite(STDERR, "y" x 9);';
-
-async function replay(path: string, plan: ReturnType<typeof compileText>) {
-  const hits: HitRecord[] = [];
-  const session = await openSession("replay", {
-    options: plan.options,
-    listener: { hit: (h) => hits.push(h), warning: () => {} },
-    replay: { path },
-  });
-  for (const t of plan.trackers) await session.add(t);
-  await session.done?.();
-  return { hits, summaries: await session.close() };
-}
 
 test("live and replay of the same events agree on pairs and hits", async () => {
   const plan = compileText(source);
@@ -68,7 +63,7 @@ test("live and replay of the same events agree on pairs and hits", async () => {
     assert.is(recording.bufferStats().dropped, 0, "the recording kept every event");
     const tracePath = join(dir, "trace.txt");
     writeFileSync(tracePath, recording.readTrace());
-    const reference = await replay(tracePath, plan);
+    const reference = await replayTrace(tracePath, plan);
     // to look at a failure: LTSH_KEEP_TRACE=FILE keeps the recording
     if (process.env.LTSH_KEEP_TRACE)
       writeFileSync(process.env.LTSH_KEEP_TRACE, readFileSync(tracePath));

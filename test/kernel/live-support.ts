@@ -1,13 +1,24 @@
 // Shared by the live-backend kernel suites: compile .lt text against this kernel's tracefs,
-// run a LiveSession around a workload, count this process's BPF objects, spawn workloads.
+// run a LiveSession around a workload, count this process's BPF objects, spawn workloads,
+// record the same events through tracefs and replay them (live-vs-replay differentials).
 
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
+import { openSession } from "../../src/session/backends.ts";
 import { LiveSession } from "../../src/session/live.ts";
 
 export function compileText(text: string, file = "test.lt"): ProgramPlan {
@@ -81,3 +92,98 @@ export function namedSleep(name: string): { path: string; remove: () => void } {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Records `events` through a tracefs instance while `during` runs, into a temporary trace
+ * file; `use` gets its path (removed afterwards). LTSH_KEEP_TRACE=FILE keeps a copy.
+ */
+export async function recordDuring<T>(
+  events: string[],
+  during: () => Promise<T>,
+  use: (tracePath: string, result: T) => Promise<void>,
+  bufferKiB = 8192,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-diff-"));
+  const recording = TracefsInstance.create({
+    purpose: "difftest",
+    bufferKiB,
+    overwrite: false,
+  });
+  try {
+    recording.enableEvents(recording.resolveEvents(events).events);
+    recording.resume();
+    const result = await during();
+    recording.freeze();
+    await sleep(50); // events already in flight on other CPUs land before we read
+    if (recording.bufferStats().dropped !== 0) throw new Error("the recording lost events");
+    const tracePath = join(dir, "trace.txt");
+    const text = recording.readTrace();
+    writeFileSync(tracePath, text);
+    if (process.env.LTSH_KEEP_TRACE) writeFileSync(process.env.LTSH_KEEP_TRACE, text);
+    await use(tracePath, result);
+  } finally {
+    recording.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The reference: every tracker of `plan` replayed over a recorded trace. */
+export async function replayTrace(path: string, plan: ProgramPlan): Promise<LiveRun> {
+  const hits: HitRecord[] = [];
+  const warnings: string[] = [];
+  const session = await openSession("replay", {
+    options: plan.options,
+    listener: { hit: (h) => hits.push(h), warning: (w) => warnings.push(w) },
+    replay: { path },
+  });
+  for (const t of plan.trackers) await session.add(t);
+  await session.done?.();
+  return { hits, warnings, summaries: await session.close() };
+}
+
+/**
+ * N datagrams, `gapMs` apart, to a reader thread named udp-reader (blocked in recv before the
+ * first); with `busyMs` the reader spins that long after each datagram before it blocks again;
+ * it writes a byte to /dev/null after each (a syscall a `->` hand-off can key on).
+ */
+export function udpWorkload(count: number, { gapMs = 2, busyMs = 0 } = {}): string {
+  return [
+    "import socket, threading, time, ctypes, os",
+    "libc = ctypes.CDLL(None)",
+    'null = os.open("/dev/null", os.O_WRONLY)',
+    "def reader(sock):",
+    '    libc.prctl(15, b"udp-reader", 0, 0, 0)',
+    `    for _ in range(${count}):`,
+    '        sock.recv(64); os.write(null, b"x"); t0 = time.time()',
+    `        while time.time() - t0 < ${busyMs / 1000}: pass`,
+    'r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))',
+    "t = threading.Thread(target=reader, args=(r,)); t.start()",
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+    "time.sleep(0.05)",
+    `for i in range(${count}):`,
+    `    s.sendto(b"x", r.getsockname()); time.sleep(${gapMs / 1000})`,
+    "t.join()",
+  ].join("\n");
+}
+
+/** Runs a command; resolves with its stdout. */
+export function output(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${argv[0]} exited ${code}`)),
+    );
+  });
+}
+
+/** The stage kinds of a hit, and whether its durations add up to its latency. */
+export function shape(hit: HitRecord): { kinds: string[]; sums: boolean } {
+  const chain = hit.chain ?? [];
+  const total = chain.reduce((n, s) => n + s.dur_ns, 0);
+  return { kinds: chain.map((s) => s.stage), sums: total === hit.latency_ns };
+}

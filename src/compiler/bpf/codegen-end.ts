@@ -89,6 +89,22 @@ export function emitEndBody(c: ProgramContext): void {
   epilogue(em);
 }
 
+/**
+ * For a cancel (or any program that found a begin it does not end): a begin found after its
+ * deadline is a timeout, as in replay where trace time expires it first; then EXIT.
+ */
+export function emitFoundTooLate(
+  c: ProgramContext,
+  pre: Prefetch,
+  keyOffset: number,
+  found: FoundBegin,
+): void {
+  const timeout = c.layout.plan.timeoutNs;
+  if (timeout === null) return;
+  emitLatency(c.em);
+  emitLateEnd({ c, pre, keyOffset, found }, timeout);
+}
+
 /** LATENCY = now − the begin's timestamp (PENDING = the begin's value). */
 function emitLatency(em: Emitter): void {
   em.emit(call(Helper.ktime_get_ns), Mov.reg(LATENCY, R0));
@@ -99,7 +115,7 @@ function emitLatency(em: Emitter): void {
 }
 
 /** The pair's counters in this CPU's stats value (r0). */
-function countPair(c: ProgramContext): void {
+export function countPair(c: ProgramContext): void {
   const em = c.em;
   lookupStats(c);
   increment(em, R0, Stats.pairs);
@@ -203,20 +219,22 @@ function fillHit({ c, pre, keyOffset }: End, kind: "threshold" | "timeout") {
 }
 
 /** Min is kept inverted so that an untouched (zero) slot never looks like a minimum. */
-function emitMinMax(em: Emitter) {
+export function emitMinMax(em: Emitter) {
+  const minDone = em.fresh("min_done");
+  const maxDone = em.fresh("max_done");
   em.emit(Mov.reg(R1, LATENCY), Xor.imm(R1, -1), loadMem(R2, R0, Stats.minInverted, 8));
-  em.emit(JLE.reg(R1, R2, "min_done"), storeMem(R0, Stats.minInverted, R1, 8));
-  em.label("min_done");
-  em.emit(loadMem(R2, R0, Stats.max, 8), JLE.reg(LATENCY, R2, "max_done"));
+  em.emit(JLE.reg(R1, R2, minDone), storeMem(R0, Stats.minInverted, R1, 8));
+  em.label(minDone);
+  em.emit(loadMem(R2, R0, Stats.max, 8), JLE.reg(LATENCY, R2, maxDone));
   em.emit(storeMem(R0, Stats.max, LATENCY, 8));
-  em.label("max_done");
+  em.label(maxDone);
 }
 
 /**
  * Bucket = bit length of (latency - 1), computed branch-free by a binary search whose
  * steps use `-(x >> s) >> 63` (1 when any bit above s is set). Latency 0 wraps to 64 → & 63 = 0.
  */
-function emitHistogram(em: Emitter) {
+export function emitHistogram(em: Emitter) {
   em.emit(Mov.reg(R2, LATENCY), Sub.imm(R2, 1), Mov.imm(R3, 0));
   for (const [shift, log] of [
     [32, 5],

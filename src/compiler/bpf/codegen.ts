@@ -8,6 +8,8 @@ import type { SourceRange } from "../diagnostic.ts";
 import type { ProgramPlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { emitBeginBody } from "./codegen-begin.ts";
+import { emitCancelBody } from "./codegen-cancel.ts";
+import { type ContextProbes, generateChainTracker } from "./codegen-chain.ts";
 import { emitEndBody } from "./codegen-end.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
@@ -25,7 +27,9 @@ import {
 import {
   type BpfMapSpec,
   type BpfProgram,
+  type ProgramRole,
   ringbufSpec,
+  sidesOf,
   type TrackerLayout,
   type TrackerObject,
 } from "./object.ts";
@@ -41,6 +45,9 @@ export {
   type TrackerLayout,
   type TrackerObject,
 } from "./object.ts";
+
+/** A woken task is looked for on at most this many CPUs (an unrolled scan). */
+const MAX_CPUS = 64;
 
 /** Kernel object names: [A-Za-z0-9_.], at most 15 characters. */
 export function kernelName(tracker: string, suffix: string): string {
@@ -58,6 +65,10 @@ export interface CodegenOptions {
   table?: "set-associative" | "hash";
   /** This kernel's task_struct offsets (BTF): cheaper begin/end contexts than helpers. */
   task?: TaskOffsets | null;
+  /** Chain trackers: the context tracepoints (scopes, propagation) this kernel has. */
+  contexts?: ContextProbes;
+  /** Chain trackers: this machine's possible CPUs (where a woken task may be running). */
+  cpus?: number;
 }
 
 /** Generates the programs and maps of one tracker; `index` tags its hit records. */
@@ -66,6 +77,11 @@ export function generateTracker(
   index: number,
   options: CodegenOptions = {},
 ): TrackerObject {
+  if (plan.chain) {
+    const name = (suffix: string) => kernelName(plan.name, suffix);
+    const cpus = Math.min(options.cpus ?? 1, MAX_CPUS);
+    return generateChainTracker(plan, index, options.contexts ?? new Map(), name, cpus);
+  }
   const key = keyLayout(plan.keyTypes);
   const pending = pendingLayout(plan);
   const stacks = hasAction(plan, "stack") ? `${plan.name}.stacks` : null;
@@ -100,10 +116,10 @@ export function generateTracker(
       maxEntries: STACK_ENTRIES,
     });
   }
-  const programs = [
-    ...plan.ends.map((_, i) => program(layout, "end", i, options)),
-    ...plan.begins.map((_, i) => program(layout, "begin", i, options)),
-  ];
+  // grammar/README.md: on one event, ends first, then cancels, then begins
+  const programs = (["end", "cancel", "begin"] as const).flatMap((role) =>
+    sidesOf(plan, role).map((_, i) => program(layout, role, i, options)),
+  );
   return { layout, maps, programs };
 }
 
@@ -118,12 +134,12 @@ function pendingTable(layout: TrackerLayout): PendingTable {
 // begins the next (off-CPU: sched_switch), the end sees the pending begin of the previous one.
 function program(
   layout: TrackerLayout,
-  role: "begin" | "end",
+  role: ProgramRole,
   alternative: number,
   options: CodegenOptions,
 ): BpfProgram {
   const plan = layout.plan;
-  const side = role === "begin" ? plan.begins[alternative] : plan.ends[alternative];
+  const side = sidesOf(plan, role)[alternative];
   const em = new Emitter();
   const ctx: ProgramContext = {
     em,
@@ -135,7 +151,8 @@ function program(
     task: options.task ?? undefined,
   };
   if (role === "begin") emitBeginBody(ctx);
-  else emitEndBody(ctx);
+  else if (role === "end") emitEndBody(ctx);
+  else emitCancelBody(ctx);
   return {
     name: kernelName(plan.name, `${role[0]}${alternative}`),
     tracker: plan.name,

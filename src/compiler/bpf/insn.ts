@@ -227,6 +227,11 @@ export function xchg(dst: Register, offset: number, src: Register): Insn {
   return insn(BPF_STX | BPF_ATOMIC | BPF_DW, dst, src, offset, BPF_XCHG);
 }
 
+/** 64-bit atomic add returning the old value: src = the old *(dst+off), *(dst+off) += src. */
+export function fetchAdd(dst: Register, offset: number, src: Register): Insn {
+  return insn(BPF_STX | BPF_ATOMIC | BPF_DW, dst, src, offset, BPF_ADD | BPF_FETCH);
+}
+
 /** Size in 8-byte slots: ld_imm64 takes two. */
 export function slotCount(i: Insn): number {
   return i.imm64 !== undefined ? 2 : 1;

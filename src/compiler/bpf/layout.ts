@@ -67,7 +67,11 @@ export const Stats = {
   sum: 56,
   hist: 64, // u64[64]: bucket k counts latencies v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1)
   buckets: 64,
-  size: 64 + 64 * 8,
+  /** Begins forgotten by a `cancel` clause (after the histogram: the offsets above stay). */
+  cancelled: 64 + 64 * 8,
+  /** Chain trackers: chains whose every branch was dropped before the target. */
+  broken: 64 + 64 * 8 + 8,
+  size: 64 + 64 * 8 + 16,
 } as const;
 
 /** Where each key element lives in the key buffer: ints widened to 8 bytes, strings padded to 8. */

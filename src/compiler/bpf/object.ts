@@ -4,7 +4,7 @@
 
 import type { MapSpec } from "../../kernel/bpf.ts";
 import { BpfMapType } from "../../kernel/uapi-bpf.ts";
-import type { ProbePlan, TrackerPlan } from "../plan.ts";
+import type { ProbePlan, ProbeSide, TrackerPlan } from "../plan.ts";
 import type { Assembled } from "./asm.ts";
 import {
   type KeyLayout,
@@ -18,12 +18,23 @@ export interface BpfMapSpec extends MapSpec {
   ref: string;
 }
 
+/** "chain": a chain tracker's program on one tracepoint (codegen-chain.ts). */
+export type ProgramRole = "begin" | "end" | "cancel" | "chain";
+
+/** The plan's alternatives of a role (a program's probe is `sidesOf(...)[alternative]`). */
+export function sidesOf(plan: TrackerPlan, role: ProgramRole): ProbeSide[] {
+  if (role === "begin") return plan.begins;
+  if (role === "end") return plan.ends;
+  if (role === "cancel") return plan.cancels ?? [];
+  return [];
+}
+
 export interface BpfProgram {
   /** Kernel name, "ltsh_..." ≤ 15 chars. */
   name: string;
   tracker: string;
-  role: "begin" | "end";
-  /** Index into TrackerPlan.begins / .ends. */
+  role: ProgramRole;
+  /** Index into TrackerPlan.begins / .ends / .cancels. */
   alternative: number;
   probe: ProbePlan;
   program: Assembled;

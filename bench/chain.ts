@@ -1,0 +1,119 @@
+// What a chain tracker's programs cost in the kernel (bpf_stats: mean time per run), under
+// `perf bench sched pipe` pinned to one CPU, next to the empty-program floor on the same
+// tracepoints:
+// - "idle": a chain whose origin never fires: every sched_switch / sched_waking run is an
+//   event that does not move a chain (the scope, holder and filter work only);
+// - "moving": a chain started by each write of the benchmark (`sys_enter_write` in its task),
+//   carried by the waking of the reader and ended when the reader runs: every waking and
+//   nearly every switch moves a chain.
+// Rounds interleaved, medians printed. Run as root: node --import tsx bench/chain.ts [ROUNDS]
+
+import { execFileSync } from "node:child_process";
+import { compileSource } from "../src/compiler/compile.ts";
+import { LiveSession } from "../src/session/live.ts";
+import { perfBench, withBpfStats, withEmptyPrograms } from "./live-measure.ts";
+
+const rounds = Number(process.argv[2] ?? 5);
+const LOOPS = 50_000;
+const TRACEPOINTS = ["sched:sched_switch", "sched:sched_waking"];
+
+const trackers = {
+  idle: "track idle: softirq_raise where vec == 99 ~> sched_switch",
+  moving: `track moving: sys_enter_write where comm == "sched-pipe"
+    ~> sched_switch where next_comm == "sched-pipe"`,
+};
+
+type Costs = Record<string, number>;
+
+interface ProgEntry {
+  id: number;
+  run_time_ns?: number;
+  run_cnt?: number;
+}
+
+function progStats(): Map<number, { ns: number; runs: number }> {
+  const out = execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" });
+  return new Map(
+    (JSON.parse(out) as ProgEntry[]).map((p) => [
+      p.id,
+      { ns: p.run_time_ns ?? 0, runs: p.run_cnt ?? 0 },
+    ]),
+  );
+}
+
+/** This process's programs by tracepoint, from `bpftool perf show`. */
+function ourPrograms(): Map<string, number> {
+  const out = execFileSync("bpftool", ["perf", "show", "--json"], { encoding: "utf8" });
+  const entries = JSON.parse(out) as { pid: number; prog_id: number; tracepoint?: string }[];
+  return new Map(
+    entries
+      .filter((e) => e.pid === process.pid && e.tracepoint)
+      .map((e) => [e.tracepoint!, e.prog_id]),
+  );
+}
+
+/** Mean ns per run of each program (by tracepoint) while the benchmark runs. */
+function measure(programs: Map<string, number>): Costs {
+  const before = progStats();
+  perfBench(LOOPS);
+  const after = progStats();
+  const costs: Costs = {};
+  for (const [tp, id] of programs) {
+    const a = after.get(id);
+    const b = before.get(id) ?? { ns: 0, runs: 0 };
+    if (a && a.runs > b.runs) costs[tp] = (a.ns - b.ns) / (a.runs - b.runs);
+  }
+  return costs;
+}
+
+async function chainCosts(source: string): Promise<Costs> {
+  const { plan } = compileSource(source, "bench.lt", { backend: "ebpf" });
+  if (!plan) throw new Error(`does not compile: ${source}`);
+  const session = LiveSession.open({
+    options: plan.options,
+    listener: { hit: () => {}, warning: () => {} },
+  });
+  try {
+    for (const t of plan.trackers) await session.add(t);
+    return measure(ourPrograms());
+  } finally {
+    const [summary] = await session.close();
+    process.stderr.write(`${summary.tracker}: ${summary.pairs} pairs, ${summary.missed} missed\n`);
+  }
+}
+
+function floorCosts(): Costs {
+  return withEmptyPrograms(TRACEPOINTS, () => {
+    const programs = ourProgramsByName();
+    return measure(programs);
+  });
+}
+
+/** The empty programs are attached by this process too. */
+function ourProgramsByName(): Map<string, number> {
+  const all = ourPrograms();
+  return new Map([...all].filter(([tp]) => TRACEPOINTS.some((t) => t.endsWith(tp))));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+await withBpfStats(async () => {
+  const samples: Record<string, Record<string, number[]>> = { floor: {}, idle: {}, moving: {} };
+  const add = (kind: string, costs: Costs) => {
+    for (const [tp, ns] of Object.entries(costs)) {
+      samples[kind][tp] = [...(samples[kind][tp] ?? []), ns];
+    }
+  };
+  for (let round = 0; round < rounds; round++) {
+    add("floor", floorCosts());
+    add("idle", await chainCosts(trackers.idle));
+    add("moving", await chainCosts(trackers.moving));
+  }
+  for (const kind of ["floor", "idle", "moving"]) {
+    for (const [tp, xs] of Object.entries(samples[kind]).sort()) {
+      if (!["sched_switch", "sched_waking", "sys_enter_write"].some((n) => tp.endsWith(n)))
+        continue;
+      console.log(`${kind.padEnd(7)} ${tp.padEnd(28)} ${median(xs).toFixed(0).padStart(6)} ns/run`);
+    }
+  }
+});

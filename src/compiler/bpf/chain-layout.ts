@@ -1,0 +1,62 @@
+// Byte layouts of chain trackers on eBPF, shared by the programs (codegen-chain*.ts) and the
+// live session that decodes them (src/session/live-chain.ts): a token (the chain's header and
+// a fixed number of stages), the holder keys of the token table, the per-CPU scope stack,
+// the chain table's value, and the hit record.
+
+import { MAX_CHAIN_STEPS } from "../plan.ts";
+
+/** Stages a token keeps on eBPF; past it the latest stage replaces the last one kept. */
+export const BPF_MAX_STAGES = 16;
+
+/** One stage: the Ctx layout (ts, pid_tgid, cpu, info, comm), info = kind << 24 | step << 16 | detail. */
+export const Stage = { ts: 0, pidTgid: 8, cpu: 16, info: 20, comm: 24, size: 40 } as const;
+
+/** Stage kinds as the programs store them (ChainStage.stage names them). */
+export const STAGE_KINDS = [
+  "origin",
+  "raise",
+  "softirq",
+  "waking",
+  "run",
+  "preempted",
+  "waypoint",
+  "target",
+  "block",
+] as const;
+export type BpfStageKind = (typeof STAGE_KINDS)[number];
+export const stageCode = (kind: BpfStageKind) => STAGE_KINDS.indexOf(kind);
+
+/** A token: which chain, its origin, the steps reached (and when), then its stages. */
+export const Token = {
+  chain: 0, // u64 chain id (the chain table's key)
+  originTs: 8, // u64
+  step: 16, // u32 index of the next step to reach
+  flags: 20, // u32 bit 0: at the target, waiting for the block (until block)
+  stages: 24, // u32 stages kept
+  stepTs: 32, // u64[MAX_CHAIN_STEPS + 2]: when each step (and the block) was reached
+  stage0: 32 + (MAX_CHAIN_STEPS + 2) * 8,
+  size: 32 + (MAX_CHAIN_STEPS + 2) * 8 + BPF_MAX_STAGES * Stage.size,
+} as const;
+
+export const AT_TARGET = 1;
+
+/**
+ * Holder keys of the token table (u64): a task by tid (the idle task: IDLE | cpu), an open
+ * scope by CPU and depth, a pending softirq raise by CPU and vector.
+ */
+export const Holder = {
+  idle: 1n << 40n,
+  scope: 2n << 56n,
+  raise: 3n << 56n,
+} as const;
+
+/** The per-CPU scope stack: depth, then each open scope's kind code. */
+export const MAX_SCOPE_DEPTH = 8;
+export const CpuState = { depth: 0, kinds: 8, size: 8 + MAX_SCOPE_DEPTH * 4 } as const;
+
+/** The chain table's value: live branches (atomic), and whether the chain left its origin. */
+export const ChainValue = { branches: 0, moved: 8, size: 16 } as const;
+
+/** A chain hit in the ring buffer: the tracker, the kind, the latency, the token. */
+export const ChainHit = { tracker: 0, kind: 4, latency: 8, token: 16 } as const;
+export const CHAIN_HIT_SIZE = ChainHit.token + Token.size;

@@ -1,0 +1,403 @@
+// The operations a chain tracker's programs are made of (codegen-chain.ts composes them per
+// tracepoint): the current holder's key, token lookups, copies and moves under the keep
+// policy, stage appends, dropping a branch (counting a broken chain), ending a chain (the hit
+// record, the pair's counters and each segment's). Layouts: chain-layout.ts.
+
+import {
+  AT_TARGET,
+  BPF_MAX_STAGES,
+  ChainValue,
+  CpuState,
+  Holder,
+  Stage,
+  Token,
+} from "./chain-layout.ts";
+import { endChain } from "./codegen-chain-end.ts";
+import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
+import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
+import {
+  Add,
+  And,
+  call,
+  FP,
+  fetchAdd,
+  JEq,
+  JGE,
+  JLT,
+  JNE,
+  ja,
+  LSh,
+  ldImm64,
+  ldMapFd,
+  loadMem,
+  Mov,
+  Mul,
+  Or,
+  R0,
+  R1,
+  R2,
+  R3,
+  R4,
+  R6,
+  R7,
+  R8,
+  R9,
+  type Register,
+  RSh,
+  Sub,
+  storeImm,
+  storeMem,
+} from "./insn.ts";
+import { Stats } from "./layout.ts";
+
+/** The maps of a chain tracker, by the refs its programs use. */
+export interface ChainMaps {
+  tokens: string;
+  chains: string;
+  cpu: string;
+  scratch: string;
+  segments: string;
+  /** `->` hand-offs: (step index, key values) → token. */
+  handoffs: string;
+  /** Per CPU (an ARRAY read across CPUs): the task running there, and the switch steps its switch-in met. */
+  running: string;
+}
+
+/** Stack slots every chain program has. */
+export interface ChainSlots {
+  now: number;
+  cpu: number;
+  holder: number;
+  other: number;
+  chainId: number;
+  zero: number;
+  /** The scope depth at currentHolder() (0: task context). */
+  depth: number;
+  /** A woken task found running: its CPU, and the switch steps its switch-in met. */
+  runCpu: number;
+  runFlags: number;
+}
+
+/** The stage's task: the current one, or a task named by a u32 field of the event. */
+export type StageTask =
+  | { kind: "current" }
+  | { kind: "field"; tid: number; comm: number; cpuSlot?: number };
+
+export class ChainOps {
+  constructor(
+    readonly c: ProgramContext,
+    readonly maps: ChainMaps,
+    readonly slots: ChainSlots,
+    /** CPUs a woken task may be running on (the `running` map's entries). */
+    readonly cpus: number,
+  ) {}
+
+  get em() {
+    return this.c.em;
+  }
+
+  /** now, cpu and a zero index on the stack (first thing in a program). */
+  prologue(): void {
+    const { em } = this;
+    const s = this.slots;
+    em.emit(Mov.reg(R6, R1), call(Helper.ktime_get_ns), storeMem(FP, s.now, R0, 8));
+    em.emit(call(Helper.get_smp_processor_id), storeMem(FP, s.cpu, R0, 8));
+    em.emit(storeImm(FP, s.zero, 0, 8));
+  }
+
+  /** r0 = this CPU's scope stack (exits when the lookup fails: it cannot). */
+  cpuState(): void {
+    const { em } = this;
+    em.emit(ldMapFd(R1, this.maps.cpu), Mov.reg(R2, FP), Add.imm(R2, this.slots.zero));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, "exit"));
+  }
+
+  /** *(fp + at) = the key of scope `depthReg` on this CPU. */
+  scopeKey(at: number, depth: Register): void {
+    const { em } = this;
+    em.emit(loadMem(R1, FP, this.slots.cpu, 8), LSh.imm(R1, 8), Or.reg(R1, depth));
+    em.emit(ldImm64(R2, Holder.scope), Or.reg(R1, R2), storeMem(FP, at, R1, 8));
+  }
+
+  /** *(fp + at) = the key of task `tid` (r-register) on this CPU (tid 0: this CPU's idle task). */
+  taskKey(at: number, tid: Register): void {
+    const { em } = this;
+    const done = em.fresh("task_key");
+    em.emit(storeMem(FP, at, tid, 8), JNE.imm(tid, 0, done));
+    em.emit(loadMem(R1, FP, this.slots.cpu, 8), ldImm64(R2, Holder.idle), Or.reg(R1, R2));
+    em.emit(storeMem(FP, at, R1, 8));
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  /** *(fp + at) = the key of this CPU's pending raise of vector `vec` (a register). */
+  raiseKey(at: number, vec: Register): void {
+    const { em } = this;
+    em.emit(loadMem(R1, FP, this.slots.cpu, 8), LSh.imm(R1, 8), Or.reg(R1, vec));
+    em.emit(ldImm64(R2, Holder.raise), Or.reg(R1, R2), storeMem(FP, at, R1, 8));
+  }
+
+  /** slots.holder = the current context: the innermost open scope, else the running task. */
+  currentHolder(): void {
+    const { em } = this;
+    const task = em.fresh("in_task");
+    const done = em.fresh("holder_done");
+    this.cpuState();
+    em.emit(loadMem(R7, R0, CpuState.depth, 4), storeMem(FP, this.slots.depth, R7, 8));
+    em.emit(JEq.imm(R7, 0, task));
+    em.emit(Sub.imm(R7, 1));
+    this.scopeKey(this.slots.holder, R7);
+    em.emit(ja(done));
+    em.label(task);
+    em.emit(call(Helper.get_current_pid_tgid), Mov.reg(R7, R0), LSh.imm(R7, 32), RSh.imm(R7, 32));
+    this.taskKey(this.slots.holder, R7);
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  /** r0 = the token at the key on the stack at `at`, or jump to `none`. */
+  lookupToken(at: number, none: string, map = this.maps.tokens): void {
+    const { em } = this;
+    em.emit(ldMapFd(R1, map), Mov.reg(R2, FP), Add.imm(R2, at));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
+  }
+
+  /** r0 = the chain table's value of the id on the stack, or jump to `none`. */
+  lookupChain(none: string): void {
+    const { em } = this;
+    em.emit(ldMapFd(R1, this.maps.chains), Mov.reg(R2, FP), Add.imm(R2, this.slots.chainId));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
+  }
+
+  /** slots.chainId = the chain of the token at `token`. */
+  chainOf(token: Register): void {
+    this.em.emit(loadMem(R1, token, Token.chain, 8), storeMem(FP, this.slots.chainId, R1, 8));
+  }
+
+  /** One more (or one fewer) live branch of the chain in slots.chainId; marks it moved. */
+  addBranch(delta: 1 | -1, whenLast?: string): void {
+    const { em } = this;
+    const skip = em.fresh("branch_done");
+    this.lookupChain(skip);
+    em.emit(Mov.imm(R1, delta), fetchAdd(R0, ChainValue.branches, R1));
+    if (delta === 1) em.emit(storeImm(R0, ChainValue.moved, 1, 8));
+    else if (whenLast) {
+      em.emit(JNE.imm(R1, 1, skip), loadMem(R1, R0, ChainValue.moved, 8), ja(whenLast));
+    }
+    em.label(skip);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  /**
+   * Deletes the token at `at` when its chain has ended (a branch withdrawn when another one
+   * ended the chain, which replay removes at once): it must not keep its place from a new
+   * chain under `keep first`.
+   */
+  purgeWithdrawn(at: number, map = this.maps.tokens): void {
+    const { em } = this;
+    const done = em.fresh("not_withdrawn");
+    this.lookupToken(at, done, map);
+    this.chainOf(R0);
+    this.lookupChain(`${done}_gone`);
+    em.emit(ja(done));
+    em.label(`${done}_gone`);
+    this.deleteToken(at, map);
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  /**
+   * Drops the token at the key on the stack at `at` (a task that blocked, a scope that
+   * closed, a place taken under `keep last`): the chain is broken when that was its last
+   * branch and it had moved.
+   */
+  dropToken(at: number, map = this.maps.tokens): void {
+    const { em } = this;
+    const done = em.fresh("drop_done");
+    const last = em.fresh("last_branch");
+    this.lookupToken(at, done, map);
+    this.chainOf(R0);
+    this.deleteToken(at, map);
+    this.addBranch(-1, last);
+    em.emit(ja(done));
+    em.label(last);
+    // r1 = moved: forget the chain, count it broken when it had left its origin's context
+    em.emit(Mov.reg(R7, R1));
+    this.deleteChain();
+    em.emit(JNE.imm(R0, 0, done), JEq.imm(R7, 0, done));
+    lookupStats(this.c);
+    increment(em, R0, Stats.broken);
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  deleteToken(at: number, map = this.maps.tokens): void {
+    const { em } = this;
+    em.emit(ldMapFd(R1, map), Mov.reg(R2, FP), Add.imm(R2, at));
+    em.emit(call(Helper.map_delete_elem));
+  }
+
+  /** Deletes slots.chainId from the chain table: r0 = 0 for the one CPU that did. */
+  deleteChain(): void {
+    const { em } = this;
+    em.emit(ldMapFd(R1, this.maps.chains), Mov.reg(R2, FP), Add.imm(R2, this.slots.chainId));
+    em.emit(call(Helper.map_delete_elem));
+  }
+
+  /**
+   * Copies the token r7 points at to the key at `to` under the keep policy (`oldestWins`: a
+   * token there stays, as for pending raises); counts a copy that does not fit as dropped.
+   * Jumps to `none` when nothing was copied; else r9 = the copy.
+   */
+  copyToken(to: number, oldestWins: boolean, none: string): void {
+    const { em } = this;
+    const keepLast = !oldestWins && this.c.layout.plan.keep === "last";
+    this.chainOf(R7);
+    if (keepLast) {
+      em.emit(Mov.reg(R9, R7));
+      this.dropToken(to);
+      em.emit(Mov.reg(R7, R9));
+      // the token r7 points at may have been the one dropped (a copy onto itself)
+      this.chainOf(R7);
+    }
+    if (!keepLast) {
+      em.emit(Mov.reg(R9, R7));
+      this.purgeWithdrawn(to);
+      em.emit(Mov.reg(R7, R9));
+      this.chainOf(R7);
+    }
+    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
+    em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
+    const placed = em.fresh("placed");
+    em.emit(JEq.imm(R0, 0, placed), JEq.imm(R0, -EEXIST, none));
+    lookupStats(this.c);
+    increment(em, R0, Stats.dropped);
+    em.emit(ja(none));
+    em.label(placed);
+    this.addBranch(1);
+    this.lookupToken(to, none);
+    em.emit(Mov.reg(R9, R0));
+  }
+
+  /** Moves the token at `from` to `to` (a raise into its softirq); r9 = it, else `none`. */
+  moveToken(from: number, to: number, none: string): void {
+    const { em } = this;
+    this.lookupToken(from, none);
+    em.emit(Mov.reg(R7, R0));
+    this.chainOf(R7);
+    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
+    em.emit(Mov.imm(R4, BPF_ANY), call(Helper.map_update_elem), JNE.imm(R0, 0, none));
+    this.deleteToken(from);
+    this.lookupChain(none);
+    em.emit(storeImm(R0, ChainValue.moved, 1, 8));
+    this.lookupToken(to, none);
+    em.emit(Mov.reg(R9, R0));
+  }
+
+  /**
+   * Moves the token at `from` (in `fromMap`) to `to` (in `toMap`) under the keep policy: a
+   * `->` hand-off into the hand-off table, or out of it into a context. A token that loses to
+   * one already there is dropped (it may break its chain). r9 = the moved token, else `none`.
+   */
+  handOver(from: number, fromMap: string, to: number, toMap: string, none: string): void {
+    const { em } = this;
+    const keepLast = this.c.layout.plan.keep === "last";
+    if (keepLast) this.dropToken(to, toMap);
+    else this.purgeWithdrawn(to, toMap);
+    this.lookupToken(from, none, fromMap);
+    em.emit(Mov.reg(R7, R0));
+    em.emit(ldMapFd(R1, toMap), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
+    em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
+    const moved = em.fresh("handed");
+    em.emit(JEq.imm(R0, 0, moved));
+    this.dropToken(from, fromMap);
+    em.emit(ja(none));
+    em.label(moved);
+    this.chainOf(R7);
+    this.deleteToken(from, fromMap);
+    const marked = em.fresh("marked");
+    this.lookupChain(marked);
+    em.emit(storeImm(R0, ChainValue.moved, 1, 8));
+    em.label(marked);
+    this.lookupToken(to, none, toMap);
+    em.emit(Mov.reg(R9, R0));
+  }
+
+  /**
+   * Appends a stage to the token r9 points at (r9 kept): now, this CPU, the task, the kind,
+   * the step and a detail (irq number or vector, from a register or 0). Past BPF_MAX_STAGES
+   * the last stage kept is replaced: the durations still add up to the latency.
+   */
+  appendStage(kind: number, step: number, detail: Register | null, task: StageTask): void {
+    const { em } = this;
+    const s = this.slots;
+    const room = em.fresh("room");
+    const at = em.fresh("stage_at");
+    if (detail !== null) em.emit(Mov.reg(R4, detail), And.imm(R4, 0xffff));
+    else em.emit(Mov.imm(R4, 0));
+    em.emit(loadMem(R1, R9, Token.stages, 4), JLT.imm(R1, BPF_MAX_STAGES, room));
+    em.emit(Mov.imm(R1, BPF_MAX_STAGES - 1), ja(at));
+    em.label(room);
+    em.emit(Mov.reg(R2, R1), Add.imm(R2, 1), storeMem(R9, Token.stages, R2, 4));
+    em.label(at);
+    em.emit(And.imm(R1, BPF_MAX_STAGES - 1), Mul.imm(R1, Stage.size), Add.imm(R1, Token.stage0));
+    em.emit(Mov.reg(R8, R9), Add.reg(R8, R1));
+    em.emit(loadMem(R1, FP, s.now, 8), storeMem(R8, Stage.ts, R1, 8));
+    const cpuSlot = task.kind === "field" ? (task.cpuSlot ?? s.cpu) : s.cpu;
+    em.emit(loadMem(R1, FP, cpuSlot, 8), storeMem(R8, Stage.cpu, R1, 4));
+    em.emit(Mov.imm(R1, (kind << 24) | (step << 16)), Or.reg(R1, R4));
+    em.emit(storeMem(R8, Stage.info, R1, 4));
+    if (task.kind === "current") {
+      em.emit(call(Helper.get_current_pid_tgid), storeMem(R8, Stage.pidTgid, R0, 8));
+      em.emit(Mov.reg(R1, R8), Add.imm(R1, Stage.comm), Mov.imm(R2, 16));
+      em.emit(call(Helper.get_current_comm));
+    } else {
+      em.emit(loadMem(R1, R6, task.tid, 4), storeMem(R8, Stage.pidTgid, R1, 8));
+      em.emit(Mov.reg(R1, R8), Add.imm(R1, Stage.comm), Mov.imm(R2, 16));
+      em.emit(Mov.reg(R3, R6), Add.imm(R3, task.comm), call(Helper.probe_read_kernel));
+    }
+  }
+
+  /** Jumps to `target` when the last stage of the token r9 points at is this event's. */
+  ifLastStageIsThisEvent(target: string): void {
+    const { em } = this;
+    em.emit(loadMem(R1, R9, Token.stages, 4), JEq.imm(R1, 0, `${target}_none`), Sub.imm(R1, 1));
+    em.emit(And.imm(R1, BPF_MAX_STAGES - 1), Mul.imm(R1, Stage.size), Add.reg(R1, R9));
+    em.emit(loadMem(R2, R1, Token.stage0 + Stage.ts, 8), loadMem(R3, FP, this.slots.now, 8));
+    em.emit(JEq.reg(R2, R3, target));
+    em.label(`${target}_none`);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  /**
+   * The token r9 points at reaches its next step now; the last step ends the chain (`until
+   * run`, or a target in an interrupt scope) or waits for its task to block (`until block`).
+   */
+  reach(inScope: boolean, tokenKey: number): void {
+    const { em } = this;
+    const plan = this.c.layout.plan;
+    const steps = plan.chain!.steps.length;
+    const done = em.fresh("reached");
+    em.emit(loadMem(R1, R9, Token.step, 4), Mov.reg(R2, R1), And.imm(R2, 15));
+    em.emit(JGE.imm(R2, Token.stage0 / 8 - Token.stepTs / 8, done));
+    em.emit(LSh.imm(R2, 3), Add.imm(R2, Token.stepTs), Mov.reg(R3, R9), Add.reg(R3, R2));
+    em.emit(loadMem(R4, FP, this.slots.now, 8), storeMem(R3, 0, R4, 8));
+    em.emit(Add.imm(R1, 1), storeMem(R9, Token.step, R1, 4), JLT.imm(R1, steps, done));
+    if (plan.chain!.until === "block") {
+      const end = em.fresh("end_here");
+      if (inScope) em.emit(loadMem(R1, FP, this.slots.depth, 8), JNE.imm(R1, 0, end));
+      em.emit(loadMem(R1, R9, Token.flags, 4), Or.imm(R1, AT_TARGET));
+      em.emit(storeMem(R9, Token.flags, R1, 4), ja(done));
+      // reached in a task: it waits for the block; in an interrupt scope it ends here
+      if (!inScope) {
+        em.label(done);
+        em.emit(Mov.imm(R0, 0));
+        return;
+      }
+      em.label(end);
+    }
+    endChain(this, tokenKey);
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+}
