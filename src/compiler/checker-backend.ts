@@ -44,10 +44,10 @@ export function checkBackend(
       report(
         context,
         "backend-chain",
-        "chain trackers run only with --replay so far",
+        `chain trackers do not run on ${NAMES[backend as BackendName]} yet`,
         tracker.chainArrow,
         [
-          `${NAMES[backend as BackendName]} has no chains yet; record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE`,
+          "run them live on the eBPF backend (the default), or record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
         ],
       );
     } else if (chain.steps.length > caps.maxChainSteps) {

@@ -191,10 +191,10 @@ test("the backend refusal as a user reads it: file:line:col, caret, the way out"
   assert.is(
     renderDiagnostics(diagnostics, source),
     [
-      "t.lt:1:35: error: chain trackers run only with --replay so far",
+      "t.lt:1:35: error: chain trackers do not run on the kernel-module backend (--target kmod) yet",
       " 1 | track timer: hrtimer_expire_entry ~> sched_switch",
       "   |                                   ^~",
-      "note: the kernel-module backend (--target kmod) has no chains yet; record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
+      "note: run them live on the eBPF backend (the default), or record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
       "",
     ].join("\n"),
   );

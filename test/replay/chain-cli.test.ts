@@ -79,7 +79,7 @@ test("ltsh check takes chains; the kmod backend refuses them with a caret", () =
     assert.is(stdout, "");
     assert.match(
       stderr,
-      `${LO}:8:5: error: chain trackers run only with --replay so far\n 8 |     ~> sched_switch`,
+      `${LO}:9:5: error: chain trackers do not run on the kernel-module backend (--target kmod) yet\n 9 |     ~> sched_switch`,
     );
     assert.match(stderr, "   |     ^~\n");
   }
