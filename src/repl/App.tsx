@@ -3,10 +3,11 @@
 // shares the terminal's rows between the table, the histogram and the prompt.
 
 import { Box, Text, useWindowSize } from "ink";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { Vocabulary } from "./completion.ts";
 import type { ShellController } from "./controller.ts";
 import { fit } from "./format.ts";
+import { Narration, type PromptKeys } from "./narration.ts";
 import { type Action, initialState, reducer, type ShellState } from "./state.ts";
 import { type InputHandlers, useShellInput } from "./use-shell-input.ts";
 import { Feed, HistogramPanel, Lines, Prompt, StatusBar, TrackersPanel } from "./views.tsx";
@@ -26,7 +27,13 @@ export interface AppProps {
   banner?: string[];
   /** False in tests that flush and poll the controller by hand. */
   timers?: boolean;
+  /** Lines kept above the tables (a demo's narration), redrawn when they change. */
+  narration?: Narration;
+  /** Keys acting on an empty prompt (a demo's `f`). */
+  promptKeys?: PromptKeys;
 }
+
+const NO_NARRATION = new Narration();
 
 const MAX_ERROR_LINES = 8;
 const MAX_CANDIDATE_LINES = 3;
@@ -73,18 +80,24 @@ export function App(props: AppProps) {
         return propsRef.current.vocabulary;
       },
       onClearScreen: () => propsRef.current.onClearScreen?.(),
+      get promptKeys() {
+        return propsRef.current.promptKeys;
+      },
       queue: { last: Promise.resolve() },
     }),
     [dispatch],
   );
   useShellInput(handlers);
+  const narration = props.narration ?? NO_NARRATION;
+  const narrationLines = useSyncExternalStore(narration.subscribe, narration.lines);
 
   const width = Math.max(20, columns - 1);
-  const layout = shareRows(state, width, rows);
+  const layout = shareRows(state, width, rows - narrationLines.length);
   return (
     <>
       <Feed printed={state.printed} width={width} />
       <Box flexDirection="column" width={width}>
+        {narrationLines.length > 0 && <Lines lines={narrationLines} color="magenta" />}
         <TrackersPanel state={state} width={width} maxRows={layout.tableRows} />
         <HistogramPanel state={state} width={width} maxRows={layout.histogramRows} />
         {layout.errorLines.length > 0 && <Lines lines={layout.errorLines} color="red" />}

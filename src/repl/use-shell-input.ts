@@ -4,6 +4,7 @@
 import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";
 import type { Outcome } from "./controller.ts";
+import type { PromptKeys } from "./narration.ts";
 import type { Action, ShellState } from "./state.ts";
 
 export interface InputHandlers {
@@ -13,6 +14,8 @@ export interface InputHandlers {
   submit(line: string): Promise<Outcome>;
   vocabulary: Vocabulary;
   onClearScreen(): void;
+  /** Keys acting on an empty prompt (a demo's `f`). */
+  promptKeys?: PromptKeys;
   /** Lines run one after the other, in the order they were entered. */
   queue: { last: Promise<void> };
 }
@@ -62,6 +65,8 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
   else if (key.ctrl && input === "d")
     dispatch({ type: getState().line.text === "" ? "quit" : "delete" });
   else if (key.ctrl && input === "l") handlers.onClearScreen();
+  else if (getState().line.text === "" && handlers.promptKeys?.[input])
+    handlers.promptKeys[input]();
   else if (!key.ctrl && !key.meta && !key.escape && input !== "") insertTyped(handlers, input);
 }
 

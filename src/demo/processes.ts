@@ -1,0 +1,159 @@
+// The demo's background processes: each started in its own process group (setsid), ended
+// with everything it started when ltsh exits (normal exit, Ctrl-C, SIGTERM, a crash), and
+// found and killed at the next start when ltsh itself was killed (kill -9): every group is
+// written to a state file named after ltsh's pid, as tracefs instances carry it in their name.
+// JACK servers are named `ltsh-demo-<pid>` for the same reason (their /dev/shm files).
+
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onCleanup, processAlive } from "../kernel/cleanup.ts";
+
+/** Where running demos list their process groups: `<dir>/<ltsh pid>/groups.json`. */
+export const DEMO_STATE_DIR = join(tmpdir(), "ltsh-demo");
+
+interface GroupRecord {
+  pgid: number;
+  /** The leader's start time (field 22 of /proc/PID/stat): a reused pid is not ours. */
+  start: string;
+  command: string;
+}
+
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals = "SIGKILL"): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+const GRACE_MS = 1000;
+
+/**
+ * SIGTERM first (jackd removes its shared memory in /dev/shm on it), SIGKILL for what is
+ * left after GRACE_MS. Synchronous: it also runs from the process's exit handler.
+ */
+function endGroups(pgids: number[]): void {
+  for (const pgid of pgids) killGroup(pgid, "SIGTERM");
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + GRACE_MS;
+  while (pgids.some(groupAlive) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
+  for (const pgid of pgids) killGroup(pgid);
+}
+
+/** Shared memory a killed jackd of the demo run `owner` left (its server is named after it). */
+function removeShm(owner: string): void {
+  let names: string[];
+  try {
+    names = readdirSync("/dev/shm");
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.includes(`ltsh-demo-${owner}_`)) rmSync(join("/dev/shm", name), { force: true });
+  }
+}
+
+/** Whether a process of group `pgid` still runs (the leader may have exited before its children). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Kills the groups of demos whose ltsh is gone; returns the commands killed. */
+export function killStaleDemos(dir = DEMO_STATE_DIR): string[] {
+  const killed: string[] = [];
+  let owners: string[];
+  try {
+    owners = readdirSync(dir);
+  } catch {
+    return killed;
+  }
+  for (const owner of owners) {
+    const pid = Number(owner);
+    if (!Number.isInteger(pid) || (processAlive(pid) && pid !== process.pid)) continue;
+    for (const group of readGroups(join(dir, owner))) {
+      const leaderStart = startTime(group.pgid);
+      // The leader may have exited while its group lives on; a living leader must be ours.
+      if (leaderStart !== null && leaderStart !== group.start) continue;
+      if (!groupAlive(group.pgid)) continue;
+      killGroup(group.pgid);
+      killed.push(group.command);
+    }
+    rmSync(join(dir, owner), { recursive: true, force: true });
+    removeShm(owner);
+  }
+  return killed;
+}
+
+function readGroups(ownerDir: string): GroupRecord[] {
+  try {
+    return JSON.parse(readFileSync(join(ownerDir, "groups.json"), "utf8")) as GroupRecord[];
+  } catch {
+    return [];
+  }
+}
+
+/** The process groups of one demo run, and a private directory for its files (FIFOs). */
+export class DemoProcesses {
+  readonly dir = join(DEMO_STATE_DIR, String(process.pid));
+  private readonly groups: GroupRecord[] = [];
+  private readonly unregister: () => void;
+
+  constructor() {
+    mkdirSync(this.dir, { recursive: true });
+    this.save();
+    this.unregister = onCleanup(() => this.stopAll());
+  }
+
+  /** Starts `argv` in a new process group, recorded before it can start anything else. */
+  start(argv: string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn(argv[0], argv.slice(1), { stdio: "ignore", ...options, detached: true });
+    child.on("error", () => {}); // reported by the caller through its exit
+    if (child.pid !== undefined) {
+      this.groups.push({
+        pgid: child.pid,
+        start: startTime(child.pid) ?? "",
+        command: argv.join(" "),
+      });
+      this.save();
+    }
+    return child;
+  }
+
+  /** Kills one group (a fault being removed) and forgets it. */
+  stop(child: ChildProcess): void {
+    const at = this.groups.findIndex((g) => g.pgid === child.pid);
+    if (at < 0) return;
+    killGroup(this.groups[at].pgid);
+    this.groups.splice(at, 1);
+    this.save();
+  }
+
+  /** Kills every group and removes the state directory; runs at exit on its own. */
+  stopAll(): void {
+    endGroups(this.groups.map((g) => g.pgid));
+    this.groups.length = 0;
+    rmSync(this.dir, { recursive: true, force: true });
+    removeShm(String(process.pid));
+    this.unregister();
+  }
+
+  private save(): void {
+    writeFileSync(join(this.dir, "groups.json"), JSON.stringify(this.groups));
+  }
+}
