@@ -40,13 +40,16 @@ Options:
       const names = DEMOS.map((d) => d.name).join(", ");
       throw new UsageError(`no demo named '${positionals[0]}' (the demos: ${names})`);
     }
+    const { demoProblems, runDemo } = await import("../demo/run-demo.ts");
+    const problems = await demoProblems(demo);
+    for (const problem of problems) process.stderr.write(`ltsh: error: ${problem}\n`);
+    if (problems.length > 0) return 1;
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       process.stderr.write("ltsh: error: a demo opens the shell: it needs a terminal\n");
       return 1;
     }
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
-    const { runDemo } = await import("../demo/run-demo.ts");
     return runDemo(demo, catalog);
   },
 };

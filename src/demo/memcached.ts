@@ -10,12 +10,14 @@ import { SlowSink } from "./slow-sink.ts";
 const NEEDS = [
   { program: "memcached", apt: "memcached" },
   { program: "taskset", apt: "util-linux" },
+  { program: "chrt", apt: "util-linux" },
   { program: "mkfifo", apt: "coreutils" },
 ];
 const REQUESTS_PER_SECOND = 500;
+const SERVER_PRIORITY = 50;
 /** Timers armed to expire together: ~10 ms of timer interrupt on this class of machine. */
 const STORM_TIMERS = 19_000;
-const STORM_EVERY_MS = 500;
+const STORM_EVERY_MS = 250;
 
 export const memcachedIrqDemo: Demo = {
   name: "memcached-irq",
@@ -29,7 +31,7 @@ export const memcachedIrqDemo: Demo = {
     let storm: ReturnType<DemoProcesses["start"]> | null = null;
     return {
       story: [
-        `running: memcached (one worker, mc-worker, on CPU ${cpu}, 127.0.0.1:${port}) and a client sending ${REQUESTS_PER_SECOND} gets/s from CPU ${clientCpu()}`,
+        `running: memcached (one worker, mc-worker, SCHED_FIFO ${SERVER_PRIORITY} on CPU ${cpu}: only interrupts can hold it up; 127.0.0.1:${port}) and a client sending ${REQUESTS_PER_SECOND} gets/s from CPU ${clientCpu()}`,
         "watch: the request tracker (the packet's wakeup of mc-worker until it runs); the time lands between wakeup and run",
       ],
       fault: `${STORM_TIMERS} timers expiring together on CPU ${cpu} every ${STORM_EVERY_MS} ms: ~10 ms in one timer interrupt, standing for a slow driver's interrupt handler`,
@@ -62,7 +64,7 @@ export const memcachedLogDemo: Demo = {
         `running: memcached -vv (every request logged to stderr, a pipe that ltsh reads) on CPU ${cpu}, 127.0.0.1:${port}, and a client sending ${REQUESTS_PER_SECOND} gets/s`,
         "watch: request (read of a request until its answer is sent) and logwrite (the logging write to stderr)",
       ],
-      fault: `the log reader slows down to ${SlowSink.SLOW_BYTES_PER_SECOND / 1024} KiB/s: the pipe fills and the worker blocks in write(2)`,
+      fault: `the log reader slows down to ${SlowSink.SLOW_BYTES_PER_SECOND / 1024} KiB/s, less than the log grows: the pipe fills and the worker blocks in write(2)`,
       setFault: (on) => sink.setSlow(on),
       failure: () => null,
     };
@@ -77,7 +79,9 @@ async function startMemcached(
   stderrFd?: number,
 ): Promise<number> {
   const port = await freePort();
-  const argv = ["taskset", "-c", String(cpu), "memcached", "-u", "root", "-l", "127.0.0.1"];
+  // SCHED_FIFO: no other task delays the worker, so what does is interrupt work (or itself).
+  const argv = ["chrt", "-f", String(SERVER_PRIORITY), "taskset", "-c", String(cpu)];
+  argv.push("memcached", "-u", "root", "-l", "127.0.0.1");
   argv.push("-p", String(port), "-U", "0", "-t", "1", "-m", "16", ...flags);
   const server = processes.start(argv, {
     stdio: ["ignore", "ignore", stderrFd ?? "ignore"],

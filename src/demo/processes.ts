@@ -64,14 +64,26 @@ function removeShm(owner: string): void {
   }
 }
 
-/** Whether a process of group `pgid` still runs (the leader may have exited before its children). */
+/**
+ * Whether a process of group `pgid` still runs (the leader may have exited before its
+ * children). Zombies do not count: an init that reaps slowly (containers) keeps them a while.
+ */
 export function groupAlive(pgid: number): boolean {
+  let pids: string[];
   try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return false;
   }
+  return pids.some((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return Number(group) === pgid && state !== "Z";
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 /** Kills the groups of demos whose ltsh is gone; returns the commands killed. */
@@ -85,7 +97,7 @@ export function killStaleDemos(dir = DEMO_STATE_DIR): string[] {
   }
   for (const owner of owners) {
     const pid = Number(owner);
-    if (!Number.isInteger(pid) || (processAlive(pid) && pid !== process.pid)) continue;
+    if (!Number.isInteger(pid) || processAlive(pid)) continue;
     for (const group of readGroups(join(dir, owner))) {
       const leaderStart = startTime(group.pgid);
       // The leader may have exited while its group lives on; a living leader must be ours.

@@ -55,7 +55,8 @@ export function narrationLines(
   ];
 }
 
-export async function runDemo(demo: Demo, catalog: CatalogIndex): Promise<number> {
+/** What stops the demo from running here, one message each (empty: ready). */
+export async function demoProblems(demo: Demo): Promise<string[]> {
   const { checkLivePermissions } = await import("../kernel/permissions.ts");
   const live = checkLivePermissions();
   const problems = missingRequirements(demo.name, demo.needs, live);
@@ -64,10 +65,11 @@ export async function runDemo(demo: Demo, catalog: CatalogIndex): Promise<number
       `the ${demo.name} demo sets real-time priorities and CPUs: run it as root (sudo)`,
     );
   }
-  if (problems.length > 0) {
-    for (const problem of problems) process.stderr.write(`ltsh: error: ${problem}\n`);
-    return 1;
-  }
+  return problems;
+}
+
+/** Runs a demo whose demoProblems() are none, in the shell; returns the exit code. */
+export async function runDemo(demo: Demo, catalog: CatalogIndex): Promise<number> {
   for (const command of killStaleDemos()) {
     process.stderr.write(`ltsh: killed a crashed demo's process: ${command}\n`);
   }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 const TICK_MS = 10;
 
 export class SlowSink {
-  static readonly SLOW_BYTES_PER_SECOND = 8 * 1024;
+  static readonly SLOW_BYTES_PER_SECOND = 64 * 1024;
   readonly writeFd: number;
   private readonly readFd: number;
   private readonly buffer = Buffer.alloc(64 * 1024);
