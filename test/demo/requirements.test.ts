@@ -25,7 +25,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 function ltsh(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(process.execPath, [join(ROOT, "bin/ltsh.js"), ...args], {
     encoding: "utf8",
-    env,
+    env: { ...env, ...SOURCES },
   });
 }
 
