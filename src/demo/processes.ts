@@ -8,7 +8,7 @@ import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process"
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onCleanup, processAlive } from "../kernel/cleanup.ts";
+import { onCleanup } from "../kernel/cleanup.ts";
 
 /** Where running demos list their process groups: `<dir>/<ltsh pid>/groups.json`. */
 export const DEMO_STATE_DIR = join(tmpdir(), "ltsh-demo");
@@ -20,13 +20,27 @@ interface GroupRecord {
   command: string;
 }
 
-function startTime(pid: number): string | null {
+/** Fields of /proc/PID/stat after the command name (state is [0], pgrp [2], start [19]). */
+function statFields(pid: number | string): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return null;
+    return null; // exited
   }
+}
+
+function startTime(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
+/**
+ * Whether `pid` runs. Zombies do not count: an init that reaps slowly (containers) keeps
+ * a killed ltsh, or a killed workload's child, as a zombie for a while.
+ */
+function runs(pid: number): boolean {
+  const fields = statFields(pid);
+  return fields !== null && fields[0] !== "Z";
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals = "SIGKILL"): void {
@@ -64,10 +78,7 @@ function removeShm(owner: string): void {
   }
 }
 
-/**
- * Whether a process of group `pgid` still runs (the leader may have exited before its
- * children). Zombies do not count: an init that reaps slowly (containers) keeps them a while.
- */
+/** Whether a process of group `pgid` still runs (the leader may have exited before its children). */
 export function groupAlive(pgid: number): boolean {
   let pids: string[];
   try {
@@ -76,13 +87,8 @@ export function groupAlive(pgid: number): boolean {
     return false;
   }
   return pids.some((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return Number(group) === pgid && state !== "Z";
-    } catch {
-      return false; // exited meanwhile
-    }
+    const fields = statFields(pid);
+    return fields !== null && Number(fields[2]) === pgid && fields[0] !== "Z";
   });
 }
 
@@ -97,7 +103,7 @@ export function killStaleDemos(dir = DEMO_STATE_DIR): string[] {
   }
   for (const owner of owners) {
     const pid = Number(owner);
-    if (!Number.isInteger(pid) || processAlive(pid)) continue;
+    if (!Number.isInteger(pid) || runs(pid)) continue;
     for (const group of readGroups(join(dir, owner))) {
       const leaderStart = startTime(group.pgid);
       // The leader may have exited while its group lives on; a living leader must be ours.

@@ -147,6 +147,38 @@ if (skip) {
   }
 }
 
+if (!skip && onPath("memcached")) {
+  test("after kill -9 the next demo kills what the first left; SIGTERM ends a demo and its workload", async () => {
+    const command = `cd ${ROOT} && ${process.execPath} bin/ltsh.js demo memcached-log`;
+    const opened = (s: string) => notExited(s) && s.includes("fault off") && s.includes("ltsh>");
+    const crashed = new TmuxPane(command, SOURCES, SIZE);
+    let orphan = "";
+    try {
+      await crashed.waitFor(opened, "the first demo", 30_000);
+      process.kill(ltshPid(crashed), "SIGKILL");
+      orphan = execFileSync("pgrep", ["-x", "memcached"], { encoding: "utf8" }).trim();
+    } finally {
+      crashed.kill();
+    }
+    const next = new TmuxPane(command, SOURCES, SIZE);
+    try {
+      await next.waitFor(opened, "the second demo", 30_000);
+      const screen = next.text(true);
+      assert.match(
+        screen,
+        /ltsh: killed a crashed demo's process: chrt -f 50 taskset -c \d+ memcached /,
+      );
+      assert.not.ok(existsSync(`/proc/${orphan}`), `the first memcached (${orphan}) is gone`);
+      const pid = ltshPid(next);
+      process.kill(pid, "SIGTERM");
+      await next.waitFor((s) => s.includes("LTSH-EXIT="), "the demo's exit", 15_000);
+      assert.equal(leftovers(pid), []);
+    } finally {
+      next.kill();
+    }
+  });
+}
+
 /** Fails at once, with the screen, when the demo exits before its shell opens. */
 function notExited(screen: string): boolean {
   if (screen.includes("LTSH-EXIT=")) throw new Error(`the demo exited:\n${screen}`);
