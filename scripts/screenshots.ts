@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SOURCES } from "../test/demo/sources.ts";
 import { TmuxPane } from "../test/repl/tmux.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -49,9 +50,11 @@ function capture(pane: TmuxPane, png: string): void {
 }
 
 async function shoot(demo: string): Promise<void> {
-  const command = `cd ${ROOT} && ${process.execPath} bin/ltsh.js demo ${demo}`;
+  // Run from a scratch directory: memcached-log's snapshots land in its snapshots/.
+  const workdir = mkdtempSync(join(tmpdir(), "ltsh-shot-run-"));
+  const command = `cd ${workdir} && ${process.execPath} ${join(ROOT, "bin/ltsh.js")} demo ${demo}`;
   // 16 colours: what ansilove draws. The sources: see test/demo/sources.ts.
-  const pane = new TmuxPane(command, { FORCE_COLOR: "1", LTSH_NO_BUNDLE: "1" }, SIZE);
+  const pane = new TmuxPane(command, { FORCE_COLOR: "1", ...SOURCES }, SIZE);
   try {
     const tracker = TRACKER[demo];
     await pane.waitFor((s) => s.includes("fault off") && s.includes("ltsh>"), demo, 30_000);
@@ -67,6 +70,7 @@ async function shoot(demo: string): Promise<void> {
     await pane.waitFor((s) => s.includes("LTSH-EXIT="), "the demo's exit", 30_000);
   } finally {
     pane.kill();
+    rmSync(workdir, { recursive: true, force: true });
   }
 }
 

@@ -36,10 +36,17 @@ export const jackDemo: Demo = {
   start: startJack,
 };
 
+export const JACK_SERVER = "ltsh-demo";
+
 async function startJack(processes: DemoProcesses): Promise<RunningDemo> {
   const cpu = demoCpu();
-  const server = `ltsh-demo-${process.pid}`;
+  // One name for every run: jackd reclaims the registry slot of a dead server of the same
+  // name, where distinct names would fill JACK's 8 server slots after 8 killed demos.
+  const server = JACK_SERVER;
   const env = { ...process.env, JACK_DEFAULT_SERVER: server, JACK_NO_START_SERVER: "1" };
+  if (serverRuns(JACK_SERVER, env)) {
+    throw new Error(`a JACK server named ${JACK_SERVER} already runs (another jack demo?)`);
+  }
   const periodMs = ((PERIOD_FRAMES / RATE) * 1000).toFixed(1);
   const jackd = processes.start(
     [
@@ -89,6 +96,11 @@ async function startJack(processes: DemoProcesses): Promise<RunningDemo> {
     onChange: (listener) => listeners.push(listener),
     failure: () => exited,
   };
+}
+
+function serverRuns(server: string, env: NodeJS.ProcessEnv): boolean {
+  const check = spawnSync("jack_wait", ["--check", "--server", server], { env, encoding: "utf8" });
+  return /running/.test(check.stdout) && !/not running/.test(check.stdout);
 }
 
 /** Polls `jack_wait --check` until the server answers, jackd exits, or 10 s pass. */

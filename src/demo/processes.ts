@@ -2,7 +2,7 @@
 // with everything it started when ltsh exits (normal exit, Ctrl-C, SIGTERM, a crash), and
 // found and killed at the next start when ltsh itself was killed (kill -9): every group is
 // written to a state file named after ltsh's pid, as tracefs instances carry it in their name.
-// JACK servers are named `ltsh-demo-<pid>` for the same reason (their /dev/shm files).
+// The JACK server's /dev/shm files go with it.
 
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -51,7 +51,8 @@ function killGroup(pgid: number, signal: NodeJS.Signals = "SIGKILL"): void {
   }
 }
 
-const GRACE_MS = 1000;
+/** jackd under load can take a second or two to leave. */
+const GRACE_MS = 3000;
 
 /**
  * SIGTERM first (jackd removes its shared memory in /dev/shm on it), SIGKILL for what is
@@ -65,8 +66,12 @@ function endGroups(pgids: number[]): void {
   for (const pgid of pgids) killGroup(pgid);
 }
 
-/** Shared memory a killed jackd of the demo run `owner` left (its server is named after it). */
-function removeShm(owner: string): void {
+function startedJack(groups: GroupRecord[]): boolean {
+  return groups.some((g) => / jackd /.test(g.command));
+}
+
+/** Shared memory of the demo's JACK server (`ltsh-demo`, src/demo/jack.ts) once it is dead. */
+function removeShm(): void {
   let names: string[];
   try {
     names = readdirSync("/dev/shm");
@@ -74,7 +79,7 @@ function removeShm(owner: string): void {
     return;
   }
   for (const name of names) {
-    if (name.includes(`ltsh-demo-${owner}_`)) rmSync(join("/dev/shm", name), { force: true });
+    if (name.includes("_ltsh-demo_")) rmSync(join("/dev/shm", name), { force: true });
   }
 }
 
@@ -104,7 +109,8 @@ export function killStaleDemos(dir = DEMO_STATE_DIR): string[] {
   for (const owner of owners) {
     const pid = Number(owner);
     if (!Number.isInteger(pid) || runs(pid)) continue;
-    for (const group of readGroups(join(dir, owner))) {
+    const groups = readGroups(join(dir, owner));
+    for (const group of groups) {
       const leaderStart = startTime(group.pgid);
       // The leader may have exited while its group lives on; a living leader must be ours.
       if (leaderStart !== null && leaderStart !== group.start) continue;
@@ -113,7 +119,7 @@ export function killStaleDemos(dir = DEMO_STATE_DIR): string[] {
       killed.push(group.command);
     }
     rmSync(join(dir, owner), { recursive: true, force: true });
-    removeShm(owner);
+    if (startedJack(groups)) removeShm();
   }
   return killed;
 }
@@ -165,9 +171,9 @@ export class DemoProcesses {
   /** Kills every group and removes the state directory; runs at exit on its own. */
   stopAll(): void {
     endGroups(this.groups.map((g) => g.pgid));
+    if (startedJack(this.groups)) removeShm();
     this.groups.length = 0;
     rmSync(this.dir, { recursive: true, force: true });
-    removeShm(String(process.pid));
     this.unregister();
   }
 

@@ -4,7 +4,9 @@
 // The jack demo's hits are compared with jack's own xrun count.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { onPath } from "../../src/demo/requirements.ts";
@@ -14,6 +16,8 @@ import { SOURCES } from "./sources.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SIZE = { columns: 150, rows: 34 };
+/** The demos' working directory: memcached-log's snapshots land in its snapshots/. */
+const WORKDIR = mkdtempSync(join(tmpdir(), "ltsh-demo-test-"));
 
 interface Case {
   demo: string;
@@ -103,7 +107,7 @@ if (skip) {
     }
     test(`ltsh demo ${c.demo} in tmux: f brings hits on ${c.tracker}, f again stops them; :quit leaves nothing`, async () => {
       const pane = new TmuxPane(
-        `cd ${ROOT} && ${process.execPath} bin/ltsh.js demo ${c.demo}`,
+        `cd ${WORKDIR} && ${process.execPath} ${ROOT}bin/ltsh.js demo ${c.demo}`,
         SOURCES,
         SIZE,
       );
@@ -149,7 +153,7 @@ if (skip) {
 
 if (!skip && onPath("memcached")) {
   test("after kill -9 the next demo kills what the first left; SIGTERM ends a demo and its workload", async () => {
-    const command = `cd ${ROOT} && ${process.execPath} bin/ltsh.js demo memcached-log`;
+    const command = `cd ${WORKDIR} && ${process.execPath} ${ROOT}bin/ltsh.js demo memcached-log`;
     const opened = (s: string) => notExited(s) && s.includes("fault off") && s.includes("ltsh>");
     const crashed = new TmuxPane(command, SOURCES, SIZE);
     let orphan = "";
@@ -194,5 +198,7 @@ function compareXruns(screen: string): void {
     `jack: ${hitCount} hits against ${xruns} xruns (tolerance ${tolerance})`,
   );
 }
+
+test.after(() => rmSync(WORKDIR, { recursive: true, force: true }));
 
 test.run();

@@ -2,4 +2,10 @@
 // worktree whose node_modules links to another checkout, the bundle's file URLs (the
 // trackers in examples/demos, the workload scripts) would point into that checkout.
 
-export const SOURCES = { LTSH_NO_BUNDLE: "1" };
+// tsx reads the tsconfig of the working directory (the JSX transform): the tests run ltsh
+// from a scratch directory, so it is named.
+
+export const SOURCES = {
+  LTSH_NO_BUNDLE: "1",
+  TSX_TSCONFIG_PATH: new URL("../../tsconfig.json", import.meta.url).pathname,
+};
