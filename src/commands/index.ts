@@ -47,6 +47,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./show.ts")).showCommand,
   },
   {
+    name: "demo",
+    summary: "the talk's three demonstrations: a workload, its trackers, a fault on a key",
+    load: async () => (await import("./demo.ts")).demoCommand,
+  },
+  {
     name: "shell",
     summary: "the interactive shell (also: ltsh with no command)",
     load: async () => (await import("./shell.ts")).shellCommand,

@@ -4,10 +4,11 @@
 // :show has a snapshot open, the timeline in their place.
 
 import { Box, Text, useWindowSize } from "ink";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { Vocabulary } from "./completion.ts";
 import type { ShellController } from "./controller.ts";
 import { fit } from "./format.ts";
+import { Narration, type PromptKeys } from "./narration.ts";
 import { type Action, initialState, reducer, type ShellState } from "./state.ts";
 import { TimelineView } from "./TimelineView.tsx";
 import { loadTimeline } from "./timeline-model.ts";
@@ -29,7 +30,13 @@ export interface AppProps {
   banner?: string[];
   /** False in tests that flush and poll the controller by hand. */
   timers?: boolean;
+  /** Lines kept above the tables (a demo's narration), redrawn when they change. */
+  narration?: Narration;
+  /** Keys acting on an empty prompt (a demo's `f`). */
+  promptKeys?: PromptKeys;
 }
+
+const NO_NARRATION = new Narration();
 
 const MAX_ERROR_LINES = 8;
 const MAX_CANDIDATE_LINES = 3;
@@ -77,11 +84,16 @@ export function App(props: AppProps) {
       },
       onClearScreen: () => propsRef.current.onClearScreen?.(),
       loadSnapshot: loadTimeline,
+      get promptKeys() {
+        return propsRef.current.promptKeys;
+      },
       queue: { last: Promise.resolve() },
     }),
     [dispatch],
   );
   useShellInput(handlers);
+  const narration = props.narration ?? NO_NARRATION;
+  const narrationLines = useSyncExternalStore(narration.subscribe, narration.lines);
 
   const width = Math.max(20, columns - 1);
   if (state.viewer !== null) {
@@ -98,11 +110,12 @@ export function App(props: AppProps) {
       </>
     );
   }
-  const layout = shareRows(state, width, rows);
+  const layout = shareRows(state, width, rows - narrationLines.length);
   return (
     <>
       <Feed printed={state.printed} width={width} />
       <Box flexDirection="column" width={width}>
+        {narrationLines.length > 0 && <Lines lines={narrationLines} color="magenta" />}
         <TrackersPanel state={state} width={width} maxRows={layout.tableRows} />
         <HistogramPanel state={state} width={width} maxRows={layout.histogramRows} />
         {layout.errorLines.length > 0 && <Lines lines={layout.errorLines} color="red" />}

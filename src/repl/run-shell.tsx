@@ -20,6 +20,7 @@ import { App } from "./App.tsx";
 import { ShellController } from "./controller.ts";
 import { compilerFrontEnd } from "./front-end.ts";
 import { appendHistory, historyPath, loadHistory } from "./history-file.ts";
+import type { Narration, PromptKeys } from "./narration.ts";
 import type { CheckResult } from "./statements.ts";
 import { shellVocabulary } from "./vocabulary.ts";
 
@@ -31,6 +32,9 @@ export interface ShellOptions {
   replay?: SessionOptions["replay"];
   /** First lines of the feed (why this backend was chosen, for the demo). */
   banner?: string[];
+  /** Lines kept above the tables and keys on an empty prompt (`ltsh demo`). */
+  narration?: Narration;
+  promptKeys?: PromptKeys;
 }
 
 export async function runShell(options: ShellOptions): Promise<number> {
@@ -76,12 +80,12 @@ export async function runShell(options: ShellOptions): Promise<number> {
     }
     banner.push(`${options.file}: ${outcome.output.join(", ")}`);
   }
-  return interact(controller, options.catalog, banner);
+  return interact(controller, options, banner);
 }
 
 async function interact(
   controller: ShellController,
-  catalog: CatalogIndex,
+  options: ShellOptions,
   banner: string[],
 ): Promise<number> {
   const historyFile = historyPath();
@@ -97,7 +101,7 @@ async function interact(
   const quitting = new Promise<void>((resolve) => {
     quit = resolve;
   });
-  const vocabulary = shellVocabulary(catalog, () => controller.statements.names());
+  const vocabulary = shellVocabulary(options.catalog, () => controller.statements.names());
   const instance = render(
     <App
       controller={controller}
@@ -107,6 +111,8 @@ async function interact(
       onQuit={() => quit()}
       onClearScreen={() => process.stdout.write("\u001B[2J\u001B[3J\u001B[H")}
       banner={banner}
+      narration={options.narration}
+      promptKeys={options.promptKeys}
     />,
     // The shell only runs on a terminal; Ink would otherwise fall back to printing the last
     // frame at exit whenever CI=true is in the environment (CI jobs, some IDE terminals).

@@ -5,6 +5,7 @@
 import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";
 import type { Outcome } from "./controller.ts";
+import type { PromptKeys } from "./narration.ts";
 import type { Action, ShellState } from "./state.ts";
 import type { Timeline } from "./timeline-model.ts";
 import { timelineKeys } from "./use-timeline-input.ts";
@@ -18,6 +19,8 @@ export interface InputHandlers {
   onClearScreen(): void;
   /** Reads a snapshot for the viewer (`[` and `]` open the previous and next hit's). */
   loadSnapshot(path: string): Promise<Timeline>;
+  /** Keys acting on an empty prompt (a demo's `f`). */
+  promptKeys?: PromptKeys;
   /** Lines run one after the other, in the order they were entered. */
   queue: { last: Promise<void> };
 }
@@ -72,6 +75,8 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
   else if (key.ctrl && input === "d")
     dispatch({ type: getState().line.text === "" ? "quit" : "delete" });
   else if (key.ctrl && input === "l") handlers.onClearScreen();
+  else if (getState().line.text === "" && handlers.promptKeys?.[input])
+    handlers.promptKeys[input]();
   else if (!key.ctrl && !key.meta && !key.escape && input !== "") insertTyped(handlers, input);
 }
 

@@ -1,0 +1,59 @@
+// What a demo is: the programs it needs, its tracker files, and how it starts its workload
+// and toggles its fault. src/demo/run-demo.ts runs any of them the same way.
+
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { DemoProcesses } from "./processes.ts";
+import type { Needed } from "./requirements.ts";
+
+export interface Demo {
+  name: string;
+  /** One line for `ltsh demo`. */
+  summary: string;
+  needs: Needed[];
+  /** examples/demos files: the chain when the live backend accepts it, else the fallback. */
+  trackers: { chain?: string; fallback: string };
+  start(processes: DemoProcesses): Promise<RunningDemo>;
+}
+
+export interface RunningDemo {
+  /** What runs and what to watch (the narration adds the fault's state and the trackers). */
+  story: string[];
+  /** The fault, one line: what it is and what it stands for. */
+  fault: string;
+  setFault(on: boolean): void;
+  /** Live lines (the jack demo's xrun count); called when onChange fires. */
+  status?(): string[];
+  onChange?(listener: () => void): void;
+  /** Why the workload stopped, once it did (jackd exited); null while it runs. */
+  failure(): string | null;
+}
+
+export const DEMOS_DIR = fileURLToPath(new URL("../../examples/demos/", import.meta.url));
+export const WORKLOADS_DIR = fileURLToPath(new URL("./workloads/", import.meta.url));
+
+/** The CPU the workload and its fault share: the last one (CPU 0 takes most housekeeping). */
+export function demoCpu(): number {
+  return availableParallelism() - 1;
+}
+
+/** Another CPU for the client, when there is one. */
+export function clientCpu(): number {
+  return availableParallelism() > 1 ? 0 : demoCpu();
+}
+
+/** A Node.js script of ./workloads, pinned to `cpu`, with its arguments. */
+export function nodeScript(cpu: number, script: string, ...args: (string | number)[]): string[] {
+  return [
+    "taskset",
+    "-c",
+    String(cpu),
+    process.execPath,
+    WORKLOADS_DIR + script,
+    ...args.map(String),
+  ];
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

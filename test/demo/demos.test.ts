@@ -1,0 +1,204 @@
+// `ltsh demo NAME` driven in tmux as a person would: start it, wait for the workload, press
+// f, see hits on the demo's tracker, press f again, see them stop, :quit; then nothing of it
+// is left (workload processes, the ltsh process with its BPF programs, tracefs instances).
+// The jack demo's hits are compared with jack's own xrun count.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { onPath } from "../../src/demo/requirements.ts";
+import { checkLivePermissions } from "../../src/kernel/permissions.ts";
+import { TmuxPane, tmuxSkipReason } from "../repl/tmux.ts";
+import { SOURCES } from "./sources.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SIZE = { columns: 150, rows: 34 };
+/** The demos' working directory: memcached-log's snapshots land in its snapshots/. */
+const WORKDIR = mkdtempSync(join(tmpdir(), "ltsh-demo-test-"));
+
+interface Case {
+  demo: string;
+  tracker: string;
+  /** Hits the fault must add, at least, within FAULT_WAIT_MS. */
+  hitsWithFault: number;
+  /** Hits allowed in QUIET_MS once the fault is removed (what a shared CI machine adds). */
+  hitsWithout: number;
+  packages: string[];
+}
+
+const CASES: Case[] = [
+  { demo: "jack", tracker: "jack", hitsWithFault: 6, hitsWithout: 1, packages: ["jackd"] },
+  {
+    demo: "memcached-irq",
+    tracker: "request",
+    hitsWithFault: 4,
+    hitsWithout: 2,
+    packages: ["memcached"],
+  },
+  {
+    demo: "memcached-log",
+    tracker: "logwrite",
+    hitsWithFault: 6,
+    hitsWithout: 1,
+    packages: ["memcached"],
+  },
+];
+const FAULT_WAIT_MS = 15_000;
+const QUIET_MS = 3000;
+/** The jack demo's hits match jack's xruns within the larger of these (stated in the docs). */
+const XRUN_TOLERANCE = { absolute: 2, relative: 0.2 };
+
+const permitted = checkLivePermissions();
+const skip = tmuxSkipReason() ?? (permitted.ok ? null : permitted.message);
+
+function row(screen: string, tracker: string): { pairs: number; hits: number } | null {
+  const match = new RegExp(`^[▸ ] ${tracker} +\\S+ +\\S+ +(\\d+) +(\\d+) `, "m").exec(screen);
+  return match ? { pairs: Number(match[1]), hits: Number(match[2]) } : null;
+}
+
+function hits(pane: TmuxPane, tracker: string): number {
+  return row(pane.text(), tracker)?.hits ?? Number.NaN;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function ltshPid(pane: TmuxPane): number {
+  const shell = execFileSync("tmux", ["display", "-p", "-t", pane.name, "#{pane_pid}"], {
+    encoding: "utf8",
+  }).trim();
+  return Number(execFileSync("pgrep", ["-P", shell], { encoding: "utf8" }).trim().split("\n")[0]);
+}
+
+/** What the demo's processes and the ltsh process `pid` could have left behind. */
+function leftovers(pid: number): string[] {
+  const left: string[] = [];
+  for (const name of ["jackd", "memcached", "jack_simple_cli"]) {
+    if (spawnSync("pgrep", ["-x", name]).status === 0) left.push(`process ${name}`);
+  }
+  if (spawnSync("pgrep", ["-f", "src/demo/workloads/"]).status === 0) left.push("a workload");
+  if (existsSync(`/proc/${pid}`)) left.push(`ltsh ${pid} (and its BPF programs)`);
+  const instances = readdirSync("/sys/kernel/tracing/instances").filter((n) =>
+    n.startsWith(`ltsh-${pid}-`),
+  );
+  left.push(...instances.map((n) => `tracefs instance ${n}`));
+  if (existsSync(`/tmp/ltsh-demo/${pid}`)) left.push("its state directory");
+  if (onPath("bpftool")) {
+    const progs = JSON.parse(execFileSync("bpftool", ["prog", "show", "-j"], { encoding: "utf8" }));
+    for (const prog of progs as { name?: string; pids?: { pid: number }[] }[]) {
+      if (prog.pids?.some((p) => p.pid === pid)) left.push(`BPF program ${prog.name}`);
+    }
+  }
+  return left;
+}
+
+if (skip) {
+  console.log(`  skip demos: ${skip}`);
+} else {
+  for (const c of CASES) {
+    const installed = c.packages.every((p) => onPath(p));
+    if (!installed) {
+      console.log(`  skip demo ${c.demo}: ${c.packages.join(", ")} not installed`);
+      continue;
+    }
+    test(`ltsh demo ${c.demo} in tmux: f brings hits on ${c.tracker}, f again stops them; :quit leaves nothing`, async () => {
+      const pane = new TmuxPane(
+        `cd ${WORKDIR} && ${process.execPath} ${ROOT}bin/ltsh.js demo ${c.demo}`,
+        SOURCES,
+        SIZE,
+      );
+      let pid = 0;
+      try {
+        const started = await pane.waitFor(
+          (s) =>
+            notExited(s) &&
+            s.includes("fault off") &&
+            row(s, c.tracker) !== null &&
+            s.includes("ltsh>"),
+          "the demo's shell",
+          30_000,
+        );
+        assert.match(started, new RegExp(`demo ${c.demo}: `));
+        assert.match(started, /trackers: examples\/demos\//);
+        pid = ltshPid(pane);
+        const before = hits(pane, c.tracker);
+        pane.type("f");
+        await pane.waitFor((s) => s.includes("fault ON"), "the fault's state");
+        await pane.waitFor(
+          () => hits(pane, c.tracker) >= before + c.hitsWithFault,
+          `${c.hitsWithFault} hits on ${c.tracker}`,
+          FAULT_WAIT_MS,
+        );
+        pane.type("f");
+        await pane.waitFor((s) => s.includes("fault off"), "the fault removed");
+        await sleep(1000); // what was delayed when the fault went is still arriving
+        const quietFrom = hits(pane, c.tracker);
+        await sleep(QUIET_MS);
+        const quiet = hits(pane, c.tracker) - quietFrom;
+        assert.ok(quiet <= c.hitsWithout, `${quiet} hits after the fault was removed`);
+        if (c.demo === "jack") compareXruns(pane.text());
+        pane.type(":quit", true);
+        await pane.waitFor((s) => s.includes("LTSH-EXIT=0"), "the demo's exit", 15_000);
+        assert.equal(leftovers(pid), []);
+      } finally {
+        pane.kill();
+      }
+    });
+  }
+}
+
+if (!skip && onPath("memcached")) {
+  test("after kill -9 the next demo kills what the first left; SIGTERM ends a demo and its workload", async () => {
+    const command = `cd ${WORKDIR} && ${process.execPath} ${ROOT}bin/ltsh.js demo memcached-log`;
+    const opened = (s: string) => notExited(s) && s.includes("fault off") && s.includes("ltsh>");
+    const crashed = new TmuxPane(command, SOURCES, SIZE);
+    let orphan = "";
+    try {
+      await crashed.waitFor(opened, "the first demo", 30_000);
+      process.kill(ltshPid(crashed), "SIGKILL");
+      orphan = execFileSync("pgrep", ["-x", "memcached"], { encoding: "utf8" }).trim();
+    } finally {
+      crashed.kill();
+    }
+    const next = new TmuxPane(command, SOURCES, SIZE);
+    try {
+      await next.waitFor(opened, "the second demo", 30_000);
+      const screen = next.text(true);
+      assert.match(
+        screen,
+        /ltsh: killed a crashed demo's process: chrt -f 50 taskset -c \d+ memcached /,
+      );
+      assert.not.ok(existsSync(`/proc/${orphan}`), `the first memcached (${orphan}) is gone`);
+      const pid = ltshPid(next);
+      process.kill(pid, "SIGTERM");
+      await next.waitFor((s) => s.includes("LTSH-EXIT="), "the demo's exit", 15_000);
+      assert.equal(leftovers(pid), []);
+    } finally {
+      next.kill();
+    }
+  });
+}
+
+/** Fails at once, with the screen, when the demo exits before its shell opens. */
+function notExited(screen: string): boolean {
+  if (screen.includes("LTSH-EXIT=")) throw new Error(`the demo exited:\n${screen}`);
+  return true;
+}
+
+function compareXruns(screen: string): void {
+  const xruns = Number(/jack's own xruns since start: (\d+)/.exec(screen)?.[1]);
+  const hitCount = row(screen, "jack")?.hits ?? Number.NaN;
+  const tolerance = Math.max(XRUN_TOLERANCE.absolute, XRUN_TOLERANCE.relative * xruns);
+  assert.ok(
+    Math.abs(hitCount - xruns) <= tolerance,
+    `jack: ${hitCount} hits against ${xruns} xruns (tolerance ${tolerance})`,
+  );
+}
+
+test.after(() => rmSync(WORKDIR, { recursive: true, force: true }));
+
+test.run();
