@@ -14,13 +14,15 @@ interface BackendCapabilities {
   /** The most steps a chain may have; 0: no chains on this backend yet. */
   maxChainSteps: number;
   cancel: boolean;
+  /** uprobe:, uretprobe:, usdt: probes. */
+  userProbes: boolean;
 }
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
-  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
-  ebpf: { maxChainSteps: 0, cancel: false },
-  kmod: { maxChainSteps: 0, cancel: false },
+  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
+  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: false },
+  ebpf: { maxChainSteps: 0, cancel: false, userProbes: false },
+  kmod: { maxChainSteps: 0, cancel: false, userProbes: false },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -67,5 +69,29 @@ export function checkBackend(
       [`${NAMES[backend as BackendName]} has no cancel yet`],
     );
   }
+  if (!caps.userProbes) refuseUserProbes(tracker, backend as BackendName, context);
   return context.diagnostics.length === errors;
+}
+
+/** One error, at the tracker's first user-space probe. */
+function refuseUserProbes(
+  tracker: CheckedTrack,
+  backend: BackendName,
+  context: CheckContext,
+): void {
+  const sides = [
+    ...tracker.begins,
+    ...tracker.ends,
+    ...tracker.cancels,
+    ...(tracker.chain?.steps.map((step) => step.side) ?? []),
+  ];
+  const user = sides.find((side) => side.probe.user !== undefined);
+  if (user === undefined) return;
+  report(
+    context,
+    "backend-user-probe",
+    `${NAMES[backend]} does not run user-space probes yet`,
+    user.range,
+    ["check the tracker with: ltsh check FILE.lt"],
+  );
 }
