@@ -21,7 +21,7 @@ interface BackendCapabilities {
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
   any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
   replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: false },
-  ebpf: { maxChainSteps: 0, cancel: false, userProbes: false },
+  ebpf: { maxChainSteps: 0, cancel: false, userProbes: true },
   kmod: { maxChainSteps: 0, cancel: false, userProbes: false },
 };
 

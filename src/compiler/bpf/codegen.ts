@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { SourceRange } from "../diagnostic.ts";
-import type { ProgramPlan, TrackerPlan } from "../plan.ts";
+import type { ProbePlan, ProgramPlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { emitBeginBody } from "./codegen-begin.ts";
 import { emitEndBody } from "./codegen-end.ts";
@@ -101,8 +101,8 @@ export function generateTracker(
     });
   }
   const programs = [
-    ...plan.ends.map((_, i) => program(layout, "end", i, options)),
-    ...plan.begins.map((_, i) => program(layout, "begin", i, options)),
+    ...plan.ends.flatMap((side, i) => programsOf(layout, "end", i, side.probe, options)),
+    ...plan.begins.flatMap((side, i) => programsOf(layout, "begin", i, side.probe, options)),
   ];
   return { layout, maps, programs };
 }
@@ -114,6 +114,18 @@ function pendingTable(layout: TrackerLayout): PendingTable {
     : setAssociativeTable(layout, layout.table);
 }
 
+/** A tracepoint's one program, or one per site of a user-space probe (each reads its own operands). */
+function programsOf(
+  layout: TrackerLayout,
+  role: "begin" | "end",
+  alternative: number,
+  probe: ProbePlan,
+  options: CodegenOptions,
+): BpfProgram[] {
+  if (probe.user === undefined) return [program(layout, role, alternative, options)];
+  return probe.user.sites.map((_, site) => program(layout, role, alternative, options, site));
+}
+
 // Ends are generated (and attached) before begins: when one event both ends a pair and
 // begins the next (off-CPU: sched_switch), the end sees the pending begin of the previous one.
 function program(
@@ -121,6 +133,7 @@ function program(
   role: "begin" | "end",
   alternative: number,
   options: CodegenOptions,
+  site?: number,
 ): BpfProgram {
   const plan = layout.plan;
   const side = role === "begin" ? plan.begins[alternative] : plan.ends[alternative];
@@ -133,15 +146,17 @@ function program(
     alternative,
     source: (r) => sourceText(plan, r),
     task: options.task ?? undefined,
+    ...(site !== undefined ? { site: side.probe.user!.sites[site] } : {}),
   };
   if (role === "begin") emitBeginBody(ctx);
   else emitEndBody(ctx);
   return {
-    name: kernelName(plan.name, `${role[0]}${alternative}`),
+    name: kernelName(plan.name, `${role[0]}${alternative}${site !== undefined ? `u${site}` : ""}`),
     tracker: plan.name,
     role,
     alternative,
     probe: side.probe,
+    ...(site !== undefined ? { site } : {}),
     program: assemble(em.finish()),
   };
 }
