@@ -22,3 +22,15 @@ export function attachProgram(progFd: number, p: BpfProgram): Attachment {
     refCtrOffset: site.refCtrOffset,
   });
 }
+
+/**
+ * Indexes of `programs` in the order to attach them so that, at one event, a tracker's end
+ * runs before its begin (the codegen lists ends first). Tracepoint programs run in the order
+ * attached; a uprobe's consumers run newest first (the kernel adds each at the head of the
+ * probe's list), so user-space probe programs are attached in reverse.
+ */
+export function attachOrder(programs: readonly BpfProgram[]): number[] {
+  const indexes = programs.map((_, i) => i);
+  const user = indexes.filter((i) => programs[i].probe.user !== undefined);
+  return [...indexes.filter((i) => programs[i].probe.user === undefined), ...user.reverse()];
+}

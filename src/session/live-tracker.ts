@@ -17,7 +17,7 @@ import {
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import type { Attachment } from "../kernel/perf.ts";
 import type { HitRecord } from "../records/types.ts";
-import { attachProgram, programType } from "./live-attach.ts";
+import { attachOrder, attachProgram, programType } from "./live-attach.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
 import { openPendingTable, type PendingTableReader } from "./live-pending-table.ts";
 
@@ -58,9 +58,9 @@ export class LiveTracker {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
       this.table = openPendingTable(this.object, this.fds.get(this.object.layout.maps.pending)!);
       for (const p of this.object.programs) this.programFds.push(this.load(p));
-      this.object.programs.forEach((p, i) => {
-        this.attachments.push(attachProgram(this.programFds[i], p));
-      });
+      for (const i of attachOrder(this.object.programs)) {
+        this.attachments.push(attachProgram(this.programFds[i], this.object.programs[i]));
+      }
       this.running = true;
     } catch (error) {
       this.close();
