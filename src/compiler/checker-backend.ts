@@ -20,7 +20,7 @@ interface BackendCapabilities {
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
   any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: false },
+  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
   ebpf: { maxChainSteps: 0, cancel: false, userProbes: true },
   kmod: { maxChainSteps: 0, cancel: false, userProbes: false },
 };

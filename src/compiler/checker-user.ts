@@ -5,7 +5,7 @@
 import type { AstExpr } from "./ast.ts";
 import type { Diagnostic } from "./diagnostic.ts";
 import { describeType } from "./field-types.ts";
-import { type Expr, type ProbePlan, USER_STRING_SIZE } from "./plan.ts";
+import { type Expr, type ProbePlan, USER_STRING_CTYPE, USER_STRING_SIZE } from "./plan.ts";
 
 type CallAst = Extract<AstExpr, { kind: "call" }>;
 type NameAst = Extract<AstExpr, { kind: "name" }>;
@@ -92,7 +92,7 @@ export function checkCall(
   const field = {
     ...checked.field,
     name: `${checked.field.name}_str`,
-    cType: "char",
+    cType: USER_STRING_CTYPE,
     size,
     arrayLength: size,
     signed: false,

@@ -105,6 +105,8 @@ export type UserArgLocation =
 
 /** The most bytes `str(EXPR)` reads from user space, NUL included. */
 export const USER_STRING_SIZE = 64;
+/** The C type of the field `str(argN)` makes (`argN_str`, char[64]): a string read through a pointer. */
+export const USER_STRING_CTYPE = "ustring";
 
 /** One alternative of a tracker side: `probe(key, ...) [where filter]`. */
 export interface ProbeSide {

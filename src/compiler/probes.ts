@@ -87,3 +87,11 @@ export const PROBE_KINDS: ProbeKind[] = [userProbeKind, tracepointKind];
 export function resolveProbe(spec: string, catalog: CatalogIndex): ProbeResolution {
   return PROBE_KINDS.find((kind) => kind.claims(spec))!.resolve(spec, catalog);
 }
+
+/**
+ * The names a probe's events have in a trace: a tracepoint's name, or the uprobe_events
+ * names `ltsh record --for-file` gives a user-space probe's sites.
+ */
+export function traceEventNames(probe: ProbePlan): string[] {
+  return probe.user === undefined ? [probe.name] : probe.user.sites.map((s) => s.recorderEvent);
+}
