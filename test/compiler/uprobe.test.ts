@@ -215,4 +215,23 @@ test("a backend without user-space probes refuses them at the probe", () => {
   }
 });
 
+test("a chain with a user-space step is refused at that step, on every backend", () => {
+  const marked = `track sched_waking ~> «usdt:${P}:work__end» until run`;
+  const { source } = parseMarked(marked);
+  for (const backend of ["any", "replay"] as const) {
+    const errors = check(source, backend).diagnostics.filter((d) => d.severity === "error");
+    assert.is(
+      markRanges(
+        source,
+        errors.map((d) => d.range),
+      ),
+      marked,
+    );
+    assert.equal(
+      errors.map((d) => d.code),
+      ["chain-user-probe"],
+    );
+  }
+});
+
 test.run();
