@@ -9,7 +9,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { compileSource } from "../src/compiler/compile.ts";
 import { planUserProbe } from "../src/compiler/uprobe/probe-plan.ts";
-import { BpfProgType, closeFd, loadProgram, objectId } from "../src/kernel/bpf.ts";
+import { BpfProgType, closeFd, loadProgram } from "../src/kernel/bpf.ts";
 import { onCleanup } from "../src/kernel/cleanup.ts";
 import { attachUprobe } from "../src/kernel/uprobe.ts";
 import { LiveSession } from "../src/session/live.ts";
