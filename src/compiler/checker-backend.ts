@@ -107,6 +107,8 @@ function refuseUserProbes(
     "backend-user-probe",
     `${NAMES[backend]} does not run user-space probes yet`,
     user.range,
-    ["check the tracker with: ltsh check FILE.lt"],
+    [
+      "run it on the live eBPF backend (the default), or record and replay it: ltsh record --for-file FILE.lt",
+    ],
   );
 }
