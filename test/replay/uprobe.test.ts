@@ -1,10 +1,13 @@
 // Replay of user-space probes from the lines uprobe_events prints: the interpreter listens
 // to the recorder's event name of every site, reads `argN=` (signed or not, as the note
 // types it), `retval=` after a uretprobe's `(func <- caller)`, `argN_str="…"` (unquoted;
-// `(fault)` reads as the empty string, as live).
+// `(fault)` reads as the empty string, as live); in `perf script` output the event's
+// category is its uprobe_events group (`ltsh_<pid>`), which does not stop the match.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { parsePerfLine } from "../../src/replay/formats.ts";
+import { Interpreter } from "../../src/replay/interpreter.ts";
 import { buildWorkload } from "../uprobe/workload.ts";
 import { compileTrackers, ftrace, runLines } from "./support.ts";
 
@@ -77,6 +80,26 @@ track g: uprobe:${P}:lt_greet(str(arg0)) where str(arg0) != "skip" -> uretprobe:
         `${h.tracker} ${JSON.stringify(h.key, (_, v) => (typeof v === "bigint" ? `${v}n` : v))}`,
     ),
     ['w ["-1n"]', 'g ["two words"]', 'g [""]'],
+  );
+});
+
+test("perf script: the uprobe_events group in the category position", () => {
+  const source = `track add: uprobe:${P}:lt_add($tid) -> uretprobe:${P}:lt_add($tid) > 1us`;
+  const [[entry], [exit]] = eventNames(source);
+  const interpreter = new Interpreter({ hit: () => {}, warning: () => {} });
+  for (const t of compileTrackers(source)) interpreter.add(t);
+  for (const line of [
+    `workload-pie  7 [000] 10.000001: ltsh_4242:${entry}: (5569cea4b3d0) arg0=5 arg1=100 arg2=0 arg3=0 arg4=0 arg5=0`,
+    `workload-pie  7 [000] 10.000009: ltsh_4242:${exit}: (5569cea4b4c0 <- 5569cea4b3d0) retval=105`,
+  ]) {
+    const event = parsePerfLine(line, 1);
+    if (event === null || typeof event === "string") throw new Error(String(event));
+    interpreter.feed(event);
+  }
+  interpreter.finish("perf.txt");
+  assert.equal(
+    interpreter.summaries().map((s) => [s.pairs, s.hits]),
+    [[1, 1]],
   );
 });
 
