@@ -3,6 +3,7 @@
 // a pointer-sized argument (for keys and ==/!= filters).
 
 import type { AstExpr } from "./ast.ts";
+import type { CheckedTrack } from "./checker.ts";
 import type { Diagnostic } from "./diagnostic.ts";
 import { describeType } from "./field-types.ts";
 import { type Expr, type ProbePlan, USER_STRING_CTYPE, USER_STRING_SIZE } from "./plan.ts";
@@ -98,4 +99,17 @@ export function checkCall(
     signed: false,
   };
   return { kind: "field", field, type: { kind: "string", size }, range: ast.range };
+}
+
+/** `then stack` records the kernel stack: at a user-space end probe, only the trap's. */
+export function userStackWarning(tracker: CheckedTrack, diagnostics: Diagnostic[]): void {
+  const stack = tracker.actions?.find((a) => a.kind === "stack");
+  const user = tracker.ends.find((side) => side.probe.user !== undefined);
+  if (stack === undefined || user === undefined) return;
+  diagnostics.push({
+    severity: "warning",
+    code: "stack-at-user-probe",
+    message: `stack records the kernel stack of the end event: at ${user.probe.user!.kind}:${user.probe.user!.spec} that is the breakpoint trap's, not the program's`,
+    range: stack.range,
+  });
 }

@@ -215,6 +215,17 @@ test("a backend without user-space probes refuses them at the probe", () => {
   }
 });
 
+test("then stack at a user-space end probe is a warning at the action", () => {
+  const { plan, diagnostics } = check(
+    `track uprobe:${P}:lt_add($tid) -> uretprobe:${P}:lt_add($tid) then print, stack`,
+  );
+  assert.ok(plan);
+  assert.equal(
+    diagnostics.map((d) => [d.severity, d.code, d.range.col]),
+    [["warning", "stack-at-user-probe", plan.trackers[0].source.indexOf("stack") + 1]],
+  );
+});
+
 test("a chain with a user-space step is refused at that step, on every backend", () => {
   const marked = `track sched_waking ~> «usdt:${P}:work__end» until run`;
   const { source } = parseMarked(marked);
