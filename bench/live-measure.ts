@@ -52,7 +52,8 @@ export function withBpfStats<T>(fn: () => Promise<T>): Promise<T> {
 
 type RunStats = Map<number, { ns: number; runs: number }>;
 
-function progStats(ids: number[]): RunStats {
+/** Each program's total run time and run count (bpf_stats), by id. */
+export function progStats(ids: number[]): RunStats {
   const out = execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" });
   const progs = JSON.parse(out) as { id: number; run_time_ns?: number; run_cnt?: number }[];
   const wanted = new Set(ids);

@@ -78,6 +78,7 @@ export interface ProbeAlternativeCstNode extends CstNode {
 export type ProbeAlternativeCstChildren = {
   QualifiedName?: IToken[];
   Identifier?: IToken[];
+  UserProbe?: IToken[];
   LParen?: IToken[];
   key?: ExpressionCstNode[];
   Comma?: IToken[];
@@ -271,6 +272,7 @@ export interface AtomCstNode extends CstNode {
 }
 
 export type AtomCstChildren = {
+  call?: CallCstNode[];
   number?: NumberCstNode[];
   StringLiteral?: IToken[];
   BuiltinRef?: IToken[];
@@ -281,6 +283,18 @@ export type AtomCstChildren = {
   LParen?: IToken[];
   expression?: ExpressionCstNode[];
   RParen?: IToken[];
+};
+
+export interface CallCstNode extends CstNode {
+  name: "call";
+  children: CallCstChildren;
+}
+
+export type CallCstChildren = {
+  function: IToken[];
+  LParen: IToken[];
+  argument: ExpressionCstNode[];
+  RParen: IToken[];
 };
 
 export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
@@ -308,4 +322,5 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   comparison(children: ComparisonCstChildren, param?: IN): OUT;
   compareOperator(children: CompareOperatorCstChildren, param?: IN): OUT;
   atom(children: AtomCstChildren, param?: IN): OUT;
+  call(children: CallCstChildren, param?: IN): OUT;
 }

@@ -106,10 +106,12 @@ export class LtshParser extends CstParser {
     ]);
   });
 
+  /** A tracepoint (`sched_wakeup`, `sched:sched_wakeup`) or a user-space probe, key, filter. */
   probeAlternative = this.RULE("probeAlternative", () => {
     this.OR([
       { ALT: () => this.CONSUME(t.QualifiedName) },
       { ALT: () => this.CONSUME(t.Identifier) },
+      { ALT: () => this.CONSUME(t.UserProbe) },
     ]);
     // The key may be left out in a chain (`hrtimer_expire_entry` alone); the checker says
     // where it is required.
@@ -247,9 +249,13 @@ export class LtshParser extends CstParser {
     ]);
   });
 
-  /** A field (`prio`, `args.pid`), a builtin (`$pid`, `comm`), a literal or a parenthesised expression. */
+  /**
+   * A field (`prio`, `args.pid`), a builtin (`$pid`, `comm`), a literal, a call such as
+   * `str(arg0)` (the names are the checker's) or a parenthesised expression.
+   */
   atom = this.RULE("atom", () => {
     this.OR([
+      { ALT: () => this.SUBRULE(this.call) },
       { ALT: () => this.SUBRULE(this.number) },
       { ALT: () => this.CONSUME(t.StringLiteral) },
       { ALT: () => this.CONSUME(t.BuiltinRef) },
@@ -269,6 +275,14 @@ export class LtshParser extends CstParser {
         },
       },
     ]);
+  });
+
+  /** NAME(EXPRESSION): `str(arg0)` reads a user-space string. */
+  call = this.RULE("call", () => {
+    this.CONSUME(t.Identifier, { LABEL: "function" });
+    this.CONSUME(t.LParen);
+    this.SUBRULE(this.expression, { LABEL: "argument" });
+    this.CONSUME(t.RParen);
   });
 }
 

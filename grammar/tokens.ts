@@ -2,7 +2,9 @@
 // patterns overlap: `->` before `-`; hex before numbers-with-units (`0x1f` is not "0 x1f");
 // numbers-with-units (`200us`, `8MiB`) before plain integers; `category:name` (no spaces)
 // before identifiers, so that `track wakeup: sched_wakeup(...)` (a tracker name, then a
-// probe) differs from `track sched:sched_wakeup(...)` (a qualified probe).
+// probe) differs from `track sched:sched_wakeup(...)` (a qualified probe). A user-space probe
+// (`uprobe:./server:handle+4`, `usdt:/usr/bin/app:db:query__start`) is one token tried before
+// `category:name`, so paths keep their `/`, `.` and `-`.
 
 import type { Lexer as LexerType, TokenType } from "chevrotain";
 import { createToken, Lexer } from "./chevrotain.ts";
@@ -17,6 +19,17 @@ export const QualifiedName = createToken({
   name: "QualifiedName",
   label: "a category:name",
   pattern: /[A-Za-z_]\w*:[A-Za-z_]\w*/,
+});
+/**
+ * `uprobe:PATH:SYMBOL[+OFFSET]`, `uprobe:PATH:0xADDRESS`, `uretprobe:PATH:SYMBOL`,
+ * `usdt:PATH:[PROVIDER:]NAME`. A `-` followed by `>` ends it: `usdt:./a:x->b` is a link.
+ * What the parts mean is src/compiler/uprobe/probe-target.ts's job.
+ */
+export const UserProbe = createToken({
+  name: "UserProbe",
+  label: "a user-space probe",
+  pattern: /(?:uretprobe|uprobe|usdt):(?:[\w./+~@]|-(?!>))+(?::(?:[\w./+~@]|-(?!>))+)*/,
+  start_chars_hint: ["u"],
 });
 export const Identifier = createToken({
   name: "Identifier",
@@ -117,6 +130,7 @@ export const allTokens: TokenType[] = [
   Args,
   Until,
   Cancel,
+  UserProbe,
   QualifiedName,
   Identifier,
   BuiltinRef,

@@ -1,6 +1,8 @@
 // `ltsh record`: records tracepoints through a tracefs instance of its own (mono clock,
 // sized buffer that keeps the oldest events, tgids, raw pointers) and writes ftrace text
-// that `ltsh run --replay` reads. The instance is removed afterwards, also on Ctrl-C.
+// that `ltsh run --replay` reads. With --for-file, the file's user-space probes are
+// recorded through uprobe_events entries of its own. The instance and the entries are
+// removed afterwards, also on Ctrl-C.
 
 import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -10,7 +12,9 @@ import { createGzip } from "node:zlib";
 import { compileFile } from "../compiler/compile.ts";
 import { chainContextEvents } from "../compiler/contexts.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
+import { recorderEventsOf } from "../compiler/uprobe/recorder-plan.ts";
 import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
+import { type UprobeEventSpec, UprobeEvents } from "../kernel/uprobe-events.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { parseDurationArg } from "./run.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
@@ -24,25 +28,41 @@ function parseSizeKiB(text: string): number {
   return Number(m[1]) * (unit === "G" ? 1024 * 1024 : unit === "M" ? 1024 : 1);
 }
 
+interface Requested {
+  /** Tracepoints: categories, category:name or bare names. */
+  events: string[];
+  /** uprobe_events entries to define, then record. */
+  uprobes: UprobeEventSpec[];
+}
+
 /**
  * The events a file's trackers need: every probe they name (begins, ends, cancels, chain
  * steps) and, for chains, the context events that carry a chain (those this kernel has).
  */
-function eventsOfFile(path: string, catalogPath: string | undefined): string[] | null {
+function eventsOfFile(path: string, catalogPath: string | undefined): Requested | null {
   const catalog = loadCatalogOrReport(catalogPath);
   if (!catalog) return null;
   // Recorded to be replayed: any tracker the language accepts is recorded for.
   const { plan, diagnostics, text } = compileFile(path, { catalog, backend: "any" });
   process.stderr.write(renderDiagnostics(diagnostics, text));
   if (!plan) return null;
-  const ids = plan.trackers.flatMap((t) => [
-    ...[...t.begins, ...t.ends, ...(t.cancels ?? [])].map((side) => side.probe.id),
-    ...(t.chain?.steps.map((step) => step.side.probe.id) ?? []),
+  const probes = plan.trackers.flatMap((t) => [
+    ...[...t.begins, ...t.ends, ...(t.cancels ?? [])].map((side) => side.probe),
+    ...(t.chain?.steps.map((step) => step.side.probe) ?? []),
   ]);
+  const ids = probes.filter((p) => p.user === undefined).map((p) => p.id);
   if (plan.trackers.some((t) => t.chain)) {
     ids.push(...chainContextEvents().filter((id) => catalog.find(id).ok));
   }
-  return [...new Set(ids)];
+  const uprobes = recorderEventsOf(plan);
+  if (!uprobes.ok) {
+    process.stderr.write(`ltsh record: error: ${uprobes.message}\n`);
+    return null;
+  }
+  for (const what of uprobes.value.unreadable) {
+    process.stderr.write(`ltsh record: warning: not recorded: ${what}\n`);
+  }
+  return { events: [...new Set(ids)], uprobes: uprobes.value.specs };
 }
 
 export const recordCommand: Command = {
@@ -90,19 +110,28 @@ Options:
     }
     const bufferKiB =
       values.buffer === undefined ? DEFAULT_BUFFER_KIB : parseSizeKiB(values.buffer);
-    const requested = values.events
-      ? values.events
-          .split(",")
-          .map((e) => e.trim())
-          .filter(Boolean)
+    const requested: Requested | null = values.events
+      ? {
+          events: values.events
+            .split(",")
+            .map((e) => e.trim())
+            .filter(Boolean),
+          uprobes: [],
+        }
       : eventsOfFile(values["for-file"]!, values.catalog);
     if (requested === null) return 1;
+    let uprobes: UprobeEvents | null = null;
     try {
-      return await record(values.output, requested, bufferKiB, forMs, positionals);
+      uprobes = requested.uprobes.length > 0 ? UprobeEvents.create(requested.uprobes) : null;
+      const events = [...requested.events, ...(uprobes?.ids ?? [])];
+      return await record(values.output, events, bufferKiB, forMs, positionals);
     } catch (error) {
       if (!(error instanceof TracefsError)) throw error;
       process.stderr.write(`ltsh record: error: ${error.message}\n`);
       return 1;
+    } finally {
+      // After record() removed its instance: an enabled event cannot be deleted.
+      uprobes?.remove();
     }
   },
 };

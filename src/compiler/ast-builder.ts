@@ -93,7 +93,7 @@ function buildSide(file: string, node: cst.SideCstNode): AstProbe[] {
 
 function buildProbe(file: string, node: cst.ProbeAlternativeCstNode): AstProbe {
   const c = node.children;
-  const nameToken = (c.QualifiedName ?? c.Identifier)![0];
+  const nameToken = (c.QualifiedName ?? c.Identifier ?? c.UserProbe)![0];
   return {
     name: nameToken.image,
     nameRange: tokenRange(file, nameToken),
@@ -236,11 +236,23 @@ function buildAtom(file: string, node: cst.AtomCstNode): AstExpr {
   const range = nodeRange(file, node);
   if (c.number) return { kind: "number", quantity: buildNumber(file, c.number[0]), range };
   if (c.StringLiteral) return { kind: "string", value: unquote(c.StringLiteral[0].image), range };
+  if (c.call) return buildCall(file, c.call[0]);
   if (c.BuiltinRef)
     return { kind: "name", name: c.BuiltinRef[0].image.slice(1), form: "builtin", range };
   if (c.AnyName) return { kind: "name", name: c.AnyName[0].image, form: "field", range };
   if (c.Identifier) return { kind: "name", name: c.Identifier[0].image, form: "bare", range };
   return { ...buildExpression(file, c.expression![0]), range };
+}
+
+function buildCall(file: string, node: cst.CallCstNode): AstExpr {
+  const name = node.children.function[0];
+  return {
+    kind: "call",
+    name: name.image,
+    nameRange: tokenRange(file, name),
+    argument: buildExpression(file, node.children.argument[0]),
+    range: nodeRange(file, node),
+  };
 }
 
 /** `"a \"b\""` → `a "b"`; an unterminated string (already reported) keeps its text. */

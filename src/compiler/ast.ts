@@ -22,12 +22,14 @@ export type AstExpr =
   | { kind: "string"; value: string; range: SourceRange }
   /** `name` (field, else builtin), `$name` (builtin), `args.name` (field). */
   | { kind: "name"; name: string; form: "bare" | "builtin" | "field"; range: SourceRange }
+  /** `str(arg0)`: which names are functions is the checker's. */
+  | { kind: "call"; name: string; nameRange: SourceRange; argument: AstExpr; range: SourceRange }
   | { kind: "not"; operand: AstExpr; range: SourceRange }
   | { kind: "compare"; op: CompareOp; left: AstExpr; right: AstExpr; range: SourceRange }
   | { kind: "logic"; op: LogicOp; left: AstExpr; right: AstExpr; range: SourceRange };
 
 export interface AstProbe {
-  /** As written: "sched_wakeup" or "sched:sched_wakeup". */
+  /** As written: "sched_wakeup", "sched:sched_wakeup" or "uprobe:./server:handle". */
   name: string;
   nameRange: SourceRange;
   /** Empty when the key was left out (allowed in a chain). */

@@ -4,6 +4,7 @@
 
 import type { AstExpr } from "./ast.ts";
 import { BUILTINS, findBuiltin } from "./builtins.ts";
+import { checkCall, userFieldError } from "./checker-user.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
 import { describeType, fieldType } from "./field-types.ts";
 import type { Expr, ProbePlan, ValueType } from "./plan.ts";
@@ -45,6 +46,8 @@ export function checkExpr(ast: AstExpr, scope: ExprScope): Expr | null {
       };
     case "name":
       return checkName(ast, scope);
+    case "call":
+      return checkCall(ast, checkExpr(ast.argument, scope), scope.probe, scope.diagnostics);
     case "not": {
       const operand = checkCondition(ast.operand, scope, "'!' applies to a condition");
       return operand && { kind: "not", operand, type: CONDITION_TYPE, range: ast.range };
@@ -117,6 +120,11 @@ function checkName(ast: Extract<AstExpr, { kind: "name" }>, scope: ExprScope): E
       ...hint,
       `builtins: ${names.join(", ")}`,
     ]);
+  }
+  const userError = userFieldError(ast, probe);
+  if (userError !== null) {
+    scope.diagnostics.push(userError);
+    return null;
   }
   const fields = probe.fields.filter((f) => !f.common).map((f) => f.name);
   const hint = suggest(

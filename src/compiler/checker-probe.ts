@@ -15,6 +15,14 @@ export function checkProbe(ast: AstProbe, context: CheckContext): ProbeSide | nu
     report(context, resolved.code, resolved.message, ast.nameRange, resolved.notes);
     return null;
   }
+  for (const message of resolved.warnings ?? []) {
+    context.diagnostics.push({
+      severity: "warning",
+      code: "indirect-function",
+      message,
+      range: ast.nameRange,
+    });
+  }
   const scope: ExprScope = { probe: resolved.probe, diagnostics: context.diagnostics };
   const key: (Expr | null)[] = ast.keys.map((k) => {
     const expr = checkExpr(k, scope);

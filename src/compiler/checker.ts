@@ -8,6 +8,7 @@ import { checkLinks } from "./checker-chain.ts";
 import { checkClauses } from "./checker-clauses.ts";
 import { type CheckContext, report } from "./checker-context.ts";
 import { type CheckedOption, checkSet } from "./checker-set.ts";
+import { userStackWarning } from "./checker-user.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
 import type { Action, ChainPlan, KeepPolicy, ProbeSide, ValueType } from "./plan.ts";
 
@@ -75,6 +76,7 @@ function checkTrack(ast: AstTrack, context: CheckContext): CheckedTrack | null {
     range: ast.range,
   };
   checkClauses(ast.clauses, tracker, context);
+  userStackWarning(tracker, context.diagnostics);
   const errorsAfter = context.diagnostics.filter((d) => d.severity === "error").length;
   return errorsAfter === errorsBefore ? tracker : null;
 }

@@ -34,15 +34,79 @@ export type Expr =
   | { kind: "logic"; op: LogicOp; left: Expr; right: Expr; type: ValueType; range: SourceRange };
 
 export interface ProbePlan {
-  /** "sched:sched_wakeup" */
+  /** "sched:sched_wakeup"; "usdt:/abs/path:provider:name" for a user-space probe. */
   id: string;
+  /** The tracepoint's category; "uprobe", "uretprobe" or "usdt" for a user-space probe. */
   category: string;
+  /** The tracepoint's name; a user-space probe's symbol or USDT name, reduced to [A-Za-z0-9_]. */
   name: string;
-  /** tracefs event id (perf_event_attr.config for PERF_TYPE_TRACEPOINT). */
+  /** tracefs event id (perf_event_attr.config for PERF_TYPE_TRACEPOINT); -1 for user-space probes. */
   eventId: number;
-  /** Every field of the tracepoint's format (common_* included), in offset order. */
+  /**
+   * Every field of the tracepoint's format (common_* included), in offset order. For a
+   * user-space probe: `arg0`… or `retval`, each with `offset` = its index in a site's
+   * `arguments` (no common_* fields).
+   */
   fields: TracepointField[];
+  /** Set for uprobes, uretprobes and USDT probes: what a backend attaches and reads. */
+  user?: UserProbePlan;
 }
+
+/** A user-space probe, resolved at check time (src/compiler/uprobe/). x86-64. */
+export interface UserProbePlan {
+  kind: "uprobe" | "uretprobe" | "usdt";
+  /** Absolute, symlink-free path of the binary or library. */
+  path: string;
+  /** "lt_add", "lt_add+4", "0x1139"; "provider:name" for USDT. */
+  spec: string;
+  /** One attachment each; a USDT probe inlined twice has two sites. */
+  sites: UserProbeSitePlan[];
+}
+
+export interface UserProbeSitePlan {
+  /** Link-time virtual address: a relocated operand's load bias is regs->ip − this. */
+  address: number;
+  /** Where the probe goes in the file (the uprobe PMU's probe_offset). */
+  fileOffset: number;
+  /** USDT semaphore's file offset (ref_ctr_offset); 0 when none. */
+  refCtrOffset: number;
+  /**
+   * Where each field's value is at this site, indexed by the field's `offset`: the SysV
+   * argument registers of a uprobe, %rax of a uretprobe, the note's operands of a USDT site.
+   */
+  arguments: UserArgument[];
+  /** The tracefs uprobe_events name `ltsh record --for-file` gives this site. */
+  recorderEvent: string;
+}
+
+export interface UserArgument {
+  /** As the note writes it ("-4@-20(%rbp)"), or the register ("%rdi"). */
+  text: string;
+  size: 1 | 2 | 4 | 8;
+  signed: boolean;
+  location: UserArgLocation;
+}
+
+/** Offsets are into x86-64 `struct pt_regs`; numbers that may exceed 2^53 are decimal strings. */
+export type UserArgLocation =
+  | { kind: "constant"; value: string }
+  | { kind: "register"; ptRegsOffset: number; bitOffset: 0 | 8 }
+  | {
+      kind: "memory";
+      /** pt_regs offset of the base register; null for none (and for %rip: see relocated). */
+      base: number | null;
+      index: number | null;
+      scale: 1 | 2 | 4 | 8;
+      /** Displacement, with the symbol's link-time address already added. */
+      displacement: string;
+      /** Add the load bias (regs->ip − site address): %rip- or symbol-relative operands. */
+      relocated: boolean;
+    };
+
+/** The most bytes `str(EXPR)` reads from user space, NUL included. */
+export const USER_STRING_SIZE = 64;
+/** The C type of the field `str(argN)` makes (`argN_str`, char[64]): a string read through a pointer. */
+export const USER_STRING_CTYPE = "ustring";
 
 /** One alternative of a tracker side: `probe(key, ...) [where filter]`. */
 export interface ProbeSide {

@@ -1,22 +1,27 @@
 // Probe kinds: how a probe name in a `track` statement becomes a ProbePlan. One registry
-// entry per kind; today tracepoints (`sched_wakeup`, `sched:sched_wakeup`), later uprobes.
+// entry per kind: tracepoints (`sched_wakeup`, `sched:sched_wakeup`) and user-space probes
+// (`uprobe:PATH:SYMBOL`, `uretprobe:PATH:SYMBOL`, `usdt:PATH:[PROVIDER:]NAME`).
 
 import type { CatalogIndex } from "./catalog/index.ts";
 import type { ProbePlan } from "./plan.ts";
+import { isUserProbeSpelling, planUserProbe } from "./uprobe/probe-plan.ts";
 
 export type ProbeResolution =
-  | { ok: true; probe: ProbePlan }
+  | { ok: true; probe: ProbePlan; warnings?: string[] }
   | { ok: false; code: string; message: string; notes: string[] };
 
 export interface ProbeKind {
   name: string;
   doc: string;
+  /** Whether a spelling is this kind's; the tracepoint kind takes what no other kind does. */
+  claims(spec: string): boolean;
   resolve(spec: string, catalog: CatalogIndex): ProbeResolution;
 }
 
 const tracepointKind: ProbeKind = {
   name: "tracepoint",
   doc: "a kernel tracepoint, by category:name or by a name only one category has",
+  claims: () => true,
   resolve(spec, catalog) {
     const found = catalog.find(spec);
     if (found.ok) {
@@ -58,9 +63,35 @@ const tracepointKind: ProbeKind = {
   },
 };
 
-export const PROBE_KINDS: ProbeKind[] = [tracepointKind];
+const userProbeKind: ProbeKind = {
+  name: "user-space probe",
+  doc: "uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xADDRESS, uretprobe:PATH:SYMBOL, usdt:PATH:[PROVIDER:]NAME",
+  claims: isUserProbeSpelling,
+  resolve(spec) {
+    const planned = planUserProbe(spec);
+    if (!planned.ok) {
+      // A USDT miss lists the binary's probes in its message; a symbol miss cannot list them all.
+      const notes = planned.message.startsWith("no function")
+        ? ["list a binary's functions with: ltsh events 'uprobe:PATH:PATTERN*'"]
+        : [];
+      return { ok: false, code: "user-probe", message: planned.message, notes };
+    }
+    const { probe, warnings } = planned.value;
+    return { ok: true, probe, ...(warnings.length > 0 ? { warnings } : {}) };
+  },
+};
 
-/** Every name today is a tracepoint; a kind prefix (`uprobe:`) will pick others. */
+/** In the order they are asked: the first kind that claims a spelling resolves it. */
+export const PROBE_KINDS: ProbeKind[] = [userProbeKind, tracepointKind];
+
 export function resolveProbe(spec: string, catalog: CatalogIndex): ProbeResolution {
-  return PROBE_KINDS[0].resolve(spec, catalog);
+  return PROBE_KINDS.find((kind) => kind.claims(spec))!.resolve(spec, catalog);
+}
+
+/**
+ * The names a probe's events have in a trace: a tracepoint's name, or the uprobe_events
+ * names `ltsh record --for-file` gives a user-space probe's sites.
+ */
+export function traceEventNames(probe: ProbePlan): string[] {
+  return probe.user === undefined ? [probe.name] : probe.user.sites.map((s) => s.recorderEvent);
 }

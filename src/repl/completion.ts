@@ -1,7 +1,11 @@
-// Tab completion for the prompt, as a pure function of the line and a vocabulary:
+// Tab completion for the prompt, as a function of the line and a vocabulary:
 // `:commands`, tracker names after :stop/:rm/..., emit targets, file names, keywords,
-// probe names from the catalog and the fields (and builtins) of the probe being keyed.
+// probe names from the catalog and the fields (and builtins) of the probe being keyed;
+// `uprobe:`/`uretprobe:`/`usdt:`, their paths, and a user-space probe's fields (read from
+// its binary, the one thing here that is not the vocabulary's).
 
+import { BUILTINS } from "../compiler/builtins.ts";
+import { planUserProbe, USER_PROBE_PREFIXES } from "../compiler/uprobe/probe-plan.ts";
 import { type Line, lineOf } from "./line-editor.ts";
 
 export interface Vocabulary {
@@ -37,7 +41,7 @@ export function complete(line: Line, vocabulary: Vocabulary): Completion {
   if (matches.length === 0) return { line, candidates: [] };
   const common = commonPrefix(matches);
   const unique = matches.length === 1;
-  const ending = unique && !common.endsWith("/") && !common.endsWith("(") ? " " : "";
+  const ending = unique && !/[/(:]$/.test(common) ? " " : "";
   const completed = common + ending;
   const after = line.text.slice(line.cursor);
   const text = before.slice(0, wordStart) + completed + after;
@@ -68,11 +72,19 @@ function choicesFor(context: string, word: string, vocabulary: Vocabulary): read
     return commandChoices(args, word, vocabulary);
   }
   if (args.length === 0) return ["track", "set"];
+  const userPath = /^(uprobe|uretprobe|usdt):([^:]*)$/.exec(word);
+  if (userPath)
+    return vocabulary
+      .files(userPath[2])
+      .map((f) => `${userPath[1]}:${f}${f.endsWith("/") ? "" : ":"}`);
   const scope = probeInScope(context);
-  if (scope?.inKey) return vocabulary.fields(scope.probe);
-  if (scope) return [...vocabulary.fields(scope.probe), ...vocabulary.keywords];
+  const fields =
+    scope &&
+    (isUserProbe(scope.probe) ? userProbeFields(scope.probe) : vocabulary.fields(scope.probe));
+  if (scope?.inKey) return fields!;
+  if (scope) return [...fields!, ...vocabulary.keywords];
   if (/(?:^|\s)track\s+(?:\w+:\s*)?$|->\s*\{?\s*$|[{|]\s*$/.test(context)) {
-    return vocabulary.probes();
+    return [...vocabulary.probes(), ...USER_PROBE_PREFIXES];
   }
   if (/^\s*track\s+\w+\s*$/.test(context)) return [];
   return [...vocabulary.keywords, ...vocabulary.probes()];
@@ -93,7 +105,11 @@ function commandChoices(args: string[], word: string, vocabulary: Vocabulary): r
  * `|` or `then` since.
  */
 function probeInScope(context: string): { probe: string; inKey: boolean } | undefined {
-  const calls = [...context.matchAll(/([A-Za-z_][\w]*(?::[A-Za-z_][\w]*)?)\s*\(/g)];
+  const calls = [
+    ...context.matchAll(
+      /((?:uprobe|uretprobe|usdt):[^\s(]+|[A-Za-z_][\w]*(?::[A-Za-z_][\w]*)?)\s*\(/g,
+    ),
+  ];
   const last = calls.at(-1);
   if (!last || last.index === undefined) return undefined;
   const rest = context.slice(last.index + last[0].length);
@@ -108,6 +124,17 @@ function probeInScope(context: string): { probe: string; inKey: boolean } | unde
     return { probe: last[1], inKey: false };
   }
   return undefined;
+}
+
+function isUserProbe(probe: string): boolean {
+  return USER_PROBE_PREFIXES.some((prefix) => probe.startsWith(prefix));
+}
+
+/** arg0…/retval of the binary's probe (read from its ELF file), str( and the builtins. */
+function userProbeFields(probe: string): string[] {
+  const planned = planUserProbe(probe);
+  const fields = planned.ok ? planned.value.probe.fields.map((f) => f.name) : [];
+  return [...fields, "str(", ...Object.keys(BUILTINS).map((b) => `$${b}`)];
 }
 
 function commonPrefix(words: string[]): string {

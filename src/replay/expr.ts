@@ -3,7 +3,7 @@
 // fails and the key is unavailable, so the event is skipped rather than guessed.
 
 import type { TracepointField } from "../compiler/catalog/types.ts";
-import type { Expr, ValueType } from "../compiler/plan.ts";
+import { type Expr, USER_STRING_CTYPE, type ValueType } from "../compiler/plan.ts";
 import type { TraceEvent } from "./event.ts";
 import type { FieldText } from "./fields.ts";
 
@@ -88,6 +88,7 @@ function fieldReader(field: TracepointField, type: ValueType): Compiled {
   if (name === "common_pid") return (view) => view.event.tid;
   const pointer = field.cType.includes("*") || /addr$/.test(name);
   if (type.kind === "string") {
+    if (field.cType === USER_STRING_CTYPE) return (view) => userString(view.fields()?.get(name));
     return (view) => view.fields()?.get(name);
   }
   return (view) => {
@@ -98,6 +99,15 @@ function fieldReader(field: TracepointField, type: ValueType): Compiled {
     const text = fields.get(name);
     return text === undefined ? undefined : intFromText(text, type, pointer);
   };
+}
+
+/**
+ * uprobe_events prints a `ustring` fetch argument quoted, and `(fault)` when the pointer
+ * could not be read, where the live backends read an empty string.
+ */
+function userString(text: string | undefined): string | undefined {
+  if (text === undefined || text === "(fault)") return text && "";
+  return text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
 }
 
 export type Warn = (message: string) => void;

@@ -3,6 +3,7 @@
 // live backends are checked against it.
 
 import type { TrackerPlan } from "../compiler/plan.ts";
+import { traceEventNames } from "../compiler/probes.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
 import { type ChainEnded, ChainEngine, ChainTracker } from "./chain.ts";
 import { chainHit, chainSummary, recordChainPair } from "./chain-records.ts";
@@ -110,9 +111,12 @@ export class Interpreter {
       ...tracker.begins.map((side) => ({ role: "begin" as const, side })),
     ];
     for (const { role, side } of sides) {
-      const list = this.dispatch.get(side.probe.name) ?? [];
-      list.push({ tracker, role, side, seen: false });
-      this.dispatch.set(side.probe.name, list);
+      const handler: Handler = { tracker, role, side, seen: false };
+      for (const name of traceEventNames(side.probe)) {
+        const list = this.dispatch.get(name) ?? [];
+        list.push(handler);
+        this.dispatch.set(name, list);
+      }
     }
   }
 
@@ -147,7 +151,9 @@ export class Interpreter {
     let begunFor: Tracker | null = null;
     for (const handler of handlers) {
       const { side, tracker } = handler;
-      if (event.category !== "" && event.category !== side.probe.category) continue;
+      // A user-space probe's category is its uprobe_events group (ltsh_<pid>), not its kind.
+      if (event.category !== "" && !side.probe.user && event.category !== side.probe.category)
+        continue;
       handler.seen = true;
       if (tracker.stopped) continue;
       if ((handler.role === "end" ? closedFor : begunFor) === tracker) continue;

@@ -4,7 +4,6 @@
 import { encode } from "../compiler/bpf/asm.ts";
 import type { BpfProgram, TrackerObject } from "../compiler/bpf/codegen.ts";
 import { disassemble, insnAtSlot } from "../compiler/bpf/disasm.ts";
-import { PROG_TYPE_TRACEPOINT } from "../compiler/bpf/helpers.ts";
 import { STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
 import {
   closeFd,
@@ -16,8 +15,9 @@ import {
   programRecursionMisses,
 } from "../kernel/bpf.ts";
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
-import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
+import type { Attachment } from "../kernel/perf.ts";
 import type { HitRecord } from "../records/types.ts";
+import { attachOrder, attachProgram, programType } from "./live-attach.ts";
 import { sweepChains } from "./live-chain.ts";
 import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
 import { openPendingTable, type PendingTableReader } from "./live-pending-table.ts";
@@ -59,9 +59,9 @@ export class LiveTracker {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
       this.table = openPendingTable(this.object, this.fds.get(this.object.layout.maps.pending)!);
       for (const p of this.object.programs) this.programFds.push(this.load(p));
-      this.object.programs.forEach((p, i) => {
-        this.attachments.push(attachTracepoint(this.programFds[i], p.probe.eventId));
-      });
+      for (const i of attachOrder(this.object.programs)) {
+        this.attachments.push(attachProgram(this.programFds[i], this.object.programs[i]));
+      }
       this.running = true;
     } catch (error) {
       this.close();
@@ -189,12 +189,15 @@ export class LiveTracker {
   }
 }
 
-/** Loads one program (map fds patched in); a refusal becomes a LiveLoadError with the report. */
+/**
+ * Loads one program (map fds patched in), as a tracepoint or, at a user-space probe, a
+ * kprobe program; a refusal becomes a LiveLoadError with the report.
+ */
 export function loadTracepointProgram(p: BpfProgram, fds: ReadonlyMap<string, number>): number {
   const insns = encode(p.program, fds);
   for (let attempt = 1; ; attempt++) {
     try {
-      return loadProgram({ name: p.name, type: PROG_TYPE_TRACEPOINT, insns, license: "GPL" });
+      return loadProgram({ name: p.name, type: programType(p), insns, license: "GPL" });
     } catch (error) {
       // The verifier gives up with EAGAIN when a signal arrives meanwhile (a child's
       // SIGCHLD): not a refusal, so load again, as libbpf does.

@@ -34,9 +34,14 @@ export function wantsSnapshot(plan: TrackerPlan): boolean {
   return plan.actions.some((action) => action.kind === "snapshot");
 }
 
-/** Tracepoint ids ("sched:sched_wakeup") of every begin and end alternative of a tracker. */
+/**
+ * Tracepoint ids ("sched:sched_wakeup") of every begin and end alternative of a tracker.
+ * User-space probes are left out: they have no tracefs event unless uprobe_events defines one.
+ */
 function trackerEvents(plan: TrackerPlan): string[] {
-  return [...plan.begins, ...plan.ends].map((side) => `${side.probe.category}:${side.probe.name}`);
+  return [...plan.begins, ...plan.ends]
+    .filter((side) => side.probe.user === undefined)
+    .map((side) => `${side.probe.category}:${side.probe.name}`);
 }
 
 /**

@@ -68,8 +68,41 @@ test("chains parse with keyless probes, several links, until and cancel clauses"
     "1:19 expected a name, found the end of the input",
   ]);
   assert.equal(syntaxErrors("track a ~>"), [
-    "1:11 expected a category:name or a name or '{', found the end of the input",
+    "1:11 expected a category:name or a name or a user-space probe or '{', found the end of the input",
   ]);
+});
+
+test("user-space probes are one token: paths keep / . - +, a -> after them is a link", () => {
+  assert.equal(
+    tokenNames(
+      "uprobe:/usr/bin/x-y:f+4 uretprobe:libc:nanosleep usdt:./srv.d/a:prov:work__begin->b uprobe:x:0x1f",
+    ),
+    [
+      "UserProbe:uprobe:/usr/bin/x-y:f+4",
+      "UserProbe:uretprobe:libc:nanosleep",
+      "UserProbe:usdt:./srv.d/a:prov:work__begin",
+      "Arrow:->",
+      "Identifier:b",
+      "UserProbe:uprobe:x:0x1f",
+    ],
+  );
+  // A tracker named uprobe still needs only the space after its colon.
+  assert.equal(tokenNames("track uprobe: a"), [
+    "Track:track",
+    "Identifier:uprobe",
+    "Colon::",
+    "Identifier:a",
+  ]);
+});
+
+test("str(EXPR) parses as a call in keys and filters; a probe's key list is not a call", () => {
+  assert.equal(
+    syntaxErrors(
+      'track uprobe:./w:lt_greet(str(arg0)) where str(arg0) == "x" -> uretprobe:./w:lt_greet(str(arg0))',
+    ),
+    [],
+  );
+  assert.equal(syntaxErrors("track a(str(x) -> b(x)"), ["1:16 expected ')', found '->'"]);
 });
 
 test("comments and newlines are free", () => {

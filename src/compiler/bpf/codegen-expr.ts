@@ -3,7 +3,7 @@
 // written into a stack buffer (ints widened to 8 bytes, strings padded).
 
 import type { CompareOp, Expr } from "../plan.ts";
-import { builtinNeed, directlyLoadable, type Prefetch } from "./codegen-prefetch.ts";
+import { builtinNeed, directlyLoadable, type Prefetch, userNeed } from "./codegen-prefetch.ts";
 import { branchStringEqual, chunks, littleEndian, stringSource } from "./codegen-string.ts";
 import { CodegenError } from "./emitter.ts";
 import {
@@ -71,7 +71,9 @@ export function evalInt(pre: Prefetch, e: Expr): Register {
     case "field": {
       const f = e.field;
       const signed = f.signed;
-      if (directlyLoadable(f)) loadWidened(pre, r, R6, f.offset, f.size, signed);
+      if (pre.site !== undefined)
+        loadWidened(pre, r, FP, pre.fetchOne(userNeed(e)), f.size, signed);
+      else if (directlyLoadable(f)) loadWidened(pre, r, R6, f.offset, f.size, signed);
       else loadWidened(pre, r, FP, pre.fetchOne(`field:${f.offset}:${f.size}`), f.size, signed);
       return r;
     }

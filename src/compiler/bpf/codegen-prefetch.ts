@@ -3,13 +3,24 @@
 // slot before the expressions run, since a helper call would clobber their registers.
 
 import type { TracepointField } from "../catalog/types.ts";
-import type { Expr } from "../plan.ts";
+import type { Expr, UserProbeSitePlan } from "../plan.ts";
+import { USER_STRING_SIZE } from "../plan.ts";
+import { fetchUserArgument, fetchUserString } from "./codegen-uprobe.ts";
 import { CodegenError, type Emitter, RegisterPool } from "./emitter.ts";
 import { Helper } from "./helpers.ts";
 import { Add, call, FP, Mov, R0, R1, R2, R3, R6, storeMem } from "./insn.ts";
 
 /** What a side needs fetched through a helper (or read with probe_read) before its expressions. */
-export type Need = "pidTgid" | "cpu" | "uidGid" | "cgroup" | "comm" | `field:${number}:${number}`;
+export type Need =
+  | "pidTgid"
+  | "cpu"
+  | "uidGid"
+  | "cgroup"
+  | "comm"
+  | `field:${number}:${number}`
+  /** A user-space probe's argument N (8 bytes), and the string it points to. */
+  | `user:${number}`
+  | `ustr:${number}`;
 
 /**
  * A program's prefetched helper values: stack offsets (from R10) of what has been fetched,
@@ -18,11 +29,15 @@ export type Need = "pidTgid" | "cpu" | "uidGid" | "cgroup" | "comm" | `field:${n
 export class Prefetch {
   readonly slots = new Map<Need, number>();
   readonly pool = new RegisterPool();
-  constructor(readonly em: Emitter) {}
+  /** `site`: the user-space probe site this program runs at (its fields are its arguments). */
+  constructor(
+    readonly em: Emitter,
+    readonly site?: UserProbeSitePlan,
+  ) {}
 
   /** Fetches every value `exprs` need that is not yet on the stack. */
   fetch(exprs: readonly (Expr | null)[]): void {
-    for (const e of exprs) if (e) for (const need of needsOf(e)) this.fetchOne(need);
+    for (const e of exprs) if (e) for (const need of needsOf(e, this.site)) this.fetchOne(need);
   }
 
   /** Fetches one value into its slot (a preset slot when the caller placed it). */
@@ -30,6 +45,7 @@ export class Prefetch {
     const known = this.slots.get(need);
     if (known !== undefined) return known;
     const em = this.em;
+    if (need.startsWith("user:") || need.startsWith("ustr:")) return this.fetchUser(need);
     const off = presetOffset ?? em.alloc(need === "comm" ? 16 : fieldNeedSize(need));
     if (need === "comm" || need.startsWith("field:")) {
       em.emit(Mov.reg(R1, FP), Add.imm(R1, off));
@@ -51,6 +67,27 @@ export class Prefetch {
     this.slots.set(need, off);
     return off;
   }
+
+  private fetchUser(need: Need): number {
+    if (this.site === undefined) throw new CodegenError(`${need} outside a user-space probe`);
+    const index = Number(need.slice(5));
+    let off: number;
+    if (need.startsWith("ustr:")) {
+      const pointer = this.fetchOne(`user:${index}`);
+      off = this.em.alloc(USER_STRING_SIZE);
+      fetchUserString(this.em, pointer, off);
+    } else {
+      off = this.em.alloc(8);
+      fetchUserArgument(this.em, this.site, index, off);
+    }
+    this.slots.set(need, off);
+    return off;
+  }
+}
+
+/** What a field of this program's probe needs: user-space probe fields are all fetched. */
+export function userNeed(e: Extract<Expr, { kind: "field" }>): Need {
+  return e.type.kind === "string" ? `ustr:${e.field.offset}` : `user:${e.field.offset}`;
 }
 
 function fieldNeedSize(need: Need): number {
@@ -62,11 +99,12 @@ export function directlyLoadable(f: TracepointField): boolean {
   return f.offset >= 8 && f.offset % f.size === 0 && [1, 2, 4, 8].includes(f.size);
 }
 
-function needsOf(e: Expr): Need[] {
+function needsOf(e: Expr, site: UserProbeSitePlan | undefined): Need[] {
   switch (e.kind) {
     case "builtin":
       return [builtinNeed(e.name)];
     case "field":
+      if (site !== undefined) return [userNeed(e)];
       if (e.field.dataLoc) {
         throw new CodegenError(
           `field ${e.field.name}: dynamic (__data_loc) fields are not supported live yet`,
@@ -76,10 +114,10 @@ function needsOf(e: Expr): Need[] {
         ? [`field:${e.field.offset}:${e.field.size}`]
         : [];
     case "not":
-      return needsOf(e.operand);
+      return needsOf(e.operand, site);
     case "compare":
     case "logic":
-      return [...needsOf(e.left), ...needsOf(e.right)];
+      return [...needsOf(e.left, site), ...needsOf(e.right, site)];
     default:
       return [];
   }

@@ -3,7 +3,7 @@
 // the event context (pid/tid, cpu, probe, comm) stored into a pending value or a hit record.
 
 import type { SourceRange } from "../diagnostic.ts";
-import type { ProbeSide } from "../plan.ts";
+import type { ProbeSide, UserProbeSitePlan } from "../plan.ts";
 import { branch, buildKey } from "./codegen-expr.ts";
 import { Prefetch } from "./codegen-prefetch.ts";
 import { chunks } from "./codegen-string.ts";
@@ -40,16 +40,18 @@ export interface ProgramContext {
   table: PendingTable;
   side: ProbeSide;
   alternative: number;
+  /** The site of a user-space probe this program is for (R1 is then struct pt_regs). */
+  site?: UserProbeSitePlan;
   /** The `.lt` text of a range, as the listing annotates instructions with it. */
   source: (range: SourceRange) => string;
   /** task_struct offsets from BTF; without them the context comes from helpers. */
   task?: TaskOffsets;
 }
 
-/** Reg.ctx = the tracepoint context; the filter (exit when false); the key on the stack. */
+/** Reg.ctx = the probe's context; the filter (exit when false); the key on the stack. */
 export function prologue(c: ProgramContext): { pre: Prefetch; keyOffset: number } {
   const { em, side, layout } = c;
-  const pre = new Prefetch(em);
+  const pre = new Prefetch(em, c.site);
   em.withSource(c.source(side.range), () => em.emit(Mov.reg(Reg.ctx, R1)));
   if (side.filter) {
     const filter = side.filter;

@@ -2,7 +2,7 @@
 // stack, literals; compared bytewise up to the NUL, copied in naturally aligned chunks.
 
 import type { Expr } from "../plan.ts";
-import type { Prefetch } from "./codegen-prefetch.ts";
+import { type Prefetch, userNeed } from "./codegen-prefetch.ts";
 import { CodegenError } from "./emitter.ts";
 import { FP, JEq, JNE, JNE32, ja, ldImm64, loadMem, R6, type Register, type Size } from "./insn.ts";
 
@@ -15,6 +15,12 @@ export function stringSource(pre: Prefetch, e: Expr): StringSource {
   if (e.kind === "string") return { literal: new TextEncoder().encode(e.value) };
   if (e.kind === "builtin" && e.name === "comm")
     return { base: FP, offset: pre.fetchOne("comm"), size: 16 };
+  if (e.kind === "field" && pre.site !== undefined)
+    return {
+      base: FP,
+      offset: pre.fetchOne(userNeed(e)),
+      size: e.type.kind === "string" ? e.type.size : 8,
+    };
   if (e.kind === "field" && !e.field.dataLoc) {
     return { base: R6, offset: e.field.offset, size: e.field.arrayLength ?? e.field.size };
   }

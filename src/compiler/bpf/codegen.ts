@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { SourceRange } from "../diagnostic.ts";
-import type { ProgramPlan, TrackerPlan } from "../plan.ts";
+import type { ProbePlan, ProgramPlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { emitBeginBody } from "./codegen-begin.ts";
 import { emitCancelBody } from "./codegen-cancel.ts";
@@ -118,7 +118,7 @@ export function generateTracker(
   }
   // grammar/README.md: on one event, ends first, then cancels, then begins
   const programs = (["end", "cancel", "begin"] as const).flatMap((role) =>
-    sidesOf(plan, role).map((_, i) => program(layout, role, i, options)),
+    sidesOf(plan, role).flatMap((side, i) => programsOf(layout, role, i, side.probe, options)),
   );
   return { layout, maps, programs };
 }
@@ -130,6 +130,18 @@ function pendingTable(layout: TrackerLayout): PendingTable {
     : setAssociativeTable(layout, layout.table);
 }
 
+/** A tracepoint's one program, or one per site of a user-space probe (each reads its own operands). */
+function programsOf(
+  layout: TrackerLayout,
+  role: ProgramRole,
+  alternative: number,
+  probe: ProbePlan,
+  options: CodegenOptions,
+): BpfProgram[] {
+  if (probe.user === undefined) return [program(layout, role, alternative, options)];
+  return probe.user.sites.map((_, site) => program(layout, role, alternative, options, site));
+}
+
 // Ends are generated (and attached) before begins: when one event both ends a pair and
 // begins the next (off-CPU: sched_switch), the end sees the pending begin of the previous one.
 function program(
@@ -137,6 +149,7 @@ function program(
   role: ProgramRole,
   alternative: number,
   options: CodegenOptions,
+  site?: number,
 ): BpfProgram {
   const plan = layout.plan;
   const side = sidesOf(plan, role)[alternative];
@@ -149,16 +162,18 @@ function program(
     alternative,
     source: (r) => sourceText(plan, r),
     task: options.task ?? undefined,
+    ...(site !== undefined ? { site: side.probe.user!.sites[site] } : {}),
   };
   if (role === "begin") emitBeginBody(ctx);
   else if (role === "end") emitEndBody(ctx);
   else emitCancelBody(ctx);
   return {
-    name: kernelName(plan.name, `${role[0]}${alternative}`),
+    name: kernelName(plan.name, `${role[0]}${alternative}${site !== undefined ? `u${site}` : ""}`),
     tracker: plan.name,
     role,
     alternative,
     probe: side.probe,
+    ...(site !== undefined ? { site } : {}),
     program: assemble(em.finish()),
   };
 }

@@ -17,6 +17,8 @@ export const Helper = {
   get_current_task_btf: 158, // trusted task_struct pointer: fields read with plain loads
   probe_read_kernel: 113, // (dst, size, unsafe src)
   probe_read_kernel_str: 115,
+  probe_read_user: 112, // (dst, size, unsafe user src); dst zeroed on a fault
+  probe_read_user_str: 114, // (dst, size, unsafe user src) → length with the NUL, or -errno
   ringbuf_output: 130,
   ringbuf_reserve: 131, // (ringbuf, size, 0) → record pointer or NULL when full
   ringbuf_submit: 132, // (record, flags)
@@ -41,5 +43,7 @@ export const BPF_NOEXIST = 1;
 
 /** BPF_PROG_TYPE_TRACEPOINT */
 export const PROG_TYPE_TRACEPOINT = 5;
+/** BPF_PROG_TYPE_KPROBE: uprobes and uretprobes too (the context is struct pt_regs). */
+export const PROG_TYPE_KPROBE = 2;
 
 export const EEXIST = 17;

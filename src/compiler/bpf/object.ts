@@ -37,6 +37,8 @@ export interface BpfProgram {
   /** Index into TrackerPlan.begins / .ends / .cancels. */
   alternative: number;
   probe: ProbePlan;
+  /** For a user-space probe: which of `probe.user.sites` it attaches to (one program each). */
+  site?: number;
   program: Assembled;
 }
 

@@ -4,7 +4,12 @@
 import type { ProgramPlan } from "../plan.ts";
 import type { Target } from "../targets.ts";
 import { kernelTaskOffsets } from "./btf.ts";
-import { type BpfMapSpec, type CodegenOptions, generateTrackers } from "./codegen.ts";
+import {
+  type BpfMapSpec,
+  type BpfProgram,
+  type CodegenOptions,
+  generateTrackers,
+} from "./codegen.ts";
 import { disassemble } from "./disasm.ts";
 import { mapTypeNames } from "./helpers.ts";
 
@@ -28,16 +33,23 @@ export function ebpfListing(
     out.push(`# tracker ${t.layout.plan.name}`);
     for (const p of t.programs) {
       const slots = p.program.slotCount;
-      out.push(
-        "",
-        `${p.name}: ${p.role} on ${p.probe.id} (tracepoint id ${p.probe.eventId}), ${slots} insns`,
-      );
+      out.push("", `${p.name}: ${p.role} on ${p.probe.id} (${attachedAt(p)}), ${slots} insns`);
       out.push(disassemble(p.program));
     }
     out.push("", "maps:", ...t.maps.map(describeMap), "");
   }
   out.push("shared:", describeMap(ringbuf), "");
   return out.join("\n");
+}
+
+/** "tracepoint id 316", or a user-space probe site's file offset and semaphore. */
+function attachedAt(p: BpfProgram): string {
+  const user = p.probe.user;
+  if (user === undefined) return `tracepoint id ${p.probe.eventId}`;
+  const site = user.sites[p.site ?? 0];
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const semaphore = site.refCtrOffset !== 0 ? `, semaphore at ${hex(site.refCtrOffset)}` : "";
+  return `site ${p.site ?? 0}: file offset ${hex(site.fileOffset)}${semaphore}`;
 }
 
 export const ebpfTarget: Target = {

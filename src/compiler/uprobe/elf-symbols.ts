@@ -1,7 +1,15 @@
 // Function symbols of an ELF file, from .symtab (the full table, gone once stripped) and
 // .dynsym (exported functions, kept by strip): what `uprobe:PATH:SYMBOL` names.
 
-import { cString, type ElfFile, type SectionHeader, SHT_DYNSYM, SHT_SYMTAB } from "./elf.ts";
+import {
+  cString,
+  type ElfFile,
+  type ElfResult,
+  type SectionHeader,
+  SHT_DYNSYM,
+  SHT_SYMTAB,
+  withElf,
+} from "./elf.ts";
 
 const STT_OBJECT = 1;
 const STT_FUNC = 2;
@@ -51,6 +59,14 @@ export function readSymbols(elf: ElfFile): ElfSymbol[] {
     }
   }
   return symbols;
+}
+
+/** Every symbol's name → virtual address (for `Symbol+8(%rip)` USDT operands). */
+export function symbolAddresses(path: string): ElfResult<Map<string, number>> {
+  return withElf(path, (elf) => ({
+    ok: true,
+    value: new Map(readSymbols(elf).map((s) => [s.name, s.address])),
+  }));
 }
 
 /** Function symbols only (STT_FUNC and GNU indirect functions). */

@@ -4,8 +4,8 @@
 // value of a uretprobe, every USDT argument uprobe_events can read.
 
 import type { UprobeEventSpec } from "../../kernel/uprobe-events.ts";
-import { type ElfResult, withElf } from "./elf.ts";
-import { readSymbols } from "./elf-symbols.ts";
+import type { ElfResult } from "./elf.ts";
+import { symbolAddresses } from "./elf-symbols.ts";
 import { functionArgFetch, RETVAL_FETCH, usdtFetchArg } from "./fetch-args.ts";
 import type { UserProbeSite, UserProbeTarget } from "./probe-target.ts";
 
@@ -22,7 +22,7 @@ export function recorderEvents(
 ): ElfResult<RecorderEvents> {
   const base = baseName.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_");
   const symbols =
-    target.kind === "usdt" ? symbolTable(target.path) : { ok: true as const, value: new Map() };
+    target.kind === "usdt" ? symbolAddresses(target.path) : { ok: true as const, value: new Map() };
   if (!symbols.ok) return symbols;
   const unreadable: string[] = [];
   const specs = target.sites.map((site, index) => {
@@ -69,11 +69,4 @@ function fetchArgsOf(
     skip(`.arg${index}`, fetch.message);
     return [];
   });
-}
-
-function symbolTable(path: string): ElfResult<Map<string, number>> {
-  return withElf(path, (elf) => ({
-    ok: true,
-    value: new Map(readSymbols(elf).map((s) => [s.name, s.address])),
-  }));
 }
