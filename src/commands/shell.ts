@@ -24,8 +24,8 @@ it is checked as you enter it (errors point at the culprit, the line stays for
 fixing) and starts at once. Above the prompt: the hits as they come, a table of
 the trackers (pairs, hits, timeouts, dropped, p50/p99/max), the selected
 tracker's histogram and a status line. :help lists the commands (:list, :stop,
-:start, :rm, :load, :save, :emit, :hist, :show, :clear, :quit). Tab completes commands,
-probe names and fields; up/down browse the history, kept in
+:start, :rm, :load, :save, :emit, :hist, :show, :metrics, :clear, :quit). Tab
+completes commands, probe names and fields; up/down browse the history, kept in
 $XDG_STATE_HOME/ltsh/history (default ~/.local/state/ltsh/history).
 
 Options:

@@ -5,6 +5,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { OptionValue } from "../compiler/plan.ts";
+import { MetricsEndpoint } from "../metrics/endpoint.ts";
 import { formatHitLine } from "../records/output.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import type { Session, SessionListener, TrackerStats } from "../session/types.ts";
@@ -99,6 +100,8 @@ export class ShellController {
   /** Names of trackers the user removed (:rm). */
   readonly removed = new Set<string>();
   private rates = { pairs: 0, hits: 0 };
+  /** :metrics — scrapes read whichever session is open now (a `set` line may reopen it). */
+  readonly metrics = new MetricsEndpoint(() => (this.session?.stats() ?? []).map((s) => s.summary));
 
   constructor(private readonly config: ControllerOptions) {
     this.backend = config.backend;
@@ -263,6 +266,7 @@ export class ShellController {
       hitsPerSecond: this.rates.hits,
       dropped: rows.reduce((sum, r) => sum + r.summary.dropped, 0),
       feedSkipped: this.feedSkipped,
+      metrics: this.metrics.where ?? undefined,
     };
   }
 
@@ -333,6 +337,7 @@ export class ShellController {
   /** Detaches the UI and closes the session: the final summaries, one per tracker. */
   async closeSession(): Promise<SummaryRecord[]> {
     this.detach();
+    await this.metrics.stop(); // no scrape reads the session while it closes
     const session = this.session ?? (this.opening ? await this.opening.catch(() => null) : null);
     this.session = null;
     return session ? session.close() : [];
