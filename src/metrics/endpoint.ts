@@ -17,7 +17,11 @@ export function parseShellAddress(text: string): ListenAddress {
 export class MetricsEndpoint {
   private server: MetricsServer | null = null;
 
-  constructor(private readonly source: SummarySource) {}
+  constructor(
+    private readonly source: SummarySource,
+    /** ltsh's version, for ltsh_build_info. */
+    private readonly version: string,
+  ) {}
 
   /** "127.0.0.1:9464" while serving (the port bound, when 0 was asked), else null. */
   get where(): string | null {
@@ -33,9 +37,9 @@ export class MetricsEndpoint {
    * one closes only then, so a failure (a port in use) leaves the old one serving; on the
    * same port the old one must close first.
    */
-  async serve(address: ListenAddress, version: string): Promise<string> {
+  async serve(address: ListenAddress): Promise<string> {
     if (this.server && new URL(this.server.url).port === String(address.port)) await this.stop();
-    const next = await startMetricsServer(address, version);
+    const next = await startMetricsServer(address, this.version);
     next.setSource(this.source);
     const previous = this.server;
     this.server = next;

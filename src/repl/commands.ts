@@ -1,7 +1,6 @@
 // The shell's :commands, one table entry each: its arguments, one line of help, and what
 // it does to the controller. :help is generated from the table.
 
-import { VERSION } from "../commands/usage.ts";
 import { findTarget, targets } from "../compiler/targets.ts";
 import { parseShellAddress } from "../metrics/endpoint.ts";
 import type { Outcome, ShellController } from "./controller.ts";
@@ -290,7 +289,7 @@ async function metrics(shell: ShellController, [arg]: string[]): Promise<Outcome
   }
   const address = parseShellAddress(arg);
   try {
-    const url = await endpoint.serve(address, VERSION);
+    const url = await endpoint.serve(address);
     shell.poll();
     return ok([`serving metrics at ${url} (Prometheus text format; :metrics off stops)`]);
   } catch (error) {

@@ -52,6 +52,8 @@ export interface ControllerOptions {
   options?: Record<string, OptionValue>;
   /** Milliseconds clock; tests pass a fake one. */
   now?: () => number;
+  /** ltsh's version, as :metrics labels ltsh_build_info ("unknown" when not given). */
+  version?: string;
   /** How :load reads and :save writes files; the real file system by default. */
   io?: Partial<ShellIO>;
 }
@@ -101,7 +103,7 @@ export class ShellController {
   readonly removed = new Set<string>();
   private rates = { pairs: 0, hits: 0 };
   /** :metrics — scrapes read whichever session is open now (a `set` line may reopen it). */
-  readonly metrics = new MetricsEndpoint(() => (this.session?.stats() ?? []).map((s) => s.summary));
+  readonly metrics: MetricsEndpoint;
 
   constructor(private readonly config: ControllerOptions) {
     this.backend = config.backend;
@@ -109,6 +111,10 @@ export class ShellController {
     this.options = config.options ?? {};
     this.now = config.now ?? Date.now;
     this.startedAt = this.now();
+    this.metrics = new MetricsEndpoint(
+      () => (this.session?.stats() ?? []).map((s) => s.summary),
+      config.version ?? "unknown",
+    );
     this.last.at = this.startedAt;
     this.io = {
       readFile: (path) => readFileSync(path, "utf8"),

@@ -31,6 +31,8 @@ export interface ShellOptions {
   replay?: SessionOptions["replay"];
   /** First lines of the feed (why this backend was chosen, for the demo). */
   banner?: string[];
+  /** ltsh's version (for :metrics' ltsh_build_info). */
+  version: string;
 }
 
 export async function runShell(options: ShellOptions): Promise<number> {
@@ -51,6 +53,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   const controller = new ShellController({
     backend: label,
     frontEnd,
+    version: options.version,
     options: initial?.options ?? defaultOptions(),
     openSession: (listener, sessionOptions) =>
       openSession(options.backend, { listener, options: sessionOptions, replay: options.replay }),

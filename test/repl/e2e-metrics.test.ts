@@ -4,6 +4,7 @@
 // promtool accepts it; :metrics off closes it; :quit leaves nothing listening.
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseExposition, sampleValue } from "../metrics/parse.ts";
@@ -12,6 +13,7 @@ import { TmuxPane, tmuxSkipReason } from "./tmux.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CHAIN = ["examples/chains/lo.lt", "--replay", "examples/chains/lo.txt.gz"];
 const LTSH = `${process.execPath} bin/ltsh.js`;
+const { version } = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8"));
 
 const refused = (url: string) =>
   fetch(url).then(
@@ -50,6 +52,7 @@ if (skip) {
       const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
       assert.is(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
       const samples = parseExposition(text);
+      assert.is(sampleValue(samples, "ltsh_build_info", { version }), 1, "the shell's version");
       const lo = { tracker: "lo" };
       assert.is(sampleValue(samples, "ltsh_pairs_total", lo), summary.pairs);
       assert.is(sampleValue(samples, "ltsh_broken_total", lo), summary.broken);
