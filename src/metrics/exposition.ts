@@ -97,7 +97,7 @@ const FAMILIES: Family[] = [
     type: "histogram",
     help:
       "Chain trackers: latency of each segment between two steps written, in log2 buckets. " +
-      "No _sum: the backends keep no exact per-segment sum, and an estimate would be wrong.",
+      "No _sum: the summaries carry no exact per-segment sum, and an estimate would be wrong.",
     samples: segmentSamples,
     has: (s) => s.segments !== undefined,
   },
