@@ -20,9 +20,9 @@ import { dashboardQueries } from "./dashboard.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const demo = `${EXAMPLES}traces/demo.txt.gz`;
-/** The loopback chain's 140 ms of trace, replayed over 28 s: scrapes see its segments grow. */
+/** The loopback chain's 140 ms of trace, replayed over 47 s: scrapes see its segments grow. */
 const CHAIN = [`${EXAMPLES}chains/lo.lt`, "--replay", `${EXAMPLES}chains/lo.txt.gz`];
-const CHAIN_SPEED = "0.005";
+const CHAIN_SPEED = "0.003";
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -148,10 +148,17 @@ else if (spawnSync("prometheus", ["--version"]).error) {
         throw new Error(`${error.message}; its log:\n${log.text}`);
       });
       // rate() over 10s needs two samples of each series: wait for a few scrapes.
-      await until("five scrapes of both targets", async () => {
+      await until("five scrapes of every target", async () => {
         const counts = await query(api, "count_over_time(ltsh_build_info[30s])");
         return counts.length === 3 && counts.every((s) => Number(s.value[1]) >= 5) ? true : null;
       });
+      // The chain's datagrams are spread over its slowed replay: wait for scrapes to see one.
+      const growing = `sum(rate(ltsh_segment_latency_seconds_count{instance="${chainTarget}"}[10s]))`;
+      await until(
+        "the chain's segments growing between scrapes",
+        async () => (Number((await query(api, growing))[0]?.value[1]) > 0 ? true : null),
+        60_000,
+      );
 
       // The dashboard's variables: Grafana's label_values() is the label values API.
       const labelValues = async (label: string, match: string) => {
