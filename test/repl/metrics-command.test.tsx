@@ -34,6 +34,18 @@ function setup() {
   return { controller, sessions, status };
 }
 
+/** A test body with a shell whose endpoint and session close even when an assertion fails. */
+function withShell(body: (shell: ReturnType<typeof setup>) => Promise<void>) {
+  return async () => {
+    const shell = setup();
+    try {
+      await body(shell);
+    } finally {
+      await shell.controller.closeSession();
+    }
+  };
+}
+
 async function submit(controller: ShellController, line: string): Promise<string> {
   const outcome = await controller.submit(line);
   return outcome.ok ? outcome.output.join("\n") : outcome.error;
@@ -53,30 +65,31 @@ const refused = (url: string) =>
     () => true,
   );
 
-test(":metrics HOST:PORT serves the session's counters; the status line says where", async () => {
-  const { controller, sessions, status } = setup();
-  await submit(controller, "track w: sched_wakeup(pid) -> sched_switch(pid) > 1us");
-  for (const ns of [500, 5000, 70_000]) sessions[0].pair("w", ns);
-  const url = urlIn(await submit(controller, ":metrics 127.0.0.1:0"));
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-  const host = new URL(url).host;
-  assert.is(status().metrics, host);
-  let samples = await scrape(url);
-  assert.is(sampleValue(samples, "ltsh_pairs_total", { tracker: "w" }), 3);
-  assert.is(sampleValue(samples, "ltsh_hits_total", { tracker: "w", kind: "threshold" }), 2);
-  assert.is(sampleValue(samples, "ltsh_latency_seconds_count", { tracker: "w" }), 3);
-  assert.is(sampleValue(samples, "ltsh_latency_seconds_sum", { tracker: "w" }), 75_500 / 1e9);
-  sessions[0].pair("w", 100);
-  samples = await scrape(url);
-  assert.is(sampleValue(samples, "ltsh_pairs_total", { tracker: "w" }), 4, "read at each scrape");
-  assert.is(await submit(controller, ":metrics"), `serving metrics at ${url}`);
-  assert.is(await submit(controller, ":metrics off"), `stopped serving metrics at ${url}`);
-  assert.ok(await refused(url), "nothing listens after :metrics off");
-  assert.is(status().metrics, undefined);
-  assert.is(await submit(controller, ":metrics off"), "metrics were not being served");
-  assert.match(await submit(controller, ":metrics"), /^not serving metrics/);
-  await controller.closeSession();
-});
+test(
+  ":metrics HOST:PORT serves the session's counters; the status line says where",
+  withShell(async ({ controller, sessions, status }) => {
+    await submit(controller, "track w: sched_wakeup(pid) -> sched_switch(pid) > 1us");
+    for (const ns of [500, 5000, 70_000]) sessions[0].pair("w", ns);
+    const url = urlIn(await submit(controller, ":metrics 127.0.0.1:0"));
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const host = new URL(url).host;
+    assert.is(status().metrics, host);
+    let samples = await scrape(url);
+    assert.is(sampleValue(samples, "ltsh_pairs_total", { tracker: "w" }), 3);
+    assert.is(sampleValue(samples, "ltsh_hits_total", { tracker: "w", kind: "threshold" }), 2);
+    assert.is(sampleValue(samples, "ltsh_latency_seconds_count", { tracker: "w" }), 3);
+    assert.is(sampleValue(samples, "ltsh_latency_seconds_sum", { tracker: "w" }), 75_500 / 1e9);
+    sessions[0].pair("w", 100);
+    samples = await scrape(url);
+    assert.is(sampleValue(samples, "ltsh_pairs_total", { tracker: "w" }), 4, "read at each scrape");
+    assert.is(await submit(controller, ":metrics"), `serving metrics at ${url}`);
+    assert.is(await submit(controller, ":metrics off"), `stopped serving metrics at ${url}`);
+    assert.ok(await refused(url), "nothing listens after :metrics off");
+    assert.is(status().metrics, undefined);
+    assert.is(await submit(controller, ":metrics off"), "metrics were not being served");
+    assert.match(await submit(controller, ":metrics"), /^not serving metrics/);
+  }),
+);
 
 test(":metrics moves; a port in use is an error that keeps the old endpoint serving", async () => {
   const { controller } = setup();
@@ -102,20 +115,36 @@ test(":metrics moves; a port in use is an error that keeps the old endpoint serv
   }
 });
 
-test(":metrics takes a bare PORT; a malformed address is a usage error naming :metrics", async () => {
-  const { controller } = setup();
-  assert.is(
-    await submit(controller, ":metrics 12ab"),
-    "error: :metrics expects [HOST]:PORT such as :9464 or 127.0.0.1:9464, not '12ab'",
-  );
-  assert.is(await submit(controller, ":metrics 1 2"), "error: usage: :metrics [HOST:]PORT|off");
-  // A bare port is every interface: serve it, read the bound address back, stop.
-  const url = urlIn(await submit(controller, ":metrics 0"));
-  assert.ok(url !== "", "a bare port serves");
-  const port = new URL(url).port;
-  assert.ok(!(await refused(`http://127.0.0.1:${port}/metrics`)), "loopback reaches it");
-  await controller.closeSession();
-});
+test(
+  ":metrics takes a bare PORT; a malformed address is a usage error naming :metrics",
+  withShell(async ({ controller }) => {
+    assert.is(
+      await submit(controller, ":metrics 12ab"),
+      "error: :metrics expects [HOST]:PORT such as :9464 or 127.0.0.1:9464, not '12ab'",
+    );
+    assert.is(await submit(controller, ":metrics 1 2"), "error: usage: :metrics [HOST:]PORT|off");
+    // A bare port is every interface: serve it, read the bound address back, stop.
+    const url = urlIn(await submit(controller, ":metrics 0"));
+    assert.ok(url !== "", "a bare port serves");
+    const port = new URL(url).port;
+    assert.ok(!(await refused(`http://127.0.0.1:${port}/metrics`)), "loopback reaches it");
+  }),
+);
+
+test(
+  "a set line that reopens the session: scrapes follow to the new one",
+  withShell(async ({ controller, sessions }) => {
+    await controller.open();
+    const url = urlIn(await submit(controller, ":metrics 127.0.0.1:0"));
+    await submit(controller, "set snapshot.dir = /tmp/snaps");
+    assert.ok(sessions[0].closed);
+    await submit(controller, "track w: sched_wakeup(pid) -> sched_switch(pid) > 1us");
+    assert.is(sessions.length, 2, "the session reopened with the option");
+    sessions[1].pair("w", 5000);
+    const samples = await scrape(url);
+    assert.is(sampleValue(samples, "ltsh_pairs_total", { tracker: "w" }), 1);
+  }),
+);
 
 test("closing the shell stops the endpoint before the session closes", async () => {
   const { controller, sessions } = setup();
