@@ -2,7 +2,7 @@
 // fault on a key (src/demo/). Without a name, the list.
 
 import { loadCatalogOrReport } from "./check.ts";
-import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
+import { type Command, parseCommandArgs, UsageError, VERSION } from "./usage.ts";
 
 export const demoCommand: Command = {
   name: "demo",
@@ -50,6 +50,6 @@ Options:
     }
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
-    return runDemo(demo, catalog);
+    return runDemo(demo, catalog, VERSION);
   },
 };

@@ -119,11 +119,8 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     }
     if (metrics) process.stderr.write(`ltsh: serving metrics at ${metrics.url}\n`);
     metrics?.setSource(() => session.stats().map((s) => s.summary));
-    try {
-      return await runSession(session, plan, forMs, json);
-    } finally {
-      await metrics?.close();
-    }
+    // Scrapes stop before the session closes (as in serve): none reads a closed session.
+    return await runSession(session, plan, forMs, json, async () => metrics?.close());
   },
 };
 
@@ -183,12 +180,16 @@ function printsHits(tracker: TrackerPlan): boolean {
 /** Ctrl-C, kill and a closed terminal: each ends a run the same way. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-/** Loads the trackers, waits for the end (trace end, --for, Ctrl-C), prints summaries. */
+/**
+ * Loads the trackers, waits for the end (trace end, --for, Ctrl-C), stops what reads the
+ * session (`beforeClose`: the metrics server), closes it and prints the summaries.
+ */
 async function runSession(
   session: Session,
   plan: PreparedRun,
   forMs: number | null,
   json: boolean,
+  beforeClose: () => Promise<void>,
 ) {
   let failure: Error | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -218,6 +219,7 @@ async function runSession(
   }
   let summaries: SummaryRecord[] = [];
   try {
+    await beforeClose();
     summaries = await session.close();
   } catch (error) {
     failure ??= error as Error;

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { BACKEND_FLAGS, chooseBackend } from "./backend-flags.ts";
 import { loadCatalogOrReport } from "./check.ts";
-import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
+import { type Command, parseCommandArgs, UsageError, VERSION } from "./usage.ts";
 
 /** Recorded on a real kernel by examples/traces/record.sh; replayed by `npm start` without root. */
 export const DEMO_TRACE = fileURLToPath(
@@ -24,8 +24,8 @@ it is checked as you enter it (errors point at the culprit, the line stays for
 fixing) and starts at once. Above the prompt: the hits as they come, a table of
 the trackers (pairs, hits, timeouts, dropped, p50/p99/max), the selected
 tracker's histogram and a status line. :help lists the commands (:list, :stop,
-:start, :rm, :load, :save, :emit, :hist, :show, :clear, :quit). Tab completes commands,
-probe names and fields; up/down browse the history, kept in
+:start, :rm, :load, :save, :emit, :hist, :show, :metrics, :clear, :quit). Tab
+completes commands, probe names and fields; up/down browse the history, kept in
 $XDG_STATE_HOME/ltsh/history (default ~/.local/state/ltsh/history).
 
 Options:
@@ -66,14 +66,14 @@ The shell needs a terminal; in scripts use 'ltsh run FILE.lt [--replay TRACE]'.
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
     const { runShell } = await import("../repl/run-shell.tsx");
-    if (values.demo) return runShell({ catalog, ...(await demoSetup(file)) });
+    if (values.demo) return runShell({ catalog, version: VERSION, ...(await demoSetup(file)) });
     if (replay && replay.path !== "-" && !existsSync(replay.path)) {
       process.stderr.write(`ltsh: error: cannot read ${replay.path}: no such file\n`);
       return 1;
     }
     if (replay?.path === "-")
       throw new UsageError("the shell reads keys from stdin: --replay needs a file");
-    return runShell({ backend, catalog, file, replay });
+    return runShell({ backend, catalog, file, replay, version: VERSION });
   },
 };
 

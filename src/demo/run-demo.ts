@@ -69,7 +69,8 @@ export async function demoProblems(demo: Demo): Promise<string[]> {
 }
 
 /** Runs a demo whose demoProblems() are none, in the shell; returns the exit code. */
-export async function runDemo(demo: Demo, catalog: CatalogIndex): Promise<number> {
+/** `version`: ltsh's, for the shell (its :metrics build info). */
+export async function runDemo(demo: Demo, catalog: CatalogIndex, version: string): Promise<number> {
   for (const command of killStaleDemos()) {
     process.stderr.write(`ltsh: killed a crashed demo's process: ${command}\n`);
   }
@@ -94,6 +95,7 @@ export async function runDemo(demo: Demo, catalog: CatalogIndex): Promise<number
     return await runShell({
       backend: "ebpf",
       catalog,
+      version,
       file: choice.file,
       narration,
       promptKeys: {

@@ -41,6 +41,11 @@ interface Family {
   type: "counter" | "gauge" | "histogram";
   help: string;
   samples(s: SummaryRecord, labels: TrackerLabels): string;
+  /**
+   * Whether a summary has this family at all (a field only some backends or trackers
+   * report): a family none has is left out, HELP and TYPE included. Every one by default.
+   */
+  has?(s: SummaryRecord): boolean;
 }
 
 function counterLine(name: string, labels: TrackerLabels, value: number): string {
@@ -87,6 +92,29 @@ const FAMILIES: Family[] = [
     help: "Events the kernel dropped before the tracker's programs ran.",
     samples: (s, l) => counterLine("ltsh_missed_events_total", l, s.missed),
   },
+  {
+    name: "ltsh_segment_latency_seconds",
+    type: "histogram",
+    help:
+      "Chain trackers: latency of each segment between two steps written, in log2 buckets. " +
+      "No _sum: the summaries carry no exact per-segment sum, and an estimate would be wrong.",
+    samples: segmentSamples,
+    has: (s) => s.segments !== undefined,
+  },
+  {
+    name: "ltsh_cancelled_total",
+    type: "counter",
+    help: "Begins forgotten by the tracker's cancel clause.",
+    samples: (s, l) => counterLine("ltsh_cancelled_total", l, s.cancelled ?? 0),
+    has: (s) => s.cancelled !== undefined,
+  },
+  {
+    name: "ltsh_broken_total",
+    type: "counter",
+    help: "Chain trackers: chains whose every branch was dropped before the target.",
+    samples: (s, l) => counterLine("ltsh_broken_total", l, s.broken ?? 0),
+    has: (s) => s.broken !== undefined,
+  },
 ];
 
 /**
@@ -95,20 +123,58 @@ const FAMILIES: Family[] = [
  * `+Inf` is then the buckets' total, so the series stays cumulative (Prometheus needs it).
  */
 function histogramSamples(s: SummaryRecord, labels: TrackerLabels): string {
+  return histogramLines("ltsh_latency_seconds", labels.tracker, s.hist, s.pairs, s.sum_ns);
+}
+
+/**
+ * One histogram's samples: every bucket, `+Inf`, `_sum` (when the backend keeps an exact sum:
+ * `sumNs` null leaves it out, for an estimate would be a wrong number) and `_count`.
+ */
+function histogramLines(
+  name: string,
+  labelText: string,
+  hist: SummaryRecord["hist"],
+  pairs: number,
+  sumNs: number | null,
+): string {
   const counts = new Float64Array(BUCKETS);
-  for (const b of s.hist) counts[bucketIndexOfBound(b.le_ns)] += b.count;
-  const prefix = `ltsh_latency_seconds_bucket{${labels.tracker},le="`;
+  for (const b of hist) counts[bucketIndexOfBound(b.le_ns)] += b.count;
+  const prefix = `${name}_bucket{${labelText},le="`;
   const lines: string[] = [];
   let cumulative = 0;
   for (let k = 0; k < BUCKETS; k++) {
     cumulative += counts[k];
     lines.push(`${prefix}${BUCKET_LE[k]}"} ${formatValue(cumulative)}\n`);
   }
-  const count = Math.max(s.pairs, cumulative);
+  const count = Math.max(pairs, cumulative);
   lines.push(`${prefix}+Inf"} ${formatValue(count)}\n`);
-  lines.push(counterLine("ltsh_latency_seconds_sum", labels, s.sum_ns / 1e9));
-  lines.push(counterLine("ltsh_latency_seconds_count", labels, count));
+  if (sumNs !== null) lines.push(`${name}_sum{${labelText}} ${formatValue(sumNs / 1e9)}\n`);
+  lines.push(`${name}_count{${labelText}} ${formatValue(count)}\n`);
   return lines.join("");
+}
+
+/**
+ * A chain tracker's segments, one histogram each, labelled `from->to` as the steps are
+ * written. A chain may pass the same two probes twice: the repeat gets `#2`, so every series
+ * stays unique. No `_sum`: the summaries carry no per-segment sum.
+ */
+function segmentSamples(s: SummaryRecord, labels: TrackerLabels): string {
+  const seen = new Map<string, number>();
+  return (s.segments ?? [])
+    .map((segment) => {
+      const base = `${segment.from}->${segment.to}`;
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      const label = `${labels.tracker},segment="${escapeLabel(n > 1 ? `${base}#${n}` : base)}"`;
+      return histogramLines(
+        "ltsh_segment_latency_seconds",
+        label,
+        segment.hist,
+        segment.pairs,
+        null,
+      );
+    })
+    .join("");
 }
 
 /** k for a bucket's upper bound 2^k (exact: the bounds are powers of two). */
@@ -125,8 +191,12 @@ export function renderMetrics(summaries: readonly SummaryRecord[], build: BuildI
   const labels = summaries.map((s) => ({ tracker: `tracker="${escapeLabel(s.tracker)}"` }));
   const parts: string[] = [];
   for (const family of FAMILIES) {
+    const has = family.has ?? (() => true);
+    if (family.has && !summaries.some(family.has)) continue;
     parts.push(`# HELP ${family.name} ${family.help}\n# TYPE ${family.name} ${family.type}\n`);
-    for (let i = 0; i < summaries.length; i++) parts.push(family.samples(summaries[i], labels[i]));
+    for (let i = 0; i < summaries.length; i++) {
+      if (has(summaries[i])) parts.push(family.samples(summaries[i], labels[i]));
+    }
   }
   parts.push("# HELP ltsh_build_info The running ltsh's version (always 1).\n");
   parts.push("# TYPE ltsh_build_info gauge\n");

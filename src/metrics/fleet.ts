@@ -54,7 +54,8 @@ export class Fleet {
       const file = await this.openFile(path, plan!);
       for (const tracker of plan!.trackers) await this.addTracker(file, tracker);
     }
-    const names = this.summaries().map((s) => s.tracker);
+    // The files' own lists: a replay's stats() may not list a tracker its pass has yet to reach.
+    const names = [...this.running.values()].flatMap((f) => [...f.trackers.keys()]);
     this.options.journal.info(`started ${names.length} trackers: ${names.join(", ")}`);
     return true;
   }
@@ -164,7 +165,10 @@ export class Fleet {
     const { compileFile } = await import("../compiler/compile.ts");
     const { renderDiagnostics } = await import("../compiler/render.ts");
     const compiled = this.files.map((path) => {
-      const { plan, diagnostics, text } = compileFile(path, { catalog: this.options.catalog });
+      const { plan, diagnostics, text } = compileFile(path, {
+        catalog: this.options.catalog,
+        backend: this.options.backend, // what one backend cannot run is an error (chains live)
+      });
       this.logDiagnostics(diagnostics, renderDiagnostics(diagnostics, text));
       return { path, plan };
     });

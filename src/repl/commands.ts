@@ -2,6 +2,7 @@
 // it does to the controller. :help is generated from the table.
 
 import { findTarget, targets } from "../compiler/targets.ts";
+import { parseShellAddress } from "../metrics/endpoint.ts";
 import type { Outcome, ShellController } from "./controller.ts";
 import { withName } from "./statements.ts";
 import { loadTimeline } from "./timeline-model.ts";
@@ -74,6 +75,13 @@ export const SHELL_COMMANDS: ShellCommand[] = [
     help: "the newest hit's snapshot as a timeline (of any tracker, or of NAME); [ ] older/newer",
     arity: [0, 1],
     run: show,
+  },
+  {
+    name: ":metrics",
+    args: "[HOST:]PORT|off",
+    help: "serve GET /metrics (Prometheus) from these trackers; off stops; alone: where",
+    arity: [0, 1],
+    run: metrics,
   },
   {
     name: ":clear",
@@ -262,4 +270,31 @@ async function show(shell: ShellController, [name]: string[]): Promise<Outcome> 
   return ok([`showing ${paths[index]} (q goes back${others})`], {
     show: { timeline, paths, index },
   });
+}
+
+/** Starts, moves or stops the shell's /metrics endpoint; with no argument, says where it is. */
+async function metrics(shell: ShellController, [arg]: string[]): Promise<Outcome> {
+  const endpoint = shell.metrics;
+  if (arg === undefined) {
+    return ok([
+      endpoint.url
+        ? `serving metrics at ${endpoint.url}`
+        : "not serving metrics (:metrics PORT or :metrics HOST:PORT starts)",
+    ]);
+  }
+  if (arg === "off") {
+    const url = await endpoint.stop();
+    shell.poll();
+    return ok([url ? `stopped serving metrics at ${url}` : "metrics were not being served"]);
+  }
+  const address = parseShellAddress(arg);
+  try {
+    const url = await endpoint.serve(address);
+    shell.poll();
+    return ok([`serving metrics at ${url} (Prometheus text format; :metrics off stops)`]);
+  } catch (error) {
+    shell.poll();
+    const now = endpoint.url ? `still serving at ${endpoint.url}` : "not serving metrics";
+    return fail(`${(error as Error).message} (${now})`);
+  }
 }

@@ -5,6 +5,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { OptionValue } from "../compiler/plan.ts";
+import { MetricsEndpoint } from "../metrics/endpoint.ts";
 import { formatHitLine } from "../records/output.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import type { Session, SessionListener, TrackerStats } from "../session/types.ts";
@@ -51,6 +52,8 @@ export interface ControllerOptions {
   options?: Record<string, OptionValue>;
   /** Milliseconds clock; tests pass a fake one. */
   now?: () => number;
+  /** ltsh's version, as :metrics labels ltsh_build_info ("unknown" when not given). */
+  version?: string;
   /** How :load reads and :save writes files; the real file system by default. */
   io?: Partial<ShellIO>;
 }
@@ -99,6 +102,8 @@ export class ShellController {
   /** Names of trackers the user removed (:rm). */
   readonly removed = new Set<string>();
   private rates = { pairs: 0, hits: 0 };
+  /** :metrics — scrapes read whichever session is open now (a `set` line may reopen it). */
+  readonly metrics: MetricsEndpoint;
 
   constructor(private readonly config: ControllerOptions) {
     this.backend = config.backend;
@@ -106,6 +111,10 @@ export class ShellController {
     this.options = config.options ?? {};
     this.now = config.now ?? Date.now;
     this.startedAt = this.now();
+    this.metrics = new MetricsEndpoint(
+      () => (this.session?.stats() ?? []).map((s) => s.summary),
+      config.version ?? "unknown",
+    );
     this.last.at = this.startedAt;
     this.io = {
       readFile: (path) => readFileSync(path, "utf8"),
@@ -263,6 +272,7 @@ export class ShellController {
       hitsPerSecond: this.rates.hits,
       dropped: rows.reduce((sum, r) => sum + r.summary.dropped, 0),
       feedSkipped: this.feedSkipped,
+      metrics: this.metrics.where ?? undefined,
     };
   }
 
@@ -333,6 +343,7 @@ export class ShellController {
   /** Detaches the UI and closes the session: the final summaries, one per tracker. */
   async closeSession(): Promise<SummaryRecord[]> {
     this.detach();
+    await this.metrics.stop(); // no scrape reads the session while it closes
     const session = this.session ?? (this.opening ? await this.opening.catch(() => null) : null);
     this.session = null;
     return session ? session.close() : [];

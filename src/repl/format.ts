@@ -187,7 +187,7 @@ export function formatElapsed(ms: number): string {
   return hh > 0 ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-/** "replay trace.txt │ 00:12 │ 1.2k pairs/s │ 34 hits/s │ 0 dropped" */
+/** "replay trace.txt │ 00:12 │ 1.2k pairs/s │ 34 hits/s │ 0 dropped │ metrics :9464" */
 export function statusLine(status: StatusInfo, width: number): string {
   const parts = [
     status.backend,
@@ -197,6 +197,7 @@ export function statusLine(status: StatusInfo, width: number): string {
     `${compactCount(status.dropped)} dropped`,
   ];
   if (status.feedSkipped > 0) parts.push(`${compactCount(status.feedSkipped)} hits not echoed`);
+  if (status.metrics) parts.push(`metrics ${status.metrics}`);
   return fit(parts.join(" │ "), width);
 }
 

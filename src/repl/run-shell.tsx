@@ -35,6 +35,8 @@ export interface ShellOptions {
   /** Lines kept above the tables and keys on an empty prompt (`ltsh demo`). */
   narration?: Narration;
   promptKeys?: PromptKeys;
+  /** ltsh's version (for :metrics' ltsh_build_info). */
+  version: string;
 }
 
 export async function runShell(options: ShellOptions): Promise<number> {
@@ -55,6 +57,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   const controller = new ShellController({
     backend: label,
     frontEnd,
+    version: options.version,
     options: initial?.options ?? defaultOptions(),
     openSession: (listener, sessionOptions) =>
       openSession(options.backend, { listener, options: sessionOptions, replay: options.replay }),

@@ -46,6 +46,8 @@ export interface StatusInfo {
   dropped: number;
   /** Hits the feed did not print because they came faster than a person can read. */
   feedSkipped: number;
+  /** Where :metrics serves ("127.0.0.1:9464"); absent when it does not. */
+  metrics?: string;
 }
 
 export interface HistoryState {

@@ -111,6 +111,11 @@ test("the dashboard: instance and tracker variables, the panels the issue lists"
   assert.match(exprs, /sum by \(tracker, kind\) \(rate\(ltsh_hits_total/);
   assert.match(exprs, /ltsh_dropped_total/);
   assert.match(exprs, /ltsh_missed_events_total/);
+  assert.match(
+    exprs,
+    /histogram_quantile\(0\.99, sum by \(le, tracker, segment\) \(rate\(ltsh_segment_latency_seconds_bucket/,
+    "a p99 per chain segment",
+  );
   for (const p of dashboard.panels) {
     for (const t of p.targets)
       assert.match(t.expr, /instance=~"\$instance", tracker=~"\$tracker"/, p.title);

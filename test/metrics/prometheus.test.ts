@@ -1,8 +1,10 @@
 // A real Prometheus (Debian's binary) on loopback, with a config of this test's own in a
 // temporary directory, scrapes `ltsh serve` live (examples/wakeup.lt, cyclictest as the
-// workload) and `ltsh serve --replay` (counters frozen once the trace ends). Through its
-// HTTP API: every expression of the Grafana dashboard returns data, and
-// histogram_quantile(0.99) lies in the log2 bucket that holds ltsh's own p99.
+// workload), `ltsh serve --replay` (counters frozen once the trace ends) and a chain tracker
+// replayed slowly (examples/chains/lo.lt, so its segments grow while Prometheus scrapes).
+// Through its HTTP API: every expression of the Grafana dashboard returns data (the
+// segments' on the chain), and histogram_quantile(0.99) lies in the log2 bucket that holds
+// ltsh's own p99.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +20,9 @@ import { dashboardQueries } from "./dashboard.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const demo = `${EXAMPLES}traces/demo.txt.gz`;
+/** The loopback chain's 140 ms of trace, replayed over 47 s: scrapes see its segments grow. */
+const CHAIN = [`${EXAMPLES}chains/lo.lt`, "--replay", `${EXAMPLES}chains/lo.txt.gz`];
+const CHAIN_SPEED = "0.003";
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -126,13 +131,15 @@ else if (spawnSync("prometheus", ["--version"]).error) {
       const metrics = ["--metrics", "127.0.0.1:0"];
       const live = startLtsh(["serve", `${EXAMPLES}wakeup.lt`, ...metrics]);
       const replay = startLtsh(["serve", `${EXAMPLES}wakeup.lt`, "--replay", demo, ...metrics]);
-      servers.push(live, replay);
+      const chain = startLtsh(["serve", ...CHAIN, "--speed", CHAIN_SPEED, ...metrics]);
+      servers.push(live, replay, chain);
       const liveTarget = new URL(await live.metricsUrl()).host;
       const replayTarget = new URL(await replay.metricsUrl()).host;
+      const chainTarget = new URL(await chain.metricsUrl()).host;
       await replay.waitForStderr(/the trace has ended/);
 
       const port = await freePort();
-      const prometheus = startPrometheus(dir, port, [liveTarget, replayTarget]);
+      const prometheus = startPrometheus(dir, port, [liveTarget, replayTarget, chainTarget]);
       processes.push(prometheus);
       const log = logOf(prometheus);
       const api = `http://127.0.0.1:${port}`;
@@ -141,10 +148,17 @@ else if (spawnSync("prometheus", ["--version"]).error) {
         throw new Error(`${error.message}; its log:\n${log.text}`);
       });
       // rate() over 10s needs two samples of each series: wait for a few scrapes.
-      await until("five scrapes of both targets", async () => {
+      await until("five scrapes of every target", async () => {
         const counts = await query(api, "count_over_time(ltsh_build_info[30s])");
-        return counts.length === 2 && counts.every((s) => Number(s.value[1]) >= 5) ? true : null;
+        return counts.length === 3 && counts.every((s) => Number(s.value[1]) >= 5) ? true : null;
       });
+      // The chain's datagrams are spread over its slowed replay: wait for scrapes to see one.
+      const growing = `sum(rate(ltsh_segment_latency_seconds_count{instance="${chainTarget}"}[10s]))`;
+      await until(
+        "the chain's segments growing between scrapes",
+        async () => (Number((await query(api, growing))[0]?.value[1]) > 0 ? true : null),
+        60_000,
+      );
 
       // The dashboard's variables: Grafana's label_values() is the label values API.
       const labelValues = async (label: string, match: string) => {
@@ -153,7 +167,7 @@ else if (spawnSync("prometheus", ["--version"]).error) {
       };
       assert.equal(
         (await labelValues("instance", "ltsh_build_info")).sort(),
-        [liveTarget, replayTarget].sort(),
+        [liveTarget, replayTarget, chainTarget].sort(),
       );
       assert.equal(await labelValues("tracker", `ltsh_pairs_total{instance=~"${liveTarget}"}`), [
         "wakeup",
@@ -162,11 +176,20 @@ else if (spawnSync("prometheus", ["--version"]).error) {
       for (const { panel, expr } of dashboardQueries("10s")) {
         const result = await query(api, expr);
         assert.ok(result.length > 0, `${panel}: no data for ${expr}`);
-        const onLive = result.some(
-          (s) => s.metric.instance === undefined || s.metric.instance === liveTarget,
-        );
-        assert.ok(onLive, `${panel}: ${expr}`);
+        const numbers = result.filter((s) => !Number.isNaN(Number(s.value[1])));
+        assert.ok(numbers.length > 0, `${panel}: only NaN for ${expr}`);
+        // Live trackers are not chains: the segments' data comes from the chain replay.
+        const from = expr.includes("ltsh_segment_")
+          ? numbers.some((s) => s.metric.tracker === "lo")
+          : result.some((s) => s.metric.instance === undefined || s.metric.instance === liveTarget);
+        assert.ok(from, `${panel}: ${expr}`);
       }
+      const [segmentP99] = await query(
+        api,
+        `histogram_quantile(0.99, sum by (le, segment) (rate(ltsh_segment_latency_seconds_bucket{instance="${chainTarget}", tracker="lo"}[10s])))`,
+      );
+      assert.is(segmentP99.metric.segment, "softirq_raise->sched_switch");
+      assert.ok(Number(segmentP99.value[1]) > 0, "a segment's p99 while the chain replays");
 
       // Live: ltsh's own p99 (LatencyStats over the buckets Prometheus stored) and
       // histogram_quantile at the same instant.

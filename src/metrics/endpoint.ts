@@ -1,0 +1,57 @@
+// The shell's `:metrics`: a /metrics endpoint started, moved and stopped while the shell
+// runs, always reading the shell's current session (which a `set` line may reopen).
+
+import {
+  type ListenAddress,
+  type MetricsServer,
+  parseListenAddress,
+  type SummarySource,
+  startMetricsServer,
+} from "./server.ts";
+
+/** `9464` (every interface, as `:9464`), `:9464`, `127.0.0.1:9464`, `[::1]:9464`. */
+export function parseShellAddress(text: string): ListenAddress {
+  return parseListenAddress(/^\d+$/.test(text) ? `:${text}` : text, ":metrics");
+}
+
+export class MetricsEndpoint {
+  private server: MetricsServer | null = null;
+
+  constructor(
+    private readonly source: SummarySource,
+    /** ltsh's version, for ltsh_build_info. */
+    private readonly version: string,
+  ) {}
+
+  /** "127.0.0.1:9464" while serving (the port bound, when 0 was asked), else null. */
+  get where(): string | null {
+    return this.server ? new URL(this.server.url).host : null;
+  }
+
+  get url(): string | null {
+    return this.server?.url ?? null;
+  }
+
+  /**
+   * Serves at `address`. Already serving elsewhere: the new endpoint opens first and the old
+   * one closes only then, so a failure (a port in use) leaves the old one serving; on the
+   * same port the old one must close first.
+   */
+  async serve(address: ListenAddress): Promise<string> {
+    if (this.server && new URL(this.server.url).port === String(address.port)) await this.stop();
+    const next = await startMetricsServer(address, this.version);
+    next.setSource(this.source);
+    const previous = this.server;
+    this.server = next;
+    await previous?.close();
+    return next.url;
+  }
+
+  /** Stops serving; the URL it served at, or null when it was not serving. */
+  async stop(): Promise<string | null> {
+    const { server } = this;
+    this.server = null;
+    await server?.close();
+    return server?.url ?? null;
+  }
+}
