@@ -95,9 +95,7 @@ const FAMILIES: Family[] = [
   {
     name: "ltsh_segment_latency_seconds",
     type: "histogram",
-    help:
-      "Chain trackers: latency of each segment between two steps written, in log2 buckets. " +
-      "No _sum: the summaries carry no exact per-segment sum, and an estimate would be wrong.",
+    help: "Chain trackers: latency of each segment between two steps written, in log2 buckets.",
     samples: segmentSamples,
     has: (s) => s.segments !== undefined,
   },
@@ -156,7 +154,7 @@ function histogramLines(
 /**
  * A chain tracker's segments, one histogram each, labelled `from->to` as the steps are
  * written. A chain may pass the same two probes twice: the repeat gets `#2`, so every series
- * stays unique. No `_sum`: the summaries carry no per-segment sum.
+ * stays unique.
  */
 function segmentSamples(s: SummaryRecord, labels: TrackerLabels): string {
   const seen = new Map<string, number>();
@@ -171,7 +169,7 @@ function segmentSamples(s: SummaryRecord, labels: TrackerLabels): string {
         label,
         segment.hist,
         segment.pairs,
-        null,
+        segment.sum_ns,
       );
     })
     .join("");

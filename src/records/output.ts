@@ -59,7 +59,8 @@ function segmentJson(s: SegmentSummary): string {
   return (
     `{"from":${JSON.stringify(s.from)},"to":${JSON.stringify(s.to)},"pairs":${s.pairs},` +
     `"min_ns":${jsonValue(s.min_ns)},"p50_ns":${jsonValue(s.p50_ns)},` +
-    `"p99_ns":${jsonValue(s.p99_ns)},"max_ns":${jsonValue(s.max_ns)},"hist":${histJson(s.hist)}}`
+    `"p99_ns":${jsonValue(s.p99_ns)},"max_ns":${jsonValue(s.max_ns)},"hist":${histJson(s.hist)},` +
+    `"sum_ns":${s.sum_ns}}`
   );
 }
 

@@ -62,6 +62,8 @@ export interface SegmentSummary {
   p99_ns: number | null;
   max_ns: number | null;
   hist: HistogramBucket[];
+  /** Exact sum of the segment's latencies (Prometheus' `_sum`). */
+  sum_ns: number;
 }
 
 export interface HistogramBucket {

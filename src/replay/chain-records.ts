@@ -24,8 +24,8 @@ export function chainSummary(chain: ChainTracker, summary: SummaryRecord): Summa
     cancelled: chain.tracker.cancelled,
     broken: chain.tokens.broken,
     segments: chain.segments.map(({ from, to, stats }) => {
-      const { pairs, min_ns, p50_ns, p99_ns, max_ns, hist } = stats.summary();
-      return { from, to, pairs, min_ns, p50_ns, p99_ns, max_ns, hist };
+      const { pairs, min_ns, p50_ns, p99_ns, max_ns, hist, sum_ns } = stats.summary();
+      return { from, to, pairs, min_ns, p50_ns, p99_ns, max_ns, hist, sum_ns };
     }),
   };
 }

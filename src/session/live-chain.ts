@@ -109,8 +109,8 @@ export function segmentSummary(
   c.hist.forEach((count, k) => {
     if (count > 0) stats.addBucket(k, count);
   });
-  const { pairs, min_ns, p50_ns, p99_ns, max_ns, hist } = stats.summary();
-  return { ...name, pairs, min_ns, p50_ns, p99_ns, max_ns, hist };
+  const { pairs, min_ns, p50_ns, p99_ns, max_ns, hist, sum_ns } = stats.summary();
+  return { ...name, pairs, min_ns, p50_ns, p99_ns, max_ns, hist, sum_ns };
 }
 
 /**
