@@ -41,6 +41,14 @@ function check(): PermissionCheck {
   }
   const tracefs = findTracefs();
   if (tracefs === null) {
+    const mounted = mountedTracefs();
+    if (mounted !== null) {
+      // Mounted, but its events are not visible: tracefs is root's alone (mode 0700).
+      return fail(
+        `tracefs at ${mounted} is readable by root only: run as root (sudo), or as uid 0 with ` +
+          "only CAP_BPF and CAP_PERFMON (see deploy/ltsh.service)",
+      );
+    }
     return fail("tracefs is not mounted: run `sudo mount -t tracefs nodev /sys/kernel/tracing`");
   }
   return probeBpf();
@@ -76,6 +84,18 @@ export function findTracefs(): string | null {
     if (existsSync(`${root}/events`)) return root;
   }
   return null;
+}
+
+/** Where /proc/mounts says tracefs is mounted, readable or not; null when nowhere. */
+function mountedTracefs(): string | null {
+  try {
+    const line = readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .find((l) => l.split(" ")[2] === "tracefs");
+    return line?.split(" ")[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** The decisive check: create (and close) a one-entry map. */

@@ -35,6 +35,28 @@ test("without any capability: one line saying what is missing and how to fix it"
   assert.match(result.message, /--replay/);
 });
 
+test("a user with CAP_BPF and CAP_PERFMON but not uid 0: tracefs is root's, said as such", () => {
+  const r = spawnSync(
+    "setpriv",
+    [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--inh-caps=-all,+bpf,+perfmon",
+      "--ambient-caps=+bpf,+perfmon",
+      process.execPath,
+      "--import",
+      "tsx",
+      FIXTURE,
+    ],
+    { encoding: "utf8", timeout: 10_000 },
+  );
+  const result = JSON.parse(r.stdout);
+  assert.is(result.ok, false);
+  assert.match(result.message, /^tracefs at \/sys\/kernel\/tracing is readable by root only: /);
+  assert.not.match(result.message, /not mounted/);
+});
+
 test("CAP_BPF and CAP_PERFMON without root's other powers are enough to load and attach", () => {
   const r = withCaps("-all,+bpf,+perfmon", FIXTURE);
   assert.equal(JSON.parse(r.stdout), { ok: true });
