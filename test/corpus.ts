@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Catalog } from "../src/compiler/catalog/types.ts";
 import { compileSource } from "../src/compiler/compile.ts";
-import type { ProgramPlan } from "../src/compiler/plan.ts";
+import type { FilePlan } from "../src/compiler/plan.ts";
 
 export const EXAMPLES = new URL("../examples/", import.meta.url);
 
@@ -23,7 +23,7 @@ export function exampleSource(file: string): string {
  * An example's plan, checked against `catalog` (default: this kernel's tracefs when
  * readable, else the bundled one, as `ltsh` does); throws when it does not compile.
  */
-export function examplePlan(file: string, catalog?: Catalog): ProgramPlan {
+export function examplePlan(file: string, catalog?: Catalog): FilePlan {
   const { plan, diagnostics } = compileSource(exampleSource(file), `examples/${file}`, {
     catalog,
   });

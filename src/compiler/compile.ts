@@ -11,7 +11,7 @@ import { checkProgram } from "./checker.ts";
 import type { BackendChoice } from "./checker-backend.ts";
 import { type Diagnostic, hasErrors, type SourceRange } from "./diagnostic.ts";
 import { parseSource } from "./parse.ts";
-import type { OptionValue, ProgramPlan, TrackerPlan } from "./plan.ts";
+import type { FilePlan, OptionValue, TrackerPlan } from "./plan.ts";
 import { planProgram } from "./planner.ts";
 import { sortDiagnostics } from "./render.ts";
 
@@ -33,7 +33,7 @@ export interface CompileFileOptions extends CompileOptions {
 }
 
 export interface CompileResult {
-  plan: ProgramPlan | null;
+  plan: FilePlan | null;
   /** Sorted by position; warnings may come with a plan. */
   diagnostics: Diagnostic[];
 }

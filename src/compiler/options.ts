@@ -1,5 +1,5 @@
 // The `set NAME = VALUE` options: one table entry per option, with its type, default and
-// documentation. ProgramPlan.options holds every option, defaults filled in; durations are
+// documentation. FilePlan.options holds every option, defaults filled in; durations are
 // integer nanoseconds and sizes integer bytes there.
 
 import type { OptionValue } from "./plan.ts";

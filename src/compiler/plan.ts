@@ -185,7 +185,8 @@ export interface TrackerPlan {
 
 export type OptionValue = string | number | boolean | string[];
 
-export interface ProgramPlan {
+/** A `.lt` file (or the shell's statements) checked: its trackers and its options. */
+export interface FilePlan {
   file: string;
   trackers: TrackerPlan[];
   /** `set NAME = VALUE` options after checking, defaults filled in, keyed by the option's name. */

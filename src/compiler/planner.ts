@@ -1,15 +1,15 @@
-// Pass 4: completes checked trackers into the ProgramPlan every backend consumes: derived
+// Pass 4: completes checked trackers into the FilePlan every backend consumes: derived
 // unique names, defaults for keep/capacity/actions/options, and each tracker's source text.
 
 import type { CheckedProgram, CheckedTrack } from "./checker.ts";
 import { defaultOptions } from "./options.ts";
-import { DEFAULT_CAPACITY, DEFAULT_KEEP, type ProgramPlan, type TrackerPlan } from "./plan.ts";
+import { DEFAULT_CAPACITY, DEFAULT_KEEP, type FilePlan, type TrackerPlan } from "./plan.ts";
 
 export function planProgram(
   checked: CheckedProgram,
   sourceText: string,
   existingNames: readonly string[] = [],
-): ProgramPlan {
+): FilePlan {
   const taken = new Set([
     ...existingNames,
     ...checked.trackers.flatMap((t) => (t.name ? [t.name.text] : [])),

@@ -3,7 +3,7 @@
 
 import { ebpfTarget } from "./bpf/target.ts";
 import { kmodTarget } from "./kmod/target.ts";
-import type { ProgramPlan } from "./plan.ts";
+import type { FilePlan } from "./plan.ts";
 
 export interface EmitOptions {
   /** `-o DIR` for targets that write files (kmod); undefined: print to stdout. */
@@ -20,7 +20,7 @@ export interface EmitResult {
 export interface Target {
   name: string;
   summary: string;
-  emit(plan: ProgramPlan, options: EmitOptions): Promise<EmitResult>;
+  emit(plan: FilePlan, options: EmitOptions): Promise<EmitResult>;
 }
 
 export const targets: Target[] = [ebpfTarget, kmodTarget];

@@ -5,7 +5,7 @@
 
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
 import type { Diagnostic } from "../compiler/diagnostic.ts";
-import type { ProgramPlan, TrackerPlan } from "../compiler/plan.ts";
+import type { FilePlan, TrackerPlan } from "../compiler/plan.ts";
 import { formatSummary } from "../records/output.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import { type BackendName, openSession, type SessionOptions } from "../session/backends.ts";
@@ -31,7 +31,7 @@ interface RunningFile {
 }
 
 /** A file compiled on (re)load: its plan, or null when it has errors (then logged). */
-type Compiled = { path: string; plan: ProgramPlan | null };
+type Compiled = { path: string; plan: FilePlan | null };
 
 export class Fleet {
   private readonly running = new Map<string, RunningFile>();
@@ -105,7 +105,7 @@ export class Fleet {
   }
 
   /** Applies a file's new plan to its running trackers. */
-  private async update(file: RunningFile, plan: ProgramPlan): Promise<void> {
+  private async update(file: RunningFile, plan: FilePlan): Promise<void> {
     if (optionsKey(plan) !== file.optionsKey) {
       this.options.journal.notice(`${file.path}: its options changed: every tracker restarts`);
       this.running.delete(file.path); // scrapes stop reading it before it closes
@@ -126,7 +126,7 @@ export class Fleet {
     if (kept.length > 0) this.options.journal.info(`${file.path}: unchanged: ${kept.join(", ")}`);
   }
 
-  private async openFile(path: string, plan: ProgramPlan): Promise<RunningFile> {
+  private async openFile(path: string, plan: FilePlan): Promise<RunningFile> {
     const journal = this.options.journal;
     const trackers = new Map<string, TrackerPlan>();
     const session = await openSession(this.options.backend, {
@@ -203,6 +203,6 @@ export class Fleet {
   }
 }
 
-function optionsKey(plan: ProgramPlan): string {
+function optionsKey(plan: FilePlan): string {
   return JSON.stringify(plan.options);
 }

@@ -11,7 +11,7 @@ export type { BackendName };
 
 export interface SessionOptions {
   listener: SessionListener;
-  /** Options from the program's `set` statements (snapshot.*, ...), defaults filled in. */
+  /** Options from the file's `set` statements (snapshot.*, ...), defaults filled in. */
   options: Record<string, OptionValue>;
   /** Replay only: the trace to read ("-" for stdin), its format, and pacing. */
   replay?: {

@@ -7,7 +7,7 @@ import { generateTracker } from "../compiler/bpf/codegen.ts";
 import type { TrackerObject } from "../compiler/bpf/object.ts";
 import { loadCatalog } from "../compiler/catalog/index.ts";
 import { chainContextEvents } from "../compiler/contexts.ts";
-import type { OptionValue, ProbePlan, ProgramPlan, TrackerPlan } from "../compiler/plan.ts";
+import type { FilePlan, OptionValue, ProbePlan, TrackerPlan } from "../compiler/plan.ts";
 import { resolveProbe } from "../compiler/probes.ts";
 import { possibleCpus } from "../kernel/bpf.ts";
 
@@ -37,6 +37,6 @@ function kernelContextProbes(): Map<string, ProbePlan> {
 }
 
 /** Every tracker of a file, indexed in order, as `ltsh run` adds them to a fresh session. */
-export function generateLivePrograms(plan: ProgramPlan): TrackerObject[] {
+export function generateLivePrograms(plan: FilePlan): TrackerObject[] {
   return plan.trackers.map((t, i) => generateLiveTracker(t, i, plan.options));
 }

@@ -26,7 +26,7 @@ function stringOption(value: OptionValue | undefined, fallback: string): string 
   return typeof value === "string" ? value : fallback;
 }
 
-/** Settings from a program's options; options it does not set take the table's defaults. */
+/** Settings from a file's options; options it does not set take the table's defaults. */
 export function snapshotSettings(options: Record<string, OptionValue>): SnapshotSettings {
   const all = { ...defaultOptions(), ...options };
   const events = all["snapshot.events"];

@@ -1,4 +1,4 @@
-// The ProgramPlan the front end hands to every backend: resolved probes, typed keys and
+// The FilePlan the front end hands to every backend: resolved probes, typed keys and
 // filters, nanoseconds, defaults, derived names, options; and every example compiles.
 
 import { readdirSync, readFileSync } from "node:fs";
@@ -6,10 +6,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileSource } from "../../src/compiler/compile.ts";
 import { defaultOptions } from "../../src/compiler/options.ts";
-import { DEFAULT_CAPACITY, type ProgramPlan } from "../../src/compiler/plan.ts";
+import { DEFAULT_CAPACITY, type FilePlan } from "../../src/compiler/plan.ts";
 import { catalog } from "./catalog-fixture.ts";
 
-function plan(source: string): ProgramPlan {
+function plan(source: string): FilePlan {
   const { plan, diagnostics } = compileSource(source, "t.lt", { catalog });
   assert.equal(diagnostics, [], diagnostics.map((d) => d.message).join("\n"));
   return plan!;

@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadCatalog } from "../../src/compiler/catalog/index.ts";
 import { chainContextEvents } from "../../src/compiler/contexts.ts";
-import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { FilePlan } from "../../src/compiler/plan.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import {
   compileText,
@@ -38,7 +38,7 @@ track rpc: softirq_raise where vec == 3
 `;
 
 /** The tracepoints `ltsh record --for-file` records for the chain trackers of a plan. */
-function chainEvents(plan: ProgramPlan): string[] {
+function chainEvents(plan: FilePlan): string[] {
   const catalog = loadCatalog();
   const ids = plan.trackers.flatMap((t) => t.chain?.steps.map((s) => s.side.probe.id) ?? []);
   ids.push(...chainContextEvents().filter((id) => catalog.find(id).ok));

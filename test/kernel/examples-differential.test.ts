@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { FilePlan } from "../../src/compiler/plan.ts";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
@@ -111,7 +111,7 @@ const WORKLOADS: Record<string, Workload> = {
 };
 
 /** Every pair a hit, so that each one can be matched; a ring buffer that holds them all. */
-function everyPair(plan: ProgramPlan): ProgramPlan {
+function everyPair(plan: FilePlan): FilePlan {
   return {
     ...plan,
     options: { ...plan.options, "ringbuf.size": 64 << 20 },
@@ -119,7 +119,7 @@ function everyPair(plan: ProgramPlan): ProgramPlan {
   };
 }
 
-async function replay(path: string, plan: ProgramPlan) {
+async function replay(path: string, plan: FilePlan) {
   const hits: HitRecord[] = [];
   const warnings: string[] = [];
   const session = await openSession("replay", {

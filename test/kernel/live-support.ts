@@ -15,13 +15,13 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../../src/compiler/compile.ts";
-import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { FilePlan } from "../../src/compiler/plan.ts";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { LiveSession } from "../../src/session/live.ts";
 
-export function compileText(text: string, file = "test.lt"): ProgramPlan {
+export function compileText(text: string, file = "test.lt"): FilePlan {
   const { plan, diagnostics } = compileSource(text, file);
   if (!plan) throw new Error(`does not compile:\n${diagnostics.map((d) => d.message).join("\n")}`);
   return plan;
@@ -34,7 +34,7 @@ export interface LiveRun {
 }
 
 /** Runs every tracker of `plan` live while `workload` runs, then closes the session. */
-export async function runLive(plan: ProgramPlan, workload: () => Promise<void>): Promise<LiveRun> {
+export async function runLive(plan: FilePlan, workload: () => Promise<void>): Promise<LiveRun> {
   const hits: HitRecord[] = [];
   const warnings: string[] = [];
   const session = LiveSession.open({
@@ -128,7 +128,7 @@ export async function recordDuring<T>(
 }
 
 /** The reference: every tracker of `plan` replayed over a recorded trace. */
-export async function replayTrace(path: string, plan: ProgramPlan): Promise<LiveRun> {
+export async function replayTrace(path: string, plan: FilePlan): Promise<LiveRun> {
   const hits: HitRecord[] = [];
   const warnings: string[] = [];
   const session = await openSession("replay", {

@@ -4,11 +4,11 @@
 import { existsSync, readdirSync } from "node:fs";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
-import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { FilePlan } from "../../src/compiler/plan.ts";
 
 const catalog = loadBundledCatalog();
 
-export function planOf(text: string, file = "test.lt"): ProgramPlan {
+export function planOf(text: string, file = "test.lt"): FilePlan {
   const { plan, diagnostics } = compileSource(text, file, { catalog });
   if (!plan) throw new Error(`test program does not compile: ${diagnostics[0]?.message}`);
   return plan;

@@ -3,12 +3,12 @@
 
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
-import type { ProgramPlan, TrackerPlan } from "../../src/compiler/plan.ts";
+import type { FilePlan, TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
 
-export function compileProgram(source: string): ProgramPlan {
+export function compileProgram(source: string): FilePlan {
   const { plan, diagnostics } = compileSource(source, "test.lt", {
     catalog: loadBundledCatalog(),
     backend: "replay",

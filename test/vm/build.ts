@@ -10,13 +10,13 @@ import {
   KmodDiagnosticsError,
   writeModule,
 } from "../../src/compiler/kmod/target.ts";
-import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { FilePlan } from "../../src/compiler/plan.ts";
 import { renderDiagnostics } from "../../src/compiler/render.ts";
 
 export interface BuiltModule {
   example: string;
   name: string;
-  plan: ProgramPlan;
+  plan: FilePlan;
   dir: string;
   ko: string;
 }

@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { SourceRange } from "../diagnostic.ts";
-import type { ProbePlan, ProgramPlan, TrackerPlan } from "../plan.ts";
+import type { FilePlan, ProbePlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { emitBeginBody } from "./codegen-begin.ts";
 import { emitCancelBody } from "./codegen-cancel.ts";
@@ -192,7 +192,7 @@ export function sourceText(plan: TrackerPlan, range: SourceRange): string {
 
 /** Every tracker of a file, with the ring buffer they share. */
 export function generateTrackers(
-  plan: ProgramPlan,
+  plan: FilePlan,
   options: CodegenOptions = {},
 ): {
   ringbuf: BpfMapSpec;

@@ -1,7 +1,7 @@
 // `ltsh compile FILE.lt --target ebpf`: every program of every tracker as an annotated
 // disassembly (each instruction with the `.lt` text it came from), then the maps.
 
-import type { ProgramPlan } from "../plan.ts";
+import type { FilePlan } from "../plan.ts";
 import type { Target } from "../targets.ts";
 import { kernelTaskOffsets } from "./btf.ts";
 import {
@@ -24,7 +24,7 @@ function describeMap(m: BpfMapSpec): string {
 
 /** The listing of a whole file's BPF output (by default, as this kernel would load it). */
 export function ebpfListing(
-  plan: ProgramPlan,
+  plan: FilePlan,
   options: CodegenOptions = { task: kernelTaskOffsets() },
 ): string {
   const { ringbuf, trackers } = generateTrackers(plan, options);

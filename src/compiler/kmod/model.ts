@@ -1,9 +1,9 @@
-// The kmod target's first pass: a ProgramPlan checked against what a module can do (the
+// The kmod target's first pass: a FilePlan checked against what a module can do (the
 // tracepoint table, key size, actions), giving per tracker the probe functions to write.
 // Problems are Diagnostics at the place in the .lt source they come from.
 
 import type { Diagnostic, SourceRange } from "../diagnostic.ts";
-import type { ProbeSide, ProgramPlan, TrackerPlan, ValueType } from "../plan.ts";
+import type { FilePlan, ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
 import { cType, ExprTranslator, UnsupportedExpr } from "./expr.ts";
 import {
   type EventMapping,
@@ -190,7 +190,7 @@ function trackerModel(
 }
 
 /** The module for a program, or the diagnostics that say why there is none. */
-export function buildModuleModel(plan: ProgramPlan): {
+export function buildModuleModel(plan: FilePlan): {
   model: ModuleModel | null;
   diagnostics: Diagnostic[];
 } {

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Diagnostic } from "../diagnostic.ts";
-import type { ProgramPlan } from "../plan.ts";
+import type { FilePlan } from "../plan.ts";
 import type { Target } from "../targets.ts";
 import { moduleSource } from "./c-source.ts";
 import { buildModuleModel, type ModuleModel } from "./model.ts";
@@ -64,7 +64,7 @@ clean:
 }
 
 /** The module for a program; throws KmodDiagnosticsError when there is none. */
-export function generateModule(plan: ProgramPlan): GeneratedModule {
+export function generateModule(plan: FilePlan): GeneratedModule {
   const { model, diagnostics } = buildModuleModel(plan);
   if (!model) throw new KmodDiagnosticsError(diagnostics);
   const source = moduleSource(model);
@@ -99,7 +99,7 @@ export function writeModule(module: GeneratedModule, dir: string): string[] {
  * The module printed or written here is loaded by hand: no ltsh reads its hits, so nothing
  * takes a `snapshot` (`ltsh run --target kmod` does, from the hits it reads).
  */
-function standaloneWarnings(plan: ProgramPlan): Diagnostic[] {
+function standaloneWarnings(plan: FilePlan): Diagnostic[] {
   return plan.trackers.flatMap((t) =>
     t.actions
       .filter((a) => a.kind === "snapshot")

@@ -3,14 +3,14 @@
 // sites (`recorderEvent`, what replay dispatches on), with the fetch arguments of
 // recorder-events.ts, plus `argN_str=+0(FETCH):ustring` for each `str(argN)` the trackers use.
 
-import type { Expr, ProbePlan, ProgramPlan } from "../plan.ts";
+import type { Expr, FilePlan, ProbePlan } from "../plan.ts";
 import type { ElfResult } from "./elf.ts";
 import { recorderBaseName } from "./probe-plan.ts";
 import { resolveUserProbe } from "./probe-target.ts";
 import { type RecorderEvents, recorderEvents } from "./recorder-events.ts";
 
 /** Every user-space probe of `plan`, once each, with the `str()` fields read at it. */
-function userProbes(plan: ProgramPlan): Map<string, { probe: ProbePlan; strings: Set<string> }> {
+function userProbes(plan: FilePlan): Map<string, { probe: ProbePlan; strings: Set<string> }> {
   const found = new Map<string, { probe: ProbePlan; strings: Set<string> }>();
   for (const t of plan.trackers) {
     const sides = [
@@ -39,7 +39,7 @@ function stringFields(e: Expr, into: Set<string>): void {
 }
 
 /** The specs to define; `unreadable` names what uprobe_events cannot fetch (indexed operands). */
-export function recorderEventsOf(plan: ProgramPlan): ElfResult<RecorderEvents> {
+export function recorderEventsOf(plan: FilePlan): ElfResult<RecorderEvents> {
   const all: RecorderEvents = { specs: [], unreadable: [] };
   for (const { probe, strings } of userProbes(plan).values()) {
     const user = probe.user!;
