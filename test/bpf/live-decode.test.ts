@@ -9,7 +9,7 @@ import { Ctx, Hit, hitRecordSize, Stats } from "../../src/compiler/bpf/layout.ts
 import { VerifierError } from "../../src/kernel/errors.ts";
 import { decodeHit, decodeStats } from "../../src/session/live-decode.ts";
 import { verifierReport } from "../../src/session/live-tracker.ts";
-import { wakeupPlan } from "./plans.ts";
+import { wakeupPlan } from "../plans.ts";
 
 test("stats of two CPUs: counters add up, min and max are exact, buckets merge", () => {
   const bytes = new Uint8Array(2 * Stats.size);

@@ -1,18 +1,16 @@
 // The live backend in this kernel: every example loads, attaches and detaches cleanly, and
 // workloads started by the test produce hits with the right pid, comm and latency.
 
-import { readdirSync, readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { exampleFiles, exampleSource } from "../corpus.ts";
 import { compileText, namedSleep, openBpfFds, run, runLive, sleep } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
 
-const examples = new URL("../../examples/", import.meta.url);
-
 test("every example loads, attaches and detaches, leaving no BPF object open", async () => {
   const before = openBpfFds();
-  for (const file of readdirSync(examples).filter((f) => f.endsWith(".lt"))) {
-    const plan = compileText(readFileSync(new URL(file, examples), "utf8"), file);
+  for (const file of exampleFiles()) {
+    const plan = compileText(exampleSource(file), file);
     let during: Record<string, number> = {};
     const { summaries } = await runLive(plan, async () => {
       during = openBpfFds();

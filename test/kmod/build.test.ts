@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { generateModule, writeModule } from "../../src/compiler/kmod/target.ts";
+import { exampleFiles, exampleSource } from "../corpus.ts";
 import { checkpatchPath, kernelHeaders, planOf } from "./support.ts";
 
-const EXAMPLES = new URL("../../examples/", import.meta.url);
 const headers = kernelHeaders();
 const checkpatch = checkpatchPath();
 
@@ -28,9 +28,7 @@ track a_tracker_with_a_name_long_enough_to_be_cut_in_c:
 `;
 
 function allExamples(): string {
-  const examples = readdirSync(EXAMPLES)
-    .filter((f) => f.endsWith(".lt"))
-    .map((f) => readFileSync(new URL(f, EXAMPLES), "utf8"));
+  const examples = exampleFiles().map(exampleSource);
   return [...examples, EXTRA].join("\n");
 }
 

@@ -6,7 +6,6 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
-import { compileFile } from "../../src/compiler/compile.ts";
 import type { TraceEvent } from "../../src/replay/event.ts";
 import { ftraceParser, parseFtraceLineByRegex, parsers } from "../../src/replay/formats.ts";
 import {
@@ -15,6 +14,7 @@ import {
   scanFtraceBytes,
 } from "../../src/replay/ftrace-bytes.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
+import { exampleFiles, examplePlan } from "../corpus.ts";
 
 const FIXTURES = [
   "wakeup.txt",
@@ -30,9 +30,7 @@ const seeds = FIXTURES.flatMap((f) =>
     .filter((l) => l !== "" && !l.startsWith("#"))
     .slice(0, 60),
 );
-const trackers = ["wakeup", "offcpu", "irq", "syscall", "block", "network", "ttfb"].flatMap(
-  (name) => compileFile(`examples/${name}.lt`, { catalog: loadBundledCatalog() }).plan!.trackers,
-);
+const trackers = exampleFiles().flatMap((file) => examplePlan(file, loadBundledCatalog()).trackers);
 
 type Mutation = { at: number; kind: "delete" | "insert" | "replace" | "cut"; text: string };
 

@@ -4,7 +4,8 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { action, field, side, tracker, wakeupPlan } from "./plan-helpers.ts";
+import { wakeupPlan } from "../plans.ts";
+import { action, field, side, tracker } from "./plan-helpers.ts";
 import { compileTrackers, ftrace, ftraceRaw, runLines, switchTo, wakeup } from "./support.ts";
 
 const WAKEUP = "track w: sched_wakeup(args.pid) -> sched_switch(next_pid)";

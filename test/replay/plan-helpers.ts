@@ -102,13 +102,3 @@ export function action(kind: "print" | "snapshot" | "stack"): Action {
 export function execAction(argv: string[]): Action {
   return { kind: "exec", argv, range };
 }
-
-/** sched_wakeup(pid) -> sched_switch(next_pid) */
-export function wakeupPlan(options: Parameters<typeof tracker>[3] = {}): TrackerPlan {
-  return tracker(
-    "wakeup",
-    [side("sched:sched_wakeup", [field("pid")])],
-    [side("sched:sched_switch", [field("next_pid")])],
-    options,
-  );
-}

@@ -1,9 +1,10 @@
 // Hand-built TrackerPlans over real tracepoint layouts (sched_wakeup, sched_switch as this
-// kernel's tracefs formats give them), for codegen tests that must not depend on the front end.
+// kernel's tracefs formats give them), shared by every backend's tests that must not depend
+// on the front end: the fixture half of the corpus (test/corpus.ts has the examples).
 
-import type { TracepointField } from "../../src/compiler/catalog/types.ts";
-import type { SourceRange } from "../../src/compiler/diagnostic.ts";
-import type { Expr, ProbePlan, TrackerPlan, ValueType } from "../../src/compiler/plan.ts";
+import type { TracepointField } from "../src/compiler/catalog/types.ts";
+import type { SourceRange } from "../src/compiler/diagnostic.ts";
+import type { Expr, ProbePlan, TrackerPlan, ValueType } from "../src/compiler/plan.ts";
 
 const common: TracepointField[] = [
   { name: "common_type", cType: "unsigned short", offset: 0, size: 2, signed: false, common: true },
