@@ -29,6 +29,8 @@ export interface PendingTableReader {
   pendingCount(): number;
   /** Takes out and returns every begin older than nowNs - timeoutNs (CLOCK_MONOTONIC). */
   sweep(nowNs: bigint, timeoutNs: bigint): ClaimedBegin[];
+  /** The begins the last sweep left pending, counted as it passed (null: not counted). */
+  readonly sweptPending: number | null;
   close(): void;
 }
 
@@ -79,18 +81,26 @@ class SetAssociativeTable implements PendingTableReader {
     return n;
   }
 
-  /** Claims each expired ready begin, copies it out, frees the slot: one pass over the mapping. */
+  sweptPending: number | null = null;
+
+  /**
+   * Claims each expired ready begin, copies it out, frees the slot: one pass over the
+   * mapping, which counts the begins left pending on the way (pendingCount() for free).
+   */
   sweep(nowNs: bigint, timeoutNs: bigint): ClaimedBegin[] {
     const out: ClaimedBegin[] = [];
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset);
     const halves = this.halves;
     const { buckets, ways, bucketSize, firstSlot, slotSize, value } = this.layout;
     const [bucketStride, slotStride] = [bucketSize >> 2, slotSize >> 2];
+    let taken = 0;
     // A plain aligned 32-bit read is atomic on x86: scan without Atomics, claim with them.
     for (let b = 0, first = firstSlot >> 2; b < buckets; b++, first += bucketStride) {
       const end = first + ways * slotStride;
       for (let at = first; at < end; at += slotStride) {
-        if ((halves[at] & 3) !== SlotStatus.ready) continue;
+        const status = halves[at] & 3;
+        if (status !== SlotStatus.free) taken++;
+        if (status !== SlotStatus.ready) continue;
         const base = at << 2;
         const index = base >> 3;
         const state = Atomics.load(this.words, index);
@@ -106,6 +116,7 @@ class SetAssociativeTable implements PendingTableReader {
         Atomics.store(this.words, index, state - 2n);
       }
     }
+    this.sweptPending = taken - out.length;
     return out;
   }
 
@@ -131,6 +142,8 @@ class HashTableReader implements PendingTableReader {
     }
     return n;
   }
+
+  readonly sweptPending = null;
 
   /** Two bpf(2) calls per pending begin (next key + lookup) plus a delete per expiry. */
   sweep(nowNs: bigint, timeoutNs: bigint): ClaimedBegin[] {

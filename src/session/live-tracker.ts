@@ -107,6 +107,11 @@ export class LiveTracker {
 
   private pendingCache = { count: 0, at: Number.NEGATIVE_INFINITY };
 
+  /** How old the last count of pending begins is, in milliseconds. */
+  pendingAgeMs(): number {
+    return performance.now() - this.pendingCache.at;
+  }
+
   /** Begins still pending, unless the last count is younger than maxAgeMs (a HASH table walks the map). */
   pendingCount(maxAgeMs = 0): number {
     const now = performance.now();
@@ -136,6 +141,8 @@ export class LiveTracker {
     }
     const expired = this.table.sweep(nowNs, BigInt(timeout));
     this.sweptTimeouts += expired.length;
+    const left = this.table.sweptPending;
+    if (left !== null) this.pendingCache = { count: left, at: performance.now() };
     return expired.map(({ key, value }) => {
       const begin = decodeContext(value, 0, layout.plan.begins);
       const view = new DataView(value.buffer, value.byteOffset);

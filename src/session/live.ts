@@ -41,8 +41,14 @@ export function sweepPeriodMs(timeoutNs: number): number {
   return Math.min(MAX_SWEEP_MS, Math.max(SWEEP_MS, timeoutNs / 100 / 1e6));
 }
 
-/** Polled stats (the shell, a few times a second) recount pending begins at most this often. */
+/**
+ * Polled stats (the shell, a Prometheus scrape) report pending begins counted at most this
+ * long ago. Trackers with a timeout are counted by their sweeps for free; the others are
+ * recounted in the background, a few per REFRESH_TICK_MS, once someone polls: a poll never
+ * pays for scanning every table at once (50 trackers' tables take ~9 ms to scan).
+ */
 const PENDING_REFRESH_MS = 1000;
+const REFRESH_TICK_MS = 100;
 
 /** A runtime problem the user can act on: printed as its message, no stack. */
 export class LiveSessionError extends Error {
@@ -60,6 +66,7 @@ export class LiveSession implements Session {
   private readonly finished: SummaryRecord[] = [];
   private readonly reader: RingBufferReader;
   private sweeper: NodeJS.Timeout | null = null;
+  private refresher: NodeJS.Timeout | null = null;
   private symbols: KernelSymbols | null = null;
   private readonly actions: HitActions;
   private readonly unregister: () => void;
@@ -151,6 +158,10 @@ export class LiveSession implements Session {
   }
 
   stats(): TrackerStats[] {
+    this.refresher ??= this.closed
+      ? null
+      : setInterval(() => this.refreshPending(), REFRESH_TICK_MS);
+    this.refresher?.unref();
     return this.trackers.map((t) => ({
       tracker: t.name,
       running: t.running,
@@ -158,10 +169,19 @@ export class LiveSession implements Session {
     }));
   }
 
+  /** Recounts the oldest pending counts, a share of the trackers per tick (see PENDING_REFRESH_MS). */
+  private refreshPending(): void {
+    const perTick = Math.ceil((this.trackers.length * REFRESH_TICK_MS) / PENDING_REFRESH_MS);
+    const due = this.trackers.filter((t) => t.pendingAgeMs() >= PENDING_REFRESH_MS);
+    due.sort((a, b) => b.pendingAgeMs() - a.pendingAgeMs());
+    for (const t of due.slice(0, perTick)) t.pendingCount(0);
+  }
+
   async close(): Promise<SummaryRecord[]> {
     if (this.closed) return this.finished;
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
+    if (this.refresher !== null) clearInterval(this.refresher);
     for (const t of this.trackers) t.stop();
     await this.reader.close(); // delivers what is still in the ring
     this.sweep(true);
@@ -192,7 +212,7 @@ export class LiveSession implements Session {
     c.hist.forEach((count, k) => {
       if (count > 0) stats.addBucket(k, count);
     });
-    stats.pending = t.pendingCount(polled ? PENDING_REFRESH_MS : 0);
+    stats.pending = t.pendingCount(polled ? 2 * PENDING_REFRESH_MS : 0);
     const summary = { ...stats.summary(), cancelled: c.cancelled };
     if (!t.object.layout.plan.chain) return summary;
     const names = segmentNames(t.object.layout);
@@ -235,6 +255,7 @@ export class LiveSession implements Session {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
+    if (this.refresher !== null) clearInterval(this.refresher);
     // Wakes the reader's epoll_wait on the thread pool (synchronously): process.exit joins
     // those threads, and would wait forever for one blocked on an idle ring buffer.
     void this.reader.close();
