@@ -260,7 +260,7 @@ async function scrapeParts(file: string): Promise<string[]> {
   }
   return [
     `Inside one process, median of 10: \`session.stats()\` ${median(stats).toFixed(1)} ms (each tracker's`,
-    "counters and its pending begins counted: a scan of its table of 4 × capacity slots),",
+    "counters read; the pending counts come from the background recount, not the poll),",
     `the text ${median(render).toFixed(1)} ms.`,
   ];
 }
