@@ -76,6 +76,8 @@ export interface ChainSlots {
   /** A woken task found running: its CPU, and the switch steps its switch-in met. */
   runCpu: number;
   runFlags: number;
+  /** appendStage's detail while the clock is read. */
+  detail: number;
 }
 
 /** The stage's task: the current one, or a task named by a u32 field of the event. */
@@ -96,13 +98,26 @@ export class ChainOps {
     return this.c.em;
   }
 
-  /** now, cpu and a zero index on the stack (first thing in a program). */
+  /**
+   * cpu and a zero index on the stack (first thing in a program). The clock is read later,
+   * by ensureNow(), only on an event that moves a chain: most events move none.
+   */
   prologue(): void {
     const { em } = this;
     const s = this.slots;
-    em.emit(Mov.reg(R6, R1), call(Helper.ktime_get_ns), storeMem(FP, s.now, R0, 8));
+    em.emit(Mov.reg(R6, R1), storeImm(FP, s.now, 0, 8));
     em.emit(call(Helper.get_smp_processor_id), storeMem(FP, s.cpu, R0, 8));
     em.emit(storeImm(FP, s.zero, 0, 8));
+  }
+
+  /** slots.now = the clock, read once per event (at the first stage, step or end). Clobbers r0–r5. */
+  ensureNow(): void {
+    const { em } = this;
+    const have = em.fresh("have_now");
+    em.emit(loadMem(R0, FP, this.slots.now, 8), JNE.imm(R0, 0, have));
+    em.emit(call(Helper.ktime_get_ns), storeMem(FP, this.slots.now, R0, 8));
+    em.label(have);
+    em.emit(Mov.imm(R0, 0));
   }
 
   /** r0 = this CPU's scope stack (exits when the lookup fails: it cannot). */
@@ -333,7 +348,9 @@ export class ChainOps {
     const s = this.slots;
     const room = em.fresh("room");
     const at = em.fresh("stage_at");
-    if (detail !== null) em.emit(Mov.reg(R4, detail), And.imm(R4, 0xffff));
+    if (detail !== null) em.emit(storeMem(FP, s.detail, detail, 8));
+    this.ensureNow();
+    if (detail !== null) em.emit(loadMem(R4, FP, s.detail, 8), And.imm(R4, 0xffff));
     else em.emit(Mov.imm(R4, 0));
     em.emit(loadMem(R1, R9, Token.stages, 4), JLT.imm(R1, BPF_MAX_STAGES, room));
     em.emit(Mov.imm(R1, BPF_MAX_STAGES - 1), ja(at));
@@ -378,6 +395,7 @@ export class ChainOps {
     const plan = this.c.layout.plan;
     const steps = plan.chain!.steps.length;
     const done = em.fresh("reached");
+    this.ensureNow();
     em.emit(loadMem(R1, R9, Token.step, 4), Mov.reg(R2, R1), And.imm(R2, 15));
     em.emit(JGE.imm(R2, Token.stage0 / 8 - Token.stepTs / 8, done));
     em.emit(LSh.imm(R2, 3), Add.imm(R2, Token.stepTs), Mov.reg(R3, R9), Add.reg(R3, R2));

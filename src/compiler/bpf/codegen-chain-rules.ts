@@ -201,6 +201,7 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   // the holder's token: replaced (keep last, which may break its chain), or kept unless withdrawn
   if (keepLast) ops.dropToken(s.holder);
   else ops.purgeWithdrawn(s.holder);
+  ops.ensureNow();
   em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
   em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
   // the chain id: this CPU's clock and number (unique: one origin per event and CPU)

@@ -142,6 +142,7 @@ function slots(em: Emitter): ChainSlots {
     depth: em.alloc(8),
     runCpu: em.alloc(8),
     runFlags: em.alloc(8),
+    detail: em.alloc(8),
   };
 }
 
@@ -215,7 +216,8 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   const scope = scopeOf(id);
   if (id === "irq:softirq_entry" || id === "sched:sched_switch") closeScopes(ops);
   if (scope?.edge === "entry") pushScope(ops, SCOPE_CODES[scope.kind]);
-  ops.currentHolder();
+  // a context switch acts on prev and next, not on a holder, unless it starts or cancels a chain
+  if (id !== "sched:sched_switch" || origin !== null || cancels.length > 0) ops.currentHolder();
   if (id === "irq:softirq_entry") takeRaise(ops, probe);
   if (id === "irq:tasklet_entry") takeOuterScope(ops);
   if (id === "sched:sched_switch") {
