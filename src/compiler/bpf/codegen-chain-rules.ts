@@ -14,7 +14,7 @@ import {
   Token,
 } from "./chain-layout.ts";
 import { endChain } from "./codegen-chain-end.ts";
-import type { ChainOps, StageTask } from "./codegen-chain-ops.ts";
+import { type ChainOps, MAY_HOLD, type StageTask } from "./codegen-chain-ops.ts";
 import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {
@@ -139,6 +139,7 @@ export function contextSwitch(
   const other = ops.slots.other;
   const prevDone = em.fresh("prev_done");
   loadField(ops.c, R7, probe, "prev_pid");
+  ops.holdsNone(R7, prevDone);
   ops.taskKey(other, R7);
   ops.lookupToken(other, prevDone);
   em.emit(Mov.reg(R9, R0));
@@ -167,10 +168,11 @@ export function contextSwitch(
   em.label(prevDone);
   em.emit(Mov.imm(R0, 0));
   const nextDone = em.fresh("next_done");
+  em.emit(storeImm(FP, ops.slots.nextHolds, 0, 8));
   loadField(ops.c, R7, probe, "next_pid");
   ops.taskKey(other, R7);
   ops.lookupToken(other, nextDone);
-  em.emit(Mov.reg(R9, R0));
+  em.emit(Mov.reg(R9, R0), storeImm(FP, ops.slots.nextHolds, 1, 8));
   const next: StageTask = {
     kind: "field",
     tid: field(probe, "next_pid").offset,
@@ -229,12 +231,16 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   em.emit(call(Helper.map_update_elem), JNE.imm(R0, 0, full));
   em.emit(ldMapFd(R1, ops.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, s.holder), Mov.reg(R3, R9));
   em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
-  em.emit(JEq.imm(R0, 0, done), Mov.reg(R7, R0));
+  const placed = em.fresh("origin_placed");
+  em.emit(JEq.imm(R0, 0, placed), Mov.reg(R7, R0));
   ops.deleteChain();
   em.emit(JEq.imm(R7, -EEXIST, done));
   em.label(full);
   lookupStats(c);
   increment(em, R0, Stats.dropped);
+  em.emit(ja(done));
+  em.label(placed);
+  ops.markMayHold();
   em.label(done);
   em.emit(Mov.imm(R0, 0));
 }
@@ -267,6 +273,7 @@ export function reachSteps(ops: ChainOps, steps: EventStep[]): void {
       ops.lookupToken(lookup, skip, ops.maps.handoffs);
       em.emit(loadMem(R1, R0, Token.step, 4), JNE.imm(R1, k, skip));
       ops.handOver(lookup, ops.maps.handoffs, s.holder, ops.maps.tokens, done);
+      ops.markMayHold();
     } else {
       ops.lookupToken(s.holder, skip);
       em.emit(Mov.reg(R9, R0), loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
@@ -294,6 +301,10 @@ export function holderRules(ops: ChainOps, probe: ProbePlan, cancels: number[]):
   const waking = id === "sched:sched_waking";
   if (cancels.length === 0 && !raise && !waking) return;
   const done = em.fresh("rules_done");
+  const inScope = em.fresh("in_scope");
+  em.emit(loadMem(R1, FP, s.depth, 8), JNE.imm(R1, 0, inScope), loadMem(R7, FP, s.tid, 8));
+  ops.holdsNone(R7, done);
+  em.label(inScope);
   ops.lookupToken(s.holder, done);
   em.emit(Mov.reg(R7, R0));
   for (const flag of cancels) {
@@ -355,6 +366,7 @@ function alreadyRunning(
     em.emit(Mov.reg(R2, FP), Add.imm(R2, index), call(Helper.map_lookup_elem));
     em.emit(JEq.imm(R0, 0, next), loadMem(R1, R0, 0, 4), JNE.reg(R1, R7, next));
     em.emit(storeImm(FP, s.runCpu, cpu, 8), loadMem(R1, R0, 4, 4), storeMem(FP, s.runFlags, R1, 8));
+    em.emit(Or.imm(R1, MAY_HOLD), storeMem(R0, 4, R1, 4));
     em.emit(ja(found));
     em.label(next);
     em.emit(Mov.imm(R0, 0));
@@ -384,5 +396,8 @@ export function recordRunning(ops: ChainOps, probe: ProbePlan, steps: EventStep[
   for (const { k, flag } of steps) {
     em.emit(loadMem(R1, FP, flag, 8), LSh.imm(R1, k), Or.reg(R2, R1));
   }
+  const none = em.fresh("next_holds_none");
+  em.emit(loadMem(R1, FP, s.nextHolds, 8), JEq.imm(R1, 0, none), Or.imm(R2, MAY_HOLD));
+  em.label(none);
   em.emit(storeMem(R0, 4, R2, 4));
 }

@@ -143,6 +143,8 @@ function slots(em: Emitter): ChainSlots {
     runCpu: em.alloc(8),
     runFlags: em.alloc(8),
     detail: em.alloc(8),
+    tid: em.alloc(8),
+    nextHolds: em.alloc(8),
   };
 }
 
