@@ -304,11 +304,14 @@ export class ChainOps {
   /**
    * Copies the token r7 points at to the key at `to` under the keep policy (`oldestWins`: a
    * token there stays, as for pending raises); counts a copy that does not fit as dropped.
-   * Jumps to `none` when nothing was copied; else r9 = the copy.
+   * Jumps to `none` when nothing was copied; else r9 = the copy. Under keep first the copy is
+   * tried first: only when a token is there is it checked for a withdrawn one (then retried).
    */
   copyToken(to: number, oldestWins: boolean, none: string): void {
     const { em } = this;
     const keepLast = !oldestWins && this.c.layout.plan.keep === "last";
+    const placed = em.fresh("placed");
+    const full = em.fresh("copy_full");
     this.chainOf(R7);
     if (keepLast) {
       em.emit(Mov.reg(R9, R7));
@@ -317,16 +320,18 @@ export class ChainOps {
       // the token r7 points at may have been the one dropped (a copy onto itself)
       this.chainOf(R7);
     }
+    this.insertToken(to, R7, keepLast);
+    em.emit(JEq.imm(R0, 0, placed), JNE.imm(R0, -EEXIST, full));
     if (!keepLast) {
       em.emit(Mov.reg(R9, R7));
       this.purgeWithdrawn(to);
       em.emit(Mov.reg(R7, R9));
       this.chainOf(R7);
+      this.insertToken(to, R7, false);
+      em.emit(JEq.imm(R0, 0, placed));
     }
-    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
-    em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
-    const placed = em.fresh("placed");
-    em.emit(JEq.imm(R0, 0, placed), JEq.imm(R0, -EEXIST, none));
+    em.emit(JEq.imm(R0, -EEXIST, none));
+    em.label(full);
     lookupStats(this.c);
     increment(em, R0, Stats.dropped);
     em.emit(ja(none));
@@ -334,6 +339,13 @@ export class ChainOps {
     this.addBranch(1);
     this.lookupToken(to, none);
     em.emit(Mov.reg(R9, R0));
+  }
+
+  /** r0 = the result of putting the token `token` points at under the key at `at`. */
+  insertToken(at: number, token: Register, replace: boolean): void {
+    const { em } = this;
+    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, at), Mov.reg(R3, token));
+    em.emit(Mov.imm(R4, replace ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
   }
 
   /** Moves the token at `from` to `to` (a raise into its softirq); r9 = it, else `none`. */
