@@ -13,6 +13,7 @@ import {
   Token,
 } from "./chain-layout.ts";
 import { endChain } from "./codegen-chain-end.ts";
+import type { ChainMaps, ChainSlots, StageTask } from "./codegen-chain-frame.ts";
 import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {
@@ -25,7 +26,6 @@ import {
   JGE,
   JLT,
   JNE,
-  JSet,
   ja,
   LSh,
   ldImm64,
@@ -50,53 +50,6 @@ import {
   storeMem,
 } from "./insn.ts";
 import { Stats } from "./layout.ts";
-
-/** The maps of a chain tracker, by the refs its programs use. */
-export interface ChainMaps {
-  tokens: string;
-  chains: string;
-  cpu: string;
-  scratch: string;
-  segments: string;
-  /** `->` hand-offs: (step index, key values) → token. */
-  handoffs: string;
-  /** Per CPU (an ARRAY read across CPUs): the task running there, and the switch steps its switch-in met. */
-  running: string;
-}
-
-/** Stack slots every chain program has. */
-export interface ChainSlots {
-  now: number;
-  cpu: number;
-  holder: number;
-  other: number;
-  chainId: number;
-  zero: number;
-  /** The scope depth at currentHolder() (0: task context). */
-  depth: number;
-  /** A woken task found running: its CPU, and the switch steps its switch-in met. */
-  runCpu: number;
-  runFlags: number;
-  /** appendStage's detail while the clock is read. */
-  detail: number;
-  /** The current task's tid (set by currentHolder in task context). */
-  tid: number;
-  /** sched_switch: 1 when the task switched in holds a token. */
-  nextHolds: number;
-}
-
-/**
- * Bit of a `running` entry's flags (bits 0–15: the switch steps its switch-in met): the task
- * running there may hold a token. Set wherever a token is put on a task that runs, reset by
- * each switch-in (to whether the task switched in holds one). While it is clear, an event of
- * that task skips the token lookups: most events are of tasks that hold none.
- */
-export const MAY_HOLD = 1 << 30;
-
-/** The stage's task: the current one, or a task named by a u32 field of the event. */
-export type StageTask =
-  | { kind: "current" }
-  | { kind: "field"; tid: number; comm: number; cpuSlot?: number };
 
 export class ChainOps {
   constructor(
@@ -180,34 +133,6 @@ export class ChainOps {
     em.emit(call(Helper.get_current_pid_tgid), Mov.reg(R7, R0), LSh.imm(R7, 32), RSh.imm(R7, 32));
     em.emit(storeMem(FP, this.slots.tid, R7, 8));
     this.taskKey(this.slots.holder, R7);
-    em.label(done);
-    em.emit(Mov.imm(R0, 0));
-  }
-
-  /** r0 = this CPU's entry of the running map, or jump to `none` (it cannot fail). */
-  runningHere(none: string): void {
-    const { em } = this;
-    em.emit(ldMapFd(R1, this.maps.running), Mov.reg(R2, FP), Add.imm(R2, this.slots.cpu));
-    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
-  }
-
-  /** Jumps to `none` when task `tid` (r6–r9) runs on this CPU and holds no token (MAY_HOLD clear). */
-  holdsNone(tid: Register, none: string): void {
-    const { em } = this;
-    const maybe = em.fresh("may_hold");
-    this.runningHere(maybe);
-    em.emit(loadMem(R1, R0, 0, 4), JNE.reg(R1, tid, maybe));
-    em.emit(loadMem(R1, R0, 4, 4), JSet.imm(R1, MAY_HOLD, maybe), ja(none));
-    em.label(maybe);
-    em.emit(Mov.imm(R0, 0));
-  }
-
-  /** A token was put on this CPU's context: the task running here may hold one. */
-  markMayHold(): void {
-    const { em } = this;
-    const done = em.fresh("marked_running");
-    this.runningHere(done);
-    em.emit(loadMem(R1, R0, 4, 4), Or.imm(R1, MAY_HOLD), storeMem(R0, 4, R1, 4));
     em.label(done);
     em.emit(Mov.imm(R0, 0));
   }

@@ -11,7 +11,8 @@ import { type ScopeKind, scopeOf } from "../contexts.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { ChainValue, CpuState, Token } from "./chain-layout.ts";
-import { ChainOps, type ChainSlots } from "./codegen-chain-ops.ts";
+import type { ChainSlots } from "./codegen-chain-frame.ts";
+import { ChainOps } from "./codegen-chain-ops.ts";
 import {
   closeScopes,
   contextSwitch,
@@ -21,10 +22,10 @@ import {
   popScope,
   pushScope,
   reachSteps,
-  recordRunning,
   takeOuterScope,
   takeRaise,
 } from "./codegen-chain-rules.ts";
+import { recordRunning } from "./codegen-chain-running.ts";
 import { branch, buildKey } from "./codegen-expr.ts";
 import { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
