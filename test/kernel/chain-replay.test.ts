@@ -2,7 +2,8 @@
 // context events a chain needs (what `ltsh record --for-file` records) are recorded through a
 // tracefs instance; replaying the recording with the reference interpreter must give the same
 // hits: stage kinds, tids and CPUs exactly, latencies within the trace's resolution (until
-// run, until block with a waypoint, a `->` hand-off keyed by the reader's tid). The
+// run, until block with a waypoint, a `->` hand-off keyed by the reader's tid, and a timer
+// waking the task it interrupted, which is running). The
 // workload is pinned to CPU 0: this VM's ftrace never records a switch away from the idle
 // task on CPU 1 (BPF sees it).
 
@@ -90,6 +91,54 @@ async function differential(count: number, options: { gapMs?: number; busyMs?: n
 
 test("live and replay of a chain tracker agree on every hit's stages, tids and CPUs", async () => {
   await differential(50, {});
+});
+
+// An RT task's sleep whose deadline has passed when the timer is armed: the timer interrupt
+// comes at once, in the task itself (after it set itself sleeping, before it switched out),
+// and wakes the task that is running: a holder at once, its target the switch-in it had.
+const self = `
+track self: hrtimer_expire_entry
+    ~> sched_switch where next_comm == "ltsh-self"
+    > 1ns
+`;
+
+const selfWaking = [
+  "import time",
+  'open("/proc/self/comm", "w").write("ltsh-self")',
+  "time.sleep(0.02)",
+  "for i in range(200): time.sleep(1e-9)",
+].join("\n");
+
+test("waking the running task: a run at once, live as replay", async () => {
+  const plan = compileText(self);
+  await recordDuring(
+    chainEvents(plan),
+    () =>
+      runLive(plan, async () => {
+        await output(["taskset", "-c", "0", "chrt", "-f", "10", "python3", "-c", selfWaking]);
+      }),
+    async (trace, live) => {
+      const reference = await replayTrace(trace, plan);
+      const [ours, theirs] = [live.summaries[0], reference.summaries[0]];
+      assert.ok(theirs.pairs > 200, `replay: ${theirs.pairs} pairs`);
+      assert.is(ours.pairs + ours.missed >= theirs.pairs, true, `${ours.pairs} pairs live`);
+      assert.is(ours.pairs <= theirs.pairs, true, `${ours.pairs} pairs live`);
+      const atOnce = live.hits.filter((h) => h.chain?.[0].comm === "ltsh-self");
+      assert.ok(atOnce.length >= 200 - ours.missed, `${atOnce.length} hits in the task`);
+      for (const hit of atOnce) {
+        const [origin, waking, run] = hit.chain!;
+        assert.equal(
+          hit.chain!.map((s) => `${s.stage} ${s.tid} cpu${s.cpu}`),
+          ["origin", "waking", "run"].map((stage) => `${stage} ${origin.tid} cpu0`),
+        );
+        assert.is(run.ts_ns, waking.ts_ns, "the running task runs from its waking on");
+      }
+      // the hits replay sees at its microsecond resolution are the live ones
+      const replayed = reference.hits.filter((h) => h.chain?.[0].comm === "ltsh-self");
+      const shapes = new Set(atOnce.map(shapeOf));
+      assert.ok(replayed.length > 0 && replayed.every((h) => shapes.has(shapeOf(h))));
+    },
+  );
 });
 
 const skip = kernelSkipReason();

@@ -38,6 +38,7 @@ export function endChain(ops: ChainOps, tokenKey: number): void {
   const { em, c } = ops;
   const plan = c.layout.plan;
   const done = em.fresh("ended");
+  ops.ensureNow();
   em.emit(Mov.reg(R7, R9));
   ops.chainOf(R7);
   ops.deleteChain();

@@ -13,6 +13,7 @@ import {
   Token,
 } from "./chain-layout.ts";
 import { endChain } from "./codegen-chain-end.ts";
+import type { ChainMaps, ChainSlots, StageTask } from "./codegen-chain-frame.ts";
 import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {
@@ -50,39 +51,6 @@ import {
 } from "./insn.ts";
 import { Stats } from "./layout.ts";
 
-/** The maps of a chain tracker, by the refs its programs use. */
-export interface ChainMaps {
-  tokens: string;
-  chains: string;
-  cpu: string;
-  scratch: string;
-  segments: string;
-  /** `->` hand-offs: (step index, key values) → token. */
-  handoffs: string;
-  /** Per CPU (an ARRAY read across CPUs): the task running there, and the switch steps its switch-in met. */
-  running: string;
-}
-
-/** Stack slots every chain program has. */
-export interface ChainSlots {
-  now: number;
-  cpu: number;
-  holder: number;
-  other: number;
-  chainId: number;
-  zero: number;
-  /** The scope depth at currentHolder() (0: task context). */
-  depth: number;
-  /** A woken task found running: its CPU, and the switch steps its switch-in met. */
-  runCpu: number;
-  runFlags: number;
-}
-
-/** The stage's task: the current one, or a task named by a u32 field of the event. */
-export type StageTask =
-  | { kind: "current" }
-  | { kind: "field"; tid: number; comm: number; cpuSlot?: number };
-
 export class ChainOps {
   constructor(
     readonly c: ProgramContext,
@@ -96,13 +64,26 @@ export class ChainOps {
     return this.c.em;
   }
 
-  /** now, cpu and a zero index on the stack (first thing in a program). */
+  /**
+   * cpu and a zero index on the stack (first thing in a program). The clock is read later,
+   * by ensureNow(), only on an event that moves a chain: most events move none.
+   */
   prologue(): void {
     const { em } = this;
     const s = this.slots;
-    em.emit(Mov.reg(R6, R1), call(Helper.ktime_get_ns), storeMem(FP, s.now, R0, 8));
+    em.emit(Mov.reg(R6, R1), storeImm(FP, s.now, 0, 8));
     em.emit(call(Helper.get_smp_processor_id), storeMem(FP, s.cpu, R0, 8));
     em.emit(storeImm(FP, s.zero, 0, 8));
+  }
+
+  /** slots.now = the clock, read once per event (at the first stage, step or end). Clobbers r0–r5. */
+  ensureNow(): void {
+    const { em } = this;
+    const have = em.fresh("have_now");
+    em.emit(loadMem(R0, FP, this.slots.now, 8), JNE.imm(R0, 0, have));
+    em.emit(call(Helper.ktime_get_ns), storeMem(FP, this.slots.now, R0, 8));
+    em.label(have);
+    em.emit(Mov.imm(R0, 0));
   }
 
   /** r0 = this CPU's scope stack (exits when the lookup fails: it cannot). */
@@ -150,6 +131,7 @@ export class ChainOps {
     em.emit(ja(done));
     em.label(task);
     em.emit(call(Helper.get_current_pid_tgid), Mov.reg(R7, R0), LSh.imm(R7, 32), RSh.imm(R7, 32));
+    em.emit(storeMem(FP, this.slots.tid, R7, 8));
     this.taskKey(this.slots.holder, R7);
     em.label(done);
     em.emit(Mov.imm(R0, 0));
@@ -247,11 +229,14 @@ export class ChainOps {
   /**
    * Copies the token r7 points at to the key at `to` under the keep policy (`oldestWins`: a
    * token there stays, as for pending raises); counts a copy that does not fit as dropped.
-   * Jumps to `none` when nothing was copied; else r9 = the copy.
+   * Jumps to `none` when nothing was copied; else r9 = the copy. Under keep first the copy is
+   * tried first: only when a token is there is it checked for a withdrawn one (then retried).
    */
   copyToken(to: number, oldestWins: boolean, none: string): void {
     const { em } = this;
     const keepLast = !oldestWins && this.c.layout.plan.keep === "last";
+    const placed = em.fresh("placed");
+    const full = em.fresh("copy_full");
     this.chainOf(R7);
     if (keepLast) {
       em.emit(Mov.reg(R9, R7));
@@ -260,16 +245,18 @@ export class ChainOps {
       // the token r7 points at may have been the one dropped (a copy onto itself)
       this.chainOf(R7);
     }
+    this.insertToken(to, R7, keepLast);
+    em.emit(JEq.imm(R0, 0, placed), JNE.imm(R0, -EEXIST, full));
     if (!keepLast) {
       em.emit(Mov.reg(R9, R7));
       this.purgeWithdrawn(to);
       em.emit(Mov.reg(R7, R9));
       this.chainOf(R7);
+      this.insertToken(to, R7, false);
+      em.emit(JEq.imm(R0, 0, placed));
     }
-    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
-    em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
-    const placed = em.fresh("placed");
-    em.emit(JEq.imm(R0, 0, placed), JEq.imm(R0, -EEXIST, none));
+    em.emit(JEq.imm(R0, -EEXIST, none));
+    em.label(full);
     lookupStats(this.c);
     increment(em, R0, Stats.dropped);
     em.emit(ja(none));
@@ -277,6 +264,13 @@ export class ChainOps {
     this.addBranch(1);
     this.lookupToken(to, none);
     em.emit(Mov.reg(R9, R0));
+  }
+
+  /** r0 = the result of putting the token `token` points at under the key at `at`. */
+  insertToken(at: number, token: Register, replace: boolean): void {
+    const { em } = this;
+    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, at), Mov.reg(R3, token));
+    em.emit(Mov.imm(R4, replace ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
   }
 
   /** Moves the token at `from` to `to` (a raise into its softirq); r9 = it, else `none`. */
@@ -333,7 +327,9 @@ export class ChainOps {
     const s = this.slots;
     const room = em.fresh("room");
     const at = em.fresh("stage_at");
-    if (detail !== null) em.emit(Mov.reg(R4, detail), And.imm(R4, 0xffff));
+    if (detail !== null) em.emit(storeMem(FP, s.detail, detail, 8));
+    this.ensureNow();
+    if (detail !== null) em.emit(loadMem(R4, FP, s.detail, 8), And.imm(R4, 0xffff));
     else em.emit(Mov.imm(R4, 0));
     em.emit(loadMem(R1, R9, Token.stages, 4), JLT.imm(R1, BPF_MAX_STAGES, room));
     em.emit(Mov.imm(R1, BPF_MAX_STAGES - 1), ja(at));
@@ -378,6 +374,7 @@ export class ChainOps {
     const plan = this.c.layout.plan;
     const steps = plan.chain!.steps.length;
     const done = em.fresh("reached");
+    this.ensureNow();
     em.emit(loadMem(R1, R9, Token.step, 4), Mov.reg(R2, R1), And.imm(R2, 15));
     em.emit(JGE.imm(R2, Token.stage0 / 8 - Token.stepTs / 8, done));
     em.emit(LSh.imm(R2, 3), Add.imm(R2, Token.stepTs), Mov.reg(R3, R9), Add.reg(R3, R2));

@@ -14,8 +14,10 @@ import {
   Token,
 } from "./chain-layout.ts";
 import { endChain } from "./codegen-chain-end.ts";
-import type { ChainOps, StageTask } from "./codegen-chain-ops.ts";
-import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
+import { field, loadField, type StageTask } from "./codegen-chain-frame.ts";
+import type { ChainOps } from "./codegen-chain-ops.ts";
+import { alreadyRunning, holdsNone, markMayHold } from "./codegen-chain-running.ts";
+import { increment, lookupStats } from "./codegen-program.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {
   Add,
@@ -41,24 +43,11 @@ import {
   R6,
   R7,
   R9,
-  type Register,
-  RSh,
   Sub,
   storeImm,
   storeMem,
 } from "./insn.ts";
 import { Stats } from "./layout.ts";
-
-export function field(probe: ProbePlan, name: string): { offset: number; size: number } {
-  const f = probe.fields.find((x) => x.name === name);
-  if (f === undefined) throw new Error(`${probe.id} has no field ${name}`);
-  return f;
-}
-
-/** r = a u32 field of the event. */
-export function loadField(c: ProgramContext, r: Register, probe: ProbePlan, name: string): void {
-  c.em.emit(loadMem(r, R6, field(probe, name).offset, 4));
-}
 
 /** Scopes still open at a softirq entry or a context switch missed their exit: drop them. */
 export function closeScopes(ops: ChainOps): void {
@@ -139,6 +128,7 @@ export function contextSwitch(
   const other = ops.slots.other;
   const prevDone = em.fresh("prev_done");
   loadField(ops.c, R7, probe, "prev_pid");
+  holdsNone(ops, R7, prevDone);
   ops.taskKey(other, R7);
   ops.lookupToken(other, prevDone);
   em.emit(Mov.reg(R9, R0));
@@ -167,10 +157,11 @@ export function contextSwitch(
   em.label(prevDone);
   em.emit(Mov.imm(R0, 0));
   const nextDone = em.fresh("next_done");
+  em.emit(storeImm(FP, ops.slots.nextHolds, 0, 8));
   loadField(ops.c, R7, probe, "next_pid");
   ops.taskKey(other, R7);
   ops.lookupToken(other, nextDone);
-  em.emit(Mov.reg(R9, R0));
+  em.emit(Mov.reg(R9, R0), storeImm(FP, ops.slots.nextHolds, 1, 8));
   const next: StageTask = {
     kind: "field",
     tid: field(probe, "next_pid").offset,
@@ -201,6 +192,7 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   // the holder's token: replaced (keep last, which may break its chain), or kept unless withdrawn
   if (keepLast) ops.dropToken(s.holder);
   else ops.purgeWithdrawn(s.holder);
+  ops.ensureNow();
   em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
   em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
   // the chain id: this CPU's clock and number (unique: one origin per event and CPU)
@@ -228,12 +220,16 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   em.emit(call(Helper.map_update_elem), JNE.imm(R0, 0, full));
   em.emit(ldMapFd(R1, ops.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, s.holder), Mov.reg(R3, R9));
   em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
-  em.emit(JEq.imm(R0, 0, done), Mov.reg(R7, R0));
+  const placed = em.fresh("origin_placed");
+  em.emit(JEq.imm(R0, 0, placed), Mov.reg(R7, R0));
   ops.deleteChain();
   em.emit(JEq.imm(R7, -EEXIST, done));
   em.label(full);
   lookupStats(c);
   increment(em, R0, Stats.dropped);
+  em.emit(ja(done));
+  em.label(placed);
+  markMayHold(ops);
   em.label(done);
   em.emit(Mov.imm(R0, 0));
 }
@@ -266,6 +262,7 @@ export function reachSteps(ops: ChainOps, steps: EventStep[]): void {
       ops.lookupToken(lookup, skip, ops.maps.handoffs);
       em.emit(loadMem(R1, R0, Token.step, 4), JNE.imm(R1, k, skip));
       ops.handOver(lookup, ops.maps.handoffs, s.holder, ops.maps.tokens, done);
+      markMayHold(ops);
     } else {
       ops.lookupToken(s.holder, skip);
       em.emit(Mov.reg(R9, R0), loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
@@ -293,6 +290,10 @@ export function holderRules(ops: ChainOps, probe: ProbePlan, cancels: number[]):
   const waking = id === "sched:sched_waking";
   if (cancels.length === 0 && !raise && !waking) return;
   const done = em.fresh("rules_done");
+  const inScope = em.fresh("in_scope");
+  em.emit(loadMem(R1, FP, s.depth, 8), JNE.imm(R1, 0, inScope), loadMem(R7, FP, s.tid, 8));
+  holdsNone(ops, R7, done);
+  em.label(inScope);
   ops.lookupToken(s.holder, done);
   em.emit(Mov.reg(R7, R0));
   for (const flag of cancels) {
@@ -330,58 +331,4 @@ export function holderRules(ops: ChainOps, probe: ProbePlan, cancels: number[]):
   }
   em.label(done);
   em.emit(Mov.imm(R0, 0));
-}
-
-/**
- * A woken task that is already running (the current task of a CPU) is a holder at once: it
- * records `run` now, on its CPU, and its switch-in may reach a sched_switch step (the filter
- * results of that switch-in are kept per CPU). r9 = the woken task's token.
- */
-function alreadyRunning(
-  ops: ChainOps,
-  probe: ProbePlan,
-  woken: { kind: "field"; tid: number; comm: number },
-  done: string,
-): void {
-  const { em } = ops;
-  const s = ops.slots;
-  const found = em.fresh("running");
-  const index = em.alloc(8);
-  loadField(ops.c, R7, probe, "pid");
-  for (let cpu = 0; cpu < ops.cpus; cpu++) {
-    const next = em.fresh("not_there");
-    em.emit(storeImm(FP, index, cpu, 8), ldMapFd(R1, ops.maps.running));
-    em.emit(Mov.reg(R2, FP), Add.imm(R2, index), call(Helper.map_lookup_elem));
-    em.emit(JEq.imm(R0, 0, next), loadMem(R1, R0, 0, 4), JNE.reg(R1, R7, next));
-    em.emit(storeImm(FP, s.runCpu, cpu, 8), loadMem(R1, R0, 4, 4), storeMem(FP, s.runFlags, R1, 8));
-    em.emit(ja(found));
-    em.label(next);
-    em.emit(Mov.imm(R0, 0));
-  }
-  em.emit(ja(done));
-  em.label(found);
-  ops.appendStage(stageCode("run"), 0, null, {
-    ...(woken as object),
-    cpuSlot: s.runCpu,
-  } as StageTask);
-  em.emit(loadMem(R1, R9, Token.flags, 4), JSet.imm(R1, AT_TARGET, done));
-  em.emit(loadMem(R2, R9, Token.step, 4), And.imm(R2, 31), loadMem(R1, FP, s.runFlags, 8));
-  em.emit(RSh.reg(R1, R2), And.imm(R1, 1), JEq.imm(R1, 0, done));
-  ops.reach(false, s.other);
-}
-
-/** This CPU's running task and which switch steps its switch-in met (for alreadyRunning). */
-export function recordRunning(ops: ChainOps, probe: ProbePlan, steps: EventStep[]): void {
-  const { em } = ops;
-  const s = ops.slots;
-  const index = em.alloc(8);
-  em.emit(loadMem(R1, FP, s.cpu, 8), storeMem(FP, index, R1, 8), ldMapFd(R1, ops.maps.running));
-  em.emit(Mov.reg(R2, FP), Add.imm(R2, index), call(Helper.map_lookup_elem));
-  em.emit(JEq.imm(R0, 0, "exit"));
-  loadField(ops.c, R1, probe, "next_pid");
-  em.emit(storeMem(R0, 0, R1, 4), Mov.imm(R2, 0));
-  for (const { k, flag } of steps) {
-    em.emit(loadMem(R1, FP, flag, 8), LSh.imm(R1, k), Or.reg(R2, R1));
-  }
-  em.emit(storeMem(R0, 4, R2, 4));
 }

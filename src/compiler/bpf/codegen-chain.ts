@@ -11,7 +11,8 @@ import { type ScopeKind, scopeOf } from "../contexts.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
 import { ChainValue, CpuState, Token } from "./chain-layout.ts";
-import { ChainOps, type ChainSlots } from "./codegen-chain-ops.ts";
+import type { ChainSlots } from "./codegen-chain-frame.ts";
+import { ChainOps } from "./codegen-chain-ops.ts";
 import {
   closeScopes,
   contextSwitch,
@@ -21,10 +22,10 @@ import {
   popScope,
   pushScope,
   reachSteps,
-  recordRunning,
   takeOuterScope,
   takeRaise,
 } from "./codegen-chain-rules.ts";
+import { recordRunning } from "./codegen-chain-running.ts";
 import { branch, buildKey } from "./codegen-expr.ts";
 import { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
@@ -142,6 +143,9 @@ function slots(em: Emitter): ChainSlots {
     depth: em.alloc(8),
     runCpu: em.alloc(8),
     runFlags: em.alloc(8),
+    detail: em.alloc(8),
+    tid: em.alloc(8),
+    nextHolds: em.alloc(8),
   };
 }
 
@@ -215,7 +219,8 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   const scope = scopeOf(id);
   if (id === "irq:softirq_entry" || id === "sched:sched_switch") closeScopes(ops);
   if (scope?.edge === "entry") pushScope(ops, SCOPE_CODES[scope.kind]);
-  ops.currentHolder();
+  // a context switch acts on prev and next, not on a holder, unless it starts or cancels a chain
+  if (id !== "sched:sched_switch" || origin !== null || cancels.length > 0) ops.currentHolder();
   if (id === "irq:softirq_entry") takeRaise(ops, probe);
   if (id === "irq:tasklet_entry") takeOuterScope(ops);
   if (id === "sched:sched_switch") {
