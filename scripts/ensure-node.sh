@@ -24,7 +24,11 @@ if [ "$(ltsh_node_major || echo 0)" -lt 22 ] 2>/dev/null || ! command -v node >/
   export PATH=$ltsh_node_bin:$PATH
 fi
 
-if [ ! -d "$ltsh_root/node_modules" ] ||
+# A node_modules that is a link (shared with another checkout) is left alone: `npm ci` would
+# empty the tree it points to under everyone using it.
+if [ -L "$ltsh_root/node_modules" ]; then
+  :
+elif [ ! -d "$ltsh_root/node_modules" ] ||
   [ "$ltsh_root/package-lock.json" -nt "$ltsh_root/node_modules/.package-lock.json" ]; then
   echo "ltsh: installing npm dependencies" >&2
   (cd "$ltsh_root" && npm ci --no-audit --no-fund --loglevel=error >&2)
