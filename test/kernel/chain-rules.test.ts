@@ -8,7 +8,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { ProgramPlan } from "../../src/compiler/plan.ts";
+import type { FilePlan } from "../../src/compiler/plan.ts";
 import type { SummaryRecord } from "../../src/records/types.ts";
 import { compileText, output, recordDuring, replayTrace, runLive } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
@@ -31,7 +31,7 @@ const counts = (s: SummaryRecord) => {
 };
 
 /** Live, then replay of the recording of the same run: both summaries. */
-async function liveAndReplay(plan: ProgramPlan, events: string[], command: string[]) {
+async function liveAndReplay(plan: FilePlan, events: string[], command: string[]) {
   let result: { live: SummaryRecord; replay: SummaryRecord } | null = null;
   await recordDuring(
     events,
