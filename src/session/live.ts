@@ -2,7 +2,8 @@
 // one shared ring buffer; stats are read from per-CPU maps; timeouts of begins that never
 // end are found by a user-space sweep (see sweepPeriodMs); everything is closed on exit/signals.
 
-import { Hit, hasAction, RINGBUF_REF } from "../compiler/bpf/layout.ts";
+import { hasAction } from "../compiler/actions.ts";
+import { Hit, RINGBUF_REF } from "../compiler/bpf/layout.ts";
 import { ringbufSpec, type TrackerObject } from "../compiler/bpf/object.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { closeFd, createMap } from "../kernel/bpf.ts";

@@ -4,6 +4,7 @@
 
 import { basename } from "node:path";
 import { BpfMapType } from "../../kernel/uapi-bpf.ts";
+import { hasAction } from "../actions.ts";
 import type { SourceRange } from "../diagnostic.ts";
 import type { FilePlan, ProbePlan, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
@@ -14,7 +15,6 @@ import { emitEndBody } from "./codegen-end.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
 import {
-  hasAction,
   keyLayout,
   type PendingTableLayout,
   pendingLayout,

@@ -1,6 +1,7 @@
 // Byte layouts shared by the generated BPF programs and the live session that decodes
 // them: the pending-begin value, the ring-buffer hit record, the per-CPU stats value, keys.
 
+import { hasAction } from "../actions.ts";
 import type { TrackerPlan, ValueType } from "../plan.ts";
 
 /** An event context as the programs store it (40 bytes). */
@@ -96,10 +97,6 @@ export function keyLayout(types: readonly ValueType[]): KeyLayout {
 
 export function align8(n: number): number {
   return (n + 7) & ~7;
-}
-
-export function hasAction(plan: TrackerPlan, kind: "print" | "snapshot" | "stack" | "exec") {
-  return plan.actions.some((a) => a.kind === kind);
 }
 
 /** Frames kept per stack (PERF_MAX_STACK_DEPTH) and distinct stacks kept per tracker. */
