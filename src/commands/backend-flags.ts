@@ -1,7 +1,7 @@
 // The flags that choose a backend, shared by `ltsh run` and the shell: --replay TRACE with
 // --format/--speed/--strict, or --target ebpf|kmod for live tracing; and --metrics.
 
-import { AddressError, type ListenAddress, parseListenAddress } from "../metrics/server.ts";
+import { AddressError, type ListenAddress, parseListenAddress } from "../metrics/address.ts";
 import type { BackendName, SessionOptions } from "../session/backends.ts";
 import { UsageError } from "./usage.ts";
 

@@ -7,7 +7,7 @@ import { writeSync } from "node:fs";
 import { hasAction } from "../compiler/actions.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { DURATION_UNITS } from "../compiler/units.ts";
-import { type MetricsServer, startMetricsServer } from "../metrics/server.ts";
+import type { MetricsServer } from "../metrics/server.ts";
 import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../records/output.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import { openSession, type SessionOptions } from "../session/backends.ts";
@@ -110,7 +110,11 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
     let session: Session;
     let metrics: MetricsServer | null = null;
     try {
-      metrics = metricsAt && (await startMetricsServer(metricsAt, VERSION));
+      if (metricsAt) {
+        // node:http (~3 MB) only for a run that serves metrics
+        const { startMetricsServer } = await import("../metrics/server.ts");
+        metrics = await startMetricsServer(metricsAt, VERSION);
+      }
       session = await openSession(backend, sessionOptions);
     } catch (error) {
       await metrics?.close();

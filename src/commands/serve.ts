@@ -2,10 +2,11 @@
 // files, serves /metrics, appends hits to an NDJSON file rotated by size, logs for journald
 // on stderr; SIGHUP reloads the files, SIGTERM/SIGINT detach, drain and exit.
 
+import type { ListenAddress } from "../metrics/address.ts";
 import { Fleet, type FleetOptions } from "../metrics/fleet.ts";
 import { HitsFile, parseSize } from "../metrics/hits-file.ts";
 import { HitLogLimiter, Journal } from "../metrics/journal.ts";
-import { type ListenAddress, type MetricsServer, startMetricsServer } from "../metrics/server.ts";
+import { type MetricsServer, startMetricsServer } from "../metrics/server.ts";
 import { formatHitLine, hitToJson } from "../records/output.ts";
 import { BACKEND_FLAGS, chooseBackend, METRICS_FLAG, metricsAddress } from "./backend-flags.ts";
 import { type Command, parseCommandArgs, UsageError, VERSION } from "./usage.ts";

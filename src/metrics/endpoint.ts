@@ -1,18 +1,8 @@
 // The shell's `:metrics`: a /metrics endpoint started, moved and stopped while the shell
 // runs, always reading the shell's current session (which a `set` line may reopen).
 
-import {
-  type ListenAddress,
-  type MetricsServer,
-  parseListenAddress,
-  type SummarySource,
-  startMetricsServer,
-} from "./server.ts";
-
-/** `9464` (every interface, as `:9464`), `:9464`, `127.0.0.1:9464`, `[::1]:9464`. */
-export function parseShellAddress(text: string): ListenAddress {
-  return parseListenAddress(/^\d+$/.test(text) ? `:${text}` : text, ":metrics");
-}
+import type { ListenAddress } from "./address.ts";
+import type { MetricsServer, SummarySource } from "./server.ts";
 
 export class MetricsEndpoint {
   private server: MetricsServer | null = null;
@@ -39,6 +29,8 @@ export class MetricsEndpoint {
    */
   async serve(address: ListenAddress): Promise<string> {
     if (this.server && new URL(this.server.url).port === String(address.port)) await this.stop();
+    // node:http (~3 MB) loads with the first endpoint, not with the shell
+    const { startMetricsServer } = await import("./server.ts");
     const next = await startMetricsServer(address, this.version);
     next.setSource(this.source);
     const previous = this.server;

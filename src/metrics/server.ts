@@ -5,35 +5,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SummaryRecord } from "../records/types.ts";
+import type { ListenAddress } from "./address.ts";
 import { CONTENT_TYPE, renderMetrics } from "./exposition.ts";
-
-/** Where to listen: `[HOST]:PORT`; no host means every interface. */
-export interface ListenAddress {
-  host: string | undefined;
-  port: number;
-}
-
-/** A flag value that is not `[HOST]:PORT`: the caller reports it as a usage error. */
-export class AddressError extends Error {}
 
 /** Listening failed (the port is taken, the host is not this machine's): one line says why. */
 export class ListenError extends Error {}
-
-/**
- * ":9464", "127.0.0.1:9464", "[::1]:9464", "localhost:9464"; port 0 picks a free one.
- * `what` names the flag or command in the error.
- */
-export function parseListenAddress(text: string, what = "--metrics"): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) {
-    throw new AddressError(
-      `${what} expects [HOST]:PORT such as :9464 or 127.0.0.1:9464, not '${text}'`,
-    );
-  }
-  const host = m[1] ?? (m[2] === "" ? undefined : m[2]);
-  return { host, port };
-}
 
 /** The summaries to expose, read at each scrape (a session's stats(), every tracker). */
 export type SummarySource = () => readonly SummaryRecord[];

@@ -2,7 +2,7 @@
 // it does to the controller. :help is generated from the table.
 
 import { findTarget, targets } from "../compiler/targets.ts";
-import { parseShellAddress } from "../metrics/endpoint.ts";
+import { parseShellAddress } from "../metrics/address.ts";
 import type { Outcome, ShellController } from "./controller.ts";
 import { withName } from "./statements.ts";
 import { loadTimeline } from "./timeline-model.ts";

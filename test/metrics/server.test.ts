@@ -5,13 +5,9 @@ import { spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { AddressError, parseListenAddress } from "../../src/metrics/address.ts";
 import { CONTENT_TYPE } from "../../src/metrics/exposition.ts";
-import {
-  AddressError,
-  ListenError,
-  parseListenAddress,
-  startMetricsServer,
-} from "../../src/metrics/server.ts";
+import { ListenError, startMetricsServer } from "../../src/metrics/server.ts";
 import { LatencyStats } from "../../src/records/stats.ts";
 import { BIN, EXAMPLES } from "./child.ts";
 import { parseExposition, sampleValue } from "./parse.ts";
