@@ -20,7 +20,7 @@ export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = 
   any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
   replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
   ebpf: { maxChainSteps: 0, cancel: false },
-  kmod: { maxChainSteps: 0, cancel: false },
+  kmod: { maxChainSteps: 0, cancel: true },
 };
 
 const NAMES: Record<BackendName, string> = {
