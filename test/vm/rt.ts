@@ -4,6 +4,7 @@
 // cache the guest shares, so the guest does not compile under TCG), and a live eBPF run;
 // then that the kernel is PREEMPT_RT and the virtio IRQs the module saw run in irq/N threads.
 
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -129,6 +130,8 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     shares: root.shares,
     timeoutMs: (2 * RUN_LIMIT_S + 120) * 1000,
   });
+  const keep = process.env.LTSH_VM_CONSOLE;
+  if (keep) writeFileSync(`${keep}.rt`, boot.console);
   rt(
     boot.completed,
     `guest ran to power-off (${boot.accel}, ${(boot.elapsedMs / 1000).toFixed(1)} s)`,
