@@ -29,6 +29,19 @@ const NAMES: Record<BackendName, string> = {
   replay: "replay",
 };
 
+/** The flags that choose a backend running `cancel`: "--replay or --target kmod". */
+function cancelFlags(): string {
+  const flags: Record<BackendName, string> = {
+    replay: "--replay",
+    kmod: "--target kmod",
+    ebpf: "--target ebpf",
+  };
+  const running = (["replay", "kmod", "ebpf"] as const).filter(
+    (b) => BACKEND_CAPABILITIES[b].cancel,
+  );
+  return running.map((b) => flags[b]).join(" or ");
+}
+
 /** False after reporting what the chosen backend cannot run. */
 export function checkBackend(
   tracker: CheckedTrack,
@@ -62,7 +75,7 @@ export function checkBackend(
     report(
       context,
       "backend-cancel",
-      "cancel runs only with --replay so far",
+      `cancel runs only with ${cancelFlags()} so far`,
       tracker.cancels[0].range,
       [`${NAMES[backend as BackendName]} has no cancel yet`],
     );
