@@ -105,6 +105,7 @@ struct lt_cpu_stats {
 	atomic64_t replaced;
 	atomic64_t stale;
 	atomic64_t cleared;
+	atomic64_t cancelled;
 	atomic64_t min_ns;	/* U64_MAX: no pair yet */
 	atomic64_t max_ns;
 	atomic64_t sum_ns;	/* of every pair's latency; wraps at 2^64 */

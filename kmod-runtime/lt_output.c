@@ -142,9 +142,9 @@ static void lt_stats_line(struct seq_file *m, struct lt_tracker *t)
 		   s.lost, s.min_ns, s.max_ns);
 	for (i = 0; i < LT_HIST_BUCKETS; i++)
 		seq_printf(m, i ? ",%llu" : "%llu", s.hist[i]);
-	seq_printf(m, " begins=%llu pending=%llu ignored=%llu replaced=%llu stale=%llu cleared=%llu sum_ns=%llu\n",
+	seq_printf(m, " begins=%llu pending=%llu ignored=%llu replaced=%llu stale=%llu cleared=%llu sum_ns=%llu cancelled=%llu\n",
 		   s.begins, s.pending, s.ignored, s.replaced, s.stale,
-		   s.cleared, s.sum_ns);
+		   s.cleared, s.sum_ns, s.cancelled);
 }
 
 static int lt_stats_show(struct seq_file *m, void *v)

@@ -186,6 +186,29 @@ int lt_event_out(struct lt_tracker *t, const void *key,
 	return 0;
 }
 
+int lt_event_cancel(struct lt_tracker *t, const void *key,
+		    const struct lt_ctx *ctx)
+{
+	u64 age, timeout;
+	struct lt_event *ev;
+	struct lt_key k;
+
+	lt_key_init(&k, key, t->key_size);
+	ev = lt_table_remove(&t->table, &k);
+	if (!ev)
+		return -ENOENT;
+	/* as in lt_event_out(): a begin past its deadline is a timeout */
+	age = ctx->ts_ns > ev->begin.ts_ns ? ctx->ts_ns - ev->begin.ts_ns : 0;
+	timeout = READ_ONCE(t->timeout_ns);
+	if (timeout && age > timeout) {
+		lt_timeout(t, ev, timeout);
+		return -ENOENT;
+	}
+	atomic64_inc(&lt_stats_this_cpu(t)->cancelled);
+	lt_pool_put(&t->pool, ev);
+	return 0;
+}
+
 u32 lt_tracker_expire(struct lt_tracker *t, u64 now_ns, u32 max_slots)
 {
 	u32 size = lt_table_size(&t->table);
@@ -372,6 +395,7 @@ static void lt_stats_add(struct lt_stats *out, struct lt_cpu_stats *s)
 	out->replaced += atomic64_read(&s->replaced);
 	out->stale += atomic64_read(&s->stale);
 	out->cleared += atomic64_read(&s->cleared);
+	out->cancelled += atomic64_read(&s->cancelled);
 	out->sum_ns += atomic64_read(&s->sum_ns);
 	if (min < out->min_ns)
 		out->min_ns = min;
@@ -393,6 +417,6 @@ void lt_tracker_stats(struct lt_tracker *t, struct lt_stats *out)
 	if (out->min_ns == U64_MAX)
 		out->min_ns = 0;
 	gone = out->pairs + out->timeouts + out->replaced + out->stale +
-	       out->cleared;
+	       out->cleared + out->cancelled;
 	out->pending = out->begins > gone ? out->begins - gone : 0;
 }

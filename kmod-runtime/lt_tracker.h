@@ -146,8 +146,9 @@ struct lt_tracker_config {
  *	last), or discarded when two begins of one key raced on two CPUs
  * @stale: begins reclaimed after stale_ns (no timeout configured)
  * @cleared: begins removed by lt_tracker_clear() or lt_tracker_destroy()
+ * @cancelled: begins forgotten by lt_event_cancel()
  * @pending: begins pending now:
- *	begins - pairs - timeouts - replaced - stale - cleared
+ *	begins - pairs - timeouts - replaced - stale - cleared - cancelled
  * @min_ns: shortest pair; 0 when there is none yet
  * @max_ns: longest pair; 0 when there is none yet
  * @sum_ns: sum of the latencies of all @pairs (Prometheus' _sum); wraps
@@ -168,6 +169,7 @@ struct lt_stats {
 	u64 replaced;
 	u64 stale;
 	u64 cleared;
+	u64 cancelled;
 	u64 pending;
 	u64 min_ns;
 	u64 max_ns;
@@ -276,6 +278,23 @@ int lt_event_out(struct lt_tracker *t, const void *key,
 		 const struct lt_ctx *ctx);
 
 /**
+ * lt_event_cancel() - forget the pending begin of a key, without a pair
+ * @t: tracker
+ * @key: key_size bytes
+ * @ctx: context of the cancelling event (ts_ns decides a passed timeout)
+ *
+ * For the language's `cancel` clause: the begin is removed with the same
+ * atomic removal as lt_event_out() and counted as cancelled; no pair, no
+ * latency, no hit. Lock-free, never sleeps nor allocates; safe from NMI.
+ *
+ * Return: 0 when a pending begin was cancelled, -ENOENT when none was
+ * pending for @key, or when it had already passed its timeout: then it is
+ * reported as a timeout, as lt_event_out() does.
+ */
+int lt_event_cancel(struct lt_tracker *t, const void *key,
+		    const struct lt_ctx *ctx);
+
+/**
  * lt_tracker_expire() - time out (or reclaim as stale) old pending begins
  * @t: tracker
  * @now_ns: current CLOCK_MONOTONIC time
@@ -322,8 +341,8 @@ const char *lt_tracker_name(const struct lt_tracker *t);
  *	/proc/ltsh_<module_name>/stats, one text line per tracker:
  *	"tracker=NAME pairs=N hits=N timeouts=N dropped=N lost=N min_ns=N
  *	max_ns=N hist=c0,c1,...,c63 begins=N pending=N ignored=N replaced=N
- *	stale=N cleared=N sum_ns=N" (key=value pairs; more may be appended
- *	later)
+ *	stale=N cleared=N sum_ns=N cancelled=N" (key=value pairs; more may be
+ *	appended later)
  * @ring_records: ring capacity in records, rounded up to a power of 2;
  *	0: 4096. When the ring is full, new hits are counted as lost.
  *

@@ -42,7 +42,7 @@ if (reason) {
     const output = `${run.stdout}${run.stderr}`;
     if (run.status !== 0) console.log(output);
     assert.is(run.status, 0, `make check failed (status ${run.status}, signal ${run.signal})`);
-    for (const suite of ["model", "nested", "defects", "stress"]) {
+    for (const suite of ["model", "nested", "defects", "stress", "scope"]) {
       assert.ok(output.includes(`${suite}: ok`), `${suite} did not report ok`);
     }
   });

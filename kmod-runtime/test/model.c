@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Model-based test: random sequences of operations (begin, end, sweep,
+ * Model-based test: random sequences of operations (begin, end, cancel, sweep,
  * threshold and timeout changes, clear) applied both to the runtime and to
  * a plain single-threaded reference model; return codes, every hit record
  * and the counters must agree. Usage: model [runs] [ops per run].
@@ -156,6 +156,31 @@ static void op_out(struct run *r, u32 key)
 	model_remove(m, key);
 }
 
+/* cancel: the begin goes without a pair, unless its timeout has passed */
+static void op_cancel(struct run *r, u32 key)
+{
+	struct model *m = &r->m;
+	struct lt_ctx ctx = lt_test_ctx(r->now, 5);
+	u8 kb[LT_KEY_MAX];
+	int ret;
+
+	key_bytes(r, key, kb);
+	ret = lt_event_cancel(r->t, kb, &ctx);
+	if (!m->pending[key]) {
+		EXPECT_EQ(ret, -ENOENT);
+		return;
+	}
+	if (m->timeout && r->now - m->begin[key].ts_ns > m->timeout) {
+		EXPECT_EQ(ret, -ENOENT);
+		m->s.timeouts++;
+		expect_hit(r, key, LT_HIT_TIMEOUT, m->timeout, NULL);
+	} else {
+		EXPECT_EQ(ret, 0);
+		m->s.cancelled++;
+	}
+	model_remove(m, key);
+}
+
 /* The sweep reports in table order: compare as sets, keyed by begin. */
 static void op_expire(struct run *r)
 {
@@ -201,6 +226,7 @@ static void compare_stats(struct run *r)
 	EXPECT_EQ(s.replaced, m->s.replaced);
 	EXPECT_EQ(s.stale, m->s.stale);
 	EXPECT_EQ(s.cleared, m->s.cleared);
+	EXPECT_EQ(s.cancelled, m->s.cancelled);
 	EXPECT_EQ(s.lost, 0);
 	EXPECT_EQ(s.pending, m->nr_pending);
 	EXPECT_EQ(s.min_ns, m->s.pairs ? m->s.min_ns : 0);
@@ -220,8 +246,10 @@ static void one_step(struct run *r)
 	r->now += (x >> 32) % 300;
 	if (op < 45) {
 		op_in(r, key);
-	} else if (op < 90) {
+	} else if (op < 82) {
 		op_out(r, key);
+	} else if (op < 90) {
+		op_cancel(r, key);
 	} else if (op < 95) {
 		op_expire(r);
 	} else if (op < 97) {

@@ -38,12 +38,16 @@ export interface GuestKernel {
   modulesDir: string;
 }
 
-/** Debian's kernel whose image and headers are both installed, or a reason there is none. */
-export function findGuestKernel(): GuestKernel | string {
+/**
+ * Debian's kernel whose image and headers are both installed, or a reason there is none.
+ * "generic": linux-image-amd64's flavour; "rt": linux-image-rt-amd64's (PREEMPT_RT).
+ */
+export function findGuestKernel(flavour: "generic" | "rt" = "generic"): GuestKernel | string {
   if (!existsSync("/boot")) return "no /boot";
+  const rt = flavour === "rt";
   const images = execFileSync("ls", ["/boot"], { encoding: "utf8" })
     .split("\n")
-    .filter((f) => /^vmlinuz-.*-amd64$/.test(f))
+    .filter((f) => /^vmlinuz-.*-amd64$/.test(f) && f.endsWith("-rt-amd64") === rt)
     .sort();
   for (const image of images.reverse()) {
     const release = image.replace(/^vmlinuz-/, "");
@@ -53,7 +57,10 @@ export function findGuestKernel(): GuestKernel | string {
       return { release, vmlinuz: `/boot/${image}`, headers, modulesDir };
     }
   }
-  return "no Debian kernel with matching headers (apt-get install linux-image-amd64 linux-headers-amd64)";
+  const packages = rt
+    ? "linux-image-rt-amd64 linux-headers-rt-amd64"
+    : "linux-image-amd64 linux-headers-amd64";
+  return `no Debian ${rt ? "PREEMPT_RT " : ""}kernel with matching headers (apt-get install ${packages})`;
 }
 
 function newer(target: string, source: string): boolean {

@@ -23,7 +23,7 @@ export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = 
   replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
   ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
-  kmod: { maxChainSteps: 0, cancel: false, userProbes: false },
+  kmod: { maxChainSteps: 0, cancel: true, userProbes: false },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -31,6 +31,19 @@ const NAMES: Record<BackendName, string> = {
   kmod: "the kernel-module backend (--target kmod)",
   replay: "replay",
 };
+
+/** The flags that choose a backend running `cancel`: "--replay or --target kmod". */
+function cancelFlags(): string {
+  const flags: Record<BackendName, string> = {
+    replay: "--replay",
+    kmod: "--target kmod",
+    ebpf: "--target ebpf",
+  };
+  const running = (["replay", "kmod", "ebpf"] as const).filter(
+    (b) => BACKEND_CAPABILITIES[b].cancel,
+  );
+  return running.map((b) => flags[b]).join(" or ");
+}
 
 /** False after reporting what the chosen backend cannot run. */
 export function checkBackend(
@@ -65,7 +78,7 @@ export function checkBackend(
     report(
       context,
       "backend-cancel",
-      "cancel runs only with --replay so far",
+      `cancel runs only with ${cancelFlags()} so far`,
       tracker.cancels[0].range,
       [`${NAMES[backend as BackendName]} has no cancel yet`],
     );

@@ -92,7 +92,10 @@ export function parseStatsLine(line: string): Record<string, string> {
   return fields;
 }
 
-/** The stats file → one SummaryRecord per tracker line; `lost` hits count as dropped. */
+/**
+ * The stats file → one SummaryRecord per tracker line; `lost` hits count as dropped.
+ * `cancelled` is there when the runtime counts it (every build since `cancel` ran on kmod).
+ */
 export function parseStats(text: string): SummaryRecord[] {
   const summaries: SummaryRecord[] = [];
   for (const line of text.split("\n")) {
@@ -114,7 +117,10 @@ export function parseStats(text: string): SummaryRecord[] {
     (f.hist ?? "").split(",").forEach((count, index) => {
       if (Number(count) > 0) stats.addBucket(index, Number(count));
     });
-    summaries.push(stats.summary());
+    const summary = stats.summary();
+    summaries.push(
+      f.cancelled === undefined ? summary : { ...summary, cancelled: num("cancelled") },
+    );
   }
   return summaries;
 }

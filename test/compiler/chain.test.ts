@@ -153,12 +153,6 @@ const cases: [string, string, string[], BackendChoice?][] = [
     ["backend-chain"],
     "kmod",
   ],
-  [
-    "kmod refuses cancel",
-    "track sched_wakeup(pid) -> sched_switch(next_pid) cancel «sched_switch(prev_pid)»",
-    ["backend-cancel"],
-    "kmod",
-  ],
 ];
 
 for (const [what, marked, codes, backend] of cases) {

@@ -54,6 +54,20 @@ test("one tracepoint on both sides: the end is processed before the begin", () =
   assert.match(body, "if (lt_switch_state(preempt, prev_state, prev) != 0) {");
 });
 
+test("cancel: after the ends and before the begins on one tracepoint, every alternative", () => {
+  const c = moduleC(
+    "track wake: sched_wakeup(pid) -> sched_switch(next_pid) cancel sched_switch(prev_pid) where prev_state == 0 cancel sys_enter_exit_group($tid)",
+  );
+  golden("cancel.c", trackerSection(c));
+  const body = c.slice(c.indexOf("static void lt_wake_on_sched_switch"));
+  const out = body.indexOf("lt_event_out");
+  const cancel = body.indexOf("lt_event_cancel");
+  assert.ok(out >= 0 && out < cancel, "the end comes first");
+  assert.match(body, "key.pid = prev->pid;");
+  assert.match(c, "static void lt_wake_on_sys_enter");
+  assert.match(c.slice(c.indexOf("lt_wake_on_sys_enter")), "lt_event_cancel");
+});
+
 test("syscalls:* events become raw_syscalls probes filtered on the number", () => {
   const c = moduleC(
     "track t: sys_exit_accept4($pid, ret) where ret >= 0 -> { sys_enter_write($pid, fd) | sys_enter_sendto($pid, fd) }",

@@ -101,4 +101,11 @@ test("stats lines become summaries: bucket k is le_ns 2^k, lost hits count as dr
   );
 });
 
+test("the stats line's cancelled is the summary's; an older runtime's line has none", () => {
+  const line = (tail: string) =>
+    `tracker=w pairs=1 hits=0 timeouts=0 dropped=0 lost=0 min_ns=5 max_ns=5 hist=0 begins=4 pending=0${tail}\n`;
+  assert.is(parseStats(line(" sum_ns=5 cancelled=3"))[0].cancelled, 3);
+  assert.is(parseStats(line(" sum_ns=5"))[0].cancelled, undefined);
+});
+
 test.run();

@@ -54,7 +54,7 @@ function tail(log: string): string {
 
 /** Generates and writes one example's module; a string says why not. */
 export function prepareModule(example: string, outRoot: string): BuiltModule | string {
-  const { plan, diagnostics, text } = compileFile(example);
+  const { plan, diagnostics, text } = compileFile(example, { backend: "kmod" });
   if (!plan) return `does not compile:\n${renderDiagnostics(diagnostics, text)}`;
   try {
     const module = generateModule(plan);

@@ -19,6 +19,7 @@ import { bootVm } from "../../scripts/vm/qemu.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import { latencySumProblems } from "./latency-sum.ts";
+import type { Report } from "./module-check.ts";
 import {
   parseNdjson,
   parseSessions,
@@ -28,8 +29,6 @@ import {
   SLOT_BYTES,
   sessionScript,
 } from "./session.ts";
-
-type Report = (ok: boolean, name: string, details?: string[]) => void;
 
 const BUNDLE_SCRIPT = new URL("../../scripts/bundle.mjs", import.meta.url).href;
 const REPO = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -66,6 +65,21 @@ async function freshBundle(): Promise<string | null> {
   }
 }
 
+/**
+ * The host's userspace for a guest (Node, this checkout, its node_modules) and whether ltsh
+ * runs from its sources there (no start-up bundle). `extraShares`: more host directories.
+ */
+export async function guestUserspace(extraShares: string[] = []) {
+  const bundleNote = OWN_MODULES
+    ? await freshBundle()
+    : `node_modules is ${NODE_MODULES}, outside this checkout: the guest runs the sources through tsx`;
+  if (bundleNote) process.stdout.write(`${bundleNote}\n`);
+  const nodeDir = dirname(process.execPath);
+  const shared = OWN_MODULES ? [nodeDir, REPO] : [nodeDir, REPO, NODE_MODULES];
+  const root = hostRoot([...shared, ...extraShares], [nodeDir]);
+  return { ...root, fromSources: !OWN_MODULES, repo: REPO };
+}
+
 function planOf(example: string): TrackerPlan {
   const { plan } = compileFile(join(REPO, "examples", `${example}.lt`));
   if (!plan) throw new Error(`examples/${example}.lt does not compile`);
@@ -86,7 +100,11 @@ function common(result: SessionResult): string[] {
   return problems;
 }
 
-function checkForRun(result: SessionResult, sleeperPid: number | null, report: Report): void {
+export function checkForRun(
+  result: SessionResult,
+  sleeperPid: number | null,
+  report: Report,
+): void {
   const plan = planOf(result.run.example);
   const out = parseNdjson(result.stdout, plan);
   const threshold = out.hits.filter((h) => h.kind === "threshold");
@@ -174,14 +192,8 @@ export async function runSessionTests(
     report(false, `guest ltsh session: cannot share the host's userspace (${why})`);
     return;
   }
-  const bundleNote = OWN_MODULES
-    ? await freshBundle()
-    : `node_modules is ${NODE_MODULES}, outside this checkout: the guest runs the sources through tsx`;
-  if (bundleNote) process.stdout.write(`${bundleNote}\n`);
-  const nodeDir = dirname(process.execPath);
-  const shared = OWN_MODULES ? [nodeDir, REPO] : [nodeDir, REPO, NODE_MODULES];
-  const root = hostRoot(shared, [nodeDir]);
-  const script = [root.setup, sessionScript(RUNS, REPO, !OWN_MODULES)].join("\n");
+  const root = await guestUserspace();
+  const script = [root.setup, sessionScript(RUNS, REPO, root.fromSources)].join("\n");
   const initrd = buildInitramfs({
     kernel,
     modules: [],

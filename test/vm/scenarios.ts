@@ -3,18 +3,26 @@
 // hits and stats read back. Thresholds are lowered through the module parameters, which
 // is itself under test: they must apply at once, without rebuilding.
 
+import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { KernelSymbols } from "../../src/kernel/kallsyms.ts";
-import type { HitRecord } from "../../src/records/types.ts";
+import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
+import { replayCancel } from "./cancel.ts";
 import { type ModuleRun, type Phase, workloadValues } from "./console.ts";
 
 export interface Scenario {
-  /** Example file name without .lt; the module is lt_<example>. */
+  /**
+   * File name without .lt, in examples/ (or in test/vm/programs/ with `program`); the module
+   * is lt_<example>, its tracker is named <example>.
+   */
   example: string;
+  /** The file is one of test/vm/programs/: a test's own program, not an example. */
+  program?: true;
   insmodParams: string;
   /** Phase name → guest shell commands ($P is the module's parameters directory). */
   phases: [string, string][];
-  check(run: ModuleRun, guest: GuestFacts): string[];
+  /** `plan`: the module's tracker. */
+  check(run: ModuleRun, guest: GuestFacts, plan: TrackerPlan): string[];
 }
 
 /** Read from the console outside the modules' sections. */
@@ -73,6 +81,42 @@ class Checks {
 }
 
 const threshold = (hits: HitRecord[]) => hits.filter((h) => h.kind === "threshold");
+
+/** The counters a summary shares with the reference's. */
+function counters(s: SummaryRecord | undefined) {
+  if (!s) return null;
+  const { pairs, hits, timeouts, dropped, pending, cancelled } = s;
+  return { pairs, hits, timeouts, dropped, pending, cancelled };
+}
+
+const CANCEL_ROUNDS = 100;
+
+/**
+ * `cancel` with exact counts: `ltwork cancel N` is a known syscall sequence, so the module's
+ * counters must be the replay reference's over the same sequence (test/vm/cancel.ts).
+ */
+export const CANCEL_SCENARIO: Scenario = {
+  example: "forget",
+  program: true,
+  insmodParams: "",
+  phases: [["rounds", `ltwork cancel ${CANCEL_ROUNDS}`]],
+  check(run, _guest, plan) {
+    const rounds = phase(run, "rounds");
+    const pid = BigInt(workloadValues(rounds).pid);
+    const want = counters(replayCancel(plan, CANCEL_ROUNDS));
+    const got = counters(run.stats[0]);
+    return new Checks()
+      .expect(want?.cancelled === CANCEL_ROUNDS / 2, `the reference cancelled ${want?.cancelled}`)
+      .expect(
+        JSON.stringify(got) === JSON.stringify(want),
+        `module ${JSON.stringify(got)}, replay ${JSON.stringify(want)}`,
+      )
+      .expect(
+        rounds.hits.length === CANCEL_ROUNDS && rounds.hits.every((h) => h.key[0] === pid),
+        `${rounds.hits.length} hits, not one per round of ltwork (tid ${pid})`,
+      ).failures;
+  },
+};
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -249,6 +293,7 @@ export const SCENARIOS: Scenario[] = [
         .hitsPlausible(tcp.hits, begins, ends).failures;
     },
   },
+  CANCEL_SCENARIO,
 ];
 
 /** The guest commands for one module: insmod, phases with the reader, stop, stats, rmmod. */

@@ -28,10 +28,18 @@ export const SLOT_BYTES = 8 << 20;
 
 /**
  * The guest lines for the runs, one after another, in the chroot /bin/inhost enters;
- * `fromSources`: ltsh runs its TypeScript through tsx instead of the start-up bundle.
+ * `fromSources`: ltsh runs its TypeScript through tsx instead of the start-up bundle;
+ * `exports`: NAME=VALUE for ltsh's environment (e.g. XDG_CACHE_HOME, a prepared build cache).
  */
-export function sessionScript(runs: SessionRun[], repo: string, fromSources = false): string {
-  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
+export function sessionScript(
+  runs: SessionRun[],
+  repo: string,
+  fromSources = false,
+  exports: string[] = [],
+): string {
+  const env = [...(fromSources ? ["LTSH_NO_BUNDLE=1"] : []), ...exports]
+    .map((e) => `export ${e} && `)
+    .join("");
   const lines = [
     'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
     // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.

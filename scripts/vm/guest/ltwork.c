@@ -9,6 +9,8 @@
  *                           exchanges (loopback receive, skb copies, accept→write)
  *   ltwork disk DEV N       N O_DIRECT 4 KiB writes and reads on a block device
  *   ltwork syscalls N       N cheap syscalls and a few slow ones
+ *   ltwork cancel N         N rounds of getppid, getuid (odd rounds only), getppid,
+ *                           getpid: begin, cancel, begin again, end (test/vm/cancel.ts)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,6 +185,20 @@ static int do_syscalls(int n)
 	return 0;
 }
 
+/* Direct syscalls: the sequence is the test's, whatever libc caches. */
+static int do_cancel(int n)
+{
+	for (int i = 0; i < n; i++) {
+		syscall(SYS_getppid);
+		if (i % 2)
+			syscall(SYS_getuid);
+		syscall(SYS_getppid);
+		syscall(SYS_getpid);
+	}
+	printf("cancel rounds=%d pid=%d\n", n, getpid());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -198,6 +215,8 @@ int main(int argc, char **argv)
 		return do_disk(argv[2], atoi(argv[3]));
 	if (!strcmp(what, "syscalls"))
 		return do_syscalls(n);
-	fprintf(stderr, "usage: ltwork sleep|pipe|tcp|syscalls N | disk DEV N\n");
+	if (!strcmp(what, "cancel"))
+		return do_cancel(n);
+	fprintf(stderr, "usage: ltwork sleep|pipe|tcp|syscalls|cancel N | disk DEV N\n");
 	return 2;
 }

@@ -103,10 +103,10 @@ function probeFunction(t: TrackerModel, p: ProbeFunction): string {
     `\tstruct lt_${t.ident}_key key;`,
     "\tstruct lt_ctx ctx;",
   ];
-  if ([...p.ends, ...p.begins].some((s) => s.usesArgs)) locals.push("\tunsigned long args[6];");
+  const sides = [...p.ends, ...p.cancels, ...p.begins];
+  if (sides.some((s) => s.usesArgs)) locals.push("\tunsigned long args[6];");
   if (pairedFlag) locals.push("\tbool paired = false;");
   const blocks: string[][] = [];
-  const sides = [...p.ends, ...p.begins];
   const hoisted = sides.every((s) => s.mapping.condition?.startsWith(COMPAT));
   if (hoisted) {
     blocks.push(["\tif (in_compat_syscall())", "\t\treturn;"]);
@@ -119,6 +119,10 @@ function probeFunction(t: TrackerModel, p: ProbeFunction): string {
     else if (manyEnds && !last) call = [`if (!${out})`, "\treturn;"];
     blocks.push(sideBlock(t, code, call, pairedFlag && i > 0 ? ["!paired"] : [], hoisted));
   });
+  // Every cancel alternative runs, as in the replay reference: each forgets its own key.
+  for (const code of p.cancels) {
+    blocks.push(sideBlock(t, code, ["lt_event_cancel(tracker, &key, &ctx);"], [], hoisted));
+  }
   p.begins.forEach((code, i) => {
     const last = i === p.begins.length - 1;
     const call = ["lt_event_in(tracker, &key, &ctx);"];

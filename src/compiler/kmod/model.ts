@@ -28,7 +28,7 @@ export interface KeyMember {
 
 /** One alternative of one side, as C. */
 export interface SideCode {
-  side: "begin" | "end";
+  side: "begin" | "end" | "cancel";
   /** Index among the tracker's alternatives of that side (lt_ctx.probe). */
   index: number;
   mapping: EventMapping;
@@ -42,6 +42,8 @@ export interface SideCode {
 export interface ProbeFunction {
   tracepoint: KernelTracepoint;
   ends: SideCode[];
+  /** `cancel` clauses: after the ends, before the begins (grammar/README.md). */
+  cancels: SideCode[];
   begins: SideCode[];
 }
 
@@ -100,7 +102,7 @@ function diag(code: string, message: string, range: SourceRange, notes?: string[
 
 function sideCode(
   alt: ProbeSide,
-  side: "begin" | "end",
+  side: SideCode["side"],
   index: number,
   members: KeyMember[],
   headers: Set<string>,
@@ -172,6 +174,7 @@ function trackerModel(
   const sides = [
     ...plan.begins.map((alt, i) => ["begin", alt, i] as const),
     ...plan.ends.map((alt, i) => ["end", alt, i] as const),
+    ...(plan.cancels ?? []).map((alt, i) => ["cancel", alt, i] as const),
   ];
   for (const [side, alt, i] of sides) {
     const code = sideCode(alt, side, i, members, headers, diagnostics);
@@ -179,10 +182,10 @@ function trackerModel(
     const tp = code.mapping.tracepoint;
     let fn = byTracepoint.get(tp.name);
     if (!fn) {
-      fn = { tracepoint: tp, ends: [], begins: [] };
+      fn = { tracepoint: tp, ends: [], cancels: [], begins: [] };
       byTracepoint.set(tp.name, fn);
     }
-    (side === "end" ? fn.ends : fn.begins).push(code);
+    ({ begin: fn.begins, end: fn.ends, cancel: fn.cancels })[side].push(code);
   }
   if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
   const probes = [...byTracepoint.values()];

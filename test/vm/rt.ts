@@ -1,0 +1,211 @@
+// test:vm's PREEMPT_RT part (issue #10): Debian's linux-image-rt-amd64, booted once, with
+// modules built against linux-headers-rt-amd64 of the same release. In that one guest: the
+// irq module's scenario, `ltsh run --target kmod` (its module built on the host into a build
+// cache the guest shares, so the guest does not compile under TCG), and a live eBPF run;
+// then that the kernel is PREEMPT_RT and the virtio IRQs the module saw run in irq/N threads.
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  buildGuestPrograms,
+  buildInitramfs,
+  findGuestKernel,
+  NINEP_MODULES,
+} from "../../scripts/vm/initramfs.ts";
+import { bootVm } from "../../scripts/vm/qemu.ts";
+import { compileFile } from "../../src/compiler/compile.ts";
+import { KmodSession } from "../../src/session/kmod.ts";
+import { systemHost } from "../../src/session/kmod-host.ts";
+import { buildModules } from "./build.ts";
+import { parseModuleRun } from "./console.ts";
+import { checkModuleRun, FACTS_SCRIPT, guestFacts, type Report } from "./module-check.ts";
+import { checkForRun, guestUserspace } from "./run-session.ts";
+import { SCENARIOS, scenarioScript } from "./scenarios.ts";
+import {
+  parseNdjson,
+  parseSessions,
+  type SessionRun,
+  SLOT_BYTES,
+  sessionScript,
+} from "./session.ts";
+
+const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
+const KMOD_RUN: SessionRun = { name: "rtkmod", example: "wakeup", end: "for" };
+const EBPF_RUN: SessionRun = { name: "rtebpf", example: "wakeup", end: "for" };
+/** A ceiling for a hang of one run in the RT guest (ltsh's start-up under TCG included). */
+const RUN_LIMIT_S = 600;
+
+/**
+ * Builds the module `ltsh run examples/EXAMPLE.lt --target kmod` needs, as the session
+ * does, into `cacheHome` (the guest's XDG_CACHE_HOME). Null when cached; else why not.
+ */
+async function prebuildSessionModule(release: string, cacheHome: string, example: string) {
+  const { plan } = compileFile(join(EXAMPLES, `${example}.lt`), { backend: "kmod" });
+  if (!plan) return `examples/${example}.lt does not compile`;
+  const host = systemHost(release);
+  if (!host.cache) return "no cache";
+  const cache = { dir: join(cacheHome, "ltsh", "kmod", release), headers: host.cache.headers };
+  const listener = { hit: () => {}, warning: () => {} };
+  const session = new KmodSession(listener, plan.options, { ...host, cache });
+  try {
+    const artifact = await session.compile(plan.trackers[0]);
+    return artifact.buildDir === null ? null : "built but not cached";
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The eBPF run: like sessionScript's runs (same marks, its slot on the disk), no module. */
+function ebpfScript(run: SessionRun, slot: number, repo: string, fromSources: boolean): string {
+  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
+  const command = `cd ${repo} && ${env}exec node bin/ltsh.js run examples/${run.example}.lt --for 5s --json`;
+  return [
+    "{",
+    `  mark "session ${run.name} start"`,
+    "  ltwork sleep 1000000 2000 >/dev/null & S=$!",
+    `  timeout -s KILL ${RUN_LIMIT_S} inhost sh -c '${command}' >/out/${run.name}.out 2>/out/${run.name}.err`,
+    `  rc=$?; kill $S; mark "session ${run.name} exit rc=$rc"`,
+    `  echo "@@ltsh session ${run.name} bytes=$(wc -c < /out/${run.name}.out)"`,
+    `  dd if=/out/${run.name}.out of=/dev/vda bs=1M seek=${(slot * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
+    `  sed "s/^/@@ltsh session ${run.name} stderr /" /out/${run.name}.err`,
+    "}",
+  ].join("\n");
+}
+
+/** Threads named irq/N-... in the guest, as `@@ltsh irqthread COMM` lines. */
+const IRQ_THREADS =
+  'for d in /proc/[0-9]*; do c=$(cat $d/comm 2>/dev/null); case "$c" in irq/*) echo "@@ltsh irqthread $c";; esac; done';
+
+export async function runRtTests(work: string, report: Report): Promise<void> {
+  const kernel = findGuestKernel("rt");
+  if (typeof kernel === "string") {
+    process.stdout.write(`PREEMPT_RT guest skipped: ${kernel}\n`);
+    return;
+  }
+  const started = Date.now();
+  const rt: Report = (ok, name, details) => report(ok, `RT ${name}`, details);
+  process.stdout.write(`PREEMPT_RT guest kernel ${kernel.release}\n`);
+  const irq = SCENARIOS.find((s) => s.example === "irq");
+  if (!irq) throw new Error("the irq scenario is gone");
+  const { built, failed } = await buildModules(
+    [join(EXAMPLES, "irq.lt")],
+    join(work, "rt-modules"),
+    kernel.headers,
+  );
+  for (const f of failed) rt(false, `build ${f.example.replace(/^.*\//, "")}`, [f.reason]);
+  const cacheHome = join(work, "rt-cache");
+  const prebuilt = await prebuildSessionModule(kernel.release, cacheHome, KMOD_RUN.example);
+  rt(prebuilt === null, `lt_${KMOD_RUN.example} prebuilt into the guest's build cache`, [
+    ...(prebuilt ? [prebuilt] : []),
+  ]);
+  process.stdout.write(`RT modules built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  const root = await guestUserspace([cacheHome]);
+  const script = [
+    'echo "@@ltsh vda-dev $(cat /sys/block/vda/dev)"',
+    'echo "@@ltsh kernel-version $(uname -v)"',
+    ...built.map((m) => scenarioScript(irq, m.name)),
+    ...FACTS_SCRIPT,
+    IRQ_THREADS,
+    root.setup,
+    "mount -t tracefs nodev /newroot/sys/kernel/tracing",
+    sessionScript([KMOD_RUN], root.repo, root.fromSources, [`XDG_CACHE_HOME=${cacheHome}`]),
+    ebpfScript(EBPF_RUN, 1, root.repo, root.fromSources),
+  ].join("\n");
+  const initrd = buildInitramfs({
+    kernel,
+    modules: built.map((m) => m.ko),
+    kernelModules: NINEP_MODULES,
+    programs: buildGuestPrograms(join(work, "guest")),
+    script,
+  });
+  const boot = await bootVm({
+    vmlinuz: kernel.vmlinuz,
+    initrd,
+    memoryMiB: 2048,
+    // One vCPU, as run-session.ts says why (TCG and static-call patching).
+    cpus: 1,
+    diskMiB: (2 * SLOT_BYTES) >> 20,
+    readDisk: true,
+    shares: root.shares,
+    timeoutMs: (2 * RUN_LIMIT_S + 120) * 1000,
+  });
+  const keep = process.env.LTSH_VM_CONSOLE;
+  if (keep) writeFileSync(`${keep}.rt`, boot.console);
+  rt(
+    boot.completed,
+    `guest ran to power-off (${boot.accel}, ${(boot.elapsedMs / 1000).toFixed(1)} s)`,
+    boot.completed
+      ? []
+      : [`timed out: ${boot.timedOut}`, boot.console.split("\n").slice(-30).join("\n")],
+  );
+  const version = /^@@ltsh kernel-version (.*)$/m.exec(boot.console)?.[1] ?? "";
+  rt(version.includes("PREEMPT_RT"), `kernel is PREEMPT_RT: ${version}`);
+  const trouble = boot.console
+    .split("\n")
+    .filter((l) => /@@ltsh dmesg .*(BUG|WARNING|Oops)/.test(l));
+  rt(trouble.length === 0, "no BUG, WARNING or Oops in the kernel log", trouble);
+  const facts = guestFacts(boot.console);
+  for (const module of built) {
+    checkModuleRun(boot, irq, module, facts, rt);
+    checkIrqThreads(boot.console, module.name, module.plan.trackers, facts.virtioIrqs, rt);
+  }
+  const [kmod, ebpf] = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), [
+    KMOD_RUN,
+    EBPF_RUN,
+  ]);
+  const sleeper = /^@@ltsh workload sleeper_pid=(\d+)$/m.exec(boot.console);
+  const building = kmod.stderr.filter((l) => /building/.test(l));
+  rt(
+    building.length === 0,
+    "guest: ltsh run --target kmod took its module from the build cache",
+    building,
+  );
+  checkForRun(kmod, sleeper ? Number(sleeper[1]) : null, rt);
+  checkEbpfRun(ebpf, rt);
+}
+
+/**
+ * Under PREEMPT_RT a device's handler runs in a thread, irq/N-NAME: each virtio IRQ the
+ * module saw has one (the hard IRQ the module measures only wakes it).
+ */
+function checkIrqThreads(
+  console: string,
+  module: string,
+  plans: Parameters<typeof parseModuleRun>[2],
+  virtioIrqs: number[],
+  report: Report,
+): void {
+  const run = parseModuleRun(console, module, plans);
+  const seen = [...new Set(run.phases.flatMap((p) => p.hits).map((h) => Number(h.key[0])))]
+    .filter((n) => virtioIrqs.includes(n))
+    .sort((a, b) => a - b);
+  const threads = [...console.matchAll(/^@@ltsh irqthread (\S+)$/gm)].map((m) => m[1]);
+  const threadOf = (irq: number) => threads.find((t) => t.startsWith(`irq/${irq}-`));
+  const missing = seen.filter((irq) => !threadOf(irq));
+  report(
+    seen.length > 0 && missing.length === 0,
+    `virtio IRQs with hits (${seen.join(", ")}) run their handlers in threads: ${seen.map((n) => threadOf(n) ?? `none for ${n}`).join(", ")}`,
+    missing.length > 0 ? [`irq threads: ${threads.join(" ")}`] : [],
+  );
+}
+
+function checkEbpfRun(result: ReturnType<typeof parseSessions>[number], report: Report): void {
+  const { plan } = compileFile(join(EXAMPLES, `${result.run.example}.lt`));
+  const problems: string[] = [];
+  if (!plan) {
+    report(false, "guest: eBPF run's example compiles");
+    return;
+  }
+  const out = parseNdjson(result.stdout, plan.trackers[0]);
+  const summary = out.summaries[0];
+  if (result.exitCode !== 0) problems.push(`exit ${result.exitCode}`, ...result.stderr.slice(-10));
+  problems.push(...out.problems.slice(0, 5));
+  if (!summary || summary.pairs === 0)
+    problems.push(`no summary with pairs: ${JSON.stringify(summary)}`);
+  report(
+    problems.length === 0,
+    `guest: live eBPF, ltsh run ${result.run.example}.lt --for 5s --json: exit ${result.exitCode}, ${out.hits.length} hits, summary pairs=${summary?.pairs}`,
+    problems,
+  );
+}
