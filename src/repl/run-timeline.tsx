@@ -14,8 +14,11 @@ export async function showTimeline(timeline: Timeline): Promise<void> {
     quit = resolve;
   });
   process.stdout.write(ALTERNATE_SCREEN);
+  // Interactive even with CI=true in the environment, as the shell (run-shell.tsx): Ink
+  // would otherwise draw nothing until the last frame at exit.
   const instance = render(<TimelineApp timeline={timeline} onQuit={() => quit()} />, {
     exitOnCtrlC: false,
+    interactive: Boolean(process.stdout.isTTY),
   });
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   const onSignal = () => quit();

@@ -12,6 +12,7 @@ import * as assert from "uvu/assert";
 import { onPath } from "../../src/demo/requirements.ts";
 import { checkLivePermissions } from "../../src/kernel/permissions.ts";
 import { TmuxPane, tmuxSkipReason } from "../repl/tmux.ts";
+import { running, runningNamed } from "./alive.ts";
 import { SOURCES } from "./sources.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -78,7 +79,7 @@ function ltshPid(pane: TmuxPane): number {
 function leftovers(pid: number): string[] {
   const left: string[] = [];
   for (const name of ["jackd", "memcached", "jack_simple_cli"]) {
-    if (spawnSync("pgrep", ["-x", name]).status === 0) left.push(`process ${name}`);
+    if (runningNamed(name).length > 0) left.push(`process ${name}`);
   }
   if (spawnSync("pgrep", ["-f", "src/demo/workloads/"]).status === 0) left.push("a workload");
   if (existsSync(`/proc/${pid}`)) left.push(`ltsh ${pid} (and its BPF programs)`);
@@ -172,7 +173,7 @@ if (!skip && onPath("memcached")) {
         screen,
         /ltsh: killed a crashed demo's process: chrt -f 50 taskset -c \d+ memcached /,
       );
-      assert.not.ok(existsSync(`/proc/${orphan}`), `the first memcached (${orphan}) is gone`);
+      assert.not.ok(running(orphan), `the first memcached (${orphan}) is gone`);
       const pid = ltshPid(next);
       process.kill(pid, "SIGTERM");
       await next.waitFor((s) => s.includes("LTSH-EXIT="), "the demo's exit", 15_000);

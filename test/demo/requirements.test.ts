@@ -18,6 +18,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { groupAlive, killStaleDemos } from "../../src/demo/processes.ts";
 import { DEMOS } from "../../src/demo/registry.ts";
+import { running, runningNamed } from "./alive.ts";
 import { SOURCES } from "./sources.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -79,7 +80,7 @@ for (const demo of DEMOS) {
       const after = existsSync("/tmp/ltsh-demo") ? readdirSync("/tmp/ltsh-demo") : [];
       assert.equal(after, before, "no demo state left");
       for (const name of ["jackd", "memcached"]) {
-        assert.is.not(spawnSync("pgrep", ["-x", name]).status, 0, `${name} is not running`);
+        assert.equal(runningNamed(name), [], `${name} is not running`);
       }
     } finally {
       rmSync(path, { recursive: true, force: true });

@@ -103,17 +103,23 @@ test("live and replay agree on a tracker with cancel", async () => {
         }),
       async (trace, live) => {
         const reference = await replayTrace(trace, plan);
+        // Hits are not compared: the trace prints microseconds, so a write that took less
+        // than one reads as 0 ns in replay, no hit at `> 1ns` (live measures nanoseconds).
         const counts = (runs: typeof live.summaries) =>
-          runs.map((x) => [x.tracker, x.pairs, x.hits, x.timeouts, x.cancelled, x.pending]);
+          runs.map((x) => [x.tracker, x.pairs, x.timeouts, x.cancelled, x.pending]);
         assert.equal(
           counts(live.summaries),
           counts(reference.summaries),
           JSON.stringify([counts(live.summaries), counts(reference.summaries)]),
         );
         assert.equal(counts(live.summaries), [
-          ["writes", 8, 8, 0, 4, 0],
-          ["nap", 0, 0, 1, 1, 0],
+          ["writes", 8, 0, 4, 0],
+          ["nap", 0, 1, 1, 0],
         ]);
+        assert.equal(
+          live.summaries.map((x) => x.hits),
+          [8, 0],
+        );
       },
     );
   } finally {
