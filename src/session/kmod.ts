@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { hasAction } from "../compiler/actions.ts";
 import { cIdentifier } from "../compiler/kmod/model.ts";
 import { generateModule, KmodDiagnosticsError, writeModule } from "../compiler/kmod/target.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
@@ -172,7 +173,7 @@ export class KmodSession implements Session {
     // Ctrl-C or a crash must not leave the module loaded.
     loaded.unregister = onCleanup(() => this.unloadSync(loaded));
     this.modules.set(plan.name, loaded);
-    if (plan.actions.some((a) => a.kind === "stack")) loaded.symbols = this.host.kernelSymbols();
+    if (hasAction(plan, "stack")) loaded.symbols = this.host.kernelSymbols();
     const device = this.host.devicePath(name);
     try {
       loaded.fd = openSync(device, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -3,6 +3,7 @@
 // does the rest). Written to read like a hand-written module: kernel style, tabs,
 // checkpatch-clean, lines wrapped at 80 columns and never past 100.
 
+import { hasAction } from "../actions.ts";
 import { commentLines, ifLine, wrapCall } from "./c-layout.ts";
 import { stringLiteral } from "./expr.ts";
 import {
@@ -161,7 +162,7 @@ function trackerState(t: TrackerModel): string {
     `\t\t.key_size = sizeof(struct lt_${t.ident}_key),`,
     `\t\t.capacity = ${plan.capacity},`,
     `\t\t.keep_last = ${plan.keep === "last"},`,
-    ...(plan.actions.some((a) => a.kind === "stack") ? ["\t\t.stack = true,"] : []),
+    ...(hasAction(plan, "stack") ? ["\t\t.stack = true,"] : []),
     "\t},",
     `\t.threshold_ns = ${plan.thresholdNs ?? 0},`,
     `\t.timeout_ns = ${plan.timeoutNs ?? 0},`,
