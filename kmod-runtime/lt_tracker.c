@@ -158,24 +158,41 @@ ignored:
 	return -EEXIST;
 }
 
-int lt_event_out(struct lt_tracker *t, const void *key,
-		 const struct lt_ctx *ctx)
+/*
+ * Removes the pending begin of @key for an end or a cancel at @ctx. Returns it with its
+ * latency in *@latency, or NULL when there is none or it was past its deadline (then it
+ * is reported and freed as a timeout, as the replay reference does).
+ */
+static struct lt_event *lt_take(struct lt_tracker *t, const void *key,
+				const struct lt_ctx *ctx, u64 *latency)
 {
-	u64 latency, threshold, timeout;
 	struct lt_event *ev;
 	struct lt_key k;
+	u64 timeout;
 
 	lt_key_init(&k, key, t->key_size);
 	ev = lt_table_remove(&t->table, &k);
 	if (!ev)
-		return -ENOENT;
+		return NULL;
 	/* we won the removal: ev is ours alone from here on */
-	latency = ctx->ts_ns > ev->begin.ts_ns ? ctx->ts_ns - ev->begin.ts_ns : 0;
+	*latency = ctx->ts_ns > ev->begin.ts_ns ? ctx->ts_ns - ev->begin.ts_ns : 0;
 	timeout = READ_ONCE(t->timeout_ns);
-	if (timeout && latency > timeout) {
+	if (timeout && *latency > timeout) {
 		lt_timeout(t, ev, timeout);
-		return -ENOENT;
+		return NULL;
 	}
+	return ev;
+}
+
+int lt_event_out(struct lt_tracker *t, const void *key,
+		 const struct lt_ctx *ctx)
+{
+	u64 latency, threshold;
+	struct lt_event *ev;
+
+	ev = lt_take(t, key, ctx, &latency);
+	if (!ev)
+		return -ENOENT;
 	lt_record_pair(t, latency);
 	threshold = READ_ONCE(t->threshold_ns);
 	if (threshold && latency > threshold) {
@@ -189,21 +206,12 @@ int lt_event_out(struct lt_tracker *t, const void *key,
 int lt_event_cancel(struct lt_tracker *t, const void *key,
 		    const struct lt_ctx *ctx)
 {
-	u64 age, timeout;
 	struct lt_event *ev;
-	struct lt_key k;
+	u64 age;
 
-	lt_key_init(&k, key, t->key_size);
-	ev = lt_table_remove(&t->table, &k);
+	ev = lt_take(t, key, ctx, &age);
 	if (!ev)
 		return -ENOENT;
-	/* as in lt_event_out(): a begin past its deadline is a timeout */
-	age = ctx->ts_ns > ev->begin.ts_ns ? ctx->ts_ns - ev->begin.ts_ns : 0;
-	timeout = READ_ONCE(t->timeout_ns);
-	if (timeout && age > timeout) {
-		lt_timeout(t, ev, timeout);
-		return -ENOENT;
-	}
 	atomic64_inc(&lt_stats_this_cpu(t)->cancelled);
 	lt_pool_put(&t->pool, ev);
 	return 0;
