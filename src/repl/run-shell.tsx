@@ -2,7 +2,6 @@
 // line, opens the session (live permission problems are reported before the UI starts),
 // renders the Ink app, and on quit closes the session and prints the final summaries.
 
-import { basename } from "node:path";
 import { render } from "ink";
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
 import { compileFile } from "../compiler/compile.ts";

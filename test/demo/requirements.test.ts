@@ -18,7 +18,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { groupAlive, killStaleDemos } from "../../src/demo/processes.ts";
 import { DEMOS } from "../../src/demo/registry.ts";
-import { running, runningNamed } from "./alive.ts";
+import { runningNamed } from "./alive.ts";
 import { SOURCES } from "./sources.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -3,10 +3,7 @@
 // the semaphore is down and the program is unloaded; SIGINT and SIGTERM also delete the
 // uprobe_events entries, and after SIGKILL the next start deletes them.
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { type ChildProcess, spawn } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ElfFile } from "../../src/compiler/uprobe/elf.ts";
@@ -14,6 +11,7 @@ import { readUsdtProbes } from "../../src/compiler/uprobe/usdt-notes.ts";
 import { removeStaleUprobeEvents } from "../../src/kernel/uprobe-events.ts";
 import { buildWorkload, workloadSkipReason } from "../uprobe/workload.ts";
 import { kernelSkipReason, reportSkip, tracefsRoot } from "./support.ts";
+import { loaded, serve, until, uprobeEvents } from "./uprobe-support.ts";
 
 const HOLDER = new URL("../uprobe/hold-uprobe.ts", import.meta.url).pathname;
 
@@ -39,32 +37,6 @@ async function startHolder(name: string, path: string): Promise<ChildProcess> {
   return child;
 }
 
-/** The workload in serve mode: each batch says whether the semaphore is raised. */
-async function serve(path: string) {
-  const child = spawn(path, ["serve"]);
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async () => String((await lines.next()).value ?? "");
-  await next(); // ready pid=…
-  return {
-    async enabled(): Promise<boolean> {
-      child.stdin.write("1\n");
-      return (await next()).includes(" enabled=1");
-    },
-    close: () => child.kill(),
-  };
-}
-
-const uprobeEvents = () => readFileSync(join(tracefsRoot(), "uprobe_events"), "utf8");
-const loaded = () => spawnSync("bpftool", ["prog", "show"], { encoding: "utf8" }).stdout ?? "";
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 40; i++) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 for (const [signal, code] of [
   ["SIGINT", 130],
   ["SIGTERM", 143],
@@ -73,7 +45,8 @@ for (const [signal, code] of [
   test(`after ${signal}: semaphore down, program unloaded, uprobe_events clean`, async () => {
     const { pie } = buildWorkload();
     const name = `ltsh_u${signal.slice(3, 7).toLowerCase()}${process.pid % 10000}`;
-    const workload = await serve(pie);
+    const workload = serve(pie);
+    await workload.ready;
     try {
       assert.is(await workload.enabled(), false, "down before");
       const holder = await startHolder(name, pie);

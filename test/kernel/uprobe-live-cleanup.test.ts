@@ -4,44 +4,17 @@
 // the tracker is loaded, and uprobe_events has no entry of the ltsh process (the live
 // backend attaches through the uprobe PMU, which needs none).
 
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildWorkload, workloadSkipReason } from "../uprobe/workload.ts";
-import { kernelSkipReason, reportSkip, tracefsRoot } from "./support.ts";
+import { kernelSkipReason, reportSkip } from "./support.ts";
+import { loaded, serve, until, uprobeEvents } from "./uprobe-support.ts";
 
 const LTSH = new URL("../../ltsh", import.meta.url).pathname;
-
-/** The workload in serve mode: each batch says whether the semaphore is raised. */
-function serve(path: string) {
-  const child = spawn(path, ["serve"]);
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async () => String((await lines.next()).value ?? "");
-  const ready = next();
-  return {
-    ready,
-    async enabled(): Promise<boolean> {
-      child.stdin.write("1\n");
-      return (await next()).includes(" enabled=1");
-    },
-    close: () => child.kill(),
-  };
-}
-
-const uprobeEvents = () => readFileSync(join(tracefsRoot(), "uprobe_events"), "utf8");
-const loaded = () => spawnSync("bpftool", ["prog", "show"], { encoding: "utf8" }).stdout ?? "";
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 for (const [signal, code] of [
   ["SIGINT", 0],
