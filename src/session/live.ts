@@ -159,10 +159,10 @@ export class LiveSession implements Session {
   }
 
   stats(): TrackerStats[] {
-    this.refresher ??= this.closed
-      ? null
-      : setInterval(() => this.refreshPending(), REFRESH_TICK_MS);
-    this.refresher?.unref();
+    if (this.refresher === null && !this.closed) {
+      this.refresher = setInterval(() => this.refreshPending(), REFRESH_TICK_MS);
+      this.refresher.unref();
+    }
     return this.trackers.map((t) => ({
       tracker: t.name,
       running: t.running,

@@ -1,11 +1,11 @@
 // Replay's SnapshotSource: a hit's snapshot is the window of the replayed trace around it
-// (SnapshotWindows, src/replay/actions.ts). The replay session shows it every line as the
+// (SnapshotWindows, src/replay/snapshot-windows.ts). The replay session shows it every line as the
 // pass reads it; times are kept relative to the pass's first line, so they stay exact.
 
 import type { OptionValue } from "../compiler/plan.ts";
 import type { HitRecord } from "../records/types.ts";
-import { SnapshotWindows } from "../replay/actions.ts";
 import type { TraceEvent } from "../replay/event.ts";
+import { SnapshotWindows } from "../replay/snapshot-windows.ts";
 import type { SnapshotSource } from "./hit-actions.ts";
 
 const DEFAULT_MARGIN_NS = 10_000_000;
