@@ -9,7 +9,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { onCleanup } from "../src/kernel/cleanup.ts";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
@@ -53,15 +53,21 @@ interface Args {
   write: boolean;
   /** Runs of each tracer for startup and RSS alone; 0: the full benchmark. */
   startupOnly: number;
+  /**
+   * Another checkout of ltsh (an earlier landing) whose first run is measured as a peer, so
+   * that "did start-up get worse" is a ratio from one interleaved script, not two dates.
+   */
+  baseline: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 5, loops: 200_000, write: true, startupOnly: 0 };
+  const args: Args = { rounds: 5, loops: 200_000, write: true, startupOnly: 0, baseline: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--rounds") args.rounds = Number(argv[++i]);
     else if (argv[i] === "--startup-only") args.startupOnly = Number(argv[++i]);
     else if (argv[i] === "--loops") args.loops = Number(argv[++i]);
     else if (argv[i] === "--no-write") args.write = false;
+    else if (argv[i] === "--baseline") args.baseline = resolve(argv[++i]);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return args;
@@ -172,6 +178,7 @@ async function main(): Promise<void> {
       error: null,
     },
   ];
+  if (args.baseline) tracers.splice(2, 0, baselineTracer(args.baseline));
   const baseline: number[] = [];
   const floor: Floor[] = [];
   const costs: ProgramCost[] = [];
@@ -239,6 +246,33 @@ async function main(): Promise<void> {
   });
   console.log(section);
   if (args.write) writeBenchmarkSection(section);
+}
+
+/** The first run of an older checkout (its own node_modules: the bundle cache lives there). */
+function baselineTracer(dir: string): Tracer {
+  const rev = execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], {
+    encoding: "utf8",
+  }).trim();
+  for (let i = 0; i < 2; i++) {
+    execFileSync(
+      process.execPath,
+      [join(dir, "bin/ltsh.js"), "run", join(dir, "examples/wakeup.lt"), "--for", "10ms"],
+      { stdio: "ignore" },
+    );
+  }
+  return {
+    label: `ltsh first run at ${rev} (the peer: ${dir}, --no-cache)`,
+    short: `ltsh/${rev}`,
+    command: [
+      process.execPath,
+      join(dir, "bin/ltsh.js"),
+      "run",
+      join(dir, "examples/wakeup.lt"),
+      "--no-cache",
+    ],
+    runs: [],
+    error: null,
+  };
 }
 
 /** Startup (start → both tracepoints attached, per bpftool) and peak RSS, medians of `runs`. */

@@ -2,14 +2,20 @@
 // side by side in one run, and peak RSS at two trace sizes (streaming: it must not grow
 // with the trace). Makes a ≥1M-event trace with `ltsh record` + hackbench under /tmp
 // (needs root and hackbench from rt-tests), then writes the `## replay` section of
-// BENCHMARKS.md. Run: node --import tsx bench/replay.ts [RUNS]
+// BENCHMARKS.md. Run: node --import tsx bench/replay.ts [RUNS] [--baseline DIR]
+// --baseline: another checkout (an earlier landing, with its own node_modules) replays the same
+// trace in the same alternation, so a change between landings is a ratio, not two dates.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
+import { join, resolve } from "node:path";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
-const runs = Number(process.argv[2] ?? 5);
+const cli = process.argv.slice(2);
+const baselineAt = cli.indexOf("--baseline");
+const baselineDir = baselineAt >= 0 ? resolve(cli.splice(baselineAt, 2)[1]) : null;
+const runs = Number(cli[0] ?? 5);
 const root = new URL("..", import.meta.url).pathname;
 const dir = "/tmp/ltsh-bench";
 const big = `${dir}/wakeup-big.txt`;
@@ -88,11 +94,11 @@ function measure(command: string[], keepOutput = false): Measure {
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-const ltsh = (trace: string) => [
+const ltsh = (trace: string, checkout = root) => [
   process.execPath,
-  "bin/ltsh.js",
+  join(checkout, "bin/ltsh.js"),
   "run",
-  "examples/wakeup.lt",
+  join(checkout, "examples/wakeup.lt"),
   "--replay",
   trace,
   "--json",
@@ -118,10 +124,12 @@ const awkSummary = measure(awk(big), true).stdout.trim().split("\n").at(-1)!;
 const [, awkPairs, , awkHits] = awkSummary.split(" ").map(Number);
 
 // Alternate the two so that load from elsewhere on the machine hits both alike.
-const times = { ltsh: [] as Measure[], awk: [] as Measure[] };
+const times = { ltsh: [] as Measure[], awk: [] as Measure[], baseline: [] as Measure[] };
+if (baselineDir) measure(ltsh(big, baselineDir)); // builds its start-up bundle
 for (let i = 0; i < runs; i++) {
   times.ltsh.push(measure(ltsh(big)));
   times.awk.push(measure(awk(big)));
+  if (baselineDir) times.baseline.push(measure(ltsh(big, baselineDir)));
 }
 const startup = [0, 1, 2, 3, 4].map(() => measure([process.execPath, "bin/ltsh.js", "--version"]));
 const rssHalf = median([0, 1, 2].map(() => measure(ltsh(half)).rssKiB));
@@ -173,6 +181,22 @@ const table = [
     `${(median(times.awk.map((m) => m.rssKiB)) / 1024).toFixed(0)} MiB`,
   ],
 ];
+const baselineRev = baselineDir
+  ? execFileSync("git", ["-C", baselineDir, "rev-parse", "--short", "HEAD"]).toString().trim()
+  : "";
+const baseline = {
+  wall: baselineDir ? median(times.baseline.map((m) => m.wallMs)) : 0,
+  cpu: baselineDir ? median(times.baseline.map((m) => m.cpuMs)) : 0,
+};
+if (baselineDir) {
+  table.push([
+    `ltsh at ${baselineRev} (the peer checkout)`,
+    baseline.wall.toFixed(0),
+    baseline.cpu.toFixed(0),
+    rate(baseline.wall),
+    `${(median(times.baseline.map((m) => m.rssKiB)) / 1024).toFixed(0)} MiB`,
+  ]);
+}
 const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
 const formatRow = (cells: string[]) =>
   `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
@@ -187,7 +211,7 @@ const section = [
   `Trace: ${events.toLocaleString("en")} lines (${sizeMB.toFixed(0)} MB) of sched_wakeup + sched_switch recorded with`,
   "`ltsh record` while `hackbench -g 4` ran. ltsh runs `examples/wakeup.lt` (full parsing, pairing,",
   "threshold, timeouts, histogram, NDJSON hits) against `bench/wakeup-pairing.awk` (the same pairing",
-  `and threshold). Same answer: ltsh ${summary.pairs} pairs / ${summary.hits} hits, awk ${awkPairs} pairs / ${awkHits} hits.`,
+  `and threshold). Same answer: ltsh ${summary.pairs} pairs / ${summary.hits + summary.timeouts} hits${summary.timeouts ? ` (${summary.timeouts} of them past the 1 s timeout, which ltsh reports as timeouts)` : ""}, awk ${awkPairs} pairs / ${awkHits} hits.`,
   "",
   formatRow(table[0]),
   formatRow(widths.map((w) => "-".repeat(w))),
@@ -196,6 +220,11 @@ const section = [
   `Ratio awk wall / ltsh wall: **${(wall.awk / wall.ltsh).toFixed(2)}** (goal ≥ 1.0); CPU ratio ${(cpu.awk / cpu.ltsh).toFixed(2)}`,
   `Without ltsh's fixed start-up (Node and the start-up bundle; the row above),`,
   `the replay itself against the whole awk run: wall ${(wall.awk / (wall.ltsh - startupCost.wall)).toFixed(2)}, CPU ${(cpu.awk / (cpu.ltsh - startupCost.cpu)).toFixed(2)}.`,
+  ...(baselineDir
+    ? [
+        `Against ltsh at ${baselineRev} on the same trace, in the same alternation: wall ${(wall.ltsh / baseline.wall).toFixed(2)}, CPU ${(cpu.ltsh / baseline.cpu).toFixed(2)} (this commit / the peer; below 1 is faster).`,
+      ]
+    : []),
   "",
   `Peak RSS of ltsh: ${mib(rssHalf)} on ${lineCount(half).toLocaleString("en")} lines, ${mib(rssBig)} on`,
   `${events.toLocaleString("en")} lines, ${mib(rssDouble)} on ${(2 * events).toLocaleString("en")} lines (the trace twice):`,
