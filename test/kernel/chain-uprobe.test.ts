@@ -76,7 +76,9 @@ test("user-space probes in chains: live and the replay of its recording agree", 
     // this shared machine) may break a chain: such a tracker is held to what it saw
     const exact = live.summaries.filter((s) => s.missed === 0).map((s) => s.tracker);
     for (const s of live.summaries) {
-      const expected = s.missed === 0 ? N : N - s.missed;
+      // the first hand-off may find the new worker not yet asleep in read(): no waking
+      const throughWaking = s.tracker === "ctx" || s.tracker === "mixed" ? 1 : 0;
+      const expected = N - throughWaking - s.missed;
       assert.ok(s.pairs >= expected && s.pairs <= N, `${s.tracker}: ${s.pairs} pairs`);
       assert.is(s.hits, s.pairs, s.tracker);
     }
