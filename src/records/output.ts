@@ -72,6 +72,7 @@ function summaryAdditions(summary: SummaryRecord): string {
   if (summary.segments !== undefined) {
     text += `,"segments":[${summary.segments.map(segmentJson).join(",")}]`;
   }
+  if (summary.notes !== undefined) text += `,"notes":${JSON.stringify(summary.notes)}`;
   return text;
 }
 
@@ -210,6 +211,7 @@ export function formatSummary(summary: SummaryRecord): string {
   const lines = [
     `${summary.tracker}: ${summary.pairs} pairs, ${summary.hits} hits, ${summary.timeouts} timeouts, ` +
       `${summary.dropped} dropped, ${summary.pending} pending${extra}`,
+    ...(summary.notes ?? []).map((note) => `  note: ${note}`),
   ];
   if (summary.min_ns === null) {
     lines.push("  no completed pairs");
