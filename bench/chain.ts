@@ -12,7 +12,9 @@
 // runnable (no waking: its chain ends at its block, not counted) and the writer then reads
 // without sleeping. Replay of a recording of the benchmark gives the same count (1154 pairs
 // for 1000 loops): the semantics, not the backend.
-// Rounds interleaved, medians printed. Run as root:
+// Rounds interleaved, medians printed. Then the end-to-end cost (bench/chain-e2e.ts): a
+// loopback request/response server answering 10,000 requests, untraced against traced by
+// the `lo`-style chain, in 2 × ROUNDS interleaved rounds. Run as root:
 //   node --import tsx bench/chain.ts [ROUNDS] [--write]   (--write: the `## chain` section
 //   of BENCHMARKS.md, through bench/benchmarks-md.ts)
 
@@ -20,13 +22,15 @@ import { execFileSync } from "node:child_process";
 import { compileSource } from "../src/compiler/compile.ts";
 import { LiveSession } from "../src/session/live.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
-import { perfBench, withBpfStats, withEmptyPrograms } from "./live-measure.ts";
+import { CONFIGS, type Config, type EndToEnd, endToEnd, LO_CHAIN, REQUESTS } from "./chain-e2e.ts";
+import { machineInfo, perfBench, withBpfStats, withEmptyPrograms } from "./live-measure.ts";
 
 const args = process.argv.slice(2);
 const write = args.includes("--write");
 const rounds = Number(args.find((a) => a !== "--write") ?? 5);
 const LOOPS = 50_000;
-const TRACEPOINTS = ["sched:sched_switch", "sched:sched_waking"];
+// the origin's tracepoint too: creating a chain is an event that moves one
+const TRACEPOINTS = ["sched:sched_switch", "sched:sched_waking", "syscalls:sys_enter_write"];
 
 const trackers = {
   idle: "track idle: softirq_raise where vec == 99 ~> sched_switch",
@@ -37,6 +41,7 @@ const trackers = {
 type Costs = Record<string, number>;
 
 const pairCounts: number[] = [];
+const missedCounts: Record<string, number[]> = { idle: [], moving: [] };
 
 interface ProgEntry {
   id: number;
@@ -92,6 +97,7 @@ async function chainCosts(source: string): Promise<Costs> {
   } finally {
     const [summary] = await session.close();
     if (summary.tracker === "moving") pairCounts.push(summary.pairs);
+    missedCounts[summary.tracker]?.push(summary.missed);
     process.stderr.write(`${summary.tracker}: ${summary.pairs} pairs, ${summary.missed} missed\n`);
   }
 }
@@ -110,8 +116,37 @@ function ourProgramsByName(): Map<string, number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
+const machine = machineInfo()[0];
+const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
 
-await withBpfStats(async () => {
+/** The end-to-end table: per request, each configuration against the untraced runs. */
+function endToEndLines(e: EndToEnd): string[] {
+  const names: Record<Config, string> = {
+    untraced: "untraced",
+    floor: `empty programs on the chain's ${e.tracepoints} tracepoints (floor)`,
+    traced: "traced by `lo`",
+  };
+  const rows = (["wall", "cpu"] as const).flatMap((m) =>
+    CONFIGS.map((config) => {
+      const overheads = [...e[m].overheads[config]].sort((a, b) => a - b);
+      const quartile = (q: number) => overheads[Math.floor(q * (overheads.length - 1))];
+      const spread = [0, 0.25, 0.75, 1].map((q) => percent(quartile(q))).join(", ");
+      const us = (median(e[m].perRequest[config]) / 1000).toFixed(2);
+      const over = config === "untraced" ? "" : percent(median(e[m].overheads[config]));
+      return `| ${m === "wall" ? "wall time" : "time on a CPU"} | ${names[config]} | ${us} µs | ${over} | ${config === "untraced" ? "" : spread} |`;
+    }),
+  );
+  return [
+    "| per request | configuration | median | overhead (median of rounds) | spread of rounds: min, quartiles, max |",
+    "|---|---|---|---|---|",
+    ...rows,
+    "",
+    `Traced rounds: ${median(e.pairs)} pairs (median; one per request), missed ${e.missed.join(", ")}.`,
+  ];
+}
+
+const programLines = await withBpfStats(async () => {
   const samples: Record<string, Record<string, number[]>> = { floor: {}, idle: {}, moving: {} };
   const add = (kind: string, costs: Costs) => {
     for (const [tp, ns] of Object.entries(costs)) {
@@ -134,20 +169,36 @@ await withBpfStats(async () => {
       lines.push(`| ${kind} | ${tp} | ${median(xs).toFixed(0)} | ${ratio} |`);
     }
   }
-  const section = [
+  return [
     "## chain",
     "",
-    "`node --import tsx bench/chain.ts` (root): bpf_stats time per run of a chain tracker's",
-    "programs under `perf bench sched pipe` on one CPU, next to empty programs on the same",
-    `tracepoints; medians of ${rounds} interleaved rounds. idle: a chain whose origin never`,
-    "fires (events that move no chain); moving: a chain from each write to the woken reader's",
-    "run (events that move one). Goals (issue 10): idle at most 2× the floor, moving at most 5×.",
-    `moving: ${pairs} (a write pairs only when it wakes a sleeping reader).`,
+    `Measured ${new Date().toISOString().slice(0, 16)}Z at ${commit} by \`node --import tsx bench/chain.ts ${rounds}\` (root):`,
+    `${machine}.`,
+    "",
+    "Program time: bpf_stats time per run of a chain tracker's programs under",
+    "`perf bench sched pipe` on one CPU, next to empty programs on the same tracepoints",
+    `(floor); medians of ${rounds} interleaved rounds. idle: a chain whose origin never fires`,
+    "(events that move no chain); moving: a chain from each write (`sys_enter_write`, the",
+    "origin) to the woken reader's run (events that move one). Goals (issue 10): idle at most",
+    `2× the floor, moving at most 5×. moving: ${pairs} (a write pairs only when it wakes a`,
+    `sleeping reader). missed (recursion misses, all programs): idle ${missedCounts.idle.join(", ")};`,
+    `moving ${missedCounts.moving.join(", ")}.`,
     "",
     "| kind | tracepoint | ns/run | × floor |",
     "|---|---|---|---|",
     ...lines,
-  ].join("\n");
-  process.stdout.write(`${section}\n`);
-  if (write) writeBenchmarkSection(section);
+  ];
 });
+const e2e = await endToEnd(2 * rounds);
+const section = [
+  ...programLines,
+  "",
+  `End to end: \`bench/chain-rr.c\`, a UDP request/response server on loopback answering`,
+  `${REQUESTS} requests of one client, one at a time (both on one CPU), untraced and traced by`,
+  `\`${LO_CHAIN.replace(/\s+/g, " ")}\`; ${2 * rounds} interleaved rounds, the order`,
+  "alternating; bpf_stats off. A round's overhead is its traced time over its untraced time.",
+  "",
+  ...endToEndLines(e2e),
+].join("\n");
+process.stdout.write(`${section}\n`);
+if (write) writeBenchmarkSection(section);

@@ -153,7 +153,7 @@ export function contextSwitch(
   endChain(ops, other);
   em.emit(ja(prevDone));
   em.label(drop);
-  ops.dropToken(other);
+  ops.dropToken(other, ops.maps.tokens, R9);
   em.label(prevDone);
   em.emit(Mov.imm(R0, 0));
   const nextDone = em.fresh("next_done");
@@ -173,7 +173,8 @@ export function contextSwitch(
     em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, skip));
     em.emit(loadMem(R1, R9, Token.flags, 4), JSet.imm(R1, AT_TARGET, skip));
     em.emit(loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
-    ops.reach(false, other);
+    // a chain ended here leaves the task switched in holding none (its MAY_HOLD bit clear)
+    ops.reach(false, other, ops.slots.nextHolds);
     em.emit(ja(nextDone));
     em.label(skip);
     em.emit(Mov.imm(R0, 0));
@@ -199,9 +200,21 @@ export function createChain(
     handoff === null ? [s.holder, ops.maps.tokens] : [handoff, ops.maps.handoffs];
   em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, done));
   const keepLast = c.layout.plan.keep === "last";
-  // the token there: replaced (keep last, which may break its chain), or kept unless withdrawn
+  // the token there: replaced (keep last, which may break its chain), or kept unless withdrawn;
+  // a running task whose MAY_HOLD bit is clear holds none (no lookup)
+  const placing = em.fresh("origin_place");
+  if (handoff === null) {
+    const look = em.fresh("origin_holder");
+    em.emit(loadMem(R1, FP, s.depth, 8), JNE.imm(R1, 0, look), loadMem(R7, FP, s.tid, 8));
+    holdsNone(ops, R7, placing);
+    em.label(look);
+    em.emit(Mov.imm(R0, 0));
+  }
+  // keep first: a live token there wins, the origin is ignored before it costs anything
   if (keepLast) ops.dropToken(placeAt, placeIn);
-  else ops.purgeWithdrawn(placeAt, placeIn);
+  else ops.purgeWithdrawn(placeAt, placeIn, done);
+  em.label(placing);
+  em.emit(Mov.imm(R0, 0));
   ops.ensureNow();
   em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
   em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));

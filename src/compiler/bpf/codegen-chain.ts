@@ -31,7 +31,7 @@ import { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
 import { exit, FP, Mov, R0, storeImm } from "./insn.ts";
-import { keyLayout, Stats } from "./layout.ts";
+import { keyLayout, Stats, type TaskOffsets } from "./layout.ts";
 import type { BpfMapSpec, BpfProgram, TrackerLayout, TrackerObject } from "./object.ts";
 import { hashTable } from "./pending-hash.ts";
 
@@ -53,6 +53,8 @@ export function generateChainTracker(
   contexts: ContextProbes,
   kernelName: (suffix: string) => string,
   cpus: number,
+  /** task_struct offsets (BTF): a stage reads the current task without two helper calls. */
+  task: TaskOffsets | null = null,
 ): TrackerObject {
   const chain = plan.chain!;
   const segments = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
@@ -121,6 +123,7 @@ export function generateChainTracker(
         side,
         alternative: i,
         source: () => plan.source.split("\n")[0],
+        ...(task !== null ? { task } : {}),
         ...(site !== undefined ? { site: probe.user!.sites[site] } : {}),
       };
       emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus), probe);
