@@ -42,9 +42,19 @@ export interface EndToEnd {
   tracepoints: number;
 }
 
-interface Run {
+export interface Run {
   wall: number;
   cpu: number;
+}
+
+/** The workload built in a temporary directory: run() it, then remove() it. */
+export function rrWorkload(): { run: () => Run; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-bench-rr-"));
+  const binary = build(dir);
+  return {
+    run: () => runOnce(binary),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 function build(dir: string): string {
@@ -62,13 +72,13 @@ function runOnce(binary: string): Run {
   return { wall: wall / REQUESTS, cpu: cpu / REQUESTS };
 }
 
-function loPlan() {
+export function loPlan() {
   const { plan } = compileSource(LO_CHAIN, "lo.lt", { backend: "ebpf" });
   if (!plan) throw new Error("the lo chain does not compile");
   return plan;
 }
 
-async function tracedOnce(binary: string, result: EndToEnd): Promise<Run> {
+async function tracedOnce(run: () => Run, result: EndToEnd): Promise<Run> {
   const plan = loPlan();
   const session = LiveSession.open({
     options: plan.options,
@@ -76,7 +86,7 @@ async function tracedOnce(binary: string, result: EndToEnd): Promise<Run> {
   });
   try {
     for (const t of plan.trackers) await session.add(t);
-    return runOnce(binary);
+    return run();
   } finally {
     const [summary] = await session.close();
     result.pairs.push(summary.pairs);
@@ -92,11 +102,10 @@ function chainTracepoints(): string[] {
 }
 
 export async function endToEnd(rounds: number): Promise<EndToEnd> {
-  const dir = mkdtempSync(join(tmpdir(), "ltsh-bench-rr-"));
+  const workload = rrWorkload();
   try {
-    const binary = build(dir);
     const tracepoints = chainTracepoints();
-    runOnce(binary); // warm-up: caches, the socket paths
+    workload.run(); // warm-up: caches, the socket paths
     const measure = (): Measure => ({
       perRequest: { untraced: [], floor: [], traced: [] },
       overheads: { untraced: [], floor: [], traced: [] },
@@ -109,9 +118,9 @@ export async function endToEnd(rounds: number): Promise<EndToEnd> {
       tracepoints: tracepoints.length,
     };
     const run: Record<Config, () => Promise<Run>> = {
-      untraced: async () => runOnce(binary),
-      floor: async () => withEmptyPrograms(tracepoints, () => runOnce(binary)),
-      traced: () => tracedOnce(binary, result),
+      untraced: async () => workload.run(),
+      floor: async () => withEmptyPrograms(tracepoints, () => workload.run()),
+      traced: () => tracedOnce(workload.run, result),
     };
     for (let round = 0; round < rounds; round++) {
       const runs = {} as Record<Config, Run>;
@@ -128,6 +137,6 @@ export async function endToEnd(rounds: number): Promise<EndToEnd> {
     }
     return result;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    workload.remove();
   }
 }

@@ -22,7 +22,16 @@ import { execFileSync } from "node:child_process";
 import { compileSource } from "../src/compiler/compile.ts";
 import { LiveSession } from "../src/session/live.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
-import { CONFIGS, type Config, type EndToEnd, endToEnd, LO_CHAIN, REQUESTS } from "./chain-e2e.ts";
+import {
+  CONFIGS,
+  type Config,
+  type EndToEnd,
+  endToEnd,
+  LO_CHAIN,
+  loPlan,
+  REQUESTS,
+  rrWorkload,
+} from "./chain-e2e.ts";
 import { machineInfo, perfBench, withBpfStats, withEmptyPrograms } from "./live-measure.ts";
 
 const args = process.argv.slice(2);
@@ -70,10 +79,10 @@ function ourPrograms(): Map<string, number> {
   );
 }
 
-/** Mean ns per run of each program (by tracepoint) while the benchmark runs. */
-function measure(programs: Map<string, number>): Costs {
+/** Mean ns per run of each program (by tracepoint) while the workload runs (perf bench). */
+function measure(programs: Map<string, number>, workload = () => perfBench(LOOPS)): Costs {
   const before = progStats();
-  perfBench(LOOPS);
+  workload();
   const after = progStats();
   const costs: Costs = {};
   for (const [tp, id] of programs) {
@@ -100,6 +109,42 @@ async function chainCosts(source: string): Promise<Costs> {
     missedCounts[summary.tracker]?.push(summary.missed);
     process.stderr.write(`${summary.tracker}: ${summary.pairs} pairs, ${summary.missed} missed\n`);
   }
+}
+
+/**
+ * The `lo` chain's program time per request of the end-to-end workload (bpf_stats: the
+ * kernel time its programs take, whatever else the machine does), against the request's own
+ * on-CPU time untraced: the part of the end-to-end overhead that is ltsh's code.
+ */
+async function rrProgramTime(rounds: number): Promise<{ programUs: number; cpuUs: number }> {
+  const workload = rrWorkload();
+  const program: number[] = [];
+  const cpu: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      cpu.push(workload.run().cpu);
+      const plan = loPlan();
+      const session = LiveSession.open({
+        options: plan.options,
+        listener: { hit: () => {}, warning: () => {} },
+      });
+      try {
+        for (const t of plan.trackers) await session.add(t);
+        const programs = ourPrograms();
+        const before = progStats();
+        workload.run();
+        const after = progStats();
+        let ns = 0;
+        for (const id of programs.values()) ns += after.get(id)!.ns - (before.get(id)?.ns ?? 0);
+        program.push(ns / REQUESTS);
+      } finally {
+        await session.close();
+      }
+    }
+  } finally {
+    workload.remove();
+  }
+  return { programUs: median(program) / 1000, cpuUs: median(cpu) / 1000 };
 }
 
 function floorCosts(): Costs {
@@ -146,7 +191,7 @@ function endToEndLines(e: EndToEnd): string[] {
   ];
 }
 
-const programLines = await withBpfStats(async () => {
+const { programLines, rr } = await withBpfStats(async () => {
   const samples: Record<string, Record<string, number[]>> = { floor: {}, idle: {}, moving: {} };
   const add = (kind: string, costs: Costs) => {
     for (const [tp, ns] of Object.entries(costs)) {
@@ -174,7 +219,8 @@ const programLines = await withBpfStats(async () => {
       lines.push(`| ${kind} | ${tp} | ${median(xs).toFixed(0)} | ${cells.join(" | ")} |`);
     }
   }
-  return [
+  const rr = await rrProgramTime(rounds);
+  const programLines = [
     "## chain",
     "",
     `Measured ${new Date().toISOString().slice(0, 16)}Z at ${commit} by \`node --import tsx bench/chain.ts ${rounds}\` (root):`,
@@ -193,6 +239,7 @@ const programLines = await withBpfStats(async () => {
     "|---|---|---|---|---|",
     ...lines,
   ];
+  return { programLines, rr };
 });
 const e2e = await endToEnd(2 * rounds);
 const section = [
@@ -202,8 +249,15 @@ const section = [
   `${REQUESTS} requests of one client, one at a time (both on one CPU), untraced and traced by`,
   `\`${LO_CHAIN.replace(/\s+/g, " ")}\`; ${2 * rounds} interleaved rounds, the order`,
   "alternating; bpf_stats off. A round's overhead is its traced time over its untraced time.",
+  "Time on a CPU is the scheduler's exact run time of client and server; wall time is the",
+  "client's clock, at the mercy of whatever else this shared machine runs on that CPU.",
   "",
   ...endToEndLines(e2e),
+  "",
+  `The chain's own programs take ${rr.programUs.toFixed(2)} µs per request (bpf_stats, median of ${rounds} runs),`,
+  `${percent(rr.programUs / rr.cpuUs)} of a request's untraced time on a CPU (${rr.cpuUs.toFixed(2)} µs): about ten of`,
+  "its events fire per request (2 softirq_raise, softirq_entry and softirq_exit, sched_switch;",
+  "1–2 sched_waking), most of them moving the chain.",
 ].join("\n");
 process.stdout.write(`${section}\n`);
 if (write) writeBenchmarkSection(section);
