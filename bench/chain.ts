@@ -272,11 +272,12 @@ const section = [
   "  (chain id → live branches) as slots claimed with",
   "  cmpxchg in an ARRAY, as the plain trackers' pending table, removing its insert and delete.",
   "- End to end: the goal (< 3 %, the original paid 5.9 % on memcached) is out of reach of this",
-  "  workload whatever the programs do: a round trip costs ~10 µs on a CPU and fires ~10 of the",
+  "  workload whatever the programs do: a round trip costs 6–10 µs on a CPU and fires ~10 of the",
   "  chain's events, so empty programs on the same tracepoints already cost more than 3 % (the",
   "  floor row). The same per-request cost is a smaller share of a request that does more work.",
-  "- Spread: this 2-CPU machine is shared (load average above); wall time moves by tens of",
-  "  percent between rounds, time on a CPU less; program time (bpf_stats) is the steadiest.",
+  "- Spread: this 2-CPU machine is shared (load average above): wall time and time on a CPU",
+  "  both move by tens of percent between rounds (a vCPU shares its host with others too);",
+  "  program time (bpf_stats) is the steadiest, and ratios are taken within a round.",
 ].join("\n");
 process.stdout.write(`${section}\n`);
 if (write) writeBenchmarkSection(section);
