@@ -152,7 +152,7 @@ function formatChainHitLine(hit: HitRecord, chain: ChainStage[]): string {
   const time = formatTimestamp(hit.end ? hit.end.ts_ns : last.ts_ns);
   const latency = formatDuration(hit.latency_ns);
   const [origin, ...stages] = chain;
-  const label = origin.detail || origin.probe.split(":")[1];
+  const label = origin.detail || probeName(origin.probe);
   const parts = [`${label} ${taskName(origin)} cpu${origin.cpu}`];
   for (const s of stages) parts.push(`+${formatDuration(s.dur_ns)} ${stageText(s)}`);
   const stuck = hit.kind === "timeout" ? " (no end)" : "";
@@ -178,8 +178,13 @@ function stageText(s: ChainStage): string {
     case "block":
       return `${s.stage} cpu${s.cpu}`;
     default:
-      return `${s.probe.split(":")[1]} ${taskName(s)}-${s.tid}`;
+      return `${probeName(s.probe)} ${taskName(s)}-${s.tid}`;
   }
+}
+
+/** "sched_waking" of "sched:sched_waking"; "work__end" of "usdt:/srv/app:app:work__end". */
+function probeName(id: string): string {
+  return id.slice(id.lastIndexOf(":") + 1);
 }
 
 const BAR_WIDTH = 40;

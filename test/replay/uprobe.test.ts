@@ -6,6 +6,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { formatHitLine } from "../../src/records/output.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { parsePerfLine } from "../../src/replay/formats.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
@@ -140,6 +141,11 @@ track key: usdt:${P}:work__begin(arg0) -> usdt:${P}:work__end(arg0) ~> sys_enter
     "key 8000 origin:7 waypoint:8 target:8",
   ]);
   assert.is(hits[0].chain![3].probe, `usdt:${P}:ltsh:work__end`);
+  // a hit line names a user-space stage by its probe, as a tracepoint's
+  assert.is(
+    formatHitLine(hits[1]),
+    "5.000009000 key 8us work__begin workload cpu0 +5us work__end workload-8 +3us sys_enter_write workload-8",
+  );
 });
 
 test.run();
