@@ -84,22 +84,7 @@ export function checkBackend(
     );
   }
   if (!caps.userProbes) refuseUserProbes(tracker, backend as BackendName, context);
-  else if (chain) refuseUserProbesInChain(tracker, context);
   return context.diagnostics.length === errors;
-}
-
-/** The chain engine dispatches on tracepoint names only so far. */
-function refuseUserProbesInChain(tracker: CheckedTrack, context: CheckContext): void {
-  const sides = [...(tracker.chain?.steps.map((s) => s.side) ?? []), ...tracker.cancels];
-  const user = sides.find((side) => side.probe.user !== undefined);
-  if (user === undefined) return;
-  report(
-    context,
-    "chain-user-probe",
-    "a chain's steps are kernel tracepoints so far, not user-space probes",
-    user.range,
-    ["measure a user-space begin and end with a plain tracker: BEGIN -> END"],
-  );
 }
 
 /** One error, at the tracker's first user-space probe. */

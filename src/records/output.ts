@@ -72,6 +72,7 @@ function summaryAdditions(summary: SummaryRecord): string {
   if (summary.segments !== undefined) {
     text += `,"segments":[${summary.segments.map(segmentJson).join(",")}]`;
   }
+  if (summary.notes !== undefined) text += `,"notes":${JSON.stringify(summary.notes)}`;
   return text;
 }
 
@@ -151,7 +152,7 @@ function formatChainHitLine(hit: HitRecord, chain: ChainStage[]): string {
   const time = formatTimestamp(hit.end ? hit.end.ts_ns : last.ts_ns);
   const latency = formatDuration(hit.latency_ns);
   const [origin, ...stages] = chain;
-  const label = origin.detail || origin.probe.split(":")[1];
+  const label = origin.detail || probeName(origin.probe);
   const parts = [`${label} ${taskName(origin)} cpu${origin.cpu}`];
   for (const s of stages) parts.push(`+${formatDuration(s.dur_ns)} ${stageText(s)}`);
   const stuck = hit.kind === "timeout" ? " (no end)" : "";
@@ -177,8 +178,13 @@ function stageText(s: ChainStage): string {
     case "block":
       return `${s.stage} cpu${s.cpu}`;
     default:
-      return `${s.probe.split(":")[1]} ${taskName(s)}-${s.tid}`;
+      return `${probeName(s.probe)} ${taskName(s)}-${s.tid}`;
   }
+}
+
+/** "sched_waking" of "sched:sched_waking"; "work__end" of "usdt:/srv/app:app:work__end". */
+function probeName(id: string): string {
+  return id.slice(id.lastIndexOf(":") + 1);
 }
 
 const BAR_WIDTH = 40;
@@ -210,6 +216,7 @@ export function formatSummary(summary: SummaryRecord): string {
   const lines = [
     `${summary.tracker}: ${summary.pairs} pairs, ${summary.hits} hits, ${summary.timeouts} timeouts, ` +
       `${summary.dropped} dropped, ${summary.pending} pending${extra}`,
+    ...(summary.notes ?? []).map((note) => `  note: ${note}`),
   ];
   if (summary.min_ns === null) {
     lines.push("  no completed pairs");

@@ -99,4 +99,6 @@ export interface SummaryRecord {
   broken?: number;
   /** Chain trackers: one histogram per segment between the steps written. */
   segments?: SegmentSummary[];
+  /** What the tracker did not see, in words (a probed binary replaced while it ran). */
+  notes?: string[];
 }

@@ -4,7 +4,8 @@
 // test/replay/chain.test.ts.
 
 import { chainContextEvents, SOFTIRQ_NAMES } from "../compiler/contexts.ts";
-import type { ChainStep } from "../compiler/plan.ts";
+import type { ChainStep, ProbePlan } from "../compiler/plan.ts";
+import { traceEventNames } from "../compiler/probes.ts";
 import { LatencyStats } from "../records/stats.ts";
 import {
   addStage,
@@ -86,7 +87,10 @@ interface Current {
 export class ChainEngine {
   readonly contexts = new ExecutionContexts();
   readonly trackers: ChainTracker[] = [];
+  /** Event name in the trace → probe id. */
   private readonly ids = new Map<string, string>();
+  /** Ids of user-space probes: their events' category is an uprobe_events group, not a kind. */
+  private readonly userIds = new Set<string>();
 
   constructor(private readonly ended: ChainEnded) {
     // Traces may print bare names (tracefs text): look events up by name, keep their id.
@@ -95,8 +99,15 @@ export class ChainEngine {
 
   add(tracker: ChainTracker): void {
     this.trackers.push(tracker);
-    for (const { name, id } of tracker.steps) this.ids.set(name, id);
-    for (const { id } of tracker.cancels) this.ids.set(id.split(":")[1], id);
+    const plan = tracker.tracker.plan;
+    for (const { side } of plan.chain!.steps) this.listen(side.probe);
+    for (const side of plan.cancels ?? []) this.listen(side.probe);
+  }
+
+  /** A tracepoint by its name; a user-space probe by each site's uprobe_events name. */
+  private listen(probe: ProbePlan): void {
+    for (const name of traceEventNames(probe)) this.ids.set(name, probe.id);
+    if (probe.user !== undefined) this.userIds.add(probe.id);
   }
 
   /** Bare names of every event the chains need. */
@@ -107,7 +118,8 @@ export class ChainEngine {
   feed(event: TraceEvent, view: EventView, ts: number): void {
     const id = this.ids.get(event.name);
     if (id === undefined) return;
-    if (event.category !== "" && !id.startsWith(`${event.category}:`)) return;
+    if (event.category !== "" && !id.startsWith(`${event.category}:`) && !this.userIds.has(id))
+      return;
     const fields = view.fields();
     const number = (name: string) => intOf(fields?.get(name));
     let closed: Scope[] = [];
@@ -191,7 +203,15 @@ export class ChainEngine {
     const timeout = t.tracker.plan.timeoutNs;
     const deadline = timeout === null ? Number.POSITIVE_INFINITY : c.ts + timeout;
     const token = t.tokens.newChain(stage(c, "origin", detail), deadline);
-    t.tokens.place(token, t.tokens.held, c.holder);
+    if (t.steps[1]?.via !== "key") {
+      t.tokens.place(token, t.tokens.held, c.holder);
+      return;
+    }
+    // `ORIGIN(k) -> STEP(k)`: reached at once, the token leaves for the hand-off table
+    const key = keyOf(step, c.view);
+    if (key !== undefined && t.tokens.place(token, t.tokens.handoffs, key)) {
+      token.chain.moved = true;
+    }
   }
 
   /** softirq_entry takes the oldest pending raise of its vector on its CPU. */

@@ -17,8 +17,9 @@ export function generateLiveTracker(
   index: number,
   options: Record<string, OptionValue>,
 ): TrackerObject {
-  // Only trackers that report a begin's context read it from the task.
-  const task = plan.thresholdNs !== null || plan.timeoutNs !== null ? kernelTaskOffsets() : null;
+  // Only trackers that report a begin's context read it from the task (a chain's stages do).
+  const reports = plan.chain || plan.thresholdNs !== null || plan.timeoutNs !== null;
+  const task = reports ? kernelTaskOffsets() : null;
   // "pending.table" is an internal knob (tests, comparisons), not a language option
   const table = options["pending.table"] === "hash" ? "hash" : "set-associative";
   const contexts = plan.chain ? kernelContextProbes() : undefined;

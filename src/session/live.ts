@@ -15,6 +15,7 @@ import { LatencyStats } from "../records/stats.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
+import { ProbedBinaries } from "./live-binaries.ts";
 import { decodeChainHit, segmentNames, segmentSummary } from "./live-chain.ts";
 import { decodeHit } from "./live-decode.ts";
 import { LiveTracker } from "./live-tracker.ts";
@@ -50,6 +51,8 @@ export function sweepPeriodMs(timeoutNs: number): number {
  */
 const PENDING_REFRESH_MS = 1000;
 const REFRESH_TICK_MS = 100;
+/** How often the probed binaries are checked for a replacement (live-binaries.ts). */
+const BINARY_CHECK_MS = 1000;
 
 /** A runtime problem the user can act on: printed as its message, no stack. */
 export class LiveSessionError extends Error {
@@ -68,6 +71,8 @@ export class LiveSession implements Session {
   private readonly reader: RingBufferReader;
   private sweeper: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
+  private readonly binaries = new ProbedBinaries();
+  private binaryChecker: NodeJS.Timeout | null = null;
   private symbols: KernelSymbols | null = null;
   private readonly actions: HitActions;
   private readonly unregister: () => void;
@@ -138,6 +143,11 @@ export class LiveSession implements Session {
     await this.actions.prepare(plan);
     tracker.start();
     this.trackers.push(tracker);
+    this.binaries.add(plan);
+    if (!this.binaries.empty && this.binaryChecker === null) {
+      this.binaryChecker = setInterval(() => this.checkBinaries(), BINARY_CHECK_MS);
+      this.binaryChecker.unref();
+    }
     if (plan.timeoutNs !== null && this.sweeper === null) {
       this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
       this.sweeper.unref();
@@ -170,6 +180,11 @@ export class LiveSession implements Session {
     }));
   }
 
+  /** A probed binary replaced or rewritten is said at once, and in the summary. */
+  private checkBinaries(): void {
+    for (const note of this.binaries.check()) this.listener.warning(note);
+  }
+
   /** Recounts the oldest pending counts, a share of the trackers per tick (see PENDING_REFRESH_MS). */
   private refreshPending(): void {
     const perTick = Math.ceil((this.trackers.length * REFRESH_TICK_MS) / PENDING_REFRESH_MS);
@@ -183,7 +198,9 @@ export class LiveSession implements Session {
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.refresher !== null) clearInterval(this.refresher);
+    if (this.binaryChecker !== null) clearInterval(this.binaryChecker);
     for (const t of this.trackers) t.stop();
+    this.checkBinaries();
     await this.reader.close(); // delivers what is still in the ring
     this.sweep(true);
     const summaries = [...this.finished, ...this.trackers.map((t) => this.summary(t))];
@@ -214,7 +231,12 @@ export class LiveSession implements Session {
       if (count > 0) stats.addBucket(k, count);
     });
     stats.pending = t.pendingCount(polled ? 2 * PENDING_REFRESH_MS : 0);
-    const summary = { ...stats.summary(), cancelled: c.cancelled };
+    const notes = this.binaries.notes(t.name);
+    const summary = {
+      ...stats.summary(),
+      cancelled: c.cancelled,
+      ...(notes.length > 0 ? { notes } : {}),
+    };
     if (!t.object.layout.plan.chain) return summary;
     const names = segmentNames(t.object.layout);
     const segments = t.segmentCounters().map((s, i) => segmentSummary(names[i], s, t.name));
@@ -257,6 +279,7 @@ export class LiveSession implements Session {
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.refresher !== null) clearInterval(this.refresher);
+    if (this.binaryChecker !== null) clearInterval(this.binaryChecker);
     // Wakes the reader's epoll_wait on the thread pool (synchronously): process.exit joins
     // those threads, and would wait forever for one blocked on an idle ring buffer.
     void this.reader.close();

@@ -226,23 +226,30 @@ test("then stack at a user-space end probe is a warning at the action", () => {
   );
 });
 
-test("a chain with a user-space step is refused at that step, on every backend", () => {
-  const marked = `track sched_waking ~> «usdt:${P}:work__end» until run`;
-  const { source } = parseMarked(marked);
-  for (const backend of ["any", "replay"] as const) {
-    const errors = check(source, backend).diagnostics.filter((d) => d.severity === "error");
-    assert.is(
-      markRanges(
-        source,
-        errors.map((d) => d.range),
-      ),
-      marked,
-    );
+test("user-space probes are chain steps on replay and eBPF; kmod refuses the chain at its arrow", () => {
+  const source = `track usdt:${P}:work__begin(arg0) -> usdt:${P}:work__end(arg0) ~> sys_enter_write until run`;
+  for (const backend of ["any", "replay", "ebpf"] as const) {
+    const { plan, diagnostics } = check(source, backend);
+    assert.equal(diagnostics, [], backend);
     assert.equal(
-      errors.map((d) => d.code),
-      ["chain-user-probe"],
+      plan!.trackers[0].chain!.steps.map((s) => [s.via, s.side.probe.id]),
+      [
+        ["origin", `usdt:${P}:ltsh:work__begin`],
+        ["key", `usdt:${P}:ltsh:work__end`],
+        ["context", "syscalls:sys_enter_write"],
+      ],
     );
   }
+  const marked = `track «usdt:${P}:work__begin(arg0)» -> usdt:${P}:work__end(arg0) «~>» sys_enter_write`;
+  const errors = check(parseMarked(marked).source, "kmod").diagnostics;
+  assert.is(
+    markRanges(
+      parseMarked(marked).source,
+      errors.map((d) => d.range),
+    ),
+    marked,
+  );
+  assert.equal(errors.map((d) => d.code).sort(), ["backend-chain", "backend-user-probe"]);
 });
 
 test.run();

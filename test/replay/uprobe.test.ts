@@ -6,6 +6,8 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { formatHitLine } from "../../src/records/output.ts";
+import type { HitRecord } from "../../src/records/types.ts";
 import { parsePerfLine } from "../../src/replay/formats.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
 import { buildWorkload } from "../uprobe/workload.ts";
@@ -100,6 +102,49 @@ test("perf script: the uprobe_events group in the category position", () => {
   assert.equal(
     interpreter.summaries().map((s) => [s.pairs, s.hits]),
     [[1, 1]],
+  );
+});
+
+test("chains: USDT probes as origin, target and `->` hand-off, mixed with tracepoints", async () => {
+  // the workload's hand_off(): work__begin on the main thread (tid 7), whose write wakes the
+  // worker (tid 8), which fires work__end with the same cookie, then writes back
+  const source = `track ctx: usdt:${P}:work__begin ~> usdt:${P}:work__end > 1ns
+track key: usdt:${P}:work__begin(arg0) -> usdt:${P}:work__end(arg0) ~> sys_enter_write > 1ns`;
+  const [[begin], [end]] = eventNames(source.split("\n")[0]);
+  const task = (ts: string, tid: number, event: string, payload: string) =>
+    ftrace(ts, 0, `workload-${tid}`, event, payload, 7);
+  const lines = [
+    task("5.000001", 7, begin, "(0x1500) arg0=12648449"),
+    task("5.000002", 7, "sys_enter_write", "fd: 0x4, buf: 0x7ffd, count: 0x8"),
+    task("5.000003", 7, "sched_waking", "comm=workload pid=8 prio=120 target_cpu=000"),
+    task(
+      "5.000004",
+      7,
+      "sched_switch",
+      "prev_comm=workload prev_pid=7 prev_prio=120 prev_state=S ==> next_comm=workload next_pid=8 next_prio=120",
+    ),
+    task("5.000006", 8, end, "(0x1600) arg0=12648449"),
+    task("5.000009", 8, "sys_enter_write", "fd: 0x7, buf: 0x7ffe, count: 0x8"),
+  ];
+  const { summaries, hits } = await runLines(compileTrackers(source), lines);
+  assert.equal(
+    summaries.map((s) => [s.tracker, s.pairs, s.broken]),
+    [
+      ["ctx", 1, 0],
+      ["key", 1, 0],
+    ],
+  );
+  const shape = (h: HitRecord) =>
+    `${h.tracker} ${h.latency_ns} ${h.chain!.map((s) => `${s.stage}:${s.tid}`).join(" ")}`;
+  assert.equal(hits.map(shape), [
+    "ctx 5000 origin:7 waking:8 run:8 target:8",
+    "key 8000 origin:7 waypoint:8 target:8",
+  ]);
+  assert.is(hits[0].chain![3].probe, `usdt:${P}:ltsh:work__end`);
+  // a hit line names a user-space stage by its probe, as a tracepoint's
+  assert.is(
+    formatHitLine(hits[1]),
+    "5.000009000 key 8us work__begin workload cpu0 +5us work__end workload-8 +3us sys_enter_write workload-8",
   );
 });
 

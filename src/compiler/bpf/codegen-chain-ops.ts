@@ -15,6 +15,7 @@ import {
 import { endChain } from "./codegen-chain-end.ts";
 import type { ChainMaps, ChainSlots, StageTask } from "./codegen-chain-frame.ts";
 import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
+import { chunks } from "./codegen-string.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
 import {
   Add,
@@ -173,15 +174,15 @@ export class ChainOps {
   /**
    * Deletes the token at `at` when its chain has ended (a branch withdrawn when another one
    * ended the chain, which replay removes at once): it must not keep its place from a new
-   * chain under `keep first`.
+   * chain under `keep first`. `whenLive`: where to jump when a live token is there.
    */
-  purgeWithdrawn(at: number, map = this.maps.tokens): void {
+  purgeWithdrawn(at: number, map = this.maps.tokens, whenLive: string | null = null): void {
     const { em } = this;
     const done = em.fresh("not_withdrawn");
     this.lookupToken(at, done, map);
     this.chainOf(R0);
     this.lookupChain(`${done}_gone`);
-    em.emit(ja(done));
+    em.emit(ja(whenLive ?? done));
     em.label(`${done}_gone`);
     this.deleteToken(at, map);
     em.label(done);
@@ -191,14 +192,14 @@ export class ChainOps {
   /**
    * Drops the token at the key on the stack at `at` (a task that blocked, a scope that
    * closed, a place taken under `keep last`): the chain is broken when that was its last
-   * branch and it had moved.
+   * branch and it had moved. `found`: a register already pointing at that token (no lookup).
    */
-  dropToken(at: number, map = this.maps.tokens): void {
+  dropToken(at: number, map = this.maps.tokens, found: Register | null = null): void {
     const { em } = this;
     const done = em.fresh("drop_done");
     const last = em.fresh("last_branch");
-    this.lookupToken(at, done, map);
-    this.chainOf(R0);
+    if (found === null) this.lookupToken(at, done, map);
+    this.chainOf(found ?? R0);
     this.deleteToken(at, map);
     this.addBranch(-1, last);
     em.emit(ja(done));
@@ -273,17 +274,17 @@ export class ChainOps {
     em.emit(Mov.imm(R4, replace ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
   }
 
-  /** Moves the token at `from` to `to` (a raise into its softirq); r9 = it, else `none`. */
+  /**
+   * Moves the token at `from` to `to` (a raise into its softirq); r9 = it, else `none`. The
+   * chain is marked moved already: a raise is a copy (copyToken).
+   */
   moveToken(from: number, to: number, none: string): void {
     const { em } = this;
     this.lookupToken(from, none);
     em.emit(Mov.reg(R7, R0));
-    this.chainOf(R7);
     em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
     em.emit(Mov.imm(R4, BPF_ANY), call(Helper.map_update_elem), JNE.imm(R0, 0, none));
     this.deleteToken(from);
-    this.lookupChain(none);
-    em.emit(storeImm(R0, ChainValue.moved, 1, 8));
     this.lookupToken(to, none);
     em.emit(Mov.reg(R9, R0));
   }
@@ -343,14 +344,34 @@ export class ChainOps {
     em.emit(loadMem(R1, FP, cpuSlot, 8), storeMem(R8, Stage.cpu, R1, 4));
     em.emit(Mov.imm(R1, (kind << 24) | (step << 16)), Or.reg(R1, R4));
     em.emit(storeMem(R8, Stage.info, R1, 4));
-    if (task.kind === "current") {
-      em.emit(call(Helper.get_current_pid_tgid), storeMem(R8, Stage.pidTgid, R0, 8));
-      em.emit(Mov.reg(R1, R8), Add.imm(R1, Stage.comm), Mov.imm(R2, 16));
-      em.emit(call(Helper.get_current_comm));
-    } else {
+    if (task.kind === "current") this.currentTask(R8);
+    else {
+      // the event's own fields: plain context loads, no helper
       em.emit(loadMem(R1, R6, task.tid, 4), storeMem(R8, Stage.pidTgid, R1, 8));
-      em.emit(Mov.reg(R1, R8), Add.imm(R1, Stage.comm), Mov.imm(R2, 16));
-      em.emit(Mov.reg(R3, R6), Add.imm(R3, task.comm), call(Helper.probe_read_kernel));
+      for (const { at, size } of chunks([task.comm, Stage.comm], 16)) {
+        em.emit(loadMem(R1, R6, task.comm + at, size), storeMem(R8, Stage.comm + at, R1, size));
+      }
+    }
+  }
+
+  /**
+   * The stage at `stage` names the current task: with task_struct offsets (BTF) one helper
+   * call and loads, else the pid/tgid and comm helpers.
+   */
+  private currentTask(stage: Register): void {
+    const { em } = this;
+    const task = this.c.task;
+    if (task === undefined) {
+      em.emit(call(Helper.get_current_pid_tgid), storeMem(stage, Stage.pidTgid, R0, 8));
+      em.emit(Mov.reg(R1, stage), Add.imm(R1, Stage.comm), Mov.imm(R2, 16));
+      em.emit(call(Helper.get_current_comm));
+      return;
+    }
+    em.emit(call(Helper.get_current_task_btf));
+    em.emit(loadMem(R1, R0, task.tgid, 4), LSh.imm(R1, 32), loadMem(R2, R0, task.pid, 4));
+    em.emit(Or.reg(R1, R2), storeMem(stage, Stage.pidTgid, R1, 8));
+    for (const { at, size } of chunks([task.comm, Stage.comm], 16)) {
+      em.emit(loadMem(R1, R0, task.comm + at, size), storeMem(stage, Stage.comm + at, R1, size));
     }
   }
 
@@ -369,7 +390,7 @@ export class ChainOps {
    * The token r9 points at reaches its next step now; the last step ends the chain (`until
    * run`, or a target in an interrupt scope) or waits for its task to block (`until block`).
    */
-  reach(inScope: boolean, tokenKey: number): void {
+  reach(inScope: boolean, tokenKey: number, endedFlag: number | null = null): void {
     const { em } = this;
     const plan = this.c.layout.plan;
     const steps = plan.chain!.steps.length;
@@ -394,6 +415,8 @@ export class ChainOps {
       em.label(end);
     }
     endChain(this, tokenKey);
+    // the token is gone: the stack flag saying it is held is cleared
+    if (endedFlag !== null) em.emit(storeImm(FP, endedFlag, 0, 8));
     em.label(done);
     em.emit(Mov.imm(R0, 0));
   }

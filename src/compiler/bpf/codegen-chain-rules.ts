@@ -153,7 +153,7 @@ export function contextSwitch(
   endChain(ops, other);
   em.emit(ja(prevDone));
   em.label(drop);
-  ops.dropToken(other);
+  ops.dropToken(other, ops.maps.tokens, R9);
   em.label(prevDone);
   em.emit(Mov.imm(R0, 0));
   const nextDone = em.fresh("next_done");
@@ -173,7 +173,8 @@ export function contextSwitch(
     em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, skip));
     em.emit(loadMem(R1, R9, Token.flags, 4), JSet.imm(R1, AT_TARGET, skip));
     em.emit(loadMem(R1, R9, Token.step, 4), JNE.imm(R1, k, skip));
-    ops.reach(false, other);
+    // a chain ended here leaves the task switched in holding none (its MAY_HOLD bit clear)
+    ops.reach(false, other, ops.slots.nextHolds);
     em.emit(ja(nextDone));
     em.label(skip);
     em.emit(Mov.imm(R0, 0));
@@ -182,16 +183,38 @@ export function contextSwitch(
   em.emit(Mov.imm(R0, 0));
 }
 
-/** The origin: a new chain, its token in the current context (keep first / keep last). */
-export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void {
+/**
+ * The origin: a new chain, its token in the current context (keep first / keep last), or
+ * under the hand-off key at `handoff` when the next step is `->` (the chain has then moved).
+ */
+export function createChain(
+  ops: ChainOps,
+  probe: ProbePlan,
+  flag: number,
+  handoff: number | null,
+): void {
   const { em, c } = ops;
   const s = ops.slots;
   const done = em.fresh("no_origin");
+  const [placeAt, placeIn] =
+    handoff === null ? [s.holder, ops.maps.tokens] : [handoff, ops.maps.handoffs];
   em.emit(loadMem(R1, FP, flag, 8), JEq.imm(R1, 0, done));
   const keepLast = c.layout.plan.keep === "last";
-  // the holder's token: replaced (keep last, which may break its chain), or kept unless withdrawn
-  if (keepLast) ops.dropToken(s.holder);
-  else ops.purgeWithdrawn(s.holder);
+  // the token there: replaced (keep last, which may break its chain), or kept unless withdrawn;
+  // a running task whose MAY_HOLD bit is clear holds none (no lookup)
+  const placing = em.fresh("origin_place");
+  if (handoff === null) {
+    const look = em.fresh("origin_holder");
+    em.emit(loadMem(R1, FP, s.depth, 8), JNE.imm(R1, 0, look), loadMem(R7, FP, s.tid, 8));
+    holdsNone(ops, R7, placing);
+    em.label(look);
+    em.emit(Mov.imm(R0, 0));
+  }
+  // keep first: a live token there wins, the origin is ignored before it costs anything
+  if (keepLast) ops.dropToken(placeAt, placeIn);
+  else ops.purgeWithdrawn(placeAt, placeIn, done);
+  em.label(placing);
+  em.emit(Mov.imm(R0, 0));
   ops.ensureNow();
   em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
   em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
@@ -212,13 +235,13 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   const value = em.alloc(ChainValue.size);
   em.emit(
     storeImm(FP, value + ChainValue.branches, 1, 8),
-    storeImm(FP, value + ChainValue.moved, 0, 8),
+    storeImm(FP, value + ChainValue.moved, handoff === null ? 0 : 1, 8),
   );
   em.emit(ldMapFd(R1, ops.maps.chains), Mov.reg(R2, FP), Add.imm(R2, s.chainId));
   em.emit(Mov.reg(R3, FP), Add.imm(R3, value), Mov.imm(R4, BPF_NOEXIST));
   const full = em.fresh("origin_full");
   em.emit(call(Helper.map_update_elem), JNE.imm(R0, 0, full));
-  em.emit(ldMapFd(R1, ops.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, s.holder), Mov.reg(R3, R9));
+  em.emit(ldMapFd(R1, placeIn), Mov.reg(R2, FP), Add.imm(R2, placeAt), Mov.reg(R3, R9));
   em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
   const placed = em.fresh("origin_placed");
   em.emit(JEq.imm(R0, 0, placed), Mov.reg(R7, R0));
@@ -229,7 +252,7 @@ export function createChain(ops: ChainOps, probe: ProbePlan, flag: number): void
   increment(em, R0, Stats.dropped);
   em.emit(ja(done));
   em.label(placed);
-  markMayHold(ops);
+  if (handoff === null) markMayHold(ops);
   em.label(done);
   em.emit(Mov.imm(R0, 0));
 }

@@ -31,7 +31,7 @@ import { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
 import { exit, FP, Mov, R0, storeImm } from "./insn.ts";
-import { keyLayout, Stats } from "./layout.ts";
+import { keyLayout, Stats, type TaskOffsets } from "./layout.ts";
 import type { BpfMapSpec, BpfProgram, TrackerLayout, TrackerObject } from "./object.ts";
 import { hashTable } from "./pending-hash.ts";
 
@@ -53,6 +53,8 @@ export function generateChainTracker(
   contexts: ContextProbes,
   kernelName: (suffix: string) => string,
   cpus: number,
+  /** task_struct offsets (BTF): a stage reads the current task without two helper calls. */
+  task: TaskOffsets | null = null,
 ): TrackerObject {
   const chain = plan.chain!;
   const segments = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
@@ -108,26 +110,33 @@ export function generateChainTracker(
   const handoffKey = handoffKeySize(plan);
   if (handoffKey > 0) mapSpecs.push(hash(maps.handoffs, "h", Token.size, handoffKey));
   const probes = chainProbes(plan, contexts);
-  const programs = probes.map((probe, i): BpfProgram => {
-    const em = new Emitter();
-    const side: ProbeSide = { probe, key: [], filter: null, range: plan.range };
-    const c: ProgramContext = {
-      em,
-      layout,
-      table: hashTable(layout),
-      side,
-      alternative: i,
-      source: () => plan.source.split("\n")[0],
-    };
-    emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus), probe);
-    return {
-      name: kernelName(`c${i}`),
-      tracker: plan.name,
-      role: "chain",
-      alternative: i,
-      probe,
-      program: assemble(em.finish()),
-    };
+  // a tracepoint's one program, or one per site of a user-space probe (each reads its operands)
+  const programs = probes.flatMap((probe, i): BpfProgram[] => {
+    const sites = probe.user === undefined ? [undefined] : probe.user.sites.map((_, k) => k);
+    return sites.map((site) => {
+      const em = new Emitter();
+      const side: ProbeSide = { probe, key: [], filter: null, range: plan.range };
+      const c: ProgramContext = {
+        em,
+        layout,
+        table: hashTable(layout),
+        side,
+        alternative: i,
+        source: () => plan.source.split("\n")[0],
+        ...(task !== null ? { task } : {}),
+        ...(site !== undefined ? { site: probe.user!.sites[site] } : {}),
+      };
+      emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus), probe);
+      return {
+        name: kernelName(`c${i}${site !== undefined ? `u${site}` : ""}`),
+        tracker: plan.name,
+        role: "chain",
+        alternative: i,
+        probe,
+        ...(site !== undefined ? { site } : {}),
+        program: assemble(em.finish()),
+      };
+    });
   });
   return { layout, maps: mapSpecs, programs };
 }
@@ -201,9 +210,14 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   const steps = plan.chain!.steps;
   const id = probe.id;
   ops.prologue();
-  const pre = new Prefetch(em);
+  const pre = new Prefetch(em, c.site);
   const origin = steps[0].side.probe.id === id ? filterFlag(c, pre, steps[0].side) : null;
   const keySize = handoffKeySize(plan);
+  // `ORIGIN(k) -> STEP(k)`: the new token goes straight to the hand-off table
+  const originHandoff =
+    origin !== null && steps[1]?.via === "key"
+      ? handoffKeyOf(pre, steps[0].side, 1, keySize)
+      : null;
   const stepFlags: EventStep[] = steps
     .map((s, k) => ({ k, side: s.side }))
     .filter(({ k, side }) => k > 0 && side.probe.id === id)
@@ -227,7 +241,7 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
     contextSwitch(ops, probe, stepFlags);
     recordRunning(ops, probe, stepFlags);
   }
-  if (origin !== null) createChain(ops, probe, origin);
+  if (origin !== null) createChain(ops, probe, origin, originHandoff);
   const others = id === "sched:sched_switch" ? [] : stepFlags;
   if (others.length > 0) reachSteps(ops, others);
   holderRules(ops, probe, cancels);

@@ -80,7 +80,8 @@ export function generateTracker(
   if (plan.chain) {
     const name = (suffix: string) => kernelName(plan.name, suffix);
     const cpus = Math.min(options.cpus ?? 1, MAX_CPUS);
-    return generateChainTracker(plan, index, options.contexts ?? new Map(), name, cpus);
+    const contexts = options.contexts ?? new Map();
+    return generateChainTracker(plan, index, contexts, name, cpus, options.task ?? null);
   }
   const key = keyLayout(plan.keyTypes);
   const pending = pendingLayout(plan);
