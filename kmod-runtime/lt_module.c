@@ -23,6 +23,7 @@
 #include <linux/sysfs.h>
 #include <linux/tracepoint.h>
 #include "lt_module.h"
+#include "lt_uprobe.h"
 
 static struct lt_output *lt_out;
 
@@ -70,11 +71,15 @@ static void lt_find_tracepoint(struct tracepoint *tp, void *priv)
 			lt_module.probes[i].tp = tp;
 }
 
-/* Unregisters the first @count probes and waits until none is running. */
+/*
+ * Unregisters the user-space probes, then the first @count tracepoint
+ * probes, and waits until none is running.
+ */
 static void lt_unregister_probes(unsigned int count)
 {
 	struct lt_module_probe *probe;
 
+	lt_uprobes_unregister(lt_module.uprobes, lt_module.nr_uprobes);
 	while (count--) {
 		probe = &lt_module.probes[count];
 		tracepoint_probe_unregister(probe->tp, probe->func, NULL);
@@ -104,6 +109,9 @@ static int lt_register_probes(void)
 			goto err_unregister;
 		}
 	}
+	ret = lt_uprobes_register(lt_module.uprobes, lt_module.nr_uprobes);
+	if (ret)
+		goto err_unregister;
 	return 0;
 
 err_unregister:

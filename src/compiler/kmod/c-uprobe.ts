@@ -1,0 +1,44 @@
+// The kmod target's C for user-space probes: a uprobe consumer's handler (entry) or
+// ret_handler (return) per tracker and probe site, with the body a tracepoint's probe
+// function has, and the rows of the lt_uprobe table kmod-runtime/lt_uprobe.c registers.
+
+import { wrapCall } from "./c-layout.ts";
+import { probeBody } from "./c-source.ts";
+import { stringLiteral } from "./expr.ts";
+import type { ModuleModel, TrackerModel } from "./model.ts";
+import type { UserProbeFunction } from "./uprobe-model.ts";
+
+const functionName = (t: TrackerModel, u: UserProbeFunction) => `lt_${t.ident}_on_${u.name}`;
+
+const isReturn = (u: UserProbeFunction) => u.probe.user!.kind === "uretprobe";
+
+/** The consumer callback: `handler` at an entry or USDT site, `ret_handler` at a return. */
+export function userProbeFunction(t: TrackerModel, u: UserProbeFunction): string {
+  const params = isReturn(u)
+    ? ["struct uprobe_consumer *self", "unsigned long func", "struct pt_regs *regs"]
+    : ["struct uprobe_consumer *self", "struct pt_regs *regs"];
+  const head = wrapCall(`static int ${functionName(t, u)}`, params, "");
+  const user = u.probe.user!;
+  const site = user.sites[u.site];
+  const about = `/* ${user.kind}:${user.spec} at file offset ${hex(site.fileOffset)} */`;
+  return `${about}\n${head}\n{\n${probeBody(t, u, "return 0;")}\n\n\treturn 0;\n}`;
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16)}`;
+}
+
+/** One LT_UPROBE() / LT_URETPROBE() per probe function, in the order they were written. */
+export function uprobeRows(model: ModuleModel): string[] {
+  return model.trackers.flatMap((t) =>
+    t.userProbes.map((u) => {
+      const user = u.probe.user!;
+      const site = user.sites[u.site];
+      const at = [stringLiteral(user.path), hex(site.fileOffset)];
+      const row = isReturn(u)
+        ? wrapCall("LT_URETPROBE", [...at, functionName(t, u)], ",", "\t")
+        : wrapCall("LT_UPROBE", [...at, hex(site.refCtrOffset), functionName(t, u)], ",", "\t");
+      return row;
+    }),
+  );
+}
