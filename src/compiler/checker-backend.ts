@@ -14,16 +14,14 @@ interface BackendCapabilities {
   /** The most steps a chain may have; 0: no chains on this backend yet. */
   maxChainSteps: number;
   cancel: boolean;
-  /** uprobe:, uretprobe:, usdt: probes. */
-  userProbes: boolean;
 }
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
-  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
+  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
+  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
-  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
-  kmod: { maxChainSteps: 0, cancel: true, userProbes: true },
+  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true },
+  kmod: { maxChainSteps: 0, cancel: true },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -83,8 +81,8 @@ export function checkBackend(
       [`${NAMES[backend as BackendName]} has no cancel yet`],
     );
   }
-  if (!caps.userProbes) refuseUserProbes(tracker, backend as BackendName, context);
-  else if (chain) refuseUserProbesInChain(tracker, context);
+  // uprobe:, uretprobe: and usdt: run on every backend, but not as a chain's steps yet.
+  if (chain) refuseUserProbesInChain(tracker, context);
   return context.diagnostics.length === errors;
 }
 
@@ -99,30 +97,5 @@ function refuseUserProbesInChain(tracker: CheckedTrack, context: CheckContext): 
     "a chain's steps are kernel tracepoints so far, not user-space probes",
     user.range,
     ["measure a user-space begin and end with a plain tracker: BEGIN -> END"],
-  );
-}
-
-/** One error, at the tracker's first user-space probe. */
-function refuseUserProbes(
-  tracker: CheckedTrack,
-  backend: BackendName,
-  context: CheckContext,
-): void {
-  const sides = [
-    ...tracker.begins,
-    ...tracker.ends,
-    ...tracker.cancels,
-    ...(tracker.chain?.steps.map((step) => step.side) ?? []),
-  ];
-  const user = sides.find((side) => side.probe.user !== undefined);
-  if (user === undefined) return;
-  report(
-    context,
-    "backend-user-probe",
-    `${NAMES[backend]} does not run user-space probes yet`,
-    user.range,
-    [
-      "run it on the live eBPF backend (the default), or record and replay it: ltsh record --for-file FILE.lt",
-    ],
   );
 }

@@ -13,7 +13,7 @@ import {
   supportedEventNames,
 } from "./tracepoints.ts";
 import { userStringLocals } from "./uprobe-fields.ts";
-import { addUserSides, type UserProbeFunction } from "./uprobe-model.ts";
+import { addUserSides, refuseStringKeys, type UserProbeFunction } from "./uprobe-model.ts";
 
 /** LT_KEY_MAX of kmod-runtime/lt_tracker.h. */
 export const KEY_MAX = 32;
@@ -178,7 +178,9 @@ function trackerModel(
   }
   const members = keyMembers(plan);
   const keySize = members.reduce((sum, m) => sum + m.type.size, 0);
-  if (keySize > KEY_MAX || keySize === 0) {
+  // A str() key is too big too: said at the str(), with why.
+  const stringKey = refuseStringKeys(plan, diagnostics);
+  if (!stringKey && (keySize > KEY_MAX || keySize === 0)) {
     diagnostics.push(
       diag(
         "kmod-key-size",

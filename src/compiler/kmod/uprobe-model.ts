@@ -4,7 +4,7 @@
 // function does. kmod-runtime/lt_uprobe.c registers each as a uprobe consumer.
 
 import type { Diagnostic } from "../diagnostic.ts";
-import { type ProbePlan, type ProbeSide, USER_STRING_CTYPE } from "../plan.ts";
+import { type ProbePlan, type ProbeSide, type TrackerPlan, USER_STRING_CTYPE } from "../plan.ts";
 import { diag, type KeyMember, type SideCode, sideCode } from "./model.ts";
 import { userSiteMapping } from "./uprobe-fields.ts";
 
@@ -29,9 +29,15 @@ export interface UserSideInput {
   diagnostics: Diagnostic[];
 }
 
-/** A string read by str() is 64 bytes; the runtime's keys hold 32 (LT_KEY_MAX). */
-function refuseStringKeys(alt: ProbeSide, diagnostics: Diagnostic[]): boolean {
-  const key = alt.key.find((e) => e.kind === "field" && e.field.cType === USER_STRING_CTYPE);
+/**
+ * A string read by str() is 64 bytes; the runtime's keys hold 32 (LT_KEY_MAX). Said once
+ * per tracker, at its first str() key, instead of the key-size error. True when said.
+ */
+export function refuseStringKeys(plan: TrackerPlan, diagnostics: Diagnostic[]): boolean {
+  const sides = [...plan.begins, ...plan.ends, ...(plan.cancels ?? [])];
+  const key = sides
+    .flatMap((side) => side.key)
+    .find((e) => e.kind === "field" && e.field.cType === USER_STRING_CTYPE);
   if (key === undefined) return false;
   diagnostics.push(
     diag(
@@ -58,7 +64,6 @@ function functionName(functions: UserProbeFunction[], probe: ProbePlan, site: nu
 /** Adds one alternative's code at every site of its probe to `functions`. */
 export function addUserSides(functions: UserProbeFunction[], input: UserSideInput): void {
   const { alt, side, index, members, headers, diagnostics } = input;
-  if (refuseStringKeys(alt, diagnostics)) return;
   const probe = alt.probe;
   const sites = probe.user!.sites;
   for (const [site, plan] of sites.entries()) {
