@@ -170,6 +170,14 @@ if (w) {
     assert.match(Object.values(only.files)[0], "LT_MODULE_UPROBES(lt_trackers, lt_uprobes);");
   });
 
+  test("probes of one location share one consumer: its ends run before its begins", () => {
+    const text = `track same: uprobe:${P}:lt_add($tid) -> uprobe:${P}:lt_add+0($tid)`;
+    const c = Object.values(generateModule(planOf(text)).files)[0];
+    assert.is(c.match(/LT_UPROBE\(/g)?.length, 1);
+    const body = c.slice(c.indexOf("lt_same_on_uprobe_lt_add("));
+    assert.ok(body.indexOf("lt_event_out(") < body.indexOf("lt_event_in("));
+  });
+
   test("str() as a key is refused at the str(), saying why", () => {
     const text = `track uprobe:${P}:lt_greet(str(arg0)) -> uprobe:${P}:lt_add(str(arg0))`;
     const error = refusal(text);

@@ -10,17 +10,13 @@ import type { UserProbeFunction } from "./uprobe-model.ts";
 
 const functionName = (t: TrackerModel, u: UserProbeFunction) => `lt_${t.ident}_on_${u.name}`;
 
-const isReturn = (u: UserProbeFunction) => u.probe.user!.kind === "uretprobe";
-
 /** The consumer callback: `handler` at an entry or USDT site, `ret_handler` at a return. */
 export function userProbeFunction(t: TrackerModel, u: UserProbeFunction): string {
-  const params = isReturn(u)
+  const params = u.atReturn
     ? ["struct uprobe_consumer *self", "unsigned long func", "struct pt_regs *regs"]
     : ["struct uprobe_consumer *self", "struct pt_regs *regs"];
   const head = wrapCall(`static int ${functionName(t, u)}`, params, "");
-  const user = u.probe.user!;
-  const site = user.sites[u.site];
-  const about = `/* ${user.kind}:${user.spec} at file offset ${hex(site.fileOffset)} */`;
+  const about = `/* ${u.about} at file offset ${hex(u.fileOffset)} */`;
   return `${about}\n${head}\n{\n${probeBody(t, u, "return 0;")}\n\n\treturn 0;\n}`;
 }
 
@@ -32,13 +28,10 @@ function hex(value: number): string {
 export function uprobeRows(model: ModuleModel): string[] {
   return model.trackers.flatMap((t) =>
     t.userProbes.map((u) => {
-      const user = u.probe.user!;
-      const site = user.sites[u.site];
-      const at = [stringLiteral(user.path), hex(site.fileOffset)];
-      const row = isReturn(u)
+      const at = [stringLiteral(u.path), hex(u.fileOffset)];
+      return u.atReturn
         ? wrapCall("LT_URETPROBE", [...at, functionName(t, u)], ",", "\t")
-        : wrapCall("LT_UPROBE", [...at, hex(site.refCtrOffset), functionName(t, u)], ",", "\t");
-      return row;
+        : wrapCall("LT_UPROBE", [...at, hex(u.refCtrOffset), functionName(t, u)], ",", "\t");
     }),
   );
 }

@@ -1,18 +1,31 @@
-// The kmod target's user-space probes: one probe function per tracker and probe site (a
-// USDT probe inlined twice has two sites, whose arguments may live in different places),
-// holding that tracker's ends, cancels and begins at the site, as a tracepoint's probe
-// function does. kmod-runtime/lt_uprobe.c registers each as a uprobe consumer.
+// The kmod target's user-space probes: one probe function per tracker and probe location
+// (a file offset; a USDT probe inlined twice has two, whose arguments may live in different
+// places), holding that tracker's ends, cancels and begins there in the order of a
+// tracepoint's probe function: alternatives that probe one location share it, as the
+// kernel's consumers of one uprobe would run newest first. kmod-runtime/lt_uprobe.c
+// registers each as a uprobe consumer.
 
 import type { Diagnostic } from "../diagnostic.ts";
-import { type ProbePlan, type ProbeSide, type TrackerPlan, USER_STRING_CTYPE } from "../plan.ts";
+import {
+  type ProbeSide,
+  type TrackerPlan,
+  USER_STRING_CTYPE,
+  type UserProbePlan,
+  type UserProbeSitePlan,
+} from "../plan.ts";
 import { diag, type KeyMember, type SideCode, sideCode } from "./model.ts";
 import { userSiteMapping } from "./uprobe-fields.ts";
 
-/** The probe function of one tracker at one site of a user-space probe. */
+/** The probe function of one tracker at one location in a user-space file. */
 export interface UserProbeFunction {
-  probe: ProbePlan;
-  /** Index in probe.user.sites. */
-  site: number;
+  /** A return probe's function is a consumer's ret_handler, the others' its handler. */
+  atReturn: boolean;
+  path: string;
+  fileOffset: number;
+  /** A USDT semaphore's file offset (ref_ctr_offset) when a probe here has one, else 0. */
+  refCtrOffset: number;
+  /** The first probe here, for the comment: "usdt:ltsh:tick". */
+  about: string;
   /** Distinct within the tracker, for C names: "uprobe_lt_add", "usdt_tick_1". */
   name: string;
   ends: SideCode[];
@@ -52,33 +65,55 @@ export function refuseStringKeys(plan: TrackerPlan, diagnostics: Diagnostic[]): 
   return true;
 }
 
-function functionName(functions: UserProbeFunction[], probe: ProbePlan, site: number): string {
-  const user = probe.user!;
-  const base = `${user.kind}_${probe.name}${user.sites.length > 1 ? `_${site}` : ""}`;
+function functionName(functions: UserProbeFunction[], base: string): string {
   let name = base;
-  for (let n = 2; functions.some((f) => f.name === name && f.probe.id !== probe.id); n++)
-    name = `${base}_${n}`;
+  for (let n = 2; functions.some((f) => f.name === name); n++) name = `${base}_${n}`;
   return name;
+}
+
+/** The function for `site` of `user`, made when it is the first probe there. */
+function functionAt(
+  functions: UserProbeFunction[],
+  user: UserProbePlan,
+  shortName: string,
+  index: number,
+): UserProbeFunction {
+  const site: UserProbeSitePlan = user.sites[index];
+  const atReturn = user.kind === "uretprobe";
+  const found = functions.find(
+    (f) => f.atReturn === atReturn && f.path === user.path && f.fileOffset === site.fileOffset,
+  );
+  if (found) {
+    found.refCtrOffset ||= site.refCtrOffset;
+    return found;
+  }
+  const suffix = user.sites.length > 1 ? `_${index}` : "";
+  const fn: UserProbeFunction = {
+    atReturn,
+    path: user.path,
+    fileOffset: site.fileOffset,
+    refCtrOffset: site.refCtrOffset,
+    about: `${user.kind}:${user.spec}`,
+    name: functionName(functions, `${user.kind}_${shortName}${suffix}`),
+    ends: [],
+    cancels: [],
+    begins: [],
+  };
+  functions.push(fn);
+  return fn;
 }
 
 /** Adds one alternative's code at every site of its probe to `functions`. */
 export function addUserSides(functions: UserProbeFunction[], input: UserSideInput): void {
   const { alt, side, index, members, headers, diagnostics } = input;
   const probe = alt.probe;
-  const sites = probe.user!.sites;
-  for (const [site, plan] of sites.entries()) {
-    const code = sideCode(alt, side, index, userSiteMapping(probe, plan), members, headers, []);
-    if (!code) {
-      // Every site reads the same fields: say it once, from the first.
-      sideCode(alt, side, index, userSiteMapping(probe, plan), members, headers, diagnostics);
-      return;
-    }
-    let fn = functions.find((f) => f.probe.id === probe.id && f.site === site);
-    if (!fn) {
-      const name = functionName(functions, probe, site);
-      fn = { probe, site, name, ends: [], cancels: [], begins: [] };
-      functions.push(fn);
-    }
+  const user = probe.user!;
+  for (const [site, plan] of user.sites.entries()) {
+    const mapping = userSiteMapping(probe, plan);
+    // Every site reads the same fields: a problem is said once, from the first.
+    const code = sideCode(alt, side, index, mapping, members, headers, site ? [] : diagnostics);
+    if (!code) return;
+    const fn = functionAt(functions, user, probe.name, site);
     ({ begin: fn.begins, end: fn.ends, cancel: fn.cancels })[side].push(code);
   }
 }
