@@ -1,7 +1,8 @@
 // test:vm's user-space probe scenario: the workload of test/fixtures/usdt/ (built static for
 // the busybox guest) under one module with uprobe, uretprobe and USDT trackers: every USDT
 // argument form, semaphore-guarded probes, a probe with two sites, a begin and its end on
-// two threads keyed by a cookie, str() in a filter. A `serve` process started before insmod
+// two threads keyed by a cookie, str() in a filter, builtins, and a USDT begin with a
+// tracepoint end in one tracker (so one module). A `serve` process started before insmod
 // (probes go into running processes) and a fresh one each run ITERATIONS iterations; pairs
 // and keys must be what the workload's header promises, and what live eBPF gives on the
 // host for the same binary and sequence. After rmmod the running process goes on with its
@@ -61,6 +62,7 @@ track twosites: usdt:${P}:tick(arg0) -> usdt:${P}:tick(arg0) > 1ns
 track lib: usdt:${P}:guarded(arg0) -> usdt:${P}:ltshlib:call(arg0) > 1ns
 track greet: uprobe:${P}:lt_greet($tid) where str(arg0) == "ltsh"
         -> uretprobe:${P}:lt_greet($tid) where retval == 4 > 1ns
+track mixed: usdt:${P}:work__begin($pid) where comm == "ltusdt" -> sys_exit_getppid($pid) > 1ns
 `;
 }
 
@@ -98,6 +100,7 @@ export function statedOutcome(): Outcome {
       twosites: 3 * N,
       lib: all(N),
       greet: all(N),
+      mixed: all(N),
     },
     keys: {
       argv: sorted(repeat(2, (i) => i)),
@@ -244,6 +247,17 @@ export function checkUprobeRun(
         (h) => h.end !== null && h.end.tid !== h.begin.tid && h.end.pid === h.begin.pid,
       ),
     `${module.name}: every cookie pair begins in one thread and ends in another of the same process`,
+  );
+  const mixed = hits.filter((h) => h.tracker === "mixed");
+  report(
+    mixed.length > 0 &&
+      mixed.every(
+        (h) =>
+          h.begin.comm === "ltusdt" &&
+          h.key[0] === BigInt(h.begin.pid) &&
+          h.end?.probe === "syscalls:sys_exit_getppid",
+      ),
+    `${module.name}: a USDT begin ends at a tracepoint, keyed by $pid, filtered on comm`,
   );
   const output = run.phases.flatMap((p) => p.output).join("\n");
   const enabled = (output.match(/enabled=1 lib_enabled=1/g) ?? []).length;
