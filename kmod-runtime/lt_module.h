@@ -23,6 +23,10 @@
  *	};
  *	static struct lt_module_tracker *lt_trackers[] = { &lt_NAME_tracker };
  *	LT_MODULE(lt_trackers, lt_probes);
+ *
+ * With user-space probes (a table of struct lt_uprobe, lt_uprobe.h):
+ * LT_MODULE_UPROBES(lt_trackers, lt_uprobes) when there is no tracepoint,
+ * else LT_MODULE_MIXED(lt_trackers, lt_probes, lt_uprobes).
  */
 #ifndef LT_MODULE_H
 #define LT_MODULE_H
