@@ -162,39 +162,50 @@ export function uprobeScript(binary: string): string {
   ].join("\n");
 }
 
+/** The eBPF run on the host: its outcome, why it cannot run here, or how it failed. */
+export type EbpfReference = { outcome: Outcome } | { skipped: string } | { failed: string };
+
 /**
  * The same program live on the host's eBPF backend, on the same binary and sequence (a
- * serve process started first, then a fresh one); null with the reason when it cannot run.
+ * serve process started first, then a fresh one).
  */
-export async function ebpfOutcome(plan: FilePlan, binary: string): Promise<Outcome | string> {
+export async function ebpfReference(plan: FilePlan, binary: string): Promise<EbpfReference> {
   const perms = checkLivePermissions();
-  if (!perms.ok) return `no live eBPF on this host: ${perms.message}`;
+  if (!perms.ok) return { skipped: `no live eBPF on this host: ${perms.message}` };
   const serve = spawn(binary, ["serve"], { stdio: ["pipe", "pipe", "ignore"] });
   let output = "";
   serve.stdout.on("data", (c) => {
     output += c;
   });
   const lines = (n: number) =>
-    new Promise<void>((resolve) => {
-      const poll = () => (output.split("\n").length > n ? resolve() : setTimeout(poll, 20));
+    new Promise<void>((resolve, reject) => {
+      const until = Date.now() + 30_000;
+      const poll = () => {
+        if (output.split("\n").length > n) resolve();
+        else if (Date.now() > until) reject(new Error(`${binary} serve printed: ${output}`));
+        else setTimeout(poll, 20);
+      };
       poll();
     });
-  await lines(1);
   const hits: HitRecord[] = [];
   const session = LiveSession.open({
     options: plan.options,
     listener: { hit: (h) => hits.push(h), warning: () => {} },
   });
   try {
+    await lines(1);
     for (const t of plan.trackers) await session.add(t);
     serve.stdin.write(`${N}\n`);
     await lines(2);
     await promisify(execFile)(binary, [String(N)]);
+    const summaries = await session.close();
+    return { outcome: outcomeOf(hits, summaries, Object.keys(statedOutcome().keys)) };
+  } catch (error) {
+    await session.close().catch(() => {});
+    return { failed: (error as Error).message };
   } finally {
     serve.stdin.end();
   }
-  const summaries = await session.close();
-  return outcomeOf(hits, summaries, Object.keys(statedOutcome().keys));
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -205,7 +216,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 export function checkUprobeRun(
   console: string,
   module: BuiltModule,
-  ebpf: Outcome | string,
+  ebpf: EbpfReference,
   report: Report,
 ): void {
   const run = parseModuleRun(console, module.name, module.plan.trackers);
@@ -272,13 +283,18 @@ export function checkUprobeRun(
     after.includes("iterations=1 ") && after.includes("enabled=0 lib_enabled=0") && exit === "0",
     `${module.name}: after rmmod the running process goes on, semaphores lowered, exit ${exit}: ${after}`,
   );
-  if (typeof ebpf === "string") {
-    process.stdout.write(`     (no eBPF comparison: ${ebpf})\n`);
+  if ("skipped" in ebpf) {
+    process.stdout.write(`     (no eBPF comparison: ${ebpf.skipped})\n`);
     return;
   }
+  const same = "outcome" in ebpf && sameJson(got, ebpf.outcome);
   report(
-    sameJson(got, ebpf),
+    same,
     `${module.name}: the same pairs and keys as live eBPF on the host, same binary and sequence`,
-    sameJson(got, ebpf) ? [] : [`kmod ${JSON.stringify(got)}`, `eBPF ${JSON.stringify(ebpf)}`],
+    "failed" in ebpf
+      ? [`the eBPF run failed: ${ebpf.failed}`]
+      : same
+        ? []
+        : [`kmod ${JSON.stringify(got)}`, `eBPF ${JSON.stringify(ebpf.outcome)}`],
   );
 }
