@@ -26,6 +26,7 @@ import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import {
   type KmodHost,
   kmodUnavailableReason,
+  moduleLog,
   removeStaleBuildDirs,
 } from "../../src/session/kmod-host.ts";
 import { reportSkip, TRACEFS, tracefsSkipReason } from "../snapshot/support.ts";
@@ -226,6 +227,19 @@ track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us then snap
     rmSync(root, { recursive: true, force: true });
   });
 } else reportSkip("kmod snapshot", noTracefs);
+
+test("a failed insmod says what the module logged then, not older lines or other modules'", () => {
+  const dmesg = [
+    "[  10.000000] lt_x: cannot find /old/app: -2",
+    "[  12.500000] lt_y: cannot find /usr/bin/other: -2",
+    "[  12.500001] lt_x: cannot find /usr/bin/app: -2",
+    "[  12.600000] lt_x: something else",
+  ].join("\n");
+  assert.equal(moduleLog(dmesg, "lt_x", 12.5), [
+    "lt_x: cannot find /usr/bin/app: -2",
+    "lt_x: something else",
+  ]);
+});
 
 test("a module already in the kernel is refused before building, naming the rmmod", async () => {
   const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));

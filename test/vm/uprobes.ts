@@ -139,6 +139,9 @@ export function uprobeScript(binary: string): string {
     `w=0; while [ "$(grep -c iterations /tmp/ltusdt.out)" -lt ${n} ] && [ $w -lt 300 ]; do sleep 0.1; w=$((w + 1)); done`;
   return [
     `echo "@@ltsh module ${m}"`,
+    // Before the file is there: init fails after its tracepoint probe, and undoes it all.
+    `insmod /lib/ltsh/${m}.ko; echo "@@ltsh uprobes missing rc=$? loaded=$(grep -c "^${m} " /proc/modules)"`,
+    `dmesg | grep "${m}: " | sed "s/^/@@ltsh uprobes log /"`,
     `mkdir -p ${dirname(binary)} && cp /bin/ltusdt ${binary}`,
     "mkfifo /tmp/ltusdt.in",
     `${binary} serve < /tmp/ltusdt.in > /tmp/ltusdt.out & S=$!`,
@@ -208,6 +211,11 @@ export async function ebpfReference(plan: FilePlan, binary: string): Promise<Ebp
   }
 }
 
+/** The file the module probes: the one path of its plan's user-space probes. */
+function binaryOf(module: BuiltModule): string {
+  return module.plan.trackers[0].begins[0].probe.user?.path ?? "?";
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -235,6 +243,18 @@ export function checkUprobeRun(
     const paired = hits.filter((h) => h.tracker === s.tracker).map((h) => h.latency_ns);
     problems.push(...latencySumProblems(s, paired).map((p) => `${s.tracker}: ${p}`));
   }
+  const missing = /^@@ltsh uprobes missing rc=(\d+) loaded=(\d+)/m.exec(console);
+  const log = [...console.matchAll(/^@@ltsh uprobes log (.*)$/gm)].map((l) => l[1]);
+  const failedCleanly =
+    missing !== null &&
+    missing[1] !== "0" &&
+    missing[2] === "0" &&
+    log.some((l) => l.endsWith(`cannot find ${binaryOf(module)}: -2`));
+  report(
+    failedCleanly,
+    `${module.name}: insmod before the probed file exists fails, says why, leaves nothing loaded`,
+    failedCleanly ? [] : [missing?.[0] ?? "no report", ...log],
+  );
   report(
     problems.length === 0,
     `${module.name}: insmod, ${records} hits read, stop, stats, rmmod (${run.stats.length} trackers)`,
