@@ -192,7 +192,7 @@ function trackerSection(t: TrackerModel): string {
   return [header, keyStruct(t), trackerState(t), ...probes, ...userProbes].join("\n\n");
 }
 
-/** The descriptor lt_module.c reads: every probe function, every tracker. */
+/** The descriptor lt_module.c reads: every probe function and user-space site, every tracker. */
 function moduleTables(model: ModuleModel): string {
   const rows = model.trackers.flatMap((t) =>
     t.probes.map((p) => wrapCall("LT_PROBE", [p.tracepoint.name, probeName(t, p)], ",", "\t")),
