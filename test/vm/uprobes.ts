@@ -66,7 +66,7 @@ track mixed: usdt:${P}:work__begin($pid) where comm == "ltusdt" -> sys_exit_getp
 `;
 }
 
-/** Writes the program beside the binary's directory; returns the .lt path. */
+/** Writes the program for `binary` into `work` as uprobes.lt (module lt_uprobes); its path. */
 export function writeUprobeProgram(work: string, binary: string): string {
   const file = join(work, "uprobes.lt");
   writeFileSync(file, uprobeProgram(binary));
