@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { lineWidth } from "../../src/compiler/kmod/c-layout.ts";
 import {
   generateModule,
   KmodDiagnosticsError,
@@ -106,11 +107,17 @@ if (skip !== null) console.log(`  skip kmod/uprobe workload tests: ${skip}`);
 const w = skip === null ? buildWorkload() : null;
 const P = w?.pie ?? "";
 
+/** Cut to 32 characters in C identifiers; with long symbols, function names are cut too. */
+const LONG = "a_tracker_with_a_name_long_enough_to_be_cut";
+
 function program(): string {
   return `track ret: uprobe:${P}:lt_add($tid) where arg1 == 100 -> uretprobe:${P}:lt_add($tid) where retval == 105
 track guarded: usdt:${P}:guarded(arg0) -> usdt:${P}:tick(arg0)
 track greet: uprobe:${P}:lt_greet($tid) where str(arg0) == "ltsh" -> uretprobe:${P}:lt_greet($tid)
 track mixed: usdt:${P}:work__begin($pid) -> sys_exit_getppid($pid) > 1us
+track ${LONG}: { uprobe:libc:__file_change_detection_for_path($tid)
+    | uprobe:libc:__file_change_detection_for_stat($tid) }
+    -> uretprobe:libc:__file_change_detection_for_path($tid)
 `;
 }
 
@@ -176,6 +183,13 @@ if (w) {
     assert.is(c.match(/LT_UPROBE\(/g)?.length, 1);
     const body = c.slice(c.indexOf("lt_same_on_uprobe_lt_add("));
     assert.ok(body.indexOf("lt_event_out(") < body.indexOf("lt_event_in("));
+  });
+
+  test("long tracker and symbol names: distinct functions, lines within 100 columns", () => {
+    const heads = [...source.matchAll(/^static int (lt_a_tracker\w+)\(/gm)].map((m) => m[1]);
+    assert.is(new Set(heads).size, 3, heads.join(" "));
+    const long = source.split("\n").filter((l) => lineWidth(l) > 100);
+    assert.equal(long, []);
   });
 
   test("str() as a key is refused at the str(), saying why", () => {
