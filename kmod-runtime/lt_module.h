@@ -6,7 +6,7 @@
  * holds only what differs: key structs, probe functions and the tables
  * below. Kbuild links both with the runtime:
  *
- *	MOD-y := MOD_main.o lt_module.o $(LT_RUNTIME_OBJS)
+ *	MOD-y := MOD_main.o lt_module.o lt_uprobe.o $(LT_RUNTIME_OBJS)
  *
  * The generated file provides, for each tracker:
  *
@@ -23,6 +23,10 @@
  *	};
  *	static struct lt_module_tracker *lt_trackers[] = { &lt_NAME_tracker };
  *	LT_MODULE(lt_trackers, lt_probes);
+ *
+ * With user-space probes (a table of struct lt_uprobe, lt_uprobe.h):
+ * LT_MODULE_UPROBES(lt_trackers, lt_uprobes) when there is no tracepoint,
+ * else LT_MODULE_MIXED(lt_trackers, lt_probes, lt_uprobes).
  */
 #ifndef LT_MODULE_H
 #define LT_MODULE_H
@@ -33,6 +37,7 @@
 #include "lt_tracker.h"
 
 struct tracepoint;
+struct lt_uprobe;
 
 /**
  * struct lt_module_tracker - one tracker of a generated module
@@ -73,12 +78,17 @@ struct lt_module_probe {
  * @nr_trackers: entries in @trackers (1..LT_OUTPUT_TRACKERS_MAX)
  * @probes: its probe functions, registered in this order at init
  * @nr_probes: entries in @probes
+ * @uprobes: its user-space probe sites (lt_uprobe.h), registered after
+ *	@probes
+ * @nr_uprobes: entries in @uprobes
  */
 struct lt_module {
 	struct lt_module_tracker **trackers;
 	unsigned int nr_trackers;
 	struct lt_module_probe *probes;
 	unsigned int nr_probes;
+	struct lt_uprobe *uprobes;
+	unsigned int nr_uprobes;
 };
 
 /* Defined by the generated file (LT_MODULE()), read by lt_module.c. */
@@ -90,6 +100,26 @@ extern const struct lt_module lt_module;
 		.nr_trackers = ARRAY_SIZE(tracker_table),	\
 		.probes = probe_table,				\
 		.nr_probes = ARRAY_SIZE(probe_table),		\
+	}
+
+/* Trackers on user-space probes only (uprobe:, uretprobe:, usdt:). */
+#define LT_MODULE_UPROBES(tracker_table, uprobe_table)		\
+	const struct lt_module lt_module = {			\
+		.trackers = tracker_table,			\
+		.nr_trackers = ARRAY_SIZE(tracker_table),	\
+		.uprobes = uprobe_table,			\
+		.nr_uprobes = ARRAY_SIZE(uprobe_table),		\
+	}
+
+/* Trackers on both tracepoints and user-space probes. */
+#define LT_MODULE_MIXED(tracker_table, probe_table, uprobe_table)	\
+	const struct lt_module lt_module = {			\
+		.trackers = tracker_table,			\
+		.nr_trackers = ARRAY_SIZE(tracker_table),	\
+		.probes = probe_table,				\
+		.nr_probes = ARRAY_SIZE(probe_table),		\
+		.uprobes = uprobe_table,			\
+		.nr_uprobes = ARRAY_SIZE(uprobe_table),		\
 	}
 
 #define LT_PROBE(tracepoint_name, probe_func)			\

@@ -14,16 +14,16 @@ interface BackendCapabilities {
   /** The most steps a chain may have; 0: no chains on this backend yet. */
   maxChainSteps: number;
   cancel: boolean;
-  /** uprobe:, uretprobe:, usdt: probes. */
-  userProbes: boolean;
+  /** uprobe:, uretprobe:, usdt: probes as a chain's steps (plain trackers take them everywhere). */
+  userProbesInChains: boolean;
 }
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
-  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
+  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbesInChains: true },
+  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbesInChains: true },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
-  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
-  kmod: { maxChainSteps: 0, cancel: true, userProbes: false },
+  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbesInChains: true },
+  kmod: { maxChainSteps: 0, cancel: true, userProbesInChains: false },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -83,31 +83,28 @@ export function checkBackend(
       [`${NAMES[backend as BackendName]} has no cancel yet`],
     );
   }
-  if (!caps.userProbes) refuseUserProbes(tracker, backend as BackendName, context);
+  if (chain && !caps.userProbesInChains) {
+    refuseUserProbesInChain(tracker, backend as BackendName, context);
+  }
   return context.diagnostics.length === errors;
 }
 
-/** One error, at the tracker's first user-space probe. */
-function refuseUserProbes(
+/** One error, at the chain's first user-space step. */
+function refuseUserProbesInChain(
   tracker: CheckedTrack,
   backend: BackendName,
   context: CheckContext,
 ): void {
-  const sides = [
-    ...tracker.begins,
-    ...tracker.ends,
-    ...tracker.cancels,
-    ...(tracker.chain?.steps.map((step) => step.side) ?? []),
-  ];
+  const sides = [...(tracker.chain?.steps.map((step) => step.side) ?? []), ...tracker.cancels];
   const user = sides.find((side) => side.probe.user !== undefined);
   if (user === undefined) return;
   report(
     context,
-    "backend-user-probe",
-    `${NAMES[backend]} does not run user-space probes yet`,
+    "chain-user-probe",
+    `${NAMES[backend]} does not run user-space probes as a chain's steps yet`,
     user.range,
     [
-      "run it on the live eBPF backend (the default), or record and replay it: ltsh record --for-file FILE.lt",
+      "run the chain on the live eBPF backend (the default) or replay it (ltsh record --for-file FILE.lt); a plain tracker takes user-space probes on every backend",
     ],
   );
 }

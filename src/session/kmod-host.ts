@@ -98,6 +98,32 @@ export interface KmodHost {
   cache: { dir: string; headers: string } | null;
 }
 
+/** Seconds since boot, as the kernel log stamps its lines. */
+function uptimeSeconds(): number {
+  try {
+    return Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * What module `name` logged since `since` (seconds since boot) in `dmesg`'s output
+ * ("lt_x: cannot find /usr/bin/app: -2"): why its init failed, which insmod's own message
+ * ("No such file or directory") does not say.
+ */
+export function moduleLog(dmesg: string, name: string, since: number): string[] {
+  return dmesg.split("\n").flatMap((line) => {
+    const stamped = /^\[\s*([\d.]+)\]\s*(.*)$/.exec(line);
+    const recent = stamped !== null && Number(stamped[1]) >= since - 0.01;
+    return recent && stamped[2].startsWith(`${name}: `) ? [stamped[2]] : [];
+  });
+}
+
+function kernelLog(): string {
+  return spawnSync("dmesg", [], { encoding: "utf8", timeout: 10_000 }).stdout ?? "";
+}
+
 /** Identity of a headers tree: a rebuilt or reinstalled one gets new mtimes. */
 function headersIdentity(headers: string): string {
   return [".config", "Module.symvers", "Makefile"]
@@ -122,9 +148,11 @@ export function systemHost(kernelRelease = release()): KmodHost {
         BUILD_TIMEOUT_MS,
       ),
     insert(ko) {
+      const since = uptimeSeconds();
       const inserted = spawnSync("insmod", [ko], { encoding: "utf8", timeout: 60_000 });
       if (inserted.status === 0) return null;
-      return inserted.stderr?.trim() || inserted.error?.message || `exit ${inserted.status}`;
+      const why = inserted.stderr?.trim() || inserted.error?.message || `exit ${inserted.status}`;
+      return [why, ...moduleLog(kernelLog(), basename(ko, ".ko"), since)].join("\n");
     },
     isLoaded: (name) => existsSync(`/sys/module/${name}`),
     stop(name) {

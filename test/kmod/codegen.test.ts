@@ -111,7 +111,10 @@ test("the generated file holds only the trackers; lt_module.c, linked by Kbuild,
   for (const glue of ["module_init", "MODULE_LICENSE", "tracepoint_probe_register", "@MOD@"]) {
     assert.not.match(c, glue);
   }
-  assert.match(module.files.Kbuild, "lt_net-y := lt_net_main.o lt_module.o $(LT_RUNTIME_OBJS)");
+  assert.match(
+    module.files.Kbuild,
+    "lt_net-y := lt_net_main.o lt_module.o lt_uprobe.o $(LT_RUNTIME_OBJS)",
+  );
 });
 
 /** The #include lines of a generated module. */

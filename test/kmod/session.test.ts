@@ -26,9 +26,11 @@ import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import {
   type KmodHost,
   kmodUnavailableReason,
+  moduleLog,
   removeStaleBuildDirs,
 } from "../../src/session/kmod-host.ts";
 import { reportSkip, TRACEFS, tracefsSkipReason } from "../snapshot/support.ts";
+import { buildWorkload, workloadSkipReason } from "../uprobe/workload.ts";
 import { planOf } from "./support.ts";
 
 const TRACEFS_INSTANCES = join(TRACEFS, "instances");
@@ -226,6 +228,48 @@ track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us then snap
     rmSync(root, { recursive: true, force: true });
   });
 } else reportSkip("kmod snapshot", noTracefs);
+
+const usdtSkip = workloadSkipReason();
+if (usdtSkip === null) {
+  test("user-space probes: the module's C has their sites; hits name the probes", async () => {
+    const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));
+    const calls: string[] = [];
+    const hits: HitRecord[] = [];
+    const P = buildWorkload().pie;
+    const text = `track wakeup: usdt:${P}:work__begin(arg0) -> usdt:${P}:work__end(arg0) > 200us`;
+    const plan = planOf(text).trackers[0];
+    const host = fakeHost(root, calls);
+    let source = "";
+    const build = host.build;
+    host.build = async (dir) => {
+      source = readFileSync(join(dir, "lt_wakeup_main.c"), "utf8");
+      return build(dir);
+    };
+    const session = new KmodSession({ hit: (h) => hits.push(h), warning() {} }, {}, host);
+    await session.add(plan);
+    await session.close();
+    assert.is(source.match(/LT_UPROBE\("/g)?.length, 2);
+    assert.equal(
+      hits.map((h) => [h.begin.probe, h.end?.probe]),
+      Array(2).fill([`usdt:${P}:ltsh:work__begin`, `usdt:${P}:ltsh:work__end`]),
+    );
+    assert.equal(calls, ["build", "insmod lt_wakeup", "stop lt_wakeup", "rmmod lt_wakeup"]);
+    rmSync(root, { recursive: true, force: true });
+  });
+} else reportSkip("kmod user-space probes session", usdtSkip);
+
+test("a failed insmod says what the module logged then, not older lines or other modules'", () => {
+  const dmesg = [
+    "[  10.000000] lt_x: cannot find /old/app: -2",
+    "[  12.500000] lt_y: cannot find /usr/bin/other: -2",
+    "[  12.500001] lt_x: cannot find /usr/bin/app: -2",
+    "[  12.600000] lt_x: something else",
+  ].join("\n");
+  assert.equal(moduleLog(dmesg, "lt_x", 12.5), [
+    "lt_x: cannot find /usr/bin/app: -2",
+    "lt_x: something else",
+  ]);
+});
 
 test("a module already in the kernel is refused before building, naming the rmmod", async () => {
   const root = mkdtempSync(join(tmpdir(), "ltsh-kmod-session-test-"));

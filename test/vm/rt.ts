@@ -1,8 +1,9 @@
 // test:vm's PREEMPT_RT part (issue #10): Debian's linux-image-rt-amd64, booted once, with
 // modules built against linux-headers-rt-amd64 of the same release. In that one guest: the
 // irq module's scenario, `ltsh run --target kmod` (its module built on the host into a build
-// cache the guest shares, so the guest does not compile under TCG), and a live eBPF run;
-// then that the kernel is PREEMPT_RT and the virtio IRQs the module saw run in irq/N threads.
+// cache the guest shares, so the guest does not compile under TCG), a live eBPF run, and
+// `ltsh run --target kmod` on user-space probes (uprobes-session.ts); then that the kernel
+// is PREEMPT_RT and the virtio IRQs the module saw run in irq/N threads.
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,11 +16,10 @@ import {
 } from "../../scripts/vm/initramfs.ts";
 import { bootVm } from "../../scripts/vm/qemu.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
-import { KmodSession } from "../../src/session/kmod.ts";
-import { systemHost } from "../../src/session/kmod-host.ts";
 import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
 import { checkModuleRun, FACTS_SCRIPT, guestFacts, type Report } from "./module-check.ts";
+import { prebuildSessionModules } from "./prebuild.ts";
 import { checkForRun, guestUserspace } from "./run-session.ts";
 import { SCENARIOS, scenarioScript } from "./scenarios.ts";
 import {
@@ -29,32 +29,13 @@ import {
   SLOT_BYTES,
   sessionScript,
 } from "./session.ts";
+import { prepareUprobeSession } from "./uprobes-session.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const KMOD_RUN: SessionRun = { name: "rtkmod", example: "wakeup", end: "for" };
 const EBPF_RUN: SessionRun = { name: "rtebpf", example: "wakeup", end: "for" };
 /** A ceiling for a hang of one run in the RT guest (ltsh's start-up under TCG included). */
 const RUN_LIMIT_S = 600;
-
-/**
- * Builds the module `ltsh run examples/EXAMPLE.lt --target kmod` needs, as the session
- * does, into `cacheHome` (the guest's XDG_CACHE_HOME). Null when cached; else why not.
- */
-async function prebuildSessionModule(release: string, cacheHome: string, example: string) {
-  const { plan } = compileFile(join(EXAMPLES, `${example}.lt`), { backend: "kmod" });
-  if (!plan) return `examples/${example}.lt does not compile`;
-  const host = systemHost(release);
-  if (!host.cache) return "no cache";
-  const cache = { dir: join(cacheHome, "ltsh", "kmod", release), headers: host.cache.headers };
-  const listener = { hit: () => {}, warning: () => {} };
-  const session = new KmodSession(listener, plan.options, { ...host, cache });
-  try {
-    const artifact = await session.compile(plan.trackers[0]);
-    return artifact.buildDir === null ? null : "built but not cached";
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
 
 /** The eBPF run: like sessionScript's runs (same marks, its slot on the disk), no module. */
 function ebpfScript(run: SessionRun, slot: number, repo: string, fromSources: boolean): string {
@@ -95,12 +76,22 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   );
   for (const f of failed) rt(false, `build ${f.example.replace(/^.*\//, "")}`, [f.reason]);
   const cacheHome = join(work, "rt-cache");
-  const prebuilt = await prebuildSessionModule(kernel.release, cacheHome, KMOD_RUN.example);
+  const prebuilt = await prebuildSessionModules(
+    kernel.release,
+    cacheHome,
+    join(EXAMPLES, `${KMOD_RUN.example}.lt`),
+  );
   rt(prebuilt === null, `lt_${KMOD_RUN.example} prebuilt into the guest's build cache`, [
     ...(prebuilt ? [prebuilt] : []),
   ]);
   process.stdout.write(`RT modules built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  const root = await guestUserspace([cacheHome]);
+  // User-space probes through ltsh itself, modules from the same cache (uprobes-session.ts).
+  const uprobes = await prepareUprobeSession(work, kernel.release, cacheHome);
+  rt(typeof uprobes !== "string", "uprobe session modules prebuilt into the guest's build cache", [
+    ...(typeof uprobes === "string" ? [uprobes] : []),
+  ]);
+  const uprobeShares = typeof uprobes === "string" ? [] : uprobes.shares;
+  const root = await guestUserspace([cacheHome, ...uprobeShares]);
   const script = [
     'echo "@@ltsh vda-dev $(cat /sys/block/vda/dev)"',
     'echo "@@ltsh kernel-version $(uname -v)"',
@@ -111,6 +102,9 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     "mount -t tracefs nodev /newroot/sys/kernel/tracing",
     sessionScript([KMOD_RUN], root.repo, root.fromSources, [`XDG_CACHE_HOME=${cacheHome}`]),
     ebpfScript(EBPF_RUN, 1, root.repo, root.fromSources),
+    ...(typeof uprobes === "string"
+      ? []
+      : [uprobes.script(root.repo, root.fromSources, cacheHome, 2)]),
   ].join("\n");
   const initrd = buildInitramfs({
     kernel,
@@ -125,10 +119,10 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     memoryMiB: 2048,
     // One vCPU, as run-session.ts says why (TCG and static-call patching).
     cpus: 1,
-    diskMiB: (2 * SLOT_BYTES) >> 20,
+    diskMiB: (3 * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
-    timeoutMs: (2 * RUN_LIMIT_S + 120) * 1000,
+    timeoutMs: (3 * RUN_LIMIT_S + 120) * 1000,
   });
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) writeFileSync(`${keep}.rt`, boot.console);
@@ -163,6 +157,7 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   );
   checkForRun(kmod, sleeper ? Number(sleeper[1]) : null, rt);
   checkEbpfRun(ebpf, rt);
+  if (typeof uprobes !== "string") uprobes.check(boot.console, boot.disk ?? Buffer.alloc(0), 2, rt);
 }
 
 /**

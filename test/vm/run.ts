@@ -1,7 +1,9 @@
 // `npm run test:vm`: every example compiled to a kernel module, built against Debian's
 // headers, then inserted, exercised, read and removed in Debian's kernel under QEMU; then
 // `ltsh run --target kmod` itself in that kernel (run-session.ts); then the PREEMPT_RT guest
-// (rt.ts). `--rt`: the PREEMPT_RT guest alone (`npm run test:vm:rt`).
+// (rt.ts). `--rt`: the PREEMPT_RT guest alone (`npm run test:vm:rt`). `--only A,B`: those
+// scenarios of the generic guest alone (example names, or `uprobes`: ./uprobes.ts), no
+// session or RT guest: for iterating on one.
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure, 0 with
 // "skipped" only when QEMU or the kernel image/headers are missing.
 
@@ -16,12 +18,23 @@ import { checkModuleRun, FACTS_SCRIPT, guestFacts } from "./module-check.ts";
 import { runRtTests } from "./rt.ts";
 import { runSessionTests } from "./run-session.ts";
 import { SCENARIOS, scenarioScript } from "./scenarios.ts";
+import {
+  buildStaticWorkload,
+  checkUprobeRun,
+  ebpfReference,
+  UPROBE_MODULE,
+  uprobeScript,
+  writeUprobeProgram,
+} from "./uprobes.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const PROGRAMS = fileURLToPath(new URL("./programs/", import.meta.url));
 const started = Date.now();
 let passed = 0;
 let failed = 0;
+const onlyArg = process.argv.indexOf("--only");
+const only = onlyArg > 0 ? new Set(process.argv[onlyArg + 1]?.split(",")) : null;
+const selected = (name: string) => only === null || only.has(name);
 
 function report(ok: boolean, name: string, details: string[] = []): void {
   if (ok) passed++;
@@ -36,12 +49,15 @@ async function genericTests(work: string): Promise<void> {
   if (typeof kernel === "string") throw new Skipped(kernel);
   process.stdout.write(`guest kernel ${kernel.release}, headers ${kernel.headers}\n`);
   {
+    const scenarios = SCENARIOS.filter((s) => selected(s.example));
     const examples = readdirSync(EXAMPLES)
-      .filter((f) => f.endsWith(".lt"))
+      .filter((f) => f.endsWith(".lt") && (only === null || only.has(f.slice(0, -3))))
       .sort();
-    const programs = SCENARIOS.filter((s) => s.program).map((s) =>
-      join(PROGRAMS, `${s.example}.lt`),
-    );
+    const programs = scenarios
+      .filter((s) => s.program)
+      .map((s) => join(PROGRAMS, `${s.example}.lt`));
+    const usdt = selected("uprobes") ? staticWorkload(join(work, "guest")) : null;
+    if (usdt) programs.push(writeUprobeProgram(work, usdt));
     const { built, failed: buildFailures } = await buildModules(
       [...examples.map((f) => join(EXAMPLES, f)), ...programs],
       join(work, "modules"),
@@ -53,23 +69,29 @@ async function genericTests(work: string): Promise<void> {
       report(false, `build ${f.example.replace(/^.*\//, "")}`, [f.reason]);
     process.stdout.write(`modules built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
-    const runnable = SCENARIOS.flatMap((s) => {
+    const runnable = scenarios.flatMap((s) => {
       const m = built.find((b) => b.name === `lt_${s.example}`);
       return m ? [{ scenario: s, module: m }] : [];
     });
-    for (const s of SCENARIOS) {
+    const uprobes = built.find((b) => b.name === UPROBE_MODULE);
+    const ebpf = usdt && uprobes ? await ebpfReference(uprobes.plan, usdt) : null;
+    for (const s of scenarios) {
       if (!s.program && !examples.includes(`${s.example}.lt`))
         report(false, `example ${s.example}.lt exists`);
     }
     const script = [
       'echo "@@ltsh vda-dev $(cat /sys/block/vda/dev)"',
       ...runnable.map(({ scenario, module }) => scenarioScript(scenario, module.name)),
+      ...(usdt && uprobes ? [uprobeScript(usdt)] : []),
       ...FACTS_SCRIPT,
     ].join("\n");
     const initrd = buildInitramfs({
       kernel,
-      modules: runnable.map((r) => r.module.ko),
-      programs: buildGuestPrograms(join(work, "guest")),
+      modules: [...runnable.map((r) => r.module.ko), ...(uprobes ? [uprobes.ko] : [])],
+      programs: {
+        ...buildGuestPrograms(join(work, "guest")),
+        ...(usdt ? { ltusdt: usdt } : {}),
+      },
       script,
     });
     const boot = await bootVm({ vmlinuz: kernel.vmlinuz, initrd, diskMiB: 8, timeoutMs: 150_000 });
@@ -90,11 +112,23 @@ async function genericTests(work: string): Promise<void> {
     for (const { scenario, module } of runnable) {
       checkModuleRun(boot, scenario, module, facts, report);
     }
-    await runSessionTests(kernel, work, report);
+    if (uprobes && ebpf) checkUprobeRun(boot.console, uprobes, ebpf, report);
+    if (only === null) await runSessionTests(kernel, work, report);
   }
 }
 
 class Skipped extends Error {}
+
+/** The static USDT workload for the uprobes scenario; null (a failure) when gcc cannot. */
+function staticWorkload(dir: string): string | null {
+  try {
+    return buildStaticWorkload(dir);
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? "";
+    report(false, "build the static USDT workload (gcc, sys/sdt.h)", [stderr || String(error)]);
+    return null;
+  }
+}
 
 async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), "ltsh-test-vm-"));
@@ -102,7 +136,7 @@ async function main(): Promise<number> {
     if (!qemuBinary())
       throw new Skipped("qemu-system-x86_64 not installed (apt-get install qemu-system-x86)");
     if (!process.argv.includes("--rt")) await genericTests(work);
-    await runRtTests(work, report);
+    if (only === null) await runRtTests(work, report);
   } catch (error) {
     if (!(error instanceof Skipped)) throw error;
     process.stdout.write(`test:vm skipped: ${error.message}\n0 passed, 0 failed (skipped)\n`);

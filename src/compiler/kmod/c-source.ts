@@ -5,6 +5,7 @@
 
 import { hasAction } from "../actions.ts";
 import { commentLines, ifLine, wrapCall } from "./c-layout.ts";
+import { uprobeRows, userProbeFunction } from "./c-uprobe.ts";
 import { stringLiteral } from "./expr.ts";
 import {
   cType,
@@ -96,7 +97,18 @@ function probeHead(t: TrackerModel, p: ProbeFunction): string {
   return [`#ifdef LT_HAVE_${grown.flag}`, newer, "#else", head, "#endif"].join("\n");
 }
 
+/** What a probe function does at one event: its ends, then cancels, then begins. */
+export type ProbeSides = Pick<ProbeFunction, "ends" | "cancels" | "begins">;
+
 function probeFunction(t: TrackerModel, p: ProbeFunction): string {
+  return `${probeHead(t, p)}\n{\n${probeBody(t, p)}\n}`;
+}
+
+/**
+ * A probe function's locals and blocks, between its braces; `done` leaves it early (a
+ * uprobe consumer returns 0).
+ */
+export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): string {
   const manyEnds = p.ends.length > 1;
   const pairedFlag = manyEnds && p.begins.length > 0;
   const locals = [
@@ -105,19 +117,20 @@ function probeFunction(t: TrackerModel, p: ProbeFunction): string {
     "\tstruct lt_ctx ctx;",
   ];
   const sides = [...p.ends, ...p.cancels, ...p.begins];
+  locals.push(...new Set(sides.flatMap((s) => s.locals.map((l) => `\t${l}`))));
   if (sides.some((s) => s.usesArgs)) locals.push("\tunsigned long args[6];");
   if (pairedFlag) locals.push("\tbool paired = false;");
   const blocks: string[][] = [];
   const hoisted = sides.every((s) => s.mapping.condition?.startsWith(COMPAT));
   if (hoisted) {
-    blocks.push(["\tif (in_compat_syscall())", "\t\treturn;"]);
+    blocks.push(["\tif (in_compat_syscall())", `\t\t${done}`]);
   }
   p.ends.forEach((code, i) => {
     const last = i === p.ends.length - 1;
     const out = "lt_event_out(tracker, &key, &ctx)";
     let call = [`${out};`];
     if (pairedFlag) call = [`paired = !${out};`];
-    else if (manyEnds && !last) call = [`if (!${out})`, "\treturn;"];
+    else if (manyEnds && !last) call = [`if (!${out})`, `\t${done}`];
     blocks.push(sideBlock(t, code, call, pairedFlag && i > 0 ? ["!paired"] : [], hoisted));
   });
   // Every cancel alternative runs, as in the replay reference: each forgets its own key.
@@ -128,11 +141,11 @@ function probeFunction(t: TrackerModel, p: ProbeFunction): string {
     const last = i === p.begins.length - 1;
     const call = ["lt_event_in(tracker, &key, &ctx);"];
     const guarded = code.filter !== null || code.mapping.condition !== undefined;
-    if (!last && guarded) call.push("return;");
+    if (!last && guarded) call.push(done);
     blocks.push(sideBlock(t, code, call, [], hoisted));
   });
   const body = blocks.map((b) => b.join("\n")).join("\n\n");
-  return `${probeHead(t, p)}\n{\n${locals.join("\n")}\n\n${body}\n}`;
+  return `${locals.join("\n")}\n\n${body}`;
 }
 
 function keyStruct(t: TrackerModel): string {
@@ -175,25 +188,38 @@ function trackerState(t: TrackerModel): string {
 function trackerSection(t: TrackerModel): string {
   const header = ["/*", ...sourceComment(t), " */"].join("\n");
   const probes = t.probes.map((p) => probeFunction(t, p));
-  return [header, keyStruct(t), trackerState(t), ...probes].join("\n\n");
+  const userProbes = t.userProbes.map((u) => userProbeFunction(t, u));
+  return [header, keyStruct(t), trackerState(t), ...probes, ...userProbes].join("\n\n");
 }
 
-/** The descriptor lt_module.c reads: every probe function, every tracker. */
+/** The descriptor lt_module.c reads: every probe function and user-space site, every tracker. */
 function moduleTables(model: ModuleModel): string {
   const rows = model.trackers.flatMap((t) =>
     t.probes.map((p) => wrapCall("LT_PROBE", [p.tracepoint.name, probeName(t, p)], ",", "\t")),
   );
   const trackers = model.trackers.map((t) => `\t&lt_${t.ident}_tracker,`);
+  const uprobes = uprobeRows(model);
+  const tables = [
+    ...(rows.length > 0
+      ? ["static struct lt_module_probe lt_probes[] = {", ...rows, "};", ""]
+      : []),
+    ...(uprobes.length > 0
+      ? ["static struct lt_uprobe lt_uprobes[] = {", ...uprobes, "};", ""]
+      : []),
+  ];
+  let descriptor = "LT_MODULE(lt_trackers, lt_probes);";
+  if (uprobes.length > 0)
+    descriptor =
+      rows.length > 0
+        ? "LT_MODULE_MIXED(lt_trackers, lt_probes, lt_uprobes);"
+        : "LT_MODULE_UPROBES(lt_trackers, lt_uprobes);";
   return [
-    "static struct lt_module_probe lt_probes[] = {",
-    ...rows,
-    "};",
-    "",
+    ...tables,
     "static struct lt_module_tracker *lt_trackers[] = {",
     ...trackers,
     "};",
     "",
-    "LT_MODULE(lt_trackers, lt_probes);",
+    descriptor,
   ].join("\n");
 }
 
@@ -219,6 +245,7 @@ function fileHeader(model: ModuleModel): string {
     ...includes(model),
     "",
     '#include "lt_module.h"',
+    ...(model.trackers.some((t) => t.userProbes.length > 0) ? ['#include "lt_uprobe.h"'] : []),
   ].join("\n");
 }
 

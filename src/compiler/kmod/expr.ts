@@ -1,8 +1,9 @@
-// Plan expressions (keys, filters) as C over a probe's TP_PROTO arguments, through the
-// field table of ./tracepoints.ts. Unsupported fields come back as problems, not C.
+// Plan expressions (keys, filters) as C over a probe's arguments, through a field table
+// (./tracepoints.ts for tracepoints, ./uprobe-fields.ts for user-space probes).
+// Unsupported fields come back as problems, not C.
 
 import type { BuiltinName, Expr, ValueType } from "../plan.ts";
-import type { EventMapping } from "./tracepoints.ts";
+import type { FieldMapping } from "./tracepoints.ts";
 
 export class UnsupportedExpr extends Error {
   constructor(
@@ -51,8 +52,10 @@ export class ExprTranslator {
   /** Headers the translated expressions need (builtins; the tracepoint's come with it). */
   readonly headers = new Set<string>();
   usesArgs = false;
+  /** Names of the fields the translated expressions read. */
+  readonly fieldsUsed = new Set<string>();
 
-  constructor(private readonly mapping: EventMapping) {}
+  constructor(private readonly mapping: FieldMapping) {}
 
   /** C for `expr`; `top` skips the outer parentheses of a binary expression. */
   translate(expr: Expr, top = true): string {
@@ -99,6 +102,7 @@ export class ExprTranslator {
       );
     }
     if (text.includes("args[")) this.usesArgs = true;
+    this.fieldsUsed.add(name);
     // A member chain, a call or a cast needs no parentheses; `nr_bytes >> 9` does.
     const atomic = /^(\([\w ]+\))?[\w.\->[\]]+(\(.*\))?$/.test(text) || /^\(.*\)$/.test(text);
     return atomic ? text : `(${text})`;

@@ -7,10 +7,13 @@ import type { FilePlan, ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
 import { cType, ExprTranslator, UnsupportedExpr } from "./expr.ts";
 import {
   type EventMapping,
+  type FieldMapping,
   findEventMapping,
   type KernelTracepoint,
   supportedEventNames,
 } from "./tracepoints.ts";
+import { userStringLocals } from "./uprobe-fields.ts";
+import { addUserSides, refuseStringKeys, type UserProbeFunction } from "./uprobe-model.ts";
 
 /** LT_KEY_MAX of kmod-runtime/lt_tracker.h. */
 export const KEY_MAX = 32;
@@ -31,11 +34,13 @@ export interface SideCode {
   side: "begin" | "end" | "cancel";
   /** Index among the tracker's alternatives of that side (lt_ctx.probe). */
   index: number;
-  mapping: EventMapping;
+  mapping: FieldMapping;
   /** One C expression per key member. */
   key: string[];
   filter: string | null;
   usesArgs: boolean;
+  /** Declarations the probe function needs for this side (a user string's buffer). */
+  locals: string[];
 }
 
 /** The probe function of one tracker on one kernel tracepoint. */
@@ -55,6 +60,8 @@ export interface TrackerModel {
   keyMembers: KeyMember[];
   keySize: number;
   probes: ProbeFunction[];
+  /** Its probe functions on user-space probe sites (./uprobe-model.ts). */
+  userProbes: UserProbeFunction[];
   /** What its probe functions include: the tracepoints' headers and the builtins'. */
   headers: Set<string>;
 }
@@ -96,18 +103,17 @@ function keyMembers(plan: TrackerPlan): KeyMember[] {
   });
 }
 
-function diag(code: string, message: string, range: SourceRange, notes?: string[]): Diagnostic {
+export function diag(
+  code: string,
+  message: string,
+  range: SourceRange,
+  notes?: string[],
+): Diagnostic {
   return { severity: "error", code, message, range, ...(notes ? { notes } : {}) };
 }
 
-function sideCode(
-  alt: ProbeSide,
-  side: SideCode["side"],
-  index: number,
-  members: KeyMember[],
-  headers: Set<string>,
-  diagnostics: Diagnostic[],
-): SideCode | null {
+/** The tracepoint mapping of a side, or null after saying the kmod target lacks it. */
+function tracepointMapping(alt: ProbeSide, diagnostics: Diagnostic[]): EventMapping | null {
   const nonCommon = alt.probe.fields.filter((f) => !f.common).map((f) => f.name);
   const mapping = findEventMapping(alt.probe.id, nonCommon);
   if (!mapping) {
@@ -119,8 +125,20 @@ function sideCode(
         [`supported: ${supportedEventNames().join(", ")}`],
       ),
     );
-    return null;
   }
+  return mapping ?? null;
+}
+
+/** One alternative's key and filter as C over `mapping`; null after a diagnostic. */
+export function sideCode(
+  alt: ProbeSide,
+  side: SideCode["side"],
+  index: number,
+  mapping: FieldMapping,
+  members: KeyMember[],
+  headers: Set<string>,
+  diagnostics: Diagnostic[],
+): SideCode | null {
   const translator = new ExprTranslator(mapping);
   try {
     const key = alt.key.map((expr, i) => {
@@ -132,8 +150,9 @@ function sideCode(
       return text;
     });
     const filter = alt.filter ? translator.translate(alt.filter) : null;
-    for (const h of [...mapping.tracepoint.headers, ...translator.headers]) headers.add(h);
-    return { side, index, mapping, key, filter, usesArgs: translator.usesArgs };
+    for (const h of translator.headers) headers.add(h);
+    const locals = userStringLocals(alt.probe, translator.fieldsUsed);
+    return { side, index, mapping, key, filter, usesArgs: translator.usesArgs, locals };
   } catch (error) {
     if (!(error instanceof UnsupportedExpr)) throw error;
     diagnostics.push(diag("kmod-unsupported-field", error.message, error.expr.range));
@@ -159,7 +178,9 @@ function trackerModel(
   }
   const members = keyMembers(plan);
   const keySize = members.reduce((sum, m) => sum + m.type.size, 0);
-  if (keySize > KEY_MAX || keySize === 0) {
+  // A str() key is too big too: said at the str(), with why.
+  const stringKey = refuseStringKeys(plan, diagnostics);
+  if (!stringKey && (keySize > KEY_MAX || keySize === 0)) {
     diagnostics.push(
       diag(
         "kmod-key-size",
@@ -176,10 +197,17 @@ function trackerModel(
     ...plan.ends.map((alt, i) => ["end", alt, i] as const),
     ...(plan.cancels ?? []).map((alt, i) => ["cancel", alt, i] as const),
   ];
+  const userProbes: UserProbeFunction[] = [];
   for (const [side, alt, i] of sides) {
-    const code = sideCode(alt, side, i, members, headers, diagnostics);
-    if (!code) continue;
-    const tp = code.mapping.tracepoint;
+    if (alt.probe.user) {
+      addUserSides(userProbes, { alt, side, index: i, members, headers, diagnostics });
+      continue;
+    }
+    const mapping = tracepointMapping(alt, diagnostics);
+    const code = mapping && sideCode(alt, side, i, mapping, members, headers, diagnostics);
+    if (!mapping || !code) continue;
+    for (const h of mapping.tracepoint.headers) headers.add(h);
+    const tp = mapping.tracepoint;
     let fn = byTracepoint.get(tp.name);
     if (!fn) {
       fn = { tracepoint: tp, ends: [], cancels: [], begins: [] };
@@ -189,7 +217,7 @@ function trackerModel(
   }
   if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
   const probes = [...byTracepoint.values()];
-  return { plan, index, ident, keyMembers: members, keySize, probes, headers };
+  return { plan, index, ident, keyMembers: members, keySize, probes, userProbes, headers };
 }
 
 /** The module for a program, or the diagnostics that say why there is none. */

@@ -22,14 +22,19 @@ export interface KernelTracepoint {
   grown?: { flag: string; header: string; pattern: string; proto: string; since: string };
 }
 
-/** How one .lt event ("sched:sched_wakeup", "syscalls:sys_enter_write") reads in C. */
-export interface EventMapping {
+/** How the fields of one event read in C, in the probe function that sees it. */
+export interface FieldMapping {
+  /** The event's plan id ("sched:sched_wakeup", "usdt:/bin/app:ltsh:tick"). */
   id: string;
-  tracepoint: KernelTracepoint;
-  /** Format field name → C expression over the TP_PROTO arguments. */
+  /** Field name → C expression over the probe function's arguments. */
   fields: Record<string, string>;
-  /** Only these calls of the tracepoint are this event (the syscall number). */
+  /** Only these calls of the probe function are this event (the syscall number). */
   condition?: string;
+}
+
+/** How one .lt event ("sched:sched_wakeup", "syscalls:sys_enter_write") reads in C. */
+export interface EventMapping extends FieldMapping {
+  tracepoint: KernelTracepoint;
 }
 
 /** Debian 12's headers (include/trace/events/*.h), and BTF (btf_trace_*) of 6.18.44. */

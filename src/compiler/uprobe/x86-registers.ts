@@ -45,6 +45,13 @@ const LEGACY_ABCD = ["a", "b", "c", "d"];
 /** si, di, bp, sp: rsi esi si sil. */
 const LEGACY_INDEX = ["si", "di", "bp", "sp"];
 
+/** The struct pt_regs member at `offset` ("ax", "r12", "ip"): how kernel C names it. */
+export function ptRegsMember(offset: number): string {
+  const member = PT_REGS[offset / 8];
+  if (member === undefined || offset % 8 !== 0) throw new Error(`no pt_regs member at ${offset}`);
+  return member;
+}
+
 function offsetOf(fullName: string): number {
   return PT_REGS.indexOf(fullName as (typeof PT_REGS)[number]) * 8;
 }
