@@ -170,6 +170,10 @@ export interface ActionCstNode extends CstNode {
 export type ActionCstChildren = {
   Identifier: IToken[];
   StringLiteral?: IToken[];
+  LParen?: IToken[];
+  AnyName?: IToken[];
+  Comma?: IToken[];
+  RParen?: IToken[];
 };
 
 export interface NumberCstNode extends CstNode {

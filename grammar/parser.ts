@@ -171,10 +171,24 @@ export class LtshParser extends CstParser {
     this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => this.SUBRULE(this.action) });
   });
 
-  /** print | snapshot | stack | exec "cmd args": the names are a table in src/compiler/actions.ts. */
+  /**
+   * print | print(FIELD, ...) | snapshot | stack | exec "cmd args": the names are a table in
+   * src/compiler/actions.ts, which also says which take a command or fields.
+   */
   action = this.RULE("action", () => {
     this.CONSUME(t.Identifier);
-    this.OPTION(() => this.CONSUME(t.StringLiteral));
+    this.OPTION(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(t.StringLiteral) },
+        {
+          ALT: () => {
+            this.CONSUME(t.LParen);
+            this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => this.CONSUME(t.AnyName) });
+            this.CONSUME(t.RParen);
+          },
+        },
+      ]),
+    );
   });
 
   /** A number with an optional sign and unit: 200us, 8MiB, 4096, 0x10, -5ms. */

@@ -147,6 +147,9 @@ function buildAction(file: string, node: cst.ActionCstNode): AstAction {
     argument: argument
       ? { value: unquote(argument.image), range: tokenRange(file, argument) }
       : null,
+    fields: node.children.LParen
+      ? (node.children.AnyName ?? []).map((t) => ({ name: t.image, range: tokenRange(file, t) }))
+      : null,
     range: nodeRange(file, node),
   };
 }

@@ -42,6 +42,8 @@ export interface AstAction {
   name: string;
   nameRange: SourceRange;
   argument: StringValue | null;
+  /** `print(prev_state, id)`: the names in parentheses; null when there are none. */
+  fields: { name: string; range: SourceRange }[] | null;
   range: SourceRange;
 }
 

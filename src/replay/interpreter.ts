@@ -2,6 +2,7 @@
 // pass for every tracker. Its semantics are the ones grammar/README.md states ("Semantics");
 // live backends are checked against it.
 
+import { completeHit } from "../compiler/hit-captures.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { traceEventNames } from "../compiler/probes.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
@@ -59,6 +60,21 @@ class View implements EventView {
     }
     return this.parsed;
   }
+}
+
+/** The side's captures read from the event being dispatched (strings copied out of the line). */
+function capturedValues(side: CompiledSide, view: View): (Value | undefined)[] {
+  return side.captures.map((read) => (read ? ownCaptured(read(view)) : undefined));
+}
+
+function ownCaptured(value: Value | undefined): Value | undefined {
+  return value === undefined ? undefined : ownValue(value);
+}
+
+function keyValues(values: (Value | undefined)[] | null): (KeyValue | undefined)[] {
+  return (values ?? []).map((v) =>
+    v === undefined || typeof v === "string" ? v : BigInt(v),
+  );
 }
 
 /** Begins still open: a plain tracker's pending keys, a chain tracker's live chains. */
@@ -281,6 +297,8 @@ export class Interpreter {
       comm: ownString(event.comm),
       probe: side.probe.id,
       key: tracker.stringKeys ? parts.map(ownValue) : parts,
+      alternative: side.alternative,
+      captured: side.captures.length > 0 ? capturedValues(side, this.view) : null,
     });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
@@ -322,7 +340,8 @@ export class Interpreter {
     const threshold = tracker.plan.thresholdNs;
     if (threshold !== null && latency > threshold) {
       tracker.stats.hits++;
-      this.options.hit(this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id));
+      const hit = this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id);
+      this.options.hit(this.withCaptures(tracker, hit, begin, side));
     }
     return true;
   }
@@ -339,7 +358,8 @@ export class Interpreter {
       if (tracker.stopped) continue;
       tracker.stats.timeouts++;
       const waited = this.now - begin.ts;
-      this.options.hit(this.hitRecord(tracker, "timeout", waited, begin, null, ""));
+      const hit = this.hitRecord(tracker, "timeout", waited, begin, null, "");
+      this.options.hit(this.withCaptures(tracker, hit, begin, null));
     }
     tracker.nextDeadline = next;
   }
@@ -353,6 +373,23 @@ export class Interpreter {
       pid: event.pid,
       comm: event.comm,
     };
+  }
+
+  /** key_comm and the print fields; the trace is not this machine's: no /proc lookup. */
+  private withCaptures(
+    tracker: Tracker,
+    hit: HitRecord,
+    begin: PendingBegin,
+    end: CompiledSide | null,
+  ): HitRecord {
+    const plan = tracker.plan;
+    if (!plan.keyTask && !plan.captures) return hit;
+    const beginSide = { alternative: begin.alternative, values: keyValues(begin.captured) };
+    const endSide = end && {
+      alternative: end.alternative,
+      values: keyValues(capturedValues(end, this.view)),
+    };
+    return completeHit(plan, hit, beginSide, endSide);
   }
 
   private hitRecord(
