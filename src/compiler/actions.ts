@@ -26,7 +26,12 @@ export const ACTIONS: ActionKind[] = [
     takesFields: false,
     doc: "save the flight-recorder trace around the hit (see the snapshot.* options)",
   },
-  { name: "stack", takesCommand: false, takesFields: false, doc: "record the kernel stack of the end event" },
+  {
+    name: "stack",
+    takesCommand: false,
+    takesFields: false,
+    doc: "record the kernel stack of the end event",
+  },
   {
     name: "exec",
     takesCommand: true,

@@ -7,14 +7,7 @@ import type { TracepointField } from "./catalog/types.ts";
 import { type CheckContext, report } from "./checker-context.ts";
 import { fieldSymbols } from "./field-symbols.ts";
 import { fieldType } from "./field-types.ts";
-import type {
-  CapturedValue,
-  Expr,
-  KeyTask,
-  ProbeSide,
-  TaskNameSource,
-  ValueType,
-} from "./plan.ts";
+import type { CapturedValue, Expr, KeyTask, ProbeSide, TaskNameSource, ValueType } from "./plan.ts";
 import { suggest } from "./suggest.ts";
 
 /** The most fields one `print(...)` names, and the longest string field it carries. */

@@ -229,9 +229,13 @@ function checkActionFields(
     return false;
   }
   if (tracker.chain) {
-    report(context, "print-chain", "print(FIELD) is for plain trackers, not chains, so far", where, [
-      "a chain hit shows each stage's task and CPU already",
-    ]);
+    report(
+      context,
+      "print-chain",
+      "print(FIELD) is for plain trackers, not chains, so far",
+      where,
+      ["a chain hit shows each stage's task and CPU already"],
+    );
     return false;
   }
   tracker.printRange = ast.range;

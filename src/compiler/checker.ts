@@ -2,6 +2,7 @@
 // actions. Produces CheckedTrack values that the planner completes (names, defaults).
 
 import type { AstProgram, AstTrack } from "./ast.ts";
+import { keyTaskOf } from "./captures.ts";
 import type { CatalogIndex } from "./catalog/index.ts";
 import { type BackendChoice, checkBackend } from "./checker-backend.ts";
 import { checkLinks } from "./checker-chain.ts";
@@ -10,7 +11,6 @@ import { type CheckContext, report } from "./checker-context.ts";
 import { type CheckedOption, checkSet } from "./checker-set.ts";
 import { userStackWarning } from "./checker-user.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
-import { keyTaskOf } from "./captures.ts";
 import type {
   Action,
   CapturedValue,

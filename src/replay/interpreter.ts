@@ -72,9 +72,7 @@ function ownCaptured(value: Value | undefined): Value | undefined {
 }
 
 function keyValues(values: (Value | undefined)[] | null): (KeyValue | undefined)[] {
-  return (values ?? []).map((v) =>
-    v === undefined || typeof v === "string" ? v : BigInt(v),
-  );
+  return (values ?? []).map((v) => (v === undefined || typeof v === "string" ? v : BigInt(v)));
 }
 
 /** Begins still open: a plain tracker's pending keys, a chain tracker's live chains. */
