@@ -31,8 +31,8 @@ export function completeHit(
     const fromEnd = end && hit.end && nameFrom(keyTask.ends[end.alternative], hit.end, end);
     const fromBegin = nameFrom(keyTask.begins[begin.alternative], hit.begin, begin);
     const key = hit.key[keyTask.index];
-    const live = typeof key === "bigint" && processName ? processName(Number(key)) : null;
-    hit.key_comm = fromEnd || fromBegin || live || null;
+    const live = () => (typeof key === "bigint" && processName?.(Number(key))) || null;
+    hit.key_comm = fromEnd || fromBegin || live();
   }
   const shown = captures.filter((c) => c.shown);
   if (shown.length === 0) return hit;
