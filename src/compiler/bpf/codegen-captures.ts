@@ -5,7 +5,9 @@
 import { writeKeyPart } from "./codegen-expr.ts";
 import type { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
-import { FP, storeImm } from "./insn.ts";
+import { chunks } from "./codegen-string.ts";
+import type { Emitter } from "./emitter.ts";
+import { FP, loadMem, R1, R6, storeImm, storeMem } from "./insn.ts";
 import { captureLayout, keySlotSize } from "./layout.ts";
 
 /**
@@ -26,14 +28,27 @@ export function writeCaptures(
     captures.forEach((capture, i) => {
       const slot = at + layout.offsets[i];
       const expr = capture[role][c.alternative];
-      if (expr) {
+      const slotSize = keySlotSize(capture.type);
+      if (expr && expr.kind === "field" && expr.type.kind === "string" && !pre.site) {
+        copyRaw(em, expr.field.offset, slot, Math.min(expr.field.size, slotSize), slotSize);
+      } else if (expr) {
         pre.fetch([expr]);
         writeKeyPart(pre, expr, capture.type, slot);
       } else {
-        for (let k = 0; k < keySlotSize(capture.type); k += 8)
-          em.emit(storeImm(FP, slot + k, 0, 8));
+        for (let k = 0; k < slotSize; k += 8) em.emit(storeImm(FP, slot + k, 0, 8));
       }
     });
   });
   return at;
+}
+
+/**
+ * A char array of the event copied whole (user space reads it up to its NUL): a few wide
+ * loads instead of a byte loop that stops at the NUL, as keys need for comparing.
+ */
+function copyRaw(em: Emitter, from: number, at: number, n: number, slot: number) {
+  for (const c of chunks([from, at], n)) {
+    em.emit(loadMem(R1, R6, from + c.at, c.size), storeMem(FP, at + c.at, R1, c.size));
+  }
+  for (const c of chunks(at + n, slot - n)) em.emit(storeImm(FP, at + n + c.at, 0, c.size));
 }

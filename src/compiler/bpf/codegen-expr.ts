@@ -225,7 +225,9 @@ export function buildKey(
   keyOffset: number,
 ) {
   if (key.length === 0) pre.em.emit(storeImm(FP, keyOffset, 0, 8));
-  key.forEach((e, i) => writeKeyPart(pre, e, types[i], keyOffset + layout.offsets[i]));
+  key.forEach((e, i) => {
+    writeKeyPart(pre, e, types[i], keyOffset + layout.offsets[i]);
+  });
 }
 
 /** One value at FP+at in its key slot: an int widened to 8 bytes, a string NUL-padded. */
