@@ -26,7 +26,7 @@ test("the woken task by name, the switched-out task's state, a system call by na
   for (const hit of wakeups) {
     assert.is(hit.key_comm, NAME, formatHitLine(hit));
     assert.ok(formatHitLine(hit).includes(`key=${pid} (${NAME}) `), formatHitLine(hit));
-    assert.type(hit.fields?.prio, "bigint");
+    assert.is(typeof hit.fields?.prio, "bigint");
     assert.match(hit.fields_text?.prev_state ?? "", /^[RSDTtXZPI|]+\+?$/);
   }
   const calls = ours.filter((h) => h.tracker === "sys");
