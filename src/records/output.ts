@@ -191,7 +191,8 @@ function taskName(s: ChainStage): string {
   return s.tid === 0 ? `swapper/${s.cpu}` : s.comm;
 }
 
-function stageText(s: ChainStage): string {
+/** A stage as a hit line and the timeline name it: "raise NET_RX", "waking reader-1234". */
+export function stageText(s: ChainStage): string {
   switch (s.stage) {
     case "raise":
       return `raise ${s.detail}`;
@@ -203,6 +204,8 @@ function stageText(s: ChainStage): string {
     case "preempted":
     case "block":
       return `${s.stage} cpu${s.cpu}`;
+    case "origin":
+      return `${s.detail || s.probe.split(":")[1]} ${taskName(s)}`;
     default:
       return `${s.probe.split(":")[1]} ${taskName(s)}-${s.tid}`;
   }
