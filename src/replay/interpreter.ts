@@ -2,10 +2,10 @@
 // pass for every tracker. Its semantics are the ones grammar/README.md states ("Semantics");
 // live backends are checked against it.
 
-import { completeHit } from "../compiler/hit-captures.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { traceEventNames } from "../compiler/probes.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
+import { capturedValues, withCaptures } from "./captures.ts";
 import { type ChainEnded, ChainEngine, ChainTracker } from "./chain.ts";
 import { chainHit, chainSummary, recordChainPair } from "./chain-records.ts";
 import type { TraceEvent } from "./event.ts";
@@ -60,19 +60,6 @@ class View implements EventView {
     }
     return this.parsed;
   }
-}
-
-/** The side's captures read from the event being dispatched (strings copied out of the line). */
-function capturedValues(side: CompiledSide, view: View): (Value | undefined)[] {
-  return side.captures.map((read) => (read ? ownCaptured(read(view)) : undefined));
-}
-
-function ownCaptured(value: Value | undefined): Value | undefined {
-  return value === undefined ? undefined : ownValue(value);
-}
-
-function keyValues(values: (Value | undefined)[] | null): (KeyValue | undefined)[] {
-  return (values ?? []).map((v) => (v === undefined || typeof v === "string" ? v : BigInt(v)));
 }
 
 /** Begins still open: a plain tracker's pending keys, a chain tracker's live chains. */
@@ -339,7 +326,7 @@ export class Interpreter {
     if (threshold !== null && latency > threshold) {
       tracker.stats.hits++;
       const hit = this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id);
-      this.options.hit(this.withCaptures(tracker, hit, begin, side));
+      this.options.hit(withCaptures(tracker.plan, hit, begin, side, this.view));
     }
     return true;
   }
@@ -357,7 +344,7 @@ export class Interpreter {
       tracker.stats.timeouts++;
       const waited = this.now - begin.ts;
       const hit = this.hitRecord(tracker, "timeout", waited, begin, null, "");
-      this.options.hit(this.withCaptures(tracker, hit, begin, null));
+      this.options.hit(withCaptures(tracker.plan, hit, begin, null, this.view));
     }
     tracker.nextDeadline = next;
   }
@@ -371,23 +358,6 @@ export class Interpreter {
       pid: event.pid,
       comm: event.comm,
     };
-  }
-
-  /** key_comm and the print fields; the trace is not this machine's: no /proc lookup. */
-  private withCaptures(
-    tracker: Tracker,
-    hit: HitRecord,
-    begin: PendingBegin,
-    end: CompiledSide | null,
-  ): HitRecord {
-    const plan = tracker.plan;
-    if (!plan.keyTask && !plan.captures) return hit;
-    const beginSide = { alternative: begin.alternative, values: keyValues(begin.captured) };
-    const endSide = end && {
-      alternative: end.alternative,
-      values: keyValues(capturedValues(end, this.view)),
-    };
-    return completeHit(plan, hit, beginSide, endSide);
   }
 
   private hitRecord(
