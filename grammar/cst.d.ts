@@ -171,9 +171,19 @@ export type ActionCstChildren = {
   Identifier: IToken[];
   StringLiteral?: IToken[];
   LParen?: IToken[];
-  AnyName?: IToken[];
+  printField?: PrintFieldCstNode[];
   Comma?: IToken[];
   RParen?: IToken[];
+};
+
+export interface PrintFieldCstNode extends CstNode {
+  name: "printField";
+  children: PrintFieldCstChildren;
+}
+
+export type PrintFieldCstChildren = {
+  AnyName: (IToken)[];
+  Dot?: IToken[];
 };
 
 export interface NumberCstNode extends CstNode {
@@ -317,6 +327,7 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   capacityClause(children: CapacityClauseCstChildren, param?: IN): OUT;
   thenClause(children: ThenClauseCstChildren, param?: IN): OUT;
   action(children: ActionCstChildren, param?: IN): OUT;
+  printField(children: PrintFieldCstChildren, param?: IN): OUT;
   number(children: NumberCstChildren, param?: IN): OUT;
   setStatement(children: SetStatementCstChildren, param?: IN): OUT;
   optionValue(children: OptionValueCstChildren, param?: IN): OUT;

@@ -183,12 +183,21 @@ export class LtshParser extends CstParser {
         {
           ALT: () => {
             this.CONSUME(t.LParen);
-            this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => this.CONSUME(t.AnyName) });
+            this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => this.SUBRULE(this.printField) });
             this.CONSUME(t.RParen);
           },
         },
       ]),
     );
+  });
+
+  /** A field of print(...): `prev_state`, or `begin.prio` / `end.prio` for one side's. */
+  printField = this.RULE("printField", () => {
+    this.CONSUME(t.AnyName);
+    this.OPTION(() => {
+      this.CONSUME(t.Dot);
+      this.CONSUME2(t.AnyName);
+    });
   });
 
   /** A number with an optional sign and unit: 200us, 8MiB, 4096, 0x10, -5ms. */

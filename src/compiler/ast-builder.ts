@@ -10,6 +10,7 @@ import type {
   AstExpr,
   AstLink,
   AstOptionValue,
+  AstPrintField,
   AstProbe,
   AstSet,
   AstStatement,
@@ -148,10 +149,18 @@ function buildAction(file: string, node: cst.ActionCstNode): AstAction {
       ? { value: unquote(argument.image), range: tokenRange(file, argument) }
       : null,
     fields: node.children.LParen
-      ? (node.children.AnyName ?? []).map((t) => ({ name: t.image, range: tokenRange(file, t) }))
+      ? (node.children.printField ?? []).map((f) => buildPrintField(file, f))
       : null,
     range: nodeRange(file, node),
   };
+}
+
+/** `prio` → the field alone; `end.prio` → the field, of the end's events. */
+function buildPrintField(file: string, node: cst.PrintFieldCstNode): AstPrintField {
+  const [first, second] = node.children.AnyName;
+  const range = nodeRange(file, node);
+  if (second === undefined) return { name: first.image, side: null, range };
+  return { name: second.image, side: { name: first.image, range: tokenRange(file, first) }, range };
 }
 
 /** `200us` → 200n "us"; `0x10` → 16n null; `-5ms` → -5n "ms". */

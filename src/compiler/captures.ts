@@ -2,7 +2,7 @@
 // against the tracker's probes, and the key part that is a task id with where each probe
 // names that task (grammar/README.md "print" and "Who waited").
 
-import type { AstAction } from "./ast.ts";
+import type { AstPrintField } from "./ast.ts";
 import type { TracepointField } from "./catalog/types.ts";
 import { type CheckContext, report } from "./checker-context.ts";
 import { fieldSymbols } from "./field-symbols.ts";
@@ -14,11 +14,9 @@ import { suggest } from "./suggest.ts";
 export const MAX_PRINT_FIELDS = 8;
 export const MAX_PRINT_STRING = 64;
 
-type PrintField = NonNullable<AstAction["fields"]>[number];
-
 /** The fields of `print(...)` as captured values, after reporting the ones that cannot be. */
 export function checkPrintFields(
-  fields: PrintField[],
+  fields: AstPrintField[],
   begins: ProbeSide[],
   ends: ProbeSide[],
   context: CheckContext,
@@ -34,11 +32,11 @@ export function checkPrintFields(
   }
   const captures: CapturedValue[] = [];
   for (const field of fields) {
-    if (captures.some((c) => c.name === field.name)) {
+    if (captures.some((c) => c.name === printedName(field))) {
       context.diagnostics.push({
         severity: "warning",
         code: "duplicate-print-field",
-        message: `${field.name} is already printed`,
+        message: `${printedName(field)} is already printed`,
         range: field.range,
       });
       continue;
@@ -49,12 +47,29 @@ export function checkPrintFields(
   return captures;
 }
 
+/** The name the hit shows: `prio`, or `end.prio` when the side was chosen. */
+function printedName(field: AstPrintField): string {
+  return field.side ? `${field.side.name}.${field.name}` : field.name;
+}
+
 function checkPrintField(
-  field: PrintField,
-  begins: ProbeSide[],
-  ends: ProbeSide[],
+  field: AstPrintField,
+  allBegins: ProbeSide[],
+  allEnds: ProbeSide[],
   context: CheckContext,
 ): CapturedValue | null {
+  const side = field.side?.name;
+  if (field.side && side !== "begin" && side !== "end") {
+    report(
+      context,
+      "print-field-side",
+      `'${side}.' is not a side of the pair: write begin.${field.name} or end.${field.name}`,
+      field.side.range,
+    );
+    return null;
+  }
+  const begins = side === "end" ? [] : allBegins;
+  const ends = side === "begin" ? [] : allEnds;
   const sides = [...begins, ...ends];
   const found = sides.flatMap((s) => s.probe.fields.filter((f) => f.name === field.name));
   if (found.length === 0) {
@@ -65,13 +80,8 @@ function checkPrintField(
       2,
     ).map((s) => `did you mean ${s}?`);
     const probes = [...new Set(sides.map((s) => s.probe.name))].join(" or ");
-    report(
-      context,
-      "print-field",
-      `neither the begin nor the end probe has a field '${field.name}' (${probes})`,
-      field.range,
-      hint,
-    );
+    const which = side ? `the ${side} probe has no` : "neither the begin nor the end probe has a";
+    report(context, "print-field", `${which} field '${field.name}' (${probes})`, field.range, hint);
     return null;
   }
   let type: ValueType | null = null;
@@ -81,13 +91,13 @@ function checkPrintField(
     type = widest(type, t, field, context);
     if (type === null) return null;
   }
-  const side = (s: ProbeSide) => fieldExpr(s, field.name, type!);
+  const read = (s: ProbeSide) => fieldExpr(s, field.name, type!);
   const symbolic = sides.find((s) => fieldSymbols(s.probe, field.name) !== null);
   return {
-    name: field.name,
+    name: printedName(field),
     type: type!,
-    begins: begins.map(side),
-    ends: ends.map(side),
+    begins: side === "end" ? allBegins.map(() => null) : allBegins.map(read),
+    ends: side === "begin" ? allEnds.map(() => null) : allEnds.map(read),
     symbols: symbolic ? fieldSymbols(symbolic.probe, field.name) : null,
     shown: true,
   };
@@ -95,7 +105,7 @@ function checkPrintField(
 
 function printableType(
   f: TracepointField,
-  field: PrintField,
+  field: AstPrintField,
   context: CheckContext,
 ): ValueType | null {
   const type = fieldType(f);
@@ -119,7 +129,7 @@ function printableType(
 function widest(
   a: ValueType | null,
   b: ValueType,
-  field: PrintField,
+  field: AstPrintField,
   context: CheckContext,
 ): ValueType | null {
   const carried: ValueType = b.kind === "int" ? { kind: "int", size: 8, signed: b.signed } : b;

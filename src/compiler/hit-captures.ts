@@ -1,7 +1,8 @@
 // A hit completed with what its plan captures: `key_comm` (the name of the task its key
 // is) and the `then print` fields, from the values each backend read at the begin and the
-// end. One rule for every backend: the end's value when its probe has the field, else the
-// begin's; the key's task is named by the end, else the begin, else the live system.
+// end. One rule for every backend: a field is the begin's when its probe has it (the event
+// that started the wait), else the end's (`end.FIELD` chooses); the key's task is named by
+// the end (its name when it ran), else the begin, else the live system.
 
 import type { EventContext, HitRecord, KeyValue } from "../records/types.ts";
 import { symbolText } from "./field-symbols.ts";
@@ -40,9 +41,9 @@ export function completeHit(
   const texts: Record<string, string> = {};
   captures.forEach((capture, i) => {
     if (!capture.shown) return;
-    const atEnd = end && hit.end && capture.ends[end.alternative] ? end.values[i] : undefined;
     const atBegin = capture.begins[begin.alternative] ? begin.values[i] : undefined;
-    const value = atEnd ?? atBegin ?? null;
+    const atEnd = end && hit.end && capture.ends[end.alternative] ? end.values[i] : undefined;
+    const value = atBegin ?? atEnd ?? null;
     fields[capture.name] = value;
     const text = capture.symbols && typeof value === "bigint" && symbolText(capture.symbols, value);
     if (text) texts[capture.name] = text;

@@ -48,6 +48,8 @@ const cases: [string, string, string[], BackendChoice?][] = [
     ["print-field-type"],
   ],
   ["fields on an action that takes none", `${PAIR} then snapshot(«prio»)`, ["action-argument"]],
+  ["a side that is not one", `${PAIR} then print(«start».prio)`, ["print-field-side"]],
+  ["a field the chosen side lacks", `${PAIR} then print(«begin.prev_state»)`, ["print-field"]],
   [
     "more than eight fields",
     `${PAIR} then print(prio, target_cpu, prev_state, next_prio, prev_prio, prev_pid, comm, prev_comm, «next_comm»)`,
@@ -130,6 +132,21 @@ test("print fields: each probe reads its own, or nothing; names for states and s
     [
       ["id", "syscall"],
       ["ret", null],
+    ],
+  );
+});
+
+test("begin. and end. choose a side: the other side reads nothing", () => {
+  const t = tracker(
+    "track sched_switch(prev_pid) -> sched_switch(next_pid) then print(prev_state, end.next_prio)",
+  );
+  assert.equal(
+    (t.captures ?? [])
+      .filter((c) => c.shown)
+      .map((c) => [c.name, c.begins.map(Boolean), c.ends.map(Boolean)]),
+    [
+      ["prev_state", [true], [true]],
+      ["end.next_prio", [false], [true]],
     ],
   );
 });

@@ -118,7 +118,7 @@ const WORKLOADS: Record<string, Workload> = {
 /** `then print(...)` fields added to trackers of the examples, compared like the rest. */
 const PRINTS: Record<string, string[]> = {
   syscall: ["id", "ret"],
-  offcpu: ["prev_state", "next_prio", "prev_comm"],
+  offcpu: ["prev_state", "end.next_prio", "prev_comm"],
   wakeup: ["prio", "target_cpu", "prev_state"],
 };
 
@@ -127,7 +127,11 @@ function withPrints(tracker: TrackerPlan): TrackerPlan {
   const names = PRINTS[tracker.name];
   if (!names) return tracker;
   const context = { catalog: loadCatalog(), diagnostics: [] };
-  const fields = names.map((name) => ({ name, range: tracker.range }));
+  const fields = names.map((written) => {
+    const [side, name] = written.includes(".") ? written.split(".") : [null, written];
+    const chosen = side === null ? null : { name: side, range: tracker.range };
+    return { name, side: chosen, range: tracker.range };
+  });
   const prints = checkPrintFields(fields, tracker.begins, tracker.ends, context);
   assert.equal(context.diagnostics, [], `print(${names.join(", ")}) checks on ${tracker.name}`);
   return { ...tracker, captures: [...(tracker.captures ?? []), ...prints] };

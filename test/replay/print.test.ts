@@ -61,6 +61,26 @@ test("a wakeup hit names the woken task by the switch-in's next_comm, with prev_
   }
 });
 
+test("a field both probes have is the begin's; end.FIELD is the end's", async () => {
+  const hits = await replay(
+    "track off: sched_switch(prev_pid) where prev_state > 0 -> sched_switch(next_pid) > 100us then print(prev_state, end.next_prio, prev_comm)",
+    WAKEUPS,
+  );
+  assert.ok(hits.length > 0, `${hits.length} hits`);
+  for (const hit of hits) {
+    const begin = lineOf(WAKEUPS, "sched_switch", hit.begin.cpu, hit.begin.ts_ns);
+    const end = lineOf(WAKEUPS, "sched_switch", hit.end!.cpu, hit.end!.ts_ns);
+    assert.is(hit.fields_text?.prev_state, / prev_state=(\S+) /.exec(begin)![1], begin);
+    assert.is(
+      hit.fields?.prev_comm,
+      / prev_comm=(.*) prev_pid=/.exec(begin)![1],
+      "the task going off the CPU",
+    );
+    assert.is(hit.fields?.["end.next_prio"], BigInt(/ next_prio=(\d+)/.exec(end)![1]), end);
+    assert.ok(formatHitLine(hit).includes(" end.next_prio="), formatHitLine(hit));
+  }
+});
+
 const MIXED = "test/fixtures/traces/mixed.txt";
 
 test("a system call hit prints its number by name and its return value", async () => {
