@@ -115,7 +115,9 @@ function titleText(timeline: Timeline): string {
   const note = timeline.note;
   if (note === null) return `${file}: no ltsh hit in its header; the whole window is shown`;
   const { hit } = note;
-  const task = timeline.task ? ` (${timeline.task.comm}-${timeline.task.tid})` : "";
+  // the task as the window shows it; else as the hit named it (its events, or /proc)
+  const named = hit.key_comm ? ` (${hit.key_comm})` : "";
+  const task = timeline.task ? ` (${timeline.task.comm}-${timeline.task.tid})` : named;
   const what = hit.chain ? `${hit.chain.length - 1} links` : `key=${formatKey(hit.key)}${task}`;
   return `${hit.tracker} ${hit.kind} hit ${formatDuration(hit.latency_ns)}  ${what}  ${file}`;
 }
