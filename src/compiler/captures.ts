@@ -13,6 +13,11 @@ import { suggest } from "./suggest.ts";
 /** The most fields one `print(...)` names, and the longest string field it carries. */
 export const MAX_PRINT_FIELDS = 8;
 export const MAX_PRINT_STRING = 64;
+/**
+ * The most bytes they take together (8 per integer, a string's size rounded up to 8): the
+ * BPF programs build them on their 512-byte stack, beside the key.
+ */
+export const MAX_PRINT_BYTES = 192;
 
 /** The fields of `print(...)` as captured values, after reporting the ones that cannot be. */
 export function checkPrintFields(
@@ -31,6 +36,7 @@ export function checkPrintFields(
     return [];
   }
   const captures: CapturedValue[] = [];
+  let bytes = 0;
   for (const field of fields) {
     if (captures.some((c) => c.name === printedName(field))) {
       context.diagnostics.push({
@@ -42,7 +48,18 @@ export function checkPrintFields(
       continue;
     }
     const capture = checkPrintField(field, begins, ends, context);
-    if (capture) captures.push(capture);
+    if (capture === null) continue;
+    bytes += capture.type.kind === "int" ? 8 : (capture.type.size + 7) & ~7;
+    if (bytes > MAX_PRINT_BYTES) {
+      report(
+        context,
+        "print-field-size",
+        `print carries at most ${MAX_PRINT_BYTES} bytes of fields (8 per integer, a string's size); with '${field.name}' these take ${bytes}`,
+        field.range,
+      );
+      return [];
+    }
+    captures.push(capture);
   }
   return captures;
 }

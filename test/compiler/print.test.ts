@@ -13,7 +13,12 @@ import { markRanges, parseMarked } from "./marked.ts";
 
 const PAIR = "track sched_wakeup(args.pid) -> sched_switch(next_pid)";
 
-/** A catalog of the bundled sched events plus one with a 128-byte name. */
+/** A char array field of `size` bytes (the offset is the caller's). */
+function chars(name: string, size: number) {
+  return { name, cType: "char", offset: 0, size, signed: false, arrayLength: size, common: false };
+}
+
+/** A catalog of the bundled sched events plus one with a 128-byte name and 64-byte parts. */
 function catalogWithLongName() {
   const base = catalog.get("sched", "sched_switch")!;
   const wakeup = catalog.get("sched", "sched_wakeup")!;
@@ -24,15 +29,8 @@ function catalogWithLongName() {
     fields: [
       ...base.fields.filter((f) => f.common),
       { name: "pid", cType: "pid_t", offset: 8, size: 4, signed: true, common: false },
-      {
-        name: "label",
-        cType: "char",
-        offset: 12,
-        size: 128,
-        signed: false,
-        arrayLength: 128,
-        common: false,
-      },
+      { ...chars("label", 128), offset: 12 },
+      ...[1, 2, 3, 4].map((n) => ({ ...chars(`part${n}`, 64), offset: 140 + 64 * n })),
     ],
   };
   const plain: Catalog = { source: "test", tracepoints: [base, wakeup, long] };
@@ -99,6 +97,19 @@ test("a string longer than a hit carries", () => {
   );
   assert.is(markRanges(source, [diagnostics[0].range]), marked);
   assert.match(diagnostics[0].message, "128-byte string; print carries strings of at most 64");
+});
+
+test("fields that take more room than a hit carries", () => {
+  const marked =
+    "track long_name(pid) -> sched_switch(next_pid) then print(part1, part2, part3, «part4»)";
+  const { source } = parseMarked(marked);
+  const { diagnostics } = compileSource(source, "t.lt", { catalog: catalogWithLongName() });
+  assert.equal(
+    diagnostics.map((d) => d.code),
+    ["print-field-size"],
+  );
+  assert.is(markRanges(source, [diagnostics[0].range]), marked);
+  assert.match(diagnostics[0].message, "at most 192 bytes of fields");
 });
 
 test("an unknown field suggests the close names of either probe", () => {

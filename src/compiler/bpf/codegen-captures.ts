@@ -12,7 +12,8 @@ import { captureLayout, keySlotSize } from "./layout.ts";
 
 /**
  * Writes this side's captured values on the stack and returns their offset (from R10), or
- * null when the tracker captures nothing (or keeps no context: it has no hits). A field the probe lacks is left zero.
+ * null when the tracker captures nothing (or keeps no context: it has no hits). A field
+ * the probe lacks is left zero.
  */
 export function writeCaptures(
   c: ProgramContext,
