@@ -170,6 +170,20 @@ export interface ActionCstNode extends CstNode {
 export type ActionCstChildren = {
   Identifier: IToken[];
   StringLiteral?: IToken[];
+  LParen?: IToken[];
+  printField?: PrintFieldCstNode[];
+  Comma?: IToken[];
+  RParen?: IToken[];
+};
+
+export interface PrintFieldCstNode extends CstNode {
+  name: "printField";
+  children: PrintFieldCstChildren;
+}
+
+export type PrintFieldCstChildren = {
+  AnyName: (IToken)[];
+  Dot?: IToken[];
 };
 
 export interface NumberCstNode extends CstNode {
@@ -313,6 +327,7 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   capacityClause(children: CapacityClauseCstChildren, param?: IN): OUT;
   thenClause(children: ThenClauseCstChildren, param?: IN): OUT;
   action(children: ActionCstChildren, param?: IN): OUT;
+  printField(children: PrintFieldCstChildren, param?: IN): OUT;
   number(children: NumberCstChildren, param?: IN): OUT;
   setStatement(children: SetStatementCstChildren, param?: IN): OUT;
   optionValue(children: OptionValueCstChildren, param?: IN): OUT;

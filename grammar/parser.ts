@@ -171,10 +171,33 @@ export class LtshParser extends CstParser {
     this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => this.SUBRULE(this.action) });
   });
 
-  /** print | snapshot | stack | exec "cmd args": the names are a table in src/compiler/actions.ts. */
+  /**
+   * print | print(FIELD, ...) | snapshot | stack | exec "cmd args": the names are a table in
+   * src/compiler/actions.ts, which also says which take a command or fields.
+   */
   action = this.RULE("action", () => {
     this.CONSUME(t.Identifier);
-    this.OPTION(() => this.CONSUME(t.StringLiteral));
+    this.OPTION(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(t.StringLiteral) },
+        {
+          ALT: () => {
+            this.CONSUME(t.LParen);
+            this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => this.SUBRULE(this.printField) });
+            this.CONSUME(t.RParen);
+          },
+        },
+      ]),
+    );
+  });
+
+  /** A field of print(...): `prev_state`, or `begin.prio` / `end.prio` for one side's. */
+  printField = this.RULE("printField", () => {
+    this.CONSUME(t.AnyName);
+    this.OPTION(() => {
+      this.CONSUME(t.Dot);
+      this.CONSUME2(t.AnyName);
+    });
   });
 
   /** A number with an optional sign and unit: 200us, 8MiB, 4096, 0x10, -5ms. */

@@ -6,8 +6,10 @@ import type { Action, TrackerPlan } from "./plan.ts";
 
 export interface ActionKind {
   name: Action["kind"];
-  /** `exec "cmd"` takes a command string; the others take nothing. */
+  /** `exec "cmd"` takes a command string. */
   takesCommand: boolean;
+  /** `print(FIELD, ...)` may name fields of the begin and end events to show with the hit. */
+  takesFields: boolean;
   doc: string;
 }
 
@@ -15,17 +17,25 @@ export const ACTIONS: ActionKind[] = [
   {
     name: "print",
     takesCommand: false,
-    doc: "print the hit (the default when a tracker lists no action)",
+    takesFields: true,
+    doc: "print the hit (the default when a tracker lists no action); print(prev_state, id) adds those fields of the begin and end events",
   },
   {
     name: "snapshot",
     takesCommand: false,
+    takesFields: false,
     doc: "save the flight-recorder trace around the hit (see the snapshot.* options)",
   },
-  { name: "stack", takesCommand: false, doc: "record the kernel stack of the end event" },
+  {
+    name: "stack",
+    takesCommand: false,
+    takesFields: false,
+    doc: "record the kernel stack of the end event",
+  },
   {
     name: "exec",
     takesCommand: true,
+    takesFields: false,
     doc: 'run a command, split into argv without a shell: exec "perf record -a -- sleep 1"',
   },
 ];

@@ -10,6 +10,7 @@ import type {
   AstExpr,
   AstLink,
   AstOptionValue,
+  AstPrintField,
   AstProbe,
   AstSet,
   AstStatement,
@@ -147,8 +148,19 @@ function buildAction(file: string, node: cst.ActionCstNode): AstAction {
     argument: argument
       ? { value: unquote(argument.image), range: tokenRange(file, argument) }
       : null,
+    fields: node.children.LParen
+      ? (node.children.printField ?? []).map((f) => buildPrintField(file, f))
+      : null,
     range: nodeRange(file, node),
   };
+}
+
+/** `prio` → the field alone; `end.prio` → the field, of the end's events. */
+function buildPrintField(file: string, node: cst.PrintFieldCstNode): AstPrintField {
+  const [first, second] = node.children.AnyName;
+  const range = nodeRange(file, node);
+  if (second === undefined) return { name: first.image, side: null, range };
+  return { name: second.image, side: { name: first.image, range: tokenRange(file, first) }, range };
 }
 
 /** `200us` → 200n "us"; `0x10` → 16n null; `-5ms` → -5n "ms". */

@@ -38,10 +38,19 @@ export interface AstProbe {
   range: SourceRange;
 }
 
+/** A field of `print(...)`: `prio`, or `end.prio` (`side` "end"; any other word is an error). */
+export interface AstPrintField {
+  name: string;
+  side: { name: string; range: SourceRange } | null;
+  range: SourceRange;
+}
+
 export interface AstAction {
   name: string;
   nameRange: SourceRange;
   argument: StringValue | null;
+  /** `print(prev_state, end.prio)`: the fields in parentheses; null when there are none. */
+  fields: AstPrintField[] | null;
   range: SourceRange;
 }
 

@@ -16,14 +16,31 @@ interface BackendCapabilities {
   cancel: boolean;
   /** uprobe:, uretprobe:, usdt: probes as a chain's steps (plain trackers take them everywhere). */
   userProbesInChains: boolean;
+  /** `then print(FIELD, ...)`: event fields carried into the hit (kmod's records have no room). */
+  printFields: boolean;
 }
 
 export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = {
-  any: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbesInChains: true },
-  replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbesInChains: true },
+  any: {
+    maxChainSteps: MAX_CHAIN_STEPS,
+    cancel: true,
+    userProbesInChains: true,
+    printFields: true,
+  },
+  replay: {
+    maxChainSteps: MAX_CHAIN_STEPS,
+    cancel: true,
+    userProbesInChains: true,
+    printFields: true,
+  },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
-  ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbesInChains: true },
-  kmod: { maxChainSteps: 0, cancel: true, userProbesInChains: false },
+  ebpf: {
+    maxChainSteps: MAX_CHAIN_STEPS,
+    cancel: true,
+    userProbesInChains: true,
+    printFields: true,
+  },
+  kmod: { maxChainSteps: 0, cancel: true, userProbesInChains: false, printFields: false },
 };
 
 const NAMES: Record<BackendName, string> = {
@@ -81,6 +98,15 @@ export function checkBackend(
       `cancel runs only with ${cancelFlags()} so far`,
       tracker.cancels[0].range,
       [`${NAMES[backend as BackendName]} has no cancel yet`],
+    );
+  }
+  if (tracker.printRange && !caps.printFields) {
+    report(
+      context,
+      "backend-print-fields",
+      `${NAMES[backend as BackendName]} does not carry print(FIELD) fields yet`,
+      tracker.printRange,
+      ["run it on the live eBPF backend (the default) or --replay; plain print works everywhere"],
     );
   }
   if (chain && !caps.userProbesInChains) {

@@ -2,7 +2,8 @@
 // actions of `then` (the action table is ./actions.ts).
 
 import { ACTIONS, findAction, makeAction, splitCommand } from "./actions.ts";
-import type { AstClause, Quantity } from "./ast.ts";
+import type { AstAction, AstClause, Quantity } from "./ast.ts";
+import { checkPrintFields } from "./captures.ts";
 import type { CheckedTrack } from "./checker.ts";
 import { checkKeyedSide } from "./checker-chain.ts";
 import { type CheckContext, report } from "./checker-context.ts";
@@ -52,7 +53,7 @@ export function checkClauses(
           clause.policyRange,
         );
     }
-    if (clause.kind === "then") tracker.actions = checkActions(clause, context);
+    if (clause.kind === "then") tracker.actions = checkActions(clause, tracker, context);
   }
 }
 
@@ -155,6 +156,7 @@ function checkCapacity(q: Quantity, context: CheckContext): number | null {
 
 function checkActions(
   clause: Extract<AstClause, { kind: "then" }>,
+  tracker: CheckedTrack,
   context: CheckContext,
 ): Action[] {
   const actions: Action[] = [];
@@ -185,6 +187,9 @@ function checkActions(
       report(context, "action-argument", `${kind.name} takes no argument`, ast.argument.range);
       continue;
     }
+    if (ast.fields !== null && !checkActionFields(ast, kind.takesFields, tracker, context)) {
+      continue;
+    }
     const argv = ast.argument ? splitCommand(ast.argument.value) : [];
     if (argv === null || (kind.takesCommand && argv.length === 0)) {
       report(
@@ -208,6 +213,35 @@ function checkActions(
     actions.push(action);
   }
   return actions;
+}
+
+/** `print(FIELD, ...)`: the fields become the tracker's captures. False after an error. */
+function checkActionFields(
+  ast: AstAction,
+  takesFields: boolean,
+  tracker: CheckedTrack,
+  context: CheckContext,
+): boolean {
+  const fields = ast.fields!;
+  const where = fields.length > 0 ? fields[0].range : ast.range;
+  if (!takesFields) {
+    report(context, "action-argument", `${ast.name} takes no fields`, where);
+    return false;
+  }
+  if (tracker.chain) {
+    report(
+      context,
+      "print-chain",
+      "print(FIELD) is for plain trackers, not chains, so far",
+      where,
+      ["a chain hit shows each stage's task and CPU already"],
+    );
+    return false;
+  }
+  tracker.printRange = ast.range;
+  const errors = context.diagnostics.length;
+  tracker.captures.push(...checkPrintFields(fields, tracker.begins, tracker.ends, context));
+  return !context.diagnostics.slice(errors).some((d) => d.severity === "error");
 }
 
 function sameAction(a: Action, b: Action): boolean {

@@ -2,6 +2,7 @@
 // actions. Produces CheckedTrack values that the planner completes (names, defaults).
 
 import type { AstProgram, AstTrack } from "./ast.ts";
+import { keyTaskOf } from "./captures.ts";
 import type { CatalogIndex } from "./catalog/index.ts";
 import { type BackendChoice, checkBackend } from "./checker-backend.ts";
 import { checkLinks } from "./checker-chain.ts";
@@ -10,7 +11,15 @@ import { type CheckContext, report } from "./checker-context.ts";
 import { type CheckedOption, checkSet } from "./checker-set.ts";
 import { userStackWarning } from "./checker-user.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
-import type { Action, ChainPlan, KeepPolicy, ProbeSide, ValueType } from "./plan.ts";
+import type {
+  Action,
+  CapturedValue,
+  ChainPlan,
+  KeepPolicy,
+  KeyTask,
+  ProbeSide,
+  ValueType,
+} from "./plan.ts";
 
 export interface CheckedTrack {
   name: { text: string; range: SourceRange } | null;
@@ -27,6 +36,11 @@ export interface CheckedTrack {
   chain: ChainPlan | null;
   /** The first `~>` of a chain, where backend refusals point. */
   chainArrow: SourceRange | null;
+  /** `then print(FIELD)` fields, then the key task's name field. */
+  captures: CapturedValue[];
+  keyTask: KeyTask | null;
+  /** Where `print(...)` names its fields, for backends that refuse them. */
+  printRange: SourceRange | null;
   range: SourceRange;
 }
 
@@ -73,9 +87,13 @@ function checkTrack(ast: AstTrack, context: CheckContext): CheckedTrack | null {
     capacity: null,
     actions: null,
     cancels: [],
+    captures: [],
+    keyTask: null,
+    printRange: null,
     range: ast.range,
   };
   checkClauses(ast.clauses, tracker, context);
+  if (!tracker.chain) tracker.keyTask = keyTaskOf(tracker.begins, tracker.ends, tracker.captures);
   userStackWarning(tracker, context.diagnostics);
   const errorsAfter = context.diagnostics.filter((d) => d.severity === "error").length;
   return errorsAfter === errorsBefore ? tracker : null;

@@ -126,6 +126,47 @@ export type Action =
 
 export type KeepPolicy = "first" | "last";
 
+/** How people read a captured integer: task state letters, a system call's or softirq's name. */
+export type FieldSymbols = "task-state" | "syscall" | "softirq";
+
+/**
+ * A value of the begin and end events carried into the hit: a `then print(FIELD)` field, or
+ * the field that names the key's task (`next_comm` for a key `next_pid`). Each backend keeps
+ * the begin's value with the pending begin and reads the end's at the end.
+ */
+export interface CapturedValue {
+  /** The field's name; the hit's `fields` use it. */
+  name: string;
+  /** Integers are kept widened to 64 bits; strings at the largest size a probe has. */
+  type: ValueType;
+  /** Per begin alternative: the field read there, or null when that probe has none of the name. */
+  begins: (Expr | null)[];
+  ends: (Expr | null)[];
+  /** Set when the field's numbers have names (the hit shows them in `fields_text`). */
+  symbols: FieldSymbols | null;
+  /** A `then print` field; false for the key task's name (shown as `key_comm`). */
+  shown: boolean;
+}
+
+/**
+ * Where an event names the task its key part is: a captured comm field, the event's own
+ * task ($tid), its process ($pid: the event's comm when that thread leads it); null: the
+ * event does not say (backends with the live system ask /proc/PID/comm).
+ */
+export type TaskNameSource =
+  | { kind: "capture"; capture: number }
+  | { kind: "thread" }
+  | { kind: "process" }
+  | null;
+
+/** The key part that is a task id (a pid_t field, `pid`, `$tid`, `$pid`), named in the hit. */
+export interface KeyTask {
+  /** Index in the key. */
+  index: number;
+  begins: TaskNameSource[];
+  ends: TaskNameSource[];
+}
+
 /**
  * One probe of a chain, in the order written. The origin creates the chain; every later
  * step must be reached in order. `via` says how: "context" (`~>`: the step fires in an
@@ -178,6 +219,10 @@ export interface TrackerPlan {
    * displays; the chain's steps are the semantics). null or absent: a plain tracker.
    */
   chain?: ChainPlan | null;
+  /** Values the hits carry (`then print` fields, the key task's name); absent: none. */
+  captures?: CapturedValue[];
+  /** The key part naming a task, shown with its name (`key_comm`); absent or null: none. */
+  keyTask?: KeyTask | null;
   /** The whole `track` statement, and its text for dumps and `:save`. */
   range: SourceRange;
   source: string;

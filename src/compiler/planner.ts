@@ -33,6 +33,8 @@ function planTracker(t: CheckedTrack, sourceText: string, taken: Set<string>): T
     actions: t.actions ?? [{ kind: "print", range: t.range }],
     cancels: t.cancels,
     chain: t.chain,
+    ...(t.captures.length > 0 ? { captures: t.captures } : {}),
+    ...(t.keyTask ? { keyTask: t.keyTask } : {}),
     range: t.range,
     source: sourceText.slice(t.range.offset, t.range.endOffset),
   };

@@ -13,6 +13,7 @@ export function hitEnvironment(hit: HitRecord): Record<string, string> {
     LTSH_SNAPSHOT: hit.snapshot ?? "",
     LTSH_HIT: hitToJson(hit),
   };
+  if (hit.key_comm) env.LTSH_KEY_COMM = hit.key_comm;
   for (const [side, context] of [
     ["BEGIN", hit.begin],
     ["END", hit.end],

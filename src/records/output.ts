@@ -39,8 +39,17 @@ export function hitToJson(hit: HitRecord): string {
     `"latency_ns":${hit.latency_ns},"key":${jsonValue(hit.key)},` +
     `"begin":${contextJson(hit.begin)},"end":${contextJson(hit.end)},` +
     `"snapshot":${jsonValue(hit.snapshot)},"stack":${jsonValue(hit.stack)}` +
-    `${hit.chain ? `,"chain":[${hit.chain.map(stageJson).join(",")}]` : ""}}`
+    `${hit.chain ? `,"chain":[${hit.chain.map(stageJson).join(",")}]` : ""}${hitAdditions(hit)}}`
   );
+}
+
+/** Fields later features add to a hit: present when the tracker has them, in this order. */
+function hitAdditions(hit: HitRecord): string {
+  let text = "";
+  if (hit.key_comm !== undefined) text += `,"key_comm":${jsonValue(hit.key_comm)}`;
+  if (hit.fields !== undefined) text += `,"fields":${jsonValue(hit.fields)}`;
+  if (hit.fields_text !== undefined) text += `,"fields_text":${jsonValue(hit.fields_text)}`;
+  return text;
 }
 
 function stageJson(s: ChainStage): string {
@@ -121,6 +130,24 @@ export function formatKey(key: readonly KeyValue[]): string {
   return key.map((v) => (typeof v === "string" ? JSON.stringify(v) : v.toString())).join(",");
 }
 
+/** `key=22899 (node-worker)` when the key is a task the hit names. */
+function keyText(hit: HitRecord): string {
+  const name = hit.key_comm ? ` (${hit.key_comm})` : "";
+  return `key=${formatKey(hit.key)}${name}`;
+}
+
+/** ` prev_state=S id=read`: printed fields, a number's name when it has one. */
+function fieldsText(hit: HitRecord): string {
+  if (!hit.fields) return "";
+  const parts = Object.entries(hit.fields).map(([name, value]) => {
+    const text = hit.fields_text?.[name];
+    if (text !== undefined) return `${name}=${text}`;
+    if (value === null) return `${name}=-`;
+    return `${name}=${typeof value === "string" ? JSON.stringify(value) : value}`;
+  });
+  return ` ${parts.join(" ")}`;
+}
+
 function formatContext(context: EventContext): string {
   const pid = context.pid >= 0 && context.pid !== context.tid ? `/${context.pid}` : "";
   return `${context.comm}-${context.tid}${pid} cpu${context.cpu}`;
@@ -138,7 +165,7 @@ export function formatHitLine(hit: HitRecord): string {
   const extras = hit.snapshot ? ` snapshot=${hit.snapshot}` : "";
   return (
     `${time} ${hit.tracker} ${hit.kind === "timeout" ? "TIMEOUT " : ""}${latency} ` +
-    `key=${formatKey(hit.key)} ${formatContext(hit.begin)} -> ${end}${extras}`
+    `${keyText(hit)} ${formatContext(hit.begin)} -> ${end}${fieldsText(hit)}${extras}`
   );
 }
 
@@ -165,7 +192,8 @@ function taskName(s: ChainStage): string {
   return s.tid === 0 ? `swapper/${s.cpu}` : s.comm;
 }
 
-function stageText(s: ChainStage): string {
+/** A stage as a hit line and the timeline name it: "raise NET_RX", "waking reader-1234". */
+export function stageText(s: ChainStage): string {
   switch (s.stage) {
     case "raise":
       return `raise ${s.detail}`;
@@ -177,6 +205,8 @@ function stageText(s: ChainStage): string {
     case "preempted":
     case "block":
       return `${s.stage} cpu${s.cpu}`;
+    case "origin":
+      return `${s.detail || s.probe.split(":")[1]} ${taskName(s)}`;
     default:
       return `${probeName(s.probe)} ${taskName(s)}-${s.tid}`;
   }

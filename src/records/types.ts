@@ -33,6 +33,12 @@ export interface HitRecord {
   stack: string[] | null;
   /** Chain trackers only: the path from the origin, whose dur_ns add up to latency_ns. */
   chain?: ChainStage[];
+  /** Trackers keyed by a task id: that task's name; null when nothing named it. */
+  key_comm?: string | null;
+  /** `then print(FIELD, ...)`: each field's value, null when neither event had it. */
+  fields?: Record<string, KeyValue | null>;
+  /** The names of printed numbers that have one: prev_state "S", a syscall id "read". */
+  fields_text?: Record<string, string>;
 }
 
 /** One stage of a chain hit (grammar/README.md "Chains" lists the kinds). */

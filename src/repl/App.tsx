@@ -5,6 +5,7 @@
 
 import { Box, Text, useWindowSize } from "ink";
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { formatHitLine } from "../records/output.ts";
 import type { Vocabulary } from "./completion.ts";
 import type { ShellController } from "./controller.ts";
 import { fit } from "./format.ts";
@@ -13,7 +14,16 @@ import { type Action, initialState, reducer, type ShellState } from "./state.ts"
 import { TimelineView } from "./TimelineView.tsx";
 import { loadTimeline } from "./timeline-model.ts";
 import { type InputHandlers, useShellInput } from "./use-shell-input.ts";
-import { Feed, HistogramPanel, Lines, Prompt, StatusBar, TrackersPanel } from "./views.tsx";
+import {
+  Feed,
+  HistogramPanel,
+  Lines,
+  PICKED_ROWS,
+  PickedHit,
+  Prompt,
+  StatusBar,
+  TrackersPanel,
+} from "./views.tsx";
 
 export interface AppProps {
   controller: ShellController;
@@ -84,6 +94,10 @@ export function App(props: AppProps) {
       },
       onClearScreen: () => propsRef.current.onClearScreen?.(),
       loadSnapshot: loadTimeline,
+      pickableHits: () =>
+        propsRef.current.controller
+          .snapshotHits()
+          .map((hit) => ({ line: formatHitLine(hit), snapshot: hit.snapshot as string })),
       get promptKeys() {
         return propsRef.current.promptKeys;
       },
@@ -121,6 +135,7 @@ export function App(props: AppProps) {
         {layout.errorLines.length > 0 && <Lines lines={layout.errorLines} color="red" />}
         {layout.candidateLines.length > 0 && <Lines lines={layout.candidateLines} dim />}
         {state.notice && <Text dimColor>{fit(state.notice, width)}</Text>}
+        {state.picked && <PickedHit picked={state.picked} width={width} />}
         <StatusBar state={state} width={width} />
         <Prompt state={state} width={width} />
       </Box>
@@ -145,7 +160,12 @@ export function shareRows(state: ShellState, width: number, rows: number): Layou
     width,
   );
   const candidateLines = candidatesText(state.candidates, width);
-  const fixed = 2 + errorLines.length + candidateLines.length + (state.notice ? 1 : 0);
+  const fixed =
+    2 +
+    errorLines.length +
+    candidateLines.length +
+    (state.notice ? 1 : 0) +
+    (state.picked ? PICKED_ROWS : 0);
   const free = Math.max(0, rows - FEED_ROWS - fixed);
   const tableRows = Math.max(1, Math.min(state.trackers.length, 5, free - 2));
   const tableLines =

@@ -110,7 +110,7 @@ export function helpText(): string[] {
     "  track wakeup: sched_wakeup(pid) -> sched_switch(next_pid) > 200us",
     "or an option: set NAME = VALUE. A tracker pasted from a file (several lines) works too.",
     "Tab completes; up/down browse the history; PageUp/PageDown pick the histogram shown;",
-    "Ctrl-C clears the line.",
+    "shift+up/down (or alt) pick a hit of the feed, Enter opens its snapshot; Ctrl-C clears the line.",
     ...SHELL_COMMANDS.map((c, i) => `  ${usage[i].padEnd(width)}  ${c.help}`),
   ];
 }

@@ -1,6 +1,7 @@
 // Tab completion for the prompt, as a function of the line and a vocabulary:
 // `:commands`, tracker names after :stop/:rm/..., emit targets, file names, keywords,
-// probe names from the catalog and the fields (and builtins) of the probe being keyed;
+// probe names from the catalog and the fields (and builtins) of the probe being keyed, the
+// fields of a statement's probes inside `then print(`;
 // `uprobe:`/`uretprobe:`/`usdt:`, their paths, and a user-space probe's fields (read from
 // its binary, the one thing here that is not the vocabulary's).
 
@@ -41,7 +42,7 @@ export function complete(line: Line, vocabulary: Vocabulary): Completion {
   if (matches.length === 0) return { line, candidates: [] };
   const common = commonPrefix(matches);
   const unique = matches.length === 1;
-  const ending = unique && !/[/(:]$/.test(common) ? " " : "";
+  const ending = unique && !/[/(:.]$/.test(common) ? " " : "";
   const completed = common + ending;
   const after = line.text.slice(line.cursor);
   const text = before.slice(0, wordStart) + completed + after;
@@ -77,6 +78,7 @@ function choicesFor(context: string, word: string, vocabulary: Vocabulary): read
     return vocabulary
       .files(userPath[2])
       .map((f) => `${userPath[1]}:${f}${f.endsWith("/") ? "" : ":"}`);
+  if (/\bthen\b.*\bprint\s*\([^)]*$/.test(context)) return printChoices(context, word, vocabulary);
   const scope = probeInScope(context);
   const fields =
     scope &&
@@ -88,6 +90,29 @@ function choicesFor(context: string, word: string, vocabulary: Vocabulary): read
   }
   if (/^\s*track\s+\w+\s*$/.test(context)) return [];
   return [...vocabulary.keywords, ...vocabulary.probes()];
+}
+
+/**
+ * Inside `then print(`: the fields of the statement's begin and end probes; after `begin.`
+ * or `end.`, that side's fields so qualified.
+ */
+function printChoices(context: string, word: string, vocabulary: Vocabulary): string[] {
+  const statement = context.slice(0, context.search(/\bthen\b/));
+  const known = new Set(vocabulary.probes());
+  const probesIn = (text: string) =>
+    [...text.matchAll(/[A-Za-z_][\w]*(?::[A-Za-z_][\w]*)?/g)]
+      .map((m) => m[0])
+      .filter((name) => known.has(name));
+  const arrow = statement.search(/->|~>/);
+  const sides = {
+    begin: probesIn(arrow < 0 ? statement : statement.slice(0, arrow)),
+    end: arrow < 0 ? [] : probesIn(statement.slice(arrow)),
+  };
+  const fieldsOf = (probes: string[]) =>
+    probes.flatMap((probe) => vocabulary.fields(probe).filter((f) => !f.startsWith("$")));
+  const side = /^(begin|end)\./.exec(word)?.[1] as "begin" | "end" | undefined;
+  if (side) return fieldsOf(sides[side]).map((f) => `${side}.${f}`);
+  return [...fieldsOf([...sides.begin, ...sides.end]), "begin.", "end."];
 }
 
 function commandChoices(args: string[], word: string, vocabulary: Vocabulary): readonly string[] {

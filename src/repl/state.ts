@@ -85,6 +85,14 @@ export interface ShellState {
   viewer: TimelineState | null;
   /** The snapshots `[` and `]` step through while the viewer is open, and which one is shown. */
   viewerHits: { paths: string[]; index: number } | null;
+  /** A hit of the feed picked with shift+up/down (alt too): Enter opens its snapshot. */
+  picked: { hits: PickableHit[]; index: number } | null;
+}
+
+/** A kept hit with a snapshot, as the pick line shows it. */
+export interface PickableHit {
+  line: string;
+  snapshot: string;
 }
 
 export const PRINTED_LIMIT = 200;
@@ -118,6 +126,8 @@ export type Action =
   | { type: "stats"; trackers: TrackerRow[]; status: StatusInfo }
   | { type: "select"; tracker: string | null }
   | { type: "selectNext"; direction: 1 | -1 }
+  | { type: "pick"; hits: PickableHit[]; direction: 1 | -1 }
+  | { type: "unpick" }
   | { type: "openViewer"; timeline: Timeline; paths?: string[]; index?: number }
   | { type: "viewer"; action: TimelineAction }
   | { type: "closeViewer" };
@@ -146,6 +156,7 @@ export function initialState(backend: string, history: string[] = []): ShellStat
     quitting: false,
     viewer: null,
     viewerHits: null,
+    picked: null,
   };
 }
 
@@ -209,10 +220,19 @@ export function reducer(state: ShellState, action: Action): ShellState {
       return interrupt(state);
     case "quit":
       return { ...state, quitting: true };
+    case "pick":
+      return pick(state, action.hits, action.direction);
+    case "unpick":
+      return state.picked ? { ...state, picked: null, notice: null } : state;
     case "openViewer": {
       const { paths, index } = action;
       const viewerHits = paths && index !== undefined ? { paths, index } : null;
-      return { ...state, viewer: initialTimelineState(action.timeline), viewerHits };
+      return {
+        ...state,
+        viewer: initialTimelineState(action.timeline),
+        viewerHits,
+        picked: null,
+      };
     }
     case "viewer":
       return state.viewer
@@ -297,6 +317,21 @@ function selectNext(state: ShellState, direction: 1 | -1): ShellState {
   const at = state.selected === null ? -1 : names.indexOf(state.selected);
   const next = (at + direction + names.length) % names.length;
   return { ...state, selected: names[next] };
+}
+
+/**
+ * shift+up/down: picks the newest kept hit with a snapshot, then older (-1) or newer (+1)
+ * ones; the pick follows its hit when newer ones arrive.
+ */
+function pick(state: ShellState, hits: PickableHit[], direction: 1 | -1): ShellState {
+  if (hits.length === 0) {
+    const notice = "no hit has a snapshot to open yet (a tracker takes them with then snapshot)";
+    return { ...state, picked: null, notice };
+  }
+  const current = state.picked?.hits[state.picked.index]?.snapshot;
+  const at = current === undefined ? -1 : hits.findIndex((h) => h.snapshot === current);
+  const index = at < 0 ? hits.length - 1 : Math.max(0, Math.min(hits.length - 1, at + direction));
+  return { ...state, picked: { hits, index }, notice: null };
 }
 
 /** Ctrl-C: clears a typed line; on an empty line, arms, and a second Ctrl-C quits. */

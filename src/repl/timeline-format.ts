@@ -1,7 +1,7 @@
 // The timeline drawn as rows of styled text, cut to the terminal: a title, a time ruler, the
 // hit's span, then two rows per CPU (the tasks that ran, by name, in a colour per task; IRQs,
-// softirqs and the keyed task's wakeup W and switch-in R), a legend, the event under the
-// cursor and the keys. Pure: the view only turns segments into <Text>.
+// softirqs, the keyed task's wakeup W and switch-in R, a chain hit's links 0 1 2 …), a
+// legend, the event under the cursor and the keys. Pure: the view only turns segments into <Text>.
 
 import { formatDuration, formatKey } from "../records/output.ts";
 import { isIdle, type Timeline } from "./timeline-model.ts";
@@ -66,7 +66,8 @@ export function timelineRows(
   const width = Math.max(20, columns);
   const plot = new Plot(state.fromNs, state.toNs, width - LABEL_WIDTH);
   const zero = timeline.span?.fromNs ?? 0;
-  const cpuRoom = Math.max(1, Math.floor((rows - FIXED_ROWS) / 2));
+  const marks = marksRows(timeline, zero, width);
+  const cpuRoom = Math.max(1, Math.floor((rows - FIXED_ROWS - (marks.length - 1)) / 2));
   const shownCpus = timeline.cpus.slice(0, cpuRoom);
   const place = among && among.count > 1 ? `  hit ${among.index + 1}/${among.count}` : "";
   const keys = place === "" ? TIMELINE_KEYS : `${TIMELINE_KEYS}  [ ] older/newer hit`;
@@ -77,7 +78,7 @@ export function timelineRows(
   ];
   for (const cpu of shownCpus) out.push(...cpuRows(state, plot, cpu));
   out.push(legendRow(state, timeline.cpus.length - shownCpus.length));
-  out.push(marksRow(timeline, zero));
+  out.push(...marks);
   out.push(...eventRows(state, zero, width));
   out.push([{ text: keys, dim: true }]);
   return out.map((row) => fitRow(row, width));
@@ -114,11 +115,11 @@ function titleText(timeline: Timeline): string {
   const note = timeline.note;
   if (note === null) return `${file}: no ltsh hit in its header; the whole window is shown`;
   const { hit } = note;
-  const task = timeline.task ? ` (${timeline.task.comm}-${timeline.task.tid})` : "";
-  return (
-    `${hit.tracker} ${hit.kind} hit ${formatDuration(hit.latency_ns)}  key=${formatKey(hit.key)}` +
-    `${task}  ${file}`
-  );
+  // the task as the window shows it; else as the hit named it (its events, or /proc)
+  const named = hit.key_comm ? ` (${hit.key_comm})` : "";
+  const task = timeline.task ? ` (${timeline.task.comm}-${timeline.task.tid})` : named;
+  const what = hit.chain ? `${hit.chain.length - 1} links` : `key=${formatKey(hit.key)}${task}`;
+  return `${hit.tracker} ${hit.kind} hit ${formatDuration(hit.latency_ns)}  ${what}  ${file}`;
 }
 
 /** Tick marks at a round step, labelled relative to the hit's begin. */
@@ -223,6 +224,15 @@ function cpuRows(state: TimelineState, plot: Plot, cpu: number): Row[] {
     const wakeup = mark.kind === "wakeup";
     irqs[at] = { ch: wakeup ? "W" : "R", color: wakeup ? "yellow" : "green", bold: true };
   }
+  const linked = new Set<number>();
+  timeline.links.forEach((link, i) => {
+    let at = plot.column(link.ns);
+    if (link.cpu !== cpu || at < 0 || at >= plot.width) return;
+    // links a column apart or less (a raise and its origin) stand side by side, in order
+    while (linked.has(at) && at + 1 < plot.width) at++;
+    linked.add(at);
+    irqs[at] = { ch: linkSymbol(i), color: "cyanBright", bold: true };
+  });
   const cursor = state.cursor === null ? null : timeline.events[state.cursor];
   if (cursor && cursor.cpu === cpu) {
     const at = plot.column(cursor.ns);
@@ -262,6 +272,27 @@ function legendRow(state: TimelineState, hiddenCpus: number): Row {
   }
   if (hiddenCpus > 0) row.push({ text: `(+${hiddenCpus} CPUs below the screen)`, dim: true });
   return row;
+}
+
+/** A chain link's mark: 0-9, then a-z (a hit keeps at most 64 stages: they wrap). */
+function linkSymbol(index: number): string {
+  const symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
+  return symbols[index % symbols.length];
+}
+
+/** What the marks mean: a chain's links (on two rows at most), or the keyed task's marks. */
+function marksRows(timeline: Timeline, zero: number, width: number): Row[] {
+  if (timeline.links.length === 0) return [marksRow(timeline, zero)];
+  const texts = timeline.links.map(
+    (link, i) => `${linkSymbol(i)} ${link.text} ${relative(link.ns, zero)}`,
+  );
+  const rows: string[] = [""];
+  for (const text of [...texts, "H irq  S softirq"]) {
+    const last = rows[rows.length - 1];
+    if (last !== "" && last.length + 2 + text.length > width && rows.length < 2) rows.push(text);
+    else rows[rows.length - 1] = last === "" ? text : `${last}  ${text}`;
+  }
+  return rows.map((text) => [{ text, dim: true }]);
 }
 
 function marksRow(timeline: Timeline, zero: number): Row {

@@ -1,7 +1,9 @@
 // A snapshot file as the timeline view draws it: which task ran on each CPU and when (from
 // sched_switch), IRQ and softirq intervals, the hit's span and its keyed task's wakeup and
-// switch-in, and every event in order for stepping. Read with the replay readers.
+// switch-in, a chain hit's links, and every event in order for stepping. Read with the
+// replay readers.
 
+import { stageText } from "../records/output.ts";
 import {
   type HitNote,
   isHitMarkerLine,
@@ -48,6 +50,16 @@ export interface TaskMark {
   event: number;
 }
 
+/** A chain hit's stage: where and when each link of its path happened. */
+export interface ChainLink {
+  /** origin, raise, softirq, waking, run, … (grammar/README.md "Chains"). */
+  stage: string;
+  ns: number;
+  cpu: number;
+  /** "raise NET_RX", "waking udp-reader-17462": the stage as the hit line says it. */
+  text: string;
+}
+
 export interface Timeline {
   path: string;
   /** Absolute time (ns) of ns = 0. */
@@ -63,6 +75,8 @@ export interface Timeline {
   /** The keyed task (from the note), whose wakeup and switch-in are marked. */
   task: MarkedTask | null;
   marks: TaskMark[];
+  /** A chain hit's stages, in order; empty for other hits. */
+  links: ChainLink[];
 }
 
 /** A snapshot that cannot be shown: one line for the user. */
@@ -176,6 +190,12 @@ export class TimelineBuilder {
       span,
       task,
       marks: task === null || span === null ? [] : taskMarks(this.events, task.tid, span.fromNs),
+      links: (note?.hit.chain ?? []).map((stage) => ({
+        stage: stage.stage,
+        ns: Number(BigInt(stage.ts_ns) - (this.originNs as bigint)),
+        cpu: stage.cpu,
+        text: stageText(stage),
+      })),
     };
   }
 

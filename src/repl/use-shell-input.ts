@@ -6,7 +6,7 @@ import { type Key, useInput } from "ink";
 import { type Completion, complete, type Vocabulary } from "./completion.ts";
 import type { Outcome } from "./controller.ts";
 import type { PromptKeys } from "./narration.ts";
-import type { Action, ShellState } from "./state.ts";
+import type { Action, PickableHit, ShellState } from "./state.ts";
 import type { Timeline } from "./timeline-model.ts";
 import { timelineKeys } from "./use-timeline-input.ts";
 
@@ -19,6 +19,8 @@ export interface InputHandlers {
   onClearScreen(): void;
   /** Reads a snapshot for the viewer (`[` and `]` open the previous and next hit's). */
   loadSnapshot(path: string): Promise<Timeline>;
+  /** The kept hits with a snapshot, oldest first: what shift+up/down picks from. */
+  pickableHits(): PickableHit[];
   /** Keys acting on an empty prompt (a demo's `f`). */
   promptKeys?: PromptKeys;
   /** Lines run one after the other, in the order they were entered. */
@@ -67,6 +69,11 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
     viewerKey(handlers, input, key);
     return;
   }
+  if ((key.shift || key.meta) && (key.upArrow || key.downArrow)) {
+    dispatch({ type: "pick", hits: handlers.pickableHits(), direction: key.upArrow ? -1 : 1 });
+    return;
+  }
+  if (getState().picked !== null && pickedKey(handlers, key)) return;
   const action = editAction(input, key);
   if (action) dispatch(action);
   else if (key.return) void submitLine(handlers, getState().line.text);
@@ -159,6 +166,34 @@ export function submitLine(handlers: InputHandlers, text: string): Promise<void>
     if (outcome.quit) dispatch({ type: "quit" });
   });
   return queue.last;
+}
+
+/**
+ * With a hit picked: Enter opens its snapshot, Esc forgets the pick; any other key forgets
+ * it and does what it does at the prompt. True when the key was used up.
+ */
+function pickedKey(handlers: InputHandlers, key: Key): boolean {
+  const picked = handlers.getState().picked!;
+  handlers.dispatch({ type: "unpick" });
+  if (key.escape) return true;
+  if (!key.return) return false;
+  const paths = picked.hits.map((h) => h.snapshot);
+  void openSnapshot(handlers, paths, picked.index);
+  return true;
+}
+
+/** Opens one of `paths` in the viewer, or says why it cannot. */
+async function openSnapshot(handlers: InputHandlers, paths: string[], index: number) {
+  try {
+    const timeline = await handlers.loadSnapshot(paths[index]);
+    handlers.dispatch({ type: "openViewer", timeline, paths, index });
+  } catch (error) {
+    handlers.dispatch({
+      type: "print",
+      lines: [`warning: ${(error as Error).message}`],
+      tone: "warning",
+    });
+  }
 }
 
 function viewerKey(handlers: InputHandlers, input: string, key: Key): void {

@@ -84,6 +84,31 @@ export function HistogramPanel(props: { state: ShellState; width: number; maxRow
   );
 }
 
+/** Rows the picked hit takes: its line and the keys that act on it. */
+export const PICKED_ROWS = 2;
+
+/** The hit picked with shift+up/down, and what Enter does with it. */
+export function PickedHit({
+  picked,
+  width,
+}: {
+  picked: NonNullable<ShellState["picked"]>;
+  width: number;
+}) {
+  const { hits, index } = picked;
+  const keys = `hit ${index + 1}/${hits.length}: Enter opens its snapshot, shift+up/down older/newer, Esc leaves`;
+  return (
+    <Box flexDirection="column">
+      <Text inverse wrap="truncate">
+        {fit(`▸ ${hits[index].line}`, width)}
+      </Text>
+      <Text dimColor wrap="truncate">
+        {fit(keys, width)}
+      </Text>
+    </Box>
+  );
+}
+
 export function StatusBar({ state, width }: { state: ShellState; width: number }) {
   return (
     <Text inverse wrap="truncate">

@@ -3,6 +3,7 @@
 // positional "8,0 WS 4096 () 123 + 8", syscalls' "fd: 0x1") have a parser of their own.
 // Values stay text here; ./values.ts types them against the tracepoint's field.
 
+import { TASK_REPORT_MAX, TASK_STATE_BITS } from "../compiler/field-symbols.ts";
 import type { TraceEvent } from "./event.ts";
 import { FtraceByteEvent } from "./ftrace-bytes.ts";
 
@@ -95,21 +96,6 @@ export function parseNameValue(payload: string): Map<string, string> {
   }
   return splitPairs(payload, NAME_COLON);
 }
-
-/** sched_switch prev_state letters (__print_flags in its print fmt) → the state bits. */
-const TASK_STATE_BITS: Record<string, number> = {
-  R: 0,
-  S: 0x1,
-  D: 0x2,
-  T: 0x4,
-  t: 0x8,
-  X: 0x10,
-  Z: 0x20,
-  P: 0x40,
-  I: 0x80,
-};
-/** TASK_REPORT_MAX: printed as a trailing "+" (the task was preempted while runnable). */
-const TASK_REPORT_MAX = 0x100;
 
 export function taskStateFromText(text: string): string {
   if (/^-?\d+$/.test(text)) return text;

@@ -5,6 +5,7 @@
 import type { TrackerPlan } from "../compiler/plan.ts";
 import { traceEventNames } from "../compiler/probes.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
+import { capturedValues, withCaptures } from "./captures.ts";
 import { type ChainEnded, ChainEngine, ChainTracker } from "./chain.ts";
 import { chainHit, chainSummary, recordChainPair } from "./chain-records.ts";
 import type { TraceEvent } from "./event.ts";
@@ -281,6 +282,8 @@ export class Interpreter {
       comm: ownString(event.comm),
       probe: side.probe.id,
       key: tracker.stringKeys ? parts.map(ownValue) : parts,
+      alternative: side.alternative,
+      captured: side.captures.length > 0 ? capturedValues(side, this.view) : null,
     });
     if (deadline < tracker.nextDeadline) tracker.nextDeadline = deadline;
   }
@@ -322,7 +325,8 @@ export class Interpreter {
     const threshold = tracker.plan.thresholdNs;
     if (threshold !== null && latency > threshold) {
       tracker.stats.hits++;
-      this.options.hit(this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id));
+      const hit = this.hitRecord(tracker, "threshold", latency, begin, event, side.probe.id);
+      this.options.hit(withCaptures(tracker.plan, hit, begin, side, this.view));
     }
     return true;
   }
@@ -339,7 +343,8 @@ export class Interpreter {
       if (tracker.stopped) continue;
       tracker.stats.timeouts++;
       const waited = this.now - begin.ts;
-      this.options.hit(this.hitRecord(tracker, "timeout", waited, begin, null, ""));
+      const hit = this.hitRecord(tracker, "timeout", waited, begin, null, "");
+      this.options.hit(withCaptures(tracker.plan, hit, begin, null, this.view));
     }
     tracker.nextDeadline = next;
   }

@@ -13,6 +13,10 @@ export interface CompiledSide {
   /** The key expressions, compiled; one per part of the tracker's key. */
   key: Compiled[];
   filter: Compiled | null;
+  /** Index among the tracker's begins (or ends). */
+  alternative: number;
+  /** plan.captures read at this probe; null where it has no such field. */
+  captures: (Compiled | null)[];
 }
 
 /**
@@ -25,6 +29,9 @@ export interface PendingBegin extends BeginContext {
   deadline: number;
   probe: string;
   key: Value[];
+  alternative: number;
+  /** plan.captures' values at the begin; null when the plan captures nothing. */
+  captured: (Value | undefined)[] | null;
 }
 
 export class Tracker {
@@ -48,14 +55,22 @@ export class Tracker {
     warn: (message: string) => void,
   ) {
     this.stats = new LatencyStats(plan.name);
-    const compileSide = (side: ProbeSide): CompiledSide => ({
-      probe: side.probe,
-      key: side.key.map((k) => compileExpr(k, warn)),
-      filter: side.filter ? compileExpr(side.filter, warn) : null,
-    });
-    this.begins = plan.begins.map(compileSide);
-    this.ends = plan.ends.map(compileSide);
-    this.cancels = (plan.cancels ?? []).map(compileSide);
+    const captures = plan.captures ?? [];
+    const compileSide =
+      (role: "begins" | "ends" | null) =>
+      (side: ProbeSide, alternative: number): CompiledSide => ({
+        probe: side.probe,
+        key: side.key.map((k) => compileExpr(k, warn)),
+        filter: side.filter ? compileExpr(side.filter, warn) : null,
+        alternative,
+        captures: captures.map((c) => {
+          const expr = role && c[role][alternative];
+          return expr ? compileExpr(expr, warn) : null;
+        }),
+      });
+    this.begins = plan.begins.map(compileSide("begins"));
+    this.ends = plan.ends.map(compileSide("ends"));
+    this.cancels = (plan.cancels ?? []).map(compileSide(null));
     this.stringKeys = plan.keyTypes.some((t) => t.kind === "string");
     if (hasAction(plan, "stack")) {
       warn(`${plan.name}: stack is unavailable in replay (the trace has no kernel stacks)`);

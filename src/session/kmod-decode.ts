@@ -3,6 +3,7 @@
 // HitRecord, and the stats file's lines → SummaryRecord. Shared by the kmod session (reading
 // the device) and the VM test (reading the console).
 
+import { completeHit, type ProcessName } from "../compiler/hit-captures.ts";
 import type { ProbeSide, TrackerPlan, ValueType } from "../compiler/plan.ts";
 import { LatencyStats } from "../records/stats.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
@@ -54,8 +55,16 @@ export function decodeKey(buf: Buffer, types: ValueType[]): KeyValue[] {
   });
 }
 
-/** One record; `trackers` in module order (lt_hit.tracker is the index). Null: not ours. */
-export function decodeHit(record: Buffer, trackers: TrackerPlan[]): HitRecord | null {
+/**
+ * One record; `trackers` in module order (lt_hit.tracker is the index). Null: not ours.
+ * The key's task is named by the events' own tasks, else by `processName` (records carry
+ * no captured fields yet).
+ */
+export function decodeHit(
+  record: Buffer,
+  trackers: TrackerPlan[],
+  processName?: ProcessName,
+): HitRecord | null {
   if (record.length < HIT_RECORD_SIZE) return null;
   const plan = trackers[record.readUInt32LE(0)];
   const kind = record.readUInt32LE(4);
@@ -63,7 +72,7 @@ export function decodeHit(record: Buffer, trackers: TrackerPlan[]): HitRecord | 
   const keySize = record.readUInt32LE(16);
   const key = decodeKey(record.subarray(KEY_OFFSET, KEY_OFFSET + keySize), plan.keyTypes);
   const timeout = kind === LT_HIT_TIMEOUT;
-  return {
+  const hit: HitRecord = {
     type: "hit",
     tracker: plan.name,
     kind: timeout ? "timeout" : "threshold",
@@ -74,6 +83,10 @@ export function decodeHit(record: Buffer, trackers: TrackerPlan[]): HitRecord | 
     snapshot: null,
     stack: null,
   };
+  if (!plan.keyTask) return hit;
+  const side = (at: number) => ({ alternative: record.readUInt16LE(at + 20), values: [] });
+  const end = timeout ? null : side(END_OFFSET);
+  return completeHit(plan, hit, side(BEGIN_OFFSET), end, processName);
 }
 
 /** The record's kernel stack (trackers with `stack`), innermost first; [] when none. */

@@ -37,6 +37,7 @@ import {
   storeInCache,
   systemHost,
 } from "./kmod-host.ts";
+import { procComm } from "./task-names.ts";
 import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
 
 /** Where the device cannot be watched for readiness, it is read on this period instead. */
@@ -217,7 +218,7 @@ export class KmodSession implements Session {
       if (got <= 0) return;
       for (let at = 0; at + HIT_RECORD_SIZE <= got; at += HIT_RECORD_SIZE) {
         const record = this.records.subarray(at, at + HIT_RECORD_SIZE);
-        const hit = decodeHit(record, [m.plan]);
+        const hit = decodeHit(record, [m.plan], procComm);
         if (!hit) continue;
         if (m.symbols !== null) hit.stack = kernelStack(decodeStack(record), m.symbols, m.name);
         this.actions.deliver(m.plan, hit);

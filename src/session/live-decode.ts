@@ -2,9 +2,11 @@
 // from the ring buffer, pending-begin values, keys, and the per-CPU stats of a tracker.
 
 import type { TrackerLayout } from "../compiler/bpf/codegen.ts";
-import { Ctx, Hit, HitKind, Stats } from "../compiler/bpf/layout.ts";
-import type { ProbeSide } from "../compiler/plan.ts";
+import { Ctx, captureLayout, Hit, HitKind, hitCaptures, Stats } from "../compiler/bpf/layout.ts";
+import { type CapturedSide, completeHit } from "../compiler/hit-captures.ts";
+import type { ProbeSide, TrackerPlan } from "../compiler/plan.ts";
 import type { EventContext, HitRecord, KeyValue } from "../records/types.ts";
+import { procComm } from "./task-names.ts";
 
 const textDecoder = new TextDecoder();
 
@@ -65,7 +67,44 @@ export function decodeHit(
     snapshot: null,
     stack: null,
   };
-  return { hit, stackId: Number(v.getBigInt64(Hit.stackId, true)) };
+  const stackId = Number(v.getBigInt64(Hit.stackId, true));
+  const size = captureLayout(plan).size;
+  if (!plan.keyTask && size === 0) return { hit, stackId };
+  const at = hitCaptures(layout.key.size, size);
+  const begin = decodeCaptures(
+    bytes,
+    at.begin,
+    plan,
+    "begins",
+    v.getUint32(Hit.begin + Ctx.probe, true),
+  );
+  const end = timeout
+    ? null
+    : decodeCaptures(bytes, at.end, plan, "ends", v.getUint32(Hit.end + Ctx.probe, true));
+  return { hit: completeHit(plan, hit, begin, end, procComm), stackId };
+}
+
+/** The captured values stored at `at` by alternative `alternative` of a side. */
+export function decodeCaptures(
+  bytes: Uint8Array,
+  at: number,
+  plan: TrackerPlan,
+  role: "begins" | "ends",
+  alternative: number,
+): CapturedSide {
+  const v = view(bytes);
+  const layout = captureLayout(plan);
+  const values = (plan.captures ?? []).map((capture, i): KeyValue | undefined => {
+    const expr = capture[role][alternative];
+    if (!expr) return undefined;
+    const off = at + layout.offsets[i];
+    if (capture.type.kind === "string") {
+      return cString(bytes.subarray(off, off + capture.type.size));
+    }
+    const signed = expr.type.kind === "int" && expr.type.signed;
+    return signed ? v.getBigInt64(off, true) : v.getBigUint64(off, true);
+  });
+  return { alternative, values };
 }
 
 /** The counters of one tracker, summed over CPUs (per-CPU values are 8-byte aligned). */

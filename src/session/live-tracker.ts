@@ -4,7 +4,8 @@
 import { encode } from "../compiler/bpf/asm.ts";
 import type { BpfProgram, TrackerObject } from "../compiler/bpf/codegen.ts";
 import { disassemble, insnAtSlot } from "../compiler/bpf/disasm.ts";
-import { STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
+import { Ctx, STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
+import { completeHit } from "../compiler/hit-captures.ts";
 import {
   closeFd,
   createMap,
@@ -19,8 +20,15 @@ import type { Attachment } from "../kernel/perf.ts";
 import type { HitRecord } from "../records/types.ts";
 import { attachOrder, attachProgram, programType } from "./live-attach.ts";
 import { sweepChains } from "./live-chain.ts";
-import { decodeContext, decodeKey, decodeStats, type KernelCounters } from "./live-decode.ts";
+import {
+  decodeCaptures,
+  decodeContext,
+  decodeKey,
+  decodeStats,
+  type KernelCounters,
+} from "./live-decode.ts";
 import { openPendingTable, type PendingTableReader } from "./live-pending-table.ts";
+import { procComm } from "./task-names.ts";
 
 const LOAD_ATTEMPTS = 5;
 
@@ -159,7 +167,12 @@ export class LiveTracker {
         snapshot: null,
         stack: null,
       };
-      return { hit, stackId };
+      const plan = layout.plan;
+      const capturesAt = layout.pending.captures ?? -1;
+      if (!plan.keyTask && capturesAt < 0) return { hit, stackId };
+      const alternative = view.getUint32(Ctx.probe, true);
+      const captured = decodeCaptures(value, capturesAt, plan, "begins", alternative);
+      return { hit: completeHit(plan, hit, captured, null, procComm), stackId };
     });
   }
 

@@ -10,13 +10,18 @@
 // no hit), or as many as the runs the kernel says it skipped (`missed`) can change.
 // Scheduler examples are compared on the workload's own task, pinned to CPU 0: this
 // kernel's ftrace does not record switches away from the idle task on CPU 1 (BPF sees them).
+// Matched pairs must also carry the same fields of the `then print(...)` that PRINTS adds to
+// some trackers, and name the key's task alike (key_comm) where the trace's comm column
+// agrees with live: ftrace prints a task's latest name there, not its name at the event.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { FilePlan } from "../../src/compiler/plan.ts";
+import { checkPrintFields } from "../../src/compiler/captures.ts";
+import { loadCatalog } from "../../src/compiler/catalog/index.ts";
+import type { FilePlan, TrackerPlan } from "../../src/compiler/plan.ts";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
@@ -110,12 +115,34 @@ const WORKLOADS: Record<string, Workload> = {
   irq: { run: () => withPerl("ltsh_dirq", NAP) },
 };
 
+/** `then print(...)` fields added to trackers of the examples, compared like the rest. */
+const PRINTS: Record<string, string[]> = {
+  syscall: ["id", "ret"],
+  offcpu: ["prev_state", "end.next_prio", "prev_comm"],
+  wakeup: ["prio", "target_cpu", "prev_state"],
+};
+
+/** The tracker with PRINTS' fields captured, as the checker makes them from `print(...)`. */
+function withPrints(tracker: TrackerPlan): TrackerPlan {
+  const names = PRINTS[tracker.name];
+  if (!names) return tracker;
+  const context = { catalog: loadCatalog(), diagnostics: [] };
+  const fields = names.map((written) => {
+    const [side, name] = written.includes(".") ? written.split(".") : [null, written];
+    const chosen = side === null ? null : { name: side, range: tracker.range };
+    return { name, side: chosen, range: tracker.range };
+  });
+  const prints = checkPrintFields(fields, tracker.begins, tracker.ends, context);
+  assert.equal(context.diagnostics, [], `print(${names.join(", ")}) checks on ${tracker.name}`);
+  return { ...tracker, captures: [...(tracker.captures ?? []), ...prints] };
+}
+
 /** Every pair a hit, so that each one can be matched; a ring buffer that holds them all. */
 function everyPair(plan: FilePlan): FilePlan {
   return {
     ...plan,
     options: { ...plan.options, "ringbuf.size": 64 << 20 },
-    trackers: plan.trackers.map((t) => ({ ...t, thresholdNs: 1 })),
+    trackers: plan.trackers.map((t) => withPrints({ ...t, thresholdNs: 1 })),
   };
 }
 
@@ -137,9 +164,24 @@ const endNs = (hit: HitRecord) => hit.end?.ts_ns ?? hit.begin.ts_ns + BigInt(hit
 
 const gap = (x: bigint, y: bigint) => (x > y ? x - y : y - x);
 
-/** Two reports of one pair: same key, tasks and CPUs, both events within the slack. */
+/** What a hit names beyond its contexts: the key's task, the printed fields. */
+const namesOf = (hit: HitRecord) =>
+  JSON.stringify([hit.key_comm, hit.fields, hit.fields_text], (_, v) =>
+    typeof v === "bigint" ? String(v) : v,
+  );
+
+/** Same fields; the same key_comm too when both sides saw the tasks by the same names. */
+function sameNames(a: HitRecord, b: HitRecord): boolean {
+  const sameComms = a.begin.comm === b.begin.comm && a.end?.comm === b.end?.comm;
+  return sameComms
+    ? namesOf(a) === namesOf(b)
+    : namesOf({ ...a, key_comm: b.key_comm }) === namesOf(b);
+}
+
+/** Two reports of one pair: same key, tasks, CPUs and names, both events within the slack. */
 function samePair(a: HitRecord, b: HitRecord): boolean {
   return (
+    sameNames(a, b) &&
     a.begin.tid === b.begin.tid &&
     a.begin.cpu === b.begin.cpu &&
     a.end?.tid === b.end?.tid &&
@@ -230,7 +272,8 @@ function unexplained(hits: HitRecord[], a: bigint, b: bigint): HitRecord[] {
 
 const describe = (hit: HitRecord) =>
   `${hit.tracker} key=${hit.key.join(",")} ${hit.latency_ns}ns ${hit.begin.comm}-${hit.begin.tid}` +
-  ` cpu${hit.begin.cpu} @${hit.begin.ts_ns} -> ${hit.end?.comm}-${hit.end?.tid} cpu${hit.end?.cpu}`;
+  ` cpu${hit.begin.cpu} @${hit.begin.ts_ns} -> ${hit.end?.comm}-${hit.end?.tid} cpu${hit.end?.cpu}` +
+  ` ${namesOf(hit)}`;
 
 for (const file of exampleFiles().filter(
   (f) => !process.env.LTSH_DIFF_ONLY || f === process.env.LTSH_DIFF_ONLY,

@@ -57,7 +57,19 @@ test("a threshold hit decodes to the output contract's record", () => {
     },
     snapshot: null,
     stack: null,
+    key_comm: null,
   });
+});
+
+test("the key's task is named by the live system, or by the event's own task for $tid", () => {
+  const names = (pid: number) => (pid === 1234 ? "cyclictest" : null);
+  assert.is(decodeHit(record(1), [plan], names)?.key_comm, "cyclictest");
+  assert.is(decodeHit(record(1), [plan], () => null)?.key_comm, null);
+  const byThread = planOf("track t: sys_enter($tid) -> sys_exit($tid) > 1us").trackers[0];
+  const thread = record(1);
+  thread.writeUInt32LE(8, 16);
+  assert.is(decodeHit(thread, [byThread], names)?.key_comm, "cyclictest", "the end's task");
+  assert.is(decodeHit(record(2), [byThread], names)?.key_comm, "swapper/1", "a timeout's begin");
 });
 
 test("a timeout hit has no end; unknown trackers and kinds are not hits", () => {

@@ -43,6 +43,16 @@ test("tracker names after :stop/:hist, targets after :emit NAME, files after :lo
   assert.is(completeText(":load examples/w", vocabulary).line.text, ":load examples/wakeup.lt ");
 });
 
+test("inside then print(: the fields of both probes, then begin./end. for one side's", () => {
+  const pair = "track sched_wakeup(pid) -> sched_switch(next_pid) then print(";
+  assert.is(completeText(`${pair}pr`, vocabulary).line.text, `${pair}pr`);
+  assert.equal(completeText(`${pair}pr`, vocabulary).candidates, ["prev_pid", "prio"]);
+  assert.is(completeText(`${pair}next_c`, vocabulary).line.text, `${pair}next_comm `);
+  assert.is(completeText(`${pair}prio, e`, vocabulary).line.text, `${pair}prio, end.`);
+  assert.is(completeText(`${pair}end.next_p`, vocabulary).line.text, `${pair}end.next_pid `);
+  assert.equal(completeText(`${pair}begin.p`, vocabulary).candidates, ["begin.pid", "begin.prio"]);
+});
+
 test("probe names after track, after -> and after a name:", () => {
   assert.equal(completeText("track sched_wa", vocabulary).candidates, [
     "sched_wakeup",

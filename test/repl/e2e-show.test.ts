@@ -2,8 +2,12 @@
 // wrote. A user reads the timeline, steps to the next event, zooms, pans, fits the hit again
 // and quits with q; the terminal comes back (alternate screen) and ltsh exits 0. Without a
 // terminal it prints the first screen; a bad file or usage is one line and an exit status.
+// In the shell, a hit of the feed picked with shift+up opens its snapshot on Enter.
 
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { TmuxPane, tmuxSkipReason } from "./tmux.ts";
@@ -79,6 +83,39 @@ if (skip) {
       assert.not.match(screen, /wakeup threshold hit/);
     } finally {
       pane.kill();
+    }
+  });
+
+  test("the shell in tmux: shift+up picks a hit of the feed, Enter opens its snapshot", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltsh-e2e-pick-"));
+    const trace = "test/fixtures/traces/wakeup.txt";
+    const pane = new TmuxPane(
+      `cd ${ROOT} && ${LTSH} --replay ${trace}`,
+      { XDG_STATE_HOME: dir },
+      { columns: 100, rows: 30 },
+    );
+    try {
+      await pane.waitFor((s) => s.includes("ltsh>"), "the prompt");
+      pane.type(`set snapshot.dir = "${dir}"`, true);
+      pane.type(
+        "track w: sched_wakeup(args.pid) -> sched_switch(next_pid) > 2ms then snapshot",
+        true,
+      );
+      await pane.waitFor((s) => /\n\d+\.\d{9} w \S+ key=\d+ \(/.test(s), "a named hit in the feed");
+      await pane.waitFor((s) => s.includes("(ended)"), "the trace replayed");
+      pane.keys("S-Up");
+      let screen = await pane.waitFor((s) => s.includes("Enter opens its snapshot"), "a pick");
+      const picked = /▸ (\d+\.\d{9}) w /.exec(screen)?.[1];
+      assert.ok(picked, screen);
+      pane.keys("Enter");
+      screen = await pane.waitFor((s) => /event \d+\/\d+/.test(s), "the timeline");
+      assert.match(screen, /^w threshold hit \S+ {2}key=\d+/m);
+      assert.match(screen, new RegExp(`w-${picked.replace(".", "")}\\.txt`), "the picked hit's");
+      pane.type("q");
+      await pane.waitFor((s) => /ltsh>\s*$/.test(s.trimEnd()), "the prompt again");
+    } finally {
+      pane.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }

@@ -11,7 +11,7 @@ import { RECENT_HITS, ShellController } from "../../src/repl/controller.ts";
 import { initialState, reducer } from "../../src/repl/state.ts";
 import { loadTimeline } from "../../src/repl/timeline-model.ts";
 import { FakeSession, fakeFrontEnd } from "./fake-session.ts";
-import { ENTER, press, waitForFrame } from "./ink-helpers.ts";
+import { ENTER, ESCAPE, press, SHIFT_DOWN, SHIFT_UP, waitForFrame } from "./ink-helpers.ts";
 
 const FIXTURE = new URL("./fixtures/wakeup-snapshot.txt", import.meta.url).pathname;
 const SECOND = new URL("./fixtures/wakeup-snapshot-2.txt", import.meta.url).pathname;
@@ -146,6 +146,48 @@ test("[ and ] step to the previous and next kept hit's snapshot inside the viewe
   await waitForFrame(app, (f) => f.includes("hit 2/2"));
   assert.match(await press(app, "q"), /ltsh>\s*$/);
   app.unmount();
+});
+
+test("shift+up picks a kept hit in the feed; Enter on it opens its snapshot", async () => {
+  const { app, controller, session } = setup();
+  await enter(app, "track wakeup: sched_wakeup(pid) -> sched_switch(pid) > 200us", "started");
+  session().listener.hit({ ...session().hit("wakeup", 1_113_339), snapshot: FIXTURE });
+  session().listener.hit(session().hit("wakeup", 400_000));
+  session().listener.hit({ ...session().hit("wakeup", 1_615_121), snapshot: SECOND });
+  controller.flush();
+  const newest = await press(app, SHIFT_UP);
+  assert.match(newest, /\n▸ \S+ wakeup 1\.62ms key=\d+/, "the newest hit with a snapshot");
+  assert.match(newest, /hit 2\/2: Enter opens its snapshot/);
+  const older = await press(app, SHIFT_UP);
+  assert.match(older, /\n▸ \S+ wakeup 1\.11ms key=\d+/, "the hit without a snapshot is skipped");
+  assert.match(await press(app, SHIFT_UP), /hit 1\/2/, "no older one: the pick stays");
+  assert.match(await press(app, SHIFT_DOWN), /hit 2\/2/);
+  app.stdin.write(ESCAPE);
+  const gone = await waitForFrame(app, (f) => !f.includes("Enter opens its snapshot"));
+  assert.match(gone, /ltsh>\s*$/, "Esc forgets the pick; the prompt stays");
+  await press(app, SHIFT_UP);
+  await press(app, SHIFT_UP);
+  app.stdin.write(ENTER);
+  const shown = await waitForFrame(app, (f) => f.includes("event ") && f.includes("hit 1/2"));
+  assert.match(shown, /wakeup threshold hit 1\.11ms {2}key=16143 \(tsc-16143\)/);
+  assert.match(shown, /\ncpu1 .*tsc-16146─+/, "the timeline of that hit's snapshot");
+  assert.match(await press(app, "q"), /ltsh>\s*$/);
+  app.unmount();
+});
+
+test("reducer: a pick starts at the newest hit, moves within the list, and follows its hit", () => {
+  const hits = ["a", "b", "c"].map((name) => ({ line: name, snapshot: `${name}.txt` }));
+  const first = reducer(initialState("fake"), { type: "pick", hits, direction: 1 });
+  assert.is(first.picked?.index, 2);
+  const older = reducer(first, { type: "pick", hits, direction: -1 });
+  assert.is(older.picked?.hits[older.picked.index].snapshot, "b.txt");
+  const grown = [...hits, { line: "d", snapshot: "d.txt" }].slice(1);
+  const followed = reducer(older, { type: "pick", hits: grown, direction: 1 });
+  assert.is(followed.picked?.hits[followed.picked.index].snapshot, "c.txt");
+  const none = reducer(initialState("fake"), { type: "pick", hits: [], direction: -1 });
+  assert.is(none.picked, null);
+  assert.match(none.notice ?? "", /no hit has a snapshot/);
+  assert.is(reducer(followed, { type: "unpick" }).picked, null);
 });
 
 test.run();

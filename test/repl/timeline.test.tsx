@@ -191,6 +191,13 @@ test("a task has one colour: in its runs, in the legend, at any zoom", () => {
   assert.is(taskColor("tsc", 16146), waker, "the same on every call");
 });
 
+test("a keyed task the window does not show: the title names it as the hit did", () => {
+  const hit = { ...timeline.note!.hit, key_comm: "worker" };
+  const unseen: Timeline = { ...timeline, note: { hit, task: null }, task: null, marks: [] };
+  const title = plainRows(timelineRows(initialTimelineState(unseen), 100, 30)).split("\n")[0];
+  assert.is(title, "wakeup threshold hit 1.11ms  key=16143 (worker)  wakeup-snapshot.txt");
+});
+
 test("a trace without ltsh's header: the whole window, no span, still readable", () => {
   const bare: Timeline = { ...timeline, note: null, span: null, task: null, marks: [] };
   const text = plainRows(timelineRows(initialTimelineState(bare), 100, 30));

@@ -48,7 +48,7 @@ test("for people: hit lines, then the summary with its histogram", () => {
   const lines = stdout.split("\n");
   assert.match(
     lines[0],
-    /^\d+\.\d{9} wakeup \d+(\.\d+)?(us|ms) key=\d+ \S+-\d+ cpu\d -> \S+-\d+ cpu\d$/,
+    /^\d+\.\d{9} wakeup \d+(\.\d+)?(us|ms) key=\d+ \(\S+\) \S+-\d+ cpu\d -> \S+-\d+ cpu\d$/,
   );
   assert.match(
     stdout,

@@ -195,14 +195,18 @@ test("snapshot: the replayed lines of [begin - margin, end + margin] in a file n
 test("exec: argv without a shell, hit in LTSH_* variables", async () => {
   const out = join(dir, "exec-out");
   const program = compileProgram(
-    `${WAKEUP} then exec "sh -c 'echo $LTSH_TRACKER $LTSH_KIND $LTSH_LATENCY_NS $LTSH_KEY $LTSH_BEGIN_PROBE $LTSH_END_TS_NS >> ${out}'"`,
+    `${WAKEUP} then exec "sh -c 'echo $LTSH_TRACKER $LTSH_KIND $LTSH_LATENCY_NS $LTSH_KEY $LTSH_KEY_COMM $LTSH_BEGIN_PROBE $LTSH_END_TS_NS >> ${out}'"`,
   );
   const { session } = await open();
   for (const t of program.trackers) await session.add(t);
   await session.done!();
   await session.close();
   assert.ok(existsSync(out), `exec wrote ${out}`);
-  assert.is(readFileSync(out, "utf8"), "wakeup threshold 300000 1 sched:sched_wakeup 1000300000\n");
+  assert.is(
+    readFileSync(out, "utf8"),
+    "wakeup threshold 300000 1 task1 sched:sched_wakeup 1000300000\n",
+    "LTSH_KEY_COMM: the switch-in's next_comm",
+  );
 });
 
 test("exec in replay behaves as live: at most exec.rate per second, the rest skipped and said", async () => {

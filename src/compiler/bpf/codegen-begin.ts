@@ -2,7 +2,9 @@
 // pending table with its value (context, stack id, timestamp); a begin that does not fit is
 // counted as dropped.
 
+import { writeCaptures } from "./codegen-captures.ts";
 import {
+  copy8,
   epilogue,
   increment,
   lookupStats,
@@ -12,7 +14,7 @@ import {
   storeContext,
 } from "./codegen-program.ts";
 import { Helper } from "./helpers.ts";
-import { call, R0, storeMem } from "./insn.ts";
+import { call, FP, R0, storeMem } from "./insn.ts";
 import { Ctx, Stats } from "./layout.ts";
 import { DROP } from "./pending-table.ts";
 
@@ -20,10 +22,15 @@ export function emitBeginBody(c: ProgramContext): void {
   const { em, layout, table } = c;
   const { pre, keyOffset } = prologue(c);
   const pending = layout.pending;
+  const capturesAt = pending.captures ?? -1;
+  const captured = capturesAt >= 0 ? writeCaptures(c, pre, "begins") : null;
   em.withSource(`${c.source(c.side.range)} (begin)`, () => {
     table.begin(em, keyOffset, (base, at) => {
       if (pending.withContext) storeContext(c, pre, base, at);
       if (pending.stackId >= 0) stackIdInto(c, base, at + pending.stackId);
+      if (captured !== null) {
+        copy8(em, base, at + capturesAt, FP, captured, pending.size - capturesAt);
+      }
       em.emit(call(Helper.ktime_get_ns), storeMem(base, at + Ctx.ts, R0, 8));
     });
   });

@@ -2,6 +2,7 @@
 // stop here), latency; a late end is a timeout; over the threshold a hit record; release the
 // begin (only the CPU that releases it counts the pair); counters, min/max, sum, histogram.
 
+import { writeCaptures } from "./codegen-captures.ts";
 import type { Prefetch } from "./codegen-prefetch.ts";
 import {
   copy8,
@@ -42,7 +43,16 @@ import {
   storeMem,
   Xor,
 } from "./insn.ts";
-import { Ctx, Hit, HitKind, hitRecordSize, RINGBUF_REF, Stats } from "./layout.ts";
+import {
+  Ctx,
+  captureLayout,
+  Hit,
+  HitKind,
+  hitCaptures,
+  hitRecordSize,
+  RINGBUF_REF,
+  Stats,
+} from "./layout.ts";
 import { EXIT, type FoundBegin, Reg } from "./pending-table.ts";
 
 const { pending: PENDING, latency: LATENCY, hit: HIT } = Reg;
@@ -53,6 +63,8 @@ interface End {
   pre: Prefetch;
   keyOffset: number;
   found: FoundBegin;
+  /** Stack offset of the end's captured values; null when the tracker captures none. */
+  captured: number | null;
 }
 
 export function emitEndBody(c: ProgramContext): void {
@@ -65,7 +77,8 @@ export function emitEndBody(c: ProgramContext): void {
     emitLatency(em);
     return found;
   });
-  const end: End = { c, pre, keyOffset, found };
+  const captured = writeCaptures(c, pre, "ends");
+  const end: End = { c, pre, keyOffset, found, captured };
   if (plan.timeoutNs !== null) emitLateEnd(end, plan.timeoutNs);
   const threshold = plan.thresholdNs;
   if (threshold !== null) {
@@ -102,7 +115,7 @@ export function emitFoundTooLate(
   const timeout = c.layout.plan.timeoutNs;
   if (timeout === null) return;
   emitLatency(c.em);
-  emitLateEnd({ c, pre, keyOffset, found }, timeout);
+  emitLateEnd({ c, pre, keyOffset, found, captured: null }, timeout);
 }
 
 /** LATENCY = now − the begin's timestamp (PENDING = the begin's value). */
@@ -183,7 +196,7 @@ function emitLateEnd(end: End, timeoutNs: number) {
 function emitHitRecord(end: End, kind: "threshold" | "timeout", next: string) {
   const { c, found } = end;
   const em = c.em;
-  const size = hitRecordSize(c.layout.key.size);
+  const size = hitRecordSize(c.layout.key.size, captureLayout(c.layout.plan).size);
   em.emit(ldMapFd(R1, RINGBUF_REF), Mov.imm(R2, size), Mov.imm(R3, 0));
   em.emit(call(Helper.ringbuf_reserve), Mov.reg(HIT, R0), JEq.imm(HIT, 0, `${kind}_lost`));
   fillHit(end, kind);
@@ -200,7 +213,7 @@ function emitHitRecord(end: End, kind: "threshold" | "timeout", next: string) {
   });
 }
 
-function fillHit({ c, pre, keyOffset }: End, kind: "threshold" | "timeout") {
+function fillHit({ c, pre, keyOffset, captured }: End, kind: "threshold" | "timeout") {
   const { em, layout } = c;
   em.emit(storeImm(HIT, Hit.tracker, layout.index, 4), storeImm(HIT, Hit.kind, HitKind[kind], 4));
   em.emit(storeMem(HIT, Hit.latency, LATENCY, 8));
@@ -216,6 +229,15 @@ function fillHit({ c, pre, keyOffset }: End, kind: "threshold" | "timeout") {
     stackIdInto(c, HIT, Hit.stackId);
   } else em.emit(storeImm(HIT, Hit.stackId, -1, 8));
   copy8(em, HIT, Hit.key, FP, keyOffset, layout.key.size);
+  const pending = layout.pending;
+  const from = pending.captures ?? -1;
+  if (from < 0) return;
+  const size = pending.size - from;
+  const at = hitCaptures(layout.key.size, size);
+  copy8(em, HIT, at.begin, PENDING, from, size);
+  // a timeout has no end event: its slots are zeroed, never read as values
+  if (captured !== null && kind === "threshold") copy8(em, HIT, at.end, FP, captured, size);
+  else for (let k = 0; k < size; k += 8) em.emit(storeImm(HIT, at.end + k, 0, 8));
 }
 
 /** Min is kept inverted so that an untouched (zero) slot never looks like a minimum. */

@@ -224,33 +224,35 @@ export function buildKey(
   layout: KeyLayout,
   keyOffset: number,
 ) {
-  const em = pre.em;
-  if (key.length === 0) em.emit(storeImm(FP, keyOffset, 0, 8));
+  if (key.length === 0) pre.em.emit(storeImm(FP, keyOffset, 0, 8));
   key.forEach((e, i) => {
-    const at = keyOffset + layout.offsets[i];
-    const type = types[i];
-    if (type.kind === "int") {
-      const r = evalInt(pre, e);
-      em.emit(storeMem(FP, at, r, 8));
-      pre.pool.release(r);
-      return;
-    }
-    const slot = keySlotSize(type);
-    const src = stringSource(pre, e);
-    const _copied = 0;
-    if ("literal" in src) {
-      const bytes = new Uint8Array(slot);
-      bytes.set(src.literal.subarray(0, Math.min(src.literal.length, type.size)));
-      for (let k = 0; k < slot; k += 4) {
-        em.emit(storeImm(FP, at + k, Number(BigInt.asIntN(32, littleEndian(bytes, k, 4))), 4));
-      }
-      return;
-    }
-    const n = Math.min(src.size, type.size);
-    if (src.base === FP) copyPadded(pre, src.offset, at, n);
-    else copyUpToNul(pre, src.offset, at, n);
-    for (const c of chunks(at + n, slot - n)) em.emit(storeImm(FP, at + n + c.at, 0, c.size));
+    writeKeyPart(pre, e, types[i], keyOffset + layout.offsets[i]);
   });
+}
+
+/** One value at FP+at in its key slot: an int widened to 8 bytes, a string NUL-padded. */
+export function writeKeyPart(pre: Prefetch, e: Expr, type: Expr["type"], at: number) {
+  const em = pre.em;
+  if (type.kind === "int") {
+    const r = evalInt(pre, e);
+    em.emit(storeMem(FP, at, r, 8));
+    pre.pool.release(r);
+    return;
+  }
+  const slot = keySlotSize(type);
+  const src = stringSource(pre, e);
+  if ("literal" in src) {
+    const bytes = new Uint8Array(slot);
+    bytes.set(src.literal.subarray(0, Math.min(src.literal.length, type.size)));
+    for (let k = 0; k < slot; k += 4) {
+      em.emit(storeImm(FP, at + k, Number(BigInt.asIntN(32, littleEndian(bytes, k, 4))), 4));
+    }
+    return;
+  }
+  const n = Math.min(src.size, type.size);
+  if (src.base === FP) copyPadded(pre, src.offset, at, n);
+  else copyUpToNul(pre, src.offset, at, n);
+  for (const c of chunks(at + n, slot - n)) em.emit(storeImm(FP, at + n + c.at, 0, c.size));
 }
 
 /** comm from the helper is already NUL-padded: copy it in aligned chunks. */

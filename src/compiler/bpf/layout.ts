@@ -14,24 +14,38 @@ export const Ctx = {
   size: 40,
 } as const;
 
-/** The pending-begin value: a context, plus the begin's stack id for timeouts with `stack`. */
+/**
+ * The pending-begin value: a context, the begin's stack id for timeouts with `stack`, and
+ * the begin's values of plan.captures (`then print` fields, the key task's name).
+ */
 export interface PendingLayout {
   /** False for aggregate-only trackers: the value is just the begin timestamp. */
   withContext: boolean;
   /** Offset of the s64 stack id, or -1. */
   stackId: number;
+  /** Offset of the captured values; -1 or absent (chain tokens) when the plan captures none. */
+  captures?: number;
   size: number;
 }
 
 export function pendingLayout(plan: TrackerPlan): PendingLayout {
   const withContext = plan.thresholdNs !== null || plan.timeoutNs !== null;
   const beginStack = plan.timeoutNs !== null && hasAction(plan, "stack");
-  if (!withContext) return { withContext, stackId: -1, size: 8 };
+  if (!withContext) return { withContext, stackId: -1, captures: -1, size: 8 };
+  const captured = captureLayout(plan);
+  const afterStack = Ctx.size + (beginStack ? 8 : 0);
   return {
     withContext,
     stackId: beginStack ? Ctx.size : -1,
-    size: Ctx.size + (beginStack ? 8 : 0),
+    captures: captured.size > 0 ? afterStack : -1,
+    size: afterStack + captured.size,
   };
+}
+
+/** Slots of plan.captures, laid out as key parts are (ints as 8 bytes); size 0 when none. */
+export function captureLayout(plan: TrackerPlan): KeyLayout {
+  const types = (plan.captures ?? []).map((c) => c.type);
+  return types.length === 0 ? { offsets: [], size: 0 } : keyLayout(types);
 }
 
 /** A hit record in the ring buffer (threshold hits; timeouts are found by user space). */
@@ -42,13 +56,18 @@ export const Hit = {
   begin: 16, // Ctx
   end: 56, // Ctx
   stackId: 96, // s64, -1 when the tracker has no `stack` or the walk failed
-  key: 104, // the key bytes
+  key: 104, // the key bytes, then the begin's captured values, then the end's
 } as const;
 
 export const HitKind = { threshold: 0, timeout: 1 } as const;
 
-export function hitRecordSize(keySize: number): number {
-  return Hit.key + keySize;
+/** Where the begin's and the end's captured values are in a hit record. */
+export function hitCaptures(keySize: number, captureSize: number): { begin: number; end: number } {
+  return { begin: Hit.key + keySize, end: Hit.key + keySize + captureSize };
+}
+
+export function hitRecordSize(keySize: number, captureSize = 0): number {
+  return Hit.key + keySize + 2 * captureSize;
 }
 
 /**
