@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { formatHitLine, hitToJson, summaryToJson } from "../../src/records/output.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { MAX_STAGES } from "../../src/replay/chain-tokens.ts";
+import { exampleSource } from "../corpus.ts";
 import { compileTrackers, ftrace, type RunResult, runLines } from "./support.ts";
 
 const dir = new URL("../fixtures/traces/chains/", import.meta.url);
@@ -187,6 +188,32 @@ test("cancel: a wakeup of a running task is forgotten when it is switched out", 
   assert.is(result.summaries[1].cancelled, 1);
   assert.is(result.summaries[1].pairs, 1);
 });
+
+// examples/wakeup.lt itself: a task woken while it still runs, then switched out blocked (S)
+// or preempted (R+); without its cancel line the example reports the wait as a hit. Blocked,
+// the stale begin also hides the real wakeup (keep first): 1 pair; preempted, the switch-in
+// after the preemption takes it, and the real wakeup pairs on its own: 2 pairs.
+for (const [fixture, inflatedNs, realNs, pairsWithout] of [
+  ["cancel-wakeup.txt", 10_930_000, 30_000, 1],
+  ["cancel-wakeup-preempted.txt", 5_400_000, 40_000, 2],
+] as const) {
+  test(`examples/wakeup.lt on ${fixture}: the wakeup of the running task is cancelled at its switch-out`, async () => {
+    const example = exampleSource("wakeup.lt");
+    const fixed = await replay(fixture, example);
+    assert.equal(lines(fixed), [], "no hit: the real wakeup waited under 200us");
+    assert.equal(counters(fixed.summaries[0]), { ...ok, hits: 0, cancelled: 1 });
+    assert.is(fixed.summaries[0].max_ns, realNs);
+    const withoutCancel = example.replace(/^ *cancel .*\n/m, "");
+    assert.is.not(withoutCancel, example);
+    const inflated = await replay(fixture, withoutCancel);
+    assert.equal(
+      inflated.hits.map((h) => h.latency_ns),
+      [inflatedNs],
+      "without cancel: paired with the switch-in after the wait",
+    );
+    assert.is(inflated.summaries[0].pairs, pairsWithout);
+  });
+}
 
 test("cancel with a filter forgets only what the filter lets through", async () => {
   const result = await replay(
