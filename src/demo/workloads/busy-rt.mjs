@@ -17,9 +17,11 @@ if (setScheduler(0, SCHED_FIFO, [priority]) !== 0) {
 }
 const pause = new Int32Array(new SharedArrayBuffer(4));
 for (;;) {
+  // Sleep first: the scheduler's next switch-in of this thread, which names the task in a
+  // trace, comes after the rename (a task renamed while it runs keeps its old name there).
+  Atomics.wait(pause, 0, 0, everyMs - busyMs);
   const until = performance.now() + busyMs;
   while (performance.now() < until) {
     // spin: the CPU is taken for the whole burst
   }
-  Atomics.wait(pause, 0, 0, everyMs - busyMs);
 }
