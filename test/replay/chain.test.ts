@@ -215,6 +215,21 @@ for (const [fixture, inflatedNs, realNs, pairsWithout] of [
   });
 }
 
+test("-> hands the chain over before its holder blocks: memcached-log's request spans the blocked write", async () => {
+  const demo = readFileSync(
+    new URL("../../examples/demos/memcached-log.chain.lt", import.meta.url),
+    "utf8",
+  );
+  const result = await replay("handoff-across-block.txt", demo);
+  assert.equal(lines(result), [
+    "logwrite 40ms key=800 mc-worker-800/790 cpu1 -> mc-worker-800/790 cpu1",
+    "request 40.1ms NET_RX MainThread cpu0 +0ns raise NET_RX +3us softirq MainThread +7us waking mc-worker-800 +30us run cpu1 +10us sys_exit_read mc-worker-800 +40ms sys_enter_sendmsg mc-worker-800",
+  ]);
+  assert.equal(counters(result.summaries[0]), ok, "not broken by the block");
+  const [toRead, toSend] = result.summaries[0].segments ?? [];
+  assert.equal([toRead?.max_ns, toSend?.max_ns], [50_000, 40_030_000], "the time is read -> send");
+});
+
 test("cancel with a filter forgets only what the filter lets through", async () => {
   const result = await replay(
     "cancel-wakeup.txt",
