@@ -250,7 +250,7 @@ function hist(shell: ShellController, [name]: string[]): Outcome {
   return ok([`showing ${name}'s histogram`], { select: name });
 }
 
-/** Opens the newest hit with a snapshot, of one tracker or of any, in the timeline view. */
+/** Opens the newest (or with `worst` the slowest) kept hit with a snapshot in the timeline view. */
 async function show(shell: ShellController, [name, which]: string[]): Promise<Outcome> {
   if (which !== undefined && which !== "worst") {
     return fail(`:show ${name} ${which}: the second word can only be worst`);
