@@ -34,7 +34,7 @@ export function trackerLine(demo: Demo, choice: TrackerChoice): string {
   const name = `examples/demos/${choice.chain ? demo.trackers.chain : demo.trackers.fallback}`;
   if (choice.chain) return `trackers: ${name} (the chain)`;
   if (!demo.trackers.chain) return `trackers: ${name}`;
-  return `trackers: ${name}, the plain fallback: the live backend does not take the chain yet (${choice.reason})`;
+  return `trackers: ${name}, the plain fallback: the live backend refused the chain here (${choice.reason})`;
 }
 
 /** The lines above the tables: the story, the fault's state, the trackers, live status. */
