@@ -31,7 +31,10 @@ const TRACEPOINTS = ["sched:sched_wakeup", "sched:sched_switch"]; // what wakeup
 /** Two levels below the root, so the bundle's require("../../package.json") still resolves. */
 const BUNDLE_DIR = join(ROOT, ".bench-live", "dist");
 
-/** bpftrace's version of examples/wakeup.lt: threshold, histogram, a printed line per hit. */
+/**
+ * bpftrace's version of examples/wakeup.lt: threshold, histogram, a printed line per hit, the
+ * switch-out's cancel after the switch-in's pairing.
+ */
 const BPFTRACE_SCRIPT = `
 tracepoint:sched:sched_wakeup { @start[args->pid] = nsecs; }
 tracepoint:sched:sched_switch /@start[args->next_pid]/ {
@@ -39,7 +42,8 @@ tracepoint:sched:sched_switch /@start[args->next_pid]/ {
   @hist = hist($lat);
   if ($lat > 200000) { printf("%d %s %d\\n", args->next_pid, args->next_comm, $lat); }
   delete(@start[args->next_pid]);
-}`;
+}
+tracepoint:sched:sched_switch { delete(@start[args->prev_pid]); }`;
 
 /** The same script printing each hit's end time the way ltsh's NDJSON does, line-buffered. */
 const BPFTRACE_DELIVERY = BPFTRACE_SCRIPT.replace(

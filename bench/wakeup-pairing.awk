@@ -1,7 +1,10 @@
 # Wakeup pairing of ftrace text, written independently of ltsh as its yardstick (bench/replay.ts)
 # and cross-check (test/replay/fixtures.test.ts): sched_wakeup pid= → sched_switch next_pid=,
-# keep the first begin, a hit when latency > threshold ns (-v threshold=200000).
-# Prints "hit <begin ns> <end ns> <pid> <latency ns>" per hit, then "pairs N hits M pending P".
+# keep the first begin, a hit when latency > threshold ns (-v threshold=200000); as
+# examples/wakeup.lt, a switch-out (prev_pid=) forgets its task's pending wakeup, after the
+# switch-in's pairing (-v cancel=0 turns that off).
+# Prints "hit <begin ns> <end ns> <pid> <latency ns>" per hit, then
+# "pairs N hits M pending P cancelled C".
 {
   if (!match($0, /[0-9]+\.[0-9]+: /)) next
   stamp = substr($0, RSTART, RLENGTH - 2)
@@ -25,6 +28,10 @@
         delete begin[pid]
       }
     }
+    if (cancel != "0" && match(rest, /prev_pid=[0-9]+/)) {
+      pid = substr(rest, RSTART + 9, RLENGTH - 9)
+      if (pid in begin) { delete begin[pid]; pending--; cancelled++ }
+    }
   }
 }
-END { printf "pairs %d hits %d pending %d\n", pairs, hits, pending }
+END { printf "pairs %d hits %d pending %d cancelled %d\n", pairs, hits, pending, cancelled }

@@ -1,5 +1,6 @@
 // Regenerates docs/img/*.png, the screenshots of docs/teaching.md: each demo is run in a
-// tmux pane (as root, live), captured with its colours before and during its fault, and the
+// tmux pane (as root, live), captured with its colours before and during its fault (its
+// chain tracker selected: the waterfall) and on its worst hit's snapshot (`s`), and the
 // capture is drawn by ansilove (Debian: apt-get install ansilove tmux).
 //   node --import tsx scripts/screenshots.ts [DEMO...]
 
@@ -7,16 +8,18 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { closeSnapshot, openWorstSnapshot, selectTracker } from "../test/demo/drive.ts";
 import { SOURCES } from "../test/demo/sources.ts";
 import { TmuxPane } from "../test/repl/tmux.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OUT = join(ROOT, "docs", "img");
 const SIZE = { columns: 120, rows: 34 };
+/** The chain tracker whose hits and waterfall the fault's capture shows. */
 const TRACKER: Record<string, string> = {
   jack: "jack",
   "memcached-irq": "request",
-  "memcached-log": "logwrite",
+  "memcached-log": "request",
 };
 
 function sleep(ms: number): Promise<void> {
@@ -36,7 +39,8 @@ function capture(pane: TmuxPane, png: string): void {
   })
     .replaceAll("…", "~")
     .replaceAll("▸", ">")
-    .replaceAll("→", ">");
+    .replaceAll("→", ">")
+    .replaceAll("←", "<");
   const dir = mkdtempSync(join(tmpdir(), "ltsh-shot-"));
   try {
     const cp437 = spawnSync("iconv", ["-f", "utf-8", "-t", "cp437//TRANSLIT"], { input: ansi });
@@ -63,8 +67,12 @@ async function shoot(demo: string): Promise<void> {
     const before = hits(pane.text(), tracker);
     pane.type("f");
     await pane.waitFor((s) => hits(s, tracker) >= before + 4, `hits on ${tracker}`, 20_000);
+    await selectTracker(pane, tracker);
     await sleep(2000);
     capture(pane, join(OUT, `${demo}-fault.png`));
+    await openWorstSnapshot(pane);
+    capture(pane, join(OUT, `${demo}-show.png`));
+    await closeSnapshot(pane);
     pane.type("f");
     pane.type(":quit", true);
     await pane.waitFor((s) => s.includes("LTSH-EXIT="), "the demo's exit", 30_000);

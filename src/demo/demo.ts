@@ -11,8 +11,11 @@ export interface Demo {
   /** One line for `ltsh demo`. */
   summary: string;
   needs: Needed[];
-  /** examples/demos files: the chain when the live backend accepts it, else the fallback. */
-  trackers: { chain?: string; fallback: string };
+  /**
+   * examples/demos files: the chain when the live backend accepts it, else the fallback;
+   * `show`: the tracker (in both) whose worst snapshot `s` opens.
+   */
+  trackers: { chain?: string; fallback: string; show: string };
   start(processes: DemoProcesses): Promise<RunningDemo>;
 }
 
@@ -21,6 +24,8 @@ export interface RunningDemo {
   story: string[];
   /** The fault, one line: what it is and what it stands for. */
   fault: string;
+  /** What the worst hit's snapshot shows (the intruder, by the name it has on screen). */
+  snapshot: string;
   setFault(on: boolean): void;
   /** Live lines (the jack demo's xrun count); called when onChange fires. */
   status?(): string[];

@@ -30,9 +30,8 @@ export const jackDemo: Demo = {
     { program: "jack_simple_client", apt: "jackd2" },
     { program: "jack_wait", apt: "jackd2" },
     { program: "taskset", apt: "util-linux" },
-    { program: "chrt", apt: "util-linux" },
   ],
-  trackers: { chain: "jack.chain.lt", fallback: "jack.lt" },
+  trackers: { chain: "jack.chain.lt", fallback: "jack.lt", show: "jack" },
   start: startJack,
 };
 
@@ -78,15 +77,16 @@ async function startJack(processes: DemoProcesses): Promise<RunningDemo> {
   return {
     story: [
       `running: jackd (dummy driver, ${PERIOD_FRAMES} frames at ${RATE} Hz: a ${periodMs} ms period, SCHED_FIFO ${JACK_PRIORITY}) and jack_simple_client, on CPU ${cpu}`,
-      "watch: the HITS of jack (its processing thread later than 8 ms from wakeup to run) against jack's own xruns below",
+      "watch: the HITS of jack (its processing thread running more than 8 ms after its timer fired) against jack's own xruns below",
     ],
     fault: `a SCHED_FIFO ${INTRUDER_PRIORITY} thread on CPU ${cpu}, busy ${BURST_MS} ms every ${EVERY_MS} ms`,
+    snapshot: `rt-intruder on CPU ${cpu} under the hit, while jackd waits`,
     setFault(on) {
       if (on && !intruder) {
-        intruder = processes.start([
-          ...["chrt", "-f", String(INTRUDER_PRIORITY)],
-          ...nodeScript(cpu, "busy-rt.mjs", BURST_MS, EVERY_MS),
-        ]);
+        // it takes its priority itself, once named: its start-up is no part of the fault
+        intruder = processes.start(
+          nodeScript(cpu, "busy-rt.mjs", INTRUDER_PRIORITY, BURST_MS, EVERY_MS),
+        );
       } else if (!on && intruder) {
         processes.stop(intruder);
         intruder = null;

@@ -23,7 +23,7 @@ export const memcachedIrqDemo: Demo = {
   name: "memcached-irq",
   summary: "aperiodic, a request's start: long interrupt work on the server's CPU",
   needs: NEEDS,
-  trackers: { chain: "memcached-irq.chain.lt", fallback: "memcached-irq.lt" },
+  trackers: { chain: "memcached-irq.chain.lt", fallback: "memcached-irq.lt", show: "request" },
   async start(processes) {
     const cpu = demoCpu();
     const port = await startMemcached(processes, cpu, []);
@@ -32,9 +32,10 @@ export const memcachedIrqDemo: Demo = {
     return {
       story: [
         `running: memcached (one worker, mc-worker, SCHED_FIFO ${SERVER_PRIORITY} on CPU ${cpu}: only interrupts can hold it up; 127.0.0.1:${port}) and a client sending ${REQUESTS_PER_SECOND} gets/s from CPU ${clientCpu()}`,
-        "watch: the request tracker (the packet's wakeup of mc-worker until it runs); the time lands between wakeup and run",
+        "watch: request (a packet until mc-worker runs to answer it); the time lands in the link from its waking to its run",
       ],
       fault: `${STORM_TIMERS} timers expiring together on CPU ${cpu} every ${STORM_EVERY_MS} ms: ~10 ms in one timer interrupt, standing for a slow driver's interrupt handler`,
+      snapshot: `the timer interrupt (H, irq local_timer) on CPU ${cpu} under the hit, then mc-worker runs`,
       setFault(on) {
         if (on && !storm) {
           storm = processes.start(nodeScript(cpu, "timer-storm.mjs", STORM_TIMERS, STORM_EVERY_MS));
@@ -52,7 +53,7 @@ export const memcachedLogDemo: Demo = {
   name: "memcached-log",
   summary: "aperiodic, a request's end: the server's logging blocked on slow output",
   needs: NEEDS,
-  trackers: { fallback: "memcached-log.lt" },
+  trackers: { chain: "memcached-log.chain.lt", fallback: "memcached-log.lt", show: "logwrite" },
   async start(processes: DemoProcesses): Promise<RunningDemo> {
     const cpu = demoCpu();
     const sink = new SlowSink(processes.dir);
@@ -62,9 +63,11 @@ export const memcachedLogDemo: Demo = {
     return {
       story: [
         `running: memcached -vv (every request logged to stderr, a pipe that ltsh reads) on CPU ${cpu}, 127.0.0.1:${port}, and a client sending ${REQUESTS_PER_SECOND} gets/s`,
-        "watch: request (read of a request until its answer is sent) and logwrite (the logging write to stderr)",
+        "watch: request (a packet until mc-worker sends the answer; the time lands between its read and its send) and logwrite (its logging write to stderr)",
       ],
       fault: `the log reader slows down to ${SlowSink.SLOW_BYTES_PER_SECOND / 1024} KiB/s, less than the log grows: the pipe fills and the worker blocks in write(2)`,
+      snapshot:
+        "mc-worker off its CPU in write(2) under the hit, back (R) when the reader made room",
       setFault: (on) => sink.setSlow(on),
       failure: () => null,
     };

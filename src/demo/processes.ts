@@ -34,13 +34,18 @@ function startTime(pid: number): string | null {
   return statFields(pid)?.[19] ?? null;
 }
 
+/** PF_EXITING in /proc/PID/stat's flags: the process is past its last instruction. */
+const PF_EXITING = 0x4;
+
 /**
  * Whether `pid` runs. Zombies do not count: an init that reaps slowly (containers) keeps
- * a killed ltsh, or a killed workload's child, as a zombie for a while.
+ * a killed ltsh, or a killed workload's child, as a zombie for a while. Nor does a process
+ * still exiting: a killed ltsh takes a while (seconds on a loaded machine) to close its BPF
+ * programs and tracefs instance, and the next demo must not wait for it.
  */
 function runs(pid: number): boolean {
   const fields = statFields(pid);
-  return fields !== null && fields[0] !== "Z";
+  return fields !== null && fields[0] !== "Z" && (Number(fields[6]) & PF_EXITING) === 0;
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals = "SIGKILL"): void {

@@ -1,7 +1,8 @@
 // `ltsh demo NAME`: checks what the demo needs, kills what a crashed demo left, starts the
 // workload in the background, picks the chain tracker when the live backend accepts it (else
-// the plain fallback), and opens the shell with the narration above the tables and `f` to
-// inject and remove the fault. Everything started is killed when the shell ends.
+// the plain fallback), and opens the shell with the narration above the tables, `f` to
+// inject and remove the fault and `s` to open the worst hit's snapshot (:show NAME worst).
+// Everything started is killed when the shell ends.
 
 import { join } from "node:path";
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
@@ -33,7 +34,7 @@ export function trackerLine(demo: Demo, choice: TrackerChoice): string {
   const name = `examples/demos/${choice.chain ? demo.trackers.chain : demo.trackers.fallback}`;
   if (choice.chain) return `trackers: ${name} (the chain)`;
   if (!demo.trackers.chain) return `trackers: ${name}`;
-  return `trackers: ${name}, the plain fallback: the live backend does not take the chain yet (${choice.reason})`;
+  return `trackers: ${name}, the plain fallback: the live backend refused the chain here (${choice.reason})`;
 }
 
 /** The lines above the tables: the story, the fault's state, the trackers, live status. */
@@ -52,7 +53,17 @@ export function narrationLines(
     trackerLine(demo, choice),
     ...(running.status?.() ?? []),
     state,
+    `${showLine(demo)}: ${running.snapshot}`,
   ];
+}
+
+/** The key that opens the worst hit's snapshot, and the command it runs. */
+export const SHOW_KEY = "s";
+export function showCommand(demo: Demo): string {
+  return `:show ${demo.trackers.show} worst`;
+}
+function showLine(demo: Demo): string {
+  return `${SHOW_KEY} = the worst hit's snapshot (${showCommand(demo)}), q back`;
 }
 
 /** What stops the demo from running here, one message each (empty: ready). */
@@ -104,6 +115,7 @@ export async function runDemo(demo: Demo, catalog: CatalogIndex, version: string
           running.setFault(faultOn);
           redraw();
         },
+        [SHOW_KEY]: (shell) => shell.run(showCommand(demo)),
       },
     });
   } finally {

@@ -71,9 +71,9 @@ export const SHELL_COMMANDS: ShellCommand[] = [
   { name: ":hist", args: "NAME", help: "draw this tracker's histogram", arity: [1, 1], run: hist },
   {
     name: ":show",
-    args: "[NAME]",
-    help: "the newest hit's snapshot as a timeline (of any tracker, or of NAME); [ ] older/newer",
-    arity: [0, 1],
+    args: "[NAME [worst]]",
+    help: "the newest (worst: the slowest) kept hit's snapshot as a timeline; [ ] older/newer",
+    arity: [0, 2],
     run: show,
   },
   {
@@ -250,13 +250,17 @@ function hist(shell: ShellController, [name]: string[]): Outcome {
   return ok([`showing ${name}'s histogram`], { select: name });
 }
 
-/** Opens the newest hit with a snapshot, of one tracker or of any, in the timeline view. */
-async function show(shell: ShellController, [name]: string[]): Promise<Outcome> {
+/** Opens the newest (or with `worst` the slowest) kept hit with a snapshot in the timeline view. */
+async function show(shell: ShellController, [name, which]: string[]): Promise<Outcome> {
+  if (which !== undefined && which !== "worst") {
+    return fail(`:show ${name} ${which}: the second word can only be worst`);
+  }
   if (name !== undefined) {
     const problem = known(shell, name);
     if (problem) return fail(problem);
   }
-  const paths = shell.snapshotHits(name).map((hit) => hit.snapshot as string);
+  const hits = shell.snapshotHits(name);
+  const paths = hits.map((hit) => hit.snapshot as string);
   if (paths.length === 0) {
     const whose = name === undefined ? "no hit" : `no hit of ${name}`;
     return fail(
@@ -264,10 +268,16 @@ async function show(shell: ShellController, [name]: string[]): Promise<Outcome> 
         "(e.g. track ... > 200us then snapshot), and :show opens the newest",
     );
   }
-  const index = paths.length - 1;
+  // worst: the slowest of the kept hits (the newest of equals); [ ] still step in time order
+  const index =
+    which === "worst"
+      ? hits.reduce((best, hit, i) => (hit.latency_ns >= hits[best].latency_ns ? i : best), 0)
+      : paths.length - 1;
   const timeline = await loadTimeline(paths[index]);
   const others = paths.length > 1 ? `; [ and ] step through the last ${paths.length} hits` : "";
-  return ok([`showing ${paths[index]} (q goes back${others})`], {
+  const worst =
+    which === "worst" ? `the slowest of ${paths.length} kept hits with a snapshot, ` : "";
+  return ok([`showing ${worst}${paths[index]} (q goes back${others})`], {
     show: { timeline, paths, index },
   });
 }

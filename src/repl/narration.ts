@@ -24,8 +24,14 @@ export class Narration {
   };
 }
 
+/** What a prompt key may do in the shell besides its own work. */
+export interface PromptShell {
+  /** Runs a line as if typed and entered (it shows in the feed): `:show jack worst`. */
+  run(line: string): void;
+}
+
 /**
  * Keys that act when pressed on an empty prompt (no statement starts with them, so typing is
  * unaffected once a line is begun).
  */
-export type PromptKeys = Record<string, () => void>;
+export type PromptKeys = Record<string, (shell: PromptShell) => void>;

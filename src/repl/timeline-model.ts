@@ -3,6 +3,7 @@
 // switch-in, a chain hit's links, and every event in order for stepping. Read with the
 // replay readers.
 
+import { VECTOR_NAMES } from "../compiler/contexts.ts";
 import { stageText } from "../records/output.ts";
 import {
   type HitNote,
@@ -13,6 +14,9 @@ import {
 import type { TraceEvent } from "../replay/event.ts";
 import { eventFields } from "../replay/fields.ts";
 import { readTrace } from "../replay/reader.ts";
+
+/** `local_timer_entry` → ["local_timer", "entry"]: an x86 irq_vectors scope edge. */
+const VECTOR_EDGE = new RegExp(`^(${VECTOR_NAMES.join("|")})_(entry|exit)$`);
 
 /** Times are nanoseconds after the snapshot's first event (numbers: a window is short). */
 export interface TimelineEvent {
@@ -32,13 +36,13 @@ export interface TaskRun {
   comm: string;
 }
 
-/** A hard IRQ handler or a softirq on a CPU. */
+/** A hard IRQ handler (or an x86 vector: the local APIC timer, an IPI) or a softirq on a CPU. */
 export interface IrqInterval {
   cpu: number;
   fromNs: number;
   toNs: number;
   kind: "irq" | "softirq";
-  /** "36 virtio1-req.0" for an IRQ, "TIMER" for a softirq. */
+  /** "36 virtio1-req.0" for an IRQ, "local_timer" for a vector, "TIMER" for a softirq. */
   label: string;
 }
 
@@ -145,17 +149,15 @@ export class TimelineBuilder {
   }
 
   private irqEvent(event: TraceEvent, ns: number): void {
-    const kind = event.name.startsWith("softirq_") ? "softirq" : "irq";
-    const opens = event.name === "irq_handler_entry" || event.name === "softirq_entry";
-    const closes = event.name === "irq_handler_exit" || event.name === "softirq_exit";
-    if (!opens && !closes) return;
-    const key = `${event.cpu}:${kind}`;
-    if (opens) {
-      const irq = /irq=(\d+)(?: name=(\S+))?/.exec(event.payload);
-      const action = /action=(\w+)/.exec(event.payload);
-      const label =
-        kind === "irq" ? `${irq?.[1] ?? "?"} ${irq?.[2] ?? ""}`.trim() : (action?.[1] ?? "?");
-      const interval = { cpu: event.cpu, fromNs: ns, toNs: ns, kind, label } as IrqInterval;
+    const kind: IrqInterval["kind"] = event.name.startsWith("softirq_") ? "softirq" : "irq";
+    // x86 vectors (the local APIC timer's hrtimers, IPIs) are hard-IRQ time too, named by vector
+    const vector = VECTOR_EDGE.exec(event.name);
+    const edge =
+      vector?.[2] ?? /^(?:irq_handler|softirq)_(entry|exit)$/.exec(event.name)?.[1] ?? null;
+    if (edge === null) return;
+    const key = `${event.cpu}:${vector ? "vector" : kind}`;
+    if (edge === "entry") {
+      const interval = { cpu: event.cpu, fromNs: ns, toNs: ns, kind, label: irqLabel(event) };
       this.openIrqs.set(key, interval);
       this.irqs.push(interval);
       return;
@@ -166,8 +168,7 @@ export class TimelineBuilder {
       this.openIrqs.delete(key);
     } else {
       // An exit whose entry came before the window: it ran from the window's start.
-      const label = /action=(\w+)/.exec(event.payload)?.[1] ?? /irq=(\d+)/.exec(event.payload)?.[1];
-      this.irqs.push({ cpu: event.cpu, fromNs: 0, toNs: ns, kind, label: label ?? "?" });
+      this.irqs.push({ cpu: event.cpu, fromNs: 0, toNs: ns, kind, label: irqLabel(event) });
     }
   }
 
@@ -208,6 +209,16 @@ export class TimelineBuilder {
     const fromNs = Number(note.hit.begin.ts_ns - this.originNs);
     return { fromNs, toNs: fromNs + note.hit.latency_ns };
   }
+}
+
+/** "36 virtio1-req.0" (an IRQ's number and name), "TIMER" (a softirq), "local_timer" (a vector). */
+function irqLabel(event: TraceEvent): string {
+  const vector = VECTOR_EDGE.exec(event.name);
+  if (vector) return vector[1];
+  const action = /action=(\w+)/.exec(event.payload);
+  if (action) return action[1];
+  const irq = /irq=(\d+)(?: name=(\S+))?/.exec(event.payload);
+  return irq ? `${irq[1]} ${irq[2] ?? ""}`.trim() : "?";
 }
 
 /** The keyed task's wakeup at (or just before) the span's begin, and its next switch-in. */

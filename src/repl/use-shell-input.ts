@@ -83,7 +83,7 @@ export function handleKey(handlers: InputHandlers, input: string, key: Key): voi
     dispatch({ type: getState().line.text === "" ? "quit" : "delete" });
   else if (key.ctrl && input === "l") handlers.onClearScreen();
   else if (getState().line.text === "" && handlers.promptKeys?.[input])
-    handlers.promptKeys[input]();
+    handlers.promptKeys[input]({ run: (line) => void submitLine(handlers, line) });
   else if (!key.ctrl && !key.meta && !key.escape && input !== "") insertTyped(handlers, input);
 }
 

@@ -11,7 +11,7 @@ import { compileSource } from "../../src/compiler/compile.ts";
 
 const dir = new URL("../fixtures/bpf/", import.meta.url);
 
-test("wakeup.lt disassembles as in the golden file, each block annotated with its .lt line", () => {
+test("wakeup.lt (with its cancel) disassembles as in the golden file, each block annotated with its .lt line", () => {
   const source = readFileSync(new URL("wakeup.lt", dir), "utf8");
   const { plan, diagnostics } = compileSource(source, "wakeup.lt", {
     catalog: loadBundledCatalog(),
@@ -22,8 +22,13 @@ test("wakeup.lt disassembles as in the golden file, each block annotated with it
   const golden = new URL("wakeup.ebpf.txt", dir);
   if (process.env.UPDATE_GOLDEN) writeFileSync(golden, listing);
   assert.fixture(listing, readFileSync(golden, "utf8"));
-  assert.match(listing, "wakeup.lt:3: prio < 100");
-  assert.match(listing, "wakeup.lt:4: next_pid (key)");
+  assert.match(listing, "wakeup.lt:4: prio < 100");
+  assert.match(listing, "wakeup.lt:5: next_pid (key)");
+  assert.match(listing, "wakeup.lt:6: sched_switch(prev_pid) (cancel)");
+  // ends, then cancels, then begins (grammar/README.md: the order on one event)
+  const order = ["ltsh_wakeup_e0: end", "ltsh_wakeup_c0: cancel", "ltsh_wakeup_b0: begin"];
+  const at = order.map((head) => listing.indexOf(head));
+  assert.ok(at[0] >= 0 && at[0] < at[1] && at[1] < at[2], at.join());
 });
 
 test("every example compiles to programs of a sane size, each named ltsh_ and at most 15 chars", () => {
@@ -35,7 +40,8 @@ test("every example compiles to programs of a sane size, each named ltsh_ and at
     assert.ok(plan, file);
     const { trackers } = generateTrackers(plan);
     for (const t of trackers) {
-      assert.is(t.programs.length, t.layout.plan.begins.length + t.layout.plan.ends.length);
+      const { begins, ends, cancels = [] } = t.layout.plan;
+      assert.is(t.programs.length, begins.length + ends.length + cancels.length, file);
       for (const p of t.programs) {
         assert.match(p.name, /^ltsh_[A-Za-z0-9_.]{1,10}$/, `${file}: ${p.name}`);
         assert.ok(

@@ -155,7 +155,7 @@ test("compile --target: a target refusing the program shows its diagnostics loca
     assert.is(r.code, 1);
     assert.match(
       r.err,
-      /wakeup\.lt:6:5: error: not on this target\n 6 \| {5}sched_wakeup\(args\.pid\)\n/,
+      /wakeup\.lt:15:5: error: not on this target\n 15 \| {5}sched_wakeup\(args\.pid\)\n/,
     );
   } finally {
     targets.pop();

@@ -1,7 +1,9 @@
 // `ltsh demo NAME` driven in tmux as a person would: start it, wait for the workload, press
-// f, see hits on the demo's tracker, press f again, see them stop, :quit; then nothing of it
-// is left (workload processes, the ltsh process with its BPF programs, tracefs instances).
-// The jack demo's hits are compared with jack's own xrun count.
+// f, see hits on the demo's chain tracker with the time in the expected link (its waterfall),
+// press s to open the worst hit's snapshot and see the intruder on it, q back, press f again,
+// see the hits stop, :quit; then nothing of it is left (workload processes, the ltsh process
+// with its BPF programs, tracefs instances). The jack demo's hits are compared with jack's
+// own xrun count.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -13,6 +15,7 @@ import { onPath } from "../../src/demo/requirements.ts";
 import { checkLivePermissions } from "../../src/kernel/permissions.ts";
 import { TmuxPane, tmuxSkipReason } from "../repl/tmux.ts";
 import { running, runningNamed } from "./alive.ts";
+import { closeSnapshot, openWorstSnapshot, slowestLink } from "./drive.ts";
 import { SOURCES } from "./sources.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -23,6 +26,10 @@ const WORKDIR = mkdtempSync(join(tmpdir(), "ltsh-demo-test-"));
 interface Case {
   demo: string;
   tracker: string;
+  /** The chain link the fault lengthens: the longest bar of the tracker's waterfall. */
+  link: string;
+  /** The tracker whose snapshot s opens, and what its frame must show (the intruder). */
+  shows: { tracker: string; frame: RegExp };
   /** Hits the fault must add, at least, within FAULT_WAIT_MS. */
   hitsWithFault: number;
   /** Hits allowed in QUIET_MS once the fault is removed (what a shared CI machine adds). */
@@ -31,17 +38,32 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { demo: "jack", tracker: "jack", hitsWithFault: 6, hitsWithout: 1, packages: ["jackd"] },
+  {
+    demo: "jack",
+    tracker: "jack",
+    link: "run jackd",
+    shows: { tracker: "jack", frame: /\ncpu\d+ .*rt-intruder-\d+/ },
+    hitsWithFault: 6,
+    hitsWithout: 1,
+    packages: ["jackd"],
+  },
   {
     demo: "memcached-irq",
     tracker: "request",
+    link: "run mc-worker",
+    shows: { tracker: "request", frame: /\n {6}.*irq local_timerH/ },
     hitsWithFault: 4,
     hitsWithout: 2,
     packages: ["memcached"],
   },
   {
     demo: "memcached-log",
-    tracker: "logwrite",
+    tracker: "request",
+    link: "target mc-worker",
+    shows: {
+      tracker: "logwrite",
+      frame: /logwrite threshold hit [^\n]*\(mc-worker-\d+\)[\s\S]*R mc-worker-\d+ switched in/,
+    },
     hitsWithFault: 6,
     hitsWithout: 1,
     packages: ["memcached"],
@@ -124,7 +146,11 @@ if (skip) {
           30_000,
         );
         assert.match(started, new RegExp(`demo ${c.demo}: `));
-        assert.match(started, /trackers: examples\/demos\//);
+        assert.match(started, /trackers: examples\/demos\/\S+\.chain\.lt \(the chain\)/);
+        assert.match(
+          started,
+          new RegExp(`s = the worst hit's snapshot \\(:show ${c.shows.tracker} worst\\)`),
+        );
         pid = ltshPid(pane);
         const before = hits(pane, c.tracker);
         pane.type("f");
@@ -134,13 +160,18 @@ if (skip) {
           `${c.hitsWithFault} hits on ${c.tracker}`,
           FAULT_WAIT_MS,
         );
+        assert.is(await slowestLink(pane, c.tracker), c.link);
+        await showWorst(pane, c);
         pane.type("f");
         await pane.waitFor((s) => s.includes("fault off"), "the fault removed");
         await sleep(1000); // what was delayed when the fault went is still arriving
         const quietFrom = hits(pane, c.tracker);
         await sleep(QUIET_MS);
         const quiet = hits(pane, c.tracker) - quietFrom;
-        assert.ok(quiet <= c.hitsWithout, `${quiet} hits after the fault was removed`);
+        assert.ok(
+          quiet <= c.hitsWithout,
+          `${quiet} hits after the fault was removed:\n${pane.text(true).split("\n").slice(-60).join("\n")}`,
+        );
         if (c.demo === "jack") compareXruns(pane.text());
         pane.type(":quit", true);
         await pane.waitFor((s) => s.includes("LTSH-EXIT=0"), "the demo's exit", 15_000);
@@ -182,6 +213,14 @@ if (!skip && onPath("memcached")) {
       next.kill();
     }
   });
+}
+
+/** s opens the worst hit's snapshot: its tracker's, with the intruder on it; q comes back. */
+async function showWorst(pane: TmuxPane, c: Case): Promise<void> {
+  const frame = await openWorstSnapshot(pane);
+  assert.match(frame, new RegExp(`^${c.shows.tracker} threshold hit `, "m"), frame);
+  assert.match(frame, c.shows.frame, frame);
+  await closeSnapshot(pane);
 }
 
 /** Fails at once, with the screen, when the demo exits before its shell opens. */

@@ -37,7 +37,10 @@ function setup() {
       size={{ columns: 60, rows: 20 }}
       timers={false}
       narration={narration}
-      promptKeys={{ f: () => presses.push("f") }}
+      promptKeys={{
+        f: () => presses.push("f"),
+        s: (shell) => shell.run(":nosuch worst"),
+      }}
     />,
   );
   return { app, narration, presses };
@@ -64,6 +67,15 @@ test("f on an empty prompt runs the demo's key; inside a line it is typed", asyn
   const frame = await press(app, "f");
   assert.equal(presses, ["f"], "not run while a line is typed");
   assert.match(frame, /ltsh> tf/);
+  app.unmount();
+});
+
+test("a key may run a line in the shell, as if typed and entered", async () => {
+  const { app } = setup();
+  app.stdin.write("s");
+  const frame = await waitForFrame(app, (f) => f.includes("unknown command"));
+  assert.match(frame, /error: unknown command :nosuch/);
+  assert.match(frame, /ltsh> :nosuch worst\s*$/, "rejected, the line comes back as if typed");
   app.unmount();
 });
 

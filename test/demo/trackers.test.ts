@@ -34,7 +34,7 @@ for (const demo of DEMOS) {
       assert.ok(choice.reason, "the checker's reason");
       assert.ok(
         line.startsWith(
-          `trackers: examples/demos/${demo.trackers.fallback}, the plain fallback: the live backend does not take the chain yet (`,
+          `trackers: examples/demos/${demo.trackers.fallback}, the plain fallback: the live backend refused the chain here (`,
         ),
       );
     } else {

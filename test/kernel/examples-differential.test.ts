@@ -1,6 +1,7 @@
 // The differential on the shared corpus: every example of examples/ runs live (eBPF) while a
 // tracefs instance records the events it needs; the recording is then replayed with the same
-// trackers by the reference interpreter, and both must report the same pairs.
+// trackers by the reference interpreter, and both must report the same pairs (a `cancel`
+// that one backend applied and the other did not shows as a pair on one side only).
 //
 // So that every pair is comparable, each tracker's threshold is lowered to 1 ns (every pair
 // is a hit, with its key, tasks and CPUs). Pairs are compared within a window both backends
@@ -283,7 +284,10 @@ for (const file of exampleFiles().filter(
   test(`examples/${file}: live and replay of the same events report the same pairs`, async () => {
     assert.ok(workload, `a workload for examples/${file} (add one to WORKLOADS)`);
     const plan = everyPair(examplePlan(file));
-    const probes = plan.trackers.flatMap((t) => [...t.begins, ...t.ends].map((s) => s.probe.id));
+    // every event a tracker reads, its cancels' too (wakeup.lt forgets on sched_switch)
+    const probes = plan.trackers.flatMap((t) =>
+      [...t.begins, ...t.ends, ...(t.cancels ?? [])].map((s) => s.probe.id),
+    );
     const dir = mkdtempSync(join(tmpdir(), "ltsh-diff-"));
     const recording = TracefsInstance.create({
       purpose: "diff",

@@ -15,7 +15,10 @@ test("every example loads, attaches and detaches, leaving no BPF object open", a
     const { summaries } = await runLive(plan, async () => {
       during = openBpfFds();
     });
-    const programs = plan.trackers.reduce((n, t) => n + t.begins.length + t.ends.length, 0);
+    const programs = plan.trackers.reduce(
+      (n, t) => n + t.begins.length + t.ends.length + (t.cancels?.length ?? 0),
+      0,
+    );
     assert.is(
       (during["bpf-prog"] ?? 0) - (before["bpf-prog"] ?? 0),
       programs,

@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { lineWidth } from "../../src/compiler/kmod/c-layout.ts";
 import { generateModule, KmodDiagnosticsError } from "../../src/compiler/kmod/target.ts";
+import { exampleSource } from "../corpus.ts";
 import { planOf } from "./support.ts";
 
 const GOLDEN = new URL("./golden/", import.meta.url);
@@ -66,6 +67,15 @@ test("cancel: after the ends and before the begins on one tracepoint, every alte
   assert.match(body, "key.pid = prev->pid;");
   assert.match(c, "static void lt_wake_on_sys_enter");
   assert.match(c.slice(c.indexOf("lt_wake_on_sys_enter")), "lt_event_cancel");
+});
+
+test("examples/wakeup.lt's module forgets a running task's wakeup at its switch-out", () => {
+  const c = moduleC(exampleSource("wakeup.lt"), "wakeup.lt");
+  const body = c.slice(c.indexOf("static void lt_wakeup_on_sched_switch"));
+  const out = body.indexOf("lt_event_out");
+  const cancel = body.indexOf("lt_event_cancel");
+  assert.ok(out >= 0 && out < cancel, "the switch-in's end comes before the switch-out's cancel");
+  assert.match(body, "key.pid = prev->pid;");
 });
 
 test("syscalls:* events become raw_syscalls probes filtered on the number", () => {

@@ -52,7 +52,7 @@ else {
       const pid = ltsh.child.pid!;
       const wakeupIds = trackerPrograms(pid, "wakeup");
       const offcpuIds = trackerPrograms(pid, "offcpu");
-      assert.is(wakeupIds.length, 2, "wakeup's begin and end programs");
+      assert.is(wakeupIds.length, 3, "wakeup's begin, end and cancel programs");
       assert.is(offcpuIds.length, 2);
       await sleep(1500);
 
@@ -72,7 +72,7 @@ else {
       assert.ok((await pairs(url, "wakeup")) < wakeupBefore, "wakeup's counters restarted");
       assert.ok((await pairs(url, "offcpu")) >= offcpuBefore, "offcpu's counters went on");
       const restartedIds = trackerPrograms(pid, "wakeup");
-      assert.is(restartedIds.length, 2);
+      assert.is(restartedIds.length, 3);
       assert.not.equal(restartedIds, wakeupIds, "wakeup has new programs");
       assert.equal(trackerPrograms(pid, "offcpu"), offcpuIds, "offcpu kept its programs");
 
@@ -155,7 +155,7 @@ else {
       await ltsh.metricsUrl();
       const pid = ltsh.child.pid!;
       const ids = [...trackerPrograms(pid, "wakeup"), ...trackerPrograms(pid, "offcpu")];
-      assert.is(ids.length, 4);
+      assert.is(ids.length, 5, "wakeup's 3 programs, offcpu's 2");
       ltsh.child.kill("SIGKILL");
       await ltsh.exited;
       await sleep(200); // the kernel releases the last fd's programs asynchronously

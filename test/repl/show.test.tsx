@@ -94,6 +94,24 @@ test(":show opens the newest hit with a snapshot; keys go to the timeline; q ret
   app.unmount();
 });
 
+test(":show NAME worst opens the slowest kept hit with a snapshot; [ ] still step in time", async () => {
+  const { app, session } = setup();
+  await enter(app, "track wakeup: sched_wakeup(pid) -> sched_switch(pid) > 200us", "started");
+  // the slower hit is the older one: :show alone would open the newer
+  session().listener.hit({ ...session().hit("wakeup", 1_615_121), snapshot: SECOND });
+  session().listener.hit({ ...session().hit("wakeup", 1_113_339), snapshot: FIXTURE });
+  const bad = await enter(app, ":show wakeup slowest", "error");
+  assert.match(bad, /error: :show wakeup slowest: the second word can only be worst/);
+  await press(app, "\u0015");
+  const worst = await enter(app, ":show wakeup worst", "hit 1/2");
+  assert.match(worst, /showing the slowest of 2 kept hits with a snapshot, /);
+  assert.match(worst, /wakeup threshold hit 1\.62ms {2}key=15 \(rcu_preempt-15\).* hit 1\/2/);
+  app.stdin.write("]");
+  assert.match(await waitForFrame(app, (f) => f.includes("hit 2/2")), /hit 1\.11ms/);
+  assert.match(await press(app, "q"), /ltsh>\s*$/);
+  app.unmount();
+});
+
 test("reducer: the viewer opens on the snapshot, takes timeline actions, and closes", async () => {
   const timeline = await loadTimeline(FIXTURE);
   const open = reducer(initialState("fake"), { type: "openViewer", timeline });

@@ -64,6 +64,22 @@ test("model: tasks per CPU from sched_switch, IRQ and softirq intervals, wakeup 
   );
 });
 
+test("model and frame: x86 vectors (local_timer, an IPI) are IRQ intervals named by vector", async () => {
+  const vectors = await loadTimeline(
+    new URL("./fixtures/vector-snapshot.txt", import.meta.url).pathname,
+  );
+  const ms = (n: number) => n * 1_000_000;
+  assert.equal(
+    vectors.irqs.map((i) => [i.cpu, i.kind, i.label, i.fromNs, i.toNs]),
+    [
+      [1, "irq", "reschedule", 0, 0],
+      [1, "irq", "local_timer", 90_000, ms(10) + 90_000],
+    ],
+  );
+  const frame = plainRows(timelineRows(initialTimelineState(vectors), 100, 20));
+  assert.match(frame, /\n {6}H*irq local_timerH+/, "cpu1's IRQ row is the 10 ms vector");
+});
+
 // ------------------------------------------------------------ reducer
 
 const start = initialTimelineState(timeline);

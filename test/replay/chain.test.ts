@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { formatHitLine, hitToJson, summaryToJson } from "../../src/records/output.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { MAX_STAGES } from "../../src/replay/chain-tokens.ts";
+import { exampleSource } from "../corpus.ts";
 import { compileTrackers, ftrace, type RunResult, runLines } from "./support.ts";
 
 const dir = new URL("../fixtures/traces/chains/", import.meta.url);
@@ -186,6 +187,47 @@ test("cancel: a wakeup of a running task is forgotten when it is switched out", 
   assert.is(result.summaries[0].cancelled, 0);
   assert.is(result.summaries[1].cancelled, 1);
   assert.is(result.summaries[1].pairs, 1);
+});
+
+// examples/wakeup.lt itself: a task woken while it still runs, then switched out blocked (S)
+// or preempted (R+); without its cancel line the example reports the wait as a hit. Blocked,
+// the stale begin also hides the real wakeup (keep first): 1 pair; preempted, the switch-in
+// after the preemption takes it, and the real wakeup pairs on its own: 2 pairs.
+for (const [fixture, inflatedNs, realNs, pairsWithout] of [
+  ["cancel-wakeup.txt", 10_930_000, 30_000, 1],
+  ["cancel-wakeup-preempted.txt", 5_400_000, 40_000, 2],
+] as const) {
+  test(`examples/wakeup.lt on ${fixture}: the wakeup of the running task is cancelled at its switch-out`, async () => {
+    const example = exampleSource("wakeup.lt");
+    const fixed = await replay(fixture, example);
+    assert.equal(lines(fixed), [], "no hit: the real wakeup waited under 200us");
+    assert.equal(counters(fixed.summaries[0]), { ...ok, hits: 0, cancelled: 1 });
+    assert.is(fixed.summaries[0].max_ns, realNs);
+    const withoutCancel = example.replace(/^ *cancel .*\n/m, "");
+    assert.is.not(withoutCancel, example);
+    const inflated = await replay(fixture, withoutCancel);
+    assert.equal(
+      inflated.hits.map((h) => h.latency_ns),
+      [inflatedNs],
+      "without cancel: paired with the switch-in after the wait",
+    );
+    assert.is(inflated.summaries[0].pairs, pairsWithout);
+  });
+}
+
+test("-> hands the chain over before its holder blocks: memcached-log's request spans the blocked write", async () => {
+  const demo = readFileSync(
+    new URL("../../examples/demos/memcached-log.chain.lt", import.meta.url),
+    "utf8",
+  );
+  const result = await replay("handoff-across-block.txt", demo);
+  assert.equal(lines(result), [
+    "logwrite 40ms key=800 mc-worker-800/790 cpu1 -> mc-worker-800/790 cpu1",
+    "request 40.1ms NET_RX MainThread cpu0 +0ns raise NET_RX +3us softirq MainThread +7us waking mc-worker-800 +30us run cpu1 +10us sys_exit_read mc-worker-800 +40ms sys_enter_sendmsg mc-worker-800",
+  ]);
+  assert.equal(counters(result.summaries[0]), ok, "not broken by the block");
+  const [toRead, toSend] = result.summaries[0].segments ?? [];
+  assert.equal([toRead?.max_ns, toSend?.max_ns], [50_000, 40_030_000], "the time is read -> send");
 });
 
 test("cancel with a filter forgets only what the filter lets through", async () => {

@@ -42,11 +42,15 @@ async function replay(trackers: TrackerPlan[], trace: string, fast = false) {
   return { hits, warnings, summaries, result };
 }
 
-/** Independent wakeup pairing in plain JS: keep first, strict threshold, no timeout. */
-function pairWakeupsByHand(text: string, thresholdNs: bigint) {
+/**
+ * Independent wakeup pairing in plain JS: keep first, strict threshold, no timeout; with
+ * `cancel`, a switch-out forgets its task's pending wakeup after the switch-in's pairing.
+ */
+function pairWakeupsByHand(text: string, thresholdNs: bigint, cancel: boolean) {
   const pending = new Map<string, bigint>();
   const hits: string[] = [];
   let pairs = 0;
+  let cancelled = 0;
   for (const line of text.split("\n")) {
     const m = / (\d+)\.(\d{6}): (sched_wakeup|sched_switch): (.*)$/.exec(line);
     if (!m) continue;
@@ -58,45 +62,61 @@ function pairWakeupsByHand(text: string, thresholdNs: bigint) {
     }
     const pid = /next_pid=(\d+)/.exec(m[4])![1];
     const begin = pending.get(pid);
-    if (begin === undefined) continue;
-    pending.delete(pid);
-    pairs++;
-    if (ns - begin > thresholdNs) hits.push(`${begin} ${ns} ${pid} ${ns - begin}`);
+    if (begin !== undefined) {
+      pending.delete(pid);
+      pairs++;
+      if (ns - begin > thresholdNs) hits.push(`${begin} ${ns} ${pid} ${ns - begin}`);
+    }
+    const prev = /prev_pid=(\d+)/.exec(m[4])![1];
+    if (cancel && pending.delete(prev)) cancelled++;
   }
-  return { pairs, hits, pending: pending.size };
+  return { pairs, hits, pending: pending.size, cancelled };
 }
 
 const toLine = (h: HitRecord) => `${h.begin.ts_ns} ${h.end!.ts_ns} ${h.key[0]} ${h.latency_ns}`;
 
-test("wakeup: identical pairs and hits to an independent JS pairing and to the awk script", async () => {
-  const [plan] = compileTrackers(
+// The plain pairing, and examples/wakeup.lt's (its cancel; no pending wait reaches its 1 s
+// timeout in this trace), each against the JS pairing and the awk script.
+for (const [what, source, cancel] of [
+  [
+    "a plain wakeup tracker",
     "track wakeup: sched_wakeup(args.pid) -> sched_switch(next_pid) > 200us",
-  );
-  const { hits, summaries } = await replay([plan], "wakeup.txt");
-  const text = readFileSync(`${TRACES}/wakeup.txt`, "utf8");
-  const byHand = pairWakeupsByHand(text, 200_000n);
-  assert.ok(byHand.pairs > 100, "the fixture has enough wakeups to mean something");
-  assert.is(summaries[0].pairs, byHand.pairs);
-  assert.is(summaries[0].pending, byHand.pending);
-  assert.equal(hits.map(toLine), byHand.hits);
-  const awk = execFileSync(
-    "awk",
-    ["-v", "threshold=200000", "-f", "bench/wakeup-pairing.awk", `${TRACES}/wakeup.txt`],
-    {
-      encoding: "utf8",
-    },
-  )
-    .trim()
-    .split("\n");
-  assert.equal(
-    awk.slice(0, -1).map((l) => l.replace(/^hit /, "")),
-    byHand.hits,
-  );
-  assert.is(
-    awk.at(-1),
-    `pairs ${byHand.pairs} hits ${byHand.hits.length} pending ${byHand.pending}`,
-  );
-});
+    false,
+  ],
+  ["examples/wakeup.lt", "", true],
+] as const) {
+  test(`${what}: identical pairs, hits and cancels to an independent JS pairing and to the awk script`, async () => {
+    const trackers = source === "" ? example("wakeup") : compileTrackers(source);
+    const { hits, summaries } = await replay(trackers, "wakeup.txt");
+    const text = readFileSync(`${TRACES}/wakeup.txt`, "utf8");
+    const byHand = pairWakeupsByHand(text, 200_000n, cancel);
+    assert.ok(byHand.pairs > 100, "the fixture has enough wakeups to mean something");
+    assert.is(byHand.cancelled > 0, cancel, "the trace has wakeups of running tasks");
+    assert.is(summaries[0].timeouts, 0);
+    assert.is(summaries[0].pairs, byHand.pairs);
+    assert.is(summaries[0].pending, byHand.pending);
+    assert.is(summaries[0].cancelled, byHand.cancelled);
+    assert.equal(hits.map(toLine), byHand.hits);
+    const awk = execFileSync(
+      "awk",
+      [
+        ...["-v", "threshold=200000", "-v", `cancel=${cancel ? 1 : 0}`],
+        ...["-f", "bench/wakeup-pairing.awk", `${TRACES}/wakeup.txt`],
+      ],
+      { encoding: "utf8" },
+    )
+      .trim()
+      .split("\n");
+    assert.equal(
+      awk.slice(0, -1).map((l) => l.replace(/^hit /, "")),
+      byHand.hits,
+    );
+    assert.is(
+      awk.at(-1),
+      `pairs ${byHand.pairs} hits ${byHand.hits.length} pending ${byHand.pending} cancelled ${byHand.cancelled}`,
+    );
+  });
+}
 
 test("examples/wakeup.lt on the same workload through perf script (µs, ns) and babeltrace2", async () => {
   const trackers = example("wakeup");

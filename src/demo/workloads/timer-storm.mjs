@@ -3,6 +3,9 @@
 // all run in one local timer interrupt: milliseconds of hard-interrupt work on that CPU, the
 // nearest thing to a slow driver's interrupt handler a host that loads no module allows.
 import koffi from "koffi";
+import { nameThread } from "./thread-name.mjs";
+
+nameThread("timer-storm");
 
 const [count, everyMs] = process.argv.slice(2).map(Number);
 const libc = koffi.load("libc.so.6");
