@@ -222,7 +222,7 @@ test("-> hands the chain over before its holder blocks: memcached-log's request 
   );
   const result = await replay("handoff-across-block.txt", demo);
   assert.equal(lines(result), [
-    "logwrite 40ms key=800 mc-worker-800/790 cpu1 -> mc-worker-800/790 cpu1",
+    "logwrite 40ms key=800 (mc-worker) mc-worker-800/790 cpu1 -> mc-worker-800/790 cpu1",
     "request 40.1ms NET_RX MainThread cpu0 +0ns raise NET_RX +3us softirq MainThread +7us waking mc-worker-800 +30us run cpu1 +10us sys_exit_read mc-worker-800 +40ms sys_enter_sendmsg mc-worker-800",
   ]);
   assert.equal(counters(result.summaries[0]), ok, "not broken by the block");
