@@ -23,7 +23,7 @@ export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = 
   replay: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
   ebpf: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: true },
-  kmod: { maxChainSteps: 0, cancel: true, userProbes: false },
+  kmod: { maxChainSteps: MAX_CHAIN_STEPS, cancel: true, userProbes: false },
 };
 
 const NAMES: Record<BackendName, string> = {

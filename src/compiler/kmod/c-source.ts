@@ -5,6 +5,7 @@
 
 import { hasAction } from "../actions.ts";
 import { commentLines, ifLine, wrapCall } from "./c-layout.ts";
+import { chainSection } from "./chain-source.ts";
 import { stringLiteral } from "./expr.ts";
 import {
   cType,
@@ -173,6 +174,7 @@ function trackerState(t: TrackerModel): string {
 }
 
 function trackerSection(t: TrackerModel): string {
+  if (t.chain) return chainSection(t, t.chain);
   const header = ["/*", ...sourceComment(t), " */"].join("\n");
   const probes = t.probes.map((p) => probeFunction(t, p));
   return [header, keyStruct(t), trackerState(t), ...probes].join("\n\n");
@@ -181,7 +183,14 @@ function trackerSection(t: TrackerModel): string {
 /** The descriptor lt_module.c reads: every probe function, every tracker. */
 function moduleTables(model: ModuleModel): string {
   const rows = model.trackers.flatMap((t) =>
-    t.probes.map((p) => wrapCall("LT_PROBE", [p.tracepoint.name, probeName(t, p)], ",", "\t")),
+    t.probes.map((p) =>
+      wrapCall(
+        p.optional ? "LT_PROBE_OPTIONAL" : "LT_PROBE",
+        [p.tracepoint.name, probeName(t, p)],
+        ",",
+        "\t",
+      ),
+    ),
   );
   const trackers = model.trackers.map((t) => `\t&lt_${t.ident}_tracker,`);
   return [

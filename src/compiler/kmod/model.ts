@@ -4,6 +4,7 @@
 
 import type { Diagnostic, SourceRange } from "../diagnostic.ts";
 import type { FilePlan, ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
+import { buildChainModel, type ChainModel } from "./chain-model.ts";
 import { cType, ExprTranslator, UnsupportedExpr } from "./expr.ts";
 import {
   type EventMapping,
@@ -45,6 +46,8 @@ export interface ProbeFunction {
   /** `cancel` clauses: after the ends, before the begins (grammar/README.md). */
   cancels: SideCode[];
   begins: SideCode[];
+  /** Registered only when the kernel has the tracepoint (the x86 vectors a chain follows). */
+  optional?: boolean;
 }
 
 export interface TrackerModel {
@@ -57,6 +60,8 @@ export interface TrackerModel {
   probes: ProbeFunction[];
   /** What its probe functions include: the tracepoints' headers and the builtins'. */
   headers: Set<string>;
+  /** A chain tracker's probes (chain-model.ts); then the sides above are empty. */
+  chain?: ChainModel;
 }
 
 export interface ModuleModel {
@@ -157,6 +162,7 @@ function trackerModel(
       ),
     );
   }
+  if (plan.chain) return chainTracker(plan, index, ident, diagnostics);
   const members = keyMembers(plan);
   const keySize = members.reduce((sum, m) => sum + m.type.size, 0);
   if (keySize > KEY_MAX || keySize === 0) {
@@ -190,6 +196,24 @@ function trackerModel(
   if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
   const probes = [...byTracepoint.values()];
   return { plan, index, ident, keyMembers: members, keySize, probes, headers };
+}
+
+function chainTracker(
+  plan: TrackerPlan,
+  index: number,
+  ident: string,
+  diagnostics: Diagnostic[],
+): TrackerModel | null {
+  const chain = buildChainModel(plan, diagnostics);
+  if (!chain) return null;
+  const probes = chain.probes.map((p) => ({
+    tracepoint: p.tracepoint,
+    ends: [],
+    cancels: [],
+    begins: [],
+    optional: p.optional,
+  }));
+  return { plan, index, ident, keyMembers: [], keySize: 1, probes, headers: chain.headers, chain };
 }
 
 /** The module for a program, or the diagnostics that say why there is none. */
