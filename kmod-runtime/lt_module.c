@@ -24,6 +24,13 @@
 #include <linux/tracepoint.h>
 #include "lt_module.h"
 
+/*
+ * Below the default priority of tracepoint probes: the kernel's own trace
+ * events (ftrace, perf, eBPF) run first, so a recording made beside the
+ * module timestamps each event before the module's work on it, not after.
+ */
+#define LT_PROBE_PRIO	(TRACEPOINT_DEFAULT_PRIO - 1)
+
 static struct lt_output *lt_out;
 
 /* Set by a write to the "stop" parameter; then exit has no probes to remove. */
@@ -101,7 +108,8 @@ static int lt_register_probes(void)
 			ret = -ENOENT;
 			goto err_unregister;
 		}
-		ret = tracepoint_probe_register(probe->tp, probe->func, NULL);
+		ret = tracepoint_probe_register_prio(probe->tp, probe->func,
+						     NULL, LT_PROBE_PRIO);
 		if (ret) {
 			pr_err("cannot register on %s: %d\n", probe->tracepoint,
 			       ret);

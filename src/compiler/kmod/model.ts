@@ -78,10 +78,18 @@ export function cIdentifier(text: string): string {
   return ident.length > 0 ? ident : "tracker";
 }
 
-/** "examples/wakeup.lt" → "lt_wakeup". */
+/** kmod-runtime's objects (Kbuild.inc): a module of the same name would be its own input. */
+const RUNTIME_OBJECTS = new Set(
+  ["pool", "table", "tracker", "ring", "output", "scope", "chain", "chain_store", "module"].map(
+    (n) => `lt_${n}`,
+  ),
+);
+
+/** "examples/wakeup.lt" → "lt_wakeup" ("chain.lt" → "lt_chain_mod": lt_chain.o is the runtime's). */
 export function moduleNameFor(file: string): string {
   const base = file.replace(/^.*\//, "").replace(/\.lt$/, "");
-  return `lt_${cIdentifier(base).toLowerCase()}`.slice(0, 40);
+  const name = `lt_${cIdentifier(base).toLowerCase()}`.slice(0, 40);
+  return RUNTIME_OBJECTS.has(name) ? `${name}_mod` : name;
 }
 
 function keyMembers(plan: TrackerPlan): KeyMember[] {
