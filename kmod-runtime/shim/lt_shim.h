@@ -197,7 +197,8 @@ extern __thread int lt_shim_cpu;
 #define this_cpu_ptr(p) raw_cpu_ptr(p)
 
 /* interrupts and raw spinlocks: a mutex stands for both (chains' lock) */
-typedef struct { pthread_mutex_t m; } raw_spinlock_t;
+struct lt_shim_spinlock { pthread_mutex_t m; };
+#define raw_spinlock_t struct lt_shim_spinlock
 #define raw_spin_lock_init(l) pthread_mutex_init(&(l)->m, NULL)
 #define raw_spin_lock(l) pthread_mutex_lock(&(l)->m)
 #define raw_spin_unlock(l) pthread_mutex_unlock(&(l)->m)
