@@ -6,7 +6,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { BackendChoice } from "../../src/compiler/checker-backend.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
-import { renderDiagnostics } from "../../src/compiler/render.ts";
 import { catalog } from "./catalog-fixture.ts";
 import { markRanges, parseMarked } from "./marked.ts";
 

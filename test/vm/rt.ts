@@ -20,6 +20,12 @@ import { systemHost } from "../../src/session/kmod-host.ts";
 import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
 import { checkModuleRun, FACTS_SCRIPT, guestFacts, type Report } from "./module-check.ts";
+import {
+  checkEbpfChainRun,
+  ebpfChainScript,
+  IRQ_CHAIN_PROGRAM,
+  IRQ_CHAIN_SCENARIO,
+} from "./rt-chain.ts";
 import { checkForRun, guestUserspace } from "./run-session.ts";
 import { SCENARIOS, scenarioScript } from "./scenarios.ts";
 import {
@@ -33,6 +39,9 @@ import {
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const KMOD_RUN: SessionRun = { name: "rtkmod", example: "wakeup", end: "for" };
 const EBPF_RUN: SessionRun = { name: "rtebpf", example: "wakeup", end: "for" };
+/** The irq → irq/N → task chain live on eBPF (rt-chain.ts); its disk workload runs first. */
+const CHAIN_RUN: SessionRun = { name: "rtchain", example: "irqchain", end: "for" };
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
 /** A ceiling for a hang of one run in the RT guest (ltsh's start-up under TCG included). */
 const RUN_LIMIT_S = 600;
 
@@ -73,6 +82,14 @@ function ebpfScript(run: SessionRun, slot: number, repo: string, fromSources: bo
   ].join("\n");
 }
 
+/** The scenario of a module built here: the irq example's, or the chain's. */
+function scenarioOf(module: string) {
+  if (module === "lt_irqchain") return IRQ_CHAIN_SCENARIO;
+  const irq = SCENARIOS.find((s) => s.example === "irq");
+  if (!irq) throw new Error("the irq scenario is gone");
+  return irq;
+}
+
 /** Threads named irq/N-... in the guest, as `@@ltsh irqthread COMM` lines. */
 const IRQ_THREADS =
   'for d in /proc/[0-9]*; do c=$(cat $d/comm 2>/dev/null); case "$c" in irq/*) echo "@@ltsh irqthread $c";; esac; done';
@@ -89,7 +106,7 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   const irq = SCENARIOS.find((s) => s.example === "irq");
   if (!irq) throw new Error("the irq scenario is gone");
   const { built, failed } = await buildModules(
-    [join(EXAMPLES, "irq.lt")],
+    [join(EXAMPLES, "irq.lt"), join(REPO, IRQ_CHAIN_PROGRAM)],
     join(work, "rt-modules"),
     kernel.headers,
   );
@@ -104,11 +121,12 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   const script = [
     'echo "@@ltsh vda-dev $(cat /sys/block/vda/dev)"',
     'echo "@@ltsh kernel-version $(uname -v)"',
-    ...built.map((m) => scenarioScript(irq, m.name)),
+    ...built.map((m) => scenarioScript(scenarioOf(m.name), m.name)),
     ...FACTS_SCRIPT,
     IRQ_THREADS,
     root.setup,
     "mount -t tracefs nodev /newroot/sys/kernel/tracing",
+    ebpfChainScript(CHAIN_RUN.name, 2, root.repo, root.fromSources),
     sessionScript([KMOD_RUN], root.repo, root.fromSources, [`XDG_CACHE_HOME=${cacheHome}`]),
     ebpfScript(EBPF_RUN, 1, root.repo, root.fromSources),
   ].join("\n");
@@ -125,10 +143,10 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     memoryMiB: 2048,
     // One vCPU, as run-session.ts says why (TCG and static-call patching).
     cpus: 1,
-    diskMiB: (2 * SLOT_BYTES) >> 20,
+    diskMiB: (3 * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
-    timeoutMs: (2 * RUN_LIMIT_S + 120) * 1000,
+    timeoutMs: (3 * RUN_LIMIT_S + 120) * 1000,
   });
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) writeFileSync(`${keep}.rt`, boot.console);
@@ -147,13 +165,16 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   rt(trouble.length === 0, "no BUG, WARNING or Oops in the kernel log", trouble);
   const facts = guestFacts(boot.console);
   for (const module of built) {
-    checkModuleRun(boot, irq, module, facts, rt);
-    checkIrqThreads(boot.console, module.name, module.plan.trackers, facts.virtioIrqs, rt);
+    checkModuleRun(boot, scenarioOf(module.name), module, facts, rt);
+    if (module.name === "lt_irq")
+      checkIrqThreads(boot.console, module.name, module.plan.trackers, facts.virtioIrqs, rt);
   }
-  const [kmod, ebpf] = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), [
+  const [kmod, ebpf, chain] = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), [
     KMOD_RUN,
     EBPF_RUN,
+    CHAIN_RUN,
   ]);
+  checkEbpfChainRun(chain, "irqchain", rt);
   const sleeper = /^@@ltsh workload sleeper_pid=(\d+)$/m.exec(boot.console);
   const building = kmod.stderr.filter((l) => /building/.test(l));
   rt(
