@@ -136,7 +136,8 @@ function checkChains(run: ModuleRun, plans: TrackerPlan[]): string[] {
   for (const plan of plans) {
     const got = live.filter((h) => h.tracker === plan.name);
     const want = reference.filter((h) => h.tracker === plan.name);
-    if (got.length < DATAGRAMS)
+    // A datagram sent while NET_RX is still pending shares the chain of the one before.
+    if (got.length < 0.9 * DATAGRAMS)
       problems.push(`${plan.name}: ${got.length} hits for ${DATAGRAMS} datagrams`);
     problems.push(...compareHits(got, want, diffs, outliers));
   }
