@@ -60,12 +60,16 @@ function liveHits(stdout: string): { hits: HitRecord[]; missed: number } {
   return { hits, missed };
 }
 
-/** Replay's hit for a live one: same tracker, origin within `near` ns. */
+/** Replay's hit for a live one: same tracker, the nearest origin within `near` ns. */
 function counterpart(hit: HitRecord, reference: HitRecord[], near: number): HitRecord | undefined {
   const origin = Number(hit.chain![0].ts_ns);
-  return reference.find(
-    (r) => r.tracker === hit.tracker && Math.abs(Number(r.chain![0].ts_ns) - origin) < near,
-  );
+  let best: HitRecord | undefined;
+  let distance = near;
+  for (const r of reference) {
+    const d = Math.abs(Number(r.chain![0].ts_ns) - origin);
+    if (r.tracker === hit.tracker && d < distance) [best, distance] = [r, d];
+  }
+  return best;
 }
 
 export function checkEbpfChains(console: string, disk: Buffer, slot: number, report: Report) {
@@ -101,11 +105,13 @@ export function checkEbpfChains(console: string, disk: Buffer, slot: number, rep
   const live = hits.filter((h) => inside(h) && h.chain?.some((s) => s.comm === "udp-reader"));
   const reference = replayLines(plans, lines);
   let matched = 0;
+  const unmatched: string[] = [];
   const diffs: number[] = [];
   const outliers: string[] = [];
   for (const hit of live) {
-    const other = counterpart(hit, reference, 1e6);
-    if (!other) problems.push(`no replay hit for ${shapeOf(hit)} at ${hit.chain![0].ts_ns}`);
+    // under TCG a live clock read can trail ftrace's by milliseconds (test/vm/chain.ts)
+    const other = counterpart(hit, reference, 2.5e6);
+    if (!other) unmatched.push(`no replay hit for ${shapeOf(hit)} at ${hit.chain![0].ts_ns}`);
     else if (shapeOf(other) !== shapeOf(hit))
       problems.push(`live ${shapeOf(hit)}`, `replay ${shapeOf(other)}`);
     else {
@@ -117,10 +123,11 @@ export function checkEbpfChains(console: string, disk: Buffer, slot: number, rep
     }
   }
   problems.push(...latencyProblems(diffs, outliers));
+  if (unmatched.length > 0.01 * live.length) problems.push(...unmatched);
   if (live.length < 3 * 20) problems.push(`${live.length} live chain hits inside the recording`);
   report(
     problems.length === 0,
-    `guest: live eBPF chains ${PROGRAM}: ${matched} of ${live.length} hits as replay of the recording (stages, tids, CPUs; median latency difference ${median(diffs)} ns), missed=${missed}`,
+    `guest: live eBPF chains ${PROGRAM}: ${matched} of ${live.length} hits as replay of the recording (stages, tids, CPUs; median latency difference ${median(diffs)} ns; ${unmatched.length} without a replay hit within 2.5 ms), missed=${missed}`,
     problems.slice(0, 10),
   );
 }

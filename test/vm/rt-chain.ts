@@ -1,7 +1,8 @@
-// test:vm's PREEMPT_RT chain (issue #10): irq → irq/N thread → the task waiting on the disk,
+// test:vm's PREEMPT_RT chain (issue #10): IRQ → irq/N thread → the task waiting on the disk,
 // on the kernel module (the scenario, test/vm/programs/irqchain.lt) and on live eBPF in the
 // same guest (`ltsh run` over the host's userspace). Each must give chains that reach the
-// task through the IRQ's thread: the hard IRQ wakes irq/N-NAME, which runs, then wakes ltwork.
+// task through the IRQ's thread: the hard IRQ wakes irq/N-NAME (the origin: the kernel wakes
+// it after irq_handler_exit), which runs, then wakes ltwork.
 
 import type { HitRecord } from "../../src/records/types.ts";
 import type { Report } from "./module-check.ts";
@@ -19,6 +20,7 @@ export function throughIrqThread(hits: HitRecord[]): HitRecord[] {
     const last = c[c.length - 1];
     return (
       c[0]?.stage === "origin" &&
+      c[0].probe === "sched:sched_waking" &&
       c[1]?.stage === "waking" &&
       c[1].comm.startsWith("irq/") &&
       thread > 1 &&
@@ -56,6 +58,9 @@ export function ebpfChainScript(name: string, slot: number, repo: string, fromSo
   const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
   const command = `cd ${repo} && ${env}exec node bin/ltsh.js run ${IRQ_CHAIN_PROGRAM} --for 8s --json`;
   return [
+    // before the other runs (their output goes where the disk workload writes)
+    'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
+    "mkdir -p /out",
     "{",
     `  mark "session ${name} start"`,
     "  ( while :; do ltwork disk /dev/vda 20 >/dev/null; done ) & W=$!",
