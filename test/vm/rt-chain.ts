@@ -53,12 +53,24 @@ export const IRQ_CHAIN_SCENARIO: Scenario = {
   },
 };
 
-/** The live eBPF run of the same program beside a disk workload; its output in `slot`. */
-export function ebpfChainScript(name: string, slot: number, repo: string, fromSources: boolean) {
-  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
-  const command = `cd ${repo} && ${env}exec node bin/ltsh.js run ${IRQ_CHAIN_PROGRAM} --for 8s --json`;
+/**
+ * `ltsh run` of the same program beside a disk workload, live on eBPF or with `--target kmod`
+ * (its module prebuilt into the cache `exports` point to); its output in `slot`. Before the
+ * other runs: their output goes where the disk workload writes.
+ */
+export function chainRunScript(
+  name: string,
+  slot: number,
+  repo: string,
+  fromSources: boolean,
+  target: "ebpf" | "kmod",
+  exports: string[] = [],
+) {
+  const env = [...(fromSources ? ["LTSH_NO_BUNDLE=1"] : []), ...exports]
+    .map((e) => `export ${e} && `)
+    .join("");
+  const command = `cd ${repo} && ${env}exec node bin/ltsh.js run ${IRQ_CHAIN_PROGRAM} --target ${target} --for 8s --json`;
   return [
-    // before the other runs (their output goes where the disk workload writes)
     'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
     "mkdir -p /out",
     "{",
@@ -69,6 +81,7 @@ export function ebpfChainScript(name: string, slot: number, repo: string, fromSo
     `  echo "@@ltsh session ${name} bytes=$(wc -c < /out/${name}.out)"`,
     `  dd if=/out/${name}.out of=/dev/vda bs=1M seek=${(slot * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
     `  sed "s/^/@@ltsh session ${name} stderr /" /out/${name}.err`,
+    `  grep -q "^lt_irqchain " /proc/modules && echo "@@ltsh session ${name} left module"`,
     "}",
   ].join("\n");
 }
@@ -93,9 +106,10 @@ function parseChainOutput(stdout: string, tracker: string) {
   return { hits, summary, problems };
 }
 
-export function checkEbpfChainRun(
+export function checkChainRun(
   result: ReturnType<typeof parseSessions>[number],
   tracker: string,
+  backend: string,
   report: Report,
 ): void {
   const out = parseChainOutput(result.stdout, tracker);
@@ -103,9 +117,10 @@ export function checkEbpfChainRun(
   const problems = out.problems.slice(0, 5);
   if (result.exitCode !== 0) problems.push(`exit ${result.exitCode}`, ...result.stderr.slice(-10));
   if (ours.length < WANT) problems.push(`first: ${describe(out.hits)}`);
+  problems.push(...result.leftovers.map((l) => `left behind: ${l}`));
   report(
     problems.length === 0,
-    `guest: live eBPF chain ${IRQ_CHAIN_PROGRAM}: ${ours.length} of ${out.hits.length} hits through an irq/N thread to ltwork (${describe(out.hits)}), missed=${out.summary?.missed}`,
+    `guest: ${backend} chain ${IRQ_CHAIN_PROGRAM}: ${ours.length} of ${out.hits.length} hits through an irq/N thread to ltwork (${describe(out.hits)}), missed=${out.summary?.missed}`,
     problems,
   );
 }

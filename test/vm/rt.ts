@@ -21,8 +21,8 @@ import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
 import { checkModuleRun, FACTS_SCRIPT, guestFacts, type Report } from "./module-check.ts";
 import {
-  checkEbpfChainRun,
-  ebpfChainScript,
+  chainRunScript,
+  checkChainRun,
   IRQ_CHAIN_PROGRAM,
   IRQ_CHAIN_SCENARIO,
 } from "./rt-chain.ts";
@@ -41,6 +41,8 @@ const KMOD_RUN: SessionRun = { name: "rtkmod", example: "wakeup", end: "for" };
 const EBPF_RUN: SessionRun = { name: "rtebpf", example: "wakeup", end: "for" };
 /** The irq → irq/N → task chain live on eBPF (rt-chain.ts); its disk workload runs first. */
 const CHAIN_RUN: SessionRun = { name: "rtchain", example: "irqchain", end: "for" };
+/** The same chain through `ltsh run --target kmod`, its module prebuilt like KMOD_RUN's. */
+const KCHAIN_RUN: SessionRun = { name: "rtkchain", example: "irqchain", end: "for" };
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 /** A ceiling for a hang of one run in the RT guest (ltsh's start-up under TCG included). */
 const RUN_LIMIT_S = 600;
@@ -49,9 +51,9 @@ const RUN_LIMIT_S = 600;
  * Builds the module `ltsh run examples/EXAMPLE.lt --target kmod` needs, as the session
  * does, into `cacheHome` (the guest's XDG_CACHE_HOME). Null when cached; else why not.
  */
-async function prebuildSessionModule(release: string, cacheHome: string, example: string) {
-  const { plan } = compileFile(join(EXAMPLES, `${example}.lt`), { backend: "kmod" });
-  if (!plan) return `examples/${example}.lt does not compile`;
+async function prebuildSessionModule(release: string, cacheHome: string, file: string) {
+  const { plan } = compileFile(file, { backend: "kmod" });
+  if (!plan) return `${file} does not compile`;
   const host = systemHost(release);
   if (!host.cache) return "no cache";
   const cache = { dir: join(cacheHome, "ltsh", "kmod", release), headers: host.cache.headers };
@@ -112,10 +114,14 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   );
   for (const f of failed) rt(false, `build ${f.example.replace(/^.*\//, "")}`, [f.reason]);
   const cacheHome = join(work, "rt-cache");
-  const prebuilt = await prebuildSessionModule(kernel.release, cacheHome, KMOD_RUN.example);
-  rt(prebuilt === null, `lt_${KMOD_RUN.example} prebuilt into the guest's build cache`, [
-    ...(prebuilt ? [prebuilt] : []),
-  ]);
+  for (const file of [join(EXAMPLES, `${KMOD_RUN.example}.lt`), join(REPO, IRQ_CHAIN_PROGRAM)]) {
+    const prebuilt = await prebuildSessionModule(kernel.release, cacheHome, file);
+    rt(
+      prebuilt === null,
+      `${file.replace(REPO, "")}'s module prebuilt into the guest's build cache`,
+      [...(prebuilt ? [prebuilt] : [])],
+    );
+  }
   process.stdout.write(`RT modules built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   const root = await guestUserspace([cacheHome]);
   const script = [
@@ -126,7 +132,10 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     IRQ_THREADS,
     root.setup,
     "mount -t tracefs nodev /newroot/sys/kernel/tracing",
-    ebpfChainScript(CHAIN_RUN.name, 2, root.repo, root.fromSources),
+    chainRunScript(CHAIN_RUN.name, 2, root.repo, root.fromSources, "ebpf"),
+    chainRunScript(KCHAIN_RUN.name, 3, root.repo, root.fromSources, "kmod", [
+      `XDG_CACHE_HOME=${cacheHome}`,
+    ]),
     sessionScript([KMOD_RUN], root.repo, root.fromSources, [`XDG_CACHE_HOME=${cacheHome}`]),
     ebpfScript(EBPF_RUN, 1, root.repo, root.fromSources),
   ].join("\n");
@@ -143,10 +152,10 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     memoryMiB: 2048,
     // One vCPU, as run-session.ts says why (TCG and static-call patching).
     cpus: 1,
-    diskMiB: (3 * SLOT_BYTES) >> 20,
+    diskMiB: (4 * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
-    timeoutMs: (3 * RUN_LIMIT_S + 120) * 1000,
+    timeoutMs: (4 * RUN_LIMIT_S + 120) * 1000,
   });
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) writeFileSync(`${keep}.rt`, boot.console);
@@ -169,12 +178,14 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     if (module.name === "lt_irq")
       checkIrqThreads(boot.console, module.name, module.plan.trackers, facts.virtioIrqs, rt);
   }
-  const [kmod, ebpf, chain] = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), [
+  const [kmod, ebpf, chain, kchain] = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), [
     KMOD_RUN,
     EBPF_RUN,
     CHAIN_RUN,
+    KCHAIN_RUN,
   ]);
-  checkEbpfChainRun(chain, "irqchain", rt);
+  checkChainRun(chain, "irqchain", "live eBPF", rt);
+  checkChainRun(kchain, "irqchain", "ltsh run --target kmod", rt);
   const sleeper = /^@@ltsh workload sleeper_pid=(\d+)$/m.exec(boot.console);
   const building = kmod.stderr.filter((l) => /building/.test(l));
   rt(
