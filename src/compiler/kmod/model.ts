@@ -80,9 +80,18 @@ export function cIdentifier(text: string): string {
 
 /** kmod-runtime's objects (Kbuild.inc): a module of the same name would be its own input. */
 const RUNTIME_OBJECTS = new Set(
-  ["pool", "table", "tracker", "ring", "output", "scope", "chain", "chain_store", "module"].map(
-    (n) => `lt_${n}`,
-  ),
+  [
+    "pool",
+    "table",
+    "tracker",
+    "ring",
+    "output",
+    "scope",
+    "chain",
+    "chain_store",
+    "chain_life",
+    "module",
+  ].map((n) => `lt_${n}`),
 );
 
 /** "examples/wakeup.lt" → "lt_wakeup" ("chain.lt" → "lt_chain_mod": lt_chain.o is the runtime's). */
