@@ -82,6 +82,7 @@ void lt_key_init(struct lt_key *k, const void *key, u32 key_size);
 int lt_table_insert(struct lt_table *tb, const struct lt_key *k,
 		    struct lt_event *ev, bool keep_last, u32 *nr_replaced);
 bool lt_table_contains(struct lt_table *tb, const struct lt_key *k);
+struct lt_event *lt_table_lookup(struct lt_table *tb, const struct lt_key *k);
 struct lt_event *lt_table_remove(struct lt_table *tb, const struct lt_key *k);
 struct lt_event *lt_table_remove_older(struct lt_table *tb, u32 pos,
 				       u64 before_ns);
@@ -106,6 +107,8 @@ struct lt_cpu_stats {
 	atomic64_t stale;
 	atomic64_t cleared;
 	atomic64_t cancelled;
+	atomic64_t broken;	/* chains: last copy gone after moving */
+	atomic64_t unmoved;	/* chains: last copy gone at the origin */
 	atomic64_t min_ns;	/* U64_MAX: no pair yet */
 	atomic64_t max_ns;
 	atomic64_t sum_ns;	/* of every pair's latency; wraps at 2^64 */
@@ -150,11 +153,16 @@ struct lt_ring {
 int lt_ring_init(struct lt_ring *ring, u32 records);
 void lt_ring_fini(struct lt_ring *ring);
 int lt_ring_push(struct lt_ring *ring, const struct lt_hit *hit);
+int lt_ring_push_n(struct lt_ring *ring, const struct lt_hit *hits, u32 n);
 bool lt_ring_pop(struct lt_ring *ring, struct lt_hit *hit);
 bool lt_ring_empty(struct lt_ring *ring);
 
 /* Implemented by lt_output.c (kernel) and shim/lt_output_user.c (tests). */
 int lt_output_push(struct lt_output *out, const struct lt_hit *hit);
+int lt_output_push_n(struct lt_output *out, const struct lt_hit *hits, u32 n);
+
+/* lt_tracker.c: a pair's latency into the counters and histogram */
+void lt_record_pair(struct lt_tracker *t, u64 latency);
 void lt_output_remove_tracker(struct lt_output *out, struct lt_tracker *t);
 
 #endif /* LT_INTERNAL_H */

@@ -26,6 +26,13 @@
 #include "lt_module.h"
 #include "lt_uprobe.h"
 
+/*
+ * Below the default priority of tracepoint probes: the kernel's own trace
+ * events (ftrace, perf, eBPF) run first, so a recording made beside the
+ * module timestamps each event before the module's work on it, not after.
+ */
+#define LT_PROBE_PRIO	(TRACEPOINT_DEFAULT_PRIO - 1)
+
 static struct lt_output *lt_out;
 
 /* Set by a write to the "stop" parameter; then exit has no probes to remove. */
@@ -83,7 +90,9 @@ static void lt_unregister_probes(unsigned int count)
 	lt_uprobes_unregister(lt_module.uprobes, lt_module.nr_uprobes);
 	while (count--) {
 		probe = &lt_module.probes[count];
-		tracepoint_probe_unregister(probe->tp, probe->func, NULL);
+		if (probe->tp)
+			tracepoint_probe_unregister(probe->tp, probe->func,
+						    NULL);
 	}
 	tracepoint_synchronize_unregister();
 }
@@ -97,13 +106,16 @@ static int lt_register_probes(void)
 	for_each_kernel_tracepoint(lt_find_tracepoint, NULL);
 	for (i = 0; i < lt_module.nr_probes; i++) {
 		probe = &lt_module.probes[i];
+		if (!probe->tp && probe->optional)
+			continue;
 		if (!probe->tp) {
 			pr_err("no tracepoint %s in this kernel\n",
 			       probe->tracepoint);
 			ret = -ENOENT;
 			goto err_unregister;
 		}
-		ret = tracepoint_probe_register(probe->tp, probe->func, NULL);
+		ret = tracepoint_probe_register_prio(probe->tp, probe->func,
+						     NULL, LT_PROBE_PRIO);
 		if (ret) {
 			pr_err("cannot register on %s: %d\n", probe->tracepoint,
 			       ret);
@@ -142,8 +154,10 @@ static int lt_set_stop(const char *val, const struct kernel_param *kp)
 	if (lt_stopped)
 		return 0;
 	lt_unregister_probes(lt_module.nr_probes);
-	for (i = 0; i < lt_module.nr_trackers; i++)
+	for (i = 0; i < lt_module.nr_trackers; i++) {
+		lt_chain_stop(lt_module.trackers[i]->chain);
 		lt_tracker_stop(lt_module.trackers[i]->tracker);
+	}
 	lt_stopped = true;
 	return 0;
 }
@@ -169,10 +183,29 @@ static void lt_destroy_trackers(void)
 	kernel_param_lock(THIS_MODULE);
 	for (i = 0; i < lt_module.nr_trackers; i++) {
 		state = lt_module.trackers[i];
+		lt_chain_destroy(state->chain);
+		state->chain = NULL;
 		lt_tracker_destroy(state->tracker);
 		state->tracker = NULL;
 	}
 	kernel_param_unlock(THIS_MODULE);
+}
+
+/* A chain tracker's state; its segments are listed after it in the stats. */
+static int lt_create_chain(struct lt_module_tracker *state)
+{
+	struct lt_chain *chain;
+
+	if (!state->chain_config)
+		return 0;
+	chain = lt_chain_create(state->chain_config, state->tracker, lt_out);
+	if (IS_ERR(chain)) {
+		pr_err("cannot create chain %s: %ld\n", state->config.name,
+		       PTR_ERR(chain));
+		return PTR_ERR(chain);
+	}
+	state->chain = chain;
+	return 0;
 }
 
 static int lt_create_trackers(void)
@@ -196,6 +229,9 @@ static int lt_create_trackers(void)
 		}
 		state->tracker = tracker;
 		ret = lt_output_add_tracker(lt_out, tracker);
+		if (ret)
+			break;
+		ret = lt_create_chain(state);
 		if (ret)
 			break;
 	}

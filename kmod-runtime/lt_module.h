@@ -34,6 +34,7 @@
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
+#include "lt_chain.h"
 #include "lt_tracker.h"
 
 struct tracepoint;
@@ -46,6 +47,9 @@ struct lt_uprobe;
  * @tracker: the runtime's tracker; NULL before init and after exit
  * @threshold_ns: module parameter NAME_threshold_ns (0: no hits)
  * @timeout_ns: module parameter NAME_timeout_ns (0: no timeouts)
+ * @chain_config: a chain tracker's shape (lt_chain.h); NULL for a plain one
+ * @chain: the chain's state while @tracker is set (probes pass it to
+ *	lt_chain_event())
  *
  * The parameter callbacks, init and exit change @tracker under
  * kernel_param_lock(), so a write to /sys/module/MOD/parameters never meets
@@ -57,6 +61,8 @@ struct lt_module_tracker {
 	struct lt_tracker *tracker;
 	unsigned long threshold_ns;
 	unsigned long timeout_ns;
+	const struct lt_chain_config *chain_config;
+	struct lt_chain *chain;
 };
 
 /**
@@ -65,11 +71,14 @@ struct lt_module_tracker {
  * @func: the probe; its arguments are void *data then the tracepoint's
  *	TP_PROTO
  * @tp: found by name at init (tracepoints are not all exported)
+ * @optional: a kernel without the tracepoint loads the module without it
+ *	(the x86 vectors a chain follows: some depend on the configuration)
  */
 struct lt_module_probe {
 	const char *tracepoint;
 	void *func;
 	struct tracepoint *tp;
+	bool optional;
 };
 
 /**
@@ -124,6 +133,10 @@ extern const struct lt_module lt_module;
 
 #define LT_PROBE(tracepoint_name, probe_func)			\
 	{ .tracepoint = #tracepoint_name, .func = (void *)(probe_func) }
+
+#define LT_PROBE_OPTIONAL(tracepoint_name, probe_func)		\
+	{ .tracepoint = #tracepoint_name, .func = (void *)(probe_func),	\
+	  .optional = true }
 
 /* Set threshold_ns/timeout_ns and pass them to the running tracker. */
 extern const struct kernel_param_ops lt_threshold_ops;

@@ -58,10 +58,16 @@ static void lt_output_wakeup(struct irq_work *work)
 
 int lt_output_push(struct lt_output *out, const struct lt_hit *hit)
 {
+	return lt_output_push_n(out, hit, 1);
+}
+
+/* A hit spanning @n records (chains): traced once, stored whole or not at all. */
+int lt_output_push_n(struct lt_output *out, const struct lt_hit *hits, u32 n)
+{
 	int err;
 
-	trace_ltsh_hit(hit);	/* every hit, even when the ring is full */
-	err = lt_ring_push(&out->ring, hit);
+	trace_ltsh_hit(hits);	/* every hit, even when the ring is full */
+	err = lt_ring_push_n(&out->ring, hits, n);
 
 	/* wq_has_sleeper() has the barrier pairing with the reader's wait */
 	if (!err && wq_has_sleeper(&out->wait))
@@ -142,9 +148,9 @@ static void lt_stats_line(struct seq_file *m, struct lt_tracker *t)
 		   s.lost, s.min_ns, s.max_ns);
 	for (i = 0; i < LT_HIST_BUCKETS; i++)
 		seq_printf(m, i ? ",%llu" : "%llu", s.hist[i]);
-	seq_printf(m, " begins=%llu pending=%llu ignored=%llu replaced=%llu stale=%llu cleared=%llu sum_ns=%llu cancelled=%llu\n",
+	seq_printf(m, " begins=%llu pending=%llu ignored=%llu replaced=%llu stale=%llu cleared=%llu sum_ns=%llu cancelled=%llu broken=%llu unmoved=%llu\n",
 		   s.begins, s.pending, s.ignored, s.replaced, s.stale,
-		   s.cleared, s.sum_ns, s.cancelled);
+		   s.cleared, s.sum_ns, s.cancelled, s.broken, s.unmoved);
 }
 
 static int lt_stats_show(struct seq_file *m, void *v)

@@ -58,6 +58,52 @@ void lt_ring_fini(struct lt_ring *ring)
 }
 
 /**
+ * lt_ring_push_n() - append copies of @n records, consecutive, all or none;
+ * lock-free, NMI-safe
+ * @ring: ring
+ * @hits: records
+ * @n: how many, 1..the ring's size
+ *
+ * The @n cells are claimed with one cmpxchg on the head, so no other
+ * producer's record lands between them (a chain hit spans several records).
+ * The consumer hands cells back in order: when the last of them is free, so
+ * are the others.
+ *
+ * Return: 0, or -ENOSPC when the ring has no room for all (none is stored).
+ */
+int lt_ring_push_n(struct lt_ring *ring, const struct lt_hit *hits, u32 n)
+{
+	struct lt_ring_cell *cell;
+	s64 pos, seq, last;
+	u32 i;
+
+	if (!n || n > ring->mask + 1)
+		return -ENOSPC;
+	pos = atomic64_read(&ring->head);
+	for (;;) {
+		cell = &ring->cells[pos & ring->mask];
+		seq = atomic64_read_acquire(&cell->seq);
+		if (seq > pos) {
+			pos = atomic64_read(&ring->head);
+			continue;
+		}
+		last = atomic64_read_acquire(&ring->cells[(pos + n - 1) &
+							  ring->mask].seq);
+		if (seq < pos || last < pos + n - 1)
+			return -ENOSPC;	/* a lap behind: not consumed yet */
+		if (atomic64_try_cmpxchg(&ring->head, &pos, pos + n))
+			break;
+	}
+	lt_race_point("ring_push");
+	for (i = n; i--; ) {
+		cell = &ring->cells[(pos + i) & ring->mask];
+		cell->hit = hits[i];
+		atomic64_set_release(&cell->seq, pos + i + 1);
+	}
+	return 0;
+}
+
+/**
  * lt_ring_push() - append a copy of @hit; lock-free, NMI-safe
  * @ring: ring
  * @hit: record
@@ -66,26 +112,7 @@ void lt_ring_fini(struct lt_ring *ring)
  */
 int lt_ring_push(struct lt_ring *ring, const struct lt_hit *hit)
 {
-	struct lt_ring_cell *cell;
-	s64 pos, seq;
-
-	pos = atomic64_read(&ring->head);
-	for (;;) {
-		cell = &ring->cells[pos & ring->mask];
-		seq = atomic64_read_acquire(&cell->seq);
-		if (seq < pos)
-			return -ENOSPC;	/* a lap behind: not consumed yet */
-		if (seq > pos) {
-			pos = atomic64_read(&ring->head);
-			continue;
-		}
-		if (atomic64_try_cmpxchg(&ring->head, &pos, pos + 1))
-			break;
-	}
-	lt_race_point("ring_push");
-	cell->hit = *hit;
-	atomic64_set_release(&cell->seq, pos + 1);
-	return 0;
+	return lt_ring_push_n(ring, hit, 1);
 }
 
 /**

@@ -16,7 +16,7 @@
  * scope has a sequence number unique on its CPU, so that a token held by a
  * closed scope is never taken for one held by a later scope of the same kind.
  *
- * Not linked into modules yet: the chain runtime that uses it comes next.
+ * Used by lt_chain.c (chain trackers).
  */
 #ifndef LT_SCOPE_H
 #define LT_SCOPE_H

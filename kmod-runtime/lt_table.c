@@ -207,6 +207,21 @@ again:
 	return false;
 }
 
+/*
+ * The event of @k, or NULL. It stays valid only while no one else can remove
+ * it: for callers that serialize removals themselves (the chains' lock).
+ */
+struct lt_event *lt_table_lookup(struct lt_table *tb, const struct lt_key *k)
+{
+	u64 w, begin_ns, free_w;
+	s64 free_pos;
+	u32 pos;
+
+	if (!lt_table_find(tb, k, &pos, &w, &begin_ns, &free_pos, &free_w))
+		return NULL;
+	return lt_slot_event(tb, w);
+}
+
 bool lt_table_contains(struct lt_table *tb, const struct lt_key *k)
 {
 	u64 w, begin_ns, free_w;

@@ -64,7 +64,7 @@ static inline u32 lt_hist_bucket(u64 ns)
 	return k < LT_HIST_BUCKETS ? k : LT_HIST_BUCKETS - 1;
 }
 
-static void lt_record_pair(struct lt_tracker *t, u64 latency)
+void lt_record_pair(struct lt_tracker *t, u64 latency)
 {
 	struct lt_cpu_stats *s = lt_stats_this_cpu(t);
 	s64 old;
@@ -404,6 +404,8 @@ static void lt_stats_add(struct lt_stats *out, struct lt_cpu_stats *s)
 	out->stale += atomic64_read(&s->stale);
 	out->cleared += atomic64_read(&s->cleared);
 	out->cancelled += atomic64_read(&s->cancelled);
+	out->broken += atomic64_read(&s->broken);
+	out->unmoved += atomic64_read(&s->unmoved);
 	out->sum_ns += atomic64_read(&s->sum_ns);
 	if (min < out->min_ns)
 		out->min_ns = min;
@@ -425,6 +427,6 @@ void lt_tracker_stats(struct lt_tracker *t, struct lt_stats *out)
 	if (out->min_ns == U64_MAX)
 		out->min_ns = 0;
 	gone = out->pairs + out->timeouts + out->replaced + out->stale +
-	       out->cleared + out->cancelled;
+	       out->cleared + out->cancelled + out->broken + out->unmoved;
 	out->pending = out->begins > gone ? out->begins - gone : 0;
 }

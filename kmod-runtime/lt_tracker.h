@@ -146,9 +146,13 @@ struct lt_tracker_config {
  *	last), or discarded when two begins of one key raced on two CPUs
  * @stale: begins reclaimed after stale_ns (no timeout configured)
  * @cleared: begins removed by lt_tracker_clear() or lt_tracker_destroy()
- * @cancelled: begins forgotten by lt_event_cancel()
- * @pending: begins pending now:
- *	begins - pairs - timeouts - replaced - stale - cleared - cancelled
+ * @cancelled: begins forgotten by lt_event_cancel() (chains: by `cancel`)
+ * @broken: chain trackers: chains whose last copy was dropped after it had
+ *	left its origin's context (a holder blocked, a scope closed)
+ * @unmoved: chain trackers: chains whose last copy went without leaving
+ *	the origin's context (a timer tick that woke no one): no error
+ * @pending: begins pending now (chains: live chains): begins - pairs -
+ *	timeouts - replaced - stale - cleared - cancelled - broken - unmoved
  * @min_ns: shortest pair; 0 when there is none yet
  * @max_ns: longest pair; 0 when there is none yet
  * @sum_ns: sum of the latencies of all @pairs (Prometheus' _sum); wraps
@@ -170,6 +174,8 @@ struct lt_stats {
 	u64 stale;
 	u64 cleared;
 	u64 cancelled;
+	u64 broken;
+	u64 unmoved;
 	u64 pending;
 	u64 min_ns;
 	u64 max_ns;
@@ -341,7 +347,8 @@ const char *lt_tracker_name(const struct lt_tracker *t);
  *	/proc/ltsh_<module_name>/stats, one text line per tracker:
  *	"tracker=NAME pairs=N hits=N timeouts=N dropped=N lost=N min_ns=N
  *	max_ns=N hist=c0,c1,...,c63 begins=N pending=N ignored=N replaced=N
- *	stale=N cleared=N sum_ns=N cancelled=N" (key=value pairs; more may be
+ *	stale=N cleared=N sum_ns=N cancelled=N broken=N unmoved=N" (key=value
+ *	pairs; more may be
  *	appended later)
  * @ring_records: ring capacity in records, rounded up to a power of 2;
  *	0: 4096. When the ring is full, new hits are counted as lost.

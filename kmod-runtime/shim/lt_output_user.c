@@ -67,6 +67,11 @@ int lt_output_push(struct lt_output *out, const struct lt_hit *hit)
 	return lt_ring_push(&out->ring, hit);
 }
 
+int lt_output_push_n(struct lt_output *out, const struct lt_hit *hits, u32 n)
+{
+	return lt_ring_push_n(&out->ring, hits, n);
+}
+
 bool lt_output_user_pop(struct lt_output *out, struct lt_hit *hit)
 {
 	return lt_ring_pop(&out->ring, hit);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,20 @@ extern __thread int lt_shim_cpu;
 #define free_percpu(p) free(p)
 #define per_cpu_ptr(p, cpu) (&(p)[(cpu)])
 #define raw_cpu_ptr(p) (&(p)[lt_shim_cpu])
+#define this_cpu_ptr(p) raw_cpu_ptr(p)
+
+/* interrupts and raw spinlocks: a mutex stands for both (chains' lock) */
+struct lt_shim_spinlock { pthread_mutex_t m; };
+#define raw_spinlock_t struct lt_shim_spinlock
+#define raw_spin_lock_init(l) pthread_mutex_init(&(l)->m, NULL)
+#define raw_spin_lock(l) pthread_mutex_lock(&(l)->m)
+#define raw_spin_unlock(l) pthread_mutex_unlock(&(l)->m)
+#define raw_spin_lock_irqsave(l, flags) ((void)(flags), raw_spin_lock(l))
+#define raw_spin_unlock_irqrestore(l, flags) ((void)(flags), raw_spin_unlock(l))
+#define local_irq_save(flags) ((flags) = 0)
+#define local_irq_restore(flags) ((void)(flags))
+#define BIT(n) (1UL << (n))
+#define min_t(type, a, b) ((type)(a) < (type)(b) ? (type)(a) : (type)(b))
 #define raw_smp_processor_id() lt_shim_cpu
 static inline void lt_shim_set_cpu(int cpu)
 {

@@ -40,7 +40,12 @@ export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = 
     userProbesInChains: true,
     printFields: true,
   },
-  kmod: { maxChainSteps: 0, cancel: true, userProbesInChains: false, printFields: false },
+  kmod: {
+    maxChainSteps: MAX_CHAIN_STEPS,
+    cancel: true,
+    userProbesInChains: false,
+    printFields: false,
+  },
 };
 
 const NAMES: Record<BackendName, string> = {

@@ -28,7 +28,8 @@ import type { SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { touch } from "./disk-cache.ts";
 import { HitActions } from "./hit-actions.ts";
-import { decodeHit, decodeStack, HIT_RECORD_SIZE, parseStats } from "./kmod-decode.ts";
+import { chainSummary, KmodRecords } from "./kmod-chain.ts";
+import { decodeStack, HIT_RECORD_SIZE, parseStats } from "./kmod-decode.ts";
 import {
   cachePath,
   type KmodHost,
@@ -69,6 +70,8 @@ interface LoadedModule {
   unregister: () => void;
   /** With `then stack`: the kernel's symbols, this module's included (read after insmod). */
   symbols: KernelSymbols | null;
+  /** Hits from its records (a chain hit spans several). */
+  records: KmodRecords;
 }
 
 export class KmodSession implements Session {
@@ -170,6 +173,7 @@ export class KmodSession implements Session {
       final: null,
       unregister: () => {},
       symbols: null,
+      records: new KmodRecords([plan], procComm),
     };
     // Ctrl-C or a crash must not leave the module loaded.
     loaded.unregister = onCleanup(() => this.unloadSync(loaded));
@@ -218,9 +222,10 @@ export class KmodSession implements Session {
       if (got <= 0) return;
       for (let at = 0; at + HIT_RECORD_SIZE <= got; at += HIT_RECORD_SIZE) {
         const record = this.records.subarray(at, at + HIT_RECORD_SIZE);
-        const hit = decodeHit(record, [m.plan], procComm);
+        const hit = m.records.push(record);
         if (!hit) continue;
-        if (m.symbols !== null) hit.stack = kernelStack(decodeStack(record), m.symbols, m.name);
+        if (m.symbols !== null && !hit.chain)
+          hit.stack = kernelStack(decodeStack(record), m.symbols, m.name);
         this.actions.deliver(m.plan, hit);
       }
     }
@@ -230,7 +235,9 @@ export class KmodSession implements Session {
     if (m.final) return m.final;
     try {
       const text = readFileSync(this.host.statsPath(m.name), "utf8");
-      const summary = parseStats(text).find((s) => s.tracker === m.plan.name);
+      const summary = m.plan.chain
+        ? chainSummary(text, m.plan)
+        : parseStats(text).find((s) => s.tracker === m.plan.name);
       if (summary) return summary;
     } catch {
       // Module gone: fall through to an empty summary.

@@ -20,8 +20,14 @@ const PROBE_OF_KIND: Record<string, string> = {
   block: "sched:sched_switch",
 };
 
-/** The stages of a token at `at` in `bytes`, durations since the previous stage. */
-export function decodeStages(bytes: Uint8Array, at: number, layout: TrackerLayout): ChainStage[] {
+/** What decoding a chain needs of a tracker: its plan (the kmod backend has no layout). */
+type ChainOf = Pick<TrackerLayout, "plan">;
+
+/**
+ * The stages of a token at `at` in `bytes`, durations since the previous stage. The kmod
+ * backend's tokens have the same layout (kmod-runtime/lt_chain.h).
+ */
+export function decodeStages(bytes: Uint8Array, at: number, layout: ChainOf): ChainStage[] {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const steps = layout.plan.chain!.steps;
   const count = v.getUint32(at + Token.stages, true);
@@ -68,10 +74,20 @@ export function decodeChainHit(bytes: Uint8Array, layout: TrackerLayout): HitRec
   const chain = decodeStages(bytes, ChainHit.token, layout);
   const latency = Number(v.getBigUint64(ChainHit.latency, true));
   const timeout = v.getUint32(ChainHit.kind, true) === HitKind.timeout;
+  return chainHitRecord(layout.plan.name, timeout, latency, chain);
+}
+
+/** A chain hit on the output contract: begin is the origin, end the last stage (a pair). */
+export function chainHitRecord(
+  tracker: string,
+  timeout: boolean,
+  latency: number,
+  chain: ChainStage[],
+): HitRecord {
   const last = chain[chain.length - 1];
   return {
     type: "hit",
-    tracker: layout.plan.name,
+    tracker,
     kind: timeout ? "timeout" : "threshold",
     latency_ns: latency,
     key: [],
@@ -88,7 +104,7 @@ function contextOf(s: ChainStage): EventContext {
 }
 
 /** The names of a chain's segments: origin → waypoints → target [→ block]. */
-export function segmentNames(layout: TrackerLayout): { from: string; to: string }[] {
+export function segmentNames(layout: ChainOf): { from: string; to: string }[] {
   const chain = layout.plan.chain!;
   const names = chain.steps.map((s) => s.side.probe.name);
   if (chain.until === "block") names.push("block");

@@ -1,12 +1,11 @@
 // Chain trackers (`~>`) and `cancel` in the front end: what parses, the plan they give,
 // every error the checker promises (ranges marked « » in the source) and the backends'
-// refusals until eBPF and kmod run chains.
+// refusals (user-space probes: test/compiler/uprobe.test.ts).
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { BackendChoice } from "../../src/compiler/checker-backend.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
-import { renderDiagnostics } from "../../src/compiler/render.ts";
 import { catalog } from "./catalog-fixture.ts";
 import { markRanges, parseMarked } from "./marked.ts";
 
@@ -147,12 +146,6 @@ const cases: [string, string, string[], BackendChoice?][] = [
     "track softirq_raise ~> sched_switch cancel sched_switch(«prev_pid»)",
     ["cancel-chain-key"],
   ],
-  [
-    "kmod refuses chains at check time",
-    "track hrtimer_expire_entry «~>» sched_switch",
-    ["backend-chain"],
-    "kmod",
-  ],
 ];
 
 for (const [what, marked, codes, backend] of cases) {
@@ -179,19 +172,10 @@ test("eBPF takes a chain", () => {
   assert.is(plan?.trackers[0].chain?.steps.length, 2);
 });
 
-test("the backend refusal as a user reads it: file:line:col, caret, the way out", () => {
-  const source = "track timer: hrtimer_expire_entry ~> sched_switch";
-  const { diagnostics } = compile(source, "kmod");
-  assert.is(
-    renderDiagnostics(diagnostics, source),
-    [
-      "t.lt:1:35: error: chain trackers do not run on the kernel-module backend (--target kmod) yet",
-      " 1 | track timer: hrtimer_expire_entry ~> sched_switch",
-      "   |                                   ^~",
-      "note: run them live on the eBPF backend (the default), or record a trace and replay it: ltsh record --for-file FILE.lt, then ltsh run FILE.lt --replay TRACE",
-      "",
-    ].join("\n"),
-  );
+test("kmod takes a chain", () => {
+  const { plan, diagnostics } = compile("track hrtimer_expire_entry ~> sched_switch", "kmod");
+  assert.equal(diagnostics, []);
+  assert.is(plan?.trackers[0].chain?.steps.length, 2);
 });
 
 test("eBPF takes cancel on a plain tracker", () => {

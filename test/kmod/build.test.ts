@@ -1,6 +1,6 @@
 // The generated C, with the runtime and lt_module.c it links, builds against real kernel
 // headers with no warning and passes checkpatch: one module holding all seven example
-// trackers and two more (one build keeps it ~10 s). Skips, saying why, where Debian's
+// trackers, two more and two chains (one build keeps it ~10 s). Skips, saying why, where Debian's
 // linux-headers-amd64 or checkpatch.pl are missing.
 
 import { spawnSync } from "node:child_process";
@@ -25,6 +25,10 @@ const EXTRA = `track extra: sched_wakeup($uid, $cgroup) where comm == "ltwork" &
 track a_tracker_with_a_name_long_enough_to_be_cut_in_c:
     sched_wakeup(comm) where comm == "ltwork" && prio < 100 || comm == "somethingelse" && prio > 5
     -> sched_switch(next_comm) where next_comm != "x" && next_prio < 120 && prev_state != 0 || next_pid == 1
+track chain_lo: softirq_raise where vec == 3 ~> sched_switch where next_comm == "udp-reader"
+    until block > 1us cancel sched_switch where prev_comm == "x"
+track chain_rpc: irq_handler_entry where irq == 24 ~> softirq_entry where vec == 3
+    ~> sys_exit_recvfrom($tid) -> sys_enter_write($tid) where comm == "r" > 1us timeout 1s
 `;
 
 function allExamples(): string {
@@ -36,7 +40,7 @@ const module = generateModule(planOf(allExamples(), "examples.lt"));
 const dir = mkdtempSync(join(tmpdir(), `ltsh-${process.pid}-kmod-test-`));
 writeModule(module, dir);
 
-test("all seven example trackers (and one more) make one module", () => {
+test("all seven example trackers (and more: chains too) make one module", () => {
   assert.equal(
     module.model.trackers.map((t) => t.plan.name).sort(),
     [
@@ -49,6 +53,8 @@ test("all seven example trackers (and one more) make one module", () => {
       "ttfb",
       "wakeup",
       "a_tracker_with_a_name_long_enough_to_be_cut_in_c",
+      "chain_lo",
+      "chain_rpc",
     ].sort(),
   );
 });

@@ -4,7 +4,8 @@
 
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
-import { decodeHit, decodeStack, parseStats } from "../../src/session/kmod-decode.ts";
+import { KmodRecords } from "../../src/session/kmod-chain.ts";
+import { decodeStack, parseStats } from "../../src/session/kmod-decode.ts";
 
 export interface Phase {
   name: string;
@@ -25,6 +26,15 @@ export interface ModuleRun {
   phases: Phase[];
   stats: SummaryRecord[];
   statsText: string;
+  /** Lines a scenario dumped as `ltsh-trace LINE` (a tracefs recording, test/vm/chain.ts). */
+  trace: string[];
+}
+
+/** LT_HIT_CHAIN_PART: a record carrying part of a chain hit's token. */
+const CHAIN_PART = 3;
+
+function isChainHeader(record: Buffer, plans: TrackerPlan[]): boolean {
+  return record.length >= 8 && plans[record.readUInt32LE(0)]?.chain != null;
 }
 
 /** One module's part of the console; `plans` decode its hits. */
@@ -36,10 +46,12 @@ export function parseModuleRun(console: string, module: string, plans: TrackerPl
     phases: [],
     stats: [],
     statsText: "",
+    trace: [],
   };
   let inModule = false;
   let inStats = false;
   let phase: Phase | null = null;
+  const records = new KmodRecords(plans);
   for (const line of console.split("\n")) {
     const mark = /^@@ltsh (\S+) (\S+)(?: (.*))?$/.exec(line);
     if (mark && mark[1] === "module") inModule = mark[2] === module;
@@ -63,11 +75,15 @@ export function parseModuleRun(console: string, module: string, plans: TrackerPl
       run.statsText += `${line}\n`;
     } else if (line.startsWith("ltsh-hit ") && phase) {
       const record = Buffer.from(line.slice(9).trim(), "hex");
-      const hit = decodeHit(record, plans);
+      const hit = records.push(record);
       if (hit) {
         phase.hits.push(hit);
-        phase.stacks.push(decodeStack(record));
-      } else phase.undecodable++;
+        phase.stacks.push(hit.chain ? [] : decodeStack(record));
+      } else if (record.readUInt32LE(4) !== CHAIN_PART && !isChainHeader(record, plans)) {
+        phase.undecodable++;
+      }
+    } else if (line.startsWith("ltsh-trace ")) {
+      run.trace.push(line.slice(11));
     } else if (line.startsWith("ltsh-read records=") && phase) {
       phase.records = Number(line.slice(18));
     } else if (phase && /^\w+ .*=/.test(line)) {

@@ -20,6 +20,12 @@ import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
 import { checkModuleRun, FACTS_SCRIPT, guestFacts, type Report } from "./module-check.ts";
 import { prebuildSessionModules } from "./prebuild.ts";
+import {
+  chainRunScript,
+  checkChainRun,
+  IRQ_CHAIN_PROGRAM,
+  IRQ_CHAIN_SCENARIO,
+} from "./rt-chain.ts";
 import { checkForRun, guestUserspace } from "./run-session.ts";
 import { SCENARIOS, scenarioScript } from "./scenarios.ts";
 import {
@@ -34,8 +40,15 @@ import { prepareUprobeSession } from "./uprobes-session.ts";
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const KMOD_RUN: SessionRun = { name: "rtkmod", example: "wakeup", end: "for" };
 const EBPF_RUN: SessionRun = { name: "rtebpf", example: "wakeup", end: "for" };
+/** The irq → irq/N → task chain live on eBPF (rt-chain.ts); its disk workload runs first. */
+const CHAIN_RUN: SessionRun = { name: "rtchain", example: "irqchain", end: "for" };
+/** The same chain through `ltsh run --target kmod`, its module prebuilt like KMOD_RUN's. */
+const KCHAIN_RUN: SessionRun = { name: "rtkchain", example: "irqchain", end: "for" };
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
 /** A ceiling for a hang of one run in the RT guest (ltsh's start-up under TCG included). */
 const RUN_LIMIT_S = 600;
+/** The disk slots: 0 kmod session, 1 eBPF session, 2 and 3 the chains, 4 user-space probes. */
+const UPROBE_SLOT = 4;
 
 /** The eBPF run: like sessionScript's runs (same marks, its slot on the disk), no module. */
 function ebpfScript(run: SessionRun, slot: number, repo: string, fromSources: boolean): string {
@@ -54,6 +67,14 @@ function ebpfScript(run: SessionRun, slot: number, repo: string, fromSources: bo
   ].join("\n");
 }
 
+/** The scenario of a module built here: the irq example's, or the chain's. */
+function scenarioOf(module: string) {
+  if (module === "lt_irqchain") return IRQ_CHAIN_SCENARIO;
+  const irq = SCENARIOS.find((s) => s.example === "irq");
+  if (!irq) throw new Error("the irq scenario is gone");
+  return irq;
+}
+
 /** Threads named irq/N-... in the guest, as `@@ltsh irqthread COMM` lines. */
 const IRQ_THREADS =
   'for d in /proc/[0-9]*; do c=$(cat $d/comm 2>/dev/null); case "$c" in irq/*) echo "@@ltsh irqthread $c";; esac; done';
@@ -70,20 +91,20 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   const irq = SCENARIOS.find((s) => s.example === "irq");
   if (!irq) throw new Error("the irq scenario is gone");
   const { built, failed } = await buildModules(
-    [join(EXAMPLES, "irq.lt")],
+    [join(EXAMPLES, "irq.lt"), join(REPO, IRQ_CHAIN_PROGRAM)],
     join(work, "rt-modules"),
     kernel.headers,
   );
   for (const f of failed) rt(false, `build ${f.example.replace(/^.*\//, "")}`, [f.reason]);
   const cacheHome = join(work, "rt-cache");
-  const prebuilt = await prebuildSessionModules(
-    kernel.release,
-    cacheHome,
-    join(EXAMPLES, `${KMOD_RUN.example}.lt`),
-  );
-  rt(prebuilt === null, `lt_${KMOD_RUN.example} prebuilt into the guest's build cache`, [
-    ...(prebuilt ? [prebuilt] : []),
-  ]);
+  for (const file of [join(EXAMPLES, `${KMOD_RUN.example}.lt`), join(REPO, IRQ_CHAIN_PROGRAM)]) {
+    const prebuilt = await prebuildSessionModules(kernel.release, cacheHome, file);
+    rt(
+      prebuilt === null,
+      `${file.replace(REPO, "")}'s module prebuilt into the guest's build cache`,
+      [...(prebuilt ? [prebuilt] : [])],
+    );
+  }
   process.stdout.write(`RT modules built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   // User-space probes through ltsh itself, modules from the same cache (uprobes-session.ts).
   const uprobes = await prepareUprobeSession(work, kernel.release, cacheHome);
@@ -95,16 +116,20 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   const script = [
     'echo "@@ltsh vda-dev $(cat /sys/block/vda/dev)"',
     'echo "@@ltsh kernel-version $(uname -v)"',
-    ...built.map((m) => scenarioScript(irq, m.name)),
+    ...built.map((m) => scenarioScript(scenarioOf(m.name), m.name)),
     ...FACTS_SCRIPT,
     IRQ_THREADS,
     root.setup,
     "mount -t tracefs nodev /newroot/sys/kernel/tracing",
+    chainRunScript(CHAIN_RUN.name, 2, root.repo, root.fromSources, "ebpf"),
+    chainRunScript(KCHAIN_RUN.name, 3, root.repo, root.fromSources, "kmod", [
+      `XDG_CACHE_HOME=${cacheHome}`,
+    ]),
     sessionScript([KMOD_RUN], root.repo, root.fromSources, [`XDG_CACHE_HOME=${cacheHome}`]),
     ebpfScript(EBPF_RUN, 1, root.repo, root.fromSources),
     ...(typeof uprobes === "string"
       ? []
-      : [uprobes.script(root.repo, root.fromSources, cacheHome, 2)]),
+      : [uprobes.script(root.repo, root.fromSources, cacheHome, UPROBE_SLOT)]),
   ].join("\n");
   const initrd = buildInitramfs({
     kernel,
@@ -119,10 +144,10 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     memoryMiB: 2048,
     // One vCPU, as run-session.ts says why (TCG and static-call patching).
     cpus: 1,
-    diskMiB: (3 * SLOT_BYTES) >> 20,
+    diskMiB: (5 * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
-    timeoutMs: (3 * RUN_LIMIT_S + 120) * 1000,
+    timeoutMs: (5 * RUN_LIMIT_S + 120) * 1000,
   });
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) writeFileSync(`${keep}.rt`, boot.console);
@@ -141,13 +166,18 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   rt(trouble.length === 0, "no BUG, WARNING or Oops in the kernel log", trouble);
   const facts = guestFacts(boot.console);
   for (const module of built) {
-    checkModuleRun(boot, irq, module, facts, rt);
-    checkIrqThreads(boot.console, module.name, module.plan.trackers, facts.virtioIrqs, rt);
+    checkModuleRun(boot, scenarioOf(module.name), module, facts, rt);
+    if (module.name === "lt_irq")
+      checkIrqThreads(boot.console, module.name, module.plan.trackers, facts.virtioIrqs, rt);
   }
-  const [kmod, ebpf] = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), [
+  const [kmod, ebpf, chain, kchain] = parseSessions(boot.console, boot.disk ?? Buffer.alloc(0), [
     KMOD_RUN,
     EBPF_RUN,
+    CHAIN_RUN,
+    KCHAIN_RUN,
   ]);
+  checkChainRun(chain, "irqchain", "live eBPF", rt);
+  checkChainRun(kchain, "irqchain", "ltsh run --target kmod", rt);
   const sleeper = /^@@ltsh workload sleeper_pid=(\d+)$/m.exec(boot.console);
   const building = kmod.stderr.filter((l) => /building/.test(l));
   rt(
@@ -157,7 +187,8 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   );
   checkForRun(kmod, sleeper ? Number(sleeper[1]) : null, rt);
   checkEbpfRun(ebpf, rt);
-  if (typeof uprobes !== "string") uprobes.check(boot.console, boot.disk ?? Buffer.alloc(0), 2, rt);
+  if (typeof uprobes !== "string")
+    uprobes.check(boot.console, boot.disk ?? Buffer.alloc(0), UPROBE_SLOT, rt);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 import { bootVm } from "../../scripts/vm/qemu.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
+import { checkEbpfChains, ebpfChainScript } from "./ebpf-chain.ts";
 import { latencySumProblems } from "./latency-sum.ts";
 import type { Report } from "./module-check.ts";
 import {
@@ -193,7 +194,12 @@ export async function runSessionTests(
     return;
   }
   const root = await guestUserspace();
-  const script = [root.setup, sessionScript(RUNS, REPO, root.fromSources)].join("\n");
+  const script = [
+    root.setup,
+    sessionScript(RUNS, REPO, root.fromSources),
+    // then the chains live on eBPF against the replay of their recording (slots after the runs')
+    ebpfChainScript(RUNS.length, REPO, root.fromSources),
+  ].join("\n");
   const initrd = buildInitramfs({
     kernel,
     modules: [],
@@ -209,11 +215,11 @@ export async function runSessionTests(
     // loops on the int3 the patch already removed); scripts/vm/tcg-smp-hang.ts shows it with
     // tracefs alone, no ltsh code. kmod-runtime's own selftest covers SMP races.
     cpus: 1,
-    diskMiB: (RUNS.length * SLOT_BYTES) >> 20,
+    diskMiB: ((RUNS.length + 2) * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
     // The first run's build, then two runs from the cache.
-    timeoutMs: (RUN_LIMIT_S + 300) * 1000,
+    timeoutMs: (RUN_LIMIT_S + 600) * 1000,
   });
   if (process.env.LTSH_VM_CONSOLE) writeFileSync(process.env.LTSH_VM_CONSOLE, boot.console);
   const failedShares = boot.console
@@ -244,6 +250,7 @@ export async function runSessionTests(
     if (result.run.end === "for") checkForRun(result, sleeper ? Number(sleeper[1]) : null, report);
     else checkSignalRun(result, report);
   }
+  checkEbpfChains(boot.console, boot.disk ?? Buffer.alloc(0), RUNS.length, report);
   const cached = [...boot.console.matchAll(/^@@ltsh cached (\S+)$/gm)].map((m) => m[1]);
   const loads = results.map((r) => seconds(r, "start", "loaded")).join(", ");
   report(

@@ -8,6 +8,7 @@ import type { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import { replayCancel } from "./cancel.ts";
+import { CHAIN_SCENARIO } from "./chain.ts";
 import { type ModuleRun, type Phase, workloadValues } from "./console.ts";
 
 export interface Scenario {
@@ -19,6 +20,8 @@ export interface Scenario {
   /** The file is one of test/vm/programs/: a test's own program, not an example. */
   program?: true;
   insmodParams: string;
+  /** Records ltread prints per phase (it counts them all); 100 unless said (a chain hit is 4). */
+  printRecords?: number;
   /** Phase name → guest shell commands ($P is the module's parameters directory). */
   phases: [string, string][];
   /** `plan`: the module's tracker. */
@@ -294,6 +297,7 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   CANCEL_SCENARIO,
+  CHAIN_SCENARIO,
 ];
 
 /** The guest commands for one module: insmod, phases with the reader, stop, stats, rmmod. */
@@ -306,15 +310,16 @@ export function scenarioScript(s: Scenario, module: string): string {
   // Hits stop (threshold and timeout 0) before reading: the reader's own wakeups and
   // syscalls would otherwise feed the trackers it reads. Each phase sets what it needs.
   const quiet = `echo 0 > $P/${s.example}_threshold_ns; echo 0 > $P/${s.example}_timeout_ns`;
+  const print = s.printRecords ?? 100;
   for (const [name, commands] of s.phases) {
     lines.push(`echo "@@ltsh phase ${module} ${name}"`, commands, quiet);
-    lines.push(`ltread /dev/ltsh_${module} ${HIT_RECORD_SIZE} 300 100`);
+    lines.push(`ltread /dev/ltsh_${module} ${HIT_RECORD_SIZE} 300 ${print}`);
   }
   // Stopped (probes and sweep gone), the last read takes every record the counters include.
   lines.push(
     `echo "@@ltsh phase ${module} stopped"`,
     `echo 1 > $P/stop; echo "@@ltsh stop ${module} rc=$? $(cat $P/stop)"`,
-    `ltread /dev/ltsh_${module} ${HIT_RECORD_SIZE} 300 100`,
+    `ltread /dev/ltsh_${module} ${HIT_RECORD_SIZE} 300 ${print}`,
   );
   lines.push(
     `echo "@@ltsh stats ${module}"`,

@@ -9,6 +9,9 @@
  *                           exchanges (loopback receive, skb copies, accept→write)
  *   ltwork disk DEV N       N O_DIRECT 4 KiB writes and reads on a block device
  *   ltwork syscalls N       N cheap syscalls and a few slow ones
+ *   ltwork udp N            N datagrams on 127.0.0.1, 2 ms apart, to a process named
+ *                           udp-reader that recvfrom()s each and writes a byte to
+ *                           /dev/null (the chain trackers' loopback path)
  *   ltwork cancel N         N rounds of getppid, getuid (odd rounds only), getppid,
  *                           getpid: begin, cancel, begin again, end (test/vm/cancel.ts)
  */
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -185,6 +189,50 @@ static int do_syscalls(int n)
 	return 0;
 }
 
+static void udp_reader(int sock, int n)
+{
+	int null = open("/dev/null", O_WRONLY);
+	char buf[64];
+
+	prctl(PR_SET_NAME, "udp-reader", 0, 0, 0);
+	for (int i = 0; i < n; i++) {
+		if (recvfrom(sock, buf, sizeof(buf), 0, NULL, NULL) < 0)
+			die("recvfrom");
+		if (write(null, buf, 1) != 1)
+			die("write");
+	}
+}
+
+static int do_udp(int n)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct timespec gap = { 0, 2000000 };
+	socklen_t len = sizeof(addr);
+	int sock = socket(AF_INET, SOCK_DGRAM, 0);
+	pid_t reader;
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    getsockname(sock, (struct sockaddr *)&addr, &len))
+		die("udp socket");
+	reader = fork();
+	if (reader < 0)
+		die("fork");
+	if (reader == 0) {
+		udp_reader(sock, n);
+		_exit(0);
+	}
+	nanosleep(&gap, NULL);	/* the reader blocks in recvfrom first */
+	for (int i = 0; i < n; i++) {
+		if (sendto(sock, "x", 1, 0, (struct sockaddr *)&addr, sizeof(addr)) != 1)
+			die("sendto");
+		nanosleep(&gap, NULL);
+	}
+	waitpid(reader, NULL, 0);
+	printf("udp datagrams=%d pid=%d reader_pid=%d\n", n, getpid(), reader);
+	return 0;
+}
+
 /* Direct syscalls: the sequence is the test's, whatever libc caches. */
 static int do_cancel(int n)
 {
@@ -217,6 +265,8 @@ int main(int argc, char **argv)
 		return do_syscalls(n);
 	if (!strcmp(what, "cancel"))
 		return do_cancel(n);
-	fprintf(stderr, "usage: ltwork sleep|pipe|tcp|syscalls|cancel N | disk DEV N\n");
+	if (!strcmp(what, "udp"))
+		return do_udp(n);
+	fprintf(stderr, "usage: ltwork sleep|pipe|tcp|syscalls|cancel|udp N | disk DEV N\n");
 	return 2;
 }

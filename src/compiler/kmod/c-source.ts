@@ -6,6 +6,7 @@
 import { hasAction } from "../actions.ts";
 import { commentLines, ifLine, wrapCall } from "./c-layout.ts";
 import { uprobeRows, userProbeFunction } from "./c-uprobe.ts";
+import { chainSection } from "./chain-source.ts";
 import { stringLiteral } from "./expr.ts";
 import {
   cType,
@@ -186,6 +187,7 @@ function trackerState(t: TrackerModel): string {
 }
 
 function trackerSection(t: TrackerModel): string {
+  if (t.chain) return chainSection(t, t.chain);
   const header = ["/*", ...sourceComment(t), " */"].join("\n");
   const probes = t.probes.map((p) => probeFunction(t, p));
   const userProbes = t.userProbes.map((u) => userProbeFunction(t, u));
@@ -195,7 +197,14 @@ function trackerSection(t: TrackerModel): string {
 /** The descriptor lt_module.c reads: every probe function and user-space site, every tracker. */
 function moduleTables(model: ModuleModel): string {
   const rows = model.trackers.flatMap((t) =>
-    t.probes.map((p) => wrapCall("LT_PROBE", [p.tracepoint.name, probeName(t, p)], ",", "\t")),
+    t.probes.map((p) =>
+      wrapCall(
+        p.optional ? "LT_PROBE_OPTIONAL" : "LT_PROBE",
+        [p.tracepoint.name, probeName(t, p)],
+        ",",
+        "\t",
+      ),
+    ),
   );
   const trackers = model.trackers.map((t) => `\t&lt_${t.ident}_tracker,`);
   const uprobes = uprobeRows(model);

@@ -4,6 +4,7 @@
 
 import type { Diagnostic, SourceRange } from "../diagnostic.ts";
 import type { FilePlan, ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
+import { buildChainModel, type ChainModel } from "./chain-model.ts";
 import { cType, ExprTranslator, UnsupportedExpr } from "./expr.ts";
 import {
   type EventMapping,
@@ -50,6 +51,8 @@ export interface ProbeFunction {
   /** `cancel` clauses: after the ends, before the begins (grammar/README.md). */
   cancels: SideCode[];
   begins: SideCode[];
+  /** Registered only when the kernel has the tracepoint (the x86 vectors a chain follows). */
+  optional?: boolean;
 }
 
 export interface TrackerModel {
@@ -64,6 +67,8 @@ export interface TrackerModel {
   userProbes: UserProbeFunction[];
   /** What its probe functions include: the tracepoints' headers and the builtins'. */
   headers: Set<string>;
+  /** A chain tracker's probes (chain-model.ts); then the sides above are empty. */
+  chain?: ChainModel;
 }
 
 export interface ModuleModel {
@@ -80,10 +85,27 @@ export function cIdentifier(text: string): string {
   return ident.length > 0 ? ident : "tracker";
 }
 
-/** "examples/wakeup.lt" → "lt_wakeup". */
+/** kmod-runtime's objects (Kbuild.inc): a module of the same name would be its own input. */
+const RUNTIME_OBJECTS = new Set(
+  [
+    "pool",
+    "table",
+    "tracker",
+    "ring",
+    "output",
+    "scope",
+    "chain",
+    "chain_store",
+    "chain_life",
+    "module",
+  ].map((n) => `lt_${n}`),
+);
+
+/** "examples/wakeup.lt" → "lt_wakeup" ("chain.lt" → "lt_chain_mod": lt_chain.o is the runtime's). */
 export function moduleNameFor(file: string): string {
   const base = file.replace(/^.*\//, "").replace(/\.lt$/, "");
-  return `lt_${cIdentifier(base).toLowerCase()}`.slice(0, 40);
+  const name = `lt_${cIdentifier(base).toLowerCase()}`.slice(0, 40);
+  return RUNTIME_OBJECTS.has(name) ? `${name}_mod` : name;
 }
 
 function keyMembers(plan: TrackerPlan): KeyMember[] {
@@ -176,6 +198,7 @@ function trackerModel(
       ),
     );
   }
+  if (plan.chain) return chainTracker(plan, index, ident, diagnostics);
   const members = keyMembers(plan);
   const keySize = members.reduce((sum, m) => sum + m.type.size, 0);
   // A str() key is too big too: said at the str(), with why.
@@ -218,6 +241,25 @@ function trackerModel(
   if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
   const probes = [...byTracepoint.values()];
   return { plan, index, ident, keyMembers: members, keySize, probes, userProbes, headers };
+}
+
+function chainTracker(
+  plan: TrackerPlan,
+  index: number,
+  ident: string,
+  diagnostics: Diagnostic[],
+): TrackerModel | null {
+  const chain = buildChainModel(plan, diagnostics);
+  if (!chain) return null;
+  const probes = chain.probes.map((p) => ({
+    tracepoint: p.tracepoint,
+    ends: [],
+    cancels: [],
+    begins: [],
+    optional: p.optional,
+  }));
+  const headers = chain.headers;
+  return { plan, index, ident, keyMembers: [], keySize: 1, probes, userProbes: [], headers, chain };
 }
 
 /** The module for a program, or the diagnostics that say why there is none. */

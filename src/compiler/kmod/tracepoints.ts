@@ -4,6 +4,8 @@
 // .lt program names). Each entry says the kernels its prototype and expressions were
 // checked on against include/trace/events/*.h.
 
+import { VECTOR_CATEGORY, VECTOR_NAMES } from "../contexts.ts";
+
 /** A kernel tracepoint a probe function is registered on. */
 export interface KernelTracepoint {
   /** Name for tracepoint_probe_register() lookup: "sched_switch". */
@@ -55,6 +57,8 @@ const BLOCK = ["linux/blkdev.h", "linux/blktrace_api.h"];
 /** struct sk_buff, enum skb_drop_reason, ntohs(). */
 const SKB = ["linux/skbuff.h"];
 const IRQ = ["linux/interrupt.h"];
+const TIMER = ["linux/hrtimer.h", "linux/timer.h", "linux/jiffies.h"];
+const SOFTIRQ_EVENTS = ["softirq_entry", "softirq_exit", "softirq_raise"];
 
 const SCHED_WAKEUP = tp("sched_wakeup", "struct task_struct *p", SCHED);
 const SCHED_SWITCH = tp(
@@ -97,6 +101,59 @@ const FIXED: EventMapping[] = [
     tracepoint: tp("irq_handler_exit", "int irq, struct irqaction *action, int ret", IRQ),
     fields: { irq: "irq", ret: "ret" },
   },
+  {
+    id: "sched:sched_waking",
+    tracepoint: tp("sched_waking", "struct task_struct *p", SCHED),
+    fields: { comm: "p->comm", pid: "p->pid", prio: "p->prio", target_cpu: "task_cpu(p)" },
+  },
+  ...SOFTIRQ_EVENTS.map((name) => ({
+    id: `irq:${name}`,
+    tracepoint: tp(name, "unsigned int vec_nr", IRQ),
+    fields: { vec: "vec_nr" },
+  })),
+  ...["tasklet_entry", "tasklet_exit"].map((name) => ({
+    id: `irq:${name}`,
+    tracepoint: tp(name, "struct tasklet_struct *t, void *func", IRQ),
+    fields: { tasklet: "(unsigned long)t", func: "(unsigned long)func" },
+  })),
+  {
+    id: "timer:hrtimer_expire_entry",
+    tracepoint: tp("hrtimer_expire_entry", "struct hrtimer *hrtimer, ktime_t *now", TIMER),
+    fields: {
+      hrtimer: "(unsigned long)hrtimer",
+      now: "*now",
+      function: "(unsigned long)hrtimer->function",
+    },
+  },
+  {
+    id: "timer:hrtimer_expire_exit",
+    tracepoint: tp("hrtimer_expire_exit", "struct hrtimer *hrtimer", TIMER),
+    fields: { hrtimer: "(unsigned long)hrtimer" },
+  },
+  {
+    id: "timer:timer_expire_entry",
+    tracepoint: tp("timer_expire_entry", "struct timer_list *timer, unsigned long baseclk", TIMER),
+    fields: {
+      timer: "(unsigned long)timer",
+      function: "(unsigned long)timer->function",
+      expires: "timer->expires",
+      now: "jiffies",
+      baseclk: "baseclk",
+    },
+  },
+  {
+    id: "timer:timer_expire_exit",
+    tracepoint: tp("timer_expire_exit", "struct timer_list *timer", TIMER),
+    fields: { timer: "(unsigned long)timer" },
+  },
+  // x86's irq_vectors:*_entry/_exit, TP_PROTO(int vector) all
+  ...VECTOR_NAMES.flatMap((v) =>
+    ["entry", "exit"].map((edge) => ({
+      id: `${VECTOR_CATEGORY}:${v}_${edge}`,
+      tracepoint: tp(`${v}_${edge}`, "int vector", []),
+      fields: { vector: "vector" },
+    })),
+  ),
   {
     id: "raw_syscalls:sys_enter",
     tracepoint: SYS_ENTER,

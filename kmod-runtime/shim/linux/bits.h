@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* user-space stand-in for <linux/bits.h>: see ../lt_shim.h */
+#include "../lt_shim.h"

@@ -1,0 +1,88 @@
+// Chain trackers' records from a generated module (kmod-runtime/lt_chain.h): a chain hit is
+// a struct lt_hit followed by LT_CHAIN_PARTS records carrying the token, in the eBPF token
+// layout, so the stages decode as the live eBPF backend's do (live-chain.ts). Also the chain
+// fields of a summary: broken chains and one histogram per segment ("NAME/K" lines).
+
+import type { ProcessName } from "../compiler/hit-captures.ts";
+import type { TrackerPlan } from "../compiler/plan.ts";
+import type { HitRecord, SummaryRecord } from "../records/types.ts";
+import { decodeHit, HIT_RECORD_SIZE, parseStats, parseStatsLine } from "./kmod-decode.ts";
+import { chainHitRecord, decodeStages, segmentNames } from "./live-chain.ts";
+
+/** LT_HIT_THRESHOLD, LT_HIT_TIMEOUT, LT_HIT_CHAIN_PART of lt_tracker.h / lt_chain.h. */
+const THRESHOLD = 1;
+const TIMEOUT = 2;
+const PART = 3;
+/** LT_CHAIN_PARTS records of LT_CHAIN_PART_BYTES from offset 16 carry a token. */
+const PARTS = 3;
+const PART_AT = 16;
+const PART_BYTES = 256;
+
+/**
+ * Turns a module's records, in the order read, into hits: plain trackers' records one by
+ * one, a chain's once its parts are in (a read may end between them).
+ */
+export class KmodRecords {
+  private chain: { plan: TrackerPlan; header: Buffer; parts: Buffer[] } | null = null;
+
+  /**
+   * `trackers` in module order (lt_hit.tracker is the index); `processName` names a keyed
+   * task the records do not (see decodeHit).
+   */
+  constructor(
+    private readonly trackers: TrackerPlan[],
+    private readonly processName?: ProcessName,
+  ) {}
+
+  /** The hit this record completes, or null (a part, not ours, or still incomplete). */
+  push(record: Buffer): HitRecord | null {
+    if (record.length < HIT_RECORD_SIZE) return null;
+    const plan = this.trackers[record.readUInt32LE(0)];
+    const kind = record.readUInt32LE(4);
+    if (kind === PART) return this.part(record);
+    this.chain = null;
+    if (!plan?.chain) return decodeHit(record, this.trackers, this.processName);
+    if (kind !== THRESHOLD && kind !== TIMEOUT) return null;
+    this.chain = { plan, header: Buffer.from(record), parts: [] };
+    return null;
+  }
+
+  private part(record: Buffer): HitRecord | null {
+    const chain = this.chain;
+    if (chain === null || Number(record.readBigUInt64LE(8)) !== chain.parts.length + 1) {
+      this.chain = null;
+      return null;
+    }
+    chain.parts.push(Buffer.from(record.subarray(PART_AT, PART_AT + PART_BYTES)));
+    if (chain.parts.length < PARTS) return null;
+    this.chain = null;
+    const token = Buffer.concat(chain.parts);
+    const stages = decodeStages(token, 0, chain);
+    const latency = Number(chain.header.readBigUInt64LE(8));
+    const timeout = chain.header.readUInt32LE(4) === TIMEOUT;
+    return chainHitRecord(chain.plan.name, timeout, latency, stages);
+  }
+}
+
+/** A chain tracker's summary from the stats file: its line, its segments' lines, broken. */
+export function chainSummary(text: string, plan: TrackerPlan): SummaryRecord | undefined {
+  const summaries = parseStats(text);
+  const summary = summaries.find((s) => s.tracker === plan.name);
+  if (!summary) return undefined;
+  const line = text.split("\n").find((l) => parseStatsLine(l).tracker === plan.name) ?? "";
+  const broken = Number(parseStatsLine(line).broken ?? 0);
+  const segments = segmentNames({ plan }).map((name, i) => {
+    const s = summaries.find((x) => x.tracker === `${plan.name}/${i}`);
+    return {
+      ...name,
+      pairs: s?.pairs ?? 0,
+      min_ns: s?.min_ns ?? null,
+      p50_ns: s?.p50_ns ?? null,
+      p99_ns: s?.p99_ns ?? null,
+      max_ns: s?.max_ns ?? null,
+      hist: s?.hist ?? [],
+      sum_ns: s?.sum_ns ?? 0,
+    };
+  });
+  return { ...summary, broken, segments };
+}
