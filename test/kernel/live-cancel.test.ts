@@ -57,7 +57,7 @@ const naps = `
 track nap: sys_enter_clock_nanosleep($tid) where comm == "ltsh_cancel"
     -> sys_enter_exit_group($tid)
     cancel sys_exit_clock_nanosleep($tid)
-    timeout 20ms
+    timeout 50ms
 `;
 
 test("a cancel after the deadline leaves a timeout, as in replay", async () => {
@@ -66,7 +66,7 @@ test("a cancel after the deadline leaves a timeout, as in replay", async () => {
   try {
     const live = await runLive(plan, async () => {
       await run([sleeper.path, "0.001"]);
-      await run([sleeper.path, "0.06"]);
+      await run([sleeper.path, "0.15"]);
       await run([sleeper.path, "0.002"]);
     });
     const s = summaryOf(live.summaries, "nap");
@@ -98,7 +98,7 @@ test("live and replay agree on a tracker with cancel", async () => {
         runLive(plan, async () => {
           await run([writer.path, "-e", perl]);
           await run([sleeper.path, "0.001"]);
-          await run([sleeper.path, "0.05"]);
+          await run([sleeper.path, "0.15"]);
           await sleep(20);
         }),
       async (trace, live) => {
