@@ -71,6 +71,13 @@ const rules: [string, string, string, string[], Partial<typeof ok>][] = [
     { ...ok, pairs: 0, hits: 0 },
   ],
   [
+    "an IRQ tail ended by a softirq before any waking: its token is dropped, the chain broken",
+    "irq-tail-closed.txt",
+    'track nvme: irq_handler_entry where irq == 30 ~> sched_switch where next_comm == "worker" > 1us',
+    [],
+    { ...ok, pairs: 0, hits: 0, broken: 1 },
+  ],
+  [
     "waking a task that is already running: a holder at once, the chain ends at the waking",
     "waking-running.txt",
     'track r: irq_handler_entry ~> sched_switch where next_comm == "reader" > 1us',
