@@ -355,9 +355,9 @@ static bool lt_moves(struct lt_chain *c, struct lt_chain_now *e)
 		lt_task_key(&k, ev->arg, e->cpu);
 		return lt_table_contains(&c->table, &k);
 	case LT_CHAIN_EV_WAKING:
-		lt_tail_key(&k, e->cpu);
-		return lt_table_contains(&c->table, &k) ||
-		       lt_table_contains(&c->table, &e->holder);
+		if (this_cpu_ptr(c->cpu)->tail)
+			return true;
+		return lt_table_contains(&c->table, &e->holder);
 	case LT_CHAIN_EV_SOFTIRQ_RAISE:
 		return lt_table_contains(&c->table, &e->holder);
 	}
@@ -409,9 +409,22 @@ static void lt_to_tail(struct lt_chain *c, struct lt_chain_now *e,
 	lt_tail_key(&tail, e->cpu);
 	raw_spin_lock(&c->lock);
 	s = lt_chain_held(c, &k, e->ts);
-	if (s)
-		lt_chain_move(c, s, &tail, e->ts);
+	if (s && lt_chain_move(c, s, &tail, e->ts))
+		this_cpu_ptr(c->cpu)->tail = true;
 	raw_spin_unlock(&c->lock);
+}
+
+/* The CPU's IRQ tail ends: its token, if any, is dropped. */
+static void lt_drop_tail(struct lt_chain *c, struct lt_chain_now *e,
+			 struct lt_chain_cpu *cpu)
+{
+	struct lt_key tail;
+
+	if (!cpu->tail)
+		return;
+	cpu->tail = false;
+	lt_tail_key(&tail, e->cpu);
+	lt_drop_at(c, e, &tail);
 }
 
 static void lt_current_holder(struct lt_chain *c, struct lt_chain_now *e)
@@ -430,7 +443,6 @@ void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 {
 	struct lt_scope closed[LT_SCOPE_DEPTH];
 	struct lt_chain_now e = { .ev = ev };
-	struct lt_key tail;
 	struct lt_chain_cpu *cpu;
 	unsigned long flags;
 	u32 n = 0;
@@ -439,11 +451,10 @@ void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 	cpu = this_cpu_ptr(c->cpu);
 	e.cpu = raw_smp_processor_id();
 	e.ts = ev->ts_ns ? ev->ts_ns : ktime_get_mono_fast_ns();
-	lt_tail_key(&tail, e.cpu);
 	/* the IRQ tail lasts until the CPU's next scope event or switch */
 	if (ev->kind == LT_CHAIN_EV_SWITCH || lt_is_entry(ev->kind) ||
 	    lt_is_exit(ev->kind))
-		lt_drop_at(c, &e, &tail);
+		lt_drop_tail(c, &e, cpu);
 	if (ev->kind == LT_CHAIN_EV_SWITCH) {
 		n = lt_scope_switch(&cpu->scopes, closed);
 		WRITE_ONCE(cpu->running, ev->arg);
@@ -462,7 +473,7 @@ void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 		raw_spin_unlock(&c->lock);
 	}
 	if (ev->kind == LT_CHAIN_EV_WAKING)
-		lt_drop_at(c, &e, &tail);
+		lt_drop_tail(c, &e, cpu);
 	if (lt_is_exit(ev->kind)) {
 		n = lt_scope_exit(&cpu->scopes, lt_scope_of[ev->kind], closed);
 		if (n && ev->kind == LT_CHAIN_EV_IRQ_EXIT &&

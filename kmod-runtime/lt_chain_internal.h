@@ -57,6 +57,7 @@ struct lt_chain_cpu {
 	struct lt_cpu_scopes scopes;
 	s32 running;		/* tid; -1 before the first event */
 	u32 switch_steps;	/* ev->steps of the switch that put it there */
+	bool tail;		/* the IRQ tail may hold a token (this CPU only) */
 };
 
 struct lt_chain {
