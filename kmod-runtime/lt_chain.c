@@ -19,6 +19,8 @@
 #include <linux/timekeeping.h>
 #include "lt_chain_internal.h"
 
+#define LT_IRQ_WAKE_THREAD	2	/* irqreturn_t: the handler wakes its thread */
+
 static const u8 lt_scope_of[] = {
 	[LT_CHAIN_EV_IRQ_ENTRY] = LT_SCOPE_IRQ,
 	[LT_CHAIN_EV_IRQ_EXIT] = LT_SCOPE_IRQ,
@@ -63,6 +65,12 @@ static void lt_raise_key(struct lt_key *k, u32 cpu, u32 vec)
 {
 	lt_chain_holder_key(k, LT_HOLD_RAISE, (u64)cpu << 16 | (vec & 0xffff),
 			    0, NULL);
+}
+
+/* The CPU's IRQ tail: a token waiting for the waking of its IRQ's thread. */
+static void lt_tail_key(struct lt_key *k, u32 cpu)
+{
+	lt_chain_holder_key(k, LT_HOLD_TAIL, cpu, 0, NULL);
 }
 
 static void lt_stage(struct lt_chain_stage *st, const struct lt_chain_now *e,
@@ -298,6 +306,12 @@ static void lt_handle(struct lt_chain *c, struct lt_chain_now *e)
 	if (ev->steps & BIT(0))
 		lt_origin(c, e);
 	lt_steps(c, e);
+	if (ev->kind == LT_CHAIN_EV_WAKING) {
+		lt_tail_key(&k, e->cpu);
+		s = lt_chain_held(c, &k, e->ts);
+		if (s)
+			lt_waking(c, e, s);
+	}
 	s = lt_chain_held(c, &e->holder, e->ts);
 	if (!s)
 		return;
@@ -340,31 +354,77 @@ static bool lt_moves(struct lt_chain *c, struct lt_chain_now *e)
 			return true;
 		lt_task_key(&k, ev->arg, e->cpu);
 		return lt_table_contains(&c->table, &k);
-	case LT_CHAIN_EV_SOFTIRQ_RAISE:
 	case LT_CHAIN_EV_WAKING:
+		if (this_cpu_ptr(c->cpu)->tail)
+			return true;
+		return lt_table_contains(&c->table, &e->holder);
+	case LT_CHAIN_EV_SOFTIRQ_RAISE:
 		return lt_table_contains(&c->table, &e->holder);
 	}
 	return false;
+}
+
+/* Drops the token at @k, if any (broken when it was its chain's last copy). */
+static void lt_drop_at(struct lt_chain *c, struct lt_chain_now *e,
+		       const struct lt_key *k)
+{
+	struct lt_chain_slot *s;
+
+	if (!lt_table_contains(&c->table, k))
+		return;
+	raw_spin_lock(&c->lock);
+	s = lt_chain_held(c, k, e->ts);
+	if (s)
+		lt_chain_detach(c, s);
+	raw_spin_unlock(&c->lock);
 }
 
 /* Scopes closed without their exit: the tokens they held are dropped. */
 static void lt_drop_scopes(struct lt_chain *c, struct lt_chain_now *e,
 			   const struct lt_scope *closed, u32 n)
 {
-	struct lt_chain_slot *s;
 	struct lt_key k;
 	u32 i;
 
 	for (i = 0; i < n; i++) {
 		lt_scope_key(&k, e->cpu, &closed[i]);
-		if (!lt_table_contains(&c->table, &k))
-			continue;
-		raw_spin_lock(&c->lock);
-		s = lt_chain_held(c, &k, e->ts);
-		if (s)
-			lt_chain_detach(c, s);
-		raw_spin_unlock(&c->lock);
+		lt_drop_at(c, e, &k);
 	}
+}
+
+/*
+ * An IRQ exit returning IRQ_WAKE_THREAD: the kernel wakes the IRQ's thread
+ * right after it, outside the scope, so the scope's token moves to the CPU's
+ * IRQ tail, which the next waking there propagates.
+ */
+static void lt_to_tail(struct lt_chain *c, struct lt_chain_now *e,
+		       const struct lt_scope *irq)
+{
+	struct lt_chain_slot *s;
+	struct lt_key k, tail;
+
+	lt_scope_key(&k, e->cpu, irq);
+	if (!lt_table_contains(&c->table, &k))
+		return;
+	lt_tail_key(&tail, e->cpu);
+	raw_spin_lock(&c->lock);
+	s = lt_chain_held(c, &k, e->ts);
+	if (s && lt_chain_move(c, s, &tail, e->ts))
+		this_cpu_ptr(c->cpu)->tail = true;
+	raw_spin_unlock(&c->lock);
+}
+
+/* The CPU's IRQ tail ends: its token, if any, is dropped. */
+static void lt_drop_tail(struct lt_chain *c, struct lt_chain_now *e,
+			 struct lt_chain_cpu *cpu)
+{
+	struct lt_key tail;
+
+	if (!cpu->tail)
+		return;
+	cpu->tail = false;
+	lt_tail_key(&tail, e->cpu);
+	lt_drop_at(c, e, &tail);
 }
 
 static void lt_current_holder(struct lt_chain *c, struct lt_chain_now *e)
@@ -391,6 +451,10 @@ void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 	cpu = this_cpu_ptr(c->cpu);
 	e.cpu = raw_smp_processor_id();
 	e.ts = ev->ts_ns ? ev->ts_ns : ktime_get_mono_fast_ns();
+	/* the IRQ tail lasts until the CPU's next scope event or switch */
+	if (ev->kind == LT_CHAIN_EV_SWITCH || lt_is_entry(ev->kind) ||
+	    lt_is_exit(ev->kind))
+		lt_drop_tail(c, &e, cpu);
 	if (ev->kind == LT_CHAIN_EV_SWITCH) {
 		n = lt_scope_switch(&cpu->scopes, closed);
 		WRITE_ONCE(cpu->running, ev->arg);
@@ -408,8 +472,13 @@ void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 		lt_handle(c, &e);
 		raw_spin_unlock(&c->lock);
 	}
+	if (ev->kind == LT_CHAIN_EV_WAKING)
+		lt_drop_tail(c, &e, cpu);
 	if (lt_is_exit(ev->kind)) {
 		n = lt_scope_exit(&cpu->scopes, lt_scope_of[ev->kind], closed);
+		if (n && ev->kind == LT_CHAIN_EV_IRQ_EXIT &&
+		    ev->ret == LT_IRQ_WAKE_THREAD)
+			lt_to_tail(c, &e, &closed[0]);
 		lt_drop_scopes(c, &e, closed, n);
 	}
 	local_irq_restore(flags);

@@ -150,6 +150,8 @@ struct lt_chain_config {
  * @steps: bit k: this event is step k's probe and step k's filter holds
  *	(bit 0: the origin); for a switch, the filters over the next task
  * @cancel: a `cancel` clause's probe whose filter holds
+ * @ret: irq exit: the handler's irqreturn_t (2, IRQ_WAKE_THREAD: the IRQ
+ *	tail of grammar/README.md "Chains")
  * @prev_pid: switch: the task switched out
  * @prev_state: switch: its state as the trace event shows it
  * @comm: waking: the woken task's name; switch: the next task's
@@ -162,6 +164,7 @@ struct lt_chain_event {
 	s32 arg;
 	u32 steps;
 	bool cancel;
+	s32 ret;
 	s32 prev_pid;
 	long prev_state;
 	const char *comm;

@@ -27,6 +27,7 @@
 #define LT_HOLD_SCOPE	3ULL	/* | cpu, then the scope's sequence */
 #define LT_HOLD_RAISE	4ULL	/* | cpu << 16 | vector */
 #define LT_HOLD_KEY	5ULL	/* | step, then the `->` key's bytes */
+#define LT_HOLD_TAIL	6ULL	/* | cpu: the IRQ tail (an IRQ_WAKE_THREAD exit's token) */
 #define LT_HOLD_SHIFT	56
 
 /* One token copy, beside the pool event that holds its place in the table. */
@@ -56,6 +57,7 @@ struct lt_chain_cpu {
 	struct lt_cpu_scopes scopes;
 	s32 running;		/* tid; -1 before the first event */
 	u32 switch_steps;	/* ev->steps of the switch that put it there */
+	bool tail;		/* the IRQ tail may hold a token (this CPU only) */
 };
 
 struct lt_chain {

@@ -42,6 +42,8 @@ interface World {
   ts: number;
   running: number[];
   scopes: string[][];
+  /** An IRQ_WAKE_THREAD exit was the CPU's last event: its thread's waking is likely next. */
+  tails: boolean[];
 }
 
 function rand(seed: { s: number }, n: number): number {
@@ -59,7 +61,9 @@ function randomEvent(w: World, seed: { s: number }): { cpu: number; line: string
   const usec = String(w.ts % 1e6).padStart(6, "0");
   const head = `${`${comm}-${tid}`.padStart(16)} [00${cpu}] ..... ${sec}.${usec}: `;
   const scopes = w.scopes[cpu];
-  const roll = rand(seed, 100);
+  const tail = w.tails[cpu];
+  w.tails[cpu] = false;
+  const roll = tail && rand(seed, 4) > 0 ? 50 : rand(seed, 100);
   const irq = [24, 30][rand(seed, 2)];
   const vec = [3, 3, 1][rand(seed, 3)];
   const action = vec === 3 ? "NET_RX" : "TIMER";
@@ -72,7 +76,10 @@ function randomEvent(w: World, seed: { s: number }): { cpu: number; line: string
     const top = scopes.findLastIndex((s) => s.startsWith("irq"));
     const n = top >= 0 ? Number(scopes[top].slice(3)) : irq;
     if (top >= 0) scopes.splice(top);
-    return { cpu, line: `${head}irq_handler_exit: irq=${n} ret=handled` };
+    // IRQ_WAKE_THREAD (ret=2) makes an IRQ tail that the next waking on the CPU takes
+    const ret = rand(seed, 2) === 0 ? "2" : "handled";
+    w.tails[cpu] = ret === "2";
+    return { cpu, line: `${head}irq_handler_exit: irq=${n} ret=${ret}` };
   }
   if (roll < 32) return { cpu, line: `${head}softirq_raise: vec=${vec} [action=${action}]` };
   if (roll < 42) {
@@ -126,6 +133,7 @@ function driverLine(event: TraceEvent, plan: TrackerPlan, filters: Filters): str
   let other = "-";
   if (event.name === "softirq_raise") kind = RAISE;
   if (event.name === "sched_waking") [kind, arg, other] = [WAKING, num("pid"), f!.get("comm")!];
+  if (event.name === "irq_handler_exit") prev = [0, num("ret")];
   if (event.name === "sched_switch") {
     prev = [num("prev_pid"), Number(taskStateFromText(f!.get("prev_state")!))];
     [kind, arg, other] = [SWITCH, num("next_pid"), f!.get("next_comm")!];
@@ -234,7 +242,12 @@ for (const [name, text] of skip ? [] : Object.entries(PROGRAMS)) {
     let compared = 0;
     let hits = 0;
     for (let seed = 1; seed <= 50; seed++) {
-      const world: World = { ts: 100_000_000, running: [10, 0], scopes: [[], []] };
+      const world: World = {
+        ts: 100_000_000,
+        running: [10, 0],
+        scopes: [[], []],
+        tails: [false, false],
+      };
       const rng = { s: seed };
       const lines = Array.from({ length: 200 }, () => randomEvent(world, rng).line);
       const reference = replayShapes(plan, lines);

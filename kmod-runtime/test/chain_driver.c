@@ -6,7 +6,8 @@
  *   config NR_STEPS SWITCH_STEPS KEY_STEPS UNTIL_BLOCK CAPACITY KEEP_LAST
  *          THRESHOLD_NS TIMEOUT_NS
  *   event TS CPU TID TGID COMM KIND ARG STEPS CANCEL PREV_PID PREV_STATE
- *         OTHER_COMM KEY_1 .. KEY_NR_STEPS-1  (COMM "-": none; KEY: a u32)
+ *         OTHER_COMM KEY_1 .. KEY_NR_STEPS-1  (COMM "-": none; KEY: a u32;
+ *         an irq exit's PREV_STATE: the handler's return)
  *   expire TS
  *
  * Output: "hit KIND LATENCY NR_STAGES", then one "stage KIND STEP TID CPU TS"
@@ -66,6 +67,9 @@ static int read_event(struct lt_chain_event *ev, u32 nr_steps, char *comm,
 	}
 	ev->ts_ns = ts;
 	ev->cancel = cancel;
+	/* an irq exit's PREV_STATE column is the handler's return */
+	if (ev->kind == LT_CHAIN_EV_IRQ_EXIT)
+		ev->ret = (s32)ev->prev_state;
 	ev->comm = strcmp(other, "-") ? other : NULL;
 	lt_shim_set_cpu(cpu);
 	lt_shim_task.pid = tid;

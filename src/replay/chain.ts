@@ -3,7 +3,7 @@
 // `until run|block`. Stated in grammar/README.md "Chains"; one test per rule in
 // test/replay/chain.test.ts.
 
-import { chainContextEvents, SOFTIRQ_NAMES } from "../compiler/contexts.ts";
+import { chainContextEvents, SOFTIRQ_NAMES, scopeOf } from "../compiler/contexts.ts";
 import type { ChainStep, ProbePlan } from "../compiler/plan.ts";
 import { traceEventNames } from "../compiler/probes.ts";
 import { LatencyStats } from "../records/stats.ts";
@@ -123,6 +123,9 @@ export class ChainEngine {
     const fields = view.fields();
     const number = (name: string) => intOf(fields?.get(name));
     let closed: Scope[] = [];
+    // an IRQ tail lasts until the CPU's next scope event or switch (a waking takes it first)
+    const scopeEvent = id === "sched:sched_switch" || scopeOf(id) !== null;
+    if (scopeEvent) this.dropTail(event.cpu);
     if (id === "sched:sched_switch") {
       closed = this.contexts.switchTo(copyEvent(event), number("next_pid"));
     } else {
@@ -141,7 +144,13 @@ export class ChainEngine {
     for (const tracker of this.trackers) {
       if (!tracker.tracker.stopped) this.handle(tracker, current, number);
     }
-    this.dropScopes(this.contexts.exit(event, id));
+    if (id === "sched:sched_waking") this.dropTail(event.cpu);
+    closed = this.contexts.exit(event, id);
+    // IRQ_WAKE_THREAD: the kernel wakes the IRQ's thread right after this exit
+    if (id === "irq:irq_handler_exit" && number("ret") === IRQ_WAKE_THREAD && closed.length > 0) {
+      this.toTail(closed[0], event.cpu);
+    }
+    this.dropScopes(closed);
   }
 
   /** Timeouts: chains whose deadline trace time has passed, each one hit. */
@@ -165,6 +174,22 @@ export class ChainEngine {
     }
   }
 
+  /** The token of an IRQ scope closed by an exit that wakes its thread goes to the CPU's tail. */
+  private toTail(scope: Scope, cpu: number): void {
+    for (const tracker of this.trackers) {
+      const token = tracker.tokens.held.get(scope);
+      if (token) tracker.tokens.place(token, tracker.tokens.held, tailHolder(cpu));
+    }
+  }
+
+  /** The CPU's IRQ tail ends: its token is dropped (broken if no waking took a copy). */
+  private dropTail(cpu: number): void {
+    for (const tracker of this.trackers) {
+      const token = tracker.tokens.held.get(tailHolder(cpu));
+      if (token) tracker.tokens.remove(token);
+    }
+  }
+
   private handle(t: ChainTracker, c: Current, number: (name: string) => number): void {
     const { id, event } = c;
     if (id === "irq:softirq_entry") this.enterSoftirq(t, c, number("vec"));
@@ -172,6 +197,8 @@ export class ChainEngine {
     if (id === "sched:sched_switch") this.contextSwitch(t, c, number);
     if (id === t.steps[0].id) this.origin(t, c, number);
     this.steps(t, c);
+    const tail = id === "sched:sched_waking" ? t.tokens.held.get(tailHolder(event.cpu)) : undefined;
+    if (tail !== undefined) this.waking(t, c, tail, number("pid"));
     const token = t.tokens.held.get(c.holder);
     if (token === undefined) return;
     if (this.cancelled(t, c)) {
@@ -329,6 +356,14 @@ export class ChainEngine {
     t.tokens.end(token.chain);
     this.ended(t, token, "pair", ts);
   }
+}
+
+/** irqreturn_t IRQ_WAKE_THREAD: the handler asks for its thread (include/linux/irqreturn.h). */
+const IRQ_WAKE_THREAD = 2;
+
+/** Where an IRQ's token waits, on its CPU, for the waking of the IRQ's thread. */
+function tailHolder(cpu: number): Holder {
+  return `irqtail:${cpu}`;
 }
 
 function stage(c: Current, kind: StageKind, detail: string): Stage {

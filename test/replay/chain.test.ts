@@ -59,9 +59,23 @@ const rules: [string, string, string, string[], Partial<typeof ok>][] = [
     "threaded-irq.txt",
     'track nvme: irq_handler_entry where irq == 30 ~> sched_switch where next_comm == "worker" > 1us',
     [
-      "nvme 100us irq30 app cpu0 +3us waking irq/30-nvme-300 +17us run cpu0 +20us waking worker-400 +60us run cpu1",
+      "nvme 100us irq30 app cpu0 +5us waking irq/30-nvme-300 +15us run cpu0 +20us waking worker-400 +60us run cpu1",
     ],
     ok,
+  ],
+  [
+    "an IRQ handled in hard IRQ context (ret 1): its token ends with its scope, the next waking is not its",
+    "irq-handled-no-thread.txt",
+    'track nvme: irq_handler_entry where irq == 30 ~> sched_switch where next_comm == "worker" > 1us',
+    [],
+    { ...ok, pairs: 0, hits: 0 },
+  ],
+  [
+    "an IRQ tail ended by a softirq before any waking: its token is dropped, the chain broken",
+    "irq-tail-closed.txt",
+    'track nvme: irq_handler_entry where irq == 30 ~> sched_switch where next_comm == "worker" > 1us',
+    [],
+    { ...ok, pairs: 0, hits: 0, broken: 1 },
   ],
   [
     "waking a task that is already running: a holder at once, the chain ends at the waking",

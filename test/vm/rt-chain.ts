@@ -1,8 +1,8 @@
 // test:vm's PREEMPT_RT chain (issue #10): IRQ → irq/N thread → the task waiting on the disk,
 // on the kernel module (the scenario, test/vm/programs/irqchain.lt) and on live eBPF in the
 // same guest (`ltsh run` over the host's userspace). Each must give chains that reach the
-// task through the IRQ's thread: the hard IRQ wakes irq/N-NAME (the origin: the kernel wakes
-// it after irq_handler_exit), which runs, then wakes ltwork.
+// task through the IRQ's thread: the hard IRQ (the origin) wakes irq/N-NAME right after its
+// irq_handler_exit (the IRQ tail), which runs, then wakes ltwork.
 
 import type { HitRecord } from "../../src/records/types.ts";
 import type { Report } from "./module-check.ts";
@@ -20,7 +20,7 @@ export function throughIrqThread(hits: HitRecord[]): HitRecord[] {
     const last = c[c.length - 1];
     return (
       c[0]?.stage === "origin" &&
-      c[0].probe === "sched:sched_waking" &&
+      c[0].probe === "irq:irq_handler_entry" &&
       c[1]?.stage === "waking" &&
       c[1].comm.startsWith("irq/") &&
       thread > 1 &&

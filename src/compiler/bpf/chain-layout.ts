@@ -42,17 +42,21 @@ export const AT_TARGET = 1;
 
 /**
  * Holder keys of the token table (u64): a task by tid (the idle task: IDLE | cpu), an open
- * scope by CPU and depth, a pending softirq raise by CPU and vector.
+ * scope by CPU and depth, a pending softirq raise by CPU and vector, a CPU's IRQ tail.
  */
 export const Holder = {
   idle: 1n << 40n,
   scope: 2n << 56n,
   raise: 3n << 56n,
+  tail: 4n << 56n,
 } as const;
 
-/** The per-CPU scope stack: depth, then each open scope's kind code. */
+/**
+ * The per-CPU scope stack: depth, whether the CPU's IRQ tail may hold a token (so that most
+ * scope events and wakings skip its lookup), then each open scope's kind code.
+ */
 export const MAX_SCOPE_DEPTH = 8;
-export const CpuState = { depth: 0, kinds: 8, size: 8 + MAX_SCOPE_DEPTH * 4 } as const;
+export const CpuState = { depth: 0, tail: 4, kinds: 8, size: 8 + MAX_SCOPE_DEPTH * 4 } as const;
 
 /** The chain table's value: live branches (atomic), and whether the chain left its origin. */
 export const ChainValue = { branches: 0, moved: 8, size: 16 } as const;

@@ -37,6 +37,8 @@ export interface ChainSlots {
   tid: number;
   /** sched_switch: 1 when the task switched in holds a token. */
   nextHolds: number;
+  /** The key of this CPU's IRQ tail (grammar/README.md "Chains"). */
+  tail: number;
 }
 
 /** The stage's task: the current one, or a task named by a u32 field of the event. */

@@ -119,6 +119,32 @@ export class ChainOps {
     em.emit(ldImm64(R2, Holder.raise), Or.reg(R1, R2), storeMem(FP, at, R1, 8));
   }
 
+  /**
+   * slots.tail = the key of this CPU's IRQ tail; with `none`, jumps there instead when the
+   * CPU's flag says the tail is empty.
+   */
+  tailKey(none: string | null): void {
+    const { em } = this;
+    if (none !== null) {
+      this.cpuState();
+      em.emit(loadMem(R1, R0, CpuState.tail, 4), JEq.imm(R1, 0, none));
+    }
+    em.emit(loadMem(R1, FP, this.slots.cpu, 8), ldImm64(R2, Holder.tail), Or.reg(R1, R2));
+    em.emit(storeMem(FP, this.slots.tail, R1, 8));
+  }
+
+  /** The CPU's IRQ tail ends: its token, if any, is dropped (broken when its last copy). */
+  dropTail(): void {
+    const { em } = this;
+    const done = em.fresh("no_tail");
+    this.tailKey(done);
+    this.cpuState();
+    em.emit(storeImm(R0, CpuState.tail, 0, 4));
+    this.dropToken(this.slots.tail);
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+
   /** slots.holder = the current context: the innermost open scope, else the running task. */
   currentHolder(): void {
     const { em } = this;

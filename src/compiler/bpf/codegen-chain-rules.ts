@@ -78,7 +78,11 @@ export function pushScope(ops: ChainOps, code: number): void {
   em.emit(Mov.imm(R0, 0));
 }
 
-export function popScope(ops: ChainOps, code: number): void {
+/**
+ * A scope's exit: its token is dropped, unless `irqExit`'s handler returned IRQ_WAKE_THREAD:
+ * then the token moves to the CPU's IRQ tail (the kernel wakes the thread after the exit).
+ */
+export function popScope(ops: ChainOps, code: number, irqExit: ProbePlan | null = null): void {
   const { em } = ops;
   const done = em.fresh("popped");
   ops.cpuState();
@@ -87,10 +91,28 @@ export function popScope(ops: ChainOps, code: number): void {
   em.emit(loadMem(R3, R2, CpuState.kinds, 4), JNE.imm(R3, code, done));
   em.emit(storeMem(R0, CpuState.depth, R1, 4), Mov.reg(R7, R1));
   ops.scopeKey(ops.slots.other, R7);
+  if (irqExit !== null) {
+    const drop = em.fresh("no_tail");
+    loadField(ops.c, R1, irqExit, "ret");
+    em.emit(JNE.imm(R1, IRQ_WAKE_THREAD, drop));
+    ops.tailKey(null);
+    ops.moveToken(ops.slots.other, ops.slots.tail, drop);
+    ops.cpuState();
+    em.emit(storeImm(R0, CpuState.tail, 1, 4));
+    // like any move out of the origin's context: a tail no waking takes breaks the chain
+    ops.chainOf(R9);
+    ops.lookupChain(drop);
+    em.emit(storeImm(R0, ChainValue.moved, 1, 8));
+    em.label(drop);
+    em.emit(Mov.imm(R0, 0));
+  }
   ops.dropToken(ops.slots.other);
   em.label(done);
   em.emit(Mov.imm(R0, 0));
 }
+
+/** irqreturn_t IRQ_WAKE_THREAD (include/linux/irqreturn.h). */
+const IRQ_WAKE_THREAD = 2;
 
 /** softirq_entry takes the pending raise of its vector on this CPU (stage softirq). */
 export function takeRaise(ops: ChainOps, probe: ProbePlan): void {
@@ -339,19 +361,35 @@ export function holderRules(ops: ChainOps, probe: ProbePlan, cancels: number[]):
     loadField(c, R3, probe, "vec");
     ops.appendStage(stageCode("raise"), 0, R3, { kind: "current" });
   }
-  if (waking) {
-    loadField(c, R9, probe, "pid");
-    em.emit(JEq.imm(R9, 0, done));
-    ops.taskKey(s.other, R9);
-    ops.copyToken(s.other, false, done);
-    const woken = {
-      kind: "field" as const,
-      tid: field(probe, "pid").offset,
-      comm: field(probe, "comm").offset,
-    };
-    ops.appendStage(stageCode("waking"), 0, null, woken);
-    alreadyRunning(ops, probe, woken, done);
-  }
+  if (waking) wake(ops, probe, done);
+  em.label(done);
+  em.emit(Mov.imm(R0, 0));
+}
+
+/** sched_waking: the token r7 points at is copied to the woken task (stage waking). */
+function wake(ops: ChainOps, probe: ProbePlan, done: string): void {
+  const { em } = ops;
+  loadField(ops.c, R9, probe, "pid");
+  em.emit(JEq.imm(R9, 0, done));
+  ops.taskKey(ops.slots.other, R9);
+  ops.copyToken(ops.slots.other, false, done);
+  const woken = {
+    kind: "field" as const,
+    tid: field(probe, "pid").offset,
+    comm: field(probe, "comm").offset,
+  };
+  ops.appendStage(stageCode("waking"), 0, null, woken);
+  alreadyRunning(ops, probe, woken, done);
+}
+
+/** sched_waking: the CPU's IRQ tail (slots.tail) wakes the task as the IRQ's scope would. */
+export function tailWaking(ops: ChainOps, probe: ProbePlan): void {
+  const { em } = ops;
+  const done = em.fresh("no_tail_waking");
+  ops.tailKey(done);
+  ops.lookupToken(ops.slots.tail, done);
+  em.emit(Mov.reg(R7, R0));
+  wake(ops, probe, done);
   em.label(done);
   em.emit(Mov.imm(R0, 0));
 }

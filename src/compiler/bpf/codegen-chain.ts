@@ -22,6 +22,7 @@ import {
   popScope,
   pushScope,
   reachSteps,
+  tailWaking,
   takeOuterScope,
   takeRaise,
 } from "./codegen-chain-rules.ts";
@@ -155,7 +156,13 @@ function slots(em: Emitter): ChainSlots {
     detail: em.alloc(8),
     tid: em.alloc(8),
     nextHolds: em.alloc(8),
+    tail: em.alloc(8),
   };
+}
+
+/** irq_handler_exit: its probe, whose `ret` may ask for the IRQ's thread (the IRQ tail). */
+function irqExit(probe: ProbePlan): ProbePlan | null {
+  return probe.id === "irq:irq_handler_exit" ? probe : null;
 }
 
 /** Every tracepoint the chain needs a program on: scopes, propagation, steps, cancels. */
@@ -231,6 +238,8 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
     .filter((side) => side.probe.id === id)
     .map((side) => filterFlag(c, pre, side));
   const scope = scopeOf(id);
+  // the IRQ tail lasts until the CPU's next scope event or switch (a waking takes it first)
+  if (scope !== null || id === "sched:sched_switch") ops.dropTail();
   if (id === "irq:softirq_entry" || id === "sched:sched_switch") closeScopes(ops);
   if (scope?.edge === "entry") pushScope(ops, SCOPE_CODES[scope.kind]);
   // a context switch acts on prev and next, not on a holder, unless it starts or cancels a chain
@@ -244,8 +253,10 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   if (origin !== null) createChain(ops, probe, origin, originHandoff);
   const others = id === "sched:sched_switch" ? [] : stepFlags;
   if (others.length > 0) reachSteps(ops, others);
+  if (id === "sched:sched_waking") tailWaking(ops, probe);
   holderRules(ops, probe, cancels);
-  if (scope?.edge === "exit") popScope(ops, SCOPE_CODES[scope.kind]);
+  if (id === "sched:sched_waking") ops.dropTail();
+  if (scope?.edge === "exit") popScope(ops, SCOPE_CODES[scope.kind], irqExit(probe));
   em.label("exit");
   em.emit(Mov.imm(R0, 0), exit());
 }

@@ -10,7 +10,7 @@ import { cType, type TrackerModel } from "./model.ts";
 /** What each kind of event tells the runtime, from its TP_PROTO's arguments. */
 const EVENT_ARGS: Record<string, string[]> = {
   LT_CHAIN_EV_IRQ_ENTRY: [".arg = irq"],
-  LT_CHAIN_EV_IRQ_EXIT: [".arg = irq"],
+  LT_CHAIN_EV_IRQ_EXIT: [".arg = irq", ".ret = ret"],
   LT_CHAIN_EV_SOFTIRQ_ENTRY: [".arg = vec_nr"],
   LT_CHAIN_EV_SOFTIRQ_EXIT: [".arg = vec_nr"],
   LT_CHAIN_EV_SOFTIRQ_RAISE: [".arg = vec_nr"],
