@@ -151,6 +151,8 @@ const HIT_FIELDS = [
   "snapshot",
   "stack",
 ];
+/** What later features add after those, in this order, when the tracker has them (README). */
+const HIT_ADDITIONS = ["key_comm", "fields", "fields_text"];
 const CONTEXT_FIELDS = ["probe", "ts_ns", "cpu", "tid", "pid", "comm"];
 
 interface Context {
@@ -209,7 +211,17 @@ function hitProblem(
   hit: Parsed["hits"][number],
   plan: TrackerPlan,
 ): string | null {
-  if (Object.keys(record).join() !== HIT_FIELDS.join()) return "fields not those of a hit";
+  const keys = Object.keys(record);
+  const added = keys.slice(HIT_FIELDS.length);
+  if (
+    keys.slice(0, HIT_FIELDS.length).join() !== HIT_FIELDS.join() ||
+    added.join() !== HIT_ADDITIONS.filter((f) => added.includes(f)).join()
+  ) {
+    return "fields not those of a hit";
+  }
+  // wakeup.lt is keyed by the woken pid: the hit names that task, or says it could not
+  if (added.includes("key_comm") && record.key_comm !== null && typeof record.key_comm !== "string")
+    return `key_comm ${JSON.stringify(record.key_comm)}`;
   if (record.tracker !== plan.name) return `tracker ${record.tracker}`;
   const begins = plan.begins.map((b) => b.probe.id);
   const ends = plan.ends.map((e) => e.probe.id);
