@@ -127,6 +127,8 @@ struct lt_tracker {
 	u64 threshold_ns;	/* READ_ONCE(): module params change it */
 	u64 timeout_ns;		/* READ_ONCE() */
 	u64 stale_ns;
+	u32 capture_size;
+	u8 *captures;		/* capture_size bytes per pool event; NULL: none */
 	struct lt_pool pool;
 	struct lt_table table;
 	struct lt_cpu_stats __percpu *stats;

@@ -21,6 +21,7 @@
 #include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -82,44 +83,81 @@ void lt_record_pair(struct lt_tracker *t, u64 latency)
 		;
 }
 
-/* Reports a hit for @ev (owned by the caller); @end NULL for a timeout. */
-static void lt_emit(struct lt_tracker *t, struct lt_event *ev, u32 kind,
-		    u64 latency, const struct lt_ctx *end)
+/* The begin-side captures kept for pool event @ev; NULL without captures. */
+static u8 *lt_captures_of(struct lt_tracker *t, struct lt_event *ev)
 {
-	struct lt_hit hit;
+	if (!t->captures)
+		return NULL;
+	return t->captures + (size_t)(ev - t->pool.events) * t->capture_size;
+}
+
+/* The record after a hit that carries captures: the begin's, then the end's. */
+static void lt_fill_captures(struct lt_tracker *t, struct lt_hit *rec,
+			     struct lt_event *ev, const void *end_captures)
+{
+	u8 *bytes = (u8 *)rec;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->tracker = t->index;
+	rec->kind = LT_HIT_CAPTURES;
+	memcpy(bytes + LT_CAPTURE_AT, lt_captures_of(t, ev), t->capture_size);
+	if (end_captures)
+		memcpy(bytes + LT_CAPTURE_AT + t->capture_size, end_captures,
+		       t->capture_size);
+}
+
+/*
+ * Reports a hit for @ev (owned by the caller); @end NULL for a timeout. A
+ * tracker with captures sends them in a second record, pushed with the hit.
+ */
+static void lt_emit(struct lt_tracker *t, struct lt_event *ev, u32 kind,
+		    u64 latency, const struct lt_ctx *end,
+		    const void *end_captures)
+{
+	struct lt_hit recs[2];
+	struct lt_hit *hit = &recs[0];
 
 	if (!t->out)
 		return;
-	hit.tracker = t->index;
-	hit.kind = kind;
-	hit.latency_ns = latency;
-	hit.key_size = t->key_size;
-	hit.reserved = 0;
-	memcpy(hit.key, ev->key, LT_KEY_MAX);
-	hit.begin = ev->begin;
+	hit->tracker = t->index;
+	hit->kind = kind;
+	hit->latency_ns = latency;
+	hit->key_size = t->key_size;
+	hit->reserved = 0;
+	memcpy(hit->key, ev->key, LT_KEY_MAX);
+	hit->begin = ev->begin;
 	if (end) {
-		hit.end = *end;
-		hit.end.reserved = 0;
-	} else
-		memset(&hit.end, 0, sizeof(hit.end));
-	hit.reserved2 = 0;
-	memset(hit.stack, 0, sizeof(hit.stack));
+		hit->end = *end;
+		hit->end.reserved = 0;
+	} else {
+		memset(&hit->end, 0, sizeof(hit->end));
+	}
+	hit->reserved2 = 0;
+	memset(hit->stack, 0, sizeof(hit->stack));
 	/* from the end probe: the stack of the end event (a timeout has none) */
-	hit.stack_len = end && t->stack ?
-		stack_trace_save((unsigned long *)hit.stack, LT_STACK_MAX, 0) : 0;
-	if (lt_output_push(t->out, &hit))
+	hit->stack_len = end && t->stack ?
+		stack_trace_save((unsigned long *)hit->stack, LT_STACK_MAX, 0) : 0;
+	if (t->captures)
+		lt_fill_captures(t, &recs[1], ev, end ? end_captures : NULL);
+	if (lt_output_push_n(t->out, recs, t->captures ? 2 : 1))
 		atomic64_inc(&lt_stats_this_cpu(t)->lost);
 }
 
 static void lt_timeout(struct lt_tracker *t, struct lt_event *ev, u64 timeout)
 {
 	atomic64_inc(&lt_stats_this_cpu(t)->timeouts);
-	lt_emit(t, ev, LT_HIT_TIMEOUT, timeout, NULL);
+	lt_emit(t, ev, LT_HIT_TIMEOUT, timeout, NULL, NULL);
 	lt_pool_put(&t->pool, ev);
 }
 
 int lt_event_in(struct lt_tracker *t, const void *key,
 		const struct lt_ctx *ctx)
+{
+	return lt_event_in_captured(t, key, ctx, NULL);
+}
+
+int lt_event_in_captured(struct lt_tracker *t, const void *key,
+			 const struct lt_ctx *ctx, const void *captures)
 {
 	struct lt_key k;
 	struct lt_event *ev;
@@ -140,6 +178,13 @@ int lt_event_in(struct lt_tracker *t, const void *key,
 	WRITE_ONCE(ev->begin_ns, ctx->ts_ns);
 	ev->begin = *ctx;
 	ev->begin.reserved = 0;	/* goes to user space */
+	if (t->captures) {
+		/* before the insert publishes ev, as its context */
+		if (captures)
+			memcpy(lt_captures_of(t, ev), captures, t->capture_size);
+		else
+			memset(lt_captures_of(t, ev), 0, t->capture_size);
+	}
 	ret = lt_table_insert(&t->table, &k, ev, t->keep_last, &replaced);
 	if (ret) {
 		lt_pool_put(&t->pool, ev);
@@ -187,6 +232,12 @@ static struct lt_event *lt_take(struct lt_tracker *t, const void *key,
 int lt_event_out(struct lt_tracker *t, const void *key,
 		 const struct lt_ctx *ctx)
 {
+	return lt_event_out_captured(t, key, ctx, NULL);
+}
+
+int lt_event_out_captured(struct lt_tracker *t, const void *key,
+			  const struct lt_ctx *ctx, const void *captures)
+{
 	u64 latency, threshold;
 	struct lt_event *ev;
 
@@ -197,7 +248,7 @@ int lt_event_out(struct lt_tracker *t, const void *key,
 	threshold = READ_ONCE(t->threshold_ns);
 	if (threshold && latency > threshold) {
 		atomic64_inc(&lt_stats_this_cpu(t)->hits);
-		lt_emit(t, ev, LT_HIT_THRESHOLD, latency, ctx);
+		lt_emit(t, ev, LT_HIT_THRESHOLD, latency, ctx, captures);
 	}
 	lt_pool_put(&t->pool, ev);
 	return 0;
@@ -275,6 +326,8 @@ static int lt_config_check(const struct lt_tracker_config *cfg)
 		return -EINVAL;
 	if (!cfg->capacity || cfg->capacity > LT_CAPACITY_MAX)
 		return -EINVAL;
+	if (cfg->capture_size > LT_CAPTURE_MAX)
+		return -EINVAL;
 	return 0;
 }
 
@@ -308,10 +361,17 @@ struct lt_tracker *lt_tracker_create(const struct lt_tracker_config *cfg,
 	t->timeout_ns = cfg->timeout_ns;
 	t->stale_ns = cfg->stale_ns ? cfg->stale_ns : LT_DEFAULT_STALE_NS;
 	t->out = out;
+	t->capture_size = cfg->capture_size;
 	err = -ENOMEM;
+	if (t->capture_size) {
+		t->captures = kvcalloc(cfg->capacity, t->capture_size,
+				       GFP_KERNEL);
+		if (!t->captures)
+			goto free_tracker;
+	}
 	t->stats = alloc_percpu(struct lt_cpu_stats);
 	if (!t->stats)
-		goto free_tracker;
+		goto free_captures;
 	lt_stats_init(t);
 	err = lt_pool_init(&t->pool, cfg->capacity);
 	if (err)
@@ -328,6 +388,8 @@ fini_pool:
 	lt_pool_fini(&t->pool);
 free_stats:
 	free_percpu(t->stats);
+free_captures:
+	kvfree(t->captures);
 free_tracker:
 	kfree(t);
 	return ERR_PTR(err);
@@ -370,6 +432,7 @@ void lt_tracker_destroy(struct lt_tracker *t)
 	lt_table_fini(&t->table);
 	lt_pool_fini(&t->pool);
 	free_percpu(t->stats);
+	kvfree(t->captures);
 	kfree(t);
 }
 

@@ -39,6 +39,18 @@
 
 #define LT_HIT_THRESHOLD	1
 #define LT_HIT_TIMEOUT		2
+/* The record after a hit of a tracker with captures (see LT_CAPTURE_MAX). */
+#define LT_HIT_CAPTURES		4
+
+/*
+ * Bytes of event fields a tracker may capture per side (`then print`, the
+ * key task's name): the begin's are kept with the pending begin, the end's
+ * read at the end, and a hit of such a tracker is followed by one record of
+ * kind LT_HIT_CAPTURES holding, from offset 16, the begin's capture_size
+ * bytes then the end's (zero for a timeout).
+ */
+#define LT_CAPTURE_MAX		128
+#define LT_CAPTURE_AT		16
 
 /**
  * struct lt_ctx - context of a begin or end event (40 bytes)
@@ -120,6 +132,8 @@ static_assert(sizeof(struct lt_hit) == 272, "lt_hit is part of the user ABI");
  *	reclaimed silently but counted ("stale" in the stats), so that begins
  *	whose end never comes cannot fill the table for good.
  *	0: LT_DEFAULT_STALE_NS (10 s); U64_MAX: never.
+ * @capture_size: bytes of captured event fields per side, 0..LT_CAPTURE_MAX,
+ *	passed to lt_event_in_captured() and lt_event_out_captured(); 0: none
  */
 struct lt_tracker_config {
 	const char *name;
@@ -131,7 +145,11 @@ struct lt_tracker_config {
 	u64 threshold_ns;
 	u64 timeout_ns;
 	u64 stale_ns;
+	u32 capture_size;
 };
+
+static_assert(LT_CAPTURE_AT + 2 * LT_CAPTURE_MAX <= sizeof(struct lt_hit),
+	      "both sides' captures fit in one record");
 
 /**
  * struct lt_stats - counters of a tracker, summed over CPUs
@@ -282,6 +300,34 @@ int lt_event_in(struct lt_tracker *t, const void *key,
  */
 int lt_event_out(struct lt_tracker *t, const void *key,
 		 const struct lt_ctx *ctx);
+
+/**
+ * lt_event_in_captured() - record a begin event with its captured fields
+ * @t: tracker
+ * @key: key_size bytes
+ * @ctx: context of the begin (copied)
+ * @captures: the tracker's capture_size bytes, kept with the pending begin
+ *
+ * As lt_event_in().
+ *
+ * Return: as lt_event_in().
+ */
+int lt_event_in_captured(struct lt_tracker *t, const void *key,
+			 const struct lt_ctx *ctx, const void *captures);
+
+/**
+ * lt_event_out_captured() - record an end event with its captured fields
+ * @t: tracker
+ * @key: key_size bytes
+ * @ctx: context of the end
+ * @captures: the tracker's capture_size bytes, carried into the hit
+ *
+ * As lt_event_out().
+ *
+ * Return: as lt_event_out().
+ */
+int lt_event_out_captured(struct lt_tracker *t, const void *key,
+			  const struct lt_ctx *ctx, const void *captures);
 
 /**
  * lt_event_cancel() - forget the pending begin of a key, without a pair

@@ -16,7 +16,7 @@ interface BackendCapabilities {
   cancel: boolean;
   /** uprobe:, uretprobe:, usdt: probes as a chain's steps (plain trackers take them everywhere). */
   userProbesInChains: boolean;
-  /** `then print(FIELD, ...)`: event fields carried into the hit (kmod's records have no room). */
+  /** `then print(FIELD, ...)`: event fields carried into the hit. */
   printFields: boolean;
 }
 
@@ -44,7 +44,7 @@ export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = 
     maxChainSteps: MAX_CHAIN_STEPS,
     cancel: true,
     userProbesInChains: false,
-    printFields: false,
+    printFields: true,
   },
 };
 

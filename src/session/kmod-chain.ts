@@ -6,7 +6,14 @@
 import type { ProcessName } from "../compiler/hit-captures.ts";
 import type { TrackerPlan } from "../compiler/plan.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
-import { decodeHit, HIT_RECORD_SIZE, parseStats, parseStatsLine } from "./kmod-decode.ts";
+import {
+  decodeHit,
+  HIT_RECORD_SIZE,
+  hasCaptures,
+  LT_HIT_CAPTURES,
+  parseStats,
+  parseStatsLine,
+} from "./kmod-decode.ts";
 import { chainHitRecord, decodeStages, segmentNames } from "./live-chain.ts";
 
 /** LT_HIT_THRESHOLD, LT_HIT_TIMEOUT, LT_HIT_CHAIN_PART of lt_tracker.h / lt_chain.h. */
@@ -18,12 +25,22 @@ const PARTS = 3;
 const PART_AT = 16;
 const PART_BYTES = 256;
 
+/** Records one hit of `plan` takes: a chain's parts, a plain hit's captures record. */
+export function recordsPerHit(plan: TrackerPlan): number {
+  if (plan.chain) return 1 + PARTS;
+  return hasCaptures(plan) ? 2 : 1;
+}
+
 /**
  * Turns a module's records, in the order read, into hits: plain trackers' records one by
- * one, a chain's once its parts are in (a read may end between them).
+ * one, or with the captures record that follows them (`then print` fields, the key task's
+ * name), a chain's once its parts are in (a read may end between them).
  */
 export class KmodRecords {
   private chain: { plan: TrackerPlan; header: Buffer; parts: Buffer[] } | null = null;
+  private captured: Buffer | null = null;
+  /** The struct lt_hit of the hit push() last returned (its stack is there). */
+  header: Buffer | null = null;
 
   /**
    * `trackers` in module order (lt_hit.tracker is the index); `processName` names a keyed
@@ -40,11 +57,27 @@ export class KmodRecords {
     const plan = this.trackers[record.readUInt32LE(0)];
     const kind = record.readUInt32LE(4);
     if (kind === PART) return this.part(record);
+    if (kind === LT_HIT_CAPTURES) return this.captures(record);
     this.chain = null;
+    this.captured = null;
+    if (plan && !plan.chain && hasCaptures(plan)) {
+      this.captured = Buffer.from(record);
+      return null;
+    }
+    this.header = record;
     if (!plan?.chain) return decodeHit(record, this.trackers, this.processName);
     if (kind !== THRESHOLD && kind !== TIMEOUT) return null;
     this.chain = { plan, header: Buffer.from(record), parts: [] };
     return null;
+  }
+
+  /** The captures of the hit before: pushed with it, so they come next or not at all. */
+  private captures(record: Buffer): HitRecord | null {
+    const header = this.captured;
+    this.captured = null;
+    if (header === null || header.readUInt32LE(0) !== record.readUInt32LE(0)) return null;
+    this.header = header;
+    return decodeHit(header, this.trackers, this.processName, record);
   }
 
   private part(record: Buffer): HitRecord | null {
@@ -56,6 +89,7 @@ export class KmodRecords {
     chain.parts.push(Buffer.from(record.subarray(PART_AT, PART_AT + PART_BYTES)));
     if (chain.parts.length < PARTS) return null;
     this.chain = null;
+    this.header = chain.header;
     const token = Buffer.concat(chain.parts);
     const stages = decodeStages(token, 0, chain);
     const latency = Number(chain.header.readBigUInt64LE(8));

@@ -3,10 +3,12 @@
 // HitRecord, and the stats file's lines → SummaryRecord. Shared by the kmod session (reading
 // the device) and the VM test (reading the console).
 
+import { captureLayout } from "../compiler/bpf/layout.ts";
 import { completeHit, type ProcessName } from "../compiler/hit-captures.ts";
 import type { ProbeSide, TrackerPlan, ValueType } from "../compiler/plan.ts";
 import { LatencyStats } from "../records/stats.ts";
 import type { EventContext, HitRecord, KeyValue, SummaryRecord } from "../records/types.ts";
+import { decodeCaptures } from "./live-decode.ts";
 
 /** sizeof(struct lt_hit). */
 export const HIT_RECORD_SIZE = 272;
@@ -18,6 +20,14 @@ const END_OFFSET = 96;
 const STACK_LEN_OFFSET = 136;
 const STACK_OFFSET = 144;
 const STACK_MAX = 16;
+/** LT_HIT_CAPTURES and LT_CAPTURE_AT: the record after a hit of a tracker with captures. */
+export const LT_HIT_CAPTURES = 4;
+const CAPTURE_AT = 16;
+
+/** Whether a plan's hits are followed by a captures record (plan.captures). */
+export function hasCaptures(plan: TrackerPlan): boolean {
+  return captureLayout(plan).size > 0;
+}
 
 function readContext(buf: Buffer, at: number, sides: ProbeSide[]): EventContext {
   const probe = buf.readUInt16LE(at + 20);
@@ -57,13 +67,15 @@ export function decodeKey(buf: Buffer, types: ValueType[]): KeyValue[] {
 
 /**
  * One record; `trackers` in module order (lt_hit.tracker is the index). Null: not ours.
- * The key's task is named by the events' own tasks, else by `processName` (records carry
- * no captured fields yet).
+ * `captures`: the LT_HIT_CAPTURES record that followed it, for a plan with captures (the
+ * begin's values at offset 16, then the end's, in eBPF's slots). The key's task is named
+ * by the captured fields and the events' own tasks, else by `processName`.
  */
 export function decodeHit(
   record: Buffer,
   trackers: TrackerPlan[],
   processName?: ProcessName,
+  captures?: Buffer,
 ): HitRecord | null {
   if (record.length < HIT_RECORD_SIZE) return null;
   const plan = trackers[record.readUInt32LE(0)];
@@ -83,10 +95,16 @@ export function decodeHit(
     snapshot: null,
     stack: null,
   };
-  if (!plan.keyTask) return hit;
-  const side = (at: number) => ({ alternative: record.readUInt16LE(at + 20), values: [] });
-  const end = timeout ? null : side(END_OFFSET);
-  return completeHit(plan, hit, side(BEGIN_OFFSET), end, processName);
+  if (!plan.keyTask && !hasCaptures(plan)) return hit;
+  const size = captureLayout(plan).size;
+  const side = (at: number, role: "begins" | "ends", from: number) => {
+    const alternative = record.readUInt16LE(at + 20);
+    if (!captures || !hasCaptures(plan)) return { alternative, values: [] };
+    return decodeCaptures(captures, from, plan, role, alternative);
+  };
+  const begin = side(BEGIN_OFFSET, "begins", CAPTURE_AT);
+  const end = timeout ? null : side(END_OFFSET, "ends", CAPTURE_AT + size);
+  return completeHit(plan, hit, begin, end, processName);
 }
 
 /** The record's kernel stack (trackers with `stack`), innermost first; [] when none. */

@@ -225,7 +225,7 @@ export class KmodSession implements Session {
         const hit = m.records.push(record);
         if (!hit) continue;
         if (m.symbols !== null && !hit.chain)
-          hit.stack = kernelStack(decodeStack(record), m.symbols, m.name);
+          hit.stack = kernelStack(decodeStack(m.records.header ?? record), m.symbols, m.name);
         this.actions.deliver(m.plan, hit);
       }
     }

@@ -58,12 +58,6 @@ const cases: [string, string, string[], BackendChoice?][] = [
     "track softirq_raise where vec == 3 ~> sched_switch then print(«vec»)",
     ["print-chain"],
   ],
-  [
-    "print fields on the kernel-module backend",
-    `${PAIR} then «print(prio)»`,
-    ["backend-print-fields"],
-    "kmod",
-  ],
 ];
 
 for (const [what, marked, codes, backend] of cases) {
@@ -119,6 +113,16 @@ test("an unknown field suggests the close names of either probe", () => {
     "neither the begin nor the end probe has a field 'prev_stat' (sched_wakeup or sched_switch)",
   );
   assert.equal(diagnostics[0].notes, ["did you mean prev_state?"]);
+});
+
+test("every backend carries print fields", () => {
+  for (const backend of ["replay", "ebpf", "kmod"] as BackendChoice[]) {
+    const { plan, diagnostics } = compileSource(`${PAIR} then print(prio)`, "t.lt", {
+      catalog,
+      backend,
+    });
+    assert.ok(plan, `${backend}: ${diagnostics[0]?.message}`);
+  }
 });
 
 function tracker(source: string): TrackerPlan {

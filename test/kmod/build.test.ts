@@ -17,11 +17,13 @@ const headers = kernelHeaders();
 const checkpatch = checkpatchPath();
 
 /**
- * Builtins, string filters, && inside || and keep last: what the examples do not use; then
+ * Builtins, string filters, && inside || and keep last, print fields: what the examples do
+ * not use; then
  * a long name and conditions long enough to be wrapped.
  */
 const EXTRA = `track extra: sched_wakeup($uid, $cgroup) where comm == "ltwork" && ($cpu == 0 || !(prio > 120))
     -> sched_switch($uid, $cgroup) where next_comm != "x" > 1us keep last capacity 100
+    then print(prio, prev_state, next_comm)
 track a_tracker_with_a_name_long_enough_to_be_cut_in_c:
     sched_wakeup(comm) where comm == "ltwork" && prio < 100 || comm == "somethingelse" && prio > 5
     -> sched_switch(next_comm) where next_comm != "x" && next_prio < 120 && prev_state != 0 || next_pid == 1

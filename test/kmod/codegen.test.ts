@@ -46,6 +46,13 @@ test("a begin and end on two tracepoints, with a filter and a builtin in the key
   golden("wake.c", trackerSection(c));
 });
 
+test("print fields: the begin's kept with the pending begin, the end's given at the end", () => {
+  const c = moduleC(
+    "track p: sched_wakeup(pid) -> sched_switch(next_pid) > 1us then print(prio, prev_state, next_comm)",
+  );
+  golden("print.c", trackerSection(c));
+});
+
 test("one tracepoint on both sides: the end is processed before the begin", () => {
   const c = moduleC(
     "track off: sched_switch(prev_pid) where prev_state != 0 -> sched_switch(next_pid)",

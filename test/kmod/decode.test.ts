@@ -3,7 +3,14 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeHit, HIT_RECORD_SIZE, parseStats } from "../../src/session/kmod-decode.ts";
+import { captureLayout } from "../../src/compiler/bpf/layout.ts";
+import { KmodRecords } from "../../src/session/kmod-chain.ts";
+import {
+  decodeHit,
+  HIT_RECORD_SIZE,
+  LT_HIT_CAPTURES,
+  parseStats,
+} from "../../src/session/kmod-decode.ts";
 import { planOf } from "./support.ts";
 
 const plan = planOf("track w: sched_wakeup(pid, comm) -> sched_switch(next_pid, next_comm) > 1us")
@@ -80,6 +87,49 @@ test("a timeout hit has no end; unknown trackers and kinds are not hits", () => 
   stranger.writeUInt32LE(7, 0);
   assert.is(decodeHit(stranger, [plan]), null);
   assert.is(decodeHit(record(9), [plan]), null);
+});
+
+const printing = planOf(
+  "track p: sched_wakeup(pid) -> sched_switch(next_pid) > 1us then print(prio, prev_state, next_comm)",
+).trackers[0];
+
+/** The LT_HIT_CAPTURES record: each side's values in captureLayout's slots, from offset 16. */
+function capturesRecord(begin: Record<string, unknown>, end: Record<string, unknown>): Buffer {
+  const buf = Buffer.alloc(HIT_RECORD_SIZE);
+  buf.writeUInt32LE(LT_HIT_CAPTURES, 4);
+  const layout = captureLayout(printing);
+  (printing.captures ?? []).forEach((capture, i) => {
+    [begin, end].forEach((side, s) => {
+      const value = side[capture.name];
+      const at = 16 + s * layout.size + layout.offsets[i];
+      if (typeof value === "bigint") buf.writeBigInt64LE(value, at);
+      if (typeof value === "string") buf.write(value, at, "latin1");
+    });
+  });
+  return buf;
+}
+
+test("a hit with captures: its fields, their names and key_comm from the record after it", () => {
+  const records = new KmodRecords([printing], () => "from-proc");
+  const header = record(1);
+  header.writeUInt32LE(8, 16);
+  const begin = { prio: 120n, key_comm: "cyclictest" };
+  const end = { prev_state: 2n, next_comm: "cyclictest", key_comm: "cyclictest" };
+  assert.is(records.push(header), null, "the hit waits for its captures");
+  const hit = records.push(capturesRecord(begin, end));
+  assert.equal(hit?.fields, { prio: 120n, prev_state: 2n, next_comm: "cyclictest" });
+  assert.equal(hit?.fields_text, { prev_state: "D" });
+  assert.is(hit?.key_comm, "cyclictest");
+  assert.is(records.header?.readUInt32LE(4), 1, "the stack is read from the hit, not its captures");
+  // A timeout has no end: the end's fields are null, the key named by the begin.
+  const timeout = record(2);
+  timeout.writeUInt32LE(8, 16);
+  records.push(timeout);
+  const late = records.push(capturesRecord({ prio: 98n, key_comm: "irq/24" }, end));
+  assert.equal(late?.fields, { prio: 98n, prev_state: null, next_comm: null });
+  assert.is(late?.key_comm, "irq/24");
+  // Captures with no hit before them (a read that started between the two) are no hit.
+  assert.is(records.push(capturesRecord(begin, end)), null);
 });
 
 test("stats lines become summaries: bucket k is le_ns 2^k, lost hits count as dropped", () => {

@@ -22,7 +22,7 @@ import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { KmodSession } from "../../src/session/kmod.ts";
-import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
+import { HIT_RECORD_SIZE, LT_HIT_CAPTURES } from "../../src/session/kmod-decode.ts";
 import {
   type KmodHost,
   kmodUnavailableReason,
@@ -62,7 +62,8 @@ if (!existsSync("/proc/modules")) {
 
 /**
  * A host whose "module", once inserted, has two hits in its device and one stats line; the
- * hits begin at `beginNs` (CLOCK_MONOTONIC ns) and 300 and 450 µs later.
+ * hits begin at `beginNs` (CLOCK_MONOTONIC ns) and 300 and 450 µs later. Each is followed by
+ * an all-zero captures record (LT_HIT_CAPTURES), which a tracker without captures ignores.
  */
 function fakeHost(
   root: string,
@@ -87,9 +88,10 @@ function fakeHost(
       const name = ko.replace(/^.*\//, "").replace(/\.ko$/, "");
       calls.push(`insmod ${name}`);
       inserted.push(ko);
-      const records = Buffer.alloc(2 * HIT_RECORD_SIZE);
+      const records = Buffer.alloc(4 * HIT_RECORD_SIZE);
       for (const [i, latency] of [300_000n, 450_000n].entries()) {
-        const at = i * HIT_RECORD_SIZE;
+        const at = 2 * i * HIT_RECORD_SIZE;
+        records.writeUInt32LE(LT_HIT_CAPTURES, at + HIT_RECORD_SIZE + 4);
         records.writeUInt32LE(1, at + 4);
         records.writeBigUInt64LE(latency, at + 8);
         records.writeUInt32LE(8, at + 16);
@@ -379,7 +381,8 @@ test("hits coming faster than they are handled leave timers (--for) their turn",
     host,
   );
   await session.add(plan.trackers[0]);
-  const record = readFileSync(join(root, "lt_wakeup.dev")).subarray(0, HIT_RECORD_SIZE);
+  // a hit and its captures record
+  const record = readFileSync(join(root, "lt_wakeup.dev")).subarray(0, 2 * HIT_RECORD_SIZE);
   writeFileSync(join(root, "records"), Buffer.concat(Array(4096).fill(record)));
   const feed = `while :; do cat records; done | dd bs=${HIT_RECORD_SIZE} iflag=fullblock of=device`;
   const producer = spawn("timeout", ["10", "sh", "-c", feed], { cwd: root, stdio: "ignore" });

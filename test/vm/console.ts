@@ -4,8 +4,8 @@
 
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
-import { KmodRecords } from "../../src/session/kmod-chain.ts";
-import { decodeStack, parseStats } from "../../src/session/kmod-decode.ts";
+import { KmodRecords, recordsPerHit } from "../../src/session/kmod-chain.ts";
+import { decodeStack, LT_HIT_CAPTURES, parseStats } from "../../src/session/kmod-decode.ts";
 
 export interface Phase {
   name: string;
@@ -33,8 +33,10 @@ export interface ModuleRun {
 /** LT_HIT_CHAIN_PART: a record carrying part of a chain hit's token. */
 const CHAIN_PART = 3;
 
-function isChainHeader(record: Buffer, plans: TrackerPlan[]): boolean {
-  return record.length >= 8 && plans[record.readUInt32LE(0)]?.chain != null;
+/** A record of a hit that takes more than one (a chain's, one with captures), not its last. */
+function leadsHit(record: Buffer, plans: TrackerPlan[]): boolean {
+  const plan = record.length >= 8 ? plans[record.readUInt32LE(0)] : undefined;
+  return plan !== undefined && recordsPerHit(plan) > 1;
 }
 
 /** One module's part of the console; `plans` decode its hits. */
@@ -78,8 +80,11 @@ export function parseModuleRun(console: string, module: string, plans: TrackerPl
       const hit = records.push(record);
       if (hit) {
         phase.hits.push(hit);
-        phase.stacks.push(hit.chain ? [] : decodeStack(record));
-      } else if (record.readUInt32LE(4) !== CHAIN_PART && !isChainHeader(record, plans)) {
+        phase.stacks.push(hit.chain ? [] : decodeStack(records.header ?? record));
+      } else if (
+        ![CHAIN_PART, LT_HIT_CAPTURES].includes(record.readUInt32LE(4)) &&
+        !leadsHit(record, plans)
+      ) {
         phase.undecodable++;
       }
     } else if (line.startsWith("ltsh-trace ")) {

@@ -5,6 +5,7 @@
 
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import { KernelSymbols } from "../../src/kernel/kallsyms.ts";
+import { recordsPerHit } from "../../src/session/kmod-chain.ts";
 import type { BuiltModule } from "./build.ts";
 import { type ModuleRun, parseModuleRun } from "./console.ts";
 import { latencySumProblems } from "./latency-sum.ts";
@@ -87,11 +88,15 @@ function counted(run: ModuleRun, trackers: TrackerPlan[]) {
 
 /**
  * Every hit counted was read, less those lost to a full ring (counted in dropped): in
- * records, one per hit, 1 + 3 per chain hit (kmod-runtime/lt_chain.h).
+ * records, one per hit, 1 + 3 per chain hit (kmod-runtime/lt_chain.h), 2 per hit with
+ * captures (lt_tracker.h).
  */
 function allRead(run: ModuleRun, trackers: TrackerPlan[]): boolean {
   const records = run.phases.reduce((n, p) => n + p.records, 0);
-  const perHit = (name: string) => (trackers.find((t) => t.name === name)?.chain ? 4 : 1);
+  const perHit = (name: string) => {
+    const plan = trackers.find((t) => t.name === name);
+    return plan ? recordsPerHit(plan) : 1;
+  };
   const lines = counted(run, trackers);
   const total = lines.reduce((n, s) => n + (s.hits + s.timeouts) * perHit(s.tracker), 0);
   const lost = lines.reduce((n, s) => n + s.dropped * perHit(s.tracker), 0);

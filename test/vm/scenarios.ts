@@ -121,10 +121,46 @@ export const CANCEL_SCENARIO: Scenario = {
   },
 };
 
+/**
+ * `then print(FIELD, ...)` and key_comm on kmod (test/vm/programs/offprint.lt): ltwork's
+ * sleeps block in S, and each hit carries the fields replay and eBPF give for the same
+ * switches: the begin's prev_state (shown "S") and next_comm, the end's prev_comm, the key
+ * named by the end's next_comm. Each hit is 2 records (the captures follow it).
+ */
+export const PRINT_SCENARIO: Scenario = {
+  example: "offprint",
+  program: true,
+  insmodParams: "",
+  printRecords: 200,
+  phases: [["sleep", "ltwork sleep 20 3000"]],
+  check(run) {
+    const sleep = phase(run, "sleep");
+    const pid = BigInt(workloadValues(sleep).pid);
+    const mine = sleep.hits.filter((h) => h.key[0] === pid);
+    const named = (v: unknown) => typeof v === "string" && v !== "";
+    return new Checks()
+      .expect(mine.length >= 10, `${mine.length} hits of ltwork for 20 sleeps of 3 ms`)
+      .expect(
+        mine.every((h) => h.fields?.prev_state === 1n && h.fields_text?.prev_state === "S"),
+        `prev_state not 1 (S): ${JSON.stringify(mine[0]?.fields_text)}`,
+      )
+      .expect(
+        mine.every((h) => named(h.fields?.next_comm) && named(h.fields?.["end.prev_comm"])),
+        "next_comm or end.prev_comm missing",
+      )
+      .expect(
+        mine.every((h) => h.key_comm === "ltwork"),
+        `key_comm ${mine[0]?.key_comm}, not ltwork (the end's next_comm)`,
+      ).failures;
+  },
+};
+
 export const SCENARIOS: Scenario[] = [
   {
     example: "wakeup",
     insmodParams: "wakeup_threshold_ns=1",
+    // 2 records a hit: the key's name (key_comm) is carried in a captures record
+    printRecords: 200,
     phases: [
       ["sleep", "ltwork sleep 50 1000"],
       [
@@ -145,6 +181,10 @@ export const SCENARIOS: Scenario[] = [
           sleep.hits.some((h) => h.key[0] === BigInt(pid)),
           `no wakeup of ltwork (pid ${pid})`,
         )
+        .expect(
+          sleep.hits.filter((h) => h.key[0] === BigInt(pid)).every((h) => h.key_comm === "ltwork"),
+          "a wakeup of ltwork not named ltwork (key_comm from comm / next_comm)",
+        )
         .hitsPlausible(sleep.hits, ["sched:sched_wakeup"], ["sched:sched_switch"])
         .expect(
           timeouts.length > 0 && timeouts.every((h) => h.kind === "timeout" && h.end === null),
@@ -155,6 +195,7 @@ export const SCENARIOS: Scenario[] = [
   {
     example: "offcpu",
     insmodParams: "offcpu_threshold_ns=1000000",
+    printRecords: 200,
     phases: [["sleep", "ltwork sleep 20 3000"]],
     check(run) {
       const sleep = phase(run, "sleep");
@@ -297,6 +338,7 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   CANCEL_SCENARIO,
+  PRINT_SCENARIO,
   CHAIN_SCENARIO,
 ];
 

@@ -49,6 +49,31 @@ function assignKey(t: TrackerModel, code: SideCode, indent: string): string[] {
   });
 }
 
+/** The side's captured values, zeroed first: a field this probe lacks stays 0. */
+function assignCaptures(t: TrackerModel, code: SideCode, indent: string): string[] {
+  if (t.captures.length === 0 || code.side === "cancel") return [];
+  const out = [`${indent}memset(&captured, 0, sizeof(captured));`];
+  t.captures.forEach((m, i) => {
+    const value = code.captures[i];
+    if (!value) return;
+    if (m.type.kind !== "string") {
+      out.push(`${indent}captured.${m.name} = ${value.text};`);
+      return;
+    }
+    const size = `${Math.min(value.stringSize, m.size)}`;
+    const literal = value.text.startsWith('"');
+    const args = [`captured.${m.name}`, value.text, literal ? `sizeof(captured.${m.name})` : size];
+    out.push(...wrapCall(literal ? "strscpy_pad" : "memcpy", args, ";", indent).split("\n"));
+  });
+  return out;
+}
+
+/** The runtime call of a begin or an end: with the captured values when there are some. */
+export function eventCall(t: TrackerModel, side: "in" | "out"): string {
+  if (t.captures.length === 0) return `lt_event_${side}(tracker, &key, &ctx)`;
+  return `lt_event_${side}_captured(tracker, &key, &ctx, &captured)`;
+}
+
 /** One alternative: its guard, the key, the context, the runtime call. */
 function sideBlock(
   t: TrackerModel,
@@ -75,6 +100,7 @@ function sideBlock(
     inner = `${indent}\t`;
   }
   out.push(...assignKey(t, code, inner));
+  out.push(...assignCaptures(t, code, inner));
   out.push(`${inner}lt_ctx_fill(&ctx, ${code.index});`);
   out.push(...call.map((l) => `${inner}${l}`));
   if (code.filter && argsFirst) out.push(`${indent}}`);
@@ -117,6 +143,8 @@ export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): str
     `\tstruct lt_${t.ident}_key key;`,
     "\tstruct lt_ctx ctx;",
   ];
+  const capturing = p.ends.length + p.begins.length > 0 && t.captures.length > 0;
+  if (capturing) locals.push(`\tstruct lt_${t.ident}_captures captured;`);
   const sides = [...p.ends, ...p.cancels, ...p.begins];
   locals.push(...new Set(sides.flatMap((s) => s.locals.map((l) => `\t${l}`))));
   if (sides.some((s) => s.usesArgs)) locals.push("\tunsigned long args[6];");
@@ -128,7 +156,7 @@ export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): str
   }
   p.ends.forEach((code, i) => {
     const last = i === p.ends.length - 1;
-    const out = "lt_event_out(tracker, &key, &ctx)";
+    const out = eventCall(t, "out");
     let call = [`${out};`];
     if (pairedFlag) call = [`paired = !${out};`];
     else if (manyEnds && !last) call = [`if (!${out})`, `\t${done}`];
@@ -140,7 +168,7 @@ export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): str
   }
   p.begins.forEach((code, i) => {
     const last = i === p.begins.length - 1;
-    const call = ["lt_event_in(tracker, &key, &ctx);"];
+    const call = [`${eventCall(t, "in")};`];
     const guarded = code.filter !== null || code.mapping.condition !== undefined;
     if (!last && guarded) call.push(done);
     blocks.push(sideBlock(t, code, call, [], hoisted));
@@ -164,6 +192,24 @@ function keyStruct(t: TrackerModel): string {
   ].join("\n");
 }
 
+/** The values its hits carry, in the slots eBPF's hits use (kmod-decode.ts reads them). */
+function capturesStruct(t: TrackerModel): string[] {
+  if (t.captures.length === 0) return [];
+  const members = t.captures.map((m) =>
+    m.type.kind === "string"
+      ? `\tchar ${m.name}[${m.size}];`
+      : `\t${m.type.signed ? "s" : "u"}64 ${m.name};`,
+  );
+  const size = t.captures.reduce((sum, m) => sum + m.size, 0);
+  return [
+    `struct lt_${t.ident}_captures {`,
+    ...members,
+    "};",
+    "",
+    `static_assert(sizeof(struct lt_${t.ident}_captures) == ${size});`,
+  ];
+}
+
 /** The tracker's lt_module_tracker and its two module parameters (lt_module.h). */
 function trackerState(t: TrackerModel): string {
   const plan = t.plan;
@@ -177,6 +223,9 @@ function trackerState(t: TrackerModel): string {
     `\t\t.capacity = ${plan.capacity},`,
     `\t\t.keep_last = ${plan.keep === "last"},`,
     ...(hasAction(plan, "stack") ? ["\t\t.stack = true,"] : []),
+    ...(t.captures.length > 0
+      ? [`\t\t.capture_size = sizeof(struct lt_${t.ident}_captures),`]
+      : []),
     "\t},",
     `\t.threshold_ns = ${plan.thresholdNs ?? 0},`,
     `\t.timeout_ns = ${plan.timeoutNs ?? 0},`,
@@ -191,7 +240,8 @@ function trackerSection(t: TrackerModel): string {
   const header = ["/*", ...sourceComment(t), " */"].join("\n");
   const probes = t.probes.map((p) => probeFunction(t, p));
   const userProbes = t.userProbes.map((u) => userProbeFunction(t, u));
-  return [header, keyStruct(t), trackerState(t), ...probes, ...userProbes].join("\n\n");
+  const structs = [keyStruct(t), ...(t.captures.length > 0 ? [capturesStruct(t).join("\n")] : [])];
+  return [header, ...structs, trackerState(t), ...probes, ...userProbes].join("\n\n");
 }
 
 /** The descriptor lt_module.c reads: every probe function and user-space site, every tracker. */

@@ -2,8 +2,9 @@
 // tracepoint table, key size, actions), giving per tracker the probe functions to write.
 // Problems are Diagnostics at the place in the .lt source they come from.
 
+import { keySlotSize } from "../bpf/layout.ts";
 import type { Diagnostic, SourceRange } from "../diagnostic.ts";
-import type { FilePlan, ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
+import type { Expr, FilePlan, ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
 import { buildChainModel, type ChainModel } from "./chain-model.ts";
 import { cType, ExprTranslator, UnsupportedExpr } from "./expr.ts";
 import {
@@ -30,6 +31,27 @@ export interface KeyMember {
   offset: number;
 }
 
+/** LT_CAPTURE_MAX of kmod-runtime/lt_tracker.h: captured bytes per side. */
+export const CAPTURE_MAX = 128;
+
+/**
+ * A captured value (plan.captures) as a member of the tracker's captures struct: ints
+ * widened to 64 bits, strings in 8-byte slots, the layout eBPF's hits use (captureLayout).
+ */
+export interface CaptureMember {
+  name: string;
+  type: ValueType;
+  /** Bytes of its slot (keySlotSize). */
+  size: number;
+}
+
+/** One captured value of one alternative as C: the expression and, for strings, its size. */
+export interface CaptureCode {
+  text: string;
+  /** A string's bytes to copy (its field's size); 0 for an integer. */
+  stringSize: number;
+}
+
 /** One alternative of one side, as C. */
 export interface SideCode {
   side: "begin" | "end" | "cancel";
@@ -42,6 +64,8 @@ export interface SideCode {
   usesArgs: boolean;
   /** Declarations the probe function needs for this side (a user string's buffer). */
   locals: string[];
+  /** Per capture member: its value here, null when this probe has no such field. */
+  captures: (CaptureCode | null)[];
 }
 
 /** The probe function of one tracker on one kernel tracepoint. */
@@ -62,6 +86,8 @@ export interface TrackerModel {
   ident: string;
   keyMembers: KeyMember[];
   keySize: number;
+  /** Its captured values (`then print` fields, the key task's name); [] when none. */
+  captures: CaptureMember[];
   probes: ProbeFunction[];
   /** Its probe functions on user-space probe sites (./uprobe-model.ts). */
   userProbes: UserProbeFunction[];
@@ -160,6 +186,7 @@ export function sideCode(
   members: KeyMember[],
   headers: Set<string>,
   diagnostics: Diagnostic[],
+  captured: (Expr | null)[] = [],
 ): SideCode | null {
   const translator = new ExprTranslator(mapping);
   try {
@@ -172,14 +199,41 @@ export function sideCode(
       return text;
     });
     const filter = alt.filter ? translator.translate(alt.filter) : null;
+    const captures = captured.map((expr) =>
+      expr
+        ? {
+            text: translator.translate(expr),
+            stringSize: expr.type.kind === "string" ? expr.type.size : 0,
+          }
+        : null,
+    );
     for (const h of translator.headers) headers.add(h);
     const locals = userStringLocals(alt.probe, translator.fieldsUsed);
-    return { side, index, mapping, key, filter, usesArgs: translator.usesArgs, locals };
+    const usesArgs = translator.usesArgs;
+    return { side, index, mapping, key, filter, usesArgs, locals, captures };
   } catch (error) {
     if (!(error instanceof UnsupportedExpr)) throw error;
     diagnostics.push(diag("kmod-unsupported-field", error.message, error.expr.range));
     return null;
   }
+}
+
+/** The tracker's captured values as struct members, uniquely named in C. */
+function captureMembers(plan: TrackerPlan): CaptureMember[] {
+  const used = new Set<string>();
+  return (plan.captures ?? []).map((capture) => {
+    const base = cIdentifier(capture.name);
+    let name = base;
+    for (let n = 2; used.has(name); n++) name = `${base}${n}`;
+    used.add(name);
+    return { name, type: capture.type, size: keySlotSize(capture.type) };
+  });
+}
+
+/** What alternative `index` of `side` captures (a cancel captures nothing). */
+function capturedExprs(plan: TrackerPlan, side: SideCode["side"], index: number): (Expr | null)[] {
+  if (side === "cancel") return [];
+  return (plan.captures ?? []).map((c) => (side === "begin" ? c.begins : c.ends)[index] ?? null);
 }
 
 function trackerModel(
@@ -212,6 +266,18 @@ function trackerModel(
       ),
     );
   }
+  const captures = captureMembers(plan);
+  const captureSize = captures.reduce((sum, m) => sum + m.size, 0);
+  if (captureSize > CAPTURE_MAX) {
+    diagnostics.push(
+      diag(
+        "kmod-capture-size",
+        `${plan.name} carries ${captureSize} bytes of event fields per event; the kmod target carries up to ${CAPTURE_MAX}`,
+        plan.range,
+        ["print fewer or smaller fields, or run it on the live eBPF backend (the default)"],
+      ),
+    );
+  }
   const headers = new Set<string>();
   const byTracepoint = new Map<string, ProbeFunction>();
   // Begin probes first in the file; inside one probe function ends still run first.
@@ -223,11 +289,14 @@ function trackerModel(
   const userProbes: UserProbeFunction[] = [];
   for (const [side, alt, i] of sides) {
     if (alt.probe.user) {
-      addUserSides(userProbes, { alt, side, index: i, members, headers, diagnostics });
+      const captured = capturedExprs(plan, side, i);
+      addUserSides(userProbes, { alt, side, index: i, members, headers, diagnostics, captured });
       continue;
     }
     const mapping = tracepointMapping(alt, diagnostics);
-    const code = mapping && sideCode(alt, side, i, mapping, members, headers, diagnostics);
+    const captured = capturedExprs(plan, side, i);
+    const code =
+      mapping && sideCode(alt, side, i, mapping, members, headers, diagnostics, captured);
     if (!mapping || !code) continue;
     for (const h of mapping.tracepoint.headers) headers.add(h);
     const tp = mapping.tracepoint;
@@ -240,7 +309,17 @@ function trackerModel(
   }
   if (diagnostics.slice(before).some((d) => d.severity === "error")) return null;
   const probes = [...byTracepoint.values()];
-  return { plan, index, ident, keyMembers: members, keySize, probes, userProbes, headers };
+  return {
+    plan,
+    index,
+    ident,
+    keyMembers: members,
+    keySize,
+    captures,
+    probes,
+    userProbes,
+    headers,
+  };
 }
 
 function chainTracker(
@@ -259,7 +338,20 @@ function chainTracker(
     optional: p.optional,
   }));
   const headers = chain.headers;
-  return { plan, index, ident, keyMembers: [], keySize: 1, probes, userProbes: [], headers, chain };
+  const keySize = 1;
+  const userProbes: UserProbeFunction[] = [];
+  return {
+    plan,
+    index,
+    ident,
+    keyMembers: [],
+    keySize,
+    captures: [],
+    probes,
+    userProbes,
+    headers,
+    chain,
+  };
 }
 
 /** The module for a program, or the diagnostics that say why there is none. */

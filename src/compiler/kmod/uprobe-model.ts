@@ -7,6 +7,7 @@
 
 import type { Diagnostic } from "../diagnostic.ts";
 import {
+  type Expr,
   type ProbeSide,
   type TrackerPlan,
   USER_STRING_CTYPE,
@@ -40,6 +41,8 @@ export interface UserSideInput {
   members: KeyMember[];
   headers: Set<string>;
   diagnostics: Diagnostic[];
+  /** What this alternative captures (model.ts capturedExprs). */
+  captured: (Expr | null)[];
 }
 
 /**
@@ -105,13 +108,14 @@ function functionAt(
 
 /** Adds one alternative's code at every site of its probe to `functions`. */
 export function addUserSides(functions: UserProbeFunction[], input: UserSideInput): void {
-  const { alt, side, index, members, headers, diagnostics } = input;
+  const { alt, side, index, members, headers, diagnostics, captured } = input;
   const probe = alt.probe;
   const user = probe.user!;
   for (const [site, plan] of user.sites.entries()) {
     const mapping = userSiteMapping(probe, plan);
     // Every site reads the same fields: a problem is said once, from the first.
-    const code = sideCode(alt, side, index, mapping, members, headers, site ? [] : diagnostics);
+    const problems = site ? [] : diagnostics;
+    const code = sideCode(alt, side, index, mapping, members, headers, problems, captured);
     if (!code) return;
     const fn = functionAt(functions, user, probe.name, site);
     ({ begin: fn.begins, end: fn.ends, cancel: fn.cancels })[side].push(code);

@@ -10,6 +10,12 @@ struct lt_wake_key {
 
 static_assert(sizeof(struct lt_wake_key) == 8);
 
+struct lt_wake_captures {
+	char key_comm[16];
+};
+
+static_assert(sizeof(struct lt_wake_captures) == 16);
+
 static struct lt_module_tracker lt_wake_tracker = {
 	.config = {
 		.name = "wake",
@@ -17,6 +23,7 @@ static struct lt_module_tracker lt_wake_tracker = {
 		.key_size = sizeof(struct lt_wake_key),
 		.capacity = 8192,
 		.keep_last = false,
+		.capture_size = sizeof(struct lt_wake_captures),
 	},
 	.threshold_ns = 0,
 	.timeout_ns = 0,
@@ -29,10 +36,13 @@ static void lt_wake_on_sched_wakeup(void *data, struct task_struct *p)
 	struct lt_tracker *tracker = lt_wake_tracker.tracker;
 	struct lt_wake_key key;
 	struct lt_ctx ctx;
+	struct lt_wake_captures captured;
 
 	key.pid = p->pid;
+	memset(&captured, 0, sizeof(captured));
+	memcpy(captured.key_comm, p->comm, 16);
 	lt_ctx_fill(&ctx, 0);
-	lt_event_in(tracker, &key, &ctx);
+	lt_event_in_captured(tracker, &key, &ctx, &captured);
 }
 
 static void lt_wake_on_sched_switch(void *data, bool preempt,
@@ -43,10 +53,13 @@ static void lt_wake_on_sched_switch(void *data, bool preempt,
 	struct lt_tracker *tracker = lt_wake_tracker.tracker;
 	struct lt_wake_key key;
 	struct lt_ctx ctx;
+	struct lt_wake_captures captured;
 
 	key.pid = next->pid;
+	memset(&captured, 0, sizeof(captured));
+	memcpy(captured.key_comm, next->comm, 16);
 	lt_ctx_fill(&ctx, 0);
-	lt_event_out(tracker, &key, &ctx);
+	lt_event_out_captured(tracker, &key, &ctx, &captured);
 
 	if (lt_switch_state(preempt, prev_state, prev) == 0) {
 		key.pid = prev->pid;
