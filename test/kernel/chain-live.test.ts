@@ -90,9 +90,12 @@ test("cyclictest: the timer chain pairs once per loop, its max at most cyclictes
   const max = /Max:\s*(\d+)/.exec(report);
   assert.ok(max, report);
   const lost = Math.min(s.missed, loops);
+  // pairs ≈ loops (the issue's words): a loop may also end unpaired when cyclictest was
+  // already running at its timer (no waking: the chain is broken, counted), at most 1%
+  const slack = Math.ceil(loops / 100);
   assert.ok(
-    s.pairs >= loops - lost && s.pairs <= loops + 2,
-    `${s.pairs} pairs, ${s.missed} missed`,
+    s.pairs >= loops - lost - slack && s.pairs <= loops + 2,
+    `${s.pairs} pairs, ${s.missed} missed, ${s.broken} broken`,
   );
   assert.ok(
     (s.max_ns ?? 0) <= Number(max![1]) * 1000,
