@@ -8,21 +8,21 @@ import type { TrackerPlan } from "../compiler/plan.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import {
   decodeHit,
+  FOLLOWING_PAYLOAD_AT,
   HIT_RECORD_SIZE,
   hasCaptures,
   LT_HIT_CAPTURES,
+  LT_HIT_THRESHOLD,
+  LT_HIT_TIMEOUT,
   parseStats,
   parseStatsLine,
 } from "./kmod-decode.ts";
 import { chainHitRecord, decodeStages, segmentNames } from "./live-chain.ts";
 
-/** LT_HIT_THRESHOLD, LT_HIT_TIMEOUT, LT_HIT_CHAIN_PART of lt_tracker.h / lt_chain.h. */
-const THRESHOLD = 1;
-const TIMEOUT = 2;
+/** LT_HIT_CHAIN_PART of lt_chain.h. */
 const PART = 3;
-/** LT_CHAIN_PARTS records of LT_CHAIN_PART_BYTES from offset 16 carry a token. */
+/** LT_CHAIN_PARTS records of LT_CHAIN_PART_BYTES carry a token. */
 const PARTS = 3;
-const PART_AT = 16;
 const PART_BYTES = 256;
 
 /** Records one hit of `plan` takes: a chain's parts, a plain hit's captures record. */
@@ -49,7 +49,12 @@ export class KmodRecords {
   constructor(
     private readonly trackers: TrackerPlan[],
     private readonly processName?: ProcessName,
-  ) {}
+  ) {
+    this.withCaptures = trackers.map((t) => !t.chain && hasCaptures(t));
+  }
+
+  /** Per tracker: its hits are followed by a captures record (derived once, not per record). */
+  private readonly withCaptures: boolean[];
 
   /** The hit this record completes, or null (a part, not ours, or still incomplete). */
   push(record: Buffer): HitRecord | null {
@@ -60,13 +65,13 @@ export class KmodRecords {
     if (kind === LT_HIT_CAPTURES) return this.captures(record);
     this.chain = null;
     this.captured = null;
-    if (plan && !plan.chain && hasCaptures(plan)) {
+    if (this.withCaptures[record.readUInt32LE(0)]) {
       this.captured = Buffer.from(record);
       return null;
     }
     this.header = record;
     if (!plan?.chain) return decodeHit(record, this.trackers, this.processName);
-    if (kind !== THRESHOLD && kind !== TIMEOUT) return null;
+    if (kind !== LT_HIT_THRESHOLD && kind !== LT_HIT_TIMEOUT) return null;
     this.chain = { plan, header: Buffer.from(record), parts: [] };
     return null;
   }
@@ -86,14 +91,16 @@ export class KmodRecords {
       this.chain = null;
       return null;
     }
-    chain.parts.push(Buffer.from(record.subarray(PART_AT, PART_AT + PART_BYTES)));
+    chain.parts.push(
+      Buffer.from(record.subarray(FOLLOWING_PAYLOAD_AT, FOLLOWING_PAYLOAD_AT + PART_BYTES)),
+    );
     if (chain.parts.length < PARTS) return null;
     this.chain = null;
     this.header = chain.header;
     const token = Buffer.concat(chain.parts);
     const stages = decodeStages(token, 0, chain);
     const latency = Number(chain.header.readBigUInt64LE(8));
-    const timeout = chain.header.readUInt32LE(4) === TIMEOUT;
+    const timeout = chain.header.readUInt32LE(4) === LT_HIT_TIMEOUT;
     return chainHitRecord(chain.plan.name, timeout, latency, stages);
   }
 }

@@ -12,17 +12,20 @@ import { decodeCaptures } from "./live-decode.ts";
 
 /** sizeof(struct lt_hit). */
 export const HIT_RECORD_SIZE = 272;
-const LT_HIT_THRESHOLD = 1;
-const LT_HIT_TIMEOUT = 2;
+/** struct lt_hit.kind of lt_tracker.h: a hit over the threshold, a timeout. */
+export const LT_HIT_THRESHOLD = 1;
+export const LT_HIT_TIMEOUT = 2;
 const KEY_OFFSET = 24;
 const BEGIN_OFFSET = 56;
 const END_OFFSET = 96;
 const STACK_LEN_OFFSET = 136;
 const STACK_OFFSET = 144;
 const STACK_MAX = 16;
-/** LT_HIT_CAPTURES and LT_CAPTURE_AT: the record after a hit of a tracker with captures. */
+/** LT_HIT_CAPTURES: the record after a hit of a tracker with captures. */
 export const LT_HIT_CAPTURES = 4;
-const CAPTURE_AT = 16;
+/** Where the payload of a record that follows a hit starts (captures, a chain's parts). */
+export const FOLLOWING_PAYLOAD_AT = 16;
+const CAPTURE_AT = FOLLOWING_PAYLOAD_AT;
 
 /** Whether a plan's hits are followed by a captures record (plan.captures). */
 export function hasCaptures(plan: TrackerPlan): boolean {
