@@ -7,8 +7,7 @@
 // trackers run live; replaying it must give the same hits: stage kinds, tids and CPUs. The
 // workload is pinned to CPU 0: ftrace here misses switches away from the idle task on CPU 1.
 
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -16,9 +15,9 @@ import * as assert from "uvu/assert";
 import type { HitRecord } from "../../src/records/types.ts";
 import { buildWorkload, workloadSkipReason } from "../uprobe/workload.ts";
 import { compileText, replayTrace, run, runLive, sleep } from "./live-support.ts";
-import { kernelSkipReason, reportSkip, tracefsRoot } from "./support.ts";
+import { kernelSkipReason, reportSkip } from "./support.ts";
+import { startForFileRecorder } from "./uprobe-support.ts";
 
-const LTSH_JS = new URL("../../bin/ltsh.js", import.meta.url).pathname;
 const N = 12;
 
 function source(P: string): string {
@@ -28,13 +27,6 @@ track cookie: usdt:${P}:work__begin(arg0) -> usdt:${P}:work__end(arg0) ~> sys_en
 track mixed: usdt:${P}:work__begin ~> usdt:${P}:work__end($tid) -> sys_enter_write($tid) > 1ns
 track call: uprobe:${P}:lt_add where arg1 == 100 ~> uretprobe:${P}:lt_add where retval > 100 > 1ns
 `;
-}
-
-const uprobeEvents = () => readFileSync(join(tracefsRoot(), "uprobe_events"), "utf8");
-
-async function until(condition: () => boolean, what: () => string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await sleep(50);
-  if (!condition()) throw new Error(`the recorder did not start: ${what()}`);
 }
 
 /** A hit as the differential compares it: the stages' kinds, tasks and CPUs. */
@@ -48,29 +40,13 @@ test("user-space probes in chains: live and the replay of its recording agree", 
   const tracePath = join(dir, "trace.txt");
   writeFileSync(file, source(w.pie));
   const plan = compileText(source(w.pie), file);
-  const recorder = spawn(
-    process.execPath,
-    [LTSH_JS, "record", "-o", tracePath, "--for-file", file, "--for", "2m"],
-    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LTSH_NO_BUNDLE: "1" } },
-  );
-  let stderr = "";
-  recorder.stderr!.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise((resolve) => recorder.on("exit", (c) => resolve(c)));
+  const recorder = await startForFileRecorder(file, tracePath);
   try {
-    const instance = join(tracefsRoot(), "instances", `ltsh-${recorder.pid}-record`);
-    await until(
-      () => existsSync(instance) && uprobeEvents().includes(`ltsh_${recorder.pid}/`),
-      () => stderr,
-    );
-    await sleep(300); // the events are enabled right after the instance exists
     const live = await runLive(plan, async () => {
       await run(["taskset", "-c", "0", w.pie, String(N)]);
       await sleep(50);
     });
-    recorder.kill("SIGINT");
-    assert.is(await exited, 0, stderr);
+    assert.is(await recorder.stop(), 0, recorder.stderr());
     const reference = await replayTrace(tracePath, plan);
     // a nested run the kernel did not make (another BPF program running on that CPU, on
     // this shared machine) may break a chain: such a tracker is held to what it saw
@@ -101,7 +77,7 @@ test("user-space probes in chains: live and the replay of its recording agree", 
     const worker = live.hits.find((h) => h.tracker === "cookie")!.chain!;
     assert.is.not(worker[1].tid, worker[0].tid, "the cookie carried it to the worker thread");
   } finally {
-    if (recorder.exitCode === null) recorder.kill("SIGKILL");
+    recorder.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });

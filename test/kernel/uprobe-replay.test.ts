@@ -5,8 +5,7 @@
 // leave no uprobe_events entry behind. Thresholds stay far below the pairs' latencies: the
 // trace prints microseconds.
 
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -15,9 +14,9 @@ import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { buildWorkload, workloadSkipReason } from "../uprobe/workload.ts";
 import { compileText, run, runLive, sleep } from "./live-support.ts";
-import { kernelSkipReason, reportSkip, tracefsRoot } from "./support.ts";
+import { kernelSkipReason, reportSkip } from "./support.ts";
+import { startForFileRecorder, uprobeEvents } from "./uprobe-support.ts";
 
-const LTSH = new URL("../../ltsh", import.meta.url).pathname;
 const N = 12;
 
 function source(P: string): string {
@@ -44,13 +43,6 @@ async function replay(path: string, plan: ReturnType<typeof compileText>) {
   return { hits, summaries: await session.close() };
 }
 
-const uprobeEvents = () => readFileSync(join(tracefsRoot(), "uprobe_events"), "utf8");
-
-async function until(condition: () => boolean, what: () => string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await sleep(50);
-  if (!condition()) throw new Error(`the recorder did not start: ${what()}`);
-}
-
 test("ltsh record --for-file and live agree on pairs and hits of user-space probes", async () => {
   const w = buildWorkload();
   const dir = mkdtempSync(join(tmpdir(), "ltsh-urr-"));
@@ -58,27 +50,13 @@ test("ltsh record --for-file and live agree on pairs and hits of user-space prob
   const tracePath = join(dir, "trace.txt");
   writeFileSync(file, source(w.pie));
   const plan = compileText(source(w.pie), file);
-  const recorder = spawn(LTSH, ["record", "-o", tracePath, "--for-file", file, "--for", "2m"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  recorder.stderr!.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise((resolve) => recorder.on("exit", (c) => resolve(c)));
+  const recorder = await startForFileRecorder(file, tracePath);
   try {
-    const instance = join(tracefsRoot(), "instances", `ltsh-${recorder.pid}-record`);
-    await until(
-      () => existsSync(instance) && uprobeEvents().includes(`ltsh_${recorder.pid}/`),
-      () => stderr,
-    );
-    await sleep(300); // the events are enabled right after the instance exists
     const live = await runLive(plan, async () => {
       await run([w.pie, String(N)]);
       await sleep(50);
     });
-    recorder.kill("SIGINT");
-    assert.is(await exited, 0, stderr);
+    assert.is(await recorder.stop(), 0, recorder.stderr());
     assert.not.ok(uprobeEvents().includes(`ltsh_${recorder.pid}/`), "entries removed on exit");
     const reference = await replay(tracePath, plan);
     const counts = (s: typeof live.summaries) => s.map((x) => [x.tracker, x.pairs, x.hits]);
@@ -95,7 +73,7 @@ test("ltsh record --for-file and live agree on pairs and hits of user-space prob
     const keys = (hits: HitRecord[]) => hits.map((h) => `${h.tracker}:${h.key.join(",")}`).sort();
     assert.equal(keys(live.hits), keys(reference.hits));
   } finally {
-    if (recorder.exitCode === null) recorder.kill("SIGKILL");
+    recorder.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });
