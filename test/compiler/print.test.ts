@@ -81,8 +81,8 @@ for (const [what, marked, codes, backend] of cases) {
   });
 }
 
-test("a string longer than a hit carries", () => {
-  const marked = "track long_name(pid) -> sched_switch(next_pid) then print(«label»)";
+/** The one size error, at the marked field, with `message` in it. */
+function assertSizeError(marked: string, message: string): void {
   const { source } = parseMarked(marked);
   const { diagnostics } = compileSource(source, "t.lt", { catalog: catalogWithLongName() });
   assert.equal(
@@ -90,20 +90,21 @@ test("a string longer than a hit carries", () => {
     ["print-field-size"],
   );
   assert.is(markRanges(source, [diagnostics[0].range]), marked);
-  assert.match(diagnostics[0].message, "128-byte string; print carries strings of at most 64");
+  assert.match(diagnostics[0].message, message);
+}
+
+test("a string longer than a hit carries", () => {
+  assertSizeError(
+    "track long_name(pid) -> sched_switch(next_pid) then print(«label»)",
+    "128-byte string; print carries strings of at most 64",
+  );
 });
 
 test("fields that take more room than a hit carries", () => {
-  const marked =
-    "track long_name(pid) -> sched_switch(next_pid) then print(part1, part2, part3, «part4»)";
-  const { source } = parseMarked(marked);
-  const { diagnostics } = compileSource(source, "t.lt", { catalog: catalogWithLongName() });
-  assert.equal(
-    diagnostics.map((d) => d.code),
-    ["print-field-size"],
+  assertSizeError(
+    "track long_name(pid) -> sched_switch(next_pid) then print(part1, part2, part3, «part4»)",
+    "at most 192 bytes of fields",
   );
-  assert.is(markRanges(source, [diagnostics[0].range]), marked);
-  assert.match(diagnostics[0].message, "at most 192 bytes of fields");
 });
 
 test("an unknown field suggests the close names of either probe", () => {
