@@ -1,12 +1,13 @@
 // `ltsh demo [NAME]`: the talk's three demonstrations, each a workload, its trackers and a
 // fault on a key (src/demo/). Without a name, the list.
 
+import { cpus } from "node:os";
 import { loadCatalogOrReport } from "./check.ts";
 import { type Command, parseCommandArgs, UsageError, VERSION } from "./usage.ts";
 
 export const demoCommand: Command = {
   name: "demo",
-  help: `Usage: ltsh demo [NAME] [--catalog FILE]
+  help: `Usage: ltsh demo [NAME] [--cpu N] [--catalog FILE]
 
 Without NAME, lists the demos. With one, checks what it needs (programs, root,
 tracefs; the apt-get line when a package is missing), starts its workload in
@@ -17,11 +18,16 @@ started. A demo left running by a killed ltsh is cleaned up by the next one.
 The story of each, for a teacher: docs/teaching.md.
 
 Options:
+  --cpu N          the CPU the workload and its fault share (default: the last one;
+                   the client, when there is one, runs on another)
   --catalog FILE   tracepoint catalog (see 'ltsh check --help')
   -h, --help       show this help
 `,
   async run(args) {
-    const { values, positionals } = parseCommandArgs(args, { catalog: { type: "string" } });
+    const { values, positionals } = parseCommandArgs(args, {
+      catalog: { type: "string" },
+      cpu: { type: "string" },
+    });
     if (values.help) {
       process.stdout.write(this.help);
       return 0;
@@ -40,6 +46,7 @@ Options:
       const names = DEMOS.map((d) => d.name).join(", ");
       throw new UsageError(`no demo named '${positionals[0]}' (the demos: ${names})`);
     }
+    const cpu = values.cpu === undefined ? undefined : parseCpu(values.cpu);
     const { demoProblems, runDemo } = await import("../demo/run-demo.ts");
     const problems = await demoProblems(demo);
     for (const problem of problems) process.stderr.write(`ltsh: error: ${problem}\n`);
@@ -50,6 +57,17 @@ Options:
     }
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
-    return runDemo(demo, catalog, VERSION);
+    const { demoCpus } = await import("../demo/demo.ts");
+    return runDemo(demo, catalog, VERSION, demoCpus(cpu));
   },
 };
+
+/** `--cpu N`: an online CPU's number. */
+function parseCpu(text: string): number {
+  const online = cpus().length;
+  const cpu = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(cpu < online)) {
+    throw new UsageError(`--cpu ${text}: expected a CPU number from 0 to ${online - 1}`);
+  }
+  return cpu;
+}

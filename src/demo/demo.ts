@@ -16,7 +16,7 @@ export interface Demo {
    * `show`: the tracker (in both) whose worst snapshot `s` opens.
    */
   trackers: { chain?: string; fallback: string; show: string };
-  start(processes: DemoProcesses): Promise<RunningDemo>;
+  start(processes: DemoProcesses, cpus: DemoCpus): Promise<RunningDemo>;
 }
 
 export interface RunningDemo {
@@ -37,14 +37,20 @@ export interface RunningDemo {
 export const DEMOS_DIR = fileURLToPath(new URL("../../examples/demos/", import.meta.url));
 export const WORKLOADS_DIR = fileURLToPath(new URL("./workloads/", import.meta.url));
 
-/** The CPU the workload and its fault share: the last one (CPU 0 takes most housekeeping). */
-export function demoCpu(): number {
-  return availableParallelism() - 1;
+/** Where a demo's processes run: the workload and its fault share one CPU, the client another. */
+export interface DemoCpus {
+  workload: number;
+  client: number;
 }
 
-/** Another CPU for the client, when there is one. */
-export function clientCpu(): number {
-  return availableParallelism() > 1 ? 0 : demoCpu();
+/**
+ * The workload's CPU: `requested` (`ltsh demo --cpu N`), else the last one (CPU 0 takes most
+ * housekeeping); the client's: another one, when there is one.
+ */
+export function demoCpus(requested?: number): DemoCpus {
+  const workload = requested ?? availableParallelism() - 1;
+  const client = availableParallelism() === 1 ? workload : workload === 0 ? 1 : 0;
+  return { workload, client };
 }
 
 /** A Node.js script of ./workloads, pinned to `cpu`, with its arguments. */

@@ -3,7 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
-import { type Demo, demoCpu, nodeScript, type RunningDemo, sleep } from "./demo.ts";
+import { type Demo, type DemoCpus, nodeScript, type RunningDemo, sleep } from "./demo.ts";
 import type { DemoProcesses } from "./processes.ts";
 
 const PERIOD_FRAMES = 256;
@@ -37,8 +37,8 @@ export const jackDemo: Demo = {
 
 export const JACK_SERVER = "ltsh-demo";
 
-async function startJack(processes: DemoProcesses): Promise<RunningDemo> {
-  const cpu = demoCpu();
+async function startJack(processes: DemoProcesses, cpus: DemoCpus): Promise<RunningDemo> {
+  const cpu = cpus.workload;
   // One name for every run: jackd reclaims the registry slot of a dead server of the same
   // name, where distinct names would fill JACK's 8 server slots after 8 killed demos.
   const server = JACK_SERVER;

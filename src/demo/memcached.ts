@@ -3,7 +3,7 @@
 // their end with the server's own logging, blocked on a slow reader.
 
 import { connect, createServer } from "node:net";
-import { clientCpu, type Demo, demoCpu, nodeScript, type RunningDemo, sleep } from "./demo.ts";
+import { type Demo, type DemoCpus, nodeScript, type RunningDemo, sleep } from "./demo.ts";
 import type { DemoProcesses } from "./processes.ts";
 import { SlowSink } from "./slow-sink.ts";
 
@@ -24,14 +24,14 @@ export const memcachedIrqDemo: Demo = {
   summary: "aperiodic, a request's start: long interrupt work on the server's CPU",
   needs: NEEDS,
   trackers: { chain: "memcached-irq.chain.lt", fallback: "memcached-irq.lt", show: "request" },
-  async start(processes) {
-    const cpu = demoCpu();
+  async start(processes, cpus) {
+    const cpu = cpus.workload;
     const port = await startMemcached(processes, cpu, []);
-    startClient(processes, port, 16);
+    startClient(processes, cpus.client, port, 16);
     let storm: ReturnType<DemoProcesses["start"]> | null = null;
     return {
       story: [
-        `running: memcached (one worker, mc-worker, SCHED_FIFO ${SERVER_PRIORITY} on CPU ${cpu}: only interrupts can hold it up; 127.0.0.1:${port}) and a client sending ${REQUESTS_PER_SECOND} gets/s from CPU ${clientCpu()}`,
+        `running: memcached (one worker, mc-worker, SCHED_FIFO ${SERVER_PRIORITY} on CPU ${cpu}: only interrupts can hold it up; 127.0.0.1:${port}) and a client sending ${REQUESTS_PER_SECOND} gets/s from CPU ${cpus.client}`,
         "watch: request (a packet until mc-worker runs to answer it); the time lands in the link from its waking to its run",
       ],
       fault: `${STORM_TIMERS} timers expiring together on CPU ${cpu} every ${STORM_EVERY_MS} ms: ~10 ms in one timer interrupt, standing for a slow driver's interrupt handler`,
@@ -54,12 +54,12 @@ export const memcachedLogDemo: Demo = {
   summary: "aperiodic, a request's end: the server's logging blocked on slow output",
   needs: NEEDS,
   trackers: { chain: "memcached-log.chain.lt", fallback: "memcached-log.lt", show: "logwrite" },
-  async start(processes: DemoProcesses): Promise<RunningDemo> {
-    const cpu = demoCpu();
+  async start(processes: DemoProcesses, cpus: DemoCpus): Promise<RunningDemo> {
+    const cpu = cpus.workload;
     const sink = new SlowSink(processes.dir);
     const port = await startMemcached(processes, cpu, ["-vv"], sink.writeFd);
     sink.closeWriteEnd();
-    startClient(processes, port, 200);
+    startClient(processes, cpus.client, port, 200);
     return {
       story: [
         `running: memcached -vv (every request logged to stderr, a pipe that ltsh reads) on CPU ${cpu}, 127.0.0.1:${port}, and a client sending ${REQUESTS_PER_SECOND} gets/s`,
@@ -102,8 +102,8 @@ async function startMemcached(
   return port;
 }
 
-function startClient(processes: DemoProcesses, port: number, keyLength: number): void {
-  processes.start(nodeScript(clientCpu(), "mc-client.mjs", port, REQUESTS_PER_SECOND, keyLength));
+function startClient(processes: DemoProcesses, cpu: number, port: number, keyLength: number): void {
+  processes.start(nodeScript(cpu, "mc-client.mjs", port, REQUESTS_PER_SECOND, keyLength));
 }
 
 function freePort(): Promise<number> {

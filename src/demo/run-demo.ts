@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
 import { compileFile } from "../compiler/compile.ts";
 import { Narration } from "../repl/narration.ts";
-import { DEMOS_DIR, type Demo, type RunningDemo } from "./demo.ts";
+import { DEMOS_DIR, type Demo, type DemoCpus, type RunningDemo } from "./demo.ts";
 import { DemoProcesses, killStaleDemos } from "./processes.ts";
 import { missingRequirements } from "./requirements.ts";
 
@@ -79,9 +79,16 @@ export async function demoProblems(demo: Demo): Promise<string[]> {
   return problems;
 }
 
-/** Runs a demo whose demoProblems() are none, in the shell; returns the exit code. */
-/** `version`: ltsh's, for the shell (its :metrics build info). */
-export async function runDemo(demo: Demo, catalog: CatalogIndex, version: string): Promise<number> {
+/**
+ * Runs a demo whose demoProblems() are none, in the shell; returns the exit code. `version`:
+ * ltsh's, for the shell (its :metrics build info); `cpus`: where its processes run.
+ */
+export async function runDemo(
+  demo: Demo,
+  catalog: CatalogIndex,
+  version: string,
+  cpus: DemoCpus,
+): Promise<number> {
   for (const command of killStaleDemos()) {
     process.stderr.write(`ltsh: killed a crashed demo's process: ${command}\n`);
   }
@@ -89,7 +96,7 @@ export async function runDemo(demo: Demo, catalog: CatalogIndex, version: string
   const processes = new DemoProcesses();
   let running: RunningDemo;
   try {
-    running = await demo.start(processes);
+    running = await demo.start(processes, cpus);
   } catch (error) {
     processes.stopAll();
     process.stderr.write(

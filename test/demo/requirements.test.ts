@@ -12,7 +12,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -59,6 +59,15 @@ test("an unknown demo is a usage error naming the demos", () => {
     run.stderr,
     /no demo named 'nope' \(the demos: jack, memcached-irq, memcached-log\)/,
   );
+});
+
+test("--cpu takes an online CPU's number, else a usage error says which", () => {
+  const last = cpus().length - 1;
+  for (const cpu of ["x", "1.5", String(last + 1)]) {
+    const run = ltsh(["demo", "jack", "--cpu", cpu]);
+    assert.is(run.status, 2);
+    assert.match(run.stderr, `--cpu ${cpu}: expected a CPU number from 0 to ${last}`);
+  }
 });
 
 const INSTALL: Record<string, RegExp> = {
