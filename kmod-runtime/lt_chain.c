@@ -5,9 +5,11 @@
  * opens (closing stale ones), a softirq takes its raise, a tasklet its
  * softirq's token, a context switch marks the tasks switched out and in,
  * the origin starts a chain, a step is reached, then what the context's
- * token does (cancel, raise, waking), and the scope closes. Storage and
- * ends: lt_chain_store.c; creation and the sweep: lt_chain_life.c; the
- * locking: lt_chain_internal.h.
+ * token does (cancel, raise, waking), and the scope closes. A user-space
+ * probe (uprobe, uretprobe, USDT) is an event of its task like any other
+ * step. Holders and ending contexts: lt_chain_context.c; storage and ends:
+ * lt_chain_store.c; creation and the sweep: lt_chain_life.c; the locking:
+ * lt_chain_internal.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -45,32 +47,6 @@ static inline bool lt_is_entry(u32 kind)
 static inline bool lt_is_exit(u32 kind)
 {
 	return kind <= LT_CHAIN_EV_VECTOR_EXIT && kind && kind % 2 == 0;
-}
-
-/* The holder of a task on @cpu: the idle task is one per CPU. */
-static void lt_task_key(struct lt_key *k, s32 tid, u32 cpu)
-{
-	if (tid)
-		lt_chain_holder_key(k, LT_HOLD_TASK, (u32)tid, 0, NULL);
-	else
-		lt_chain_holder_key(k, LT_HOLD_IDLE, cpu, 0, NULL);
-}
-
-static void lt_scope_key(struct lt_key *k, u32 cpu, const struct lt_scope *s)
-{
-	lt_chain_holder_key(k, LT_HOLD_SCOPE, cpu, s->seq, NULL);
-}
-
-static void lt_raise_key(struct lt_key *k, u32 cpu, u32 vec)
-{
-	lt_chain_holder_key(k, LT_HOLD_RAISE, (u64)cpu << 16 | (vec & 0xffff),
-			    0, NULL);
-}
-
-/* The CPU's IRQ tail: a token waiting for the waking of its IRQ's thread. */
-static void lt_tail_key(struct lt_key *k, u32 cpu)
-{
-	lt_chain_holder_key(k, LT_HOLD_TAIL, cpu, 0, NULL);
 }
 
 static void lt_stage(struct lt_chain_stage *st, const struct lt_chain_now *e,
@@ -191,6 +167,8 @@ static void lt_origin(struct lt_chain *c, struct lt_chain_now *e)
 {
 	u32 kind = e->ev->kind, detail = 0;
 	struct lt_chain_stage origin;
+	struct lt_chain_slot *s;
+	struct lt_key key;
 
 	if (kind == LT_CHAIN_EV_IRQ_ENTRY ||
 	    kind == LT_CHAIN_EV_SOFTIRQ_ENTRY ||
@@ -198,7 +176,15 @@ static void lt_origin(struct lt_chain *c, struct lt_chain_now *e)
 	    kind == LT_CHAIN_EV_SOFTIRQ_RAISE)
 		detail = e->ev->arg;
 	lt_stage(&origin, e, LT_STAGE_ORIGIN, 0, detail);
-	lt_chain_new(c, &e->holder, e->ts, &origin);
+	if (!(c->cfg.key_steps & BIT(1))) {
+		lt_chain_new(c, &e->holder, e->ts, &origin);
+		return;
+	}
+	/* `ORIGIN(k) -> STEP(k)`: the token leaves for its key at once */
+	lt_chain_holder_key(&key, LT_HOLD_KEY, 1, 0, e->ev->keys[0]);
+	s = lt_chain_new(c, &key, e->ts, &origin);
+	if (s)
+		c->recs[s->rec].moved = true;
 }
 
 /* Step @k by key (`->`): the token handed off under this event's key. */
@@ -364,81 +350,6 @@ static bool lt_moves(struct lt_chain *c, struct lt_chain_now *e)
 	return false;
 }
 
-/* Drops the token at @k, if any (broken when it was its chain's last copy). */
-static void lt_drop_at(struct lt_chain *c, struct lt_chain_now *e,
-		       const struct lt_key *k)
-{
-	struct lt_chain_slot *s;
-
-	if (!lt_table_contains(&c->table, k))
-		return;
-	raw_spin_lock(&c->lock);
-	s = lt_chain_held(c, k, e->ts);
-	if (s)
-		lt_chain_detach(c, s);
-	raw_spin_unlock(&c->lock);
-}
-
-/* Scopes closed without their exit: the tokens they held are dropped. */
-static void lt_drop_scopes(struct lt_chain *c, struct lt_chain_now *e,
-			   const struct lt_scope *closed, u32 n)
-{
-	struct lt_key k;
-	u32 i;
-
-	for (i = 0; i < n; i++) {
-		lt_scope_key(&k, e->cpu, &closed[i]);
-		lt_drop_at(c, e, &k);
-	}
-}
-
-/*
- * An IRQ exit returning IRQ_WAKE_THREAD: the kernel wakes the IRQ's thread
- * right after it, outside the scope, so the scope's token moves to the CPU's
- * IRQ tail, which the next waking there propagates.
- */
-static void lt_to_tail(struct lt_chain *c, struct lt_chain_now *e,
-		       const struct lt_scope *irq)
-{
-	struct lt_chain_slot *s;
-	struct lt_key k, tail;
-
-	lt_scope_key(&k, e->cpu, irq);
-	if (!lt_table_contains(&c->table, &k))
-		return;
-	lt_tail_key(&tail, e->cpu);
-	raw_spin_lock(&c->lock);
-	s = lt_chain_held(c, &k, e->ts);
-	if (s && lt_chain_move(c, s, &tail, e->ts))
-		this_cpu_ptr(c->cpu)->tail = true;
-	raw_spin_unlock(&c->lock);
-}
-
-/* The CPU's IRQ tail ends: its token, if any, is dropped. */
-static void lt_drop_tail(struct lt_chain *c, struct lt_chain_now *e,
-			 struct lt_chain_cpu *cpu)
-{
-	struct lt_key tail;
-
-	if (!cpu->tail)
-		return;
-	cpu->tail = false;
-	lt_tail_key(&tail, e->cpu);
-	lt_drop_at(c, e, &tail);
-}
-
-static void lt_current_holder(struct lt_chain *c, struct lt_chain_now *e)
-{
-	const struct lt_scope *top;
-
-	top = lt_scope_current(&this_cpu_ptr(c->cpu)->scopes);
-	e->in_scope = top != NULL;
-	if (top)
-		lt_scope_key(&e->holder, e->cpu, top);
-	else
-		lt_task_key(&e->holder, current->pid, e->cpu);
-}
-
 void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 {
 	struct lt_scope closed[LT_SCOPE_DEPTH];
@@ -454,7 +365,7 @@ void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 	/* the IRQ tail lasts until the CPU's next scope event or switch */
 	if (ev->kind == LT_CHAIN_EV_SWITCH || lt_is_entry(ev->kind) ||
 	    lt_is_exit(ev->kind))
-		lt_drop_tail(c, &e, cpu);
+		lt_chain_drop_tail(c, &e, cpu);
 	if (ev->kind == LT_CHAIN_EV_SWITCH) {
 		n = lt_scope_switch(&cpu->scopes, closed);
 		WRITE_ONCE(cpu->running, ev->arg);
@@ -465,21 +376,21 @@ void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev)
 			n = lt_scope_enter(&cpu->scopes, lt_scope_of[ev->kind],
 					   ev->arg, closed);
 	}
-	lt_drop_scopes(c, &e, closed, n);
-	lt_current_holder(c, &e);
+	lt_chain_drop_scopes(c, &e, closed, n);
+	lt_chain_current_holder(c, &e);
 	if (lt_moves(c, &e)) {
 		raw_spin_lock(&c->lock);
 		lt_handle(c, &e);
 		raw_spin_unlock(&c->lock);
 	}
 	if (ev->kind == LT_CHAIN_EV_WAKING)
-		lt_drop_tail(c, &e, cpu);
+		lt_chain_drop_tail(c, &e, cpu);
 	if (lt_is_exit(ev->kind)) {
 		n = lt_scope_exit(&cpu->scopes, lt_scope_of[ev->kind], closed);
 		if (n && ev->kind == LT_CHAIN_EV_IRQ_EXIT &&
 		    ev->ret == LT_IRQ_WAKE_THREAD)
-			lt_to_tail(c, &e, &closed[0]);
-		lt_drop_scopes(c, &e, closed, n);
+			lt_chain_to_tail(c, &e, &closed[0]);
+		lt_chain_drop_scopes(c, &e, closed, n);
 	}
 	local_irq_restore(flags);
 }

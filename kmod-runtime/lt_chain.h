@@ -195,7 +195,9 @@ struct lt_chain *lt_chain_create(const struct lt_chain_config *cfg,
  * @ev: the event
  *
  * From tracepoint probes in any context but NMI (no chain event fires
- * there). Never sleeps nor allocates.
+ * there), and from uprobe consumers, in the probed task (LT_CHAIN_EV_OTHER:
+ * its context is that task, or the CPU's innermost open scope if one were
+ * left open). Never sleeps nor allocates.
  */
 void lt_chain_event(struct lt_chain *c, const struct lt_chain_event *ev);
 

@@ -88,13 +88,22 @@ struct lt_chain_now {
 	bool in_scope;
 };
 
+/* lt_chain_context.c; with interrupts off, not holding c->lock */
+void lt_chain_current_holder(struct lt_chain *c, struct lt_chain_now *e);
+void lt_chain_drop_scopes(struct lt_chain *c, struct lt_chain_now *e,
+			  const struct lt_scope *closed, u32 n);
+void lt_chain_to_tail(struct lt_chain *c, struct lt_chain_now *e,
+		      const struct lt_scope *irq);
+void lt_chain_drop_tail(struct lt_chain *c, struct lt_chain_now *e,
+			struct lt_chain_cpu *cpu);
+
 /* lt_chain_store.c; callers hold c->lock */
 void lt_chain_holder_key(struct lt_key *k, u64 kind, u64 value, u64 word1,
 			 const void *bytes);
 struct lt_chain_slot *lt_chain_held(struct lt_chain *c,
 				    const struct lt_key *k, u64 now);
-bool lt_chain_new(struct lt_chain *c, const struct lt_key *k, u64 now,
-		  struct lt_chain_stage *origin);
+struct lt_chain_slot *lt_chain_new(struct lt_chain *c, const struct lt_key *k,
+				   u64 now, struct lt_chain_stage *origin);
 struct lt_chain_slot *lt_chain_copy(struct lt_chain *c,
 				    struct lt_chain_slot *src,
 				    const struct lt_key *k, bool oldest_wins,
@@ -108,6 +117,32 @@ void lt_chain_timeout(struct lt_chain *c, u32 rec, u64 now);
 bool lt_chain_expired(struct lt_chain *c, u32 rec, u64 now);
 int lt_chain_store_init(struct lt_chain *c, u32 capacity);
 void lt_chain_store_fini(struct lt_chain *c);
+
+/* The holder of a task on @cpu: the idle task is one per CPU. */
+static inline void lt_task_key(struct lt_key *k, s32 tid, u32 cpu)
+{
+	if (tid)
+		lt_chain_holder_key(k, LT_HOLD_TASK, (u32)tid, 0, NULL);
+	else
+		lt_chain_holder_key(k, LT_HOLD_IDLE, cpu, 0, NULL);
+}
+
+static inline void lt_scope_key(struct lt_key *k, u32 cpu, const struct lt_scope *s)
+{
+	lt_chain_holder_key(k, LT_HOLD_SCOPE, cpu, s->seq, NULL);
+}
+
+static inline void lt_raise_key(struct lt_key *k, u32 cpu, u32 vec)
+{
+	lt_chain_holder_key(k, LT_HOLD_RAISE, (u64)cpu << 16 | (vec & 0xffff),
+			    0, NULL);
+}
+
+/* The CPU's IRQ tail: a token waiting for the waking of its IRQ's thread. */
+static inline void lt_tail_key(struct lt_key *k, u32 cpu)
+{
+	lt_chain_holder_key(k, LT_HOLD_TAIL, cpu, 0, NULL);
+}
 
 /* The stage slot to write next: past LT_CHAIN_STAGES the last is replaced. */
 static inline struct lt_chain_stage *

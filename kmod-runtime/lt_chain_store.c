@@ -191,8 +191,8 @@ static bool lt_chain_place_new(struct lt_chain *c, struct lt_chain_slot *s,
 	return false;
 }
 
-bool lt_chain_new(struct lt_chain *c, const struct lt_key *k, u64 now,
-		  struct lt_chain_stage *origin)
+struct lt_chain_slot *lt_chain_new(struct lt_chain *c, const struct lt_key *k,
+				   u64 now, struct lt_chain_stage *origin)
 {
 	struct lt_chain_slot *existing = lt_chain_held(c, k, now);
 	struct lt_chain_slot *s;
@@ -200,16 +200,16 @@ bool lt_chain_new(struct lt_chain *c, const struct lt_key *k, u64 now,
 	u32 rec;
 
 	if (existing && !c->t->keep_last)
-		return false;
+		return NULL;
 	if (existing)
 		lt_chain_detach(c, existing);
 	if (!c->free_rec) {
 		atomic64_inc(&lt_chain_stats(c)->dropped);
-		return false;
+		return NULL;
 	}
 	s = lt_chain_alloc(c);
 	if (!s)
-		return false;
+		return NULL;
 	rec = c->free_rec - 1;
 	r = &c->recs[rec];
 	c->free_rec = r->next_free;
@@ -231,7 +231,7 @@ bool lt_chain_new(struct lt_chain *c, const struct lt_key *k, u64 now,
 	s->placed = false;
 	lt_chain_link(c, s, rec);
 	atomic64_inc(&lt_chain_stats(c)->begins);
-	return lt_chain_place_new(c, s, k);
+	return lt_chain_place_new(c, s, k) ? s : NULL;
 }
 
 struct lt_chain_slot *lt_chain_copy(struct lt_chain *c,

@@ -27,6 +27,10 @@ const PROGRAMS = {
     ~> sched_switch where next_comm == "r1" until block > 1ns timeout 400us`,
   handoff: `track m: softirq_raise where vec == 3 ~> sched_switch where next_comm == "r1"
     ~> sys_enter_getpid($tid) -> sys_enter_getppid($tid) > 1ns timeout 2ms`,
+  // the origin hands off by key at once (a task's syscall, then a raise on its CPU), as a
+  // USDT probe does in test/vm/chain-uprobes.ts: to the runtime both are events of a context
+  origin_key: `track m: sys_enter_getppid($cpu) -> softirq_raise($cpu) ~> softirq_entry
+    > 1ns timeout 2ms`,
   last: `track m: softirq_raise where vec == 3 ~> sched_switch where next_comm == "r2"
     keep last capacity 4 > 1ns cancel sys_enter_getpid where comm == "r1"`,
 };
@@ -139,9 +143,9 @@ function driverLine(event: TraceEvent, plan: TrackerPlan, filters: Filters): str
     [kind, arg, other] = [SWITCH, num("next_pid"), f!.get("next_comm")!];
   }
   const ts = event.sec * 1e9 + event.nsec;
-  const keys = plan.chain!.steps.slice(1).map((_, i) => {
-    const key = filters.keys[i + 1];
-    return key && steps & (1 << (i + 1)) ? Number(key(view)) : 0;
+  const keys = plan.chain!.steps.map((_, k) => {
+    const key = filters.keys[k];
+    return key && steps & (1 << k) ? Number(key(view)) : 0;
   });
   return `event ${ts} ${event.cpu} ${event.tid} ${event.tid} ${event.comm} ${kind} ${arg} ${steps} ${cancel ? 1 : 0} ${prev[0]} ${prev[1]} ${other} ${keys.join(" ")}`;
 }

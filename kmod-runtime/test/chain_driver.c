@@ -6,7 +6,7 @@
  *   config NR_STEPS SWITCH_STEPS KEY_STEPS UNTIL_BLOCK CAPACITY KEEP_LAST
  *          THRESHOLD_NS TIMEOUT_NS
  *   event TS CPU TID TGID COMM KIND ARG STEPS CANCEL PREV_PID PREV_STATE
- *         OTHER_COMM KEY_1 .. KEY_NR_STEPS-1  (COMM "-": none; KEY: a u32;
+ *         OTHER_COMM KEY_0 .. KEY_NR_STEPS-1  (COMM "-": none; KEY: a u32;
  *         an irq exit's PREV_STATE: the handler's return)
  *   expire TS
  *
@@ -60,7 +60,7 @@ static int read_event(struct lt_chain_event *ev, u32 nr_steps, char *comm,
 		  &tid, &tgid, comm, &ev->kind, &ev->arg, &ev->steps, &cancel,
 		  &ev->prev_pid, &ev->prev_state, other) != 12)
 		return -1;
-	for (k = 1; k < nr_steps; k++) {
+	for (k = 0; k < nr_steps; k++) {
 		if (scanf("%u", &key) != 1)
 			return -1;
 		memcpy(ev->keys[k], &key, sizeof(key));

@@ -14,8 +14,6 @@ interface BackendCapabilities {
   /** The most steps a chain may have; 0: no chains on this backend yet. */
   maxChainSteps: number;
   cancel: boolean;
-  /** uprobe:, uretprobe:, usdt: probes as a chain's steps (plain trackers take them everywhere). */
-  userProbesInChains: boolean;
   /** `then print(FIELD, ...)`: event fields carried into the hit. */
   printFields: boolean;
 }
@@ -24,26 +22,22 @@ export const BACKEND_CAPABILITIES: Record<BackendChoice, BackendCapabilities> = 
   any: {
     maxChainSteps: MAX_CHAIN_STEPS,
     cancel: true,
-    userProbesInChains: true,
     printFields: true,
   },
   replay: {
     maxChainSteps: MAX_CHAIN_STEPS,
     cancel: true,
-    userProbesInChains: true,
     printFields: true,
   },
   // eBPF: one program per tracepoint, each step's filter inlined: the language's limit holds
   ebpf: {
     maxChainSteps: MAX_CHAIN_STEPS,
     cancel: true,
-    userProbesInChains: true,
     printFields: true,
   },
   kmod: {
     maxChainSteps: MAX_CHAIN_STEPS,
     cancel: true,
-    userProbesInChains: false,
     printFields: true,
   },
 };
@@ -114,28 +108,5 @@ export function checkBackend(
       ["run it on the live eBPF backend (the default) or --replay; plain print works everywhere"],
     );
   }
-  if (chain && !caps.userProbesInChains) {
-    refuseUserProbesInChain(tracker, backend as BackendName, context);
-  }
   return context.diagnostics.length === errors;
-}
-
-/** One error, at the chain's first user-space step. */
-function refuseUserProbesInChain(
-  tracker: CheckedTrack,
-  backend: BackendName,
-  context: CheckContext,
-): void {
-  const sides = [...(tracker.chain?.steps.map((step) => step.side) ?? []), ...tracker.cancels];
-  const user = sides.find((side) => side.probe.user !== undefined);
-  if (user === undefined) return;
-  report(
-    context,
-    "chain-user-probe",
-    `${NAMES[backend]} does not run user-space probes as a chain's steps yet`,
-    user.range,
-    [
-      "run the chain on the live eBPF backend (the default) or replay it (ltsh record --for-file FILE.lt); a plain tracker takes user-space probes on every backend",
-    ],
-  );
 }

@@ -1,8 +1,9 @@
 // The kmod target's user-space probes: each USDT argument form as C over pt_regs and user
 // memory, the consumer functions and the lt_uprobe table for the workload of
-// test/fixtures/usdt/, str() in filters and refused in keys, and the module building against
-// Debian's headers with no warning, checkpatch-clean. The QEMU test (test/vm/uprobes.ts)
-// runs such a module on the workload.
+// test/fixtures/usdt/, str() in filters and refused in keys, chain steps on user-space
+// probes, and the module building against Debian's headers with no warning,
+// checkpatch-clean. The QEMU tests (test/vm/uprobes.ts, chain-uprobes.ts) run such modules
+// on the workload.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -118,6 +119,9 @@ track mixed: usdt:${P}:work__begin($pid) -> sys_exit_getppid($pid) > 1us
 track ${LONG}: { uprobe:libc:__file_change_detection_for_path($tid)
     | uprobe:libc:__file_change_detection_for_stat($tid) }
     -> uretprobe:libc:__file_change_detection_for_path($tid)
+track cookie: usdt:${P}:work__begin(arg0) -> usdt:${P}:work__end(arg0) ~> sys_enter_write > 1ns
+track call: uprobe:${P}:lt_add where arg1 == 100 ~> uretprobe:${P}:lt_add where retval > 100
+    > 1ns cancel uprobe:${P}:lt_greet where str(arg0) == "ltsh"
 `;
 }
 
@@ -190,6 +194,31 @@ if (w) {
     assert.is(new Set(heads).size, 3, heads.join(" "));
     const long = source.split("\n").filter((l) => lineWidth(l) > 100);
     assert.equal(long, []);
+  });
+
+  test("a chain's user-space steps are consumers that describe an event of their task", () => {
+    const body = (name: string) => {
+      const from = source.indexOf(`${name}(struct uprobe_consumer *self,`);
+      return source.slice(from, source.indexOf("\n}\n", from));
+    };
+    const begin = body("lt_cookie_on_usdt_work__begin");
+    assert.match(begin, "struct lt_chain_event ev = { .kind = LT_CHAIN_EV_OTHER };");
+    // the origin's key (arg0: the cookie, in %rax at this site) for the `->` hand-off
+    assert.match(begin, "\tev.steps |= BIT(0);\n\tkey0 = (struct lt_cookie_key0 *)ev.keys[0];");
+    assert.match(begin, "lt_chain_event(lt_cookie_tracker.chain, &ev);\n\n\treturn 0;");
+    assert.match(body("lt_cookie_on_usdt_work__end"), "key1->k0 = ");
+    const ret = body("lt_call_on_uretprobe_lt_add");
+    assert.match(ret, "unsigned long func, struct pt_regs *regs)");
+    assert.match(ret, "if ((u64)regs->ax > 100)\n\t\tev.steps |= BIT(1);");
+    const cancel = body("lt_call_on_uprobe_lt_greet");
+    assert.match(cancel, "\tchar lt_arg0_str[LT_USER_STRING_SIZE];\n");
+    assert.match(cancel, "\t\tev.cancel = true;");
+    const entry = plan.trackers[6].chain!.steps[0].side.probe.user!.sites[0].fileOffset;
+    assert.match(
+      source,
+      `LT_UPROBE("${P}", 0x${entry.toString(16)}, 0x0,\n\t\t  lt_call_on_uprobe_lt_add)`,
+    );
+    assert.match(source, `LT_URETPROBE("${P}", 0x${entry.toString(16)},`);
   });
 
   test("str() as a key is refused at the str(), saying why", () => {

@@ -2,8 +2,8 @@
 // headers, then inserted, exercised, read and removed in Debian's kernel under QEMU; then
 // `ltsh run --target kmod` itself in that kernel (run-session.ts); then the PREEMPT_RT guest
 // (rt.ts). `--rt`: the PREEMPT_RT guest alone (`npm run test:vm:rt`). `--only A,B`: those
-// scenarios of the generic guest alone (example names, or `uprobes`: ./uprobes.ts), no
-// session or RT guest: for iterating on one.
+// scenarios of the generic guest alone (example names, `uprobes`: ./uprobes.ts, or
+// `chain-uprobes`: ./chain-uprobes.ts), no session or RT guest: for iterating on one.
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure, 0 with
 // "skipped" only when QEMU or the kernel image/headers are missing.
 
@@ -14,6 +14,12 @@ import { fileURLToPath } from "node:url";
 import { buildGuestPrograms, buildInitramfs, findGuestKernel } from "../../scripts/vm/initramfs.ts";
 import { bootVm, qemuBinary } from "../../scripts/vm/qemu.ts";
 import { buildModules } from "./build.ts";
+import {
+  CHAIN_UPROBE_MODULE,
+  chainUprobeScript,
+  checkChainUprobeRun,
+  writeChainUprobeProgram,
+} from "./chain-uprobes.ts";
 import { checkModuleRun, FACTS_SCRIPT, guestFacts } from "./module-check.ts";
 import { runRtTests } from "./rt.ts";
 import { runSessionTests } from "./run-session.ts";
@@ -56,8 +62,10 @@ async function genericTests(work: string): Promise<void> {
     const programs = scenarios
       .filter((s) => s.program)
       .map((s) => join(PROGRAMS, `${s.example}.lt`));
-    const usdt = selected("uprobes") ? staticWorkload(join(work, "guest")) : null;
-    if (usdt) programs.push(writeUprobeProgram(work, usdt));
+    const chainUprobes = selected("chain-uprobes");
+    const usdt = selected("uprobes") || chainUprobes ? staticWorkload(join(work, "guest")) : null;
+    if (usdt && selected("uprobes")) programs.push(writeUprobeProgram(work, usdt));
+    if (usdt && chainUprobes) programs.push(writeChainUprobeProgram(work, usdt));
     const { built, failed: buildFailures } = await buildModules(
       [...examples.map((f) => join(EXAMPLES, f)), ...programs],
       join(work, "modules"),
@@ -75,6 +83,7 @@ async function genericTests(work: string): Promise<void> {
     });
     const uprobes = built.find((b) => b.name === UPROBE_MODULE);
     const ebpf = usdt && uprobes ? await ebpfReference(uprobes.plan, usdt) : null;
+    const chained = built.find((b) => b.name === CHAIN_UPROBE_MODULE);
     for (const s of scenarios) {
       if (!s.program && !examples.includes(`${s.example}.lt`))
         report(false, `example ${s.example}.lt exists`);
@@ -83,11 +92,15 @@ async function genericTests(work: string): Promise<void> {
       'echo "@@ltsh vda-dev $(cat /sys/block/vda/dev)"',
       ...runnable.map(({ scenario, module }) => scenarioScript(scenario, module.name)),
       ...(usdt && uprobes ? [uprobeScript(usdt)] : []),
+      ...(usdt && chained ? [chainUprobeScript(chained.plan, usdt)] : []),
       ...FACTS_SCRIPT,
     ].join("\n");
     const initrd = buildInitramfs({
       kernel,
-      modules: [...runnable.map((r) => r.module.ko), ...(uprobes ? [uprobes.ko] : [])],
+      modules: [
+        ...runnable.map((r) => r.module.ko),
+        ...[uprobes, chained].flatMap((m) => (m ? [m.ko] : [])),
+      ],
       programs: {
         ...buildGuestPrograms(join(work, "guest")),
         ...(usdt ? { ltusdt: usdt } : {}),
@@ -113,6 +126,7 @@ async function genericTests(work: string): Promise<void> {
       checkModuleRun(boot, scenario, module, facts, report);
     }
     if (uprobes && ebpf) checkUprobeRun(boot.console, uprobes, ebpf, report);
+    if (chained) checkChainUprobeRun(boot.console, chained, report);
     if (only === null) await runSessionTests(kernel, work, report);
   }
 }

@@ -304,7 +304,7 @@ function fileHeader(model: ModuleModel): string {
     ...includes(model),
     "",
     '#include "lt_module.h"',
-    ...(model.trackers.some((t) => t.userProbes.length > 0) ? ['#include "lt_uprobe.h"'] : []),
+    ...(uprobeRows(model).length > 0 ? ['#include "lt_uprobe.h"'] : []),
   ].join("\n");
 }
 

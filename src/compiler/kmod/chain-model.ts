@@ -1,13 +1,16 @@
 // A chain tracker (`~>`) on the kmod target: the probe functions its module needs (every
-// step's and cancel's tracepoint, and every context event kmod-runtime/lt_chain.c follows),
-// each with the steps it may reach and the C of their filters and `->` keys. The rules
-// themselves are C in kmod-runtime/lt_chain.c; chain-source.ts writes these probes.
+// step's and cancel's tracepoint or user-space probe site, and every context event
+// kmod-runtime/lt_chain.c follows), each with the steps it may reach and the C of their
+// filters and `->` keys. The rules themselves are C in kmod-runtime/lt_chain.c;
+// chain-source.ts writes these probes.
 
 import { chainContextEvents } from "../contexts.ts";
 import type { Diagnostic, SourceRange } from "../diagnostic.ts";
 import type { ProbeSide, TrackerPlan, ValueType } from "../plan.ts";
 import { ExprTranslator, UnsupportedExpr } from "./expr.ts";
-import { type EventMapping, findEventMapping, type KernelTracepoint } from "./tracepoints.ts";
+import { type FieldMapping, findEventMapping, type KernelTracepoint } from "./tracepoints.ts";
+import { userSiteMapping, userStringLocals } from "./uprobe-fields.ts";
+import { functionAt, type UserProbeSite } from "./uprobe-model.ts";
 
 /** LT_CHAIN_KEY_MAX of kmod-runtime/lt_chain.h: the bytes of a `->` key. */
 export const CHAIN_KEY_MAX = 24;
@@ -32,8 +35,20 @@ export interface ChainProbe {
   optional: boolean;
 }
 
+/**
+ * One uprobe consumer: a user-space probe site and what the chain does there. It runs in the
+ * probed task, which is the event's context as for a tracepoint of that task.
+ */
+export interface ChainUserProbe extends UserProbeSite {
+  sides: ChainSideCode[];
+  /** The buffers its str() fields are read into. */
+  locals: string[];
+}
+
 export interface ChainModel {
   probes: ChainProbe[];
+  /** The consumers of its user-space steps and cancels, one per site. */
+  userProbes: ChainUserProbe[];
   /** Bit k: step k is a sched_switch step (reached at a switch-in). */
   switchSteps: number;
   /** Bit k: step k is reached by key (`->`). */
@@ -77,9 +92,9 @@ function diag(code: string, message: string, range: SourceRange): Diagnostic {
 function sideCode(
   side: ProbeSide,
   step: number,
-  mapping: EventMapping,
+  mapping: FieldMapping,
   headers: Set<string>,
-): { code: ChainSideCode; usesArgs: boolean } {
+): { code: ChainSideCode; usesArgs: boolean; locals: string[] } {
   const translator = new ExprTranslator(mapping);
   const conditions = mapping.condition ? [mapping.condition] : [];
   if (side.filter) conditions.push(translator.translate(side.filter));
@@ -89,7 +104,61 @@ function sideCode(
     value: translator.translate(expr),
   }));
   for (const h of translator.headers) headers.add(h);
-  return { code: { step, conditions, key }, usesArgs: translator.usesArgs };
+  const locals = userStringLocals(side.probe, translator.fieldsUsed);
+  return { code: { step, conditions, key }, usesArgs: translator.usesArgs, locals };
+}
+
+/**
+ * A user-space step or cancel at each site of its probe; the first site's code (every site
+ * reads the same fields, so an unsupported one throws there), null for a probe without sites.
+ */
+function addUserSide(
+  userProbes: ChainUserProbe[],
+  side: ProbeSide,
+  step: number,
+  headers: Set<string>,
+): ChainSideCode | null {
+  const user = side.probe.user!;
+  let first: ChainSideCode | null = null;
+  for (const [index, site] of user.sites.entries()) {
+    const { code, locals } = sideCode(side, step, userSiteMapping(side.probe, site), headers);
+    const fn = functionAt(userProbes, user, side.probe.name, index, (place) => ({
+      ...place,
+      sides: [],
+      locals: [],
+    }));
+    fn.sides.push(code);
+    for (const l of locals) if (!fn.locals.includes(l)) fn.locals.push(l);
+    first ??= code;
+  }
+  return first;
+}
+
+/** A tracepoint step or cancel on its probe function; null after a diagnostic. */
+function addTracepointSide(
+  side: ProbeSide,
+  step: number,
+  probeFor: (id: string, fields: string[]) => ChainProbe | null,
+  headers: Set<string>,
+  diagnostics: Diagnostic[],
+): ChainSideCode | null {
+  const fields = side.probe.fields.filter((f) => !f.common).map((f) => f.name);
+  const mapping = findEventMapping(side.probe.id, fields);
+  const probe = mapping && probeFor(side.probe.id, fields);
+  if (!mapping || !probe) {
+    diagnostics.push(
+      diag(
+        "kmod-unsupported-tracepoint",
+        `the kmod target does not support tracepoint ${side.probe.id}`,
+        side.range,
+      ),
+    );
+    return null;
+  }
+  const { code, usesArgs } = sideCode(side, step, mapping, headers);
+  probe.sides.push(code);
+  probe.usesArgs ||= usesArgs;
+  return code;
 }
 
 /** The chain's probes, or null after adding the diagnostics that say why not. */
@@ -116,24 +185,13 @@ export function buildChainModel(plan: TrackerPlan, diagnostics: Diagnostic[]): C
     ...(plan.cancels ?? []).map((side) => [side, -1] as const),
   ];
   const keySizes = chain.steps.map(() => 0);
+  const userProbes: ChainUserProbe[] = [];
   for (const [side, step] of sides) {
-    const fields = side.probe.fields.filter((f) => !f.common).map((f) => f.name);
-    const mapping = findEventMapping(side.probe.id, fields);
-    const probe = mapping && probeFor(side.probe.id, fields);
-    if (!mapping || !probe) {
-      diagnostics.push(
-        diag(
-          "kmod-unsupported-tracepoint",
-          `the kmod target does not support tracepoint ${side.probe.id}`,
-          side.range,
-        ),
-      );
-      continue;
-    }
     try {
-      const { code, usesArgs } = sideCode(side, step, mapping, headers);
-      probe.sides.push(code);
-      probe.usesArgs ||= usesArgs;
+      const code = side.probe.user
+        ? addUserSide(userProbes, side, step, headers)
+        : addTracepointSide(side, step, probeFor, headers, diagnostics);
+      if (!code) continue;
       const size = code.key.reduce((sum, k) => sum + k.type.size, 0);
       if (step >= 0) keySizes[step] = size;
       if (size > CHAIN_KEY_MAX) {
@@ -158,6 +216,7 @@ export function buildChainModel(plan: TrackerPlan, diagnostics: Diagnostic[]): C
   if (chain.until === "block") names.push(`${plan.name}/${names.length}`);
   return {
     probes: [...probes.values()],
+    userProbes,
     switchSteps: bits((k) => k > 0 && chain.steps[k].side.probe.id === "sched:sched_switch"),
     keySteps: bits((k) => chain.steps[k].via === "key"),
     segments: names,

@@ -1,9 +1,11 @@
 // The C of a chain tracker: its lt_chain_config, its lt_module_tracker, and one probe per
-// tracepoint that fills a struct lt_chain_event (which steps' filters hold, the `->` keys)
-// for kmod-runtime/lt_chain.c, which applies the rules.
+// tracepoint and per user-space probe site (a uprobe consumer) that fills a struct
+// lt_chain_event (which steps' filters hold, the `->` keys) for kmod-runtime/lt_chain.c,
+// which applies the rules.
 
 import { commentLines, ifLine, wrapCall } from "./c-layout.ts";
-import type { ChainModel, ChainProbe, ChainSideCode } from "./chain-model.ts";
+import { consumerHead } from "./c-uprobe.ts";
+import type { ChainModel, ChainProbe, ChainSideCode, ChainUserProbe } from "./chain-model.ts";
 import { stringLiteral } from "./expr.ts";
 import { cType, type TrackerModel } from "./model.ts";
 
@@ -28,7 +30,7 @@ const probeName = (t: TrackerModel, p: ChainProbe) => `lt_${t.ident}_on_${p.trac
 
 function keyStructs(t: TrackerModel, chain: ChainModel): string[] {
   const steps = new Map<number, ChainSideCode>();
-  for (const p of chain.probes)
+  for (const p of [...chain.probes, ...chain.userProbes])
     for (const s of p.sides) if (s.key.length > 0 && s.step >= 0) steps.set(s.step, s);
   return [...steps.values()].map((s) => {
     const name = keyStructName(t, s.step);
@@ -76,23 +78,35 @@ function paramsOf(proto: string): string[] {
   return ["void *data", ...proto.split(/,\s*/)];
 }
 
-function probeFunction(t: TrackerModel, p: ChainProbe): string {
-  const head = wrapCall(`static void ${probeName(t, p)}`, paramsOf(p.tracepoint.proto), "");
-  const init = [`.kind = ${p.kind}`, ...(EVENT_ARGS[p.kind] ?? [])];
-  const locals =
+/** Between a probe's braces: the event, each side's block, the runtime call. */
+function eventBody(
+  t: TrackerModel,
+  init: string[],
+  sides: ChainSideCode[],
+  locals: string[],
+  usesArgs: boolean,
+): string {
+  const decls =
     init.length === 1
       ? [`\tstruct lt_chain_event ev = { ${init[0]} };`]
       : ["\tstruct lt_chain_event ev = {", ...init.map((i) => `\t\t${i},`), "\t};"];
-  for (const side of p.sides) {
+  for (const side of sides) {
     if (side.step >= 0 && side.key.length > 0)
-      locals.push(`\tstruct ${keyStructName(t, side.step)} *key${side.step};`);
+      decls.push(`\tstruct ${keyStructName(t, side.step)} *key${side.step};`);
   }
-  if (p.usesArgs) locals.push("\tunsigned long args[6];");
+  decls.push(...locals.map((l) => `\t${l}`));
+  if (usesArgs) decls.push("\tunsigned long args[6];");
   const blocks: string[][] = [];
-  if (p.usesArgs) blocks.push(["\tsyscall_get_arguments(current, regs, args);"]);
-  for (const side of p.sides) blocks.push(sideBlock(t, side));
+  if (usesArgs) blocks.push(["\tsyscall_get_arguments(current, regs, args);"]);
+  for (const side of sides) blocks.push(sideBlock(t, side));
   blocks.push([`\tlt_chain_event(lt_${t.ident}_tracker.chain, &ev);`]);
-  const body = blocks.map((b) => b.join("\n")).join("\n\n");
+  return `${decls.join("\n")}\n\n${blocks.map((b) => b.join("\n")).join("\n\n")}`;
+}
+
+function probeFunction(t: TrackerModel, p: ChainProbe): string {
+  const head = wrapCall(`static void ${probeName(t, p)}`, paramsOf(p.tracepoint.proto), "");
+  const init = [`.kind = ${p.kind}`, ...(EVENT_ARGS[p.kind] ?? [])];
+  const body = eventBody(t, init, p.sides, [], p.usesArgs);
   const grown = p.tracepoint.grown;
   const fullHead = grown
     ? [
@@ -103,7 +117,17 @@ function probeFunction(t: TrackerModel, p: ChainProbe): string {
         "#endif",
       ].join("\n")
     : head;
-  return `${fullHead}\n{\n${locals.join("\n")}\n\n${body}\n}`;
+  return `${fullHead}\n{\n${body}\n}`;
+}
+
+/**
+ * The consumer of a user-space step or cancel: an LT_CHAIN_EV_OTHER event of the probed task,
+ * told to the runtime whether a filter holds or not, as the replay reference sees every
+ * event of the probe (the task it ran in is the CPU's running task from then on).
+ */
+function userProbeFunction(t: TrackerModel, u: ChainUserProbe): string {
+  const body = eventBody(t, [".kind = LT_CHAIN_EV_OTHER"], u.sides, u.locals, false);
+  return `${consumerHead(t, u)}\n{\n${body}\n\n\treturn 0;\n}`;
 }
 
 function chainState(t: TrackerModel, chain: ChainModel): string {
@@ -149,5 +173,8 @@ export function chainSection(t: TrackerModel, chain: ChainModel): string {
     .flatMap((l) => commentLines(l, "\t"));
   const header = ["/*", ...source, " */"].join("\n");
   const probes = chain.probes.map((p) => probeFunction(t, p));
-  return [header, ...keyStructs(t, chain), chainState(t, chain), ...probes].join("\n\n");
+  const userProbes = chain.userProbes.map((u) => userProbeFunction(t, u));
+  return [header, ...keyStructs(t, chain), chainState(t, chain), ...probes, ...userProbes].join(
+    "\n\n",
+  );
 }

@@ -121,6 +121,7 @@ const RUNTIME_OBJECTS = new Set(
     "output",
     "scope",
     "chain",
+    "chain_context",
     "chain_store",
     "chain_life",
     "module",

@@ -2,8 +2,9 @@
 // (a file offset; a USDT probe inlined twice has two, whose arguments may live in different
 // places), holding that tracker's ends, cancels and begins there in the order of a
 // tracepoint's probe function: alternatives that probe one location share it, as the
-// kernel's consumers of one uprobe would run newest first. kmod-runtime/lt_uprobe.c
-// registers each as a uprobe consumer.
+// kernel's consumers of one uprobe would run newest first (a chain's steps share a
+// location's function the same way: chain-model.ts). kmod-runtime/lt_uprobe.c registers
+// each as a uprobe consumer.
 
 import type { Diagnostic } from "../diagnostic.ts";
 import {
@@ -17,8 +18,8 @@ import {
 import { diag, type KeyMember, type SideCode, sideCode } from "./model.ts";
 import { userSiteMapping } from "./uprobe-fields.ts";
 
-/** The probe function of one tracker at one location in a user-space file. */
-export interface UserProbeFunction {
+/** One tracker's probe function at one location in a user-space file: where, and its name. */
+export interface UserProbeSite {
   /** A return probe's function is a consumer's ret_handler, the others' its handler. */
   atReturn: boolean;
   path: string;
@@ -29,6 +30,10 @@ export interface UserProbeFunction {
   about: string;
   /** Distinct within the tracker, for C names: "uprobe_lt_add", "usdt_tick_1". */
   name: string;
+}
+
+/** A plain tracker's probe function at one location: its ends, cancels and begins there. */
+export interface UserProbeFunction extends UserProbeSite {
   ends: SideCode[];
   cancels: SideCode[];
   begins: SideCode[];
@@ -68,19 +73,23 @@ export function refuseStringKeys(plan: TrackerPlan, diagnostics: Diagnostic[]): 
   return true;
 }
 
-function functionName(functions: UserProbeFunction[], base: string): string {
+function functionName(functions: UserProbeSite[], base: string): string {
   let name = base;
   for (let n = 2; functions.some((f) => f.name === name); n++) name = `${base}_${n}`;
   return name;
 }
 
-/** The function for `site` of `user`, made when it is the first probe there. */
-function functionAt(
-  functions: UserProbeFunction[],
+/**
+ * The function at site `index` of `user` among `functions`, made by `make` from its place
+ * when it is the first probe there (a plain tracker's sides, a chain's steps).
+ */
+export function functionAt<F extends UserProbeSite>(
+  functions: F[],
   user: UserProbePlan,
   shortName: string,
   index: number,
-): UserProbeFunction {
+  make: (site: UserProbeSite) => F,
+): F {
   const site: UserProbeSitePlan = user.sites[index];
   const atReturn = user.kind === "uretprobe";
   const found = functions.find(
@@ -91,17 +100,14 @@ function functionAt(
     return found;
   }
   const suffix = user.sites.length > 1 ? `_${index}` : "";
-  const fn: UserProbeFunction = {
+  const fn = make({
     atReturn,
     path: user.path,
     fileOffset: site.fileOffset,
     refCtrOffset: site.refCtrOffset,
     about: `${user.kind}:${user.spec}`,
     name: functionName(functions, `${user.kind}_${shortName}${suffix}`),
-    ends: [],
-    cancels: [],
-    begins: [],
-  };
+  });
   functions.push(fn);
   return fn;
 }
@@ -117,7 +123,12 @@ export function addUserSides(functions: UserProbeFunction[], input: UserSideInpu
     const problems = site ? [] : diagnostics;
     const code = sideCode(alt, side, index, mapping, members, headers, problems, captured);
     if (!code) return;
-    const fn = functionAt(functions, user, probe.name, site);
+    const fn = functionAt(functions, user, probe.name, site, (place) => ({
+      ...place,
+      ends: [],
+      cancels: [],
+      begins: [],
+    }));
     ({ begin: fn.begins, end: fn.ends, cancel: fn.cancels })[side].push(code);
   }
 }
