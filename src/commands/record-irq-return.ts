@@ -1,7 +1,7 @@
 // irq_handler_exit's return value as a number in `ltsh record`'s text. The event's print
 // format is `ret ? "handled" : "unhandled"`: IRQ_WAKE_THREAD (2) prints as IRQ_HANDLED (1),
 // so a replay could not see a threaded IRQ's tail (grammar/README.md "Chains"). The
-// instance's `fields` option (Linux 6.10+) prints the recorded fields as numbers; it is read
+// instance's `fields` option (Linux 6.4+) prints the recorded fields as numbers; it is read
 // at read time and applies to every event, so the recorder reads its frozen buffer twice:
 // once with `fields` on, keeping each irq_handler_exit line's head and ret, then as plain
 // text, writing `ret=N` in place of the word on those lines only. Every other byte passes
