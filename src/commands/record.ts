@@ -2,11 +2,12 @@
 // sized buffer that keeps the oldest events, tgids, raw pointers) and writes ftrace text
 // that `ltsh run --replay` reads. With --for-file, the file's user-space probes are
 // recorded through uprobe_events entries of its own. The instance and the entries are
-// removed afterwards, also on Ctrl-C.
+// removed afterwards, also on Ctrl-C. irq_handler_exit lines carry their numeric ret
+// (record-irq-return.ts), which the chains' IRQ tail needs.
 
 import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
-import type { Writable } from "node:stream";
+import type { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { compileFile } from "../compiler/compile.ts";
@@ -16,6 +17,7 @@ import { recorderEventsOf } from "../compiler/uprobe/recorder-plan.ts";
 import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
 import { type UprobeEventSpec, UprobeEvents } from "../kernel/uprobe-events.ts";
 import { loadCatalogOrReport } from "./check.ts";
+import { IrqReturnWriter, readIrqReturns } from "./record-irq-return.ts";
 import { parseDurationArg } from "./run.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
@@ -74,7 +76,9 @@ Records through a tracefs instance of its own (ltsh-<pid>-record; trace_clock
 mono, record-tgid on, hash-ptr off) and writes its ftrace text to TRACE
 (gzip when TRACE ends in .gz; "-" for stdout). Recording stops after
 --for, when COMMAND exits, or on Ctrl-C; the instance is always removed.
-Needs root (or write access to tracefs).
+irq_handler_exit's ret is written as the handler's number (0, 1, 2), not
+as handled/unhandled: 2 (IRQ_WAKE_THREAD) is how a chain follows an IRQ to
+its thread. Needs root (or write access to tracefs).
 
 Options:
   -o, --output TRACE  where to write the trace
@@ -157,10 +161,7 @@ async function record(
     const exitCode = await waitForEnd(forMs, command);
     instance.freeze();
     const stats = instance.bufferStats();
-    const sink: Writable = output === "-" ? process.stdout : createWriteStream(output);
-    if (output.endsWith(".gz"))
-      await pipeline(createReadStream(instance.tracePath), createGzip(), sink);
-    else await pipeline(createReadStream(instance.tracePath), sink);
+    await writeTrace(instance, output, events.includes("irq:irq_handler_exit"));
     process.stderr.write(
       `ltsh record: ${stats.entries} events (${events.length} event type${events.length === 1 ? "" : "s"}) written to ${output}\n`,
     );
@@ -172,6 +173,33 @@ async function record(
     return exitCode;
   } finally {
     instance.remove();
+  }
+}
+
+/**
+ * Writes the frozen instance's text to `output` (gzip for .gz); with `irqExits`, the
+ * irq_handler_exit lines carry their numeric ret (record-irq-return.ts).
+ */
+async function writeTrace(instance: TracefsInstance, output: string, irqExits: boolean) {
+  const returns = irqExits ? await readIrqReturns(instance) : null;
+  if (irqExits && returns === null) {
+    process.stderr.write(
+      "ltsh record: warning: irq_handler_exit's ret is printed as handled/unhandled (this kernel's tracefs has no 'fields' option): a replay cannot follow a threaded IRQ to its thread\n",
+    );
+  }
+  const writer = returns === null ? null : new IrqReturnWriter(returns);
+  const sink: Writable = output === "-" ? process.stdout : createWriteStream(output);
+  const stages: (Readable | Transform | Writable)[] = [
+    createReadStream(instance.tracePath),
+    ...(writer ? [writer] : []),
+    ...(output.endsWith(".gz") ? [createGzip()] : []),
+    sink,
+  ];
+  await pipeline(stages);
+  if (writer?.mismatch) {
+    process.stderr.write(
+      `ltsh record: warning: irq_handler_exit's ret left as printed from '${writer.mismatch.trim()}' on (the buffer read differently the second time)\n`,
+    );
   }
 }
 

@@ -91,6 +91,11 @@ export class ChainEngine {
   private readonly ids = new Map<string, string>();
   /** Ids of user-space probes: their events' category is an uprobe_events group, not a kind. */
   private readonly userIds = new Set<string>();
+  /**
+   * irq_handler_exit events that ended a chain's IRQ scope with `ret=handled` printed as a
+   * word (tracefs's print format): IRQ_WAKE_THREAD looks the same, so a tail may be missed.
+   */
+  handledAsWord = 0;
 
   constructor(private readonly ended: ChainEnded) {
     // Traces may print bare names (tracefs text): look events up by name, keep their id.
@@ -146,9 +151,11 @@ export class ChainEngine {
     }
     if (id === "sched:sched_waking") this.dropTail(event.cpu);
     closed = this.contexts.exit(event, id);
-    // IRQ_WAKE_THREAD: the kernel wakes the IRQ's thread right after this exit
-    if (id === "irq:irq_handler_exit" && number("ret") === IRQ_WAKE_THREAD && closed.length > 0) {
-      this.toTail(closed[0], event.cpu);
+    if (id === "irq:irq_handler_exit" && closed.length > 0) {
+      // IRQ_WAKE_THREAD: the kernel wakes the IRQ's thread right after this exit
+      if (number("ret") === IRQ_WAKE_THREAD) this.toTail(closed[0], event.cpu);
+      else if (PRINTED_HANDLED.test(event.payload) && this.holdsToken(closed[0]))
+        this.handledAsWord++;
     }
     this.dropScopes(closed);
   }
@@ -172,6 +179,10 @@ export class ChainEngine {
         if (token) tracker.tokens.remove(token);
       }
     }
+  }
+
+  private holdsToken(scope: Scope): boolean {
+    return this.trackers.some((tracker) => tracker.tokens.held.has(scope));
   }
 
   /** The token of an IRQ scope closed by an exit that wakes its thread goes to the CPU's tail. */
@@ -360,6 +371,8 @@ export class ChainEngine {
 
 /** irqreturn_t IRQ_WAKE_THREAD: the handler asks for its thread (include/linux/irqreturn.h). */
 const IRQ_WAKE_THREAD = 2;
+/** irq_handler_exit's print format: `ret ? "handled" : "unhandled"` (not the number). */
+const PRINTED_HANDLED = /\bret=handled\b/;
 
 /** Where an IRQ's token waits, on its CPU, for the waking of the IRQ's thread. */
 function tailHolder(cpu: number): Holder {

@@ -204,6 +204,12 @@ export class Interpreter {
         `${stale} interrupt or softirq scopes were closed without their exit event (missed events, or the trace starts or ends inside one)`,
       );
     }
+    const handledAsWord = this.chains?.handledAsWord ?? 0;
+    if (handledAsWord > 0) {
+      this.warn(
+        `${handledAsWord} IRQ handler exits ending a chain's IRQ scope print ret=handled, which is also what a threaded IRQ waking its thread (IRQ_WAKE_THREAD) prints: such a chain is not followed to the IRQ's thread (ltsh record writes the number)`,
+      );
+    }
     const unseen = new Set<string>();
     for (const handlers of this.dispatch.values()) {
       for (const h of handlers) if (!h.seen) unseen.add(h.side.probe.id);

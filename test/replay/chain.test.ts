@@ -189,6 +189,23 @@ test("a missed exit is said once, with the count", async () => {
   ]);
 });
 
+test("ret printed as the word handled (tracefs text) hides an IRQ tail: said once, with the count", async () => {
+  const NVME =
+    'track nvme: irq_handler_entry where irq == 30 ~> sched_switch where next_comm == "worker" > 1us';
+  for (const numbered of ["threaded-irq.txt", "irq-handled-no-thread.txt"]) {
+    assert.equal((await replay(numbered, NVME)).warnings, [], numbered);
+  }
+  const worded = readFileSync(new URL("threaded-irq.txt", dir), "utf8")
+    .replace("irq=30 ret=2", "irq=30 ret=handled")
+    .split("\n")
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  const result = await runLines(compileTrackers(NVME), worded);
+  assert.equal(lines(result), []);
+  assert.equal(result.warnings, [
+    "1 IRQ handler exits ending a chain's IRQ scope print ret=handled, which is also what a threaded IRQ waking its thread (IRQ_WAKE_THREAD) prints: such a chain is not followed to the IRQ's thread (ltsh record writes the number)",
+  ]);
+});
+
 test("cancel: a wakeup of a running task is forgotten when it is switched out", async () => {
   const result = await replay(
     "cancel-wakeup.txt",

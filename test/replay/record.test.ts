@@ -124,6 +124,47 @@ test("ltsh record --for-file with a chain adds the context events the chain foll
   rmSync(outDir, { recursive: true, force: true });
 });
 
+// The chain's IRQ tail needs irq_handler_exit's number (tracefs prints handled for 1 and 2):
+// the recorder writes it. This VM has no threaded IRQ to trigger (its irq/N threads are
+// ACPI's, idle), so a real hard IRQ stands in: the disk's, for direct synchronous writes.
+// test/commands/record-irq-return.test.ts and the PREEMPT_RT guest cover the tail itself.
+test("ltsh record --for-file with a chain: irq_handler_exit lines carry the handler's number", async () => {
+  const outDir = mkdtempSync(join(tmpdir(), "ltsh-record-"));
+  const out = join(outDir, "trace.txt");
+  // O_DIRECT|O_SYNC writes reach the disk now: its completion IRQs come during the record.
+  const io = `dd if=/dev/zero of=${join(outDir, "io")} bs=4k count=16 oflag=direct,sync`;
+  const result = spawnSync(
+    process.execPath,
+    [
+      "bin/ltsh.js",
+      "record",
+      "-o",
+      out,
+      "--for-file",
+      "examples/chains/lo.lt",
+      "--",
+      "sh",
+      "-c",
+      io,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.is(result.status, 0, result.stderr);
+  assert.not.match(result.stderr, /warning/);
+  const rets: string[] = [];
+  await readTrace({ path: out }, (e) => {
+    if (e.name === "irq_handler_exit") rets.push(/ret=(\S+)/.exec(e.payload)?.[1] ?? e.payload);
+  });
+  assert.ok(rets.length > 0, "a hard IRQ happened while recording");
+  assert.equal(
+    rets.filter((ret) => !/^\d+$/.test(ret)),
+    [],
+    "every ret a number, none handled/unhandled",
+  );
+  assert.ok(rets.includes("1"), `IRQ_HANDLED among ${rets.join(" ")}`);
+  rmSync(outDir, { recursive: true, force: true });
+});
+
 test("ltsh record: an unknown event is an error naming it, exit 1", () => {
   const result = spawnSync(
     process.execPath,
