@@ -201,11 +201,13 @@ export const SCENARIOS: Scenario[] = [
       const sleep = phase(run, "sleep");
       const pid = BigInt(workloadValues(sleep).pid);
       const mine = sleep.hits.filter((h) => h.key[0] === pid);
+      // ltwork also blocks outside its sleeps (pages of its binary read over 9p, its output
+      // to the console): under a loaded host such a wait can pass the 1 ms threshold
+      const sleeps = mine.filter((h) => h.latency_ns >= 3e6);
       return new Checks()
-        .expect(mine.length >= 10, `${mine.length} off-CPU hits of ltwork for 20 sleeps of 3 ms`)
         .expect(
-          mine.every((h) => h.latency_ns >= 3e6),
-          "an off-CPU time shorter than the 3 ms sleep",
+          sleeps.length >= 10 && sleeps.length <= 20,
+          `${sleeps.length} off-CPU hits of ltwork of 3 ms or more for 20 sleeps of 3 ms (${mine.length} in all)`,
         )
         .expect(
           mine.every((h) => h.begin.comm === "ltwork" && BigInt(h.begin.tid) === pid),
