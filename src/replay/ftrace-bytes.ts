@@ -150,11 +150,19 @@ export class ByteNameValueText implements FieldText {
   getInt(name: string): number | undefined {
     const start = this.valueStart(name);
     if (start < 0) return undefined;
-    const end = this.valueEnd(start);
-    const buf = this.buf;
+    const { buf, end } = this;
     const negative = buf[start] === DASH;
-    const value = digits(buf, negative ? start + 1 : start, end);
-    if (value < 0) return undefined;
+    const first = negative ? start + 1 : start;
+    // One pass: the digits, then the value must end there (the line's end or the next field).
+    let value = 0;
+    let at = first;
+    for (; at < end; at++) {
+      const digit = buf[at] - 48;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    if (at === first || at - first > 15) return undefined;
+    if (at < end && !(buf[at] === SPACE && startsField(buf, at + 1, end))) return undefined;
     return negative ? -value : value;
   }
 
