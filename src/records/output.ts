@@ -18,8 +18,11 @@ import type {
  */
 const quotedStrings = new Map<string, string>();
 const QUOTED_MAX = 10_000;
+/** Longer strings (a path, a command line) are escaped each time: they seldom repeat. */
+const QUOTED_LENGTH = 64;
 
 function quoted(text: string): string {
+  if (text.length > QUOTED_LENGTH) return JSON.stringify(text);
   let json = quotedStrings.get(text);
   if (json === undefined) {
     json = JSON.stringify(text);
