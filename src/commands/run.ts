@@ -134,7 +134,7 @@ Exit status: 0 done, 1 error in FILE.lt or the trace, or the backend failed,
  * to the reader's pace (`ltsh run --json | jq`), so memory stays bounded.
  */
 function writeStdout(text: string): void {
-  let bytes = Buffer.from(text);
+  let bytes = encoded(text);
   while (bytes.length > 0) {
     try {
       bytes = bytes.subarray(writeSync(1, bytes));
@@ -149,6 +149,17 @@ function writeStdout(text: string): void {
 }
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/** What a flush encodes into (at most 3 UTF-8 bytes per UTF-16 unit): one buffer, reused. */
+const SCRATCH_BYTES = 1 << 18;
+let scratch: Buffer | null = null;
+
+/** The text as UTF-8: in the scratch buffer when it fits for sure (a flush does), else new. */
+function encoded(text: string): Buffer {
+  if (text.length * 3 > SCRATCH_BYTES) return Buffer.from(text);
+  scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES);
+  return scratch.subarray(0, scratch.write(text));
+}
 
 /**
  * stdout, batched: replay finds thousands of hits per chunk of trace, and one write(2)

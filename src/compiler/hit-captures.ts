@@ -6,7 +6,7 @@
 
 import type { EventContext, HitRecord, KeyValue } from "../records/types.ts";
 import { symbolText } from "./field-symbols.ts";
-import type { TaskNameSource, TrackerPlan } from "./plan.ts";
+import type { KeyTask, TaskNameSource, TrackerPlan } from "./plan.ts";
 
 /** What one event gave: its alternative's index, and plan.captures' values read there. */
 export interface CapturedSide {
@@ -28,15 +28,8 @@ export function completeHit(
 ): HitRecord {
   const captures = plan.captures ?? [];
   const keyTask = plan.keyTask;
-  if (keyTask) {
-    const fromEnd = end && hit.end && nameFrom(keyTask.ends[end.alternative], hit.end, end);
-    const fromBegin = nameFrom(keyTask.begins[begin.alternative], hit.begin, begin);
-    const key = hit.key[keyTask.index];
-    const live = () => (typeof key === "bigint" && processName?.(Number(key))) || null;
-    hit.key_comm = fromEnd || fromBegin || live();
-  }
-  const shown = captures.filter((c) => c.shown);
-  if (shown.length === 0) return hit;
+  if (keyTask) hit.key_comm = keyTaskName(keyTask, hit, begin, end, processName);
+  if (!captures.some((c) => c.shown)) return hit;
   const fields: Record<string, KeyValue | null> = {};
   const texts: Record<string, string> = {};
   captures.forEach((capture, i) => {
@@ -51,6 +44,22 @@ export function completeHit(
   hit.fields = fields;
   if (Object.keys(texts).length > 0) hit.fields_text = texts;
   return hit;
+}
+
+/** The end's name for the key's task, else the begin's, else the live system's. */
+function keyTaskName(
+  keyTask: KeyTask,
+  hit: HitRecord,
+  begin: CapturedSide,
+  end: CapturedSide | null,
+  processName: ProcessName | undefined,
+): string | null {
+  const fromEnd = end && hit.end && nameFrom(keyTask.ends[end.alternative], hit.end, end);
+  if (fromEnd) return fromEnd;
+  const fromBegin = nameFrom(keyTask.begins[begin.alternative], hit.begin, begin);
+  if (fromBegin) return fromBegin;
+  const key = hit.key[keyTask.index];
+  return (typeof key === "bigint" && processName?.(Number(key))) || null;
 }
 
 function nameFrom(

@@ -2,6 +2,7 @@
 // (time, CPU, task ids) is parsed from the bytes; the comm, the payload and the fields a
 // tracker needs are decoded only when asked, so most of a trace is never turned into strings.
 
+import { bytesText } from "./byte-strings.ts";
 import {
   CLOSE_BRACKET,
   CLOSE_PAREN,
@@ -71,7 +72,7 @@ export class FtraceByteEvent implements TraceEvent {
     return this.lineText;
   }
   get comm(): string {
-    this.commText ??= this.buf.toString("utf8", this.commStart, this.commEnd);
+    this.commText ??= bytesText(this.buf, this.commStart, this.commEnd);
     return this.commText;
   }
   set comm(value: string) {
@@ -96,16 +97,23 @@ export class FtraceByteEvent implements TraceEvent {
   }
 }
 
-/** Fields whose name was found in the second half of the line: searched backwards. */
-const nearEnd = new Map<Buffer, boolean>();
+/** How to find one field's value in a line: its " name=" bytes and which way to search. */
+interface FieldNeedle {
+  bytes: Buffer;
+  /** The name's first byte (the search's quick test before a compare). */
+  first: number;
+  /** Last found in the second half of its line: searched backwards (null: not found yet). */
+  nearEnd: boolean | null;
+}
 
-/** " name=" search strings as bytes, built once per field name. */
-const needles = new Map<string, Buffer>();
+/** Needles by field name, built once per name. */
+const needles = new Map<string, FieldNeedle>();
 
-function needleOf(name: string): Buffer {
+function needleOf(name: string): FieldNeedle {
   let needle = needles.get(name);
   if (needle === undefined) {
-    needle = Buffer.from(` ${name}=`);
+    const bytes = Buffer.from(` ${name}=`);
+    needle = { bytes, first: bytes[1], nearEnd: null };
     needles.set(name, needle);
   }
   return needle;
@@ -136,17 +144,25 @@ export class ByteNameValueText implements FieldText {
   get(name: string): string | undefined {
     const start = this.valueStart(name);
     if (start < 0) return undefined;
-    return this.buf.toString("utf8", start, this.valueEnd(start));
+    return bytesText(this.buf, start, this.valueEnd(start));
   }
 
   getInt(name: string): number | undefined {
     const start = this.valueStart(name);
     if (start < 0) return undefined;
-    const end = this.valueEnd(start);
-    const buf = this.buf;
+    const { buf, end } = this;
     const negative = buf[start] === DASH;
-    const value = digits(buf, negative ? start + 1 : start, end);
-    if (value < 0) return undefined;
+    const first = negative ? start + 1 : start;
+    // One pass: the digits, then the value must end there (the line's end or the next field).
+    let value = 0;
+    let at = first;
+    for (; at < end; at++) {
+      const digit = buf[at] - 48;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    if (at === first || at - first > 15) return undefined;
+    if (at < end && !(buf[at] === SPACE && startsField(buf, at + 1, end))) return undefined;
     return negative ? -value : value;
   }
 
@@ -154,22 +170,23 @@ export class ByteNameValueText implements FieldText {
   private valueStart(name: string): number {
     const { buf, from, end } = this;
     const needle = needleOf(name);
-    const length = needle.length;
+    const bytes = needle.bytes;
+    const length = bytes.length;
     // The first field has no space before it: compare "name=" at the start.
-    if (matchAt(buf, from, needle, 1, end)) return from + length - 1;
-    const second = needle[1];
+    if (matchAt(buf, from, bytes, 1, end)) return from + length - 1;
+    const first = needle.first;
     // A field last found near the end of its line (sched_switch's next_pid) is looked
     // for from the end: a field name occurs once in a line, so either way finds it.
-    if (nearEnd.get(needle) === true) {
+    if (needle.nearEnd === true) {
       for (let i = end - length; i >= from; i--) {
-        if (buf[i] === SPACE && buf[i + 1] === second && matchAt(buf, i, needle, 0, end))
+        if (buf[i] === SPACE && buf[i + 1] === first && matchAt(buf, i, bytes, 0, end))
           return i + length;
       }
       return -1;
     }
     for (let i = from; i + length <= end; i++) {
-      if (buf[i] === SPACE && buf[i + 1] === second && matchAt(buf, i, needle, 0, end)) {
-        nearEnd.set(needle, i - from > end - i);
+      if (buf[i] === SPACE && buf[i + 1] === first && matchAt(buf, i, bytes, 0, end)) {
+        needle.nearEnd = i - from > end - i;
         return i + length;
       }
     }

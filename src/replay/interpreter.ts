@@ -276,7 +276,6 @@ export class Interpreter {
     const deadline = timeout === null ? Number.POSITIVE_INFINITY : ts + timeout;
     // Re-inserting moves the key to the back, so the map stays in deadline order.
     if (existing !== undefined) pending.delete(id);
-    const parts = Array.isArray(key) ? key : [key];
     pending.set(id, {
       ts,
       deadline,
@@ -287,7 +286,7 @@ export class Interpreter {
       pid: event.pid,
       comm: ownString(event.comm),
       probe: side.probe.id,
-      key: tracker.stringKeys ? parts.map(ownValue) : parts,
+      key: !tracker.stringKeys ? key : Array.isArray(key) ? key.map(ownValue) : ownValue(key),
       alternative: side.alternative,
       captured: side.captures.length > 0 ? capturedValues(side, this.view) : null,
     });
@@ -374,7 +373,8 @@ export class Interpreter {
     end: TraceEvent | null,
     endProbe: string,
   ): HitRecord {
-    const key: KeyValue[] = begin.key.map((v) => (typeof v === "string" ? v : BigInt(v)));
+    const parts = Array.isArray(begin.key) ? begin.key : [begin.key];
+    const key: KeyValue[] = parts.map((v) => (typeof v === "string" ? v : BigInt(v)));
     return {
       type: "hit",
       tracker: tracker.plan.name,

@@ -28,7 +28,8 @@ export interface PendingBegin extends BeginContext {
   ts: number;
   deadline: number;
   probe: string;
-  key: Value[];
+  /** The key: its one value, or its parts when it has several. */
+  key: Value | Value[];
   alternative: number;
   /** plan.captures' values at the begin; null when the plan captures nothing. */
   captured: (Value | undefined)[] | null;
