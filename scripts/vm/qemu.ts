@@ -20,6 +20,12 @@ export interface BootOptions {
   memoryMiB?: number;
   /** 1 by default: tracepoint patching hangs TCG guests with more (tcg-smp-hang.ts). */
   cpus?: number;
+  /**
+   * TCG only: guest time counted in guest instructions (2^shift ns each, -icount), not read
+   * from the host's clock, so that the host's other work cannot change what the guest
+   * measures: for benchmarks that compare code by its cost, not for timing behaviour.
+   */
+  icountShift?: number;
   /** Extra kernel command-line words (e.g. debugging options). */
   append?: string;
   timeoutMs: number;
@@ -61,6 +67,9 @@ export async function bootVm(options: BootOptions): Promise<BootResult> {
     "-accel",
     accel,
     ...(accel === "kvm" ? ["-cpu", "host"] : []),
+    ...(accel === "tcg" && options.icountShift !== undefined
+      ? ["-icount", `shift=${options.icountShift},sleep=off`]
+      : []),
     "-m",
     `${options.memoryMiB ?? 512}M`,
     "-smp",
