@@ -26,6 +26,7 @@ const ITERATIONS = Number(args[0] ?? 20000);
 const ROUNDS = Number(args[1] ?? 5);
 
 const w = buildWorkload();
+const SMALL_CAPACITY = 64;
 const P = w.pie;
 /** The four probes, by the label the report gives them. */
 const PROBES = {
@@ -36,6 +37,8 @@ const PROBES = {
 };
 const LTSH = `track add: uprobe:${P}:lt_add($tid) -> uretprobe:${P}:lt_add($tid)
 track work: usdt:${P}:ltsh:work__begin(arg0) -> usdt:${P}:ltsh:work__end(arg0)`;
+/** The same trackers with pending tables small enough to stay in cache (a reference, no goal). */
+const LTSH_SMALL = LTSH.replace(/\)$/gm, `) capacity ${SMALL_CAPACITY}`);
 const BPFTRACE = `uprobe:${P}:lt_add { @s[tid] = nsecs; }
 uretprobe:${P}:lt_add /@s[tid]/ { @add = hist(nsecs - @s[tid]); delete(@s[tid]); }
 usdt:${P}:ltsh:work__begin { @w[arg0] = nsecs; }
@@ -109,8 +112,8 @@ function attachEmpty(): () => void {
 }
 
 /** Starts the two trackers; stopping returns each one's pairs. */
-async function startLtsh(): Promise<() => Promise<number[]>> {
-  const { plan } = compileSource(LTSH, "bench.lt");
+async function startLtsh(source: string): Promise<() => Promise<number[]>> {
+  const { plan } = compileSource(source, "bench.lt");
   if (plan === null) throw new Error("the bench trackers do not compile");
   const session = LiveSession.open({ options: plan.options, listener: { hit() {}, warning() {} } });
   for (const t of plan.trackers) await session.add(t);
@@ -150,8 +153,11 @@ async function startBpftrace(): Promise<{ child: ChildProcess; stop: () => Promi
     child,
     stop: async () => {
       const exited = new Promise((r) => child.once("close", r));
+      // bpftrace may miss a SIGINT that comes as it finishes attaching: repeated until it exits
+      const again = setInterval(() => child.kill("SIGINT"), 2000);
       child.kill("SIGINT");
       await exited;
+      clearInterval(again);
       unregister();
       return bpftracePairs(output);
     },
@@ -169,7 +175,8 @@ async function measure(mode: Mode): Promise<Round> {
       detach();
       return [];
     };
-  } else if (mode === "ltsh") stop = await startLtsh();
+  } else if (mode === "ltsh") stop = await startLtsh(LTSH);
+  else if (mode === "ltsh-small") stop = await startLtsh(LTSH_SMALL);
   else {
     const started = await startBpftrace();
     owner = started.child.pid!;
@@ -221,6 +228,7 @@ const section = uprobeSection({
   info,
   probes: Object.keys(PROBES),
   results,
+  smallCapacity: SMALL_CAPACITY,
   ltsh: LTSH.replaceAll(P, "workload"),
   bpftrace: BPFTRACE.replaceAll(P, "workload"),
 });
