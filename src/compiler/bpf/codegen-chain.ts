@@ -4,13 +4,14 @@
 // taking its raise, the context switch (preempted / run / block / a sched_switch step), the
 // origin, the other steps, then what the context's token does (cancel, raise, waking), and
 // the scope exit. Maps: the token table (holder → token, bounded by capacity), the chain table
-// (chain id → live branches), the per-CPU scope stack, a per-CPU scratch token, counters.
+// (slots claimed by chain ids: live branches), the per-CPU scope stack, a per-CPU scratch
+// token, counters.
 
-import { BpfMapType } from "../../kernel/uapi-bpf.ts";
+import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
 import { type ScopeKind, scopeOf } from "../contexts.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
-import { ChainValue, CpuState, Token } from "./chain-layout.ts";
+import { ChainValue, CpuState, chainTableLayout, Token } from "./chain-layout.ts";
 import type { ChainSlots } from "./codegen-chain-frame.ts";
 import { ChainOps } from "./codegen-chain-ops.ts";
 import {
@@ -68,12 +69,13 @@ export function generateChainTracker(
     handoffs: `${plan.name}.handoffs`,
     running: `${plan.name}.running`,
   };
+  const table = chainTableLayout(plan.capacity);
   const layout: TrackerLayout = {
     plan,
     index,
     key: keyLayout([]),
     pending: { withContext: false, stackId: -1, size: ChainValue.size },
-    table: { kind: "hash" },
+    table,
     maps: { pending: maps.chains, stats: `${plan.name}.stats`, stacks: null },
   };
   const perCpu = (ref: string, suffix: string, valueSize: number, entries = 1): BpfMapSpec => ({
@@ -94,7 +96,15 @@ export function generateChainTracker(
   });
   const mapSpecs: BpfMapSpec[] = [
     hash(maps.tokens, "t", Token.size),
-    hash(maps.chains, "p", ChainValue.size),
+    {
+      ref: maps.chains,
+      name: kernelName("p"),
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: table.bucketSize,
+      maxEntries: table.buckets,
+      flags: BpfMapFlag.MMAPABLE,
+    },
     perCpu(maps.cpu, "x", CpuState.size),
     perCpu(maps.scratch, "w", Token.size),
     perCpu(layout.maps.stats, "s", Stats.size),
@@ -127,7 +137,7 @@ export function generateChainTracker(
         ...(task !== null ? { task } : {}),
         ...(site !== undefined ? { site: probe.user!.sites[site] } : {}),
       };
-      emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus), probe);
+      emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus, table), probe);
       return {
         name: kernelName(`c${i}${site !== undefined ? `u${site}` : ""}`),
         tracker: plan.name,
@@ -149,6 +159,8 @@ function slots(em: Emitter): ChainSlots {
     holder: em.alloc(8),
     other: em.alloc(8),
     chainId: em.alloc(8),
+    chainBucket: em.alloc(8),
+    chainWay: em.alloc(8),
     zero: em.alloc(8),
     depth: em.alloc(8),
     runCpu: em.alloc(8),
