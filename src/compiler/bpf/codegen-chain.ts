@@ -229,7 +229,7 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   const steps = plan.chain!.steps;
   const id = probe.id;
   ops.prologue();
-  const pre = new Prefetch(em, c.site);
+  const pre = new Prefetch(em, c.site, c.task);
   const origin = steps[0].side.probe.id === id ? filterFlag(c, pre, steps[0].side) : null;
   const keySize = handoffKeySize(plan);
   // `ORIGIN(k) -> STEP(k)`: the new token goes straight to the hand-off table
