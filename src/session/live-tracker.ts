@@ -4,7 +4,7 @@
 import { encode } from "../compiler/bpf/asm.ts";
 import type { BpfProgram, TrackerObject } from "../compiler/bpf/codegen.ts";
 import { disassemble, insnAtSlot } from "../compiler/bpf/disasm.ts";
-import { Ctx, STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
+import { Ctx, chainSegments, STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
 import { completeHit } from "../compiler/hit-captures.ts";
 import {
   closeFd,
@@ -100,12 +100,16 @@ export class LiveTracker {
     return decodeStats(bytes ?? new Uint8Array(percpuValueSize(Stats.size)), possibleCpus());
   }
 
-  /** A chain tracker's counters per segment (origin → … → target [→ block]). */
+  /**
+   * A chain tracker's counters per segment (origin → … → target [→ block]); a chain of one
+   * segment counts it as the pair only (src/compiler/bpf/codegen-chain-end.ts).
+   */
   segmentCounters(): KernelCounters[] {
-    const chain = this.object.layout.plan.chain;
-    if (!chain) return [];
+    const plan = this.object.layout.plan;
+    if (!plan.chain) return [];
+    const count = chainSegments(plan);
+    if (count === 1) return [this.counters()];
     const fd = this.fds.get(`${this.name}.segments`)!;
-    const count = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
     const size = percpuValueSize(Stats.size);
     return Array.from({ length: count }, (_, k) => {
       const key = new Uint8Array(4);

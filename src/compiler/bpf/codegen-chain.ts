@@ -33,7 +33,7 @@ import { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
 import { exit, FP, Mov, R0, storeImm } from "./insn.ts";
-import { keyLayout, Stats, type TaskOffsets } from "./layout.ts";
+import { chainSegments, keyLayout, Stats, type TaskOffsets } from "./layout.ts";
 import type { BpfMapSpec, BpfProgram, TrackerLayout, TrackerObject } from "./object.ts";
 import { hashTable } from "./pending-hash.ts";
 
@@ -58,8 +58,7 @@ export function generateChainTracker(
   /** task_struct offsets (BTF): a stage reads the current task without two helper calls. */
   task: TaskOffsets | null = null,
 ): TrackerObject {
-  const chain = plan.chain!;
-  const segments = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
+  const segments = chainSegments(plan);
   const maps = {
     tokens: `${plan.name}.tokens`,
     chains: `${plan.name}.pending`,
@@ -108,8 +107,9 @@ export function generateChainTracker(
     perCpu(maps.cpu, "x", CpuState.size),
     perCpu(maps.scratch, "w", Token.size),
     perCpu(layout.maps.stats, "s", Stats.size),
-    perCpu(maps.segments, "g", Stats.size, Math.max(segments, 1)),
   ];
+  // one segment is the pair itself (codegen-chain-end.ts): no counters of its own
+  if (segments > 1) mapSpecs.push(perCpu(maps.segments, "g", Stats.size, segments));
   mapSpecs.push({
     ref: maps.running,
     name: kernelName("r"),

@@ -172,6 +172,12 @@ export interface HashTableLayout {
   kind: "hash";
 }
 
+/** The segments of a chain tracker: between its steps, and to the block (`until block`). */
+export function chainSegments(plan: TrackerPlan): number {
+  const chain = plan.chain!;
+  return chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
+}
+
 /**
  * A chain tracker's chain table (chain-layout.ts): an mmap-able ARRAY of buckets of `ways`
  * slots, each a chain id (0: free), its live branches and whether it moved.
