@@ -1,6 +1,7 @@
 // The end-to-end cost of a chain tracker for bench/chain.ts: a loopback UDP request/response
-// server (bench/chain-rr.c) answering 10,000 requests, untraced against traced by the
-// `lo`-style chain (NET_RX raised by the sender until the server runs), in interleaved
+// server (bench/chain-rr.c), and memcached (the original's workload) asked by
+// bench/chain-mc.c over loopback TCP, each answering 10,000 requests, untraced against traced
+// by the `lo`-style chain (NET_RX raised by the sender until the server runs), in interleaved
 // rounds. Wall time is the client's own clock over the round trips; the overhead of a round
 // is its traced time over the untraced time of the same round, so the machine's drift
 // between rounds cancels out. bpf_stats is off here: it would tax the traced side. Client
@@ -9,7 +10,7 @@
 // (a traced round was often faster), swamping the few percent being measured.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../src/compiler/compile.ts";
@@ -21,6 +22,10 @@ export const REQUESTS = 10_000;
 
 export const LO_CHAIN = `track lo: softirq_raise where vec == 3
     ~> sched_switch where next_comm == "rr-server"`;
+
+/** The same chain for memcached, whose worker threads are named mc-worker. */
+export const MC_CHAIN = `track mc: softirq_raise where vec == 3
+    ~> sched_switch where next_comm == "mc-worker"`;
 
 /** The three configurations a round runs, in an order that rotates between rounds. */
 export const CONFIGS = ["untraced", "floor", "traced"] as const;
@@ -47,46 +52,92 @@ export interface Run {
   cpu: number;
 }
 
-/** The workload built in a temporary directory: run() it, then remove() it. */
-export function rrWorkload(): { run: () => Run; remove: () => void } {
+/** A workload and the chain that follows its requests: run() it, then remove() it. */
+export interface Workload {
+  chain: string;
+  run: () => Run;
+  remove: () => void;
+}
+
+/** bench/chain-rr.c, built in a temporary directory. */
+export function rrWorkload(): Workload {
   const dir = mkdtempSync(join(tmpdir(), "ltsh-bench-rr-"));
-  const binary = build(dir);
+  const binary = build(dir, "chain-rr");
   return {
-    run: () => runOnce(binary),
+    chain: LO_CHAIN,
+    run: () => runOnce([binary, String(REQUESTS)]),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
-function build(dir: string): string {
-  const source = new URL("chain-rr.c", import.meta.url).pathname;
-  const binary = join(dir, "chain-rr");
+/**
+ * memcached (one worker thread) on a loopback port, asked for one stored key by
+ * bench/chain-mc.c; server and client on one CPU, as chain-rr's.
+ */
+export function memcachedWorkload(): Workload {
+  const dir = mkdtempSync(join(tmpdir(), "ltsh-bench-mc-"));
+  const client = build(dir, "chain-mc");
+  const port = String(20000 + (process.pid % 20000));
+  const pidFile = join(dir, "memcached.pid");
+  const server = ["memcached", "-u", "root", "-l", "127.0.0.1", "-p", port, "-U", "0", "-t", "1"];
+  execFileSync("taskset", ["-c", lastCpu(), ...server, "-d", "-P", pidFile]);
+  const pid = () => readFileSync(pidFile, "utf8").trim();
+  const run = () => runOnce([client, port, pid(), String(REQUESTS)]);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      run(); // the daemon is up when its pid file is written and it answers
+      break;
+    } catch (error) {
+      if (attempt === 50) throw error;
+      execFileSync("sleep", ["0.1"]);
+    }
+  }
+  return {
+    chain: MC_CHAIN,
+    run,
+    remove: () => {
+      execFileSync("kill", [pid()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function build(dir: string, name: string): string {
+  const source = new URL(`${name}.c`, import.meta.url).pathname;
+  const binary = join(dir, name);
   execFileSync("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", source, "-o", binary]);
   return binary;
 }
 
-/** ns per request of one run of the workload (client and server on one CPU: see above). */
-function runOnce(binary: string): Run {
-  const last = String(cpus().length - 1);
-  const out = execFileSync("taskset", ["-c", last, binary, String(REQUESTS)], { encoding: "utf8" });
+const lastCpu = () => String(cpus().length - 1);
+
+/** ns per request of one run of a workload's client (pinned with its server: see above). */
+function runOnce(command: string[]): Run {
+  const out = execFileSync("taskset", ["-c", lastCpu(), ...command], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const [wall, cpu] = out.trim().split(" ").map(Number);
   return { wall: wall / REQUESTS, cpu: cpu / REQUESTS };
 }
 
-export function loPlan() {
-  const { plan } = compileSource(LO_CHAIN, "lo.lt", { backend: "ebpf" });
-  if (!plan) throw new Error("the lo chain does not compile");
+export function chainPlan(chain: string) {
+  const { plan } = compileSource(chain, "e2e.lt", { backend: "ebpf" });
+  if (!plan) throw new Error(`does not compile: ${chain}`);
   return plan;
 }
 
-async function tracedOnce(run: () => Run, result: EndToEnd): Promise<Run> {
-  const plan = loPlan();
+export const loPlan = () => chainPlan(LO_CHAIN);
+
+async function tracedOnce(workload: Workload, result: EndToEnd): Promise<Run> {
+  const plan = chainPlan(workload.chain);
   const session = LiveSession.open({
     options: plan.options,
     listener: { hit: () => {}, warning: () => {} },
   });
   try {
     for (const t of plan.trackers) await session.add(t);
-    return run();
+    return workload.run();
   } finally {
     const [summary] = await session.close();
     result.pairs.push(summary.pairs);
@@ -95,48 +146,55 @@ async function tracedOnce(run: () => Run, result: EndToEnd): Promise<Run> {
 }
 
 /** The tracepoints the chain's programs are attached to (the floor's empty programs go there). */
-function chainTracepoints(): string[] {
-  const plan = loPlan();
+function chainTracepoints(chain: string): string[] {
+  const plan = chainPlan(chain);
   const object = generateLiveTracker(plan.trackers[0], 0, plan.options);
   return [...new Set(object.programs.map((p) => p.probe.id))];
 }
 
-export async function endToEnd(rounds: number): Promise<EndToEnd> {
-  const workload = rrWorkload();
+/** The end-to-end rounds of chain-rr and memcached, interleaved: each round runs both. */
+export async function endToEnd(rounds: number): Promise<Record<"rr" | "memcached", EndToEnd>> {
+  const workloads = { rr: rrWorkload(), memcached: memcachedWorkload() };
   try {
-    const tracepoints = chainTracepoints();
-    workload.run(); // warm-up: caches, the socket paths
     const measure = (): Measure => ({
       perRequest: { untraced: [], floor: [], traced: [] },
       overheads: { untraced: [], floor: [], traced: [] },
     });
-    const result: EndToEnd = {
-      wall: measure(),
-      cpu: measure(),
-      pairs: [],
-      missed: [],
-      tracepoints: tracepoints.length,
+    const setUp = (w: Workload) => {
+      w.run(); // warm-up: caches, the socket paths
+      const tracepoints = chainTracepoints(w.chain);
+      const result: EndToEnd = {
+        wall: measure(),
+        cpu: measure(),
+        pairs: [],
+        missed: [],
+        tracepoints: tracepoints.length,
+      };
+      const run: Record<Config, () => Promise<Run>> = {
+        untraced: async () => w.run(),
+        floor: async () => withEmptyPrograms(tracepoints, () => w.run()),
+        traced: () => tracedOnce(w, result),
+      };
+      return { result, run };
     };
-    const run: Record<Config, () => Promise<Run>> = {
-      untraced: async () => workload.run(),
-      floor: async () => withEmptyPrograms(tracepoints, () => workload.run()),
-      traced: () => tracedOnce(workload.run, result),
-    };
+    const runs = { rr: setUp(workloads.rr), memcached: setUp(workloads.memcached) };
     for (let round = 0; round < rounds; round++) {
-      const runs = {} as Record<Config, Run>;
-      for (let k = 0; k < CONFIGS.length; k++) {
-        const config = CONFIGS[(round + k) % CONFIGS.length];
-        runs[config] = await run[config]();
-      }
-      for (const m of ["wall", "cpu"] as const) {
-        for (const config of CONFIGS) {
-          result[m].perRequest[config].push(runs[config][m]);
-          result[m].overheads[config].push(runs[config][m] / runs.untraced[m] - 1);
+      for (const { result, run } of Object.values(runs)) {
+        const took = {} as Record<Config, Run>;
+        for (let k = 0; k < CONFIGS.length; k++) {
+          const config = CONFIGS[(round + k) % CONFIGS.length];
+          took[config] = await run[config]();
+        }
+        for (const m of ["wall", "cpu"] as const) {
+          for (const config of CONFIGS) {
+            result[m].perRequest[config].push(took[config][m]);
+            result[m].overheads[config].push(took[config][m] / took.untraced[m] - 1);
+          }
         }
       }
     }
-    return result;
+    return { rr: runs.rr.result, memcached: runs.memcached.result };
   } finally {
-    workload.remove();
+    for (const w of Object.values(workloads)) w.remove();
   }
 }

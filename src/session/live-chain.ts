@@ -9,6 +9,7 @@ import { SOFTIRQ_NAMES } from "../compiler/contexts.ts";
 import { mapDelete, mapEntries } from "../kernel/bpf.ts";
 import { LatencyStats } from "../records/stats.ts";
 import type { ChainStage, EventContext, HitRecord, SegmentSummary } from "../records/types.ts";
+import type { ChainTable } from "./live-chain-table.ts";
 import { cString, type KernelCounters } from "./live-decode.ts";
 
 const PROBE_OF_KIND: Record<string, string> = {
@@ -131,28 +132,27 @@ export function segmentSummary(
 
 /**
  * Chains past their deadline at `nowNs`, each one timeout hit showing its furthest branch's
- * stages (where the path is stuck). Deleting the chain's id decides a race with a branch
+ * stages (where the path is stuck). Releasing the chain's slot decides a race with a branch
  * ending in the kernel: only one of them reports the chain. Every branch is then removed.
  */
 export function sweepChains(
-  fds: { tokens: number; chains: number },
+  tokens: number,
+  chains: ChainTable,
   layout: TrackerLayout,
   nowNs: bigint,
   timeoutNs: bigint,
 ): HitRecord[] {
   const byChain = new Map<bigint, { key: Uint8Array; value: Uint8Array }[]>();
-  for (const entry of mapEntries(fds.tokens, 8, Token.size)) {
+  for (const entry of mapEntries(tokens, 8, Token.size)) {
     const v = new DataView(entry.value.buffer, entry.value.byteOffset);
     if (v.getBigUint64(Token.originTs, true) + timeoutNs >= nowNs) continue;
     const id = v.getBigUint64(Token.chain, true);
     byChain.set(id, [...(byChain.get(id) ?? []), entry]);
   }
   const hits: HitRecord[] = [];
-  for (const [id, branches] of byChain) {
-    const key = new Uint8Array(8);
-    new DataView(key.buffer).setBigUint64(0, id, true);
-    if (!mapDelete(fds.chains, key)) continue;
-    for (const b of branches) mapDelete(fds.tokens, b.key);
+  for (const branches of byChain.values()) {
+    if (!chains.release(branches[0].value)) continue;
+    for (const b of branches) mapDelete(tokens, b.key);
     const best = branches.map((b) => b.value).reduce((a, b) => (further(b, a) ? b : a));
     const chain = decodeStages(best, 0, layout);
     hits.push({

@@ -34,9 +34,13 @@ export interface PendingTableReader {
   close(): void;
 }
 
-/** User space's reader of a tracker's pending table (map fd `fd`), as its layout names it. */
+/**
+ * User space's reader of a plain tracker's pending table (map fd `fd`), as its layout names
+ * it (a chain tracker's chain table is read by live-chain-table.ts).
+ */
 export function openPendingTable(object: TrackerObject, fd: number): PendingTableReader {
   const { table, key, pending } = object.layout;
+  if (table.kind === "chains") throw new Error(`${object.layout.plan.name}: a chain table`);
   return table.kind === "hash"
     ? new HashTableReader(fd, key.size, pending.size)
     : new SetAssociativeTable(fd, table, key.size, pending.size);

@@ -4,7 +4,7 @@
 import { encode } from "../compiler/bpf/asm.ts";
 import type { BpfProgram, TrackerObject } from "../compiler/bpf/codegen.ts";
 import { disassemble, insnAtSlot } from "../compiler/bpf/disasm.ts";
-import { Ctx, STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
+import { Ctx, chainSegments, STACK_DEPTH, Stats } from "../compiler/bpf/layout.ts";
 import { completeHit } from "../compiler/hit-captures.ts";
 import {
   closeFd,
@@ -20,6 +20,7 @@ import type { Attachment } from "../kernel/perf.ts";
 import type { HitRecord } from "../records/types.ts";
 import { attachOrder, attachProgram, programType } from "./live-attach.ts";
 import { sweepChains } from "./live-chain.ts";
+import { ChainTable } from "./live-chain-table.ts";
 import {
   decodeCaptures,
   decodeContext,
@@ -45,6 +46,8 @@ export class LiveTracker {
   sweptTimeouts = 0;
   /** User space's view of the pending table (mmap-ed when set-associative), once started. */
   private table: PendingTableReader | null = null;
+  /** A chain tracker's chain table (mmap-ed) instead, once started. */
+  private chains: ChainTable | null = null;
   /** When the session sweeps this tracker next (performance.now() ms). */
   nextSweepMs = 0;
   running = false;
@@ -65,7 +68,10 @@ export class LiveTracker {
   start(): void {
     try {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
-      this.table = openPendingTable(this.object, this.fds.get(this.object.layout.maps.pending)!);
+      const table = this.object.layout.table;
+      const fd = this.fds.get(this.object.layout.maps.pending)!;
+      if (table.kind === "chains") this.chains = new ChainTable(fd, table);
+      else this.table = openPendingTable(this.object, fd);
       for (const p of this.object.programs) this.programFds.push(this.load(p));
       for (const i of attachOrder(this.object.programs)) {
         this.attachments.push(attachProgram(this.programFds[i], this.object.programs[i]));
@@ -94,12 +100,16 @@ export class LiveTracker {
     return decodeStats(bytes ?? new Uint8Array(percpuValueSize(Stats.size)), possibleCpus());
   }
 
-  /** A chain tracker's counters per segment (origin → … → target [→ block]). */
+  /**
+   * A chain tracker's counters per segment (origin → … → target [→ block]); a chain of one
+   * segment counts it as the pair only (src/compiler/bpf/codegen-chain-end.ts).
+   */
   segmentCounters(): KernelCounters[] {
-    const chain = this.object.layout.plan.chain;
-    if (!chain) return [];
+    const plan = this.object.layout.plan;
+    if (!plan.chain) return [];
+    const count = chainSegments(plan);
+    if (count === 1) return [this.counters()];
     const fd = this.fds.get(`${this.name}.segments`)!;
-    const count = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
     const size = percpuValueSize(Stats.size);
     return Array.from({ length: count }, (_, k) => {
       const key = new Uint8Array(4);
@@ -123,9 +133,9 @@ export class LiveTracker {
   /** Begins still pending, unless the last count is younger than maxAgeMs (a HASH table walks the map). */
   pendingCount(maxAgeMs = 0): number {
     const now = performance.now();
-    if (now - this.pendingCache.at < maxAgeMs || this.table === null)
-      return this.pendingCache.count;
-    this.pendingCache = { count: this.table.pendingCount(), at: now };
+    const reader = this.table ?? this.chains;
+    if (now - this.pendingCache.at < maxAgeMs || reader === null) return this.pendingCache.count;
+    this.pendingCache = { count: reader.pendingCount(), at: now };
     return this.pendingCache.count;
   }
 
@@ -137,16 +147,14 @@ export class LiveTracker {
   sweep(nowNs: bigint): { hit: HitRecord; stackId: number }[] {
     const layout = this.object.layout;
     const timeout = layout.plan.timeoutNs;
-    if (timeout === null || this.closed || this.table === null) return [];
-    if (layout.plan.chain) {
-      const fds = {
-        tokens: this.fds.get(`${this.name}.tokens`)!,
-        chains: this.fds.get(layout.maps.pending)!,
-      };
-      const hits = sweepChains(fds, layout, nowNs, BigInt(timeout));
+    if (timeout === null || this.closed) return [];
+    if (this.chains !== null) {
+      const tokens = this.fds.get(`${this.name}.tokens`)!;
+      const hits = sweepChains(tokens, this.chains, layout, nowNs, BigInt(timeout));
       this.sweptTimeouts += hits.length;
       return hits.map((hit) => ({ hit, stackId: -1 }));
     }
+    if (this.table === null) return [];
     const expired = this.table.sweep(nowNs, BigInt(timeout));
     this.sweptTimeouts += expired.length;
     const left = this.table.sweptPending;
@@ -200,6 +208,8 @@ export class LiveTracker {
     this.closed = true;
     this.table?.close();
     this.table = null;
+    this.chains?.close();
+    this.chains = null;
     for (const fd of this.programFds) closeFd(fd);
     this.programFds.length = 0;
     for (const spec of this.object.maps) {

@@ -1,9 +1,10 @@
 // Byte layouts of chain trackers on eBPF, shared by the programs (codegen-chain*.ts) and the
 // live session that decodes them (src/session/live-chain.ts): a token (the chain's header and
 // a fixed number of stages), the holder keys of the token table, the per-CPU scope stack,
-// the chain table's value, and the hit record.
+// the chain table's geometry and slots, and the hit record.
 
 import { MAX_CHAIN_STEPS } from "../plan.ts";
+import { type ChainTableLayout, WAYS } from "./layout.ts";
 
 /** Stages a token keeps on eBPF; past it the latest stage replaces the last one kept. */
 export const BPF_MAX_STAGES = 16;
@@ -33,6 +34,7 @@ export const Token = {
   step: 16, // u32 index of the next step to reach
   flags: 20, // u32 bit 0: at the target, waiting for the block (until block)
   stages: 24, // u32 stages kept
+  chainAt: 28, // u32 the chain's slot in the chain table: bucket << 4 | way
   stepTs: 32, // u64[MAX_CHAIN_STEPS + 2]: when each step (and the block) was reached
   stage0: 32 + (MAX_CHAIN_STEPS + 2) * 8,
   size: 32 + (MAX_CHAIN_STEPS + 2) * 8 + BPF_MAX_STAGES * Stage.size,
@@ -58,8 +60,34 @@ export const Holder = {
 export const MAX_SCOPE_DEPTH = 8;
 export const CpuState = { depth: 0, tail: 4, kinds: 8, size: 8 + MAX_SCOPE_DEPTH * 4 } as const;
 
-/** The chain table's value: live branches (atomic), and whether the chain left its origin. */
-export const ChainValue = { branches: 0, moved: 8, size: 16 } as const;
+/**
+ * A slot of the chain table: the chain id holding it (0: free; claimed and released with
+ * cmpxchg), its live branches (atomic), and whether the chain left its origin.
+ */
+export const ChainValue = { id: 0, branches: 8, moved: 16, size: 24 } as const;
+
+/** At most this many chain slots (the map is mmap-ed by user space for the timeout sweep). */
+const MAX_CHAIN_SLOTS = 1 << 22;
+
+/**
+ * The chain table for `capacity` tokens: buckets of WAYS slots, 4 × capacity slots in all
+ * (a power of two), as the plain trackers' pending table; a chain's bucket is the top bits
+ * of its id × 2^64/φ. Every live chain has a token, so at most `capacity` chains (twice that
+ * with hand-offs) share the slots: a full bucket is as rare as in the pending table.
+ */
+export function chainTableLayout(capacity: number): ChainTableLayout {
+  let slots = WAYS;
+  while (slots < 4 * capacity && slots < MAX_CHAIN_SLOTS) slots *= 2;
+  const buckets = slots / WAYS;
+  return {
+    kind: "chains",
+    buckets,
+    bits: Math.log2(buckets),
+    ways: WAYS,
+    slotSize: ChainValue.size,
+    bucketSize: WAYS * ChainValue.size,
+  };
+}
 
 /** A chain hit in the ring buffer: the tracker, the kind, the latency, the token. */
 export const ChainHit = { tracker: 0, kind: 4, latency: 8, token: 16 } as const;

@@ -31,7 +31,7 @@ import {
   storeImm,
   storeMem,
 } from "./insn.ts";
-import { HitKind, RINGBUF_REF, Stats } from "./layout.ts";
+import { chainSegments, HitKind, RINGBUF_REF, Stats } from "./layout.ts";
 
 /** The chain of the token r9 points at ends now; its token (key at `tokenKey`) is deleted. Clobbers r6–r9 but r6. */
 export function endChain(ops: ChainOps, tokenKey: number): void {
@@ -98,11 +98,15 @@ function hitRecord(ops: ChainOps, kind: "threshold" | "timeout", next: string): 
   em.emit(ja(next));
 }
 
-/** Each segment between steps reached: its own counters (r7 = the token). */
+/**
+ * Each segment between steps reached: its own counters (r7 = the token). A chain of one
+ * segment has none: that segment is the pair (origin to target, the same clock readings),
+ * which user space reads from the tracker's counters.
+ */
 function countSegments(ops: ChainOps): void {
   const { em } = ops;
-  const chain = ops.c.layout.plan.chain!;
-  const segments = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
+  const segments = chainSegments(ops.c.layout.plan);
+  if (segments === 1) return;
   const index = em.alloc(8);
   for (let k = 0; k < segments; k++) {
     const skip = em.fresh("segment");

@@ -25,6 +25,9 @@ export interface ChainSlots {
   holder: number;
   other: number;
   chainId: number;
+  /** Where slots.chainId's slot is in the chain table: its bucket (the array's key) and way. */
+  chainBucket: number;
+  chainWay: number;
   zero: number;
   /** The scope depth at currentHolder() (0: task context). */
   depth: number;

@@ -21,6 +21,7 @@ import {
   Add,
   And,
   call,
+  cmpxchg,
   FP,
   fetchAdd,
   JEq,
@@ -50,7 +51,7 @@ import {
   storeImm,
   storeMem,
 } from "./insn.ts";
-import { Stats } from "./layout.ts";
+import { type ChainTableLayout, HASH_MULTIPLIER, Stats } from "./layout.ts";
 
 export class ChainOps {
   constructor(
@@ -59,6 +60,8 @@ export class ChainOps {
     readonly slots: ChainSlots,
     /** CPUs a woken task may be running on (the `running` map's entries). */
     readonly cpus: number,
+    /** The chain table's geometry. */
+    readonly table: ChainTableLayout,
   ) {}
 
   get em() {
@@ -171,16 +174,67 @@ export class ChainOps {
     em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
   }
 
-  /** r0 = the chain table's value of the id on the stack, or jump to `none`. */
-  lookupChain(none: string): void {
+  /** r0 = the chain table slot at slots.chainBucket and slots.chainWay, or jump to `none`. */
+  private chainSlot(none: string): void {
     const { em } = this;
-    em.emit(ldMapFd(R1, this.maps.chains), Mov.reg(R2, FP), Add.imm(R2, this.slots.chainId));
+    em.emit(ldMapFd(R1, this.maps.chains), Mov.reg(R2, FP), Add.imm(R2, this.slots.chainBucket));
     em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
+    em.emit(loadMem(R1, FP, this.slots.chainWay, 8), And.imm(R1, this.table.ways - 1));
+    em.emit(Mul.imm(R1, this.table.slotSize), Add.reg(R0, R1));
   }
 
-  /** slots.chainId = the chain of the token at `token`. */
+  /** r0 = the chain table slot of the chain in slots.chainId, or jump to `none` (it ended). */
+  lookupChain(none: string): void {
+    const { em } = this;
+    this.chainSlot(none);
+    em.emit(loadMem(R1, R0, ChainValue.id, 8), loadMem(R2, FP, this.slots.chainId, 8));
+    em.emit(JNE.reg(R1, R2, none));
+  }
+
+  /** slots.chainId, chainBucket, chainWay = the chain of the token at `token` and its slot. */
   chainOf(token: Register): void {
-    this.em.emit(loadMem(R1, token, Token.chain, 8), storeMem(FP, this.slots.chainId, R1, 8));
+    const { em } = this;
+    const s = this.slots;
+    em.emit(loadMem(R1, token, Token.chain, 8), storeMem(FP, s.chainId, R1, 8));
+    em.emit(
+      loadMem(R1, token, Token.chainAt, 4),
+      Mov.reg(R2, R1),
+      And.imm(R2, this.table.ways - 1),
+    );
+    em.emit(storeMem(FP, s.chainWay, R2, 8), RSh.imm(R1, 4), storeMem(FP, s.chainBucket, R1, 8));
+  }
+
+  /**
+   * A new chain (id in slots.chainId) claims a free slot of its bucket with cmpxchg: one live
+   * branch, `moved` as given; slots.chainBucket and chainWay say where, and the token at
+   * `token` records it. Jumps to `full` when every slot of the bucket is taken.
+   */
+  claimChain(token: Register, moved: 0 | 1, full: string): void {
+    const { em } = this;
+    const s = this.slots;
+    const { bits, ways, slotSize } = this.table;
+    const claimed = em.fresh("chain_claimed");
+    em.emit(loadMem(R1, FP, s.chainId, 8));
+    if (bits === 0) em.emit(Mov.imm(R1, 0));
+    else em.emit(ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2), RSh.imm(R1, 64 - bits));
+    em.emit(storeMem(FP, s.chainBucket, R1, 8));
+    em.emit(ldMapFd(R1, this.maps.chains), Mov.reg(R2, FP), Add.imm(R2, s.chainBucket));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, full), Mov.reg(R7, R0));
+    for (let way = 0; way < ways; way++) {
+      const taken = em.fresh("chain_taken");
+      em.emit(loadMem(R1, R7, way * slotSize + ChainValue.id, 8), JNE.imm(R1, 0, taken));
+      em.emit(Mov.imm(R8, way), Mov.imm(R0, 0), loadMem(R2, FP, s.chainId, 8));
+      em.emit(cmpxchg(R7, way * slotSize + ChainValue.id, R2), JEq.imm(R0, 0, claimed));
+      em.label(taken);
+      em.emit(Mov.imm(R0, 0));
+    }
+    em.emit(ja(full));
+    em.label(claimed);
+    em.emit(storeMem(FP, s.chainWay, R8, 8), Mov.reg(R1, R8), Mul.imm(R1, slotSize));
+    em.emit(Add.reg(R1, R7), storeImm(R1, ChainValue.branches, 1, 8));
+    em.emit(storeImm(R1, ChainValue.moved, moved, 8));
+    em.emit(loadMem(R1, FP, s.chainBucket, 8), LSh.imm(R1, 4), Or.reg(R1, R8));
+    em.emit(storeMem(token, Token.chainAt, R1, 4));
   }
 
   /** One more (or one fewer) live branch of the chain in slots.chainId; marks it moved. */
@@ -246,11 +300,21 @@ export class ChainOps {
     em.emit(call(Helper.map_delete_elem));
   }
 
-  /** Deletes slots.chainId from the chain table: r0 = 0 for the one CPU that did. */
+  /**
+   * Releases slots.chainId's slot (id → 0 by cmpxchg): r0 = 0 for the one CPU that did, as a
+   * HASH delete would say (the others found it released, or taken by another chain since).
+   */
   deleteChain(): void {
     const { em } = this;
-    em.emit(ldMapFd(R1, this.maps.chains), Mov.reg(R2, FP), Add.imm(R2, this.slots.chainId));
-    em.emit(call(Helper.map_delete_elem));
+    const lost = em.fresh("chain_lost");
+    const done = em.fresh("chain_deleted");
+    this.chainSlot(lost);
+    em.emit(Mov.reg(R1, R0), loadMem(R0, FP, this.slots.chainId, 8), Mov.reg(R3, R0));
+    em.emit(Mov.imm(R2, 0), cmpxchg(R1, ChainValue.id, R2), JNE.reg(R0, R3, lost));
+    em.emit(Mov.imm(R0, 0), ja(done));
+    em.label(lost);
+    em.emit(Mov.imm(R0, 1));
+    em.label(done);
   }
 
   /**
@@ -318,7 +382,8 @@ export class ChainOps {
   /**
    * Moves the token at `from` (in `fromMap`) to `to` (in `toMap`) under the keep policy: a
    * `->` hand-off into the hand-off table, or out of it into a context. A token that loses to
-   * one already there is dropped (it may break its chain). r9 = the moved token, else `none`.
+   * one already there is dropped (it may break its chain); one that does not fit (the table
+   * holds `capacity` tokens) too, counted in `dropped`. r9 = the moved token, else `none`.
    */
   handOver(from: number, fromMap: string, to: number, toMap: string, none: string): void {
     const { em } = this;
@@ -330,7 +395,11 @@ export class ChainOps {
     em.emit(ldMapFd(R1, toMap), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
     em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
     const moved = em.fresh("handed");
-    em.emit(JEq.imm(R0, 0, moved));
+    const lost = em.fresh("hand_lost");
+    em.emit(JEq.imm(R0, 0, moved), JEq.imm(R0, -EEXIST, lost));
+    lookupStats(this.c);
+    increment(em, R0, Stats.dropped);
+    em.label(lost);
     this.dropToken(from, fromMap);
     em.emit(ja(none));
     em.label(moved);

@@ -254,15 +254,8 @@ export function createChain(
         : null;
   if (detail !== null) loadField(c, R3, probe, detail);
   ops.appendStage(stageCode("origin"), 0, detail === null ? null : R3, { kind: "current" });
-  const value = em.alloc(ChainValue.size);
-  em.emit(
-    storeImm(FP, value + ChainValue.branches, 1, 8),
-    storeImm(FP, value + ChainValue.moved, handoff === null ? 0 : 1, 8),
-  );
-  em.emit(ldMapFd(R1, ops.maps.chains), Mov.reg(R2, FP), Add.imm(R2, s.chainId));
-  em.emit(Mov.reg(R3, FP), Add.imm(R3, value), Mov.imm(R4, BPF_NOEXIST));
   const full = em.fresh("origin_full");
-  em.emit(call(Helper.map_update_elem), JNE.imm(R0, 0, full));
+  ops.claimChain(R9, handoff === null ? 0 : 1, full);
   em.emit(ldMapFd(R1, placeIn), Mov.reg(R2, FP), Add.imm(R2, placeAt), Mov.reg(R3, R9));
   em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
   const placed = em.fresh("origin_placed");

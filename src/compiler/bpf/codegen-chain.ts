@@ -4,13 +4,14 @@
 // taking its raise, the context switch (preempted / run / block / a sched_switch step), the
 // origin, the other steps, then what the context's token does (cancel, raise, waking), and
 // the scope exit. Maps: the token table (holder → token, bounded by capacity), the chain table
-// (chain id → live branches), the per-CPU scope stack, a per-CPU scratch token, counters.
+// (slots claimed by chain ids: live branches), the per-CPU scope stack, a per-CPU scratch
+// token, counters.
 
-import { BpfMapType } from "../../kernel/uapi-bpf.ts";
+import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
 import { type ScopeKind, scopeOf } from "../contexts.ts";
 import type { ProbePlan, ProbeSide, TrackerPlan } from "../plan.ts";
 import { assemble } from "./asm.ts";
-import { ChainValue, CpuState, Token } from "./chain-layout.ts";
+import { ChainValue, CpuState, chainTableLayout, Token } from "./chain-layout.ts";
 import type { ChainSlots } from "./codegen-chain-frame.ts";
 import { ChainOps } from "./codegen-chain-ops.ts";
 import {
@@ -32,7 +33,7 @@ import { Prefetch } from "./codegen-prefetch.ts";
 import type { ProgramContext } from "./codegen-program.ts";
 import { Emitter } from "./emitter.ts";
 import { exit, FP, Mov, R0, storeImm } from "./insn.ts";
-import { keyLayout, Stats, type TaskOffsets } from "./layout.ts";
+import { chainSegments, keyLayout, Stats, type TaskOffsets } from "./layout.ts";
 import type { BpfMapSpec, BpfProgram, TrackerLayout, TrackerObject } from "./object.ts";
 import { hashTable } from "./pending-hash.ts";
 
@@ -57,8 +58,7 @@ export function generateChainTracker(
   /** task_struct offsets (BTF): a stage reads the current task without two helper calls. */
   task: TaskOffsets | null = null,
 ): TrackerObject {
-  const chain = plan.chain!;
-  const segments = chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
+  const segments = chainSegments(plan);
   const maps = {
     tokens: `${plan.name}.tokens`,
     chains: `${plan.name}.pending`,
@@ -68,12 +68,13 @@ export function generateChainTracker(
     handoffs: `${plan.name}.handoffs`,
     running: `${plan.name}.running`,
   };
+  const table = chainTableLayout(plan.capacity);
   const layout: TrackerLayout = {
     plan,
     index,
     key: keyLayout([]),
     pending: { withContext: false, stackId: -1, size: ChainValue.size },
-    table: { kind: "hash" },
+    table,
     maps: { pending: maps.chains, stats: `${plan.name}.stats`, stacks: null },
   };
   const perCpu = (ref: string, suffix: string, valueSize: number, entries = 1): BpfMapSpec => ({
@@ -94,12 +95,21 @@ export function generateChainTracker(
   });
   const mapSpecs: BpfMapSpec[] = [
     hash(maps.tokens, "t", Token.size),
-    hash(maps.chains, "p", ChainValue.size),
+    {
+      ref: maps.chains,
+      name: kernelName("p"),
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: table.bucketSize,
+      maxEntries: table.buckets,
+      flags: BpfMapFlag.MMAPABLE,
+    },
     perCpu(maps.cpu, "x", CpuState.size),
     perCpu(maps.scratch, "w", Token.size),
     perCpu(layout.maps.stats, "s", Stats.size),
-    perCpu(maps.segments, "g", Stats.size, Math.max(segments, 1)),
   ];
+  // one segment is the pair itself (codegen-chain-end.ts): no counters of its own
+  if (segments > 1) mapSpecs.push(perCpu(maps.segments, "g", Stats.size, segments));
   mapSpecs.push({
     ref: maps.running,
     name: kernelName("r"),
@@ -127,7 +137,7 @@ export function generateChainTracker(
         ...(task !== null ? { task } : {}),
         ...(site !== undefined ? { site: probe.user!.sites[site] } : {}),
       };
-      emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus), probe);
+      emitChainProgram(c, new ChainOps(c, maps, slots(em), cpus, table), probe);
       return {
         name: kernelName(`c${i}${site !== undefined ? `u${site}` : ""}`),
         tracker: plan.name,
@@ -149,6 +159,8 @@ function slots(em: Emitter): ChainSlots {
     holder: em.alloc(8),
     other: em.alloc(8),
     chainId: em.alloc(8),
+    chainBucket: em.alloc(8),
+    chainWay: em.alloc(8),
     zero: em.alloc(8),
     depth: em.alloc(8),
     runCpu: em.alloc(8),
@@ -217,7 +229,7 @@ function emitChainProgram(c: ProgramContext, ops: ChainOps, probe: ProbePlan): v
   const steps = plan.chain!.steps;
   const id = probe.id;
   ops.prologue();
-  const pre = new Prefetch(em, c.site);
+  const pre = new Prefetch(em, c.site, c.task);
   const origin = steps[0].side.probe.id === id ? filterFlag(c, pre, steps[0].side) : null;
   const keySize = handoffKeySize(plan);
   // `ORIGIN(k) -> STEP(k)`: the new token goes straight to the hand-off table

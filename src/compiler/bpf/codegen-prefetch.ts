@@ -8,7 +8,8 @@ import { USER_STRING_SIZE } from "../plan.ts";
 import { fetchUserArgument, fetchUserString } from "./codegen-uprobe.ts";
 import { CodegenError, type Emitter, RegisterPool } from "./emitter.ts";
 import { Helper } from "./helpers.ts";
-import { Add, call, FP, Mov, R0, R1, R2, R3, R6, storeMem } from "./insn.ts";
+import { Add, call, FP, loadMem, Mov, R0, R1, R2, R3, R6, storeMem } from "./insn.ts";
+import type { TaskOffsets } from "./layout.ts";
 
 /** What a side needs fetched through a helper (or read with probe_read) before its expressions. */
 export type Need =
@@ -29,10 +30,15 @@ export type Need =
 export class Prefetch {
   readonly slots = new Map<Need, number>();
   readonly pool = new RegisterPool();
-  /** `site`: the user-space probe site this program runs at (its fields are its arguments). */
+  /**
+   * `site`: the user-space probe site this program runs at (its fields are its arguments).
+   * `task`: task_struct offsets (BTF): `comm` is then two loads from the current task, not
+   * the get_current_comm helper (which copies it, NUL-padded: the kernel keeps it so).
+   */
   constructor(
     readonly em: Emitter,
     readonly site?: UserProbeSitePlan,
+    readonly task?: TaskOffsets,
   ) {}
 
   /** Fetches every value `exprs` need that is not yet on the stack. */
@@ -47,7 +53,12 @@ export class Prefetch {
     const em = this.em;
     if (need.startsWith("user:") || need.startsWith("ustr:")) return this.fetchUser(need);
     const off = presetOffset ?? em.alloc(need === "comm" ? 16 : fieldNeedSize(need));
-    if (need === "comm" || need.startsWith("field:")) {
+    if (need === "comm" && this.task !== undefined) {
+      em.emit(call(Helper.get_current_task_btf));
+      for (const at of [0, 8]) {
+        em.emit(loadMem(R1, R0, this.task.comm + at, 8), storeMem(FP, off + at, R1, 8));
+      }
+    } else if (need === "comm" || need.startsWith("field:")) {
       em.emit(Mov.reg(R1, FP), Add.imm(R1, off));
       if (need === "comm") em.emit(Mov.imm(R2, 16), call(Helper.get_current_comm));
       else {

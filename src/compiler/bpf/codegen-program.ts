@@ -51,7 +51,7 @@ export interface ProgramContext {
 /** Reg.ctx = the probe's context; the filter (exit when false); the key on the stack. */
 export function prologue(c: ProgramContext): { pre: Prefetch; keyOffset: number } {
   const { em, side, layout } = c;
-  const pre = new Prefetch(em, c.site);
+  const pre = new Prefetch(em, c.site, c.task);
   em.withSource(c.source(side.range), () => em.emit(Mov.reg(Reg.ctx, R1)));
   if (side.filter) {
     const filter = side.filter;

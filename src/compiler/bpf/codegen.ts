@@ -126,9 +126,9 @@ export function generateTracker(
 
 /** The pending table implementation the tracker's layout names. */
 function pendingTable(layout: TrackerLayout): PendingTable {
-  return layout.table.kind === "hash"
-    ? hashTable(layout)
-    : setAssociativeTable(layout, layout.table);
+  return layout.table.kind === "set-associative"
+    ? setAssociativeTable(layout, layout.table)
+    : hashTable(layout);
 }
 
 /** A tracepoint's one program, or one per site of a user-space probe (each reads its own operands). */

@@ -172,8 +172,29 @@ export interface HashTableLayout {
   kind: "hash";
 }
 
-/** Where a tracker's pending begins live; the programs and user space read it alike. */
-export type PendingTableLayout = SetAssociativeLayout | HashTableLayout;
+/** The segments of a chain tracker: between its steps, and to the block (`until block`). */
+export function chainSegments(plan: TrackerPlan): number {
+  const chain = plan.chain!;
+  return chain.steps.length - 1 + (chain.until === "block" ? 1 : 0);
+}
+
+/**
+ * A chain tracker's chain table (chain-layout.ts): an mmap-able ARRAY of buckets of `ways`
+ * slots, each a chain id (0: free), its live branches and whether it moved.
+ */
+export interface ChainTableLayout {
+  kind: "chains";
+  buckets: number;
+  /** log2(buckets): the hash keeps this many top bits. */
+  bits: number;
+  ways: number;
+  slotSize: number;
+  /** Bytes per bucket (the array's value): `ways` slots. */
+  bucketSize: number;
+}
+
+/** Where a tracker's pending begins (a chain tracker's chains) live; the programs and user space read it alike. */
+export type PendingTableLayout = SetAssociativeLayout | HashTableLayout | ChainTableLayout;
 
 /** At most this many slots (the map is mmap-ed by user space for the timeout sweep). */
 const MAX_SLOTS = 1 << 22;
