@@ -69,20 +69,25 @@ async function differential(count: number, options: { gapMs?: number; busyMs?: n
           assert.ok(n >= count - live.summaries[0].missed, `${name}: ${n} hits`);
         } else assert.ok(n > 0, `${name}: no hits`);
       }
-      assert.equal(liveHits.map(shapeOf), replayHits.map(shapeOf));
+      assert.equal(
+        liveHits.map(shapeOf),
+        replayHits.map(shapeOf),
+        `${liveHits.length} live hits, ${replayHits.length} replayed`,
+      );
       const blocks = liveHits.filter((h) => h.tracker === "blk").map((h) => h.chain!.at(-1)!.stage);
       assert.ok(
         blocks.every((stage) => stage === "block"),
         "until block ends at the block",
       );
-      liveHits.forEach((h, i) => {
-        const other = replayHits[i];
-        // the trace prints microseconds, and BPF reads its clock a moment after ftrace does
-        assert.ok(
-          Math.abs(h.latency_ns - other.latency_ns) < 50_000,
-          `${h.latency_ns} vs ${other.latency_ns}`,
-        );
-      });
+      // The trace prints microseconds, and BPF reads its clock a moment after ftrace does:
+      // within 50 µs, or a few within 2 ms, when the virtual CPU was descheduled between
+      // ftrace's handler and BPF's for the same event (a loaded host)
+      const apart = liveHits.map((h, i) => Math.abs(h.latency_ns - replayHits[i].latency_ns));
+      const far = apart.filter((d) => d >= 50_000);
+      assert.ok(
+        far.length <= 0.05 * apart.length && far.every((d) => d < 2_000_000),
+        `latencies apart by ${far.join(", ")} ns in ${apart.length} hits`,
+      );
     },
     // every context event of the machine (all engineers' load): per-CPU buffers of 32 MiB
     32768,
