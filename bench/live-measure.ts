@@ -214,7 +214,7 @@ function peakRssMb(pid: number): number {
 }
 
 /** utime + stime of a process, in ms (clock ticks are 10 ms on Linux x86_64). */
-function cpuTimeMs(pid: number): number {
+export function cpuTimeMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;

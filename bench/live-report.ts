@@ -111,16 +111,25 @@ export const FINDINGS = [
     "The reference row (Node + koffi attaching two empty programs) is itself at ~0.22–0.27 of " +
     "bpftrace, so ≤ 0.25 leaves ltsh no room above Node's own start. A first run, timed " +
     "from its system calls (strace, one run, loaded machine): Node to bin/ltsh.js ~33 ms, the " +
-    "source stamp (stat of 229 files) and the bundle's entry ~15 ms, modules up to Chevrotain " +
+    "source stamp (stat of 231 files) and the bundle's entry ~15 ms, modules up to Chevrotain " +
     "~25 ms, the lexer and parser built ~30 ms, the tracefs catalog (available_events: kernel " +
     "time, 20–70 ms as other tracefs users hold its lock) ~20 ms, parse and check ~6 ms, live " +
     "modules and koffi ~20 ms, task_struct offsets from /sys/kernel/btf/vmlinux (5.5 MB read) " +
-    "~35 ms under strace (5–20 ms without), code generation, maps, verifier and attach of the " +
-    "three programs ~12 ms. Its CPU time (user + sys, whole run) is 160 ms against the peer's " +
-    "150 ms (medians of 10 alternated runs): the third program (the cancel: generated, " +
-    "verified, attached), the stamp's 229 files against 125 and ~25 bundle chunks loaded " +
-    "before the parser against 17 (uprobe ELF/USDT readers, captures, chain contexts, which " +
-    "the checker imports for every file).",
+    "~35 ms under strace (1,370 reads of 4 KB; 5–20 ms without), code generation, maps, verifier and attach of the " +
+    "three programs ~12 ms. Its CPU time (`perf stat` task-clock, whole run with `--for " +
+    "1ms`, medians of 10 alternated runs) is 184 ms against the peer's 177 ms; before " +
+    "f3383b2's three cuts it was 191 ms. The cuts: the source stamp (231 files against the " +
+    "peer's 125) no longer normalizes each path through path.join (3.5 → 1.8 ms cold); the " +
+    "user-space probe readers (ELF symbols, USDT notes, probe targets: three chunks) are " +
+    "imported only for a file that names a `uprobe:`/`usdt:` probe (24 chunk files before " +
+    "the parser, was 27, the peer 17; ~4 ms); and bin/ltsh.js resolves the bundle's chunk " +
+    "imports beside their importer with a resolve hook instead of Node's checked, " +
+    "realpathed resolution (~4 ms). What is left (~7 ms CPU): the third program (the " +
+    "cancel: generated, verified, attached), and more code loaded for every file: 41 bundle " +
+    "files with 71 imports between them against the peer's 30 and 36 (the chain code " +
+    "generator and live-chain decoding, ~60 KB, the captures, contexts and syscall tables " +
+    "the checker uses, records/output), which the bundle's fine-grained splitting spreads " +
+    "over many small files.",
   "- Peak RSS: Node alone is 46 MB and koffi adds 9 MB (the reference row: 56 MB), so ≤ 0.6 " +
     "of bpftrace (~60 MB) leaves ~5 MB for ltsh itself. A repeat run skips Chevrotain, the " +
     "compiler and the catalog (~12 + 5 MB); the session, its mapped pending tables and the " +

@@ -5,7 +5,7 @@
 // run whose programs come from the compiled cache. Writes the `## live` section of
 // BENCHMARKS.md. Run as root:
 //   node --import tsx bench/live.ts [--rounds 5] [--loops 200000] [--no-write]
-//   node --import tsx bench/live.ts --startup-only 5   (startup and peak RSS only, quick)
+//   node --import tsx bench/live.ts --startup-only 5   (startup, its CPU and peak RSS only, quick)
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +15,7 @@ import { checkLivePermissions } from "../src/kernel/permissions.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 import {
   benchWithPrograms,
+  cpuTimeMs,
   hitDelivery,
   machineInfo,
   type ProgramCost,
@@ -279,12 +280,15 @@ function baselineTracer(dir: string): Tracer {
   };
 }
 
-/** Startup (start → both tracepoints attached, per bpftool) and peak RSS, medians of `runs`. */
+/**
+ * Startup (start → both tracepoints attached, per bpftool), the CPU time spent by then
+ * (user + sys, 10 ms ticks) and peak RSS, medians of `runs`.
+ */
 async function startupOnly(tracers: Tracer[], runs: number): Promise<void> {
-  const results = new Map<Tracer, { ms: number[]; mb: number[] }>();
+  const results = new Map<Tracer, { ms: number[]; cpu: number[]; mb: number[] }>();
   for (let i = 0; i < runs; i++) {
     for (const t of tracers.filter((t) => t.error === null)) {
-      const r = results.get(t) ?? { ms: [], mb: [] };
+      const r = results.get(t) ?? { ms: [], cpu: [], mb: [] };
       results.set(t, r);
       const child = spawn(t.command[0], t.command.slice(1), { cwd: ROOT, stdio: "ignore" });
       const t0 = performance.now();
@@ -295,6 +299,7 @@ async function startupOnly(tracers: Tracer[], runs: number): Promise<void> {
           await new Promise((resolve) => setTimeout(resolve, 2));
         }
         r.ms.push(performance.now() - t0);
+        r.cpu.push(cpuTimeMs(child.pid!));
         await new Promise((resolve) => setTimeout(resolve, 300));
         const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
         r.mb.push(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) / 1024);
@@ -310,7 +315,8 @@ async function startupOnly(tracers: Tracer[], runs: number): Promise<void> {
     const ms = median(r.ms).toFixed(0);
     const mb = median(r.mb).toFixed(1);
     console.log(
-      `${t.label}: startup ${ms} ms (of ${r.ms.map((x) => x.toFixed(0))}), VmHWM ${mb} MB`,
+      `${t.label}: startup ${ms} ms (of ${r.ms.map((x) => x.toFixed(0))}), ` +
+        `CPU ${median(r.cpu)} ms, VmHWM ${mb} MB`,
     );
   }
 }

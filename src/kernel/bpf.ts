@@ -16,6 +16,7 @@ import {
 } from "./bpf-attr.ts";
 import {
   E2BIG,
+  EAGAIN,
   EINVAL,
   ENOENT,
   ENOMEM,
@@ -112,7 +113,22 @@ export function loadProgram(p: ProgramSpec): number {
   throw new KernelError(`load program ${p.name}`, last.errno, permissionHint(last.errno));
 }
 
+/**
+ * The verifier gives up with EAGAIN when a signal arrives while it works (a profiler's
+ * SIGPROF, a child's SIGCHLD, a terminal's SIGWINCH): that is no refusal, so load again,
+ * a few times as libbpf does, before reading it as one.
+ */
+const SIGNAL_RETRIES = 5;
+
 function tryLoad(p: ProgramSpec, logLevel: number, logSize: number) {
+  let result = tryLoadOnce(p, logLevel, logSize);
+  for (let i = 0; i < SIGNAL_RETRIES && result.errno === EAGAIN; i++) {
+    result = tryLoadOnce(p, logLevel, logSize);
+  }
+  return result;
+}
+
+function tryLoadOnce(p: ProgramSpec, logLevel: number, logSize: number) {
   const insns = NativeMemory.alloc(p.insns.length);
   const license = NativeMemory.alloc(p.license.length + 1);
   const log = logSize > 0 ? NativeMemory.alloc(logSize) : null;

@@ -162,16 +162,17 @@ export class Fleet {
 
   /** Every file compiled, diagnostics logged; a tracker name taken by two files is an error. */
   private async compileAll(): Promise<Compiled[]> {
-    const { compileFile } = await import("../compiler/compile.ts");
+    const { loadAndCompileFile } = await import("../compiler/compile.ts");
     const { renderDiagnostics } = await import("../compiler/render.ts");
-    const compiled = this.files.map((path) => {
-      const { plan, diagnostics, text } = compileFile(path, {
+    const compiled: Compiled[] = [];
+    for (const path of this.files) {
+      const { plan, diagnostics, text } = await loadAndCompileFile(path, {
         catalog: this.options.catalog,
         backend: this.options.backend, // what one backend cannot run is an error (chains live)
       });
       this.logDiagnostics(diagnostics, renderDiagnostics(diagnostics, text));
-      return { path, plan };
-    });
+      compiled.push({ path, plan });
+    }
     this.refuseSharedNames(compiled);
     return compiled;
   }
