@@ -10,7 +10,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import type { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { loadAndCompileFile } from "../compiler/compile.ts";
+import { compileFile } from "../compiler/compile.ts";
 import { chainContextEvents } from "../compiler/contexts.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
 import { recorderEventsOf } from "../compiler/uprobe/recorder-plan.ts";
@@ -41,14 +41,11 @@ interface Requested {
  * The events a file's trackers need: every probe they name (begins, ends, cancels, chain
  * steps) and, for chains, the context events that carry a chain (those this kernel has).
  */
-async function eventsOfFile(
-  path: string,
-  catalogPath: string | undefined,
-): Promise<Requested | null> {
+function eventsOfFile(path: string, catalogPath: string | undefined): Requested | null {
   const catalog = loadCatalogOrReport(catalogPath);
   if (!catalog) return null;
   // Recorded to be replayed: any tracker the language accepts is recorded for.
-  const { plan, diagnostics, text } = await loadAndCompileFile(path, { catalog, backend: "any" });
+  const { plan, diagnostics, text } = compileFile(path, { catalog, backend: "any" });
   process.stderr.write(renderDiagnostics(diagnostics, text));
   if (!plan) return null;
   const probes = plan.trackers.flatMap((t) => [
@@ -125,7 +122,7 @@ Options:
             .filter(Boolean),
           uprobes: [],
         }
-      : await eventsOfFile(values["for-file"]!, values.catalog);
+      : eventsOfFile(values["for-file"]!, values.catalog);
     if (requested === null) return 1;
     let uprobes: UprobeEvents | null = null;
     try {

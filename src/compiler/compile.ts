@@ -13,7 +13,6 @@ import { type Diagnostic, hasErrors, type SourceRange } from "./diagnostic.ts";
 import { parseSource } from "./parse.ts";
 import type { FilePlan, OptionValue, TrackerPlan } from "./plan.ts";
 import { planProgram } from "./planner.ts";
-import { loadProbeReadersFor } from "./probes.ts";
 import { sortDiagnostics } from "./render.ts";
 
 export interface CompileOptions {
@@ -96,24 +95,6 @@ export function compileFile(
     };
   }
   return { ...compileSource(text, path, options), text };
-}
-
-/**
- * compileFile for a caller that can wait: the user-space probe readers are loaded first
- * when the file may name a user-space probe (probes.ts), and only then.
- */
-export async function loadAndCompileFile(
-  path: string,
-  options: CompileFileOptions = {},
-): Promise<CompileResult & { text: string }> {
-  let bytes = options.bytes;
-  try {
-    bytes ??= readFileSync(path);
-  } catch {
-    return compileFile(path, options); // which says why it cannot be read
-  }
-  await loadProbeReadersFor(bytes.toString("utf8"));
-  return compileFile(path, { ...options, bytes });
 }
 
 export type StatementResult =

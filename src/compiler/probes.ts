@@ -4,8 +4,7 @@
 
 import type { CatalogIndex } from "./catalog/index.ts";
 import type { ProbePlan } from "./plan.ts";
-import type { planUserProbe } from "./uprobe/probe-plan.ts";
-import { isUserProbeSpelling, mayNameUserProbe } from "./uprobe/spelling.ts";
+import { isUserProbeSpelling, planUserProbe } from "./uprobe/probe-plan.ts";
 
 export type ProbeResolution =
   | { ok: true; probe: ProbePlan; warnings?: string[] }
@@ -64,33 +63,12 @@ const tracepointKind: ProbeKind = {
   },
 };
 
-/** The user-space probe readers, once loadUserProbes() has imported them. */
-let userProbePlanner: typeof planUserProbe | null = null;
-
-/**
- * Imports the user-space probe readers (ELF symbols, USDT notes, calling conventions) that
- * checking a `uprobe:`/`uretprobe:`/`usdt:` probe needs. Most files name tracepoints only,
- * so they are not loaded with the checker: whoever checks a program awaits this first
- * (loadProbeReadersFor when it has the text).
- */
-export async function loadUserProbes(): Promise<void> {
-  userProbePlanner ??= (await import("./uprobe/probe-plan.ts")).planUserProbe;
-}
-
-/** loadUserProbes() when `text` may name a user-space probe; nothing to load otherwise. */
-export async function loadProbeReadersFor(text: string): Promise<void> {
-  if (mayNameUserProbe(text)) await loadUserProbes();
-}
-
 const userProbeKind: ProbeKind = {
   name: "user-space probe",
   doc: "uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xADDRESS, uretprobe:PATH:SYMBOL, usdt:PATH:[PROVIDER:]NAME",
   claims: isUserProbeSpelling,
   resolve(spec) {
-    if (userProbePlanner === null) {
-      throw new Error(`ltsh bug: '${spec}' checked before loadUserProbes() imported its readers`);
-    }
-    const planned = userProbePlanner(spec);
+    const planned = planUserProbe(spec);
     if (!planned.ok) {
       // A USDT miss lists the binary's probes in its message; a symbol miss cannot list them all.
       const notes = planned.message.startsWith("no function")

@@ -76,9 +76,9 @@ async function compileProgram(path: string | null): Promise<TrackerPlan[]> {
       `the .lt program is missing: give the command as 'ltsh-lami FILE.lt'; ${USAGE}`,
     );
   const { loadCatalog } = await import("../compiler/catalog/index.ts");
-  const { loadAndCompileFile } = await import("../compiler/compile.ts");
+  const { compileFile } = await import("../compiler/compile.ts");
   const { renderDiagnostics } = await import("../compiler/render.ts");
-  const { plan, diagnostics, text } = await loadAndCompileFile(path, { catalog: loadCatalog() });
+  const { plan, diagnostics, text } = compileFile(path, { catalog: loadCatalog() });
   if (plan === null) throw new LamiError(renderDiagnostics(diagnostics, text).trimEnd());
   return plan.trackers;
 }

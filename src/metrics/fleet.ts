@@ -162,17 +162,16 @@ export class Fleet {
 
   /** Every file compiled, diagnostics logged; a tracker name taken by two files is an error. */
   private async compileAll(): Promise<Compiled[]> {
-    const { loadAndCompileFile } = await import("../compiler/compile.ts");
+    const { compileFile } = await import("../compiler/compile.ts");
     const { renderDiagnostics } = await import("../compiler/render.ts");
-    const compiled: Compiled[] = [];
-    for (const path of this.files) {
-      const { plan, diagnostics, text } = await loadAndCompileFile(path, {
+    const compiled = this.files.map((path) => {
+      const { plan, diagnostics, text } = compileFile(path, {
         catalog: this.options.catalog,
         backend: this.options.backend, // what one backend cannot run is an error (chains live)
       });
       this.logDiagnostics(diagnostics, renderDiagnostics(diagnostics, text));
-      compiled.push({ path, plan });
-    }
+      return { path, plan };
+    });
     this.refuseSharedNames(compiled);
     return compiled;
   }

@@ -6,8 +6,7 @@
 // its binary, the one thing here that is not the vocabulary's).
 
 import { BUILTINS } from "../compiler/builtins.ts";
-import { planUserProbe } from "../compiler/uprobe/probe-plan.ts";
-import { USER_PROBE_PREFIXES } from "../compiler/uprobe/spelling.ts";
+import { planUserProbe, USER_PROBE_PREFIXES } from "../compiler/uprobe/probe-plan.ts";
 import { type Line, lineOf } from "./line-editor.ts";
 
 export interface Vocabulary {

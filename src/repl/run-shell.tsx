@@ -6,7 +6,6 @@ import { render } from "ink";
 import type { CatalogIndex } from "../compiler/catalog/index.ts";
 import { compileFile } from "../compiler/compile.ts";
 import { defaultOptions } from "../compiler/options.ts";
-import { loadUserProbes } from "../compiler/probes.ts";
 import { renderDiagnostics } from "../compiler/render.ts";
 import { formatSummary } from "../records/output.ts";
 import {
@@ -40,7 +39,6 @@ export interface ShellOptions {
 }
 
 export async function runShell(options: ShellOptions): Promise<number> {
-  await loadUserProbes(); // a statement typed at the prompt may name any probe
   const frontEnd = compilerFrontEnd(options.catalog, options.backend);
   let initial: Extract<CheckResult, { ok: true }> | null = null;
   if (options.file) {

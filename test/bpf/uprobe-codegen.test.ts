@@ -9,11 +9,7 @@ import { generateTrackers } from "../../src/compiler/bpf/codegen.ts";
 import { disassemble } from "../../src/compiler/bpf/disasm.ts";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
-import { loadUserProbes } from "../../src/compiler/probes.ts";
 import { buildWorkload } from "../uprobe/workload.ts";
-
-// The checker imports the user-space probe readers only when asked (as ltsh's commands do).
-await loadUserProbes();
 
 const P = buildWorkload().pie;
 

@@ -9,13 +9,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { ProbePlan } from "../../src/compiler/plan.ts";
-import { loadUserProbes } from "../../src/compiler/probes.ts";
 import { buildWorkload, workloadSkipReason } from "../uprobe/workload.ts";
 import { catalog } from "./catalog-fixture.ts";
 import { markRanges, parseMarked } from "./marked.ts";
-
-// The checker imports the user-space probe readers only when asked (as ltsh's commands do).
-await loadUserProbes();
 
 const skip = workloadSkipReason();
 if (skip !== null) throw new Error(`the user-space probe workload cannot be built: ${skip}`);

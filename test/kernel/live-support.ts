@@ -16,14 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { FilePlan } from "../../src/compiler/plan.ts";
-import { loadUserProbes } from "../../src/compiler/probes.ts";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
 import { LiveSession } from "../../src/session/live.ts";
-
-// The checker imports the user-space probe readers only when asked (as ltsh's commands do).
-await loadUserProbes();
 
 export function compileText(text: string, file = "test.lt"): FilePlan {
   const { plan, diagnostics } = compileSource(text, file);

@@ -5,10 +5,6 @@ import { existsSync, readdirSync } from "node:fs";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { FilePlan } from "../../src/compiler/plan.ts";
-import { loadUserProbes } from "../../src/compiler/probes.ts";
-
-// The checker imports the user-space probe readers only when asked (as ltsh's commands do).
-await loadUserProbes();
 
 const catalog = loadBundledCatalog();
 

@@ -4,13 +4,9 @@
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
 import type { FilePlan, TrackerPlan } from "../../src/compiler/plan.ts";
-import { loadUserProbes } from "../../src/compiler/probes.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
-
-// The checker imports the user-space probe readers only when asked (as ltsh's commands do).
-await loadUserProbes();
 
 export function compileProgram(source: string): FilePlan {
   const { plan, diagnostics } = compileSource(source, "test.lt", {
