@@ -120,9 +120,9 @@ export const FINDINGS = [
     "1ms`, medians of 10 alternated runs) is 184 ms against the peer's 177 ms; before " +
     "f3383b2's three cuts it was 191 ms. The cuts: the source stamp (231 files against the " +
     "peer's 125) no longer normalizes each path through path.join (3.5 → 1.8 ms cold); the " +
-    "user-space probe readers (ELF symbols, USDT notes, probe targets: three chunks) are " +
-    "imported only for a file that names a `uprobe:`/`usdt:` probe (24 chunk files before " +
-    "the parser, was 27, the peer 17; ~4 ms); and bin/ltsh.js resolves the bundle's chunk " +
+    "user-space probe readers (ELF symbols, USDT notes, probe targets: three chunks) " +
+    "imported only for a file that names a `uprobe:`/`usdt:` probe (~4 ms; reverted since: " +
+    "every caller of the synchronous checker had to load them first); and bin/ltsh.js resolves the bundle's chunk " +
     "imports beside their importer with a resolve hook instead of Node's checked, " +
     "realpathed resolution (~4 ms). What is left (~7 ms CPU): the third program (the " +
     "cancel: generated, verified, attached), and more code loaded for every file: 41 bundle " +
