@@ -142,8 +142,8 @@ export async function replayTrace(path: string, plan: FilePlan): Promise<LiveRun
 }
 
 /**
- * N datagrams, `gapMs` apart, to a reader thread named udp-reader (blocked in recv before the
- * first); with `busyMs` the reader spins that long after each datagram before it blocks again;
+ * N datagrams, `gapMs` apart, to a reader thread named udp-reader, each sent once the reader
+ * is blocked in recv (up to 1 s); with `busyMs` the reader spins that long after each datagram before it blocks again;
  * it writes a byte to /dev/null after each (a syscall a `->` hand-off can key on).
  */
 export function udpWorkload(count: number, { gapMs = 2, busyMs = 0 } = {}): string {
@@ -151,17 +151,27 @@ export function udpWorkload(count: number, { gapMs = 2, busyMs = 0 } = {}): stri
     "import socket, threading, time, ctypes, os",
     "libc = ctypes.CDLL(None)",
     'null = os.open("/dev/null", os.O_WRONLY)',
+    "tids = []",
     "def reader(sock):",
     '    libc.prctl(15, b"udp-reader", 0, 0, 0)',
+    "    tids.append(threading.get_native_id())",
     `    for _ in range(${count}):`,
     '        sock.recv(64); os.write(null, b"x"); t0 = time.time()',
     `        while time.time() - t0 < ${busyMs / 1000}: pass`,
+    // each datagram finds the reader asleep in recvfrom(2) (x86-64 syscall 45): so that
+    // its waking is the datagram's, however late a loaded machine runs the reader
+    "def asleep_in_recv():",
+    "    deadline = time.time() + 1",
+    "    while time.time() < deadline:",
+    "        with open(f'/proc/self/task/{tids[0]}/syscall') as f:",
+    "            if f.read().split()[0] == '45': return",
+    "        time.sleep(0.0002)",
     'r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))',
     "t = threading.Thread(target=reader, args=(r,)); t.start()",
     "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
     "time.sleep(0.05)",
     `for i in range(${count}):`,
-    `    s.sendto(b"x", r.getsockname()); time.sleep(${gapMs / 1000})`,
+    `    asleep_in_recv(); s.sendto(b"x", r.getsockname()); time.sleep(${gapMs / 1000})`,
     "t.join()",
   ].join("\n");
 }
