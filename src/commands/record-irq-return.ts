@@ -16,8 +16,8 @@ import type { TracefsInstance } from "../kernel/tracefs.ts";
 export interface IrqReturn {
   /** The line up to the payload: task, CPU, flags, timestamp, event name (same in both). */
   head: string;
-  /** The handler's irqreturn_t: 0 none, 1 handled, 2 wake thread. */
-  ret: number;
+  /** The handler's irqreturn_t: 0 none, 1 handled, 2 wake thread; null: not known, left as printed. */
+  ret: number | null;
 }
 
 const EXIT = Buffer.from(" irq_handler_exit: ", "latin1");
@@ -27,7 +27,7 @@ const NEWLINE = 0x0a;
  * Calls `line(head, payload, start, end)` for each irq_handler_exit line in `bytes` (whole
  * lines): its text as latin1, its byte range. Only those lines are decoded.
  */
-function forEachExit(
+export function forEachExit(
   bytes: Buffer,
   line: (head: string, payload: string, start: number, end: number) => void,
 ): void {
@@ -46,7 +46,7 @@ function forEachExit(
 }
 
 /** Splits chunks into runs of whole lines (the last, unterminated, at the end). */
-class LineRuns {
+export class LineRuns {
   private partial: Buffer = Buffer.alloc(0);
   /** The whole lines completed by `chunk`. */
   push(chunk: Buffer): Buffer {
@@ -94,8 +94,8 @@ export async function readIrqReturns(instance: TracefsInstance): Promise<IrqRetu
 /**
  * Plain trace text in, the same text out with `ret=handled`/`ret=unhandled` of each
  * irq_handler_exit line replaced by its number from `returns`, matched line by line by
- * head. Should the two readings disagree (they read one frozen buffer), the rest is left as
- * printed and `mismatch` says where.
+ * head (a null number leaves its line as printed). Should the two readings disagree (they
+ * read one frozen buffer), the rest is left as printed and `mismatch` says where.
  */
 export class IrqReturnWriter extends Transform {
   private readonly runs = new LineRuns();
@@ -125,9 +125,10 @@ export class IrqReturnWriter extends Transform {
         this.mismatch = head;
         return;
       }
-      const line = `${head}${printed[1]}${this.returns[this.next].ret}`;
+      const { ret } = this.returns[this.next++];
+      if (ret === null) return;
+      const line = `${head}${printed[1]}${ret}`;
       parts.push(bytes.subarray(copiedTo, start), Buffer.from(line, "latin1"));
-      this.next++;
       copiedTo = end;
     });
     if (parts.length === 0) return bytes;
