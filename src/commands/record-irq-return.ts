@@ -6,6 +6,7 @@
 // once with `fields` on, keeping each irq_handler_exit line's head and ret, then as plain
 // text, writing `ret=N` in place of the word on those lines only. Every other byte passes
 // through as recorded (only irq_handler_exit lines are decoded, as latin1: byte for char).
+// Kernels without `fields` get the numbers from record-irq-copy.ts, through the same writer.
 
 import { createReadStream, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -77,12 +78,17 @@ export async function irqReturnsOfFieldsText(chunks: AsyncIterable<Buffer>): Pro
   return returns;
 }
 
+/** Whether this kernel's tracefs instances have the `fields` option (Linux 6.4+). */
+export function hasFieldsOption(instance: TracefsInstance): boolean {
+  return existsSync(join(instance.dir, "options", "fields"));
+}
+
 /**
  * Reads the frozen instance's irq_handler_exit returns through its `fields` option (left
  * off afterwards); null when this kernel's tracefs has no such option.
  */
 export async function readIrqReturns(instance: TracefsInstance): Promise<IrqReturn[] | null> {
-  if (!existsSync(join(instance.dir, "options", "fields"))) return null;
+  if (!hasFieldsOption(instance)) return null;
   instance.setOption("fields", true);
   try {
     return await irqReturnsOfFieldsText(createReadStream(instance.tracePath));
