@@ -1,20 +1,22 @@
-// irq_handler_exit's IRQ_WAKE_THREAD on kernels whose tracefs has no `fields` option (before
-// 6.4: Debian's 6.1 PREEMPT_RT, where threaded IRQs are the rule). A second instance of the
-// recorder's own, ltsh-<pid>-irqwake, records only irq_handler_exit with the event filter
-// `ret == 2`: a copy of exactly the exits that woke their thread. Each copy is then matched
-// to its exit line in the main buffer, whose `ret=handled` becomes `ret=2`; the other
-// handled exits become `ret=1`, unhandled ones `ret=0`.
+// irq_handler_exit's return value on kernels whose tracefs has no `fields` option (before
+// 6.4: Debian's 6.1 PREEMPT_RT, where threaded IRQs are the rule). Instances of the
+// recorder's own record only irq_handler_exit under an event filter: ltsh-<pid>-irqwake
+// `ret == 2`, a copy of exactly the exits that woke their thread, and ltsh-<pid>-irqnone
+// `ret == 0`. Each copy is matched to its exit line in the main buffer, which gets the
+// copy's number; an exit no copy matched is 1 (IRQ_HANDLED). The copies of IRQ_NONE are
+// not redundant with the printed word: Debian's 6.1.192 RT prints the first %s of an
+// event empty (`irq=25 ret=`, `sched_waking: comm= pid=15`), so the word may be missing.
 //
-// Matching: both instances' probes run for one event, the copy's right after the main's
-// (the copy's is registered later: tracepoint probes of one priority run in that order),
-// with IRQs off, so no other event of that CPU comes between them. A copy therefore sits
-// in its CPU's main sequence right after its own exit. Its timestamp is a little later
-// (0 to 5 µs on this project's VM: two probes apart, a vCPU can be descheduled), but
-// printed in µs, so a copy's place is known up to the main lines of its CPU printed with
-// its very timestamp. It is matched when exactly one place there is an exit of its irq
-// printed `handled`; a line two copies claim, or one of several a copy may be, stays as
-// printed (and the replay says what that costs). Where either buffer lost events (full),
-// the lines it cannot speak for stay as printed too.
+// Matching: the instances' probes run for one event, the copies' right after the main's
+// (registered later: tracepoint probes of one priority run in that order), with IRQs off,
+// so no other event of that CPU comes between them. A copy therefore sits in its CPU's main
+// sequence right after its own exit. Its timestamp is a little later (0 to 5 µs on this
+// project's VM: two probes apart, a vCPU can be descheduled), but printed in µs, so a
+// copy's place is known up to the main lines of its CPU printed with its very timestamp.
+// It is matched when exactly one place there is an exit of its irq whose printed word (if
+// any) agrees; a line two copies claim, or one of several a copy may be, stays as printed
+// (and the replay says what that costs). Where a buffer lost events (full), the lines it
+// cannot speak for stay as printed too.
 //
 // `fields` is exact and needs no second buffer, so the recorder prefers it (record.ts).
 
@@ -22,8 +24,17 @@ import { createReadStream } from "node:fs";
 import { type BufferStats, TracefsInstance } from "../kernel/tracefs.ts";
 import { forEachExit, type IrqReturn, LineRuns } from "./record-irq-return.ts";
 
-/** The filter of the copy instance: the exits that returned IRQ_WAKE_THREAD. */
-export const WAKE_THREAD_FILTER = "ret == 2";
+/** One copy instance: the exits returning `ret`, recorded as ltsh-<pid>-<purpose>. */
+export interface CopyKind {
+  ret: number;
+  purpose: string;
+}
+
+/** The recorder's copies: IRQ_WAKE_THREAD, for the IRQ tail, and IRQ_NONE. */
+export const COPY_KINDS: readonly CopyKind[] = [
+  { ret: 2, purpose: "irqwake" },
+  { ret: 0, purpose: "irqnone" },
+];
 const EXIT_EVENT = "irq:irq_handler_exit";
 
 /** One irq_handler_exit line of the main buffer, and what the copies say about it. */
@@ -31,9 +42,10 @@ export interface CopiedExit {
   /** The line up to the payload, as IrqReturn's head. */
   head: string;
   irq: number;
-  printed: "handled" | "unhandled";
-  /** copied: its copy was matched; none: it has none; unknown: it cannot be told. */
-  copy: "copied" | "none" | "unknown";
+  /** The word printed for ret: "handled", "unhandled", or "" where the kernel printed none. */
+  printed: string;
+  /** The number of the copy matched; none: no copy is its; unknown: it cannot be told. */
+  copy: number | "none" | "unknown";
 }
 
 /** The CPU and timestamp of a tracefs line (timestamp as an integer of its printed digits). */
@@ -44,92 +56,94 @@ function contextOf(line: string): { cpu: number; time: number } | null {
   return m ? { cpu: Number(m[1]), time: Number(m[2] + m[3]) } : null;
 }
 
-/** One copy of an exit: where it was recorded, and the main exits it may be. */
+/** Whether an exit printed `word` may have returned `ret`. */
+const agrees = (word: string, ret: number) => word === "" || (word === "unhandled") === (ret === 0);
+
+/** One copy of an exit: where it was recorded, its number, and the main exits it may be. */
 interface Copy {
   time: number;
   irq: number;
+  ret: number;
   /** Ordinals (among the main exits) of the exits at the places the copy may sit. */
   candidates: number[];
   /** It may sit after the main lines lost on its CPU: its candidates cannot be told. */
   pastLoss: boolean;
 }
 
-/** The last main line seen on a CPU: its time, and its exit ordinal when a handled exit. */
-interface Previous {
-  time: number;
-  handled: { ordinal: number; irq: number } | null;
-}
-
-/** Per CPU: its copies in order (those before `open` placed), and the last main line. */
+/** Per CPU: its copies in time order (those before `open` placed), and the last main line. */
 interface CpuCopies {
   copies: Copy[];
   open: number;
-  previous: Previous | null;
+  previous: { time: number; exit: number | null } | null;
 }
 
-/** What each buffer lost: per CPU, from the buffers' stats. */
+/** What each buffer lost (it was full), as CPU numbers. */
 export interface Losses {
-  /** CPUs whose main buffer dropped events (full): an exit its last copies may be is unknown. */
+  /** The main buffer's: an exit its last copies may be is unknown. */
   main: ReadonlySet<number>;
-  /** CPUs whose copy buffer dropped events: its main exits after its last copy are unknown. */
-  copy: ReadonlySet<number>;
+  /** Each copy kind's (by ret): the main exits after its last copy on the CPU are unknown. */
+  copies: ReadonlyMap<number, ReadonlySet<number>>;
 }
 
-/** The copy instance's text: its copies per CPU, in order. */
-async function copiesOf(chunks: AsyncIterable<Buffer>): Promise<Map<number, CpuCopies>> {
+/** The copy instances' texts: their copies per CPU, in time order. */
+async function copiesOf(
+  texts: readonly { ret: number; chunks: AsyncIterable<Buffer> }[],
+): Promise<Map<number, CpuCopies>> {
   const byCpu = new Map<number, CpuCopies>();
-  const collect = (bytes: Buffer) =>
-    forEachExit(bytes, (head, payload) => {
-      const context = contextOf(head);
-      const irq = /^irq=(-?\d+) /.exec(payload);
-      if (context === null || irq === null) return;
-      const cpu = byCpu.get(context.cpu) ?? { copies: [], open: 0, previous: null };
-      byCpu.set(context.cpu, cpu);
-      cpu.copies.push({ time: context.time, irq: Number(irq[1]), candidates: [], pastLoss: false });
-    });
-  const runs = new LineRuns();
-  for await (const chunk of chunks) collect(runs.push(chunk));
-  collect(runs.end());
+  for (const { ret, chunks } of texts) {
+    const collect = (bytes: Buffer) =>
+      forEachExit(bytes, (head, payload) => {
+        const context = contextOf(head);
+        const irq = /^irq=(-?\d+) /.exec(payload);
+        if (context === null || irq === null) return;
+        const cpu = byCpu.get(context.cpu) ?? { copies: [], open: 0, previous: null };
+        byCpu.set(context.cpu, cpu);
+        const copy = { time: context.time, irq: Number(irq[1]), ret, pastLoss: false };
+        cpu.copies.push({ ...copy, candidates: [] });
+      });
+    const runs = new LineRuns();
+    for await (const chunk of chunks) collect(runs.push(chunk));
+    collect(runs.end());
+  }
+  for (const cpu of byCpu.values()) cpu.copies.sort((a, b) => a.time - b.time);
   return byCpu;
 }
 
 /**
- * The main buffer's irq_handler_exit lines, each with whether a copy (from the copy
- * buffer's text) is its own; see the file comment for the rule.
+ * The main buffer's irq_handler_exit lines, each with the copy (from the copy instances'
+ * texts) that is its own; see the file comment for the rule.
  */
 export async function matchCopiedExits(
   main: AsyncIterable<Buffer>,
-  copy: AsyncIterable<Buffer>,
+  copies: readonly { ret: number; chunks: AsyncIterable<Buffer> }[],
   losses: Losses,
 ): Promise<CopiedExit[]> {
-  const byCpu = await copiesOf(copy);
+  const byCpu = await copiesOf(copies);
   const exits: CopiedExit[] = [];
   // The place between `previous` and a line at `time`: open copies printed up to `time`.
   const placeBefore = (cpu: CpuCopies, time: number) => {
-    const handled = cpu.previous?.handled;
+    const ordinal = cpu.previous?.exit ?? null;
+    const exit = ordinal === null ? null : exits[ordinal];
     for (let i = cpu.open; i < cpu.copies.length && cpu.copies[i].time <= time; i++) {
       const copy = cpu.copies[i];
-      if (handled && handled.irq === copy.irq) copy.candidates.push(handled.ordinal);
+      if (ordinal !== null && exit?.irq === copy.irq && agrees(exit.printed, copy.ret)) {
+        copy.candidates.push(ordinal);
+      }
     }
     while (cpu.open < cpu.copies.length && cpu.copies[cpu.open].time < time) cpu.open++;
   };
   const line = (text: string) => {
     const context = contextOf(text);
     if (context === null) return;
-    const exit = / irq_handler_exit: irq=(-?\d+) ret=(handled|unhandled)$/.exec(text);
-    const ordinal = exits.length;
+    const exit = / irq_handler_exit: irq=(-?\d+) ret=(handled|unhandled|)$/.exec(text);
     if (exit) {
       const head = text.slice(0, exit.index + " irq_handler_exit: ".length);
-      const printed = exit[2] as CopiedExit["printed"];
-      exits.push({ head, irq: Number(exit[1]), printed, copy: "none" });
+      exits.push({ head, irq: Number(exit[1]), printed: exit[2], copy: "none" });
     }
     const cpu = byCpu.get(context.cpu);
     if (cpu === undefined) return;
     placeBefore(cpu, context.time);
-    cpu.previous = {
-      time: context.time,
-      handled: exit?.[2] === "handled" ? { ordinal, irq: Number(exit[1]) } : null,
-    };
+    cpu.previous = { time: context.time, exit: exit ? exits.length - 1 : null };
   };
   const runs = new LineRuns();
   const lines = (bytes: Buffer) => {
@@ -152,9 +166,9 @@ export async function matchCopiedExits(
 /** Gives each copy its exit when it has exactly one; exits claimed twice or maybe are unknown. */
 function settle(exits: CopiedExit[], byCpu: Map<number, CpuCopies>) {
   for (const cpu of byCpu.values()) {
-    for (const { candidates, pastLoss } of cpu.copies) {
+    for (const { candidates, pastLoss, ret } of cpu.copies) {
       if (candidates.length === 1 && !pastLoss && exits[candidates[0]].copy === "none") {
-        exits[candidates[0]].copy = "copied";
+        exits[candidates[0]].copy = ret;
       } else {
         for (const ordinal of candidates) exits[ordinal].copy = "unknown";
       }
@@ -162,27 +176,39 @@ function settle(exits: CopiedExit[], byCpu: Map<number, CpuCopies>) {
   }
 }
 
-/** Exits the copy buffer cannot speak for: after its last copy on a CPU where it was full. */
+/** Exits a full copy buffer cannot speak for: after its last copy on that CPU. */
 function markLosses(exits: CopiedExit[], byCpu: Map<number, CpuCopies>, losses: Losses) {
-  const lastCopy = new Map<number, number>();
-  for (const cpu of losses.copy) {
-    const copies = byCpu.get(cpu)?.copies ?? [];
-    lastCopy.set(cpu, copies.length > 0 ? copies[copies.length - 1].time : -1);
-  }
-  if (lastCopy.size === 0) return;
-  for (const exit of exits) {
-    const context = contextOf(exit.head);
-    if (context === null || exit.printed !== "handled" || exit.copy !== "none") continue;
-    const last = lastCopy.get(context.cpu);
-    if (last !== undefined && context.time > last) exit.copy = "unknown";
+  for (const [ret, cpus] of losses.copies) {
+    for (const cpuNumber of cpus) {
+      const times = (byCpu.get(cpuNumber)?.copies ?? []).filter((c) => c.ret === ret);
+      const last = times.length > 0 ? times[times.length - 1].time : -1;
+      for (const exit of exits) {
+        const context = contextOf(exit.head);
+        if (exit.copy !== "none" || !agrees(exit.printed, ret)) continue;
+        if (context?.cpu === cpuNumber && context.time > last) exit.copy = "unknown";
+      }
+    }
   }
 }
 
-/** The numbers for IrqReturnWriter: 0 unhandled, 2 copied, 1 handled without copy, else null. */
-export function returnsOfCopiedExits(exits: readonly CopiedExit[]): IrqReturn[] {
+/**
+ * The numbers for IrqReturnWriter: a copy's, else what is left once the copies of `kinds`
+ * are ruled out (the printed word says the rest), else null (left as printed).
+ */
+export function returnsOfCopiedExits(
+  exits: readonly CopiedExit[],
+  kinds: readonly CopyKind[] = COPY_KINDS,
+): IrqReturn[] {
+  const copied = new Set(kinds.map((k) => k.ret));
+  const uncopied = (printed: string) =>
+    printed === "unhandled"
+      ? 0
+      : printed === "handled" || (copied.has(0) && copied.has(2))
+        ? 1
+        : null;
   return exits.map(({ head, printed, copy }) => ({
     head,
-    ret: printed === "unhandled" ? 0 : copy === "copied" ? 2 : copy === "none" ? 1 : null,
+    ret: typeof copy === "number" ? copy : copy === "none" ? uncopied(printed) : null,
   }));
 }
 
@@ -190,47 +216,62 @@ const lostCpus = (stats: Map<number, BufferStats>) =>
   new Set([...stats].filter(([, s]) => s.dropped + s.overrun > 0).map(([cpu]) => cpu));
 
 /**
- * The recorder's second instance: irq_handler_exit where `filter` (tests choose another). Create it after the main
- * instance's events are enabled (its probe must run second), resume it before the main one
- * and freeze it after, so that it covers the main recording.
+ * The recorder's copy instances, one per kind (tests choose others). Create them after the
+ * main instance's events are enabled (their probes must run after its), resume them before
+ * the main one and freeze them after, so that they cover the main recording.
  */
 export class IrqExitCopies {
-  private constructor(readonly instance: TracefsInstance) {}
+  private constructor(
+    readonly kinds: readonly CopyKind[],
+    readonly instances: TracefsInstance[],
+  ) {}
+
+  static create(bufferKiB: number, kinds: readonly CopyKind[] = COPY_KINDS): IrqExitCopies {
+    const copies = new IrqExitCopies(kinds, []);
+    try {
+      for (const { ret, purpose } of kinds) {
+        // Like the main instance, it keeps the oldest events: what it loses is a suffix.
+        const instance = TracefsInstance.create({ purpose, bufferKiB, overwrite: false });
+        copies.instances.push(instance);
+        instance.setEventFilter(EXIT_EVENT, `ret == ${ret}`);
+        instance.enableEvents([EXIT_EVENT]);
+      }
+    } catch (error) {
+      copies.remove();
+      throw error;
+    }
+    return copies;
+  }
 
   resume(): void {
-    this.instance.resume();
+    for (const instance of this.instances) instance.resume();
   }
 
   freeze(): void {
-    this.instance.freeze();
+    for (const instance of this.instances) instance.freeze();
   }
 
   remove(): void {
-    this.instance.remove();
-  }
-
-  static create(bufferKiB: number, filter = WAKE_THREAD_FILTER): IrqExitCopies {
-    // Like the main instance, it keeps the oldest events: what it loses is a suffix.
-    const instance = TracefsInstance.create({ purpose: "irqwake", bufferKiB, overwrite: false });
-    try {
-      instance.setEventFilter(EXIT_EVENT, filter);
-      instance.enableEvents([EXIT_EVENT]);
-    } catch (error) {
-      instance.remove();
-      throw error;
-    }
-    return new IrqExitCopies(instance);
+    for (const instance of this.instances) instance.remove();
   }
 
   /** The frozen main instance's exits, matched with the frozen copies. */
   async match(main: TracefsInstance): Promise<CopiedExit[]> {
-    return matchCopiedExits(
-      createReadStream(main.tracePath),
-      createReadStream(this.instance.tracePath),
-      {
-        main: lostCpus(main.bufferStatsByCpu()),
-        copy: lostCpus(this.instance.bufferStatsByCpu()),
-      },
+    const texts = this.kinds.map(({ ret }, i) => ({
+      ret,
+      chunks: createReadStream(this.instances[i].tracePath),
+    }));
+    const copies = new Map(
+      this.kinds.map(({ ret }, i) => [ret, lostCpus(this.instances[i].bufferStatsByCpu())]),
     );
+    return matchCopiedExits(createReadStream(main.tracePath), texts, {
+      main: lostCpus(main.bufferStatsByCpu()),
+      copies,
+    });
+  }
+
+  /** The numbers for IrqReturnWriter, from match(). */
+  returns(exits: readonly CopiedExit[]): IrqReturn[] {
+    return returnsOfCopiedExits(exits, this.kinds);
   }
 }

@@ -98,7 +98,8 @@ export async function readIrqReturns(instance: TracefsInstance): Promise<IrqRetu
 }
 
 /**
- * Plain trace text in, the same text out with `ret=handled`/`ret=unhandled` of each
+ * Plain trace text in, the same text out with `ret=handled`/`ret=unhandled` (or a bare
+ * `ret=`: record-irq-copy.ts says which kernel prints that) of each
  * irq_handler_exit line replaced by its number from `returns`, matched line by line by
  * head (a null number leaves its line as printed). Should the two readings disagree (they
  * read one frozen buffer), the rest is left as printed and `mismatch` says where.
@@ -125,7 +126,7 @@ export class IrqReturnWriter extends Transform {
     const parts: Buffer[] = [];
     let copiedTo = 0;
     forEachExit(bytes, (head, payload, start, end) => {
-      const printed = /^(irq=-?\d+ ret=)(?:handled|unhandled)$/.exec(payload);
+      const printed = /^(irq=-?\d+ ret=)(?:handled|unhandled|)$/.exec(payload);
       if (printed === null || this.mismatch !== null) return;
       if (this.returns[this.next]?.head !== head) {
         this.mismatch = head;

@@ -4,7 +4,7 @@
 // recorded through uprobe_events entries of its own. The instance and the entries are
 // removed afterwards, also on Ctrl-C. irq_handler_exit lines carry their numeric ret, which
 // the chains' IRQ tail needs: through the instance's `fields` option (record-irq-return.ts)
-// or, on kernels before 6.4, a second instance's copies of the exits (record-irq-copy.ts).
+// or, on kernels before 6.4, other instances' copies of the exits (record-irq-copy.ts).
 
 import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -18,7 +18,7 @@ import { recorderEventsOf } from "../compiler/uprobe/recorder-plan.ts";
 import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
 import { type UprobeEventSpec, UprobeEvents } from "../kernel/uprobe-events.ts";
 import { loadCatalogOrReport } from "./check.ts";
-import { IrqExitCopies, returnsOfCopiedExits } from "./record-irq-copy.ts";
+import { IrqExitCopies } from "./record-irq-copy.ts";
 import {
   hasFieldsOption,
   type IrqReturn,
@@ -85,8 +85,8 @@ mono, record-tgid on, hash-ptr off) and writes its ftrace text to TRACE
 --for, when COMMAND exits, or on Ctrl-C; the instance is always removed.
 irq_handler_exit's ret is written as the handler's number (0, 1, 2), not
 as handled/unhandled: 2 (IRQ_WAKE_THREAD) is how a chain follows an IRQ to
-its thread (before Linux 6.4, through a second instance, ltsh-<pid>-irqwake,
-that records the exits returning 2). Needs root (or write access to tracefs).
+its thread (before Linux 6.4, through instances ltsh-<pid>-irqwake and
+-irqnone that record the exits returning 2 and 0). Needs root (or write access to tracefs).
 
 Options:
   -o, --output TRACE  where to write the trace
@@ -191,11 +191,12 @@ async function record(
 }
 
 /**
- * The copy instance of IRQ_WAKE_THREAD exits where the main one has no `fields` option
- * (record-irq-copy.ts); null where it has: `fields` is exact and needs no second buffer.
- * LTSH_RECORD_IRQ_COPIES=1 takes the copies anyway, to test them on a kernel that has it.
- * The copies get an eighth of the main buffer: each is one exit of at least four events an
- * IRQ-to-thread hand-off records (entry, exit, waking, switch), and the smallest of them.
+ * The copy instances of IRQ_WAKE_THREAD and IRQ_NONE exits where the main one has no
+ * `fields` option (record-irq-copy.ts); null where it has: `fields` is exact and needs no
+ * other buffer. LTSH_RECORD_IRQ_COPIES=1 takes the copies anyway, to test them on a kernel
+ * that has it. Each gets an eighth of the main buffer: a copy is one exit of at least four
+ * events an IRQ records (entry, exit, and the waking and switch of what it woke), and the
+ * smallest of them.
  */
 function irqExitCopiesFor(instance: TracefsInstance, bufferKiB: number): IrqExitCopies | null {
   if (hasFieldsOption(instance) && process.env.LTSH_RECORD_IRQ_COPIES !== "1") return null;
@@ -236,12 +237,12 @@ async function irqReturnsOf(
   copies: IrqExitCopies | null,
 ): Promise<IrqReturn[] | null> {
   const returns = copies
-    ? returnsOfCopiedExits(await copies.match(instance))
+    ? copies.returns(await copies.match(instance))
     : await readIrqReturns(instance);
   const unknown = returns?.filter((r) => r.ret === null).length ?? 0;
   if (unknown > 0) {
     process.stderr.write(
-      `ltsh record: warning: ${unknown} irq_handler_exit line${unknown === 1 ? "" : "s"} left as ret=handled: whether the handler woke its thread (ret=2) cannot be told from the copies (the same µs, or a full buffer)\n`,
+      `ltsh record: warning: ${unknown} irq_handler_exit line${unknown === 1 ? "" : "s"} left as printed: its ret cannot be told from the copies (exits of one irq in the same µs, or a full buffer)\n`,
     );
   }
   return returns;

@@ -30,7 +30,7 @@ const plain = fixture
   .replace("irq=30 ret=2", "irq=30 ret=handled");
 
 const NONE = new Set<number>();
-const noLoss: Losses = { main: NONE, copy: NONE };
+const noLoss: Losses = { main: NONE, copies: new Map() };
 
 /** A copy line: irq_handler_exit on `cpu` at `time`, as the copy instance prints it. */
 const copyLine = (cpu: number, time: string, irq: number) =>
@@ -43,11 +43,15 @@ const chunks = (text: string, size: number) =>
     ),
   );
 
-/** The main text rewritten with the numbers the copies give. */
-async function rewrite(main: string, copies: string[], losses = noLoss) {
+/** The main text rewritten with the numbers the copies give (ret 2 and, if any, ret 0). */
+async function rewrite(main: string, copies: string[], losses = noLoss, noneCopies: string[] = []) {
+  const text = (lines: string[]) => chunks(`# tracer: nop\n${lines.join("\n")}\n`, 7);
   const exits = await matchCopiedExits(
     chunks(main, 11),
-    chunks(`# tracer: nop\n${copies.join("\n")}\n`, 7),
+    [
+      { ret: 2, chunks: text(copies) },
+      { ret: 0, chunks: text(noneCopies) },
+    ],
     losses,
   );
   const writer = new IrqReturnWriter(returnsOfCopiedExits(exits));
@@ -58,7 +62,7 @@ async function rewrite(main: string, copies: string[], losses = noLoss) {
 
 /** The ret of each irq_handler_exit line, in order. */
 const rets = (text: string) =>
-  [...text.matchAll(/irq_handler_exit: irq=\d+ ret=(\S+)/g)].map((m) => m[1]);
+  [...text.matchAll(/irq_handler_exit: irq=\d+ ret=(\S*)$/gm)].map((m) => m[1]);
 
 const NVME =
   'track nvme: irq_handler_entry where irq == 30 ~> sched_switch where next_comm == "worker" > 1us';
@@ -139,7 +143,7 @@ test("two handled exits of one irq printed in the same µs as a copy: both stay 
 
 test("lost events: what a full buffer cannot speak for stays as printed", async () => {
   // The copy buffer filled on CPU 0 after its copy at 10.000011: later exits there unknown.
-  const copyFull: Losses = { main: NONE, copy: new Set([0]) };
+  const copyFull: Losses = { main: NONE, copies: new Map([[2, new Set([0])]]) };
   assert.equal(rets(await rewrite(main, [copyLine(0, "10.000011", 16)], copyFull)), [
     "2",
     "1",
@@ -148,7 +152,7 @@ test("lost events: what a full buffer cannot speak for stays as printed", async 
     "handled",
   ]);
   // The main buffer filled on CPU 0: a copy after its last line may be a lost exit's.
-  const mainFull: Losses = { main: new Set([0]), copy: NONE };
+  const mainFull: Losses = { main: new Set([0]), copies: new Map() };
   assert.equal(rets(await rewrite(main, [copyLine(0, "10.000095", 16)], mainFull)), [
     "1",
     "1",
@@ -163,6 +167,16 @@ test("lost events: what a full buffer cannot speak for stays as printed", async 
     "1",
     "2",
   ]);
+});
+
+test("where the kernel prints no word (`ret=`), the copies of 0 and 2 tell all three", async () => {
+  const bare = main.replace(/ret=(handled|unhandled)$/gm, "ret=");
+  const copies = [copyLine(0, "10.000011", 16)];
+  const none = [copyLine(0, "10.000013", 16)];
+  assert.equal(rets(await rewrite(bare, copies, noLoss, none)), ["2", "1", "0", "1", "1"]);
+  // The copy of IRQ_NONE's buffer filled before its CPU's last exits: those stay bare.
+  const noneFull: Losses = { main: NONE, copies: new Map([[0, new Set([0])]]) };
+  assert.equal(rets(await rewrite(bare, copies, noneFull, none)), ["2", "1", "0", "", ""]);
 });
 
 test.run();

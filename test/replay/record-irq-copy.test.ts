@@ -45,9 +45,9 @@ test("copies of real IRQ exits each find their exit in the main buffer, as `fiel
       "sched:sched_waking",
       "sched:sched_switch",
     ]);
-    copies = IrqExitCopies.create(256, "ret == 1");
+    copies = IrqExitCopies.create(256, [{ ret: 1, purpose: "irqtest" }]);
     assert.ok(
-      readdirSync(join(main.root, "instances")).includes(`ltsh-${process.pid}-irqwake`),
+      readdirSync(join(main.root, "instances")).includes(`ltsh-${process.pid}-irqtest`),
       "the copy instance is named for stale-instance removal",
     );
     copies.resume();
@@ -59,7 +59,7 @@ test("copies of real IRQ exits each find their exit in the main buffer, as `fiel
     const handled = exits.filter((e) => e.printed === "handled");
     assert.ok(handled.length >= 20, `disk IRQs while recording: ${handled.length}`);
     assert.equal(
-      handled.filter((e) => e.copy !== "copied").map((e) => `${e.head}${e.copy}`),
+      handled.filter((e) => e.copy !== 1).map((e) => `${e.head}${e.copy}`),
       [],
       "every IRQ_HANDLED exit matched by its copy",
     );
@@ -80,7 +80,7 @@ test("copies of real IRQ exits each find their exit in the main buffer, as `fiel
     rmSync(dir, { recursive: true, force: true });
   }
   assert.not.ok(
-    readdirSync(join(findTracefs(), "instances")).includes(`ltsh-${process.pid}-irqwake`),
+    readdirSync(join(findTracefs(), "instances")).includes(`ltsh-${process.pid}-irqtest`),
     "the copy instance is removed",
   );
 });
@@ -109,7 +109,7 @@ test("ltsh record through the copies (LTSH_RECORD_IRQ_COPIES=1): every irq_handl
   assert.not.match(result.stderr, /warning/);
   const rets: string[] = [];
   await readTrace({ path: out }, (e) => {
-    if (e.name === "irq_handler_exit") rets.push(/ret=(\S+)/.exec(e.payload)?.[1] ?? e.payload);
+    if (e.name === "irq_handler_exit") rets.push(/ret=(\S*)/.exec(e.payload)?.[1] ?? e.payload);
   });
   assert.ok(rets.length > 0, "a hard IRQ happened while recording");
   assert.equal(
@@ -120,7 +120,9 @@ test("ltsh record through the copies (LTSH_RECORD_IRQ_COPIES=1): every irq_handl
   assert.ok(rets.includes("1"), `IRQ_HANDLED among ${rets.join(" ")}`);
   const pid = result.pid;
   const during = readFileSync(join(dir, "instances"), "utf8").split("\n");
-  assert.ok(during.includes(`ltsh-${pid}-irqwake`), `the copies recorded: ${during.join(" ")}`);
+  for (const copy of ["irqwake", "irqnone"]) {
+    assert.ok(during.includes(`ltsh-${pid}-${copy}`), `the copies recorded: ${during.join(" ")}`);
+  }
   assert.equal(
     readdirSync(join(findTracefs(), "instances")).filter((n) => n.startsWith(`ltsh-${pid}-`)),
     [],
