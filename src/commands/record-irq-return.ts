@@ -6,6 +6,7 @@
 // once with `fields` on, keeping each irq_handler_exit line's head and ret, then as plain
 // text, writing `ret=N` in place of the word on those lines only. Every other byte passes
 // through as recorded (only irq_handler_exit lines are decoded, as latin1: byte for char).
+// Kernels without `fields` get the numbers from record-irq-copy.ts, through the same writer.
 
 import { createReadStream, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -16,8 +17,8 @@ import type { TracefsInstance } from "../kernel/tracefs.ts";
 export interface IrqReturn {
   /** The line up to the payload: task, CPU, flags, timestamp, event name (same in both). */
   head: string;
-  /** The handler's irqreturn_t: 0 none, 1 handled, 2 wake thread. */
-  ret: number;
+  /** The handler's irqreturn_t: 0 none, 1 handled, 2 wake thread; null: not known, left as printed. */
+  ret: number | null;
 }
 
 const EXIT = Buffer.from(" irq_handler_exit: ", "latin1");
@@ -27,7 +28,7 @@ const NEWLINE = 0x0a;
  * Calls `line(head, payload, start, end)` for each irq_handler_exit line in `bytes` (whole
  * lines): its text as latin1, its byte range. Only those lines are decoded.
  */
-function forEachExit(
+export function forEachExit(
   bytes: Buffer,
   line: (head: string, payload: string, start: number, end: number) => void,
 ): void {
@@ -46,7 +47,7 @@ function forEachExit(
 }
 
 /** Splits chunks into runs of whole lines (the last, unterminated, at the end). */
-class LineRuns {
+export class LineRuns {
   private partial: Buffer = Buffer.alloc(0);
   /** The whole lines completed by `chunk`. */
   push(chunk: Buffer): Buffer {
@@ -77,12 +78,17 @@ export async function irqReturnsOfFieldsText(chunks: AsyncIterable<Buffer>): Pro
   return returns;
 }
 
+/** Whether this kernel's tracefs instances have the `fields` option (Linux 6.4+). */
+export function hasFieldsOption(instance: TracefsInstance): boolean {
+  return existsSync(join(instance.dir, "options", "fields"));
+}
+
 /**
  * Reads the frozen instance's irq_handler_exit returns through its `fields` option (left
  * off afterwards); null when this kernel's tracefs has no such option.
  */
 export async function readIrqReturns(instance: TracefsInstance): Promise<IrqReturn[] | null> {
-  if (!existsSync(join(instance.dir, "options", "fields"))) return null;
+  if (!hasFieldsOption(instance)) return null;
   instance.setOption("fields", true);
   try {
     return await irqReturnsOfFieldsText(createReadStream(instance.tracePath));
@@ -92,10 +98,11 @@ export async function readIrqReturns(instance: TracefsInstance): Promise<IrqRetu
 }
 
 /**
- * Plain trace text in, the same text out with `ret=handled`/`ret=unhandled` of each
+ * Plain trace text in, the same text out with `ret=handled`/`ret=unhandled` (or a bare
+ * `ret=`: record-irq-copy.ts says which kernel prints that) of each
  * irq_handler_exit line replaced by its number from `returns`, matched line by line by
- * head. Should the two readings disagree (they read one frozen buffer), the rest is left as
- * printed and `mismatch` says where.
+ * head (a null number leaves its line as printed). Should the two readings disagree (they
+ * read one frozen buffer), the rest is left as printed and `mismatch` says where.
  */
 export class IrqReturnWriter extends Transform {
   private readonly runs = new LineRuns();
@@ -119,15 +126,16 @@ export class IrqReturnWriter extends Transform {
     const parts: Buffer[] = [];
     let copiedTo = 0;
     forEachExit(bytes, (head, payload, start, end) => {
-      const printed = /^(irq=-?\d+ ret=)(?:handled|unhandled)$/.exec(payload);
+      const printed = /^(irq=-?\d+ ret=)(?:handled|unhandled|)$/.exec(payload);
       if (printed === null || this.mismatch !== null) return;
       if (this.returns[this.next]?.head !== head) {
         this.mismatch = head;
         return;
       }
-      const line = `${head}${printed[1]}${this.returns[this.next].ret}`;
+      const { ret } = this.returns[this.next++];
+      if (ret === null) return;
+      const line = `${head}${printed[1]}${ret}`;
       parts.push(bytes.subarray(copiedTo, start), Buffer.from(line, "latin1"));
-      this.next++;
       copiedTo = end;
     });
     if (parts.length === 0) return bytes;

@@ -2,8 +2,9 @@
 // sized buffer that keeps the oldest events, tgids, raw pointers) and writes ftrace text
 // that `ltsh run --replay` reads. With --for-file, the file's user-space probes are
 // recorded through uprobe_events entries of its own. The instance and the entries are
-// removed afterwards, also on Ctrl-C. irq_handler_exit lines carry their numeric ret
-// (record-irq-return.ts), which the chains' IRQ tail needs.
+// removed afterwards, also on Ctrl-C. irq_handler_exit lines carry their numeric ret, which
+// the chains' IRQ tail needs: through the instance's `fields` option (record-irq-return.ts)
+// or, on kernels before 6.4, other instances' copies of the exits (record-irq-copy.ts).
 
 import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -17,7 +18,13 @@ import { recorderEventsOf } from "../compiler/uprobe/recorder-plan.ts";
 import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
 import { type UprobeEventSpec, UprobeEvents } from "../kernel/uprobe-events.ts";
 import { loadCatalogOrReport } from "./check.ts";
-import { IrqReturnWriter, readIrqReturns } from "./record-irq-return.ts";
+import { IrqExitCopies } from "./record-irq-copy.ts";
+import {
+  hasFieldsOption,
+  type IrqReturn,
+  IrqReturnWriter,
+  readIrqReturns,
+} from "./record-irq-return.ts";
 import { parseDurationArg } from "./run.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
@@ -78,7 +85,8 @@ mono, record-tgid on, hash-ptr off) and writes its ftrace text to TRACE
 --for, when COMMAND exits, or on Ctrl-C; the instance is always removed.
 irq_handler_exit's ret is written as the handler's number (0, 1, 2), not
 as handled/unhandled: 2 (IRQ_WAKE_THREAD) is how a chain follows an IRQ to
-its thread. Needs root (or write access to tracefs).
+its thread (before Linux 6.4, through instances ltsh-<pid>-irqwake and
+-irqnone that record the exits returning 2 and 0). Needs root (or write access to tracefs).
 
 Options:
   -o, --output TRACE  where to write the trace
@@ -148,6 +156,7 @@ async function record(
   command: string[],
 ) {
   const instance = TracefsInstance.create({ purpose: "record", bufferKiB, overwrite: false });
+  let copies: IrqExitCopies | null = null;
   try {
     const { events, unknown } = instance.resolveEvents(requested);
     if (unknown.length > 0) {
@@ -157,11 +166,15 @@ async function record(
       return 1;
     }
     instance.enableEvents(events);
+    // After enableEvents: the copies' probe must run after the main instance's.
+    if (events.includes("irq:irq_handler_exit")) copies = irqExitCopiesFor(instance, bufferKiB);
+    copies?.resume();
     instance.resume();
     const exitCode = await waitForEnd(forMs, command);
     instance.freeze();
+    copies?.freeze();
     const stats = instance.bufferStats();
-    await writeTrace(instance, output, events.includes("irq:irq_handler_exit"));
+    await writeTrace(instance, output, events.includes("irq:irq_handler_exit"), copies);
     process.stderr.write(
       `ltsh record: ${stats.entries} events (${events.length} event type${events.length === 1 ? "" : "s"}) written to ${output}\n`,
     );
@@ -172,21 +185,36 @@ async function record(
     }
     return exitCode;
   } finally {
+    copies?.remove();
     instance.remove();
   }
 }
 
 /**
- * Writes the frozen instance's text to `output` (gzip for .gz); with `irqExits`, the
- * irq_handler_exit lines carry their numeric ret (record-irq-return.ts).
+ * The copy instances of IRQ_WAKE_THREAD and IRQ_NONE exits where the main one has no
+ * `fields` option (record-irq-copy.ts); null where it has: `fields` is exact and needs no
+ * other buffer. LTSH_RECORD_IRQ_COPIES=1 takes the copies anyway, to test them on a kernel
+ * that has it. Each gets an eighth of the main buffer: a copy is one exit of at least four
+ * events an IRQ records (entry, exit, and the waking and switch of what it woke), and the
+ * smallest of them.
  */
-async function writeTrace(instance: TracefsInstance, output: string, irqExits: boolean) {
-  const returns = irqExits ? await readIrqReturns(instance) : null;
-  if (irqExits && returns === null) {
-    process.stderr.write(
-      "ltsh record: warning: irq_handler_exit's ret is printed as handled/unhandled (this kernel's tracefs has no 'fields' option): a replay cannot follow a threaded IRQ to its thread\n",
-    );
-  }
+function irqExitCopiesFor(instance: TracefsInstance, bufferKiB: number): IrqExitCopies | null {
+  if (hasFieldsOption(instance) && process.env.LTSH_RECORD_IRQ_COPIES !== "1") return null;
+  return IrqExitCopies.create(Math.max(256, Math.ceil(bufferKiB / 8)));
+}
+
+/**
+ * Writes the frozen instance's text to `output` (gzip for .gz); with `irqExits`, the
+ * irq_handler_exit lines carry their numeric ret: from the `fields` option
+ * (record-irq-return.ts) or, with `copies`, from them (record-irq-copy.ts).
+ */
+async function writeTrace(
+  instance: TracefsInstance,
+  output: string,
+  irqExits: boolean,
+  copies: IrqExitCopies | null,
+) {
+  const returns = irqExits ? await irqReturnsOf(instance, copies) : null;
   const writer = returns === null ? null : new IrqReturnWriter(returns);
   const sink: Writable = output === "-" ? process.stdout : createWriteStream(output);
   const stages: (Readable | Transform | Writable)[] = [
@@ -201,6 +229,23 @@ async function writeTrace(instance: TracefsInstance, output: string, irqExits: b
       `ltsh record: warning: irq_handler_exit's ret left as printed from '${writer.mismatch.trim()}' on (the buffer read differently the second time)\n`,
     );
   }
+}
+
+/** The numbers of the frozen main instance's exits; what could not be told is said. */
+async function irqReturnsOf(
+  instance: TracefsInstance,
+  copies: IrqExitCopies | null,
+): Promise<IrqReturn[] | null> {
+  const returns = copies
+    ? copies.returns(await copies.match(instance))
+    : await readIrqReturns(instance);
+  const unknown = returns?.filter((r) => r.ret === null).length ?? 0;
+  if (unknown > 0) {
+    process.stderr.write(
+      `ltsh record: warning: ${unknown} irq_handler_exit line${unknown === 1 ? "" : "s"} left as printed: its ret cannot be told from the copies (exits of one irq in the same µs, or a full buffer)\n`,
+    );
+  }
+  return returns;
 }
 
 /** Resolves with 0 after --for or Ctrl-C, or with the command's status when it exits. */

@@ -214,6 +214,12 @@ export class TracefsInstance {
     }
   }
 
+  /** Sets a "category:name" event's filter, in the kernel's syntax (`ret == 2`). */
+  setEventFilter(id: string, filter: string): void {
+    const [category, name] = id.split(":");
+    this.write(join("events", category, name, "filter"), filter);
+  }
+
   clear(): void {
     this.write("trace", "");
   }
@@ -234,16 +240,29 @@ export class TracefsInstance {
 
   bufferStats(): BufferStats {
     const stats: BufferStats = { entries: 0, overrun: 0, dropped: 0 };
+    for (const cpu of this.bufferStatsByCpu().values()) {
+      stats.entries += cpu.entries;
+      stats.overrun += cpu.overrun;
+      stats.dropped += cpu.dropped;
+    }
+    return stats;
+  }
+
+  /** Each CPU's buffer counters, by CPU number. */
+  bufferStatsByCpu(): Map<number, BufferStats> {
+    const byCpu = new Map<number, BufferStats>();
     const perCpu = join(this.dir, "per_cpu");
     for (const cpu of readdirSync(perCpu)) {
       const text = readFileSync(join(perCpu, cpu, "stats"), "utf8");
       const value = (label: string) =>
         Number(new RegExp(`^${label}: (\\d+)`, "m").exec(text)?.[1] ?? 0);
-      stats.entries += value("entries");
-      stats.overrun += value("overrun");
-      stats.dropped += value("dropped events");
+      byCpu.set(Number(cpu.replace(/^cpu/, "")), {
+        entries: value("entries"),
+        overrun: value("overrun"),
+        dropped: value("dropped events"),
+      });
     }
-    return stats;
+    return byCpu;
   }
 
   /** Disables everything and removes the instance; safe to call twice and from exit handlers. */
