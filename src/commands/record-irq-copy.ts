@@ -4,9 +4,10 @@
 // `ret == 2`, a copy of exactly the exits that woke their thread, and ltsh-<pid>-irqnone
 // `ret == 0`. Each copy is matched to its exit line in the main buffer, which gets the
 // copy's number; an exit no copy matched is 1 (IRQ_HANDLED). The copies of IRQ_NONE are
-// not redundant with the printed word: Debian's 6.1.192 RT, with hash-ptr off (the
-// recorder's setting), prints the first %s of an event empty (`irq=25 ret=`,
-// `sched_waking: comm= pid=15`; hash-ptr on prints them), so the word may be missing.
+// not redundant with the printed word: Debian's 6.1.192 RT, with hash-ptr off, prints the
+// first %s of an event empty (`irq=25 ret=`, `sched_waking: comm= pid=15`); the recorder
+// keeps hash-ptr on before 6.4 for that (src/kernel/tracefs.ts), but a trace may come from
+// elsewhere.
 //
 // Matching: the instances' probes run for one event, the copies' right after the main's
 // (registered later: tracepoint probes of one priority run in that order), with IRQs off,

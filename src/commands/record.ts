@@ -80,7 +80,7 @@ export const recordCommand: Command = {
                    [--for DURATION] [--buffer SIZE] [-- COMMAND ARGS...]
 
 Records through a tracefs instance of its own (ltsh-<pid>-record; trace_clock
-mono, record-tgid on, hash-ptr off) and writes its ftrace text to TRACE
+mono, record-tgid on, hash-ptr off from Linux 6.4) and writes its ftrace text to TRACE
 (gzip when TRACE ends in .gz; "-" for stdout). Recording stops after
 --for, when COMMAND exits, or on Ctrl-C; the instance is always removed.
 irq_handler_exit's ret is written as the handler's number (0, 1, 2), not
