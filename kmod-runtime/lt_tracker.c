@@ -32,17 +32,6 @@
 #include <linux/workqueue.h>
 #include "lt_internal.h"
 
-void lt_ctx_fill(struct lt_ctx *ctx, u16 probe)
-{
-	ctx->ts_ns = ktime_get_mono_fast_ns();
-	ctx->cpu = raw_smp_processor_id();
-	ctx->tid = current->pid;
-	ctx->pid = current->tgid;
-	ctx->probe = probe;
-	ctx->reserved = 0;
-	memcpy(ctx->comm, current->comm, LT_COMM_LEN);
-}
-
 /* The begin-side captures kept for pool event @ev; NULL without captures. */
 static u8 *lt_captures_of(struct lt_tracker *t, struct lt_event *ev)
 {
