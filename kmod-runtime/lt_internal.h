@@ -12,6 +12,7 @@
 #define LT_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/workqueue.h>
 #include "lt_tracker.h"
@@ -139,6 +140,50 @@ struct lt_tracker {
 	struct delayed_work sweep;
 };
 
+static inline struct lt_cpu_stats *lt_stats_this_cpu(struct lt_tracker *t)
+{
+	/* raw: counters are atomic, so being migrated is harmless */
+	return raw_cpu_ptr(t->stats);
+}
+
+/*
+ * Bucket k >= 1 holds 2^(k-1) < v <= 2^k, bucket 0 holds v <= 1: the one
+ * convention of every ltsh backend (src/records/stats.ts), so user space
+ * merges bucket indexes as they are. fls64(v - 1) is the smallest k with
+ * v <= 2^k; the last bucket also takes everything above 2^63.
+ */
+static inline u32 lt_hist_bucket(u64 ns)
+{
+	u32 k;
+
+	if (ns <= 1)
+		return 0;
+	k = fls64(ns - 1);
+	return k < LT_HIST_BUCKETS ? k : LT_HIST_BUCKETS - 1;
+}
+
+/*
+ * A pair's latency into the counters and histogram of this CPU. Inline: it
+ * is on the path of every end (lt_tracker.c) and chain pair (lt_chain_store.c).
+ */
+static inline void lt_record_pair(struct lt_tracker *t, u64 latency)
+{
+	struct lt_cpu_stats *s = lt_stats_this_cpu(t);
+	s64 old;
+
+	atomic64_inc(&s->pairs);
+	atomic64_add(latency, &s->sum_ns);
+	atomic64_inc(&s->hist[lt_hist_bucket(latency)]);
+	old = atomic64_read(&s->min_ns);
+	while ((u64)old > latency &&
+	       !atomic64_try_cmpxchg(&s->min_ns, &old, latency))
+		;
+	old = atomic64_read(&s->max_ns);
+	while ((u64)old < latency &&
+	       !atomic64_try_cmpxchg(&s->max_ns, &old, latency))
+		;
+}
+
 /* The ring of hit records (lt_ring.c): many producers, one consumer. */
 struct lt_ring_cell {
 	atomic64_t seq;
@@ -163,8 +208,6 @@ bool lt_ring_empty(struct lt_ring *ring);
 int lt_output_push(struct lt_output *out, const struct lt_hit *hit);
 int lt_output_push_n(struct lt_output *out, const struct lt_hit *hits, u32 n);
 
-/* lt_tracker.c: a pair's latency into the counters and histogram */
-void lt_record_pair(struct lt_tracker *t, u64 latency);
 void lt_output_remove_tracker(struct lt_output *out, struct lt_tracker *t);
 
 #endif /* LT_INTERNAL_H */

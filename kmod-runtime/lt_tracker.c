@@ -32,57 +32,6 @@
 #include <linux/workqueue.h>
 #include "lt_internal.h"
 
-void lt_ctx_fill(struct lt_ctx *ctx, u16 probe)
-{
-	ctx->ts_ns = ktime_get_mono_fast_ns();
-	ctx->cpu = raw_smp_processor_id();
-	ctx->tid = current->pid;
-	ctx->pid = current->tgid;
-	ctx->probe = probe;
-	ctx->reserved = 0;
-	memcpy(ctx->comm, current->comm, LT_COMM_LEN);
-}
-
-static inline struct lt_cpu_stats *lt_stats_this_cpu(struct lt_tracker *t)
-{
-	/* raw: counters are atomic, so being migrated is harmless */
-	return raw_cpu_ptr(t->stats);
-}
-
-/*
- * Bucket k >= 1 holds 2^(k-1) < v <= 2^k, bucket 0 holds v <= 1: the one
- * convention of every ltsh backend (src/records/stats.ts), so user space
- * merges bucket indexes as they are. fls64(v - 1) is the smallest k with
- * v <= 2^k; the last bucket also takes everything above 2^63.
- */
-static inline u32 lt_hist_bucket(u64 ns)
-{
-	u32 k;
-
-	if (ns <= 1)
-		return 0;
-	k = fls64(ns - 1);
-	return k < LT_HIST_BUCKETS ? k : LT_HIST_BUCKETS - 1;
-}
-
-void lt_record_pair(struct lt_tracker *t, u64 latency)
-{
-	struct lt_cpu_stats *s = lt_stats_this_cpu(t);
-	s64 old;
-
-	atomic64_inc(&s->pairs);
-	atomic64_add(latency, &s->sum_ns);
-	atomic64_inc(&s->hist[lt_hist_bucket(latency)]);
-	old = atomic64_read(&s->min_ns);
-	while ((u64)old > latency &&
-	       !atomic64_try_cmpxchg(&s->min_ns, &old, latency))
-		;
-	old = atomic64_read(&s->max_ns);
-	while ((u64)old < latency &&
-	       !atomic64_try_cmpxchg(&s->max_ns, &old, latency))
-		;
-}
-
 /* The begin-side captures kept for pool event @ev; NULL without captures. */
 static u8 *lt_captures_of(struct lt_tracker *t, struct lt_event *ev)
 {
@@ -150,14 +99,14 @@ static void lt_timeout(struct lt_tracker *t, struct lt_event *ev, u64 timeout)
 	lt_pool_put(&t->pool, ev);
 }
 
-int lt_event_in(struct lt_tracker *t, const void *key,
-		const struct lt_ctx *ctx)
-{
-	return lt_event_in_captured(t, key, ctx, NULL);
-}
-
-int lt_event_in_captured(struct lt_tracker *t, const void *key,
-			 const struct lt_ctx *ctx, const void *captures)
+/*
+ * The begin, shared by lt_event_in() and lt_event_in_captured(): always
+ * inline, so each is one function on the probe's path and lt_event_in()
+ * drops the captures code (@captures NULL at compile time).
+ */
+static __always_inline int lt_begin(struct lt_tracker *t, const void *key,
+				    const struct lt_ctx *ctx,
+				    const void *captures)
 {
 	struct lt_key k;
 	struct lt_event *ev;
@@ -203,13 +152,28 @@ ignored:
 	return -EEXIST;
 }
 
+int lt_event_in(struct lt_tracker *t, const void *key,
+		const struct lt_ctx *ctx)
+{
+	return lt_begin(t, key, ctx, NULL);
+}
+
+int lt_event_in_captured(struct lt_tracker *t, const void *key,
+			 const struct lt_ctx *ctx, const void *captures)
+{
+	return lt_begin(t, key, ctx, captures);
+}
+
 /*
  * Removes the pending begin of @key for an end or a cancel at @ctx. Returns it with its
  * latency in *@latency, or NULL when there is none or it was past its deadline (then it
- * is reported and freed as a timeout, as the replay reference does).
+ * is reported and freed as a timeout, as the replay reference does). Always inline: it
+ * is most of an end's path.
  */
-static struct lt_event *lt_take(struct lt_tracker *t, const void *key,
-				const struct lt_ctx *ctx, u64 *latency)
+static __always_inline struct lt_event *lt_take(struct lt_tracker *t,
+						const void *key,
+						const struct lt_ctx *ctx,
+						u64 *latency)
 {
 	struct lt_event *ev;
 	struct lt_key k;
@@ -229,14 +193,10 @@ static struct lt_event *lt_take(struct lt_tracker *t, const void *key,
 	return ev;
 }
 
-int lt_event_out(struct lt_tracker *t, const void *key,
-		 const struct lt_ctx *ctx)
-{
-	return lt_event_out_captured(t, key, ctx, NULL);
-}
-
-int lt_event_out_captured(struct lt_tracker *t, const void *key,
-			  const struct lt_ctx *ctx, const void *captures)
+/* The end, shared by lt_event_out() and lt_event_out_captured() as lt_begin(). */
+static __always_inline int lt_end(struct lt_tracker *t, const void *key,
+				  const struct lt_ctx *ctx,
+				  const void *captures)
 {
 	u64 latency, threshold;
 	struct lt_event *ev;
@@ -252,6 +212,18 @@ int lt_event_out_captured(struct lt_tracker *t, const void *key,
 	}
 	lt_pool_put(&t->pool, ev);
 	return 0;
+}
+
+int lt_event_out(struct lt_tracker *t, const void *key,
+		 const struct lt_ctx *ctx)
+{
+	return lt_end(t, key, ctx, NULL);
+}
+
+int lt_event_out_captured(struct lt_tracker *t, const void *key,
+			  const struct lt_ctx *ctx, const void *captures)
+{
+	return lt_end(t, key, ctx, captures);
 }
 
 int lt_event_cancel(struct lt_tracker *t, const void *key,

@@ -26,6 +26,10 @@
 #define LT_TRACKER_H
 
 #include <linux/build_bug.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/types.h>
 
 #define LT_KEY_MAX		32	/* bytes; keys are fixed-size, zero-padded */
@@ -209,9 +213,19 @@ struct lt_output;
  * @ctx: context to fill
  * @probe: index of the probe alternative (lt_ctx.probe)
  *
- * Uses ktime_get_mono_fast_ns(), so it is safe in NMI context.
+ * Uses ktime_get_mono_fast_ns(), so it is safe in NMI context. Inline: every
+ * probe calls it once per event.
  */
-void lt_ctx_fill(struct lt_ctx *ctx, u16 probe);
+static inline void lt_ctx_fill(struct lt_ctx *ctx, u16 probe)
+{
+	ctx->ts_ns = ktime_get_mono_fast_ns();
+	ctx->cpu = raw_smp_processor_id();
+	ctx->tid = current->pid;
+	ctx->pid = current->tgid;
+	ctx->probe = probe;
+	ctx->reserved = 0;
+	memcpy(ctx->comm, current->comm, LT_COMM_LEN);
+}
 
 /**
  * lt_tracker_create() - allocate a tracker and start its timeout sweep

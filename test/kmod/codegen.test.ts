@@ -76,6 +76,30 @@ test("cancel: after the ends and before the begins on one tracepoint, every alte
   assert.match(c.slice(c.indexOf("lt_wake_on_sys_enter")), "lt_event_cancel");
 });
 
+test("one event, one context: an unconditional first block fills it for the others", () => {
+  const switchBody = (text: string) => {
+    const c = moduleC(text);
+    return c.slice(
+      c.indexOf("static void lt_t_on_sched_switch"),
+      c.indexOf("static void lt_t_on_sched_wakeup"),
+    );
+  };
+  const count = (body: string) => body.split("lt_ctx_fill(").length - 1;
+  const shared = switchBody(
+    "track t: { sched_switch(prev_pid) | sched_wakeup(pid) } -> { sched_waking(pid) | sched_switch(next_pid) }",
+  );
+  assert.is(count(shared), 1);
+  assert.match(shared, "lt_ctx_fill(&ctx, 1);");
+  const probeSet = shared.indexOf("ctx.probe = 0;");
+  assert.ok(probeSet > shared.indexOf("lt_event_out") && probeSet < shared.indexOf("lt_event_in"));
+  // A guarded first block may not run: every block fills its own.
+  const guarded = switchBody(
+    "track t: { sched_switch(prev_pid) where prev_state != 0 | sched_wakeup(pid) } -> { sched_waking(pid) | sched_switch(next_pid) where prev_state == 0 }",
+  );
+  assert.is(count(guarded), 2);
+  assert.not.match(guarded, "ctx.probe =");
+});
+
 test("examples/wakeup.lt's module forgets a running task's wakeup at its switch-out", () => {
   const c = moduleC(exampleSource("wakeup.lt"), "wakeup.lt");
   const body = c.slice(c.indexOf("static void lt_wakeup_on_sched_switch"));

@@ -74,19 +74,35 @@ export function eventCall(t: TrackerModel, side: "in" | "out"): string {
   return `lt_event_${side}_captured(tracker, &key, &ctx, &captured)`;
 }
 
-/** One alternative: its guard, the key, the context, the runtime call. */
+/** What an alternative's `if` tests before its key: its guards, mapping and filter. */
+function blockConditions(code: SideCode, guards: string[], compatHoisted: boolean): string[] {
+  const conditions = [...guards];
+  const condition = code.mapping.condition;
+  if (condition) conditions.push(compatHoisted ? condition.replace(COMPAT, "") : condition);
+  if (code.filter && !code.usesArgs)
+    conditions.push(parenthesize(code.filter, conditions.length > 0));
+  return conditions;
+}
+
+/** Whether the alternative always reaches its runtime call. */
+function unconditional(code: SideCode, compatHoisted: boolean): boolean {
+  return code.filter === null && blockConditions(code, [], compatHoisted).length === 0;
+}
+
+/**
+ * One alternative: its guard, the key, the context, the runtime call. `ctxLine` fills
+ * the context, or only sets its probe index when an earlier block filled it.
+ */
 function sideBlock(
   t: TrackerModel,
   code: SideCode,
   call: string[],
   guards: string[],
   compatHoisted: boolean,
+  ctxLine: string | null,
 ): string[] {
-  const conditions = [...guards];
-  const condition = code.mapping.condition;
-  if (condition) conditions.push(compatHoisted ? condition.replace(COMPAT, "") : condition);
+  const conditions = blockConditions(code, guards, compatHoisted);
   const argsFirst = code.usesArgs;
-  if (code.filter && !argsFirst) conditions.push(parenthesize(code.filter, conditions.length > 0));
   const out: string[] = [];
   let indent = "\t";
   if (conditions.length > 0) {
@@ -101,7 +117,7 @@ function sideBlock(
   }
   out.push(...assignKey(t, code, inner));
   out.push(...assignCaptures(t, code, inner));
-  out.push(`${inner}lt_ctx_fill(&ctx, ${code.index});`);
+  if (ctxLine) out.push(`${inner}${ctxLine}`);
   out.push(...call.map((l) => `${inner}${l}`));
   if (code.filter && argsFirst) out.push(`${indent}}`);
   if (conditions.length > 0) out.push("\t}");
@@ -154,24 +170,34 @@ export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): str
   if (hoisted) {
     blocks.push(["\tif (in_compat_syscall())", `\t\t${done}`]);
   }
+  // One event, one context: when the first alternative always runs, its fill serves
+  // the others (the same timestamp, as in the replay reference), which only change the
+  // probe index when theirs differs.
+  const filled = sides.length > 1 && unconditional(sides[0], hoisted) ? sides[0] : null;
+  const ctxLine = (code: SideCode): string | null => {
+    if (!filled || code === filled) return `lt_ctx_fill(&ctx, ${code.index});`;
+    return code.index === filled.index ? null : `ctx.probe = ${code.index};`;
+  };
   p.ends.forEach((code, i) => {
     const last = i === p.ends.length - 1;
     const out = eventCall(t, "out");
     let call = [`${out};`];
     if (pairedFlag) call = [`paired = !${out};`];
     else if (manyEnds && !last) call = [`if (!${out})`, `\t${done}`];
-    blocks.push(sideBlock(t, code, call, pairedFlag && i > 0 ? ["!paired"] : [], hoisted));
+    const guards = pairedFlag && i > 0 ? ["!paired"] : [];
+    blocks.push(sideBlock(t, code, call, guards, hoisted, ctxLine(code)));
   });
   // Every cancel alternative runs, as in the replay reference: each forgets its own key.
   for (const code of p.cancels) {
-    blocks.push(sideBlock(t, code, ["lt_event_cancel(tracker, &key, &ctx);"], [], hoisted));
+    const call = ["lt_event_cancel(tracker, &key, &ctx);"];
+    blocks.push(sideBlock(t, code, call, [], hoisted, ctxLine(code)));
   }
   p.begins.forEach((code, i) => {
     const last = i === p.begins.length - 1;
     const call = [`${eventCall(t, "in")};`];
     const guarded = code.filter !== null || code.mapping.condition !== undefined;
     if (!last && guarded) call.push(done);
-    blocks.push(sideBlock(t, code, call, [], hoisted));
+    blocks.push(sideBlock(t, code, call, [], hoisted, ctxLine(code)));
   });
   const body = blocks.map((b) => b.join("\n")).join("\n\n");
   return `${locals.join("\n")}\n\n${body}`;

@@ -63,7 +63,6 @@ static void lt_wake_on_sched_switch(void *data, bool preempt,
 
 	if (lt_switch_state(preempt, prev_state, prev) == 0) {
 		key.pid = prev->pid;
-		lt_ctx_fill(&ctx, 0);
 		lt_event_cancel(tracker, &key, &ctx);
 	}
 }
