@@ -96,6 +96,9 @@ const WORKLOADS: Record<string, Workload> = {
   },
   network: { run: () => withPerl("ltsh_dnet", SERVER) },
   block: {
+    // dd's own requests, issued in its context (O_DIRECT | O_DSYNC writes, one at a time):
+    // other processes' I/O at the window's edges is no part of the comparison
+    ours: (hit, pid) => hit.begin.tid === pid,
     run: async () => {
       const dir = mkdtempSync(join(tmpdir(), "ltsh-diff-block-"));
       try {
