@@ -5,34 +5,19 @@
 
 import { ChainValue, Token } from "../compiler/bpf/chain-layout.ts";
 import type { ChainTableLayout } from "../compiler/bpf/layout.ts";
-import { KernelError } from "../kernel/errors.ts";
-import {
-  lastErrno,
-  MAP_FAILED,
-  MAP_SHARED,
-  native,
-  PROT_READ,
-  PROT_WRITE,
-  viewOf,
-} from "../kernel/libc.ts";
+import { MappedMap } from "../kernel/mapped-map.ts";
 
 export class ChainTable {
-  private readonly ptr: bigint;
-  private readonly length: number;
+  private readonly mapped: MappedMap;
   private readonly words: BigUint64Array;
-  private closed = false;
 
   /** Maps the chain table (map fd `fd`) laid out as `layout`. */
   constructor(
     fd: number,
     private readonly layout: ChainTableLayout,
   ) {
-    const libc = native();
-    const page = libc.getpagesize();
-    this.length = Math.ceil((layout.buckets * layout.bucketSize) / page) * page;
-    this.ptr = libc.mmap(null, this.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (this.ptr === MAP_FAILED) throw new KernelError(`mmap chain table fd ${fd}`, lastErrno());
-    this.words = new BigUint64Array(viewOf(this.ptr, this.length));
+    this.mapped = new MappedMap(fd, layout.buckets * layout.bucketSize, "chain table");
+    this.words = new BigUint64Array(this.mapped.buffer);
   }
 
   /** Chains alive: slots holding a chain id. */
@@ -61,8 +46,6 @@ export class ChainTable {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    native().munmap(this.ptr, this.length);
+    this.mapped.close();
   }
 }

@@ -7,16 +7,7 @@
 import type { TrackerObject } from "../compiler/bpf/codegen.ts";
 import { Ctx, type SetAssociativeLayout, SlotStatus } from "../compiler/bpf/layout.ts";
 import { mapDelete, mapLookup, mapNextKey } from "../kernel/bpf.ts";
-import { KernelError } from "../kernel/errors.ts";
-import {
-  lastErrno,
-  MAP_FAILED,
-  MAP_SHARED,
-  native,
-  PROT_READ,
-  PROT_WRITE,
-  viewOf,
-} from "../kernel/libc.ts";
+import { MappedMap } from "../kernel/mapped-map.ts";
 
 /** A begin taken out of the table by the sweep: its key and pending value, as the programs wrote them. */
 export interface ClaimedBegin {
@@ -47,13 +38,11 @@ export function openPendingTable(object: TrackerObject, fd: number): PendingTabl
 }
 
 class SetAssociativeTable implements PendingTableReader {
-  private readonly ptr: bigint;
-  private readonly length: number;
+  private readonly mapped: MappedMap;
   private readonly bytes: Uint8Array;
   private readonly words: BigInt64Array;
   /** The same memory as 32-bit words: the status bits are in the low word, read without BigInts. */
   private readonly halves: Int32Array;
-  private closed = false;
 
   constructor(
     fd: number,
@@ -61,12 +50,8 @@ class SetAssociativeTable implements PendingTableReader {
     private readonly keySize: number,
     private readonly valueSize: number,
   ) {
-    const libc = native();
-    const page = libc.getpagesize();
-    this.length = Math.ceil((layout.buckets * layout.bucketSize) / page) * page;
-    this.ptr = libc.mmap(null, this.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (this.ptr === MAP_FAILED) throw new KernelError(`mmap pending table fd ${fd}`, lastErrno());
-    const buffer = viewOf(this.ptr, this.length);
+    this.mapped = new MappedMap(fd, layout.buckets * layout.bucketSize, "pending table");
+    const buffer = this.mapped.buffer;
     this.bytes = new Uint8Array(buffer);
     this.words = new BigInt64Array(buffer);
     this.halves = new Int32Array(buffer);
@@ -125,9 +110,7 @@ class SetAssociativeTable implements PendingTableReader {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    native().munmap(this.ptr, this.length);
+    this.mapped.close();
   }
 }
 
