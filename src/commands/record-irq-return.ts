@@ -8,8 +8,7 @@
 // through as recorded (only irq_handler_exit lines are decoded, as latin1: byte for char).
 // Kernels without `fields` get the numbers from record-irq-copy.ts, through the same writer.
 
-import { createReadStream, existsSync } from "node:fs";
-import { join } from "node:path";
+import { createReadStream } from "node:fs";
 import { Transform, type TransformCallback } from "node:stream";
 import type { TracefsInstance } from "../kernel/tracefs.ts";
 
@@ -78,17 +77,12 @@ export async function irqReturnsOfFieldsText(chunks: AsyncIterable<Buffer>): Pro
   return returns;
 }
 
-/** Whether this kernel's tracefs instances have the `fields` option (Linux 6.4+). */
-export function hasFieldsOption(instance: TracefsInstance): boolean {
-  return existsSync(join(instance.dir, "options", "fields"));
-}
-
 /**
  * Reads the frozen instance's irq_handler_exit returns through its `fields` option (left
  * off afterwards); null when this kernel's tracefs has no such option.
  */
 export async function readIrqReturns(instance: TracefsInstance): Promise<IrqReturn[] | null> {
-  if (!hasFieldsOption(instance)) return null;
+  if (!instance.hasOption("fields")) return null;
   instance.setOption("fields", true);
   try {
     return await irqReturnsOfFieldsText(createReadStream(instance.tracePath));

@@ -19,12 +19,7 @@ import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
 import { type UprobeEventSpec, UprobeEvents } from "../kernel/uprobe-events.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { IrqExitCopies } from "./record-irq-copy.ts";
-import {
-  hasFieldsOption,
-  type IrqReturn,
-  IrqReturnWriter,
-  readIrqReturns,
-} from "./record-irq-return.ts";
+import { type IrqReturn, IrqReturnWriter, readIrqReturns } from "./record-irq-return.ts";
 import { parseDurationArg } from "./run.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
@@ -199,7 +194,7 @@ async function record(
  * smallest of them.
  */
 function irqExitCopiesFor(instance: TracefsInstance, bufferKiB: number): IrqExitCopies | null {
-  if (hasFieldsOption(instance) && process.env.LTSH_RECORD_IRQ_COPIES !== "1") return null;
+  if (instance.hasOption("fields") && process.env.LTSH_RECORD_IRQ_COPIES !== "1") return null;
   return IrqExitCopies.create(Math.max(256, Math.ceil(bufferKiB / 8)));
 }
 

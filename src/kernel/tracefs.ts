@@ -167,10 +167,10 @@ export class TracefsInstance {
       // an event empty with hash-ptr off (`sched_waking: comm= pid=15`): where tracefs
       // predates the `fields` option (Linux 6.4), pointers stay hashed (a replay keyed by
       // one then sees hashed values) rather than every comm lost.
-      if (!existsSync(join(created.dir, "options", "fields"))) delete chosen["hash-ptr"];
+      if (!created.hasOption("fields")) delete chosen["hash-ptr"];
       for (const [option, on] of Object.entries(chosen)) {
         // Options differ between kernels: a missing one is not worth failing for.
-        if (existsSync(join(created.dir, "options", option))) created.setOption(option, on);
+        if (created.hasOption(option)) created.setOption(option, on);
       }
       created.clear();
     } catch (error) {
@@ -186,6 +186,11 @@ export class TracefsInstance {
 
   write(file: string, value: string): void {
     writeFile(join(this.dir, file), value);
+  }
+
+  /** Whether this kernel's tracefs has trace option `option` (they differ between kernels). */
+  hasOption(option: string): boolean {
+    return existsSync(join(this.dir, "options", option));
   }
 
   setOption(option: string, on: boolean): void {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { IrqExitCopies } from "../../src/commands/record-irq-copy.ts";
-import { hasFieldsOption, readIrqReturns } from "../../src/commands/record-irq-return.ts";
+import { readIrqReturns } from "../../src/commands/record-irq-return.ts";
 import { findTracefs, TracefsInstance } from "../../src/kernel/tracefs.ts";
 import { readTrace } from "../../src/replay/reader.ts";
 import { reportSkip } from "../kernel/support.ts";
@@ -67,7 +67,7 @@ test("copies of real IRQ exits each find their exit in the main buffer, as `fiel
       exits.every((e) => e.printed === "handled" || e.copy === "none"),
       "no unhandled exit matched",
     );
-    if (hasFieldsOption(main)) {
+    if (main.hasOption("fields")) {
       const numbers = await readIrqReturns(main);
       assert.equal(
         numbers?.map((r) => `${r.head}${r.ret}`),
