@@ -4,7 +4,7 @@
 // the chain table's geometry and slots, and the hit record.
 
 import { MAX_CHAIN_STEPS } from "../plan.ts";
-import { type ChainTableLayout, WAYS } from "./layout.ts";
+import { type ChainTableLayout, tableSlots, WAYS } from "./layout.ts";
 
 /** Stages a token keeps on eBPF; past it the latest stage replaces the last one kept. */
 export const BPF_MAX_STAGES = 16;
@@ -66,9 +66,6 @@ export const CpuState = { depth: 0, tail: 4, kinds: 8, size: 8 + MAX_SCOPE_DEPTH
  */
 export const ChainValue = { id: 0, branches: 8, moved: 16, size: 24 } as const;
 
-/** At most this many chain slots (the map is mmap-ed by user space for the timeout sweep). */
-const MAX_CHAIN_SLOTS = 1 << 22;
-
 /**
  * The chain table for `capacity` tokens: buckets of WAYS slots, 4 × capacity slots in all
  * (a power of two), as the plain trackers' pending table; a chain's bucket is the top bits
@@ -76,9 +73,7 @@ const MAX_CHAIN_SLOTS = 1 << 22;
  * with hand-offs) share the slots: a full bucket is as rare as in the pending table.
  */
 export function chainTableLayout(capacity: number): ChainTableLayout {
-  let slots = WAYS;
-  while (slots < 4 * capacity && slots < MAX_CHAIN_SLOTS) slots *= 2;
-  const buckets = slots / WAYS;
+  const buckets = tableSlots(capacity) / WAYS;
   return {
     kind: "chains",
     buckets,

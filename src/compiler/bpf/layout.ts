@@ -199,13 +199,22 @@ export type PendingTableLayout = SetAssociativeLayout | HashTableLayout | ChainT
 /** At most this many slots (the map is mmap-ed by user space for the timeout sweep). */
 const MAX_SLOTS = 1 << 22;
 
+/**
+ * Slots of a set-associative table for `capacity` entries (the pending table, the chain
+ * table): 4 × capacity rounded up to a power of two, at least one bucket, at most MAX_SLOTS.
+ */
+export function tableSlots(capacity: number): number {
+  let slots = WAYS;
+  while (slots < 4 * capacity && slots < MAX_SLOTS) slots *= 2;
+  return slots;
+}
+
 export function setAssociativeLayout(
   capacity: number,
   key: KeyLayout,
   pending: PendingLayout,
 ): SetAssociativeLayout {
-  let slots = WAYS;
-  while (slots < 4 * capacity && slots < MAX_SLOTS) slots *= 2;
+  const slots = tableSlots(capacity);
   const value = 8 + key.size;
   const slotSize = value + pending.size;
   const buckets = slots / WAYS;
