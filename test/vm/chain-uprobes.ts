@@ -14,10 +14,9 @@ import type { FilePlan, TrackerPlan } from "../../src/compiler/plan.ts";
 import { recorderEventsOf } from "../../src/compiler/uprobe/recorder-plan.ts";
 import { uprobeEventLine } from "../../src/kernel/uprobe-events.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
-import { parseFtraceLine } from "../../src/replay/formats.ts";
-import { Interpreter } from "../../src/replay/interpreter.ts";
 import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import type { BuiltModule } from "./build.ts";
+import { replayGuestTrace, shapeOf } from "./chain.ts";
 import { parseModuleRun } from "./console.ts";
 import type { Report } from "./module-check.ts";
 
@@ -97,22 +96,6 @@ export function chainUprobeScript(plan: FilePlan, binary: string): string {
   ].join("\n");
 }
 
-/** The reference's hits and summaries over the recorded lines. */
-function replay(plans: TrackerPlan[], lines: string[]) {
-  const hits: HitRecord[] = [];
-  const interpreter = new Interpreter({ hit: (h) => hits.push(h), warning: () => {} });
-  for (const plan of plans) interpreter.add(plan);
-  lines.forEach((line, i) => {
-    const event = parseFtraceLine(line, i + 1);
-    if (event !== null && typeof event !== "string") interpreter.feed(event);
-  });
-  interpreter.finish("guest-trace.txt");
-  return { hits, summaries: interpreter.summaries() };
-}
-
-const shapeOf = (hit: HitRecord) =>
-  `${hit.tracker}: ${hit.chain?.map((s) => `${s.stage} ${s.tid} cpu${s.cpu}`).join(", ")}`;
-
 /** Each tracker's pairs, in the plan's order. */
 const pairsOf = (plans: TrackerPlan[], summaries: SummaryRecord[]) =>
   Object.fromEntries(
@@ -142,7 +125,7 @@ export function checkChainUprobeRun(console: string, module: BuiltModule, report
     `${module.name}: insmod, ${counted} chain hits read, stop, stats, rmmod (${plans.length} trackers)`,
     problems,
   );
-  const reference = replay(plans, run.trace);
+  const reference = replayGuestTrace(plans, run.trace);
   const kmodPairs = pairsOf(plans, run.stats);
   const replayPairs = pairsOf(plans, reference.summaries);
   // A hand-off that finds the worker not yet asleep in read() has no waking: the first

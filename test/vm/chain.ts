@@ -60,8 +60,8 @@ const DUMP = [
   `rmdir ${INSTANCE}`,
 ].join("; ");
 
-/** The reference's hits over the recorded lines. */
-export function replayLines(plans: TrackerPlan[], lines: string[]): HitRecord[] {
+/** The reference's hits and summaries over the recorded lines. */
+export function replayGuestTrace(plans: TrackerPlan[], lines: string[]) {
   const hits: HitRecord[] = [];
   const interpreter = new Interpreter({ hit: (h) => hits.push(h), warning: () => {} });
   for (const plan of plans) interpreter.add(plan);
@@ -70,10 +70,16 @@ export function replayLines(plans: TrackerPlan[], lines: string[]): HitRecord[] 
     if (event !== null && typeof event !== "string") interpreter.feed(event);
   });
   interpreter.finish("guest-trace.txt");
-  return hits;
+  return { hits, summaries: interpreter.summaries() };
 }
 
-const shapeOf = (hit: HitRecord) =>
+/** The reference's hits over the recorded lines. */
+export function replayLines(plans: TrackerPlan[], lines: string[]): HitRecord[] {
+  return replayGuestTrace(plans, lines).hits;
+}
+
+/** A chain hit as the VM differentials compare it: the stages' kinds, tasks and CPUs. */
+export const shapeOf = (hit: HitRecord) =>
   `${hit.tracker}: ${hit.chain?.map((s) => `${s.stage} ${s.tid} cpu${s.cpu}`).join(", ")}`;
 
 /** The hits of the reader's datagrams that began while the recording ran. */

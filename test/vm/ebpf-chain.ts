@@ -9,7 +9,7 @@ import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
-import { latencyProblems, MAX_NS, replayLines } from "./chain.ts";
+import { latencyProblems, MAX_NS, replayLines, shapeOf } from "./chain.ts";
 import type { Report } from "./module-check.ts";
 import { RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
 
@@ -44,9 +44,6 @@ export function ebpfChainScript(slot: number, repo: string, fromSources: boolean
     "}",
   ].join("\n");
 }
-
-const shapeOf = (hit: HitRecord) =>
-  `${hit.tracker}: ${hit.chain?.map((s) => `${s.stage} ${s.tid} cpu${s.cpu}`).join(", ")}`;
 
 /** The live hits (NDJSON) of the chains, and the summary's `missed`. */
 function liveHits(stdout: string): { hits: HitRecord[]; missed: number } {
