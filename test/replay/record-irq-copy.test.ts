@@ -16,6 +16,7 @@ import { readIrqReturns } from "../../src/commands/record-irq-return.ts";
 import { findTracefs, TracefsInstance } from "../../src/kernel/tracefs.ts";
 import { readTrace } from "../../src/replay/reader.ts";
 import { reportSkip } from "../kernel/support.ts";
+import { recordForFile } from "./record-run.ts";
 
 function skipReason(): string | null {
   if (process.getuid?.() !== 0) return "needs root to create tracefs instances";
@@ -88,23 +89,11 @@ test("copies of real IRQ exits each find their exit in the main buffer, as `fiel
 test("ltsh record through the copies (LTSH_RECORD_IRQ_COPIES=1): every irq_handler_exit ret a number", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ltsh-record-"));
   const out = join(dir, "trace.txt");
-  const result = spawnSync(
-    process.execPath,
-    [
-      "bin/ltsh.js",
-      "record",
-      "-o",
-      out,
-      "--for-file",
-      "examples/chains/lo.lt",
-      "--",
-      "sh",
-      "-c",
-      // While recording: which instances exist, then the disk's IRQs.
-      `ls ${join(findTracefs(), "instances")} > ${join(dir, "instances")}; ${diskWrites(dir, 16)[2]}`,
-    ],
-    { encoding: "utf8", env: { ...process.env, LTSH_RECORD_IRQ_COPIES: "1" } },
-  );
+  // While recording: which instances exist, then the disk's IRQs.
+  const shell = `ls ${join(findTracefs(), "instances")} > ${join(dir, "instances")}; ${diskWrites(dir, 16)[2]}`;
+  const result = recordForFile(out, "examples/chains/lo.lt", shell, {
+    LTSH_RECORD_IRQ_COPIES: "1",
+  });
   assert.is(result.status, 0, result.stderr);
   assert.not.match(result.stderr, /warning/);
   const rets: string[] = [];

@@ -10,6 +10,7 @@ import * as assert from "uvu/assert";
 import { findTracefs, removeStaleInstances, TracefsInstance } from "../../src/kernel/tracefs.ts";
 import { readTrace } from "../../src/replay/reader.ts";
 import { reportSkip } from "../kernel/support.ts";
+import { recordForFile } from "./record-run.ts";
 
 function skipReason(): string | null {
   if (process.getuid?.() !== 0) return "needs root to create tracefs instances";
@@ -65,22 +66,7 @@ test("ltsh record --for-file: the file's events, replayable, instance gone after
   const before = ltshInstances(root);
   const outDir = mkdtempSync(join(tmpdir(), "ltsh-record-"));
   const out = join(outDir, "trace.txt");
-  const result = spawnSync(
-    process.execPath,
-    [
-      "bin/ltsh.js",
-      "record",
-      "-o",
-      out,
-      "--for-file",
-      "examples/wakeup.lt",
-      "--",
-      "sh",
-      "-c",
-      "sleep 0.01; sleep 0.01",
-    ],
-    { encoding: "utf8" },
-  );
+  const result = recordForFile(out, "examples/wakeup.lt", "sleep 0.01; sleep 0.01");
   assert.is(result.status, 0, result.stderr);
   assert.match(result.stderr, /ltsh record: \d+ events \(2 event types\) written to /);
   // Other programs may create and remove instances meanwhile: look at record ones only.
@@ -133,22 +119,7 @@ test("ltsh record --for-file with a chain: irq_handler_exit lines carry the hand
   const out = join(outDir, "trace.txt");
   // O_DIRECT|O_SYNC writes reach the disk now: its completion IRQs come during the record.
   const io = `dd if=/dev/zero of=${join(outDir, "io")} bs=4k count=16 oflag=direct,sync`;
-  const result = spawnSync(
-    process.execPath,
-    [
-      "bin/ltsh.js",
-      "record",
-      "-o",
-      out,
-      "--for-file",
-      "examples/chains/lo.lt",
-      "--",
-      "sh",
-      "-c",
-      io,
-    ],
-    { encoding: "utf8" },
-  );
+  const result = recordForFile(out, "examples/chains/lo.lt", io);
   assert.is(result.status, 0, result.stderr);
   assert.not.match(result.stderr, /warning/);
   const rets: string[] = [];
