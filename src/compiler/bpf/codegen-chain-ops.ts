@@ -214,9 +214,11 @@ export class ChainOps {
     const s = this.slots;
     const { bits, ways, slotSize } = this.table;
     const claimed = em.fresh("chain_claimed");
-    em.emit(loadMem(R1, FP, s.chainId, 8));
     if (bits === 0) em.emit(Mov.imm(R1, 0));
-    else em.emit(ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2), RSh.imm(R1, 64 - bits));
+    else {
+      em.emit(loadMem(R1, FP, s.chainId, 8), ldImm64(R2, HASH_MULTIPLIER));
+      em.emit(Mul.reg(R1, R2), RSh.imm(R1, 64 - bits));
+    }
     em.emit(storeMem(FP, s.chainBucket, R1, 8));
     em.emit(ldMapFd(R1, this.maps.chains), Mov.reg(R2, FP), Add.imm(R2, s.chainBucket));
     em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, full), Mov.reg(R7, R0));
