@@ -5,7 +5,12 @@
 // an expired begin deleted (only the deleter reports it).
 
 import type { TrackerObject } from "../compiler/bpf/codegen.ts";
-import { Ctx, type SetAssociativeLayout, SlotStatus } from "../compiler/bpf/layout.ts";
+import {
+  Ctx,
+  nearOwnerOf,
+  type SetAssociativeLayout,
+  SlotStatus,
+} from "../compiler/bpf/layout.ts";
 import { mapDelete, mapLookup, mapNextKey } from "../kernel/bpf.ts";
 import { MappedMap } from "../kernel/mapped-map.ts";
 
@@ -74,14 +79,16 @@ class SetAssociativeTable implements PendingTableReader {
 
   /**
    * Claims each expired ready begin, copies it out, frees the slot: one pass over the
-   * mapping, which counts the begins left pending on the way (pendingCount() for free).
+   * mapping, which counts the begins left pending on the way (pendingCount() for free). A
+   * far slot claimed lowers its near bucket's `overflow`, as the programs' end does.
    */
   sweep(nowNs: bigint, timeoutNs: bigint): ClaimedBegin[] {
     const out: ClaimedBegin[] = [];
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset);
     const halves = this.halves;
-    const { buckets, ways, bucketSize, firstSlot, slotSize, value } = this.layout;
+    const { buckets, ways, bucketSize, firstSlot, slotSize, value, nearBits } = this.layout;
     const [bucketStride, slotStride] = [bucketSize >> 2, slotSize >> 2];
+    const firstFar = nearBits > 0 ? 1 << nearBits : buckets;
     let taken = 0;
     // A plain aligned 32-bit read is atomic on x86: scan without Atomics, claim with them.
     for (let b = 0, first = firstSlot >> 2; b < buckets; b++, first += bucketStride) {
@@ -98,6 +105,10 @@ class SetAssociativeTable implements PendingTableReader {
         if (nowNs - ts <= timeoutNs) continue;
         // ready → busy, same generation: the programs' end does the same, one of us wins
         if (Atomics.compareExchange(this.words, index, state, state - 1n) !== state) continue;
+        if (b >= firstFar) {
+          const near = nearOwnerOf(this.layout, b);
+          Atomics.sub(this.words, (near * bucketSize + this.layout.overflow) >> 3, 1n);
+        }
         out.push({
           key: this.bytes.slice(base + 8, base + 8 + this.keySize),
           value: this.bytes.slice(base + value, base + value + this.valueSize),

@@ -8,6 +8,7 @@ import { generateTracker } from "../../src/compiler/bpf/codegen.ts";
 import {
   bucketOf,
   keyLayout,
+  nearOwnerOf,
   pendingLayout,
   setAssociativeLayout,
 } from "../../src/compiler/bpf/layout.ts";
@@ -29,21 +30,33 @@ const context = pendingLayout({
   actions: [],
 } as unknown as TrackerPlan);
 
-test("4 x capacity slots (a power of two, at most 4M) in buckets of 16", () => {
-  for (const [capacity, slots] of [
-    [1, 16],
-    [5, 32],
-    [1000, 4096],
-    [1024, 4096],
-    [8192, 32768],
-    [1_048_576, 1 << 22],
+test("4 x capacity far slots (a power of two, at most 4M) in buckets of 16; 16 near buckets from 64 far ones", () => {
+  for (const [capacity, slots, nearBuckets] of [
+    [1, 16, 0],
+    [5, 32, 0],
+    [200, 1024, 16],
+    [1000, 4096, 16],
+    [1024, 4096, 16],
+    [8192, 32768, 16],
+    [1_048_576, 1 << 22, 16],
   ]) {
     const d = setAssociativeLayout(capacity, intKey, context);
     assert.is(d.slots, slots, `capacity ${capacity}`);
-    assert.is(d.buckets * d.ways, d.slots);
-    assert.is(2 ** d.bits, d.buckets);
+    assert.is(d.nearBits > 0 ? 2 ** d.nearBits : 0, nearBuckets, `capacity ${capacity}`);
+    assert.is(d.buckets, nearBuckets + d.slots / d.ways);
+    assert.is(2 ** d.bits * d.ways, d.slots);
     assert.is(d.slotSize, 8 + 8 + 40);
-    assert.is(d.bucketSize, 8 + 16 * d.slotSize);
+    assert.is(d.bucketSize, 16 + 16 * d.slotSize);
+  }
+});
+
+test("each near bucket owns the far buckets of its keys", () => {
+  const d = setAssociativeLayout(8192, intKey, context);
+  for (let k = 1; k < 5000; k += 7) {
+    const key = new Uint8Array(8);
+    new DataView(key.buffer).setBigUint64(0, BigInt(k) * 0x10001n, true);
+    const far = 2 ** d.nearBits + bucketOf(key, d.bits);
+    assert.is(nearOwnerOf(d, far), bucketOf(key, d.nearBits));
   }
 });
 

@@ -137,30 +137,49 @@ export interface TaskOffsets {
 
 /**
  * The set-associative pending table: an mmap-able ARRAY of buckets, the bucket chosen by a
- * multiplicative hash of the key, each bucket `seq` then WAYS slots. Cheaper than a HASH map
- * (no bucket lock, no allocation, no delete): a slot is claimed and released with cmpxchg on
- * its state word, `generation << 2 | status`, the generation bumped by each begin so that a
- * stale claim fails. `seq` (even: idle) orders the begins of one bucket: a begin that adds or
- * replaces a key bumps it to odd with cmpxchg and back to even when done.
+ * multiplicative hash of the key, each bucket a header (`seq`, `overflow`) then WAYS slots.
+ * Cheaper than a HASH map (no bucket lock, no allocation, no delete): a slot is claimed and
+ * released with cmpxchg on its state word, `generation << 2 | status`, the generation bumped
+ * by each begin so that a stale claim fails. `seq` (even: idle) orders the begins of one
+ * bucket: a begin that adds or replaces a key bumps it to odd with cmpxchg and back to even
+ * when done.
+ *
+ * A large table has two levels: a few near buckets first (a few KB, which stay in cache), then
+ * the far buckets that hold the capacity. A key lives in its near bucket while that has room,
+ * else in its far bucket; the near bucket's `overflow` counts its keys that live far, so that
+ * a lookup reads the far bucket only when one may be there. A key's far bucket is chosen by
+ * more bits of the same hash, so each near bucket owns its own far buckets and its `seq`
+ * orders the begins of both.
  */
 export const SlotStatus = { free: 0, busy: 1, ready: 2 } as const;
 
 /** Slots per bucket: with 4 × capacity slots, 16 ways make a full bucket before capacity rare. */
 export const WAYS = 16;
 
+/** Near buckets of a two-level table. */
+const NEAR_BITS = 4;
+/** A table of fewer far buckets than this is small enough to stay in cache: one level. */
+const TWO_LEVELS_FROM = 64;
+
 export interface SetAssociativeLayout {
   kind: "set-associative";
-  /** Total slots: a power of two, at least 4 × capacity (see README for the drop odds). */
+  /** Slots of the far level: a power of two, at least 4 × capacity (see README for the drop odds). */
   slots: number;
+  /** Buckets in the array: the near ones, then the far ones. */
   buckets: number;
-  /** log2(buckets): the hash keeps this many top bits. */
+  /** log2(near buckets), 0 for a one-level table (no near buckets). */
+  nearBits: number;
+  /** log2(far buckets): the hash keeps this many top bits. */
   bits: number;
   ways: number;
-  /** Bytes per bucket (the array's value): the seq word, then `ways` slots. */
+  /** Bytes per bucket (the array's value): the header, then `ways` slots. */
   bucketSize: number;
   slotSize: number;
+  /** Offsets in a bucket's header: the begins' `seq`, and (near buckets) how many of the bucket's keys live far. */
+  seq: 0;
+  overflow: 8;
   /** Offset of slot 0 in a bucket; slot i is at firstSlot + i × slotSize. */
-  firstSlot: 8;
+  firstSlot: 16;
   /** Offsets inside a slot. */
   state: 0;
   key: 8;
@@ -217,16 +236,20 @@ export function setAssociativeLayout(
   const slots = tableSlots(capacity);
   const value = 8 + key.size;
   const slotSize = value + pending.size;
-  const buckets = slots / WAYS;
+  const farBuckets = slots / WAYS;
+  const nearBits = farBuckets >= TWO_LEVELS_FROM ? NEAR_BITS : 0;
   return {
     kind: "set-associative",
     slots,
-    buckets,
-    bits: Math.log2(buckets),
+    buckets: (nearBits > 0 ? 1 << nearBits : 0) + farBuckets,
+    nearBits,
+    bits: Math.log2(farBuckets),
     ways: WAYS,
-    bucketSize: 8 + WAYS * slotSize,
+    bucketSize: 16 + WAYS * slotSize,
     slotSize,
-    firstSlot: 8,
+    seq: 0,
+    overflow: 8,
+    firstSlot: 16,
     state: 0,
     key: 8,
     value,
@@ -236,7 +259,7 @@ export function setAssociativeLayout(
 /** Fibonacci hashing: (key words mixed) × 2^64/φ, top `bits` bits. */
 export const HASH_MULTIPLIER = 0x9e3779b97f4a7c15n;
 
-/** The bucket of a key, as the programs compute it (user space uses it in tests). */
+/** The top `bits` bits of a key's hash, as the programs compute it (user space uses it in tests). */
 export function bucketOf(keyBytes: Uint8Array, bits: number): number {
   const v = new DataView(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength);
   let h = v.getBigUint64(0, true);
@@ -245,4 +268,9 @@ export function bucketOf(keyBytes: Uint8Array, bits: number): number {
   }
   h = BigInt.asUintN(64, h * HASH_MULTIPLIER);
   return bits === 0 ? 0 : Number(h >> BigInt(64 - bits));
+}
+
+/** The near bucket that owns far bucket `far` (an index in the array) of a two-level table. */
+export function nearOwnerOf(table: SetAssociativeLayout, far: number): number {
+  return (far - (1 << table.nearBits)) >> (table.bits - table.nearBits);
 }

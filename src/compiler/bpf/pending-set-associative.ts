@@ -1,8 +1,10 @@
 // The set-associative pending table (the default) in the programs: the key's bucket found by
 // a multiplicative hash (one inlined array lookup), its WAYS slots scanned for the key or a
-// free slot; slots are claimed with cmpxchg on their state word and released with xchg. A
-// begin is dropped (counted) only when every slot of its bucket holds another key or is busy.
-// User space's side (the mmap-ed sweep) is src/session/live-pending-table.ts.
+// free slot; slots are claimed with cmpxchg on their state word and released with xchg. In a
+// two-level table (layout.ts) the near bucket is scanned first and the far one only when the
+// near bucket's `overflow` says a key of it may live there. A begin is dropped (counted) only
+// when every slot of its buckets holds another key or is busy. User space's side (the mmap-ed
+// sweep) is src/session/live-pending-table.ts.
 
 import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
 import type { Emitter } from "./emitter.ts";
@@ -12,6 +14,7 @@ import {
   call,
   cmpxchg,
   FP,
+  fetchAdd,
   JEq,
   JNE,
   JSet,
@@ -27,6 +30,7 @@ import {
   R3,
   R4,
   R5,
+  R7,
   R8,
   R9,
   RSh,
@@ -40,14 +44,19 @@ import type { TrackerLayout } from "./object.ts";
 import { DROP, EXIT, type PendingTable, Reg, type WriteBegin } from "./pending-table.ts";
 
 // Scratch registers of begin and find (r7–r9, before the body sets them: Reg's contract).
-/** The key's bucket (the array value). */
+/** The key's (near) bucket (the array value); `find` moves on to the far bucket in it. */
 const BUCKET = R9;
 /** The state word of the slot being looked at or claimed. */
 const STATE = R8;
 /** The slot being claimed; `find` leaves it pointing at the slot's value (Reg.pending). */
 const SLOT = Reg.pending;
+/** A begin's far bucket, while it scans it (then SLOT: the same register). */
+const FAR = R7;
 /** The key's first word, compared against each slot's. */
 const KEY0 = R3;
+/** The lowest free slot a begin's scan found in the near bucket, and in the far one (0: none). */
+const NEAR_FREE = R5;
+const FAR_FREE = R0;
 
 export function setAssociativeTable(
   layout: TrackerLayout,
@@ -61,7 +70,10 @@ export function setAssociativeTable(
       maxEntries: geometry.buckets,
       flags: BpfMapFlag.MMAPABLE,
     },
-    whenFull: "the key's bucket is full or busy",
+    whenFull:
+      geometry.nearBits > 0
+        ? "the key's buckets are full or busy"
+        : "the key's bucket is full or busy",
     begin: (em, keyOffset, write) => begin(em, layout, geometry, keyOffset, write),
     find: (em, keyOffset) => ({ at: find(em, layout, geometry, keyOffset) }),
     // free, with the generation the claim kept: r0 = 0, as the winner of the claim
@@ -75,43 +87,65 @@ function slotAt(d: SetAssociativeLayout, way: number): number {
   return d.firstSlot + way * d.slotSize;
 }
 
-/** BUCKET = the key's bucket, KEY0 = the key's first word (exit when the lookup fails: it cannot). */
-function findBucket(
+/** Stores the key's hash on the stack (its top bits choose the buckets); returns where. */
+function hashKey(em: Emitter, layout: TrackerLayout, keyOffset: number): number {
+  const hash = em.alloc(8);
+  em.emit(loadMem(R1, FP, keyOffset, 8));
+  for (let at = 8; at < layout.key.size; at += 8) {
+    em.emit(ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2), loadMem(R2, FP, keyOffset + at, 8));
+    em.emit(Xor.reg(R1, R2));
+  }
+  em.emit(ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2), storeMem(FP, hash, R1, 8));
+  return hash;
+}
+
+/**
+ * `into` = the key's near bucket (`far`: its far bucket), KEY0 = the key's first word (exit
+ * when the lookup fails: it cannot). A one-level table's only bucket is its "far" one.
+ */
+function lookupBucket(
   em: Emitter,
   layout: TrackerLayout,
   d: SetAssociativeLayout,
-  keyOffset: number,
+  at: { key: number; hash: number },
+  level: "near" | "far",
+  into: typeof BUCKET | typeof FAR,
 ): void {
   const index = em.alloc(4);
-  if (d.bits === 0) em.emit(storeImm(FP, index, 0, 4));
+  const bits = level === "near" ? d.nearBits : d.bits;
+  const first = level === "far" && d.nearBits > 0 ? 1 << d.nearBits : 0;
+  if (bits === 0) em.emit(storeImm(FP, index, first, 4));
   else {
-    em.emit(loadMem(R1, FP, keyOffset, 8));
-    for (let at = 8; at < layout.key.size; at += 8) {
-      em.emit(ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2), loadMem(R2, FP, keyOffset + at, 8));
-      em.emit(Xor.reg(R1, R2));
-    }
-    em.emit(ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2), RSh.imm(R1, 64 - d.bits));
+    em.emit(loadMem(R1, FP, at.hash, 8), RSh.imm(R1, 64 - bits));
+    if (first > 0) em.emit(Add.imm(R1, first));
     em.emit(storeMem(FP, index, R1, 4));
   }
   em.emit(ldMapFd(R1, layout.maps.pending), Mov.reg(R2, FP), Add.imm(R2, index));
-  em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT), Mov.reg(BUCKET, R0));
-  em.emit(loadMem(KEY0, FP, keyOffset, 8));
+  em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT), Mov.reg(into, R0));
+  em.emit(loadMem(KEY0, FP, at.key, 8));
 }
 
-/** Jumps to `differ` unless the slot at BUCKET + slot holds the key. */
-function compareKey(em: Emitter, slot: number, keyOffset: number, size: number, differ: string) {
-  em.emit(loadMem(R1, BUCKET, slot + 8, 8), JNE.reg(R1, KEY0, differ));
+/** Jumps to `differ` unless the slot at base + slot holds the key (uses r1, r2). */
+function compareKey(
+  em: Emitter,
+  base: typeof BUCKET | typeof FAR,
+  slot: number,
+  keyOffset: number,
+  size: number,
+  differ: string,
+) {
+  em.emit(loadMem(R1, base, slot + 8, 8), JNE.reg(R1, KEY0, differ));
   for (let at = 8; at < size; at += 8) {
-    em.emit(loadMem(R1, BUCKET, slot + 8 + at, 8), loadMem(R2, FP, keyOffset + at, 8));
+    em.emit(loadMem(R1, base, slot + 8 + at, 8), loadMem(R2, FP, keyOffset + at, 8));
     em.emit(JNE.reg(R1, R2, differ));
   }
 }
 
 /**
- * Takes the bucket for this begin: seq (r4, read before the scan) even → odd with cmpxchg.
- * It fails when another begin of the bucket changed a slot since the scan, or is doing so:
- * then the scan may be stale (the key added meanwhile), so the begin is dropped. The even
- * value that releases the bucket is kept on the stack at `unlock`.
+ * Takes the (near) bucket for this begin: seq (r4, read before the scans) even → odd with
+ * cmpxchg. It fails when another begin of the bucket changed a slot since the scan, or is
+ * doing so: then the scan may be stale (the key added meanwhile), so the begin is dropped.
+ * The even value that releases the bucket is kept on the stack at `unlock`. Uses r0, r1.
  */
 function lockBucket(em: Emitter, unlock: number): void {
   em.emit(JSet.imm(R4, 1, DROP), Mov.reg(R0, R4), Mov.reg(R1, R4), Add.imm(R1, 1));
@@ -124,10 +158,59 @@ function unlockBucket(em: Emitter, unlock: number): void {
 }
 
 /**
+ * A begin's scan of one bucket (at `base`), highest way first: a ready slot goes to
+ * `${level}_own_W` (which compares the key), and `free` ends at the lowest free slot.
+ */
+function scanForBegin(
+  em: Emitter,
+  d: SetAssociativeLayout,
+  level: "near" | "far",
+  base: typeof BUCKET | typeof FAR,
+  free: typeof NEAR_FREE | typeof FAR_FREE,
+): void {
+  const scan = (way: number) => (way < 0 ? `${level}_scanned` : `${level}_way_${way}`);
+  em.emit(Mov.imm(free, 0));
+  for (let way = d.ways - 1; way >= 0; way--) {
+    em.label(scan(way));
+    em.emit(loadMem(STATE, base, slotAt(d, way), 8));
+    em.emit(JSet.imm(STATE, SlotStatus.ready, `${level}_own_${way}`));
+    em.emit(JSet.imm(STATE, SlotStatus.busy, scan(way - 1)), Mov.imm(free, slotAt(d, way)));
+  }
+  em.label(`${level}_scanned`);
+}
+
+/**
+ * The `${level}_own_W` targets of a begin's scan: the key's slot found (keep first: done;
+ * keep last: SLOT = it, on to "replace"), or back to the scan of the next way.
+ */
+function ownSlots(
+  em: Emitter,
+  layout: TrackerLayout,
+  d: SetAssociativeLayout,
+  level: "near" | "far",
+  base: typeof BUCKET | typeof FAR,
+  keyOffset: number,
+): void {
+  const scan = (way: number) => (way < 0 ? `${level}_scanned` : `${level}_way_${way}`);
+  for (let way = d.ways - 1; way >= 0; way--) {
+    em.label(`${level}_own_${way}`);
+    compareKey(em, base, slotAt(d, way), keyOffset, layout.key.size, scan(way - 1));
+    if (layout.plan.keep === "first") em.emit(ja(EXIT));
+    else {
+      if (base === BUCKET) em.emit(Mov.reg(SLOT, BUCKET));
+      em.emit(Add.imm(SLOT, slotAt(d, way)), ja("replace"));
+    }
+  }
+}
+
+/**
  * Begin: scan the bucket for this key (keep first: done; keep last: claim its slot, ready →
  * busy with the next generation) or else the lowest free slot (free → busy, next generation),
- * both under the bucket's seq; then `write` fills the slot's value (SLOT = the slot, STATE =
- * its busy state) and the slot is published ready. No free slot, or a lost race: DROP.
+ * both under the (near) bucket's seq; then `write` fills the slot's value (SLOT = the slot,
+ * STATE = its busy state) and the slot is published ready. A two-level table scans the far
+ * bucket too when the near one is full or its `overflow` is not 0, and takes a far slot only
+ * when the near bucket has none (counting it in `overflow` before it is published). No free
+ * slot, or a lost race: DROP.
  */
 function begin(
   em: Emitter,
@@ -137,24 +220,36 @@ function begin(
   write: WriteBegin,
 ): void {
   const unlock = em.alloc(8);
-  findBucket(em, layout, d, keyOffset);
+  const at = { key: keyOffset, hash: hashKey(em, layout, keyOffset) };
+  const twoLevels = d.nearBits > 0;
+  lookupBucket(em, layout, d, at, twoLevels ? "near" : "far", BUCKET);
   // the seq before the slots: a begin that changes a slot after this read fails our lock
-  em.emit(loadMem(R4, BUCKET, 0, 8), Mov.imm(R5, 0));
-  // highest way first, so that r5 ends at the lowest free slot
-  const scan = (way: number) => (way < 0 ? "scanned" : `way_${way}`);
-  for (let way = d.ways - 1; way >= 0; way--) {
-    em.label(scan(way));
-    em.emit(loadMem(STATE, BUCKET, slotAt(d, way), 8));
-    em.emit(JSet.imm(STATE, SlotStatus.ready, `own_${way}`));
-    em.emit(JSet.imm(STATE, SlotStatus.busy, scan(way - 1)), Mov.imm(R5, slotAt(d, way)));
+  em.emit(loadMem(R4, BUCKET, d.seq, 8));
+  scanForBegin(em, d, "near", BUCKET, NEAR_FREE);
+  if (!twoLevels) em.emit(JEq.imm(NEAR_FREE, 0, DROP));
+  else {
+    // no key of this bucket lives far and it has room: the far bucket need not be read
+    em.emit(loadMem(R1, BUCKET, d.overflow, 8), JNE.imm(R1, 0, "far"));
+    em.emit(JNE.imm(NEAR_FREE, 0, "take_near"));
+    em.label("far");
+    const saved = em.alloc(16);
+    em.emit(storeMem(FP, saved, R4, 8), storeMem(FP, saved + 8, NEAR_FREE, 8));
+    lookupBucket(em, layout, d, at, "far", FAR);
+    em.emit(loadMem(R4, FP, saved, 8), loadMem(NEAR_FREE, FP, saved + 8, 8));
+    scanForBegin(em, d, "far", FAR, FAR_FREE);
+    em.emit(JNE.imm(NEAR_FREE, 0, "take_near"), JEq.imm(FAR_FREE, 0, DROP));
+    // SLOT is FAR: the far slot, counted far before anyone can see it
+    em.emit(Add.reg(SLOT, FAR_FREE));
+    lockBucket(em, unlock);
+    em.emit(Mov.imm(R1, 1), fetchAdd(BUCKET, d.overflow, R1), ja("take"));
+    em.label("take_near");
   }
-  em.label("scanned");
-  em.emit(JEq.imm(R5, 0, DROP));
   lockBucket(em, unlock);
+  em.emit(Mov.reg(SLOT, BUCKET), Add.reg(SLOT, NEAR_FREE));
+  em.label("take");
   // free → busy, next generation: a plain store, as only begins holding the seq touch free
   // slots (ends and the sweep claim ready ones); the xchg below publishes it all
-  em.emit(Mov.reg(SLOT, BUCKET), Add.reg(SLOT, R5), loadMem(STATE, SLOT, 0, 8));
-  em.emit(Add.imm(STATE, 4 + 1), storeMem(SLOT, 0, STATE, 8));
+  em.emit(loadMem(STATE, SLOT, 0, 8), Add.imm(STATE, 4 + 1), storeMem(SLOT, 0, STATE, 8));
   for (let at = 0; at < layout.key.size; at += 8) {
     em.emit(loadMem(R1, FP, keyOffset + at, 8), storeMem(SLOT, 8 + at, R1, 8));
   }
@@ -163,12 +258,8 @@ function begin(
   em.emit(Mov.reg(R1, STATE), Add.imm(R1, 1), xchg(SLOT, 0, R1));
   unlockBucket(em, unlock);
   em.emit(ja(EXIT));
-  for (let way = d.ways - 1; way >= 0; way--) {
-    em.label(`own_${way}`);
-    compareKey(em, slotAt(d, way), keyOffset, layout.key.size, scan(way - 1));
-    if (layout.plan.keep === "first") em.emit(ja(EXIT));
-    else em.emit(Mov.reg(SLOT, BUCKET), Add.imm(SLOT, slotAt(d, way)), ja("replace"));
-  }
+  ownSlots(em, layout, d, "near", BUCKET, keyOffset);
+  if (twoLevels) ownSlots(em, layout, d, "far", FAR, keyOffset);
   if (layout.plan.keep === "last") replace(em, unlock);
 }
 
@@ -183,10 +274,50 @@ function replace(em: Emitter, unlock: number): void {
   em.emit(ja(DROP));
 }
 
+/** An end's scan of the bucket in BUCKET for a ready slot: to `${level}_own_W`, else on to `after`. */
+function scanForEnd(em: Emitter, d: SetAssociativeLayout, level: "near" | "far", after: string) {
+  for (let way = 0; way < d.ways; way++) {
+    em.label(`${level}_way_${way}`);
+    em.emit(loadMem(STATE, BUCKET, slotAt(d, way), 8));
+    em.emit(JSet.imm(STATE, SlotStatus.ready, `${level}_own_${way}`));
+  }
+  em.emit(ja(after));
+}
+
 /**
- * End: exit unless a slot of the bucket is ready with this key; claim it (ready → busy, same
- * generation) so that no racing end or sweep can take it; leave SLOT = the pending value.
- * Returns where the state that frees the slot is kept on the stack.
+ * The `${level}_own_W` targets of an end's scan: the key's slot (SLOT = it) to `found`, which
+ * follows them when `foundNext`.
+ */
+function foundSlots(
+  em: Emitter,
+  layout: TrackerLayout,
+  d: SetAssociativeLayout,
+  level: "near" | "far",
+  keyOffset: number,
+  found: string,
+  after: string,
+  foundNext: boolean,
+): void {
+  const next = (way: number) => (way + 1 < d.ways ? `${level}_way_${way + 1}` : after);
+  for (let way = 0; way < d.ways; way++) {
+    em.label(`${level}_own_${way}`);
+    compareKey(em, BUCKET, slotAt(d, way), keyOffset, layout.key.size, next(way));
+    em.emit(Mov.reg(SLOT, BUCKET), Add.imm(SLOT, slotAt(d, way)));
+    if (way + 1 < d.ways || !foundNext) em.emit(ja(found));
+  }
+}
+
+/** Claims the slot in SLOT whose ready state is STATE: ready → busy, same generation; exit when another wins it. */
+function claim(em: Emitter): void {
+  em.emit(Mov.reg(R0, STATE), Mov.reg(R1, STATE), Add.imm(R1, -1), cmpxchg(SLOT, 0, R1));
+  em.emit(JNE.reg(R0, STATE, EXIT));
+}
+
+/**
+ * End: exit unless a slot of the key's bucket (a two-level table: its near bucket, then its
+ * far one when `overflow` is not 0) is ready with this key; claim it (ready → busy, same
+ * generation) so that no racing end or sweep can take it (a far slot: `overflow` down by one);
+ * leave SLOT = the pending value. Returns where the state that frees the slot is kept on the stack.
  */
 function find(
   em: Emitter,
@@ -194,23 +325,35 @@ function find(
   d: SetAssociativeLayout,
   keyOffset: number,
 ): number {
-  findBucket(em, layout, d, keyOffset);
-  const next = (way: number) => (way + 1 < d.ways ? `way_${way + 1}` : EXIT);
-  for (let way = 0; way < d.ways; way++) {
-    em.label(`way_${way}`);
-    em.emit(loadMem(STATE, BUCKET, slotAt(d, way), 8));
-    em.emit(JSet.imm(STATE, SlotStatus.ready, `own_${way}`));
-  }
-  em.emit(ja(EXIT));
-  for (let way = 0; way < d.ways; way++) {
-    em.label(`own_${way}`);
-    compareKey(em, slotAt(d, way), keyOffset, layout.key.size, next(way));
-    em.emit(Mov.reg(SLOT, BUCKET), Add.imm(SLOT, slotAt(d, way)));
-    if (way + 1 < d.ways) em.emit(ja("found"));
+  const at = { key: keyOffset, hash: hashKey(em, layout, keyOffset) };
+  const twoLevels = d.nearBits > 0;
+  lookupBucket(em, layout, d, at, twoLevels ? "near" : "far", BUCKET);
+  scanForEnd(em, d, "near", twoLevels ? "near_missed" : EXIT);
+  foundSlots(
+    em,
+    layout,
+    d,
+    "near",
+    keyOffset,
+    "found",
+    twoLevels ? "near_missed" : EXIT,
+    !twoLevels,
+  );
+  if (twoLevels) {
+    const near = em.alloc(8);
+    em.label("near_missed");
+    em.emit(loadMem(R1, BUCKET, d.overflow, 8), JEq.imm(R1, 0, EXIT));
+    em.emit(storeMem(FP, near, BUCKET, 8));
+    lookupBucket(em, layout, d, at, "far", BUCKET);
+    scanForEnd(em, d, "far", EXIT);
+    foundSlots(em, layout, d, "far", keyOffset, "found_far", EXIT, true);
+    em.label("found_far");
+    claim(em);
+    em.emit(loadMem(R1, FP, near, 8), Mov.imm(R2, -1), fetchAdd(R1, d.overflow, R2), ja("claimed"));
   }
   em.label("found");
-  em.emit(Mov.reg(R0, STATE), Mov.reg(R1, STATE), Add.imm(R1, -1), cmpxchg(SLOT, 0, R1));
-  em.emit(JNE.reg(R0, STATE, EXIT));
+  claim(em);
+  em.label("claimed");
   const released = em.alloc(8);
   em.emit(Add.imm(STATE, -SlotStatus.ready), storeMem(FP, released, STATE, 8));
   em.emit(Add.imm(SLOT, d.value));
