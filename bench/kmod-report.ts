@@ -41,6 +41,17 @@ const LABELS: Record<string, string> = {
   wakeup: "examples/wakeup.lt (sched_wakeup/sched_switch)",
 };
 
+/** The configurations measured, in LABELS' order, `EXAMPLE@peer` after its example. */
+function configs(m: Measured): string[] {
+  return Object.keys(LABELS).flatMap((e) => [e, `${e}@peer`].filter((c) => m.ns[c]));
+}
+
+/** A configuration's name in the table: `EXAMPLE@peer` is the peer's text, built by both. */
+function label(config: string, f: RunFacts): string {
+  const [example, peer] = config.split("@");
+  return peer ? `examples/${example}.lt as at ${f.peer}, the same work` : LABELS[example];
+}
+
 function sorted(values: number[]): number[] {
   return values.filter((v) => v !== undefined).sort((a, b) => a - b);
 }
@@ -106,14 +117,14 @@ function tableRows(m: Measured, f: RunFacts, unit: Unit): string[][] {
   ];
   const cells = (ns: number[]) => [`${pick(ns)}`, ...(unit === "ns" ? [`${median(ns)}`] : [])];
   rows.push(["no module", ...(f.peer ? [""] : []), ...cells(m.ns.base.this), "", ""]);
-  for (const example of Object.keys(LABELS)) {
+  for (const example of configs(m)) {
     for (const side of sides) {
       const ns = m.ns[example][side];
       const r = runRatios(m.ns[example]);
       const added = pick(ns) - base;
       const digits = unit === "ns" ? 3 : 4;
       rows.push([
-        side === "this" ? LABELS[example] : "",
+        side === "this" ? label(example, f) : "",
         ...(f.peer ? [side === "this" ? `this (${f.commit})` : `peer (${f.peer})`] : []),
         ...cells(ns),
         `${added} (${((added / base) * 100).toFixed(1)}%)`,
@@ -132,7 +143,7 @@ const MIN_RUNS = 6;
 /** Per example: how this commit compares with the peer, and whether beyond the noise. */
 function verdicts(m: Measured, f: RunFacts, unit: Unit): string[] {
   const base = median(m.ns.base.this);
-  return Object.keys(LABELS).map((example) => {
+  return configs(m).map((example) => {
     const r = runRatios(m.ns[example]);
     const added = (side: Side) => median(m.ns[example][side]) - base;
     const call =
@@ -144,7 +155,8 @@ function verdicts(m: Measured, f: RunFacts, unit: Unit): string[] {
             ? "cheaper beyond noise (the 95% interval of the median is below 1)"
             : "the same within noise (the 95% interval of the median spans 1)";
     return (
-      `- examples/${example}.lt: ${f.commit} / ${f.peer} = ${r.mid.toFixed(3)}, ${call}; ` +
+      `- ${example.includes("@") ? label(example, f) : `examples/${example}.lt`}: ` +
+      `${f.commit} / ${f.peer} = ${r.mid.toFixed(3)}, ${call}; ` +
       `the module adds ${added("this")} ${unit} per round trip against ${added("peer")} (medians).`
     );
   });

@@ -7,10 +7,12 @@
 // --baseline: another checkout (an earlier landing, with its own node_modules) builds the same
 // examples with its own generator and runtime (bench/kmod-peer.ts); its modules are loaded in
 // the same guest boot, alternating with this checkout's, so a change between landings is a
-// ratio taken within one run, not two dates.
+// ratio taken within one run, not two dates. An example whose text changed since the peer
+// (a clause added) is measured a second time as the same work: the peer's text built by this
+// checkout, against the peer's module (configuration `EXAMPLE@peer`).
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,9 +39,13 @@ const rounds = Number(cli[0] ?? 10000);
 const runs = Number(cli[1] ?? 10);
 const EXAMPLES = ["syscall", "wakeup"] as const;
 
-/** One module to insert: `file` under /lib/ltsh in the guest, `name` its name in the kernel. */
+/**
+ * One module to insert: `file` under /lib/ltsh in the guest, `name` its name in the kernel,
+ * `config` the row it is measured for (the example, or `EXAMPLE@peer`: the peer's text).
+ */
 interface Loaded {
   side: Side;
+  config: string;
   example: (typeof EXAMPLES)[number];
   name: string;
   file: string;
@@ -53,13 +59,13 @@ function guestScript(modules: Loaded[], runs: number): string {
   const lines: string[] = [];
   for (let run = 0; run < runs; run++) {
     lines.push(`echo "@@bench base this ${run}"`, `ltwork pipe ${rounds}`);
-    for (const example of EXAMPLES) {
-      const pair = modules.filter((m) => m.example === example);
+    for (const config of new Set(modules.map((m) => m.config))) {
+      const pair = modules.filter((m) => m.config === config);
       for (const m of run % 2 === 0 ? pair : pair.reverse()) {
         lines.push(
           // Thresholds out of reach: this measures the events, not the cost of hits.
-          `insmod /lib/ltsh/${m.file} ${example}_threshold_ns=100000000000`,
-          `echo "@@bench ${example} ${m.side} ${run}"`,
+          `insmod /lib/ltsh/${m.file} ${m.example}_threshold_ns=100000000000`,
+          `echo "@@bench ${config} ${m.side} ${run}"`,
           `ltwork pipe ${rounds}`,
           `sed 's/^/@@stats /' /proc/ltsh_${m.name}/stats`,
           `rmmod ${m.name}`,
@@ -88,6 +94,29 @@ function parseConsole(console: string): Measured {
     }
   }
   return measured;
+}
+
+/**
+ * This checkout's module of the peer's text of `example`, when it differs from ours (null
+ * when it does not): the same work on both sides. Its .ko is named same_NAME.ko.
+ */
+async function buildPeerText(
+  peerDir: string,
+  example: string,
+  outRoot: string,
+  headers: string,
+): Promise<{ name: string; ko: string; file: string } | null> {
+  const theirs = readFileSync(join(peerDir, "examples", `${example}.lt`), "utf8");
+  if (theirs === readFileSync(join(ROOT, "examples", `${example}.lt`), "utf8")) return null;
+  mkdirSync(outRoot, { recursive: true });
+  const text = join(outRoot, `${example}.lt`);
+  writeFileSync(text, theirs);
+  const { built, failed } = await buildModules([text], join(outRoot, "m"), headers);
+  if (failed.length > 0) throw new Error(failed.map((f) => f.reason).join("\n"));
+  const file = `same_${built[0].name}.ko`;
+  const ko = join(outRoot, file);
+  copyFileSync(built[0].ko, ko);
+  return { name: built[0].name, ko, file };
 }
 
 /** What every boot of the bench gets: the kernel, the modules and the guest programs. */
@@ -145,7 +174,8 @@ async function main(): Promise<number> {
     const files: string[] = [];
     for (const example of EXAMPLES) {
       const ours = built.find((b) => b.example.endsWith(`/${example}.lt`))!;
-      modules.push({ side: "this", example, name: ours.name, file: `${ours.name}.ko` });
+      const config = example;
+      modules.push({ side: "this", config, example, name: ours.name, file: `${ours.name}.ko` });
       files.push(ours.ko);
       if (!baselineDir) continue;
       const peer = await buildPeerModule(
@@ -154,8 +184,15 @@ async function main(): Promise<number> {
         join(work, "peer"),
         kernel.headers,
       );
-      modules.push({ side: "peer", example, name: peer.name, file: `peer_${peer.name}.ko` });
+      const peerFile = `peer_${peer.name}.ko`;
+      modules.push({ side: "peer", config, example, name: peer.name, file: peerFile });
       files.push(peer.ko);
+      const same = await buildPeerText(baselineDir, example, join(work, "same"), kernel.headers);
+      if (!same) continue;
+      files.push(same.ko);
+      const sameConfig = `${example}@peer`;
+      modules.push({ side: "this", config: sameConfig, example, name: same.name, file: same.file });
+      modules.push({ side: "peer", config: sameConfig, example, name: peer.name, file: peerFile });
     }
     const programs = buildGuestPrograms(join(work, "guest"));
     const guest: Guest = { kernel, files, modules, programs };

@@ -64,4 +64,21 @@ test("fewer than 6 runs get no verdict: their median has no 95% interval", () =>
   assert.match(text, /syscall\.lt: aaaaaaa \/ bbbbbbb = 1\.050, too few runs to tell from noise/);
 });
 
+test("an example whose text changed since the peer gets a row of the same work, the peer's text on both sides", () => {
+  const m = measured(20, 1.0);
+  const peer = m.ns.wakeup.peer;
+  m.ns["wakeup@peer"] = { this: peer.map((ns) => Math.round(ns * 0.98)), peer };
+  const text = report(m, 20);
+  assert.match(
+    text,
+    /\| examples\/wakeup\.lt as at bbbbbbb, the same work +\| this \(aaaaaaa\) \|/,
+  );
+  assert.match(
+    text,
+    /- examples\/wakeup\.lt as at bbbbbbb, the same work: aaaaaaa \/ bbbbbbb = 0\.980, cheaper beyond\s+noise/,
+  );
+  // and it follows its example's row
+  assert.ok(text.search(/the same work +\|/) > text.indexOf("examples/wakeup.lt (sched_wakeup"));
+});
+
 test.run();
