@@ -183,7 +183,11 @@ async function main(): Promise<void> {
       error: null,
     },
   ];
-  if (args.baseline) tracers.splice(2, 0, baselineTracer(args.baseline));
+  if (args.baseline) {
+    tracers.splice(2, 0, baselineTracer(args.baseline));
+    const same = peerTextTracer(args.baseline);
+    if (same) tracers.splice(3, 0, same);
+  }
   const baseline: number[] = [];
   const floor: Floor[] = [];
   const costs: ProgramCost[] = [];
@@ -275,6 +279,29 @@ function baselineTracer(dir: string): Tracer {
       join(dir, "examples/wakeup.lt"),
       "--no-cache",
     ],
+    runs: [],
+    error: null,
+  };
+}
+
+/**
+ * This checkout's first run of the peer's examples/wakeup.lt, when its text differs from ours
+ * (null when it does not): the same work as the peer's row, so that a clause added since
+ * (wakeup.lt's cancel) is not counted against the code.
+ */
+function peerTextTracer(dir: string): Tracer | null {
+  const theirs = readFileSync(join(dir, "examples/wakeup.lt"), "utf8");
+  if (theirs === readFileSync(join(ROOT, "examples/wakeup.lt"), "utf8")) return null;
+  const rev = execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], {
+    encoding: "utf8",
+  }).trim();
+  const path = join(ROOT, ".bench-live", "wakeup-as-peer.lt");
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, theirs);
+  return {
+    label: `ltsh first run of ${rev}'s examples/wakeup.lt (the peer's work, --no-cache)`,
+    short: "ltsh/peer-text",
+    command: [process.execPath, "bin/ltsh.js", "run", path, "--no-cache"],
     runs: [],
     error: null,
   };
