@@ -254,7 +254,7 @@ export function verifierReport(p: BpfProgram, error: VerifierError): string {
       return m && Number(m[1]) === failing ? `>${line.slice(1)}` : line;
     });
   return [
-    `the kernel verifier rejected ${p.name} (${p.role} of tracker ${p.tracker} on ${p.probe.id}, errno ${error.errno}):`,
+    `the kernel verifier rejected ${p.name} (${(p.parts ?? [p]).map((x) => x.role).join(" + ")} of tracker ${p.tracker} on ${p.probe.id}, errno ${error.errno}):`,
     "this is a bug in ltsh's BPF compiler; please report it with this output.",
     ...(insn?.source ? [`failing instruction ${failing} comes from ${insn.source}`] : []),
     "verifier log (last lines):",

@@ -25,10 +25,16 @@ test("wakeup.lt (with its cancel) disassembles as in the golden file, each block
   assert.match(listing, "wakeup.lt:4: prio < 100");
   assert.match(listing, "wakeup.lt:5: next_pid (key)");
   assert.match(listing, "wakeup.lt:6: sched_switch(prev_pid) (cancel)");
-  // ends, then cancels, then begins (grammar/README.md: the order on one event)
-  const order = ["ltsh_wakeup_e0: end", "ltsh_wakeup_c0: cancel", "ltsh_wakeup_b0: begin"];
+  // ends, then cancels, then begins (grammar/README.md: the order on one event); the end
+  // and the cancel on sched_switch are one program, the end's exits going on to the cancel
+  const order = ["ltsh_wakeup_ec: end, then cancel on sched:sched_switch", "ltsh_wakeup_b0: begin"];
   const at = order.map((head) => listing.indexOf(head));
-  assert.ok(at[0] >= 0 && at[0] < at[1] && at[1] < at[2], at.join());
+  assert.ok(at[0] >= 0 && at[0] < at[1], at.join());
+  assert.match(listing, /goto [+-]\d+ <0\.exit>/);
+  assert.match(
+    listing,
+    /\n0\.exit:\n +\d+: r1 = \*\(u32 \*\)\(r6 \+\d+\) +; wakeup\.lt:6: prev_pid \(key\)/,
+  );
 });
 
 test("every example compiles to programs of a sane size, each named ltsh_ and at most 15 chars", () => {
@@ -41,7 +47,13 @@ test("every example compiles to programs of a sane size, each named ltsh_ and at
     const { trackers } = generateTrackers(plan);
     for (const t of trackers) {
       const { begins, ends, cancels = [] } = t.layout.plan;
-      assert.is(t.programs.length, begins.length + ends.length + cancels.length, file);
+      // one program per tracepoint (its sides in turn), one per user-space probe site
+      const sides = [...ends, ...cancels, ...begins];
+      const tracepoints = new Set(sides.filter((s) => !s.probe.user).map((s) => s.probe.id));
+      const sites = sides.reduce((n, s) => n + (s.probe.user?.sites.length ?? 0), 0);
+      assert.is(t.programs.length, tracepoints.size + sites, file);
+      const parts = t.programs.reduce((n, p) => n + (p.parts?.length ?? 1), 0);
+      assert.is(parts, sides.length - sides.filter((s) => s.probe.user).length + sites, file);
       for (const p of t.programs) {
         assert.match(p.name, /^ltsh_[A-Za-z0-9_.]{1,10}$/, `${file}: ${p.name}`);
         assert.ok(

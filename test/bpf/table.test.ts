@@ -96,14 +96,17 @@ test("capacity-many pids, addresses or task names fit the default table with no 
   }
 });
 
-test("keep last: the begin replaces its key's begin under the bucket's seq, else drops", () => {
+test("keep last: the begin replaces its key's begin under the bucket's seq, else scans again", () => {
   const listing = ebpfListing(
     plan("track t: sched_wakeup(args.pid) -> sched_switch(next_pid) keep last capacity 100"),
     { task: null },
   );
   const begin = listing.slice(listing.indexOf("ltsh_t_b0"));
   assert.match(begin, "replace:");
-  assert.match(begin, "drop_locked:");
+  assert.match(begin, "lost_slot:");
+  // a lost seq or slot scans again, a bounded number of times, then drops
+  assert.match(begin, /retry:\n.*\n.*if r1 >= 0x4 goto [+-]\d+ <drop>/);
+  assert.match(begin, /goto -\d+ <scan>/);
   // the seq taken (even → odd) and released (+2) around the write
   assert.match(begin, /r0 = cmpxchg\(\*\(u64 \*\)\(r9 \+0\), r0, r1\)/);
   assert.match(begin, /\*\(u64 \*\)\(r9 \+0\) = r1/);

@@ -13,7 +13,8 @@ import { emitCancelBody } from "./codegen-cancel.ts";
 import { type ContextProbes, generateChainTracker } from "./codegen-chain.ts";
 import { emitEndBody } from "./codegen-end.ts";
 import type { ProgramContext } from "./codegen-program.ts";
-import { Emitter } from "./emitter.ts";
+import { CodegenError, Emitter } from "./emitter.ts";
+import { exit, type Insn } from "./insn.ts";
 import {
   keyLayout,
   type PendingTableLayout,
@@ -35,7 +36,7 @@ import {
 } from "./object.ts";
 import { hashTable } from "./pending-hash.ts";
 import { setAssociativeTable } from "./pending-set-associative.ts";
-import type { PendingTable } from "./pending-table.ts";
+import { EXIT, type PendingTable } from "./pending-table.ts";
 
 export {
   type BpfMapSpec,
@@ -118,9 +119,21 @@ export function generateTracker(
     });
   }
   // grammar/README.md: on one event, ends first, then cancels, then begins
-  const programs = (["end", "cancel", "begin"] as const).flatMap((role) =>
-    sidesOf(plan, role).flatMap((side, i) => programsOf(layout, role, i, side.probe, options)),
+  const sides = (["end", "cancel", "begin"] as const).flatMap((role) =>
+    sidesOf(plan, role).map((side, alternative) => ({ role, alternative, probe: side.probe })),
   );
+  const programs: BpfProgram[] = [];
+  const merged = new Set<string>();
+  for (const side of sides) {
+    if (side.probe.user !== undefined) {
+      programs.push(...programsOf(layout, side.role, side.alternative, side.probe, options));
+    } else if (!merged.has(side.probe.id)) {
+      // a tracepoint's sides run as one program, in that order: one dispatch per event
+      merged.add(side.probe.id);
+      const parts = sides.filter((s) => s.probe.user === undefined && s.probe.id === side.probe.id);
+      programs.push(tracepointProgram(layout, parts, options));
+    }
+  }
   return { layout, maps, programs };
 }
 
@@ -141,6 +154,57 @@ function programsOf(
 ): BpfProgram[] {
   if (probe.user === undefined) return [program(layout, role, alternative, options)];
   return probe.user.sites.map((_, site) => program(layout, role, alternative, options, site));
+}
+
+/**
+ * The one program of a tracepoint whose event several sides of the tracker share (an end
+ * and a cancel on sched_switch): each side's program in turn, where one that finishes
+ * (its `exit`) goes on to the next. Only r6 (the context) lives from one to the next.
+ */
+function tracepointProgram(
+  layout: TrackerLayout,
+  parts: { role: ProgramRole; alternative: number }[],
+  options: CodegenOptions,
+): BpfProgram {
+  const each = parts.map((p) => program(layout, p.role, p.alternative, options));
+  if (each.length === 1) return each[0];
+  const insns: Insn[] = [];
+  // the labels of a finished part's epilogue, put on the next part's first instruction
+  let carried: readonly string[] = [];
+  each.forEach((p, i) => {
+    const own = (label: string) => `${i}.${label}`;
+    let body = p.program.insns.map(
+      (insn): Insn => ({
+        ...insn,
+        ...(insn.target !== undefined ? { target: own(insn.target) } : {}),
+        ...(insn.labels ? { labels: insn.labels.map(own) } : {}),
+      }),
+    );
+    // r6 = the context: set by the first part, kept by every part
+    if (i > 0) body = body.slice(1);
+    if (carried.length > 0)
+      body[0] = { ...body[0], labels: [...carried, ...(body[0].labels ?? [])] };
+    if (i === each.length - 1) {
+      insns.push(...body);
+      return;
+    }
+    const [ret, leave] = body.slice(-2);
+    if (!ret.labels?.includes(own(EXIT)) || leave.opcode !== exit().opcode) {
+      throw new CodegenError(`${p.name} does not end with its epilogue`);
+    }
+    carried = ret.labels;
+    insns.push(...body.slice(0, -2));
+  });
+  return {
+    ...each[0],
+    // "ec": the end and the cancel (alternatives past the first numbered: "e1c")
+    name: kernelName(
+      layout.plan.name,
+      parts.map((p) => `${p.role[0]}${p.alternative > 0 ? p.alternative : ""}`).join(""),
+    ),
+    parts,
+    program: assemble(insns),
+  };
 }
 
 // Ends are generated (and attached) before begins: when one event both ends a pair and

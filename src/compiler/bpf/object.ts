@@ -36,6 +36,11 @@ export interface BpfProgram {
   role: ProgramRole;
   /** Index into TrackerPlan.begins / .ends / .cancels. */
   alternative: number;
+  /**
+   * The sides one tracepoint program runs, in order (ends, cancels, begins), when it runs
+   * more than one; `role` and `alternative` are the first's.
+   */
+  parts?: { role: ProgramRole; alternative: number }[];
   probe: ProbePlan;
   /** For a user-space probe: which of `probe.user.sites` it attaches to (one program each). */
   site?: number;

@@ -16,6 +16,7 @@ import {
   FP,
   fetchAdd,
   JEq,
+  JGE,
   JNE,
   JSet,
   ja,
@@ -141,15 +142,19 @@ function compareKey(
   }
 }
 
+/** Scans of a begin that lost its bucket to another begin: then it is dropped (counted). */
+const BEGIN_TRIES = 4;
+
 /**
  * Takes the (near) bucket for this begin: seq (r4, read before the scans) even → odd with
  * cmpxchg. It fails when another begin of the bucket changed a slot since the scan, or is
- * doing so: then the scan may be stale (the key added meanwhile), so the begin is dropped.
- * The even value that releases the bucket is kept on the stack at `unlock`. Uses r0, r1.
+ * doing so: then the scan may be stale (the key added meanwhile), so the begin scans again
+ * ("retry"). The even value that releases the bucket is kept on the stack at `unlock`.
+ * Uses r0, r1.
  */
 function lockBucket(em: Emitter, unlock: number): void {
-  em.emit(JSet.imm(R4, 1, DROP), Mov.reg(R0, R4), Mov.reg(R1, R4), Add.imm(R1, 1));
-  em.emit(cmpxchg(BUCKET, 0, R1), JNE.reg(R0, R4, DROP));
+  em.emit(JSet.imm(R4, 1, "retry"), Mov.reg(R0, R4), Mov.reg(R1, R4), Add.imm(R1, 1));
+  em.emit(cmpxchg(BUCKET, 0, R1), JNE.reg(R0, R4, "retry"));
   em.emit(Add.imm(R4, 2), storeMem(FP, unlock, R4, 8));
 }
 
@@ -209,8 +214,10 @@ function ownSlots(
  * both under the (near) bucket's seq; then `write` fills the slot's value (SLOT = the slot,
  * STATE = its busy state) and the slot is published ready. A two-level table scans the far
  * bucket too when the near one is full or its `overflow` is not 0, and takes a far slot only
- * when the near bucket has none (counting it in `overflow` before it is published). No free
- * slot, or a lost race: DROP.
+ * when the near bucket has none (counting it in `overflow` before it is published). A begin
+ * that loses the bucket to another begin scans again, up to BEGIN_TRIES times: a two-level
+ * table's near bucket orders the begins of 1/16 of all keys. No free slot, or every try
+ * lost: DROP.
  */
 function begin(
   em: Emitter,
@@ -220,9 +227,12 @@ function begin(
   write: WriteBegin,
 ): void {
   const unlock = em.alloc(8);
+  const tries = em.alloc(8);
   const at = { key: keyOffset, hash: hashKey(em, layout, keyOffset) };
   const twoLevels = d.nearBits > 0;
   lookupBucket(em, layout, d, at, twoLevels ? "near" : "far", BUCKET);
+  em.emit(storeImm(FP, tries, 1, 8));
+  em.label("scan");
   // the seq before the slots: a begin that changes a slot after this read fails our lock
   em.emit(loadMem(R4, BUCKET, d.seq, 8));
   scanForBegin(em, d, "near", BUCKET, NEAR_FREE);
@@ -261,6 +271,10 @@ function begin(
   ownSlots(em, layout, d, "near", BUCKET, keyOffset);
   if (twoLevels) ownSlots(em, layout, d, "far", FAR, keyOffset);
   if (layout.plan.keep === "last") replace(em, unlock);
+  // another begin took or changed the bucket since the scan: scan again (a bounded loop)
+  em.label("retry");
+  em.emit(loadMem(R1, FP, tries, 8), JGE.imm(R1, BEGIN_TRIES, DROP));
+  em.emit(Add.imm(R1, 1), storeMem(FP, tries, R1, 8), loadMem(KEY0, FP, keyOffset, 8), ja("scan"));
 }
 
 /** keep last: ready → busy with the next generation, so that an end holding the old state fails its claim. */
@@ -268,10 +282,10 @@ function replace(em: Emitter, unlock: number): void {
   em.label("replace");
   lockBucket(em, unlock);
   em.emit(Mov.reg(R0, STATE), Mov.reg(R1, STATE), Add.imm(R1, 4 - 1), cmpxchg(SLOT, 0, R1));
-  em.emit(JNE.reg(R0, STATE, "drop_locked"), Add.imm(STATE, 4 - 1), ja("write_value"));
-  em.label("drop_locked");
+  em.emit(JNE.reg(R0, STATE, "lost_slot"), Add.imm(STATE, 4 - 1), ja("write_value"));
+  em.label("lost_slot");
   unlockBucket(em, unlock);
-  em.emit(ja(DROP));
+  em.emit(ja("retry"));
 }
 
 /** An end's scan of the bucket in BUCKET for a ready slot: to `${level}_own_W`, else on to `after`. */

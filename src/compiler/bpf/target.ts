@@ -33,7 +33,8 @@ export function ebpfListing(
     out.push(`# tracker ${t.layout.plan.name}`);
     for (const p of t.programs) {
       const slots = p.program.slotCount;
-      out.push("", `${p.name}: ${p.role} on ${p.probe.id} (${attachedAt(p)}), ${slots} insns`);
+      const roles = (p.parts ?? [p]).map((part) => part.role).join(", then ");
+      out.push("", `${p.name}: ${roles} on ${p.probe.id} (${attachedAt(p)}), ${slots} insns`);
       out.push(disassemble(p.program));
     }
     out.push("", "maps:", ...t.maps.map(describeMap), "");
