@@ -5,12 +5,7 @@
 // an expired begin deleted (only the deleter reports it).
 
 import type { TrackerObject } from "../compiler/bpf/codegen.ts";
-import {
-  Ctx,
-  nearOwnerOf,
-  type SetAssociativeLayout,
-  SlotStatus,
-} from "../compiler/bpf/layout.ts";
+import { Ctx, nearOwnerOf, type SetAssociativeLayout, SlotStatus } from "../compiler/bpf/layout.ts";
 import { mapDelete, mapLookup, mapNextKey } from "../kernel/bpf.ts";
 import { MappedMap } from "../kernel/mapped-map.ts";
 

@@ -46,7 +46,7 @@ test("4 x capacity far slots (a power of two, at most 4M) in buckets of 16; 16 n
     assert.is(d.buckets, nearBuckets + d.slots / d.ways);
     assert.is(2 ** d.bits * d.ways, d.slots);
     assert.is(d.slotSize, 8 + 8 + 40);
-    assert.is(d.bucketSize, 16 + 16 * d.slotSize);
+    assert.is(d.bucketSize, 8 + 16 * d.slotSize);
   }
 });
 
@@ -96,7 +96,7 @@ test("capacity-many pids, addresses or task names fit the default table with no 
   }
 });
 
-test("keep last: the begin replaces its key's begin under the bucket's seq, else scans again", () => {
+test("keep last: the begin replaces its key's begin under its seq, else scans again", () => {
   const listing = ebpfListing(
     plan("track t: sched_wakeup(args.pid) -> sched_switch(next_pid) keep last capacity 100"),
     { task: null },
@@ -107,9 +107,10 @@ test("keep last: the begin replaces its key's begin under the bucket's seq, else
   // a lost seq or slot scans again, a bounded number of times, then drops
   assert.match(begin, /retry:\n.*\n.*if r1 >= 0x4 goto [+-]\d+ <drop>/);
   assert.match(begin, /goto -\d+ <scan>/);
-  // the seq taken (even → odd) and released (+2) around the write
-  assert.match(begin, /r0 = cmpxchg\(\*\(u64 \*\)\(r9 \+0\), r0, r1\)/);
-  assert.match(begin, /\*\(u64 \*\)\(r9 \+0\) = r1/);
+  // the seq (in the lock map) taken (even → odd) and released (+2) around the write
+  assert.match(begin, /r1 = map\[t\.locks\]/);
+  assert.match(begin, /r0 = cmpxchg\(\*\(u64 \*\)\(r2 \+0\), r0, r1\)/);
+  assert.match(begin, /\*\(u64 \*\)\(r2 \+0\) = r1/);
   const tracker = generateTracker(
     plan("track t: sched_wakeup(args.pid) -> sched_switch(next_pid)").trackers[0],
     0,

@@ -97,8 +97,9 @@ export function generateTracker(
     table,
     maps: { pending: `${plan.name}.pending`, stats: `${plan.name}.stats`, stacks },
   };
+  const pendingCode = pendingTable(layout);
   const maps: BpfMapSpec[] = [
-    { ref: layout.maps.pending, name: kernelName(plan.name, "p"), ...pendingTable(layout).map },
+    { ref: layout.maps.pending, name: kernelName(plan.name, "p"), ...pendingCode.map },
     {
       ref: layout.maps.stats,
       name: kernelName(plan.name, "s"),
@@ -108,6 +109,13 @@ export function generateTracker(
       maxEntries: 1,
     },
   ];
+  if (pendingCode.locks) {
+    maps.push({
+      ref: pendingCode.locks.ref,
+      name: kernelName(plan.name, "l"),
+      ...pendingCode.locks.spec,
+    });
+  }
   if (stacks !== null) {
     maps.push({
       ref: stacks,

@@ -137,19 +137,20 @@ export interface TaskOffsets {
 
 /**
  * The set-associative pending table: an mmap-able ARRAY of buckets, the bucket chosen by a
- * multiplicative hash of the key, each bucket a header (`seq`, `overflow`) then WAYS slots.
+ * multiplicative hash of the key, each bucket a header word (`overflow`) then WAYS slots.
  * Cheaper than a HASH map (no bucket lock, no allocation, no delete): a slot is claimed and
  * released with cmpxchg on its state word, `generation << 2 | status`, the generation bumped
- * by each begin so that a stale claim fails. `seq` (even: idle) orders the begins of one
- * bucket: a begin that adds or replaces a key bumps it to odd with cmpxchg and back to even
- * when done.
+ * by each begin so that a stale claim fails. A second ARRAY holds one `seq` word per (far)
+ * bucket that orders the begins of the bucket's keys (even: idle): a begin that adds or
+ * replaces a key bumps it to odd with cmpxchg and back to even when done.
  *
  * A large table has two levels: a few near buckets first (a few KB, which stay in cache), then
  * the far buckets that hold the capacity. A key lives in its near bucket while that has room,
  * else in its far bucket; the near bucket's `overflow` counts its keys that live far, so that
  * a lookup reads the far bucket only when one may be there. A key's far bucket is chosen by
- * more bits of the same hash, so each near bucket owns its own far buckets and its `seq`
- * orders the begins of both.
+ * more bits of the same hash, so each near bucket owns its own far buckets; the `seq` of the
+ * key's far bucket orders its begins at either level (a near slot, which keys of other far
+ * buckets share, is claimed with cmpxchg).
  */
 export const SlotStatus = { free: 0, busy: 1, ready: 2 } as const;
 
@@ -175,11 +176,10 @@ export interface SetAssociativeLayout {
   /** Bytes per bucket (the array's value): the header, then `ways` slots. */
   bucketSize: number;
   slotSize: number;
-  /** Offsets in a bucket's header: the begins' `seq`, and (near buckets) how many of the bucket's keys live far. */
-  seq: 0;
-  overflow: 8;
+  /** The header word: (near buckets) how many of the bucket's keys live far. */
+  overflow: 0;
   /** Offset of slot 0 in a bucket; slot i is at firstSlot + i × slotSize. */
-  firstSlot: 16;
+  firstSlot: 8;
   /** Offsets inside a slot. */
   state: 0;
   key: 8;
@@ -245,11 +245,10 @@ export function setAssociativeLayout(
     nearBits,
     bits: Math.log2(farBuckets),
     ways: WAYS,
-    bucketSize: 16 + WAYS * slotSize,
+    bucketSize: 8 + WAYS * slotSize,
     slotSize,
-    seq: 0,
-    overflow: 8,
-    firstSlot: 16,
+    overflow: 0,
+    firstSlot: 8,
     state: 0,
     key: 8,
     value,

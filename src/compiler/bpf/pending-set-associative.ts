@@ -71,6 +71,10 @@ export function setAssociativeTable(
       maxEntries: geometry.buckets,
       flags: BpfMapFlag.MMAPABLE,
     },
+    locks: {
+      ref: lockMapRef(layout),
+      spec: { type: BpfMapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2 ** geometry.bits },
+    },
     whenFull:
       geometry.nearBits > 0
         ? "the key's buckets are full or busy"
@@ -82,6 +86,11 @@ export function setAssociativeTable(
       em.emit(loadMem(R1, FP, found.at, 8), xchg(SLOT, -geometry.value, R1), Mov.imm(R0, 0));
     },
   };
+}
+
+/** The map of the begins' `seq` words, one per (far) bucket. */
+function lockMapRef(layout: TrackerLayout): string {
+  return `${layout.plan.name}.locks`;
 }
 
 function slotAt(d: SetAssociativeLayout, way: number): number {
@@ -98,6 +107,20 @@ function hashKey(em: Emitter, layout: TrackerLayout, keyOffset: number): number 
   }
   em.emit(ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2), storeMem(FP, hash, R1, 8));
   return hash;
+}
+
+/**
+ * Keeps on the stack at `lockAt` a pointer to the `seq` word of the key's far bucket (a
+ * one-level table: of its bucket), in the lock map (exit when the lookup fails: it cannot).
+ */
+function lookupLock(em: Emitter, layout: TrackerLayout, d: SetAssociativeLayout, hash: number) {
+  const index = em.alloc(4);
+  const lockAt = em.alloc(8);
+  if (d.bits === 0) em.emit(storeImm(FP, index, 0, 4));
+  else em.emit(loadMem(R1, FP, hash, 8), RSh.imm(R1, 64 - d.bits), storeMem(FP, index, R1, 4));
+  em.emit(ldMapFd(R1, lockMapRef(layout)), Mov.reg(R2, FP), Add.imm(R2, index));
+  em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, EXIT), storeMem(FP, lockAt, R0, 8));
+  return lockAt;
 }
 
 /**
@@ -142,24 +165,25 @@ function compareKey(
   }
 }
 
-/** Scans of a begin that lost its bucket to another begin: then it is dropped (counted). */
+/** Scans of a begin that lost its key's `seq` or its slot to another begin: then it is dropped (counted). */
 const BEGIN_TRIES = 4;
 
 /**
- * Takes the (near) bucket for this begin: seq (r4, read before the scans) even → odd with
- * cmpxchg. It fails when another begin of the bucket changed a slot since the scan, or is
- * doing so: then the scan may be stale (the key added meanwhile), so the begin scans again
- * ("retry"). The even value that releases the bucket is kept on the stack at `unlock`.
- * Uses r0, r1.
+ * Takes the key's `seq` for this begin (r4, read before the scans) even → odd with
+ * cmpxchg. It fails when another begin of the same far bucket's keys changed a slot since
+ * the scan, or is doing so: then the scan may be stale (the key added meanwhile), so the
+ * begin scans again ("retry"). The even value that releases it is kept on the stack at
+ * `unlock`. Uses r0–r2.
  */
-function lockBucket(em: Emitter, unlock: number): void {
+function lock(em: Emitter, at: { lock: number; unlock: number }): void {
   em.emit(JSet.imm(R4, 1, "retry"), Mov.reg(R0, R4), Mov.reg(R1, R4), Add.imm(R1, 1));
-  em.emit(cmpxchg(BUCKET, 0, R1), JNE.reg(R0, R4, "retry"));
-  em.emit(Add.imm(R4, 2), storeMem(FP, unlock, R4, 8));
+  em.emit(loadMem(R2, FP, at.lock, 8), cmpxchg(R2, 0, R1), JNE.reg(R0, R4, "retry"));
+  em.emit(Add.imm(R4, 2), storeMem(FP, at.unlock, R4, 8));
 }
 
-function unlockBucket(em: Emitter, unlock: number): void {
-  em.emit(loadMem(R1, FP, unlock, 8), storeMem(BUCKET, 0, R1, 8));
+/** Releases the key's `seq` (uses r1, r2). */
+function unlock(em: Emitter, at: { lock: number; unlock: number }): void {
+  em.emit(loadMem(R1, FP, at.unlock, 8), loadMem(R2, FP, at.lock, 8), storeMem(R2, 0, R1, 8));
 }
 
 /**
@@ -211,13 +235,13 @@ function ownSlots(
 /**
  * Begin: scan the bucket for this key (keep first: done; keep last: claim its slot, ready →
  * busy with the next generation) or else the lowest free slot (free → busy, next generation),
- * both under the (near) bucket's seq; then `write` fills the slot's value (SLOT = the slot,
- * STATE = its busy state) and the slot is published ready. A two-level table scans the far
- * bucket too when the near one is full or its `overflow` is not 0, and takes a far slot only
- * when the near bucket has none (counting it in `overflow` before it is published). A begin
- * that loses the bucket to another begin scans again, up to BEGIN_TRIES times: a two-level
- * table's near bucket orders the begins of 1/16 of all keys. No free slot, or every try
- * lost: DROP.
+ * both under the key's `seq`; then `write` fills the slot's value (SLOT = the slot, STATE =
+ * its busy state) and the slot is published ready. A two-level table scans the far bucket
+ * too when the near one is full or its `overflow` is not 0, and takes a far slot only when
+ * the near bucket has none (counting it in `overflow` before it is published); a near slot
+ * is claimed with cmpxchg, as keys of other far buckets (other `seq`s) share it. A begin
+ * that loses its `seq` or its slot to another begin scans again, up to BEGIN_TRIES times.
+ * No free slot, or every try lost: DROP.
  */
 function begin(
   em: Emitter,
@@ -226,15 +250,15 @@ function begin(
   keyOffset: number,
   write: WriteBegin,
 ): void {
-  const unlock = em.alloc(8);
   const tries = em.alloc(8);
   const at = { key: keyOffset, hash: hashKey(em, layout, keyOffset) };
+  const held = { lock: lookupLock(em, layout, d, at.hash), unlock: em.alloc(8) };
   const twoLevels = d.nearBits > 0;
   lookupBucket(em, layout, d, at, twoLevels ? "near" : "far", BUCKET);
   em.emit(storeImm(FP, tries, 1, 8));
   em.label("scan");
   // the seq before the slots: a begin that changes a slot after this read fails our lock
-  em.emit(loadMem(R4, BUCKET, d.seq, 8));
+  em.emit(loadMem(R1, FP, held.lock, 8), loadMem(R4, R1, 0, 8));
   scanForBegin(em, d, "near", BUCKET, NEAR_FREE);
   if (!twoLevels) em.emit(JEq.imm(NEAR_FREE, 0, DROP));
   else {
@@ -248,44 +272,54 @@ function begin(
     em.emit(loadMem(R4, FP, saved, 8), loadMem(NEAR_FREE, FP, saved + 8, 8));
     scanForBegin(em, d, "far", FAR, FAR_FREE);
     em.emit(JNE.imm(NEAR_FREE, 0, "take_near"), JEq.imm(FAR_FREE, 0, DROP));
-    // SLOT is FAR: the far slot, counted far before anyone can see it
+    // SLOT is FAR: the far slot (only begins holding this seq touch its free slots),
+    // counted far before anyone can see it
     em.emit(Add.reg(SLOT, FAR_FREE));
-    lockBucket(em, unlock);
+    lock(em, held);
     em.emit(Mov.imm(R1, 1), fetchAdd(BUCKET, d.overflow, R1), ja("take"));
     em.label("take_near");
   }
-  lockBucket(em, unlock);
-  em.emit(Mov.reg(SLOT, BUCKET), Add.reg(SLOT, NEAR_FREE));
+  lock(em, held);
+  em.emit(Mov.reg(SLOT, BUCKET), Add.reg(SLOT, NEAR_FREE), loadMem(STATE, SLOT, 0, 8));
+  if (twoLevels) {
+    // free → busy, next generation, unless a begin of another seq took it since the scan
+    em.emit(JSet.imm(STATE, SlotStatus.busy | SlotStatus.ready, "lost_slot"));
+    em.emit(Mov.reg(R0, STATE), Mov.reg(R1, STATE), Add.imm(R1, 4 + 1), cmpxchg(SLOT, 0, R1));
+    em.emit(JNE.reg(R0, STATE, "lost_slot"), Add.imm(STATE, 4 + 1), ja("taken"));
+  }
   em.label("take");
-  // free → busy, next generation: a plain store, as only begins holding the seq touch free
-  // slots (ends and the sweep claim ready ones); the xchg below publishes it all
-  em.emit(loadMem(STATE, SLOT, 0, 8), Add.imm(STATE, 4 + 1), storeMem(SLOT, 0, STATE, 8));
+  // free → busy, next generation: a plain store, as only begins holding the seq touch this
+  // free slot (ends and the sweep claim ready ones); the xchg below publishes it all
+  if (twoLevels) em.emit(loadMem(STATE, SLOT, 0, 8));
+  em.emit(Add.imm(STATE, 4 + 1), storeMem(SLOT, 0, STATE, 8));
+  em.label("taken");
   for (let at = 0; at < layout.key.size; at += 8) {
     em.emit(loadMem(R1, FP, keyOffset + at, 8), storeMem(SLOT, 8 + at, R1, 8));
   }
   em.label("write_value");
   write(SLOT, d.value);
   em.emit(Mov.reg(R1, STATE), Add.imm(R1, 1), xchg(SLOT, 0, R1));
-  unlockBucket(em, unlock);
+  unlock(em, held);
   em.emit(ja(EXIT));
   ownSlots(em, layout, d, "near", BUCKET, keyOffset);
   if (twoLevels) ownSlots(em, layout, d, "far", FAR, keyOffset);
-  if (layout.plan.keep === "last") replace(em, unlock);
-  // another begin took or changed the bucket since the scan: scan again (a bounded loop)
+  if (layout.plan.keep === "last") replace(em, held);
+  // a lost seq or slot: unlock (a lost slot) and scan again, a bounded number of times
+  if (twoLevels || layout.plan.keep === "last") {
+    em.label("lost_slot");
+    unlock(em, held);
+  }
   em.label("retry");
   em.emit(loadMem(R1, FP, tries, 8), JGE.imm(R1, BEGIN_TRIES, DROP));
   em.emit(Add.imm(R1, 1), storeMem(FP, tries, R1, 8), loadMem(KEY0, FP, keyOffset, 8), ja("scan"));
 }
 
 /** keep last: ready → busy with the next generation, so that an end holding the old state fails its claim. */
-function replace(em: Emitter, unlock: number): void {
+function replace(em: Emitter, held: { lock: number; unlock: number }): void {
   em.label("replace");
-  lockBucket(em, unlock);
+  lock(em, held);
   em.emit(Mov.reg(R0, STATE), Mov.reg(R1, STATE), Add.imm(R1, 4 - 1), cmpxchg(SLOT, 0, R1));
   em.emit(JNE.reg(R0, STATE, "lost_slot"), Add.imm(STATE, 4 - 1), ja("write_value"));
-  em.label("lost_slot");
-  unlockBucket(em, unlock);
-  em.emit(ja("retry"));
 }
 
 /** An end's scan of the bucket in BUCKET for a ready slot: to `${level}_own_W`, else on to `after`. */

@@ -38,6 +38,8 @@ export interface FoundBegin {
 export interface PendingTable {
   /** The map's shape (name and ref are the tracker's). */
   readonly map: Omit<MapSpec, "name">;
+  /** A second map the table's programs use (the set-associative table's `seq` words). */
+  readonly locks?: { ref: string; spec: Omit<MapSpec, "name"> };
   /** Why a begin was dropped, for the listing: the annotation of the DROP path. */
   readonly whenFull: string;
   /**
