@@ -99,7 +99,11 @@ export const FINDINGS = [
     "cmpxchg (the verifier inlines array lookups; no bucket lock, allocation or delete), " +
     "ltsh's programs cost well under half of bpftrace's hash-based ones above the floor. " +
     "`bench/live-begin-cost.ts` isolates that part: begin + end ~415 ns with a hash, ~230 ns " +
-    "with slots. Helper calls are dear on this VM (retpolines, SRSO safe RET).",
+    "with slots. Helper calls are dear on this VM (retpolines, SRSO safe RET). Since " +
+    "c5aa089 a large table keeps 16 near buckets in front (a key lives there while its near " +
+    "bucket has room), so a new key's bucket is warm; since then too, the sides of one " +
+    "tracker on one tracepoint are one program (wakeup.lt's end and cancel on sched_switch: " +
+    "one dispatch and one prologue per switch, as kmod's one probe function).",
   "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
     "Node. A first run (`--no-cache`) loads the parser, checker, tracefs catalog and code " +
     "generator (~25 + 10–15 + 5 ms); a repeat run loads the generated programs from the " +
