@@ -193,17 +193,17 @@ static __always_inline struct lt_event *lt_take(struct lt_tracker *t,
 	return ev;
 }
 
-/*
- * The end once its begin is taken: the pair counted, a hit reported with @captures when
- * over the threshold, the pool event freed. Shared by lt_event_out() and
- * lt_event_out_finish().
- */
-static __always_inline void lt_pair(struct lt_tracker *t, struct lt_event *ev,
-				    u64 latency, const struct lt_ctx *ctx,
-				    const void *captures)
+/* The end, shared by lt_event_out() and lt_event_out_captured() as lt_begin(). */
+static __always_inline int lt_end(struct lt_tracker *t, const void *key,
+				  const struct lt_ctx *ctx,
+				  const void *captures)
 {
-	u64 threshold;
+	u64 latency, threshold;
+	struct lt_event *ev;
 
+	ev = lt_take(t, key, ctx, &latency);
+	if (!ev)
+		return -ENOENT;
 	lt_record_pair(t, latency);
 	threshold = READ_ONCE(t->threshold_ns);
 	if (threshold && latency > threshold) {
@@ -211,32 +211,19 @@ static __always_inline void lt_pair(struct lt_tracker *t, struct lt_event *ev,
 		lt_emit(t, ev, LT_HIT_THRESHOLD, latency, ctx, captures);
 	}
 	lt_pool_put(&t->pool, ev);
+	return 0;
 }
 
 int lt_event_out(struct lt_tracker *t, const void *key,
 		 const struct lt_ctx *ctx)
 {
-	struct lt_event *ev;
-	u64 latency;
-
-	ev = lt_take(t, key, ctx, &latency);
-	if (!ev)
-		return -ENOENT;
-	lt_pair(t, ev, latency, ctx, NULL);
-	return 0;
+	return lt_end(t, key, ctx, NULL);
 }
 
-struct lt_event *lt_event_out_take(struct lt_tracker *t, const void *key,
-				   const struct lt_ctx *ctx, u64 *latency)
+int lt_event_out_captured(struct lt_tracker *t, const void *key,
+			  const struct lt_ctx *ctx, const void *captures)
 {
-	return lt_take(t, key, ctx, latency);
-}
-
-void lt_event_out_finish(struct lt_tracker *t, struct lt_event *ev,
-			 u64 latency, const struct lt_ctx *ctx,
-			 const void *captures)
-{
-	lt_pair(t, ev, latency, ctx, captures);
+	return lt_end(t, key, ctx, captures);
 }
 
 int lt_event_cancel(struct lt_tracker *t, const void *key,

@@ -137,7 +137,7 @@ static_assert(sizeof(struct lt_hit) == 272, "lt_hit is part of the user ABI");
  *	whose end never comes cannot fill the table for good.
  *	0: LT_DEFAULT_STALE_NS (10 s); U64_MAX: never.
  * @capture_size: bytes of captured event fields per side, 0..LT_CAPTURE_MAX,
- *	passed to lt_event_in_captured() and lt_event_out_finish(); 0: none
+ *	passed to lt_event_in_captured() and lt_event_out_captured(); 0: none
  */
 struct lt_tracker_config {
 	const char *name;
@@ -207,7 +207,6 @@ struct lt_stats {
 
 struct lt_tracker;
 struct lt_output;
-struct lt_event;
 
 /**
  * lt_ctx_fill() - fill an event context from the current task and CPU
@@ -331,38 +330,18 @@ int lt_event_in_captured(struct lt_tracker *t, const void *key,
 			 const struct lt_ctx *ctx, const void *captures);
 
 /**
- * lt_event_out_take() - the first half of an end whose hits carry captures
+ * lt_event_out_captured() - record an end event with its captured fields
  * @t: tracker
  * @key: key_size bytes
  * @ctx: context of the end
- * @latency: set to the pair's latency when a begin is returned
- *
- * Removes the pending begin of @key as lt_event_out() does, so that the
- * caller reads the end's captured fields only for an end that pairs: most
- * end events (every sched_switch of a wakeup tracker) find no begin.
- * Lock-free, never sleeps nor allocates; safe from NMI.
- *
- * Return: the taken begin, to be passed to lt_event_out_finish() at once;
- * NULL when no begin was pending for @key, or when it had already passed its
- * timeout (then it is reported as a timeout, as lt_event_out() does).
- */
-struct lt_event *lt_event_out_take(struct lt_tracker *t, const void *key,
-				   const struct lt_ctx *ctx, u64 *latency);
-
-/**
- * lt_event_out_finish() - complete an end taken by lt_event_out_take()
- * @t: tracker
- * @ev: the begin lt_event_out_take() returned
- * @latency: the latency it set
- * @ctx: context of the end
  * @captures: the tracker's capture_size bytes, carried into the hit
  *
- * Counts the pair, reports a hit when it is longer than the threshold, and
- * frees @ev. Lock-free, never sleeps nor allocates; safe from NMI.
+ * As lt_event_out().
+ *
+ * Return: as lt_event_out().
  */
-void lt_event_out_finish(struct lt_tracker *t, struct lt_event *ev,
-			 u64 latency, const struct lt_ctx *ctx,
-			 const void *captures);
+int lt_event_out_captured(struct lt_tracker *t, const void *key,
+			  const struct lt_ctx *ctx, const void *captures);
 
 /**
  * lt_event_cancel() - forget the pending begin of a key, without a pair

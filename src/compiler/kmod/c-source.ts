@@ -68,38 +68,10 @@ function assignCaptures(t: TrackerModel, code: SideCode, indent: string): string
   return out;
 }
 
-/** The runtime call of a begin: with the captured values when there are some. */
-function beginCall(t: TrackerModel): string {
-  if (t.captures.length === 0) return "lt_event_in(tracker, &key, &ctx)";
-  return "lt_event_in_captured(tracker, &key, &ctx, &captured)";
-}
-
-/** The runtime call of an end without captures (capturedEnd() is the one with). */
-const END_CALL = "lt_event_out(tracker, &key, &ctx)";
-
-/**
- * An end whose hits carry captures: the begin taken first, the end's captured values read
- * only when there is one (most end events pair nothing), then the pair completed; `then`
- * follows inside, and `ev` says after whether it paired.
- */
-function capturedEnd(
-  t: TrackerModel,
-  code: SideCode,
-  then: string[],
-): (indent: string) => string[] {
-  return (indent) => [
-    `${indent}ev = lt_event_out_take(tracker, &key, &ctx, &latency);`,
-    `${indent}if (ev) {`,
-    ...assignCaptures(t, code, `${indent}\t`),
-    ...wrapCall(
-      "lt_event_out_finish",
-      ["tracker", "ev", "latency", "&ctx", "&captured"],
-      ";",
-      `${indent}\t`,
-    ).split("\n"),
-    ...then.map((l) => `${indent}\t${l}`),
-    `${indent}}`,
-  ];
+/** The runtime call of a begin or an end: with the captured values when there are some. */
+export function eventCall(t: TrackerModel, side: "in" | "out"): string {
+  if (t.captures.length === 0) return `lt_event_${side}(tracker, &key, &ctx)`;
+  return `lt_event_${side}_captured(tracker, &key, &ctx, &captured)`;
 }
 
 /** What an alternative's `if` tests before its key: its guards, mapping and filter. */
@@ -124,7 +96,7 @@ function unconditional(code: SideCode, compatHoisted: boolean): boolean {
 function sideBlock(
   t: TrackerModel,
   code: SideCode,
-  call: string[] | ((indent: string) => string[]),
+  call: string[],
   guards: string[],
   compatHoisted: boolean,
   ctxLine: string | null,
@@ -144,9 +116,9 @@ function sideBlock(
     inner = `${indent}\t`;
   }
   out.push(...assignKey(t, code, inner));
-  if (Array.isArray(call)) out.push(...assignCaptures(t, code, inner));
+  out.push(...assignCaptures(t, code, inner));
   if (ctxLine) out.push(`${inner}${ctxLine}`);
-  out.push(...(Array.isArray(call) ? call.map((l) => `${inner}${l}`) : call(inner)));
+  out.push(...call.map((l) => `${inner}${l}`));
   if (code.filter && argsFirst) out.push(`${indent}}`);
   if (conditions.length > 0) out.push("\t}");
   return out;
@@ -189,7 +161,6 @@ export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): str
   ];
   const capturing = p.ends.length + p.begins.length > 0 && t.captures.length > 0;
   if (capturing) locals.push(`\tstruct lt_${t.ident}_captures captured;`);
-  if (capturing && p.ends.length > 0) locals.push("\tstruct lt_event *ev;", "\tu64 latency;");
   const sides = [...p.ends, ...p.cancels, ...p.begins];
   locals.push(...new Set(sides.flatMap((s) => s.locals.map((l) => `\t${l}`))));
   if (sides.some((s) => s.usesArgs)) locals.push("\tunsigned long args[6];");
@@ -209,13 +180,9 @@ export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): str
   };
   p.ends.forEach((code, i) => {
     const last = i === p.ends.length - 1;
-    const out = END_CALL;
-    let call: string[] | ((indent: string) => string[]) = [`${out};`];
-    if (t.captures.length > 0) {
-      const early = !pairedFlag && manyEnds && !last;
-      const taken = capturedEnd(t, code, early ? [done] : []);
-      call = pairedFlag ? (indent) => [...taken(indent), `${indent}paired = ev;`] : taken;
-    } else if (pairedFlag) call = [`paired = !${out};`];
+    const out = eventCall(t, "out");
+    let call = [`${out};`];
+    if (pairedFlag) call = [`paired = !${out};`];
     else if (manyEnds && !last) call = [`if (!${out})`, `\t${done}`];
     const guards = pairedFlag && i > 0 ? ["!paired"] : [];
     blocks.push(sideBlock(t, code, call, guards, hoisted, ctxLine(code)));
@@ -227,7 +194,7 @@ export function probeBody(t: TrackerModel, p: ProbeSides, done = "return;"): str
   }
   p.begins.forEach((code, i) => {
     const last = i === p.begins.length - 1;
-    const call = [`${beginCall(t)};`];
+    const call = [`${eventCall(t, "in")};`];
     const guarded = code.filter !== null || code.mapping.condition !== undefined;
     if (!last && guarded) call.push(done);
     blocks.push(sideBlock(t, code, call, [], hoisted, ctxLine(code)));

@@ -57,18 +57,13 @@ static void lt_p_on_sched_switch(void *data, bool preempt,
 	struct lt_p_key key;
 	struct lt_ctx ctx;
 	struct lt_p_captures captured;
-	struct lt_event *ev;
-	u64 latency;
 
 	key.pid = next->pid;
+	memset(&captured, 0, sizeof(captured));
+	captured.prev_state = lt_switch_state(preempt, prev_state, prev);
+	memcpy(captured.next_comm, next->comm, 16);
+	memcpy(captured.key_comm, next->comm, 16);
 	lt_ctx_fill(&ctx, 0);
-	ev = lt_event_out_take(tracker, &key, &ctx, &latency);
-	if (ev) {
-		memset(&captured, 0, sizeof(captured));
-		captured.prev_state = lt_switch_state(preempt, prev_state, prev);
-		memcpy(captured.next_comm, next->comm, 16);
-		memcpy(captured.key_comm, next->comm, 16);
-		lt_event_out_finish(tracker, ev, latency, &ctx, &captured);
-	}
+	lt_event_out_captured(tracker, &key, &ctx, &captured);
 }
 
