@@ -40,21 +40,6 @@ static u8 *lt_captures_of(struct lt_tracker *t, struct lt_event *ev)
 	return t->captures + (size_t)(ev - t->pool.events) * t->capture_size;
 }
 
-/*
- * Copies a begin's captures (@size: a multiple of 8, as captures are 8-byte slots) in
- * words: memcpy() with a size known only at run time is a call, on every begin.
- */
-static __always_inline void lt_copy_captures(u8 *dst, const u8 *src, u32 size)
-{
-	u32 at;
-	u64 word;
-
-	for (at = 0; at < size; at += 8) {
-		memcpy(&word, src + at, 8);
-		memcpy(dst + at, &word, 8);
-	}
-}
-
 /* The record after a hit that carries captures: the begin's, then the end's. */
 static void lt_fill_captures(struct lt_tracker *t, struct lt_hit *rec,
 			     struct lt_event *ev, const void *end_captures)
@@ -145,8 +130,7 @@ static __always_inline int lt_begin(struct lt_tracker *t, const void *key,
 	if (t->captures) {
 		/* before the insert publishes ev, as its context */
 		if (captures)
-			lt_copy_captures(lt_captures_of(t, ev), captures,
-					 t->capture_size);
+			memcpy(lt_captures_of(t, ev), captures, t->capture_size);
 		else
 			memset(lt_captures_of(t, ev), 0, t->capture_size);
 	}
@@ -314,7 +298,7 @@ static int lt_config_check(const struct lt_tracker_config *cfg)
 		return -EINVAL;
 	if (!cfg->capacity || cfg->capacity > LT_CAPACITY_MAX)
 		return -EINVAL;
-	if (cfg->capture_size > LT_CAPTURE_MAX || cfg->capture_size % 8)
+	if (cfg->capture_size > LT_CAPTURE_MAX)
 		return -EINVAL;
 	return 0;
 }
