@@ -1,6 +1,7 @@
 // A first run of ltsh in several checkouts side by side (the start-up figures of BENCHMARKS.md
 // against a peer): runs alternated, each timed from spawn to exit (wall) and by `perf stat`
-// task-clock (CPU), medians with quartiles, and each checkout's per-pair ratio to the first.
+// task-clock (CPU), medians with quartiles, and each checkout's per-pair ratios to the first
+// (their median, with its 95% confidence interval).
 // Every checkout needs a node_modules of its own: the start-up bundle is built beside it.
 // Run: node --import tsx bench/first-run.ts [--runs N] [--file F.lt] [--args "run --no-cache
 //      --for 1ms"] CHECKOUT...    (default: 25 runs of the first checkout's examples/wakeup.lt)
@@ -56,6 +57,16 @@ function quantile(values: number[], q: number): number {
 const spread = (v: number[], digits: number) =>
   `${quantile(v, 0.5).toFixed(digits)} [${quantile(v, 0.25).toFixed(digits)}–${quantile(v, 0.75).toFixed(digits)}]`;
 
+/** The median with its 95% confidence interval (order statistics n/2 ± 0.98√n). */
+function medianInterval(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const half = 0.98 * Math.sqrt(n);
+  const low = sorted[Math.max(0, Math.floor(n / 2 - half))];
+  const high = sorted[Math.min(n - 1, Math.ceil(n / 2 + half))];
+  return `${quantile(values, 0.5).toFixed(3)} (95% CI ${low.toFixed(3)}–${high.toFixed(3)})`;
+}
+
 const loadBefore = loadavg()[0];
 for (const checkout of checkouts) timeRun(checkout); // builds bundles, fills compile caches
 const times = checkouts.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
@@ -73,7 +84,7 @@ checkouts.forEach((checkout, k) => {
   const ratios =
     k === 0
       ? ""
-      : `; per pair / first: wall ${spread(ratio("wall"), 3)}, CPU ${spread(ratio("cpu"), 3)}`;
+      : `; per pair / first: wall ${medianInterval(ratio("wall"))}, CPU ${medianInterval(ratio("cpu"))}`;
   console.log(
     `${checkout}: wall ${spread(times[k].wall, 0)} ms, CPU ${spread(times[k].cpu, 0)} ms${ratios}`,
   );
