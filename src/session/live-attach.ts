@@ -4,27 +4,16 @@
 import { PROG_TYPE_KPROBE, PROG_TYPE_TRACEPOINT } from "../compiler/bpf/helpers.ts";
 import type { BpfProgram } from "../compiler/bpf/object.ts";
 import { type Attachment, attachTracepoint } from "../kernel/perf.ts";
-import type { attachUprobe } from "../kernel/uprobe.ts";
-
-/**
- * kernel/uprobe.ts's attachUprobe, imported by LiveTracker.create only for a tracker with
- * user-space probes (null for the others).
- */
-export type UprobeAttacher = typeof attachUprobe;
+import { attachUprobe } from "../kernel/uprobe.ts";
 
 /** BPF_PROG_TYPE_KPROBE for uprobes and uretprobes (context: struct pt_regs), else TRACEPOINT. */
 export function programType(p: BpfProgram): number {
   return p.probe.user === undefined ? PROG_TYPE_TRACEPOINT : PROG_TYPE_KPROBE;
 }
 
-export function attachProgram(
-  progFd: number,
-  p: BpfProgram,
-  attachUprobe: UprobeAttacher | null,
-): Attachment {
+export function attachProgram(progFd: number, p: BpfProgram): Attachment {
   const user = p.probe.user;
   if (user === undefined) return attachTracepoint(progFd, p.probe.eventId);
-  if (attachUprobe === null) throw new Error(`ltsh bug: ${p.name} attached without the uprobe PMU`);
   const site = user.sites[p.site ?? 0];
   return attachUprobe(progFd, {
     path: user.path,
@@ -32,11 +21,6 @@ export function attachProgram(
     retprobe: user.kind === "uretprobe",
     refCtrOffset: site.refCtrOffset,
   });
-}
-
-/** Whether any of `programs` runs at a user-space probe (then through the uprobe PMU). */
-export function attachesUprobes(programs: readonly BpfProgram[]): boolean {
-  return programs.some((p) => p.probe.user !== undefined);
 }
 
 /**

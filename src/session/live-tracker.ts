@@ -17,19 +17,13 @@ import {
 } from "../kernel/bpf.ts";
 import { EAGAIN, VerifierError } from "../kernel/errors.ts";
 import type { Attachment } from "../kernel/perf.ts";
-import type { HitRecord, SegmentSummary } from "../records/types.ts";
-import {
-  attachesUprobes,
-  attachOrder,
-  attachProgram,
-  programType,
-  type UprobeAttacher,
-} from "./live-attach.ts";
-import type { ChainTable } from "./live-chain-table.ts";
+import type { HitRecord } from "../records/types.ts";
+import { attachOrder, attachProgram, programType } from "./live-attach.ts";
+import { sweepChains } from "./live-chain.ts";
+import { ChainTable } from "./live-chain-table.ts";
 import {
   decodeCaptures,
   decodeContext,
-  decodeHit,
   decodeKey,
   decodeStats,
   type KernelCounters,
@@ -43,17 +37,6 @@ const LOAD_ATTEMPTS = 5;
 export class LiveLoadError extends Error {
   override name = "LiveLoadError";
 }
-
-/** A chain tracker's table, sweep and decoding: imported for chain trackers alone. */
-async function importChainReading() {
-  const [decoding, { ChainTable }] = await Promise.all([
-    import("./live-chain.ts"),
-    import("./live-chain-table.ts"),
-  ]);
-  return { ...decoding, ChainTable };
-}
-
-type ChainReading = Awaited<ReturnType<typeof importChainReading>>;
 
 export class LiveTracker {
   readonly fds = new Map<string, number>();
@@ -70,28 +53,11 @@ export class LiveTracker {
   running = false;
   private closed = false;
 
-  private constructor(
+  constructor(
     readonly object: TrackerObject,
     ringbuf: { ref: string; fd: number },
-    private readonly chainReading: ChainReading | null,
-    private readonly attachUprobe: UprobeAttacher | null,
   ) {
     this.fds.set(ringbuf.ref, ringbuf.fd);
-  }
-
-  /**
-   * A tracker with the code only some trackers need imported for it alone: a chain's table,
-   * sweep and decoding, the uprobe PMU for user-space probes (most files have neither).
-   */
-  static async create(
-    object: TrackerObject,
-    ringbuf: { ref: string; fd: number },
-  ): Promise<LiveTracker> {
-    const chain = object.layout.table.kind === "chains" ? await importChainReading() : null;
-    const attachUprobe = attachesUprobes(object.programs)
-      ? (await import("../kernel/uprobe.ts")).attachUprobe
-      : null;
-    return new LiveTracker(object, ringbuf, chain, attachUprobe);
   }
 
   get name(): string {
@@ -104,14 +70,11 @@ export class LiveTracker {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
       const table = this.object.layout.table;
       const fd = this.fds.get(this.object.layout.maps.pending)!;
-      const reading = this.chainReading;
-      if (table.kind === "chains" && reading !== null)
-        this.chains = new reading.ChainTable(fd, table);
+      if (table.kind === "chains") this.chains = new ChainTable(fd, table);
       else this.table = openPendingTable(this.object, fd);
       for (const p of this.object.programs) this.programFds.push(this.load(p));
       for (const i of attachOrder(this.object.programs)) {
-        const program = this.object.programs[i];
-        this.attachments.push(attachProgram(this.programFds[i], program, this.attachUprobe));
+        this.attachments.push(attachProgram(this.programFds[i], this.object.programs[i]));
       }
       this.running = true;
     } catch (error) {
@@ -137,31 +100,22 @@ export class LiveTracker {
     return decodeStats(bytes ?? new Uint8Array(percpuValueSize(Stats.size)), possibleCpus());
   }
 
-  /** A hit record from the ring buffer: a chain's stages, or a pair's key and contexts. */
-  decodeHit(bytes: Uint8Array): { hit: HitRecord; stackId: number } {
-    const layout = this.object.layout;
-    if (this.chainReading === null) return decodeHit(bytes, layout);
-    return { hit: this.chainReading.decodeChainHit(bytes, layout), stackId: -1 };
-  }
-
   /**
-   * A chain tracker's summary per segment (origin → … → target [→ block]), null for a pair;
-   * a chain of one segment counts it as the pair only (src/compiler/bpf/codegen-chain-end.ts).
+   * A chain tracker's counters per segment (origin → … → target [→ block]); a chain of one
+   * segment counts it as the pair only (src/compiler/bpf/codegen-chain-end.ts).
    */
-  segmentSummaries(): SegmentSummary[] | null {
-    const reading = this.chainReading;
-    if (reading === null) return null;
-    const single = chainSegments(this.object.layout.plan) === 1;
-    const counters = (k: number): KernelCounters => {
-      if (single) return this.counters();
-      const fd = this.fds.get(`${this.name}.segments`)!;
-      const size = percpuValueSize(Stats.size);
+  segmentCounters(): KernelCounters[] {
+    const plan = this.object.layout.plan;
+    if (!plan.chain) return [];
+    const count = chainSegments(plan);
+    if (count === 1) return [this.counters()];
+    const fd = this.fds.get(`${this.name}.segments`)!;
+    const size = percpuValueSize(Stats.size);
+    return Array.from({ length: count }, (_, k) => {
       const key = new Uint8Array(4);
       new DataView(key.buffer).setUint32(0, k, true);
       return decodeStats(mapLookup(fd, key, size) ?? new Uint8Array(size), possibleCpus());
-    };
-    const names = reading.segmentNames(this.object.layout);
-    return names.map((name, k) => reading.segmentSummary(name, counters(k), this.name));
+    });
   }
 
   /** Events its programs never saw (the kernel's recursion misses; 0 before Linux 5.12). */
@@ -194,10 +148,9 @@ export class LiveTracker {
     const layout = this.object.layout;
     const timeout = layout.plan.timeoutNs;
     if (timeout === null || this.closed) return [];
-    const reading = this.chainReading;
-    if (this.chains !== null && reading !== null) {
+    if (this.chains !== null) {
       const tokens = this.fds.get(`${this.name}.tokens`)!;
-      const hits = reading.sweepChains(tokens, this.chains, layout, nowNs, BigInt(timeout));
+      const hits = sweepChains(tokens, this.chains, layout, nowNs, BigInt(timeout));
       this.sweptTimeouts += hits.length;
       return hits.map((hit) => ({ hit, stackId: -1 }));
     }

@@ -15,8 +15,9 @@ import { LatencyStats } from "../records/stats.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
-import { attachesUprobes } from "./live-attach.ts";
-import type { ProbedBinaries } from "./live-binaries.ts";
+import { ProbedBinaries } from "./live-binaries.ts";
+import { decodeChainHit, segmentNames, segmentSummary } from "./live-chain.ts";
+import { decodeHit } from "./live-decode.ts";
 import { LiveTracker } from "./live-tracker.ts";
 import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
 
@@ -70,8 +71,7 @@ export class LiveSession implements Session {
   private readonly reader: RingBufferReader;
   private sweeper: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
-  /** The binaries user-space probes are attached to (probedBinaries()); null before the first. */
-  private binaries: ProbedBinaries | null = null;
+  private readonly binaries = new ProbedBinaries();
   private binaryChecker: NodeJS.Timeout | null = null;
   private symbols: KernelSymbols | null = null;
   private readonly actions: HitActions;
@@ -135,18 +135,16 @@ export class LiveSession implements Session {
       throw new Error(`tracker index ${object.layout.index} is already in use`);
     }
     this.nextIndex = Math.max(this.nextIndex, object.layout.index + 1);
-    const tracker = await LiveTracker.create(object, { ref: RINGBUF_REF, fd: this.ringbuf.fd });
+    const tracker = new LiveTracker(object, { ref: RINGBUF_REF, fd: this.ringbuf.fd });
     // Actions' modules load on first use: a plain run starts faster without them.
     if (hasAction(plan, "stack")) {
       this.symbols ??= (await import("../kernel/kallsyms.ts")).KernelSymbols.load();
     }
     await this.actions.prepare(plan);
-    const binaries = attachesUprobes(object.programs) ? await this.probedBinaries() : null;
-    // Nothing is awaited once attached: `ltsh run` takes over SIGINT/SIGTERM after load().
     tracker.start();
     this.trackers.push(tracker);
-    binaries?.add(plan);
-    if (this.binaries !== null && !this.binaries.empty && this.binaryChecker === null) {
+    this.binaries.add(plan);
+    if (!this.binaries.empty && this.binaryChecker === null) {
       this.binaryChecker = setInterval(() => this.checkBinaries(), BINARY_CHECK_MS);
       this.binaryChecker.unref();
     }
@@ -182,16 +180,9 @@ export class LiveSession implements Session {
     }));
   }
 
-  /** The watch on probed binaries, made (its module imported) for the first user-space probe. */
-  private async probedBinaries(): Promise<ProbedBinaries> {
-    const { ProbedBinaries } = await import("./live-binaries.ts");
-    this.binaries ??= new ProbedBinaries();
-    return this.binaries;
-  }
-
   /** A probed binary replaced or rewritten is said at once, and in the summary. */
   private checkBinaries(): void {
-    for (const note of this.binaries?.check() ?? []) this.listener.warning(note);
+    for (const note of this.binaries.check()) this.listener.warning(note);
   }
 
   /** Recounts the oldest pending counts, a share of the trackers per tick (see PENDING_REFRESH_MS). */
@@ -240,21 +231,26 @@ export class LiveSession implements Session {
       if (count > 0) stats.addBucket(k, count);
     });
     stats.pending = t.pendingCount(polled ? 2 * PENDING_REFRESH_MS : 0);
-    const notes = this.binaries?.notes(t.name) ?? [];
+    const notes = this.binaries.notes(t.name);
     const summary = {
       ...stats.summary(),
       cancelled: c.cancelled,
       ...(notes.length > 0 ? { notes } : {}),
     };
-    const segments = t.segmentSummaries();
-    return segments === null ? summary : { ...summary, broken: c.broken, segments };
+    if (!t.object.layout.plan.chain) return summary;
+    const names = segmentNames(t.object.layout);
+    const segments = t.segmentCounters().map((s, i) => segmentSummary(names[i], s, t.name));
+    return { ...summary, broken: c.broken, segments };
   }
 
   private onRecord(bytes: Uint8Array): void {
     const index = new DataView(bytes.buffer, bytes.byteOffset).getUint32(Hit.tracker, true);
     const tracker = this.trackers.find((t) => t.object.layout.index === index);
     if (!tracker) return; // removed while its last records were in flight
-    const { hit, stackId } = tracker.decodeHit(bytes);
+    const layout = tracker.object.layout;
+    const { hit, stackId } = layout.plan.chain
+      ? { hit: decodeChainHit(bytes, layout), stackId: -1 }
+      : decodeHit(bytes, layout);
     this.deliver(tracker, hit, stackId);
   }
 
