@@ -32,13 +32,13 @@ Exit status: 0 clean (warnings allowed), 1 errors found, 2 bad usage.
     if (positionals.length === 0) throw new UsageError("expected at least one FILE.lt");
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
-    const { compileFile } = await import("../compiler/compile.ts");
+    const { compileFileAsync } = await import("../compiler/compile-async.ts");
     const { hasErrors } = await import("../compiler/diagnostic.ts");
     const { renderDiagnostics } = await import("../compiler/render.ts");
     let failed = false;
     for (const file of positionals) {
       // The language alone: `ltsh run` says when the chosen backend cannot run a tracker.
-      const { diagnostics, text } = compileFile(file, { catalog, backend: "any" });
+      const { diagnostics, text } = await compileFileAsync(file, { catalog, backend: "any" });
       process.stderr.write(renderDiagnostics(diagnostics, text));
       failed ||= hasErrors(diagnostics);
     }

@@ -50,12 +50,15 @@ Exit status: 0 success, 1 errors in the program or the target, 2 bad usage.
     }
     const catalog = loadCatalogOrReport(values.catalog);
     if (!catalog) return 1;
-    const { compileFile } = await import("../compiler/compile.ts");
+    const { compileFileAsync } = await import("../compiler/compile-async.ts");
     const { hasErrors } = await import("../compiler/diagnostic.ts");
     const { renderDiagnostics } = await import("../compiler/render.ts");
     // Each target refuses what it cannot run yet, at check time; the plan is the language's.
     const backend = target?.name === "kmod" ? "kmod" : target ? "ebpf" : "any";
-    const { plan, diagnostics, text } = compileFile(positionals[0], { catalog, backend });
+    const { plan, diagnostics, text } = await compileFileAsync(positionals[0], {
+      catalog,
+      backend,
+    });
     process.stderr.write(renderDiagnostics(diagnostics, text));
     if (!plan || hasErrors(diagnostics)) return 1;
     if (!target) {

@@ -39,11 +39,15 @@ export async function prepareRun(
     return { options: entry.options, trackers, artifacts: entry.artifacts, keep: async () => {} };
   }
   const { loadCatalogOrReport } = await import("./check.ts");
-  const { compileFile } = await import("../compiler/compile.ts");
+  const { compileFileAsync } = await import("../compiler/compile-async.ts");
   const catalog = loadCatalogOrReport(flags.catalog);
   if (!catalog) return null;
   // The bytes the key was made from: what is compiled is what is stored under that key.
-  const { plan, diagnostics, text } = compileFile(path, { catalog, bytes: lookup?.bytes, backend });
+  const { plan, diagnostics, text } = await compileFileAsync(path, {
+    catalog,
+    bytes: lookup?.bytes,
+    backend,
+  });
   await printDiagnostics(diagnostics, text);
   if (!plan) return null;
   const keep = async (artifacts: Artifact[]) => {

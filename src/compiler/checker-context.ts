@@ -1,10 +1,13 @@
-// What every checking function shares: the catalog and the list diagnostics go to.
+// What every checking function shares: the catalog, the user-space probe readers and the
+// list diagnostics go to.
 
 import type { CatalogIndex } from "./catalog/index.ts";
 import type { Diagnostic, SourceRange } from "./diagnostic.ts";
+import type { UserProbePlanner } from "./probes.ts";
 
 export interface CheckContext {
   catalog: CatalogIndex;
+  userProbes: UserProbePlanner;
   diagnostics: Diagnostic[];
 }
 

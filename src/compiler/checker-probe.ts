@@ -10,7 +10,7 @@ import { resolveProbe } from "./probes.ts";
 
 /** Resolves a probe and types its key and filter; null after reporting why it cannot be. */
 export function checkProbe(ast: AstProbe, context: CheckContext): ProbeSide | null {
-  const resolved = resolveProbe(ast.name, context.catalog);
+  const resolved = resolveProbe(ast.name, context.catalog, context.userProbes);
   if (!resolved.ok) {
     report(context, resolved.code, resolved.message, ast.nameRange, resolved.notes);
     return null;

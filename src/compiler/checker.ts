@@ -20,6 +20,7 @@ import type {
   ProbeSide,
   ValueType,
 } from "./plan.ts";
+import type { UserProbePlanner } from "./probes.ts";
 
 export interface CheckedTrack {
   name: { text: string; range: SourceRange } | null;
@@ -50,16 +51,18 @@ export interface CheckedProgram {
   options: CheckedOption[];
 }
 
+/** `userProbes`: the readers that resolve `uprobe:`/`usdt:` probes (probes.ts). */
 export function checkProgram(
   program: AstProgram,
   catalog: CatalogIndex,
+  userProbes: UserProbePlanner,
   existingNames: readonly string[] = [],
   backend: BackendChoice = "any",
 ): {
   checked: CheckedProgram;
   diagnostics: Diagnostic[];
 } {
-  const context: CheckContext = { catalog, diagnostics: [] };
+  const context: CheckContext = { catalog, userProbes, diagnostics: [] };
   const trackers: CheckedTrack[] = [];
   const options: CheckedOption[] = [];
   for (const statement of program.statements) {

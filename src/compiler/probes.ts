@@ -4,7 +4,16 @@
 
 import type { CatalogIndex } from "./catalog/index.ts";
 import type { ProbePlan } from "./plan.ts";
-import { isUserProbeSpelling, planUserProbe } from "./uprobe/probe-plan.ts";
+import type { planUserProbe } from "./uprobe/probe-plan.ts";
+import { isUserProbeSpelling } from "./uprobe/spelling.ts";
+
+/**
+ * The user-space probe readers (uprobe/probe-plan.ts: ELF symbols, USDT notes), passed in
+ * rather than imported: most programs name only tracepoints, and a command imports them only
+ * for a program that may name a user-space probe (compile-async.ts). null: the program names
+ * none (mayNameUserProbe said so), or only tracepoints are resolved.
+ */
+export type UserProbePlanner = typeof planUserProbe | null;
 
 export type ProbeResolution =
   | { ok: true; probe: ProbePlan; warnings?: string[] }
@@ -15,7 +24,7 @@ export interface ProbeKind {
   doc: string;
   /** Whether a spelling is this kind's; the tracepoint kind takes what no other kind does. */
   claims(spec: string): boolean;
-  resolve(spec: string, catalog: CatalogIndex): ProbeResolution;
+  resolve(spec: string, catalog: CatalogIndex, userProbes: UserProbePlanner): ProbeResolution;
 }
 
 const tracepointKind: ProbeKind = {
@@ -67,8 +76,12 @@ const userProbeKind: ProbeKind = {
   name: "user-space probe",
   doc: "uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xADDRESS, uretprobe:PATH:SYMBOL, usdt:PATH:[PROVIDER:]NAME",
   claims: isUserProbeSpelling,
-  resolve(spec) {
-    const planned = planUserProbe(spec);
+  resolve(spec, _catalog, userProbes) {
+    if (userProbes === null) {
+      // A probe's name is part of the program's text, which mayNameUserProbe looked at.
+      throw new Error(`ltsh bug: '${spec}' resolved without the user-space probe readers`);
+    }
+    const planned = userProbes(spec);
     if (!planned.ok) {
       // A USDT miss lists the binary's probes in its message; a symbol miss cannot list them all.
       const notes = planned.message.startsWith("no function")
@@ -84,8 +97,12 @@ const userProbeKind: ProbeKind = {
 /** In the order they are asked: the first kind that claims a spelling resolves it. */
 export const PROBE_KINDS: ProbeKind[] = [userProbeKind, tracepointKind];
 
-export function resolveProbe(spec: string, catalog: CatalogIndex): ProbeResolution {
-  return PROBE_KINDS.find((kind) => kind.claims(spec))!.resolve(spec, catalog);
+export function resolveProbe(
+  spec: string,
+  catalog: CatalogIndex,
+  userProbes: UserProbePlanner,
+): ProbeResolution {
+  return PROBE_KINDS.find((kind) => kind.claims(spec))!.resolve(spec, catalog, userProbes);
 }
 
 /**

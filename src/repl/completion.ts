@@ -6,7 +6,8 @@
 // its binary, the one thing here that is not the vocabulary's).
 
 import { BUILTINS } from "../compiler/builtins.ts";
-import { planUserProbe, USER_PROBE_PREFIXES } from "../compiler/uprobe/probe-plan.ts";
+import { planUserProbe } from "../compiler/uprobe/probe-plan.ts";
+import { isUserProbeSpelling, USER_PROBE_PREFIXES } from "../compiler/uprobe/spelling.ts";
 import { type Line, lineOf } from "./line-editor.ts";
 
 export interface Vocabulary {
@@ -82,7 +83,9 @@ function choicesFor(context: string, word: string, vocabulary: Vocabulary): read
   const scope = probeInScope(context);
   const fields =
     scope &&
-    (isUserProbe(scope.probe) ? userProbeFields(scope.probe) : vocabulary.fields(scope.probe));
+    (isUserProbeSpelling(scope.probe)
+      ? userProbeFields(scope.probe)
+      : vocabulary.fields(scope.probe));
   if (scope?.inKey) return fields!;
   if (scope) return [...fields!, ...vocabulary.keywords];
   if (/(?:^|\s)track\s+(?:\w+:\s*)?$|->\s*\{?\s*$|[{|]\s*$/.test(context)) {
@@ -149,10 +152,6 @@ function probeInScope(context: string): { probe: string; inKey: boolean } | unde
     return { probe: last[1], inKey: false };
   }
   return undefined;
-}
-
-function isUserProbe(probe: string): boolean {
-  return USER_PROBE_PREFIXES.some((prefix) => probe.startsWith(prefix));
 }
 
 /** arg0…/retval of the binary's probe (read from its ELF file), str( and the builtins. */

@@ -31,7 +31,7 @@ function kernelContextProbes(): Map<string, ProbePlan> {
   const catalog = loadCatalog();
   const out = new Map<string, ProbePlan>();
   for (const id of chainContextEvents()) {
-    const found = resolveProbe(id, catalog);
+    const found = resolveProbe(id, catalog, null); // tracepoints only
     if (found.ok) out.set(id, found.probe);
   }
   return out;

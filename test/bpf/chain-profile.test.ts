@@ -25,7 +25,7 @@ function profile(): string {
   assert.ok(plan, JSON.stringify(diagnostics));
   const contexts = new Map<string, ProbePlan>();
   for (const id of chainContextEvents()) {
-    const found = resolveProbe(id, catalog);
+    const found = resolveProbe(id, catalog, null);
     if (found.ok) contexts.set(id, found.probe);
   }
   const { trackers } = generateTrackers(plan, { task: TASK, contexts, cpus: 2 });

@@ -130,7 +130,7 @@ const PRINTS: Record<string, string[]> = {
 function withPrints(tracker: TrackerPlan): TrackerPlan {
   const names = PRINTS[tracker.name];
   if (!names) return tracker;
-  const context = { catalog: loadCatalog(), diagnostics: [] };
+  const context = { catalog: loadCatalog(), userProbes: null, diagnostics: [] };
   const fields = names.map((written) => {
     const [side, name] = written.includes(".") ? written.split(".") : [null, written];
     const chosen = side === null ? null : { name: side, range: tracker.range };

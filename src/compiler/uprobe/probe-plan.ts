@@ -16,17 +16,10 @@ import { resolveUserProbe, splitUserProbe, type UserProbeTarget } from "./probe-
 import type { UsdtArgument } from "./usdt-args.ts";
 import { ARGUMENT_REGISTERS, RETURN_REGISTER, type X86Register } from "./x86-registers.ts";
 
-export const USER_PROBE_PREFIXES = ["uprobe:", "uretprobe:", "usdt:"];
-
 export interface UserProbeResolution {
   probe: ProbePlan;
   /** Said at the probe, not fatal (a uprobe on a GNU indirect function). */
   warnings: string[];
-}
-
-/** True when `spelling` names a user-space probe (then only this module resolves it). */
-export function isUserProbeSpelling(spelling: string): boolean {
-  return USER_PROBE_PREFIXES.some((prefix) => spelling.startsWith(prefix));
 }
 
 /** `uprobe:PATH:SYMBOL[+OFF]`, `uprobe:PATH:0xADDR`, `uretprobe:PATH:SYMBOL`, `usdt:PATH:[PROV:]NAME`. */
