@@ -30,7 +30,6 @@ import {
   R2,
   R3,
   R4,
-  R5,
   R7,
   R8,
   R9,
@@ -55,9 +54,6 @@ const SLOT = Reg.pending;
 const FAR = R7;
 /** The key's first word, compared against each slot's. */
 const KEY0 = R3;
-/** The lowest free slot a begin's scan found in the near bucket, and in the far one (0: none). */
-const NEAR_FREE = R5;
-const FAR_FREE = R0;
 
 export function setAssociativeTable(
   layout: TrackerLayout,
@@ -187,25 +183,56 @@ function unlock(em: Emitter, at: { lock: number; unlock: number }): void {
 }
 
 /**
- * A begin's scan of one bucket (at `base`), highest way first: a ready slot goes to
- * `${level}_own_W` (which compares the key), and `free` ends at the lowest free slot.
+ * A begin's scan of one bucket (at `base`) for its key: a ready slot goes to
+ * `${level}_own_W` (which compares the key), then on to `${level}_scanned`. It tracks no
+ * free slot (pickSlot() does, once the key is known to be new): a register that held the
+ * free slot's offset on each path would multiply the verifier's states by the ways.
  */
 function scanForBegin(
   em: Emitter,
   d: SetAssociativeLayout,
   level: "near" | "far",
   base: typeof BUCKET | typeof FAR,
-  free: typeof NEAR_FREE | typeof FAR_FREE,
 ): void {
   const scan = (way: number) => (way < 0 ? `${level}_scanned` : `${level}_way_${way}`);
-  em.emit(Mov.imm(free, 0));
   for (let way = d.ways - 1; way >= 0; way--) {
     em.label(scan(way));
     em.emit(loadMem(STATE, base, slotAt(d, way), 8));
     em.emit(JSet.imm(STATE, SlotStatus.ready, `${level}_own_${way}`));
-    em.emit(JSet.imm(STATE, SlotStatus.busy, scan(way - 1)), Mov.imm(free, slotAt(d, way)));
   }
   em.label(`${level}_scanned`);
+}
+
+/**
+ * Takes the lowest free slot of the bucket at `base` (the key's `seq` held): free → busy with
+ * the next generation, by cmpxchg in a near bucket (keys of other far buckets, other `seq`s,
+ * share it: a lost claim tries the next way), a plain store elsewhere (only begins holding
+ * this `seq` touch its free slots; ends and the sweep claim ready ones). Leaves SLOT = the
+ * slot and STATE = its busy state, on to `taken`; no free slot: on to `full`.
+ */
+function pickSlot(
+  em: Emitter,
+  d: SetAssociativeLayout,
+  level: "near" | "far",
+  base: typeof BUCKET | typeof FAR,
+  shared: boolean,
+  taken: string,
+  full: string,
+): void {
+  const next = (way: number) => (way + 1 < d.ways ? `${level}_pick_${way + 1}` : full);
+  for (let way = 0; way < d.ways; way++) {
+    const at = slotAt(d, way);
+    em.label(`${level}_pick_${way}`);
+    em.emit(
+      loadMem(STATE, base, at, 8),
+      JSet.imm(STATE, SlotStatus.busy | SlotStatus.ready, next(way)),
+    );
+    em.emit(Mov.reg(R1, STATE), Add.imm(R1, 4 + 1));
+    if (shared) em.emit(Mov.reg(R0, STATE), cmpxchg(base, at, R1), JNE.reg(R0, STATE, next(way)));
+    else em.emit(storeMem(base, at, R1, 8));
+    if (base === BUCKET) em.emit(Mov.reg(SLOT, BUCKET));
+    em.emit(Add.imm(SLOT, at), Mov.reg(STATE, R1), ja(taken));
+  }
 }
 
 /**
@@ -233,15 +260,13 @@ function ownSlots(
 }
 
 /**
- * Begin: scan the bucket for this key (keep first: done; keep last: claim its slot, ready →
- * busy with the next generation) or else the lowest free slot (free → busy, next generation),
- * both under the key's `seq`; then `write` fills the slot's value (SLOT = the slot, STATE =
- * its busy state) and the slot is published ready. A two-level table scans the far bucket
- * too when the near one is full or its `overflow` is not 0, and takes a far slot only when
- * the near bucket has none (counting it in `overflow` before it is published); a near slot
- * is claimed with cmpxchg, as keys of other far buckets (other `seq`s) share it. A begin
- * that loses its `seq` or its slot to another begin scans again, up to BEGIN_TRIES times.
- * No free slot, or every try lost: DROP.
+ * Begin: scan the key's bucket for it (a two-level table: the near bucket, and the far one
+ * when the near one's `overflow` is not 0): keep first: done; keep last: claim its slot,
+ * ready → busy with the next generation. A new key takes its `seq`, then the lowest free slot
+ * of its near bucket, else of its far bucket (counted in `overflow` before it is published);
+ * `write` fills the slot's value (SLOT = the slot, STATE = its busy state) and the slot is
+ * published ready. A begin that loses its `seq` to another begin scans again, up to
+ * BEGIN_TRIES times. No free slot, or every try lost: DROP.
  */
 function begin(
   em: Emitter,
@@ -259,39 +284,30 @@ function begin(
   em.label("scan");
   // the seq before the slots: a begin that changes a slot after this read fails our lock
   em.emit(loadMem(R1, FP, held.lock, 8), loadMem(R4, R1, 0, 8));
-  scanForBegin(em, d, "near", BUCKET, NEAR_FREE);
-  if (!twoLevels) em.emit(JEq.imm(NEAR_FREE, 0, DROP));
-  else {
-    // no key of this bucket lives far and it has room: the far bucket need not be read
-    em.emit(loadMem(R1, BUCKET, d.overflow, 8), JNE.imm(R1, 0, "far"));
-    em.emit(JNE.imm(NEAR_FREE, 0, "take_near"));
-    em.label("far");
-    const saved = em.alloc(16);
-    em.emit(storeMem(FP, saved, R4, 8), storeMem(FP, saved + 8, NEAR_FREE, 8));
-    lookupBucket(em, layout, d, at, "far", FAR);
-    em.emit(loadMem(R4, FP, saved, 8), loadMem(NEAR_FREE, FP, saved + 8, 8));
-    scanForBegin(em, d, "far", FAR, FAR_FREE);
-    em.emit(JNE.imm(NEAR_FREE, 0, "take_near"), JEq.imm(FAR_FREE, 0, DROP));
-    // SLOT is FAR: the far slot (only begins holding this seq touch its free slots),
-    // counted far before anyone can see it
-    em.emit(Add.reg(SLOT, FAR_FREE));
-    lock(em, held);
-    em.emit(Mov.imm(R1, 1), fetchAdd(BUCKET, d.overflow, R1), ja("take"));
-    em.label("take_near");
-  }
-  lock(em, held);
-  em.emit(Mov.reg(SLOT, BUCKET), Add.reg(SLOT, NEAR_FREE), loadMem(STATE, SLOT, 0, 8));
+  scanForBegin(em, d, "near", BUCKET);
   if (twoLevels) {
-    // free → busy, next generation, unless a begin of another seq took it since the scan
-    em.emit(JSet.imm(STATE, SlotStatus.busy | SlotStatus.ready, "lost_slot"));
-    em.emit(Mov.reg(R0, STATE), Mov.reg(R1, STATE), Add.imm(R1, 4 + 1), cmpxchg(SLOT, 0, R1));
-    em.emit(JNE.reg(R0, STATE, "lost_slot"), Add.imm(STATE, 4 + 1), ja("taken"));
+    // a key of this near bucket may live far: look there too
+    em.emit(loadMem(R1, BUCKET, d.overflow, 8), JEq.imm(R1, 0, "new_key"));
+    const seq = em.alloc(8);
+    em.emit(storeMem(FP, seq, R4, 8));
+    lookupBucket(em, layout, d, at, "far", FAR);
+    em.emit(loadMem(R4, FP, seq, 8));
+    scanForBegin(em, d, "far", FAR);
   }
-  em.label("take");
-  // free → busy, next generation: a plain store, as only begins holding the seq touch this
-  // free slot (ends and the sweep claim ready ones); the xchg below publishes it all
-  if (twoLevels) em.emit(loadMem(STATE, SLOT, 0, 8));
-  em.emit(Add.imm(STATE, 4 + 1), storeMem(SLOT, 0, STATE, 8));
+  em.label("new_key");
+  lock(em, held);
+  pickSlot(em, d, "near", BUCKET, twoLevels, "taken", twoLevels ? "near_full" : "none_free");
+  if (twoLevels) {
+    // the near bucket is full: the far one, counted far before anyone can see it
+    em.label("near_full");
+    lookupBucket(em, layout, d, at, "far", FAR);
+    pickSlot(em, d, "far", FAR, false, "taken_far", "none_free");
+    em.label("taken_far");
+    em.emit(Mov.imm(R1, 1), fetchAdd(BUCKET, d.overflow, R1), ja("taken"));
+  }
+  em.label("none_free");
+  unlock(em, held);
+  em.emit(ja(DROP));
   em.label("taken");
   for (let at = 0; at < layout.key.size; at += 8) {
     em.emit(loadMem(R1, FP, keyOffset + at, 8), storeMem(SLOT, 8 + at, R1, 8));
@@ -304,22 +320,24 @@ function begin(
   ownSlots(em, layout, d, "near", BUCKET, keyOffset);
   if (twoLevels) ownSlots(em, layout, d, "far", FAR, keyOffset);
   if (layout.plan.keep === "last") replace(em, held);
-  // a lost seq or slot: unlock (a lost slot) and scan again, a bounded number of times
-  if (twoLevels || layout.plan.keep === "last") {
-    em.label("lost_slot");
-    unlock(em, held);
-  }
+  // another begin took or changed this key's seq since the scan: scan again (a bounded loop)
   em.label("retry");
   em.emit(loadMem(R1, FP, tries, 8), JGE.imm(R1, BEGIN_TRIES, DROP));
   em.emit(Add.imm(R1, 1), storeMem(FP, tries, R1, 8), loadMem(KEY0, FP, keyOffset, 8), ja("scan"));
 }
 
-/** keep last: ready → busy with the next generation, so that an end holding the old state fails its claim. */
+/**
+ * keep last: ready → busy with the next generation, so that an end holding the old state
+ * fails its claim; an end or the sweep that took the slot first: scan again.
+ */
 function replace(em: Emitter, held: { lock: number; unlock: number }): void {
   em.label("replace");
   lock(em, held);
   em.emit(Mov.reg(R0, STATE), Mov.reg(R1, STATE), Add.imm(R1, 4 - 1), cmpxchg(SLOT, 0, R1));
   em.emit(JNE.reg(R0, STATE, "lost_slot"), Add.imm(STATE, 4 - 1), ja("write_value"));
+  em.label("lost_slot");
+  unlock(em, held);
+  em.emit(ja("retry"));
 }
 
 /** An end's scan of the bucket in BUCKET for a ready slot: to `${level}_own_W`, else on to `after`. */
