@@ -18,7 +18,7 @@ import { field, loadField, type StageTask } from "./codegen-chain-frame.ts";
 import type { ChainOps } from "./codegen-chain-ops.ts";
 import { alreadyRunning, holdsNone, markMayHold } from "./codegen-chain-running.ts";
 import { increment, lookupStats } from "./codegen-program.ts";
-import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
+import { EEXIST, Helper } from "./helpers.ts";
 import {
   Add,
   And,
@@ -39,7 +39,6 @@ import {
   R1,
   R2,
   R3,
-  R4,
   R6,
   R7,
   R9,
@@ -256,8 +255,7 @@ export function createChain(
   ops.appendStage(stageCode("origin"), 0, detail === null ? null : R3, { kind: "current" });
   const full = em.fresh("origin_full");
   ops.claimChain(R9, handoff === null ? 0 : 1, full);
-  em.emit(ldMapFd(R1, placeIn), Mov.reg(R2, FP), Add.imm(R2, placeAt), Mov.reg(R3, R9));
-  em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
+  ops.putToken(placeAt, R9, keepLast, placeIn);
   const placed = em.fresh("origin_placed");
   em.emit(JEq.imm(R0, 0, placed), Mov.reg(R7, R0));
   ops.deleteChain();

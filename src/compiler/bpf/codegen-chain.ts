@@ -61,6 +61,7 @@ export function generateChainTracker(
   const segments = chainSegments(plan);
   const maps = {
     tokens: `${plan.name}.tokens`,
+    tokenSlots: `${plan.name}.tokenSlots`,
     chains: `${plan.name}.pending`,
     cpu: `${plan.name}.cpu`,
     scratch: `${plan.name}.scratch`,
@@ -93,17 +94,21 @@ export function generateChainTracker(
     valueSize,
     maxEntries: plan.capacity,
   });
+  // the tables user space sweeps through their mappings (live-chain-table.ts)
+  const mapped = (ref: string, suffix: string, valueSize: number, entries: number) => ({
+    ref,
+    name: kernelName(suffix),
+    type: BpfMapType.ARRAY,
+    keySize: 4,
+    valueSize,
+    maxEntries: entries,
+    flags: BpfMapFlag.MMAPABLE,
+  });
+  const tokens = table.tokens;
   const mapSpecs: BpfMapSpec[] = [
-    hash(maps.tokens, "t", Token.size),
-    {
-      ref: maps.chains,
-      name: kernelName("p"),
-      type: BpfMapType.ARRAY,
-      keySize: 4,
-      valueSize: table.bucketSize,
-      maxEntries: table.buckets,
-      flags: BpfMapFlag.MMAPABLE,
-    },
+    mapped(maps.tokens, "t", tokens.bucketSize, tokens.buckets),
+    mapped(maps.tokenSlots, "v", tokens.tokenSize, tokens.buckets * tokens.ways),
+    mapped(maps.chains, "p", table.bucketSize, table.buckets),
     perCpu(maps.cpu, "x", CpuState.size),
     perCpu(maps.scratch, "w", Token.size),
     perCpu(layout.maps.stats, "s", Stats.size),

@@ -1,0 +1,201 @@
+// A chain tracker's token table (holder → token) in the programs: set-associative slots in
+// two mmap-able ARRAYs (chain-layout.ts tokenTableLayout), the holders' bucket found by a
+// multiplicative hash and scanned for the key. A lookup is two inlined array lookups; a
+// removal one cmpxchg (holder → 0); a put takes the bucket's seq (even → odd by cmpxchg, as
+// the pending table's begins), writes the token in its slot and publishes the holder. No
+// bucket lock with interrupts off, no allocation: a HASH map's update or delete cost ~25 ns
+// here. User space's side (the sweep) is src/session/live-chain-table.ts.
+
+import { BPF_MAX_STAGES, Stage, Token, TokenHolders } from "./chain-layout.ts";
+import type { Emitter } from "./emitter.ts";
+import { EEXIST, Helper } from "./helpers.ts";
+import {
+  Add,
+  call,
+  cmpxchg,
+  FP,
+  JEq,
+  JLE,
+  JNE,
+  JSet,
+  ja,
+  LSh,
+  ldImm64,
+  ldMapFd,
+  loadMem,
+  Mov,
+  Mul,
+  Or,
+  R0,
+  R1,
+  R2,
+  R3,
+  R4,
+  R5,
+  type Register,
+  RSh,
+  storeMem,
+} from "./insn.ts";
+import { HASH_MULTIPLIER, type TokenTableLayout } from "./layout.ts";
+
+/** ENOSPC: a put found its bucket full, or another put adding to it (counted as dropped). */
+export const ENOSPC = 28;
+
+/** The token table's operations; each clobbers r0–r5 only. Keys are u64 holders on the stack. */
+export class TokenSlots {
+  /** Stack slots: the bucket, the seq read before a put's scan, the holders' bucket, the way, the slot. */
+  private readonly bucket: number;
+  private readonly seq: number;
+  private readonly holders: number;
+  private readonly way: number;
+  private readonly slot: number;
+
+  constructor(
+    private readonly em: Emitter,
+    private readonly maps: { holders: string; tokens: string },
+    private readonly table: TokenTableLayout,
+  ) {
+    this.bucket = em.alloc(8);
+    this.seq = em.alloc(8);
+    this.holders = em.alloc(8);
+    this.way = em.alloc(8);
+    this.slot = em.alloc(8);
+  }
+
+  /** r4 = the holders' bucket of the key at fp + at, r3 = the key; jump to `none` if the lookup fails (it cannot). */
+  private findBucket(at: number, none: string): void {
+    const { em } = this;
+    em.emit(loadMem(R1, FP, at, 8), ldImm64(R2, HASH_MULTIPLIER), Mul.reg(R1, R2));
+    em.emit(RSh.imm(R1, 64 - this.table.bits), storeMem(FP, this.bucket, R1, 8));
+    em.emit(ldMapFd(R1, this.maps.holders), Mov.reg(R2, FP), Add.imm(R2, this.bucket));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none), Mov.reg(R4, R0));
+    em.emit(loadMem(R3, FP, at, 8));
+  }
+
+  /**
+   * r0 = the token of the slot of way r5 in slots.bucket, or jump to `none`. The slot index
+   * (bucket × ways + way) is a value the verifier does not know: the ways' paths merge.
+   */
+  private tokenAt(none: string): void {
+    const { em } = this;
+    em.emit(loadMem(R1, FP, this.bucket, 8), LSh.imm(R1, Math.log2(this.table.ways)));
+    em.emit(Or.reg(R1, R5), storeMem(FP, this.slot, R1, 8));
+    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, this.slot));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
+  }
+
+  private keyAt(way: number): number {
+    return TokenHolders.keys + way * 8;
+  }
+
+  /** r0 = the token held by the key at fp + at, or jump to `none`. */
+  lookup(at: number, none: string): void {
+    const { em } = this;
+    const found = em.fresh("token_found");
+    this.findBucket(at, none);
+    for (let way = 0; way < this.table.ways; way++) {
+      em.emit(Mov.imm(R5, way), loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, found));
+    }
+    em.emit(ja(none));
+    em.label(found);
+    this.tokenAt(none);
+  }
+
+  /** The key at fp + at holds no token any more (nothing when it held none). */
+  remove(at: number): void {
+    const { em } = this;
+    const done = em.fresh("token_removed");
+    this.findBucket(at, done);
+    for (let way = 0; way < this.table.ways; way++) {
+      const next = em.fresh("not_holder");
+      em.emit(loadMem(R1, R4, this.keyAt(way), 8), JNE.reg(R1, R3, next));
+      // holder → 0 by cmpxchg: a slot freed and taken by another holder meanwhile stays
+      em.emit(Mov.reg(R0, R3), Mov.imm(R2, 0), cmpxchg(R4, this.keyAt(way), R2), ja(done));
+      em.label(next);
+      em.emit(Mov.imm(R0, 0));
+    }
+    em.label(done);
+    em.emit(Mov.imm(R0, 0));
+  }
+
+  /**
+   * A copy of the token `src` (r6–r9) under the key at fp + at, as map_update_elem would put
+   * it: r0 = 0 placed, -EEXIST when the key holds one (unless `replace`: then it is
+   * overwritten), -ENOSPC when the bucket is full or another put holds its seq.
+   */
+  put(at: number, src: Register, replace: boolean): void {
+    const { em } = this;
+    const done = em.fresh("put_done");
+    const full = em.fresh("put_full");
+    const unlockFull = em.fresh("put_unlock_full");
+    const exists = em.fresh("put_exists");
+    const scanned = em.fresh("put_scanned");
+    const none = this.table.ways;
+    this.findBucket(at, full);
+    // the seq before the slots: a put that changes a slot after this read fails our cmpxchg
+    em.emit(loadMem(R1, R4, TokenHolders.seq, 8), storeMem(FP, this.seq, R1, 8), Mov.imm(R5, none));
+    // highest way first, so that r5 ends at the lowest free slot
+    for (let way = this.table.ways - 1; way >= 0; way--) {
+      const next = em.fresh("put_way");
+      em.emit(loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, `${exists}_${way}`));
+      em.emit(JNE.imm(R1, 0, next), Mov.imm(R5, way));
+      em.label(next);
+      em.emit(Mov.imm(R0, 0));
+    }
+    em.emit(ja(scanned));
+    for (let way = 0; way < this.table.ways; way++) {
+      em.label(`${exists}_${way}`);
+      em.emit(Mov.imm(R5, way), ja(exists));
+    }
+    em.label(exists);
+    if (!replace) em.emit(Mov.imm(R0, -EEXIST), ja(done));
+    else {
+      this.tokenAt(full);
+      copyToken(em, R0, src);
+      em.emit(Mov.imm(R0, 0), ja(done));
+    }
+    em.label(scanned);
+    em.emit(JEq.imm(R5, none, full));
+    em.emit(loadMem(R1, FP, this.seq, 8), JSet.imm(R1, 1, full));
+    em.emit(Mov.reg(R0, R1), Mov.reg(R2, R1), Add.imm(R2, 1), cmpxchg(R4, TokenHolders.seq, R2));
+    em.emit(JNE.reg(R0, R1, full));
+    em.emit(storeMem(FP, this.holders, R4, 8), storeMem(FP, this.way, R5, 8));
+    this.tokenAt(unlockFull);
+    copyToken(em, R0, src);
+    // published: the token is written before its holder (x86 keeps stores in order)
+    em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R5, FP, this.way, 8), LSh.imm(R5, 3));
+    em.emit(Add.reg(R4, R5), loadMem(R1, FP, at, 8), storeMem(R4, TokenHolders.keys, R1, 8));
+    this.unlock();
+    em.emit(Mov.imm(R0, 0), ja(done));
+    em.label(unlockFull);
+    this.unlock();
+    em.label(full);
+    em.emit(Mov.imm(R0, -ENOSPC));
+    em.label(done);
+  }
+
+  /** seq back to even, two past the value read before the scan. */
+  private unlock(): void {
+    const { em } = this;
+    em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R1, FP, this.seq, 8), Add.imm(R1, 2));
+    em.emit(storeMem(R4, TokenHolders.seq, R1, 8));
+  }
+}
+
+/** *dst = *src for a token's header and the stages it keeps (the rest is never read). Uses r1, r2. */
+function copyToken(em: Emitter, dst: Register, src: Register): void {
+  const copied = em.fresh("copied");
+  for (let off = 0; off < Token.stage0; off += 8) {
+    em.emit(loadMem(R1, src, off, 8), storeMem(dst, off, R1, 8));
+  }
+  em.emit(loadMem(R2, src, Token.stages, 4));
+  for (let i = 0; i < BPF_MAX_STAGES; i++) {
+    em.emit(JLE.imm(R2, i, copied));
+    for (let off = 0; off < Stage.size; off += 8) {
+      const at = Token.stage0 + i * Stage.size + off;
+      em.emit(loadMem(R1, src, at, 8), storeMem(dst, at, R1, 8));
+    }
+  }
+  em.label(copied);
+  em.emit(Mov.imm(R1, 0));
+}
