@@ -373,7 +373,7 @@ export class ChainOps {
     em.emit(ja(none));
     em.label(placed);
     this.addBranch(1);
-    this.lookupToken(to, none);
+    this.tokenPut(to, none);
     em.emit(Mov.reg(R9, R0));
   }
 
@@ -391,6 +391,12 @@ export class ChainOps {
     em.emit(Mov.imm(R4, replace ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
   }
 
+  /** r0 = the token just put under the key at `at`, or jump to `none`. */
+  tokenPut(at: number, none: string, map = this.maps.tokens): void {
+    if (map === this.maps.tokens) this.tokens.placed();
+    else this.lookupToken(at, none, map);
+  }
+
   /**
    * Moves the token at `from` to `to` (a raise into its softirq); r9 = it, else `none`. The
    * chain is marked moved already: a raise is a copy (copyToken).
@@ -402,7 +408,7 @@ export class ChainOps {
     this.putToken(to, R7, true);
     em.emit(JNE.imm(R0, 0, none));
     this.deleteToken(from);
-    this.lookupToken(to, none);
+    this.tokenPut(to, none);
     em.emit(Mov.reg(R9, R0));
   }
 
@@ -435,7 +441,7 @@ export class ChainOps {
     this.lookupChain(marked);
     em.emit(storeImm(R0, ChainValue.moved, 1, 8));
     em.label(marked);
-    this.lookupToken(to, none, toMap);
+    this.tokenPut(to, none, toMap);
     em.emit(Mov.reg(R9, R0));
   }
 

@@ -49,6 +49,8 @@ export class TokenSlots {
   private readonly holders: number;
   private readonly way: number;
   private readonly slot: number;
+  /** The token a put placed (a spilled pointer). */
+  private readonly placedAt: number;
 
   constructor(
     private readonly em: Emitter,
@@ -60,6 +62,12 @@ export class TokenSlots {
     this.holders = em.alloc(8);
     this.way = em.alloc(8);
     this.slot = em.alloc(8);
+    this.placedAt = em.alloc(8);
+  }
+
+  /** r0 = the token the last successful put placed (call only where it succeeded). */
+  placed(): void {
+    this.em.emit(loadMem(R0, FP, this.placedAt, 8));
   }
 
   /** r4 = the holders' bucket of the key at fp + at, r3 = the key; jump to `none` if the lookup fails (it cannot). */
@@ -94,9 +102,15 @@ export class TokenSlots {
     const found = em.fresh("token_found");
     this.findBucket(at, none);
     for (let way = 0; way < this.table.ways; way++) {
-      em.emit(Mov.imm(R5, way), loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, found));
+      em.emit(loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, `${found}_${way}`));
     }
     em.emit(ja(none));
+    // r5 = the way, set only once found: a miss (most lookups) is a load and a jump per way
+    for (let way = 0; way < this.table.ways; way++) {
+      em.label(`${found}_${way}`);
+      em.emit(Mov.imm(R5, way));
+      if (way + 1 < this.table.ways) em.emit(ja(found));
+    }
     em.label(found);
     this.tokenAt(none);
   }
@@ -105,14 +119,17 @@ export class TokenSlots {
   remove(at: number): void {
     const { em } = this;
     const done = em.fresh("token_removed");
+    const holder = em.fresh("holder");
     this.findBucket(at, done);
     for (let way = 0; way < this.table.ways; way++) {
-      const next = em.fresh("not_holder");
-      em.emit(loadMem(R1, R4, this.keyAt(way), 8), JNE.reg(R1, R3, next));
-      // holder → 0 by cmpxchg: a slot freed and taken by another holder meanwhile stays
-      em.emit(Mov.reg(R0, R3), Mov.imm(R2, 0), cmpxchg(R4, this.keyAt(way), R2), ja(done));
-      em.label(next);
-      em.emit(Mov.imm(R0, 0));
+      em.emit(loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, `${holder}_${way}`));
+    }
+    em.emit(ja(done));
+    // holder → 0 by cmpxchg: a slot freed and taken by another holder meanwhile stays
+    for (let way = 0; way < this.table.ways; way++) {
+      em.label(`${holder}_${way}`);
+      em.emit(Mov.reg(R0, R3), Mov.imm(R2, 0), cmpxchg(R4, this.keyAt(way), R2));
+      if (way + 1 < this.table.ways) em.emit(ja(done));
     }
     em.label(done);
     em.emit(Mov.imm(R0, 0));
@@ -135,24 +152,12 @@ export class TokenSlots {
     // the seq before the slots: a put that changes a slot after this read fails our cmpxchg
     em.emit(loadMem(R1, R4, TokenHolders.seq, 8), storeMem(FP, this.seq, R1, 8), Mov.imm(R5, none));
     // highest way first, so that r5 ends at the lowest free slot
+    const scan = em.fresh("put_way");
+    const next = (way: number) => (way > 0 ? `${scan}_${way - 1}` : scanned);
     for (let way = this.table.ways - 1; way >= 0; way--) {
-      const next = em.fresh("put_way");
+      em.label(`${scan}_${way}`);
       em.emit(loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, `${exists}_${way}`));
-      em.emit(JNE.imm(R1, 0, next), Mov.imm(R5, way));
-      em.label(next);
-      em.emit(Mov.imm(R0, 0));
-    }
-    em.emit(ja(scanned));
-    for (let way = 0; way < this.table.ways; way++) {
-      em.label(`${exists}_${way}`);
-      em.emit(Mov.imm(R5, way), ja(exists));
-    }
-    em.label(exists);
-    if (!replace) em.emit(Mov.imm(R0, -EEXIST), ja(done));
-    else {
-      this.tokenAt(full);
-      copyToken(em, R0, src);
-      em.emit(Mov.imm(R0, 0), ja(done));
+      em.emit(JNE.imm(R1, 0, next(way)), Mov.imm(R5, way));
     }
     em.label(scanned);
     em.emit(JEq.imm(R5, none, full));
@@ -161,12 +166,26 @@ export class TokenSlots {
     em.emit(JNE.reg(R0, R1, full));
     em.emit(storeMem(FP, this.holders, R4, 8), storeMem(FP, this.way, R5, 8));
     this.tokenAt(unlockFull);
+    em.emit(storeMem(FP, this.placedAt, R0, 8));
     copyToken(em, R0, src);
     // published: the token is written before its holder (x86 keeps stores in order)
     em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R5, FP, this.way, 8), LSh.imm(R5, 3));
     em.emit(Add.reg(R4, R5), loadMem(R1, FP, at, 8), storeMem(R4, TokenHolders.keys, R1, 8));
     this.unlock();
     em.emit(Mov.imm(R0, 0), ja(done));
+    for (let way = 0; way < this.table.ways; way++) {
+      em.label(`${exists}_${way}`);
+      em.emit(Mov.imm(R5, way));
+      if (way + 1 < this.table.ways) em.emit(ja(exists));
+    }
+    em.label(exists);
+    if (!replace) em.emit(Mov.imm(R0, -EEXIST), ja(done));
+    else {
+      this.tokenAt(full);
+      em.emit(storeMem(FP, this.placedAt, R0, 8));
+      copyToken(em, R0, src);
+      em.emit(Mov.imm(R0, 0), ja(done));
+    }
     em.label(unlockFull);
     this.unlock();
     em.label(full);
