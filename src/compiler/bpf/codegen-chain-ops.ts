@@ -391,6 +391,25 @@ export class ChainOps {
     em.emit(Mov.imm(R4, replace ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
   }
 
+  /**
+   * r0 = a free slot's token in the token table for the key at `at`, to be written in place
+   * and then published (publishToken) or given up (abandonToken); jumps to `exists` when the
+   * key holds a token, to `full` when it does not fit. Clobbers r0–r5.
+   */
+  reserveToken(at: number, exists: string, full: string): void {
+    this.tokens.reserve(at, exists, full);
+  }
+
+  /** The slot reserved for the key at `at` holds it now. Clobbers r0–r5. */
+  publishToken(at: number): void {
+    this.tokens.publish(at);
+  }
+
+  /** The slot reserved stays free. Clobbers r0–r5. */
+  abandonToken(): void {
+    this.tokens.abandon();
+  }
+
   /** r0 = the token just put under the key at `at`, or jump to `none`. */
   tokenPut(at: number, none: string, map = this.maps.tokens): void {
     if (map === this.maps.tokens) this.tokens.placed();

@@ -144,8 +144,34 @@ export class TokenSlots {
     const { em } = this;
     const done = em.fresh("put_done");
     const full = em.fresh("put_full");
-    const unlockFull = em.fresh("put_unlock_full");
     const exists = em.fresh("put_exists");
+    this.reserve(at, exists, full);
+    copyToken(em, R0, src);
+    this.publish(at);
+    em.emit(Mov.imm(R0, 0), ja(done));
+    em.label(exists);
+    if (!replace) em.emit(Mov.imm(R0, -EEXIST), ja(done));
+    else {
+      this.tokenAt(full);
+      em.emit(storeMem(FP, this.placedAt, R0, 8));
+      copyToken(em, R0, src);
+      em.emit(Mov.imm(R0, 0), ja(done));
+    }
+    em.label(full);
+    em.emit(Mov.imm(R0, -ENOSPC));
+    em.label(done);
+  }
+
+  /**
+   * A slot for the key at fp + at, its bucket taken (seq odd): r0 = its token, to be written
+   * in place, then published (publish) or given up (abandon). Jumps to `exists` (r5 = its
+   * way) when the key holds a token, to `full` when the bucket is full or another put holds
+   * or changed its seq since the scan (the scan may be stale: the key added meanwhile).
+   */
+  reserve(at: number, exists: string, full: string): void {
+    const { em } = this;
+    const reserved = em.fresh("reserved");
+    const unlockFull = em.fresh("put_unlock_full");
     const scanned = em.fresh("put_scanned");
     const none = this.table.ways;
     this.findBucket(at, full);
@@ -166,35 +192,30 @@ export class TokenSlots {
     em.emit(JNE.reg(R0, R1, full));
     em.emit(storeMem(FP, this.holders, R4, 8), storeMem(FP, this.way, R5, 8));
     this.tokenAt(unlockFull);
-    em.emit(storeMem(FP, this.placedAt, R0, 8));
-    copyToken(em, R0, src);
-    // published: the token is written before its holder (x86 keeps stores in order)
-    em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R5, FP, this.way, 8), LSh.imm(R5, 3));
-    em.emit(Add.reg(R4, R5), loadMem(R1, FP, at, 8), storeMem(R4, TokenHolders.keys, R1, 8));
-    this.unlock();
-    em.emit(Mov.imm(R0, 0), ja(done));
+    em.emit(storeMem(FP, this.placedAt, R0, 8), ja(reserved));
+    em.label(unlockFull);
+    this.abandon();
+    em.emit(ja(full));
     for (let way = 0; way < this.table.ways; way++) {
       em.label(`${exists}_${way}`);
       em.emit(Mov.imm(R5, way));
       if (way + 1 < this.table.ways) em.emit(ja(exists));
     }
-    em.label(exists);
-    if (!replace) em.emit(Mov.imm(R0, -EEXIST), ja(done));
-    else {
-      this.tokenAt(full);
-      em.emit(storeMem(FP, this.placedAt, R0, 8));
-      copyToken(em, R0, src);
-      em.emit(Mov.imm(R0, 0), ja(done));
-    }
-    em.label(unlockFull);
-    this.unlock();
-    em.label(full);
-    em.emit(Mov.imm(R0, -ENOSPC));
-    em.label(done);
+    em.emit(ja(exists));
+    em.label(reserved);
+    em.emit(loadMem(R0, FP, this.placedAt, 8));
   }
 
-  /** seq back to even, two past the value read before the scan. */
-  private unlock(): void {
+  /** The reserved slot holds the key at fp + at: its token was written before (x86 keeps stores in order). */
+  publish(at: number): void {
+    const { em } = this;
+    em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R5, FP, this.way, 8), LSh.imm(R5, 3));
+    em.emit(Add.reg(R4, R5), loadMem(R1, FP, at, 8), storeMem(R4, TokenHolders.keys, R1, 8));
+    this.abandon();
+  }
+
+  /** The bucket's seq back to even, two past the value read before the scan (a reserved slot stays free). */
+  abandon(): void {
     const { em } = this;
     em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R1, FP, this.seq, 8), Add.imm(R1, 2));
     em.emit(storeMem(R4, TokenHolders.seq, R1, 8));
