@@ -3,9 +3,9 @@
 // the rules that apply to that event in the reference's order: scope entry, the softirq
 // taking its raise, the context switch (preempted / run / block / a sched_switch step), the
 // origin, the other steps, then what the context's token does (cancel, raise, waking), and
-// the scope exit. Maps: the token table (holder → token, bounded by capacity), the chain table
-// (slots claimed by chain ids: live branches), the per-CPU scope stack, a per-CPU scratch
-// token, counters.
+// the scope exit. Maps: the token table (holder → token, set-associative slots of 2 ×
+// capacity), the chain table (slots claimed by chain ids: live branches), the per-CPU scope
+// stack, a per-CPU scratch token (an origin handed to `->`), counters.
 
 import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
 import { type ScopeKind, scopeOf } from "../contexts.ts";
