@@ -103,8 +103,13 @@ export function tokenTableLayout(capacity: number): TokenTableLayout {
   };
 }
 
-/** A bucket of the token table's holders: seq (even: idle; odd: a put is adding a holder), then the keys. */
-export const TokenHolders = { seq: 0, keys: 8 } as const;
+/**
+ * A bucket of the token table's holders: seq (even: idle; odd: a put is adding a holder),
+ * the ways that may hold a key (bit w: way w; a superset: a put sets it exactly from its
+ * scan, a removal leaves its bit), then the keys. A lookup in a bucket whose mask is 0 (most
+ * lookups: most tasks hold no token) reads one word.
+ */
+export const TokenHolders = { seq: 0, mayHold: 8, keys: 16 } as const;
 
 /** A chain hit in the ring buffer: the tracker, the kind, the latency, the token. */
 export const ChainHit = { tracker: 0, kind: 4, latency: 8, token: 16 } as const;

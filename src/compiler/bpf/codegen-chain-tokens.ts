@@ -51,6 +51,8 @@ export class TokenSlots {
   private readonly slot: number;
   /** The token a put placed (a spilled pointer). */
   private readonly placedAt: number;
+  /** The ways a put's scan found holding a key (the bucket's mayHold mask, exact). */
+  private readonly mask: number;
 
   constructor(
     private readonly em: Emitter,
@@ -63,6 +65,7 @@ export class TokenSlots {
     this.way = em.alloc(8);
     this.slot = em.alloc(8);
     this.placedAt = em.alloc(8);
+    this.mask = em.alloc(8);
   }
 
   /** r0 = the token the last successful put placed (call only where it succeeded). */
@@ -101,6 +104,7 @@ export class TokenSlots {
     const { em } = this;
     const found = em.fresh("token_found");
     this.findBucket(at, none);
+    em.emit(loadMem(R1, R4, TokenHolders.mayHold, 8), JEq.imm(R1, 0, none));
     for (let way = 0; way < this.table.ways; way++) {
       em.emit(loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, `${found}_${way}`));
     }
@@ -121,6 +125,7 @@ export class TokenSlots {
     const done = em.fresh("token_removed");
     const holder = em.fresh("holder");
     this.findBucket(at, done);
+    em.emit(loadMem(R1, R4, TokenHolders.mayHold, 8), JEq.imm(R1, 0, done));
     for (let way = 0; way < this.table.ways; way++) {
       em.emit(loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, `${holder}_${way}`));
     }
@@ -177,16 +182,19 @@ export class TokenSlots {
     this.findBucket(at, full);
     // the seq before the slots: a put that changes a slot after this read fails our cmpxchg
     em.emit(loadMem(R1, R4, TokenHolders.seq, 8), storeMem(FP, this.seq, R1, 8), Mov.imm(R5, none));
-    // highest way first, so that r5 ends at the lowest free slot
+    // highest way first, so that r5 ends at the lowest free slot; r2 = the ways taken
     const scan = em.fresh("put_way");
     const next = (way: number) => (way > 0 ? `${scan}_${way - 1}` : scanned);
+    em.emit(Mov.imm(R2, 0));
     for (let way = this.table.ways - 1; way >= 0; way--) {
       em.label(`${scan}_${way}`);
       em.emit(loadMem(R1, R4, this.keyAt(way), 8), JEq.reg(R1, R3, `${exists}_${way}`));
-      em.emit(JNE.imm(R1, 0, next(way)), Mov.imm(R5, way));
+      em.emit(JEq.imm(R1, 0, `${scan}_free_${way}`), Or.imm(R2, 1 << way), ja(next(way)));
+      em.label(`${scan}_free_${way}`);
+      em.emit(Mov.imm(R5, way));
     }
     em.label(scanned);
-    em.emit(JEq.imm(R5, none, full));
+    em.emit(JEq.imm(R5, none, full), storeMem(FP, this.mask, R2, 8));
     em.emit(loadMem(R1, FP, this.seq, 8), JSet.imm(R1, 1, full));
     em.emit(Mov.reg(R0, R1), Mov.reg(R2, R1), Add.imm(R2, 1), cmpxchg(R4, TokenHolders.seq, R2));
     em.emit(JNE.reg(R0, R1, full));
@@ -209,13 +217,25 @@ export class TokenSlots {
   /** The reserved slot holds the key at fp + at: its token was written before (x86 keeps stores in order). */
   publish(at: number): void {
     const { em } = this;
-    em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R5, FP, this.way, 8), LSh.imm(R5, 3));
-    em.emit(Add.reg(R4, R5), loadMem(R1, FP, at, 8), storeMem(R4, TokenHolders.keys, R1, 8));
-    this.abandon();
+    // the way's bit before its key: a lookup that reads the mask without it misses the key
+    em.emit(loadMem(R5, FP, this.way, 8), Mov.imm(R1, 1), LSh.reg(R1, R5));
+    em.emit(loadMem(R2, FP, this.mask, 8), Or.reg(R2, R1), storeMem(FP, this.mask, R2, 8));
+    em.emit(loadMem(R4, FP, this.holders, 8), storeMem(R4, TokenHolders.mayHold, R2, 8));
+    em.emit(LSh.imm(R5, 3), Add.reg(R4, R5), loadMem(R1, FP, at, 8));
+    em.emit(storeMem(R4, TokenHolders.keys, R1, 8));
+    this.release();
   }
 
-  /** The bucket's seq back to even, two past the value read before the scan (a reserved slot stays free). */
+  /** The reserved slot stays free: the bucket's mask as its scan found it, its seq released. */
   abandon(): void {
+    const { em } = this;
+    em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R2, FP, this.mask, 8));
+    em.emit(storeMem(R4, TokenHolders.mayHold, R2, 8));
+    this.release();
+  }
+
+  /** The bucket's seq back to even, two past the value read before the scan. */
+  private release(): void {
     const { em } = this;
     em.emit(loadMem(R4, FP, this.holders, 8), loadMem(R1, FP, this.seq, 8), Add.imm(R1, 2));
     em.emit(storeMem(R4, TokenHolders.seq, R1, 8));
