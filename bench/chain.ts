@@ -300,7 +300,7 @@ const section = [
   "  these workloads whatever the programs do: a chain-rr round trip costs 4–10 µs on a CPU and",
   "  a memcached `get` on loopback ~7 µs, each firing ~10 of the chain's events, so empty",
   "  programs on the same tracepoints already cost more than 3 % (the floor rows), and the",
-  "  chain's own programs take ~2 µs per request. The same per-request cost is a smaller share",
+  "  chain's own programs take 1–2 µs per request. The same per-request cost is a smaller share",
   "  of a request that does more work.",
   "- Spread: this 2-CPU machine is shared (load average above): wall time and time on a CPU",
   "  both move by tens of percent between rounds (a vCPU shares its host with others too);",
