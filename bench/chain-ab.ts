@@ -3,9 +3,10 @@
 // interleaved rounds under the same workload, each program's bpf_stats time per run compared.
 // Within one run both builds see the same machine, so a change of a few percent shows where
 // a whole benchmark (bench/chain.ts) drowns in the shared machine's drift. Run as root:
-//   node --import tsx bench/chain-ab.ts BASE [ROUNDS] [--rr]
+//   node --import tsx bench/chain-ab.ts BASE [ROUNDS] [--rr | --idle]
 // --rr: the loopback request/response workload of bench/chain-e2e.ts and its `lo` chain,
-// instead of `perf bench sched pipe` and the "moving" chain of bench/chain.ts.
+// instead of `perf bench sched pipe` and the "moving" chain of bench/chain.ts; --idle: that
+// benchmark's "idle" chain (events that move no chain) under `perf bench sched pipe`.
 
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
@@ -14,12 +15,15 @@ import { perfBench, withBpfStats } from "./live-measure.ts";
 
 const args = process.argv.slice(2);
 const rr = args.includes("--rr");
-const [baseDir, roundsArg] = args.filter((a) => a !== "--rr");
-if (baseDir === undefined) throw new Error("usage: bench/chain-ab.ts BASE [ROUNDS] [--rr]");
+const idle = args.includes("--idle");
+const [baseDir, roundsArg] = args.filter((a) => a !== "--rr" && a !== "--idle");
+if (baseDir === undefined)
+  throw new Error("usage: bench/chain-ab.ts BASE [ROUNDS] [--rr | --idle]");
 const rounds = Number(roundsArg ?? 4);
 const MOVING = `track moving: sys_enter_write where comm == "sched-pipe"
     ~> sched_switch where next_comm == "sched-pipe"`;
-const source = rr ? LO_CHAIN : MOVING;
+const IDLE = "track idle: softirq_raise where vec == 99 ~> sched_switch";
+const source = rr ? LO_CHAIN : idle ? IDLE : MOVING;
 const roots = { base: resolve(baseDir), new: new URL("..", import.meta.url).pathname };
 type Build = keyof typeof roots;
 

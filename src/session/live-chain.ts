@@ -6,10 +6,9 @@ import { ChainHit, STAGE_KINDS, Stage, Token } from "../compiler/bpf/chain-layou
 import { HitKind } from "../compiler/bpf/layout.ts";
 import type { TrackerLayout } from "../compiler/bpf/object.ts";
 import { SOFTIRQ_NAMES } from "../compiler/contexts.ts";
-import { mapDelete, mapEntries } from "../kernel/bpf.ts";
 import { LatencyStats } from "../records/stats.ts";
 import type { ChainStage, EventContext, HitRecord, SegmentSummary } from "../records/types.ts";
-import type { ChainTable } from "./live-chain-table.ts";
+import type { ChainTable, HeldToken } from "./live-chain-table.ts";
 import { cString, type KernelCounters } from "./live-decode.ts";
 
 const PROBE_OF_KIND: Record<string, string> = {
@@ -136,24 +135,23 @@ export function segmentSummary(
  * ending in the kernel: only one of them reports the chain. Every branch is then removed.
  */
 export function sweepChains(
-  tokens: number,
   chains: ChainTable,
   layout: TrackerLayout,
   nowNs: bigint,
   timeoutNs: bigint,
 ): HitRecord[] {
-  const byChain = new Map<bigint, { key: Uint8Array; value: Uint8Array }[]>();
-  for (const entry of mapEntries(tokens, 8, Token.size)) {
-    const v = new DataView(entry.value.buffer, entry.value.byteOffset);
+  const byChain = new Map<bigint, HeldToken[]>();
+  for (const held of chains.heldTokens()) {
+    const v = new DataView(held.token.buffer, held.token.byteOffset);
     if (v.getBigUint64(Token.originTs, true) + timeoutNs >= nowNs) continue;
     const id = v.getBigUint64(Token.chain, true);
-    byChain.set(id, [...(byChain.get(id) ?? []), entry]);
+    byChain.set(id, [...(byChain.get(id) ?? []), held]);
   }
   const hits: HitRecord[] = [];
   for (const branches of byChain.values()) {
-    if (!chains.release(branches[0].value)) continue;
-    for (const b of branches) mapDelete(tokens, b.key);
-    const best = branches.map((b) => b.value).reduce((a, b) => (further(b, a) ? b : a));
+    if (!chains.release(branches[0].token)) continue;
+    for (const b of branches) chains.removeToken(b);
+    const best = branches.map((b) => b.token).reduce((a, b) => (further(b, a) ? b : a));
     const chain = decodeStages(best, 0, layout);
     hits.push({
       type: "hit",

@@ -70,8 +70,11 @@ export class LiveTracker {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
       const table = this.object.layout.table;
       const fd = this.fds.get(this.object.layout.maps.pending)!;
-      if (table.kind === "chains") this.chains = new ChainTable(fd, table);
-      else this.table = openPendingTable(this.object, fd);
+      if (table.kind === "chains") {
+        const holders = this.fds.get(`${this.name}.tokens`)!;
+        const tokens = this.fds.get(`${this.name}.tokenSlots`)!;
+        this.chains = new ChainTable({ chains: fd, holders, tokens }, table);
+      } else this.table = openPendingTable(this.object, fd);
       for (const p of this.object.programs) this.programFds.push(this.load(p));
       for (const i of attachOrder(this.object.programs)) {
         this.attachments.push(attachProgram(this.programFds[i], this.object.programs[i]));
@@ -149,8 +152,7 @@ export class LiveTracker {
     const timeout = layout.plan.timeoutNs;
     if (timeout === null || this.closed) return [];
     if (this.chains !== null) {
-      const tokens = this.fds.get(`${this.name}.tokens`)!;
-      const hits = sweepChains(tokens, this.chains, layout, nowNs, BigInt(timeout));
+      const hits = sweepChains(this.chains, layout, nowNs, BigInt(timeout));
       this.sweptTimeouts += hits.length;
       return hits.map((hit) => ({ hit, stackId: -1 }));
     }

@@ -4,7 +4,7 @@
 // the chain table's geometry and slots, and the hit record.
 
 import { MAX_CHAIN_STEPS } from "../plan.ts";
-import { type ChainTableLayout, tableSlots, WAYS } from "./layout.ts";
+import { type ChainTableLayout, type TokenTableLayout, tableSlots, WAYS } from "./layout.ts";
 
 /** Stages a token keeps on eBPF; past it the latest stage replaces the last one kept. */
 export const BPF_MAX_STAGES = 16;
@@ -81,8 +81,35 @@ export function chainTableLayout(capacity: number): ChainTableLayout {
     ways: WAYS,
     slotSize: ChainValue.size,
     bucketSize: WAYS * ChainValue.size,
+    tokens: tokenTableLayout(capacity),
   };
 }
+
+/**
+ * The token table for `capacity` tokens: buckets of WAYS holder keys, 2 × capacity slots in
+ * all (a power of two, at least two buckets: the bucket index is then a value the verifier
+ * does not know, so the 16 ways a lookup may find merge into one path), each slot's token in
+ * a second array at bucket × WAYS + way. A holder's bucket is the top bits of its key ×
+ * 2^64/φ. Half the pending table's slots per entry: a token is 752 bytes.
+ */
+export function tokenTableLayout(capacity: number): TokenTableLayout {
+  const buckets = Math.max(2, tableSlots(capacity) / 2 / WAYS);
+  return {
+    buckets,
+    bits: Math.log2(buckets),
+    ways: WAYS,
+    bucketSize: TokenHolders.keys + WAYS * 8,
+    tokenSize: Token.size,
+  };
+}
+
+/**
+ * A bucket of the token table's holders: seq (even: idle; odd: a put is adding a holder),
+ * the ways that may hold a key (bit w: way w; a superset: a put sets it exactly from its
+ * scan, a removal leaves its bit), then the keys. A lookup in a bucket whose mask is 0 (most
+ * lookups: most tasks hold no token) reads one word.
+ */
+export const TokenHolders = { seq: 0, mayHold: 8, keys: 16 } as const;
 
 /** A chain hit in the ring buffer: the tracker, the kind, the latency, the token. */
 export const ChainHit = { tracker: 0, kind: 4, latency: 8, token: 16 } as const;

@@ -7,7 +7,9 @@ import { loadMem, R6, type Register } from "./insn.ts";
 
 /** The maps of a chain tracker, by the refs its programs use. */
 export interface ChainMaps {
+  /** The token table: its holders (buckets of keys), and its slots' tokens. */
   tokens: string;
+  tokenSlots: string;
   chains: string;
   cpu: string;
   scratch: string;

@@ -14,6 +14,7 @@ import {
 } from "./chain-layout.ts";
 import { endChain } from "./codegen-chain-end.ts";
 import type { ChainMaps, ChainSlots, StageTask } from "./codegen-chain-frame.ts";
+import { TokenSlots } from "./codegen-chain-tokens.ts";
 import { increment, lookupStats, type ProgramContext } from "./codegen-program.ts";
 import { chunks } from "./codegen-string.ts";
 import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
@@ -54,15 +55,21 @@ import {
 import { type ChainTableLayout, HASH_MULTIPLIER, Stats } from "./layout.ts";
 
 export class ChainOps {
+  /** The token table (holder → token): set-associative slots (codegen-chain-tokens.ts). */
+  private readonly tokens: TokenSlots;
+
   constructor(
     readonly c: ProgramContext,
     readonly maps: ChainMaps,
     readonly slots: ChainSlots,
     /** CPUs a woken task may be running on (the `running` map's entries). */
     readonly cpus: number,
-    /** The chain table's geometry. */
+    /** The chain table's geometry (and the token table's). */
     readonly table: ChainTableLayout,
-  ) {}
+  ) {
+    const refs = { holders: maps.tokens, tokens: maps.tokenSlots };
+    this.tokens = new TokenSlots(c.em, refs, table.tokens);
+  }
 
   get em() {
     return this.c.em;
@@ -167,9 +174,16 @@ export class ChainOps {
     em.emit(Mov.imm(R0, 0));
   }
 
-  /** r0 = the token at the key on the stack at `at`, or jump to `none`. */
+  /**
+   * r0 = the token at the key on the stack at `at` (in the token table, or the hand-off HASH
+   * `map`), or jump to `none`. Clobbers r0–r5.
+   */
   lookupToken(at: number, none: string, map = this.maps.tokens): void {
     const { em } = this;
+    if (map === this.maps.tokens) {
+      this.tokens.lookup(at, none);
+      return;
+    }
     em.emit(ldMapFd(R1, map), Mov.reg(R2, FP), Add.imm(R2, at));
     em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, none));
   }
@@ -298,6 +312,10 @@ export class ChainOps {
 
   deleteToken(at: number, map = this.maps.tokens): void {
     const { em } = this;
+    if (map === this.maps.tokens) {
+      this.tokens.remove(at);
+      return;
+    }
     em.emit(ldMapFd(R1, map), Mov.reg(R2, FP), Add.imm(R2, at));
     em.emit(call(Helper.map_delete_elem));
   }
@@ -338,14 +356,14 @@ export class ChainOps {
       // the token r7 points at may have been the one dropped (a copy onto itself)
       this.chainOf(R7);
     }
-    this.insertToken(to, R7, keepLast);
+    this.putToken(to, R7, keepLast);
     em.emit(JEq.imm(R0, 0, placed), JNE.imm(R0, -EEXIST, full));
     if (!keepLast) {
       em.emit(Mov.reg(R9, R7));
       this.purgeWithdrawn(to);
       em.emit(Mov.reg(R7, R9));
       this.chainOf(R7);
-      this.insertToken(to, R7, false);
+      this.putToken(to, R7, false);
       em.emit(JEq.imm(R0, 0, placed));
     }
     em.emit(JEq.imm(R0, -EEXIST, none));
@@ -355,15 +373,47 @@ export class ChainOps {
     em.emit(ja(none));
     em.label(placed);
     this.addBranch(1);
-    this.lookupToken(to, none);
+    this.tokenPut(to, none);
     em.emit(Mov.reg(R9, R0));
   }
 
-  /** r0 = the result of putting the token `token` points at under the key at `at`. */
-  insertToken(at: number, token: Register, replace: boolean): void {
+  /**
+   * r0 = the result of putting a copy of the token `token` (r6–r9) points at under the key at
+   * `at` (map_update_elem's: 0, -EEXIST without `replace`, else it did not fit). Clobbers r0–r5.
+   */
+  putToken(at: number, token: Register, replace: boolean, map = this.maps.tokens): void {
     const { em } = this;
-    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, at), Mov.reg(R3, token));
+    if (map === this.maps.tokens) {
+      this.tokens.put(at, token, replace);
+      return;
+    }
+    em.emit(ldMapFd(R1, map), Mov.reg(R2, FP), Add.imm(R2, at), Mov.reg(R3, token));
     em.emit(Mov.imm(R4, replace ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
+  }
+
+  /**
+   * r0 = a free slot's token in the token table for the key at `at`, to be written in place
+   * and then published (publishToken) or given up (abandonToken); jumps to `exists` when the
+   * key holds a token, to `full` when it does not fit. Clobbers r0–r5.
+   */
+  reserveToken(at: number, exists: string, full: string): void {
+    this.tokens.reserve(at, exists, full);
+  }
+
+  /** The slot reserved for the key at `at` holds it now. Clobbers r0–r5. */
+  publishToken(at: number): void {
+    this.tokens.publish(at);
+  }
+
+  /** The slot reserved stays free. Clobbers r0–r5. */
+  abandonToken(): void {
+    this.tokens.abandon();
+  }
+
+  /** r0 = the token just put under the key at `at`, or jump to `none`. */
+  tokenPut(at: number, none: string, map = this.maps.tokens): void {
+    if (map === this.maps.tokens) this.tokens.placed();
+    else this.lookupToken(at, none, map);
   }
 
   /**
@@ -374,10 +424,10 @@ export class ChainOps {
     const { em } = this;
     this.lookupToken(from, none);
     em.emit(Mov.reg(R7, R0));
-    em.emit(ldMapFd(R1, this.maps.tokens), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
-    em.emit(Mov.imm(R4, BPF_ANY), call(Helper.map_update_elem), JNE.imm(R0, 0, none));
+    this.putToken(to, R7, true);
+    em.emit(JNE.imm(R0, 0, none));
     this.deleteToken(from);
-    this.lookupToken(to, none);
+    this.tokenPut(to, none);
     em.emit(Mov.reg(R9, R0));
   }
 
@@ -394,8 +444,7 @@ export class ChainOps {
     else this.purgeWithdrawn(to, toMap);
     this.lookupToken(from, none, fromMap);
     em.emit(Mov.reg(R7, R0));
-    em.emit(ldMapFd(R1, toMap), Mov.reg(R2, FP), Add.imm(R2, to), Mov.reg(R3, R7));
-    em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
+    this.putToken(to, R7, keepLast, toMap);
     const moved = em.fresh("handed");
     const lost = em.fresh("hand_lost");
     em.emit(JEq.imm(R0, 0, moved), JEq.imm(R0, -EEXIST, lost));
@@ -411,7 +460,7 @@ export class ChainOps {
     this.lookupChain(marked);
     em.emit(storeImm(R0, ChainValue.moved, 1, 8));
     em.label(marked);
-    this.lookupToken(to, none, toMap);
+    this.tokenPut(to, none, toMap);
     em.emit(Mov.reg(R9, R0));
   }
 

@@ -18,7 +18,7 @@ import { field, loadField, type StageTask } from "./codegen-chain-frame.ts";
 import type { ChainOps } from "./codegen-chain-ops.ts";
 import { alreadyRunning, holdsNone, markMayHold } from "./codegen-chain-running.ts";
 import { increment, lookupStats } from "./codegen-program.ts";
-import { BPF_ANY, BPF_NOEXIST, EEXIST, Helper } from "./helpers.ts";
+import { EEXIST, Helper } from "./helpers.ts";
 import {
   Add,
   And,
@@ -39,7 +39,6 @@ import {
   R1,
   R2,
   R3,
-  R4,
   R6,
   R7,
   R9,
@@ -238,8 +237,19 @@ export function createChain(
   em.label(placing);
   em.emit(Mov.imm(R0, 0));
   ops.ensureNow();
-  em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
-  em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done), Mov.reg(R9, R0));
+  const full = em.fresh("origin_full");
+  const placed = em.fresh("origin_placed");
+  const abandon = em.fresh("origin_abandon");
+  // the new token: written in place in its slot of the token table (the slot's bucket held
+  // until it is published; a token there meanwhile: ignored under keep first, else dropped),
+  // or built in the per-CPU scratch and put into the hand-off table
+  const inPlace = handoff === null;
+  if (inPlace) ops.reserveToken(placeAt, keepLast ? full : done, full);
+  else {
+    em.emit(ldMapFd(R1, ops.maps.scratch), Mov.reg(R2, FP), Add.imm(R2, s.zero));
+    em.emit(call(Helper.map_lookup_elem), JEq.imm(R0, 0, done));
+  }
+  em.emit(Mov.reg(R9, R0));
   // the chain id: this CPU's clock and number (unique: one origin per event and CPU)
   em.emit(loadMem(R1, FP, s.now, 8), LSh.imm(R1, 8), loadMem(R2, FP, s.cpu, 8), Or.reg(R1, R2));
   em.emit(storeMem(R9, Token.chain, R1, 8), storeMem(FP, s.chainId, R1, 8));
@@ -254,20 +264,25 @@ export function createChain(
         : null;
   if (detail !== null) loadField(c, R3, probe, detail);
   ops.appendStage(stageCode("origin"), 0, detail === null ? null : R3, { kind: "current" });
-  const full = em.fresh("origin_full");
-  ops.claimChain(R9, handoff === null ? 0 : 1, full);
-  em.emit(ldMapFd(R1, placeIn), Mov.reg(R2, FP), Add.imm(R2, placeAt), Mov.reg(R3, R9));
-  em.emit(Mov.imm(R4, keepLast ? BPF_ANY : BPF_NOEXIST), call(Helper.map_update_elem));
-  const placed = em.fresh("origin_placed");
-  em.emit(JEq.imm(R0, 0, placed), Mov.reg(R7, R0));
-  ops.deleteChain();
-  em.emit(JEq.imm(R7, -EEXIST, done));
+  if (inPlace) {
+    ops.claimChain(R9, 0, abandon);
+    ops.publishToken(placeAt);
+    em.emit(ja(placed));
+    em.label(abandon);
+    ops.abandonToken();
+  } else {
+    ops.claimChain(R9, 1, full);
+    ops.putToken(placeAt, R9, keepLast, placeIn);
+    em.emit(JEq.imm(R0, 0, placed), Mov.reg(R7, R0));
+    ops.deleteChain();
+    em.emit(JEq.imm(R7, -EEXIST, done));
+  }
   em.label(full);
   lookupStats(c);
   increment(em, R0, Stats.dropped);
   em.emit(ja(done));
   em.label(placed);
-  if (handoff === null) markMayHold(ops);
+  if (inPlace) markMayHold(ops);
   em.label(done);
   em.emit(Mov.imm(R0, 0));
 }

@@ -3,9 +3,9 @@
 // the rules that apply to that event in the reference's order: scope entry, the softirq
 // taking its raise, the context switch (preempted / run / block / a sched_switch step), the
 // origin, the other steps, then what the context's token does (cancel, raise, waking), and
-// the scope exit. Maps: the token table (holder → token, bounded by capacity), the chain table
-// (slots claimed by chain ids: live branches), the per-CPU scope stack, a per-CPU scratch
-// token, counters.
+// the scope exit. Maps: the token table (holder → token, set-associative slots of 2 ×
+// capacity), the chain table (slots claimed by chain ids: live branches), the per-CPU scope
+// stack, a per-CPU scratch token (an origin handed to `->`), counters.
 
 import { BpfMapFlag, BpfMapType } from "../../kernel/uapi-bpf.ts";
 import { type ScopeKind, scopeOf } from "../contexts.ts";
@@ -61,6 +61,7 @@ export function generateChainTracker(
   const segments = chainSegments(plan);
   const maps = {
     tokens: `${plan.name}.tokens`,
+    tokenSlots: `${plan.name}.tokenSlots`,
     chains: `${plan.name}.pending`,
     cpu: `${plan.name}.cpu`,
     scratch: `${plan.name}.scratch`,
@@ -93,17 +94,21 @@ export function generateChainTracker(
     valueSize,
     maxEntries: plan.capacity,
   });
+  // the tables user space sweeps through their mappings (live-chain-table.ts)
+  const mapped = (ref: string, suffix: string, valueSize: number, entries: number) => ({
+    ref,
+    name: kernelName(suffix),
+    type: BpfMapType.ARRAY,
+    keySize: 4,
+    valueSize,
+    maxEntries: entries,
+    flags: BpfMapFlag.MMAPABLE,
+  });
+  const tokens = table.tokens;
   const mapSpecs: BpfMapSpec[] = [
-    hash(maps.tokens, "t", Token.size),
-    {
-      ref: maps.chains,
-      name: kernelName("p"),
-      type: BpfMapType.ARRAY,
-      keySize: 4,
-      valueSize: table.bucketSize,
-      maxEntries: table.buckets,
-      flags: BpfMapFlag.MMAPABLE,
-    },
+    mapped(maps.tokens, "t", tokens.bucketSize, tokens.buckets),
+    mapped(maps.tokenSlots, "v", tokens.tokenSize, tokens.buckets * tokens.ways),
+    mapped(maps.chains, "p", table.bucketSize, table.buckets),
     perCpu(maps.cpu, "x", CpuState.size),
     perCpu(maps.scratch, "w", Token.size),
     perCpu(layout.maps.stats, "s", Stats.size),

@@ -199,7 +199,8 @@ export function chainSegments(plan: TrackerPlan): number {
 
 /**
  * A chain tracker's chain table (chain-layout.ts): an mmap-able ARRAY of buckets of `ways`
- * slots, each a chain id (0: free), its live branches and whether it moved.
+ * slots, each a chain id (0: free), its live branches and whether it moved; and its token
+ * table's geometry.
  */
 export interface ChainTableLayout {
   kind: "chains";
@@ -210,6 +211,23 @@ export interface ChainTableLayout {
   slotSize: number;
   /** Bytes per bucket (the array's value): `ways` slots. */
   bucketSize: number;
+  /** The token table (holder → token): set-associative slots too (chain-layout.ts). */
+  tokens: TokenTableLayout;
+}
+
+/**
+ * A chain tracker's token table: two mmap-able ARRAYs, the holders (per bucket `seq`, then
+ * `ways` holder keys, 0: free) and the tokens (slot bucket × ways + way: a token).
+ */
+export interface TokenTableLayout {
+  buckets: number;
+  /** log2(buckets): the hash keeps this many top bits (at least 1). */
+  bits: number;
+  ways: number;
+  /** Bytes per bucket of the holders' array: seq, then `ways` u64 keys. */
+  bucketSize: number;
+  /** Bytes per token (the tokens' array value). */
+  tokenSize: number;
 }
 
 /** Where a tracker's pending begins (a chain tracker's chains) live; the programs and user space read it alike. */
