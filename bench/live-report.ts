@@ -120,16 +120,19 @@ export const FINDINGS = [
     "time, 20–70 ms as other tracefs users hold its lock) ~20 ms, parse and check ~6 ms, live " +
     "modules and koffi ~20 ms, task_struct offsets from /sys/kernel/btf/vmlinux (5.5 MB read) " +
     "~35 ms under strace (1,370 reads of 4 KB; 5–20 ms without), code generation, maps, verifier and attach of the " +
-    "three programs ~12 ms. Its CPU time (`perf stat` task-clock, whole run with `--for " +
+    "programs ~12 ms. Its CPU time (`perf stat` task-clock, whole run with `--for " +
     "1ms`, medians of 10 alternated runs) is 184 ms against the peer's 177 ms; before " +
     "f3383b2's three cuts it was 191 ms. The cuts: the source stamp (231 files against the " +
     "peer's 125) no longer normalizes each path through path.join (3.5 → 1.8 ms cold); the " +
     "user-space probe readers (ELF symbols, USDT notes, probe targets: three chunks) " +
-    "imported only for a file that names a `uprobe:`/`usdt:` probe (~4 ms; reverted since: " +
-    "every caller of the synchronous checker had to load them first); and bin/ltsh.js resolves the bundle's chunk " +
+    "imported only for a file that names a `uprobe:`/`usdt:` probe (reverted once, as every " +
+    "caller of the synchronous checker had to load them first; back since for `check`, " +
+    "`compile` and `run` through compileFileAsync, the synchronous compile keeping its " +
+    "static import); and bin/ltsh.js resolves the bundle's chunk " +
     "imports beside their importer with a resolve hook instead of Node's checked, " +
-    "realpathed resolution (~4 ms). What is left (~7 ms CPU): the third program (the " +
-    "cancel: generated, verified, attached), and more code loaded for every file: 41 bundle " +
+    "realpathed resolution (~4 ms). What is left: the verifier (wakeup.lt's programs with " +
+    "the near buckets: 4.3–4.5 ms against the peer's 2.8–3.1 ms, strace -T of BPF_PROG_LOAD), " +
+    "and more code loaded for every file: 41 bundle " +
     "files with 71 imports between them against the peer's 30 and 36 (the chain code " +
     "generator and live-chain decoding, ~60 KB, the captures, contexts and syscall tables " +
     "the checker uses, records/output), which the bundle's fine-grained splitting spreads " +
@@ -210,7 +213,8 @@ export function report(m: Measurements): string {
     `| empty BPF programs on sched_wakeup + sched_switch (floor) | ${fmt(floorUs)} | ${fmt(floorBest)} | ${fmt(floorNs, 0)} ns | |`,
     ...m.tracers.map((t) => {
       const s = summarise(t);
-      const what = t.label.startsWith("reference") ? t.label : `${t.label}, examples/wakeup.lt`;
+      const named = t.label.startsWith("reference") || t.label.includes("examples/wakeup.lt");
+      const what = named ? t.label : `${t.label}, examples/wakeup.lt`;
       return `| ${what} | ${fmt(s.us)} | ${fmt(s.best)} | ${fmt(s.ns, 0)} ns | ${fmt(s.cpu, 0)} ms |`;
     }),
     "",

@@ -299,7 +299,7 @@ function peerTextTracer(dir: string): Tracer | null {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, theirs);
   return {
-    label: `ltsh first run of ${rev}'s examples/wakeup.lt (the peer's work, --no-cache)`,
+    label: `ltsh first run (--no-cache) of ${rev}'s examples/wakeup.lt: the peer's work`,
     short: "ltsh/peer-text",
     command: [process.execPath, "bin/ltsh.js", "run", path, "--no-cache"],
     runs: [],
