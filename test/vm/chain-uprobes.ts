@@ -79,7 +79,8 @@ export function chainUprobeScript(plan: FilePlan, binary: string): string {
     `echo 16384 > ${INSTANCE}/buffer_size_kb`,
     ...enablePaths(plan).map((p) => `echo 1 > ${p} 2>/dev/null`),
     `echo 1 > ${INSTANCE}/tracing_on`,
-    `${binary} ${N}`,
+    // each hand-off waits for the worker to sleep, so that it wakes it (one vCPU)
+    `LTSH_WAIT_WORKER=1 ${binary} ${N}`,
     `echo 0 > ${INSTANCE}/tracing_on`,
     read,
     `echo "@@ltsh phase ${m} stopped"`,
