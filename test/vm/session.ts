@@ -22,9 +22,11 @@ export const RUN_LIMIT_S = 1200;
 /**
  * Each run's stdout goes to the scratch disk, one slot each (the console is slow). A hit
  * line is ~330 bytes, and a wakeup tracker over these workloads on a busy TCG host printed
- * 6400 hits in one --for 5s run (its 4096-record ring read out after the stop included).
+ * 6400 hits in one --for 5s run (its 4096-record ring read out after the stop included); a
+ * chain hit, with its stages, is ~1 KB, and the PREEMPT_RT guest's irqchain.lt printed 8042
+ * of them (8.3 MB) once its programs got cheaper. The disk is sparse.
  */
-export const SLOT_BYTES = 8 << 20;
+export const SLOT_BYTES = 16 << 20;
 
 /**
  * The guest lines for the runs, one after another, in the chroot /bin/inhost enters;
