@@ -4,7 +4,7 @@
 // Kbuild builds them against the guest kernel's headers as this checkout's are built.
 
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runMake } from "../test/vm/build.ts";
 
@@ -14,6 +14,15 @@ export interface PeerModule {
   name: string;
   /** The .ko to put in the guest, named peer_NAME.ko. */
   ko: string;
+}
+
+/**
+ * The peer's text of examples/EXAMPLE.lt when it differs from this checkout's (`root`), else
+ * null: measured a second time as the same work on both sides.
+ */
+export function changedPeerExample(peerDir: string, root: string, example: string): string | null {
+  const theirs = readFileSync(join(peerDir, "examples", `${example}.lt`), "utf8");
+  return theirs === readFileSync(join(root, "examples", `${example}.lt`), "utf8") ? null : theirs;
 }
 
 /** The peer's short commit, for the table. */

@@ -12,7 +12,7 @@
 // checkout, against the peer's module (configuration `EXAMPLE@peer`).
 
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +26,7 @@ import { bootVm, qemuBinary } from "../scripts/vm/qemu.ts";
 import { parseStatsLine } from "../src/session/kmod-decode.ts";
 import { buildModules } from "../test/vm/build.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
-import { buildPeerModule, peerCommit } from "./kmod-peer.ts";
+import { buildPeerModule, changedPeerExample, peerCommit } from "./kmod-peer.ts";
 import { type Boot, type Measured, type Side, section } from "./kmod-report.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -106,8 +106,8 @@ async function buildPeerText(
   outRoot: string,
   headers: string,
 ): Promise<{ name: string; ko: string; file: string } | null> {
-  const theirs = readFileSync(join(peerDir, "examples", `${example}.lt`), "utf8");
-  if (theirs === readFileSync(join(ROOT, "examples", `${example}.lt`), "utf8")) return null;
+  const theirs = changedPeerExample(peerDir, ROOT, example);
+  if (theirs === null) return null;
   mkdirSync(outRoot, { recursive: true });
   const text = join(outRoot, `${example}.lt`);
   writeFileSync(text, theirs);

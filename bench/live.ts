@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { onCleanup } from "../src/kernel/cleanup.ts";
 import { checkLivePermissions } from "../src/kernel/permissions.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
+import { changedPeerExample } from "./kmod-peer.ts";
 import {
   benchWithPrograms,
   cpuTimeMs,
@@ -290,8 +291,8 @@ function baselineTracer(dir: string): Tracer {
  * (wakeup.lt's cancel) is not counted against the code.
  */
 function peerTextTracer(dir: string): Tracer | null {
-  const theirs = readFileSync(join(dir, "examples/wakeup.lt"), "utf8");
-  if (theirs === readFileSync(join(ROOT, "examples/wakeup.lt"), "utf8")) return null;
+  const theirs = changedPeerExample(dir, ROOT, "wakeup");
+  if (theirs === null) return null;
   const rev = execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], {
     encoding: "utf8",
   }).trim();

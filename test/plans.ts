@@ -140,3 +140,13 @@ export function wakeupPlan(overrides: Partial<TrackerPlan> = {}): TrackerPlan {
     ...overrides,
   };
 }
+
+/**
+ * The BPF programs a tracker loads: one per tracepoint its sides use (the sides there run
+ * in turn), one per user-space probe site.
+ */
+export function expectedPrograms(plan: TrackerPlan): number {
+  const sides = [...plan.ends, ...(plan.cancels ?? []), ...plan.begins];
+  const tracepoints = new Set(sides.filter((s) => !s.probe.user).map((s) => s.probe.id));
+  return tracepoints.size + sides.reduce((n, s) => n + (s.probe.user?.sites.length ?? 0), 0);
+}

@@ -4,6 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { exampleFiles, exampleSource } from "../corpus.ts";
+import { expectedPrograms } from "../plans.ts";
 import { compileText, namedSleep, openBpfFds, run, runLive, sleep } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
 
@@ -15,15 +16,7 @@ test("every example loads, attaches and detaches, leaving no BPF object open", a
     const { summaries } = await runLive(plan, async () => {
       during = openBpfFds();
     });
-    // one program per tracepoint a tracker uses (its sides there in turn), one per
-    // user-space probe site
-    const programs = plan.trackers.reduce((n, t) => {
-      const sides = [...t.begins, ...t.ends, ...(t.cancels ?? [])];
-      const tracepoints = new Set(sides.filter((s) => !s.probe.user).map((s) => s.probe.id));
-      return (
-        n + tracepoints.size + sides.reduce((k, s) => k + (s.probe.user?.sites.length ?? 0), 0)
-      );
-    }, 0);
+    const programs = plan.trackers.reduce((n, t) => n + expectedPrograms(t), 0);
     assert.is(
       (during["bpf-prog"] ?? 0) - (before["bpf-prog"] ?? 0),
       programs,

@@ -16,17 +16,7 @@ import { readIrqReturns } from "../../src/commands/record-irq-return.ts";
 import { findTracefs, TracefsInstance } from "../../src/kernel/tracefs.ts";
 import { readTrace } from "../../src/replay/reader.ts";
 import { reportSkip } from "../kernel/support.ts";
-import { recordForFile } from "./record-run.ts";
-
-function skipReason(): string | null {
-  if (process.getuid?.() !== 0) return "needs root to create tracefs instances";
-  try {
-    findTracefs({ mount: false });
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
+import { recorderSkipReason, recordForFile } from "./record-run.ts";
 
 /** Direct synchronous writes: the disk's completion IRQs come now. */
 const diskWrites = (dir: string, count: number) => [
@@ -120,6 +110,6 @@ test("ltsh record through the copies (LTSH_RECORD_IRQ_COPIES=1): every irq_handl
   rmSync(dir, { recursive: true, force: true });
 });
 
-const reason = skipReason();
+const reason = recorderSkipReason();
 if (reason !== null) reportSkip("replay/record-irq-copy", reason);
 else test.run();

@@ -1,6 +1,18 @@
 // `ltsh record -o OUT --for-file FILE -- sh -c COMMAND`, as the recorder's kernel tests run it.
 
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { findTracefs } from "../../src/kernel/tracefs.ts";
+
+/** Why the recorder's kernel tests cannot run here (not root, no tracefs), or null. */
+export function recorderSkipReason(): string | null {
+  if (process.getuid?.() !== 0) return "needs root to create tracefs instances";
+  try {
+    findTracefs({ mount: false });
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 /** Runs the recorder over `shell` (a sh -c line); `env` adds to the environment. */
 export function recordForFile(

@@ -10,17 +10,7 @@ import * as assert from "uvu/assert";
 import { findTracefs, removeStaleInstances, TracefsInstance } from "../../src/kernel/tracefs.ts";
 import { readTrace } from "../../src/replay/reader.ts";
 import { reportSkip } from "../kernel/support.ts";
-import { recordForFile } from "./record-run.ts";
-
-function skipReason(): string | null {
-  if (process.getuid?.() !== 0) return "needs root to create tracefs instances";
-  try {
-    findTracefs({ mount: false });
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
+import { recorderSkipReason, recordForFile } from "./record-run.ts";
 
 const ltshInstances = (root: string) =>
   readdirSync(join(root, "instances")).filter((n) => n.startsWith("ltsh-"));
@@ -148,6 +138,6 @@ test("ltsh record: an unknown event is an error naming it, exit 1", () => {
   assert.match(result.stderr, /unknown events: sched_bogus/);
 });
 
-const reason = skipReason();
+const reason = recorderSkipReason();
 if (reason !== null) reportSkip("replay/record", reason);
 else test.run();
