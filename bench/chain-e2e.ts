@@ -27,8 +27,12 @@ export const LO_CHAIN = `track lo: softirq_raise where vec == 3
 export const MC_CHAIN = `track mc: softirq_raise where vec == 3
     ~> sched_switch where next_comm == "mc-worker"`;
 
-/** The three configurations a round runs, in an order that rotates between rounds. */
-export const CONFIGS = ["untraced", "floor", "traced"] as const;
+/**
+ * The configurations a round runs, in an order that rotates between rounds: untraced; empty
+ * programs on the chain's tracepoints attached as ltsh attaches them (the floor) and as raw
+ * tracepoints (what a cheaper attachment would leave); traced.
+ */
+export const CONFIGS = ["untraced", "floor", "raw floor", "traced"] as const;
 export type Config = (typeof CONFIGS)[number];
 
 /** One measure (wall time, or time on a CPU): ns per request, and per round the overhead of
@@ -157,8 +161,8 @@ export async function endToEnd(rounds: number): Promise<Record<"rr" | "memcached
   const workloads = { rr: rrWorkload(), memcached: memcachedWorkload() };
   try {
     const measure = (): Measure => ({
-      perRequest: { untraced: [], floor: [], traced: [] },
-      overheads: { untraced: [], floor: [], traced: [] },
+      perRequest: { untraced: [], floor: [], "raw floor": [], traced: [] },
+      overheads: { untraced: [], floor: [], "raw floor": [], traced: [] },
     });
     const setUp = (w: Workload) => {
       w.run(); // warm-up: caches, the socket paths
@@ -173,6 +177,7 @@ export async function endToEnd(rounds: number): Promise<Record<"rr" | "memcached
       const run: Record<Config, () => Promise<Run>> = {
         untraced: async () => w.run(),
         floor: async () => withEmptyPrograms(tracepoints, () => w.run()),
+        "raw floor": async () => withEmptyPrograms(tracepoints, () => w.run(), "raw"),
         traced: () => tracedOnce(w, result),
       };
       return { result, run };

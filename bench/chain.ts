@@ -171,6 +171,7 @@ function endToEndLines(e: EndToEnd, tracker: string): string[] {
   const names: Record<Config, string> = {
     untraced: "untraced",
     floor: `empty programs on the chain's ${e.tracepoints} tracepoints (floor)`,
+    "raw floor": "the same empty programs as raw tracepoints (raw floor)",
     traced: `traced by \`${tracker}\``,
   };
   const rows = (["wall", "cpu"] as const).flatMap((m) =>
@@ -301,7 +302,11 @@ const section = [
   "  a memcached `get` on loopback ~7 µs, each firing ~10 of the chain's events, so empty",
   "  programs on the same tracepoints already cost more than 3 % (the floor rows), and the",
   "  chain's own programs take 1–2 µs per request. The same per-request cost is a smaller share",
-  "  of a request that does more work.",
+  "  of a request that does more work. Attaching as raw tracepoints (BPF_RAW_TRACEPOINT_OPEN:",
+  "  the program gets the tracepoint's arguments, and no event record is filled for it first)",
+  "  lowers the floor (the raw floor rows), but not under 3 %: the rest is the tracepoint's",
+  "  call into BPF itself on this VM. Moving ltsh's programs there would also need each",
+  "  field read from the arguments (task_struct through BTF), as the kmod backend does.",
   "- Spread: this 2-CPU machine is shared (load average above): wall time and time on a CPU",
   "  both move by tens of percent between rounds (a vCPU shares its host with others too);",
   "  program time (bpf_stats) is the steadiest, and ratios are taken within a round.",

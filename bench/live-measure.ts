@@ -10,7 +10,13 @@ import {
 } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { BpfProgType, closeFd, loadProgram, objectId } from "../src/kernel/bpf.ts";
+import {
+  BpfProgType,
+  closeFd,
+  loadProgram,
+  objectId,
+  openRawTracepoint,
+} from "../src/kernel/bpf.ts";
 import { onCleanup } from "../src/kernel/cleanup.ts";
 import { attachTracepoint } from "../src/kernel/perf.ts";
 import { findTracefs } from "../src/kernel/permissions.ts";
@@ -81,27 +87,38 @@ export function benchWithPrograms(ids: number[], loops: number) {
   return { usPerOp, programNs: nsPerRunOfEach(before, progStats(ids)) };
 }
 
-/** The floor: the cost of merely running a BPF program on each hit of these tracepoints. */
-export function withEmptyPrograms<T>(tracepoints: string[], fn: (ids: number[]) => T): T {
+/**
+ * The floor: the cost of merely running a BPF program on each hit of these tracepoints,
+ * attached as ltsh attaches them ("perf": a tracepoint program through perf_event_open), or
+ * as raw tracepoint programs ("raw": no event record is filled first).
+ */
+export function withEmptyPrograms<T>(
+  tracepoints: string[],
+  fn: (ids: number[]) => T,
+  attach: "perf" | "raw" = "perf",
+): T {
   const tracefs = findTracefs()!;
-  const attached = tracepoints.map((tp) => {
-    const [category, name] = tp.split(":");
-    const id = Number(readFileSync(`${tracefs}/events/${category}/${name}/id`, "utf8"));
-    // r0 = 0; exit
-    const insns = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-    const fd = loadProgram({
-      name: "ltsh_bench_nop",
-      type: BpfProgType.TRACEPOINT,
-      insns,
-      license: "GPL",
-    });
-    return { fd, link: attachTracepoint(fd, id) };
-  });
+  // r0 = 0; exit
+  const insns = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+  const attached: { fd: number; detach: () => void }[] = [];
   try {
+    for (const tp of tracepoints) {
+      const [category, name] = tp.split(":");
+      const type = attach === "raw" ? BpfProgType.RAW_TRACEPOINT : BpfProgType.TRACEPOINT;
+      const fd = loadProgram({ name: "ltsh_bench_nop", type, insns, license: "GPL" });
+      if (attach === "raw") {
+        const link = openRawTracepoint(name, fd);
+        attached.push({ fd, detach: () => closeFd(link) });
+      } else {
+        const id = Number(readFileSync(`${tracefs}/events/${category}/${name}/id`, "utf8"));
+        const link = attachTracepoint(fd, id);
+        attached.push({ fd, detach: () => link.close() });
+      }
+    }
     return fn(attached.map((a) => objectId(a.fd)));
   } finally {
-    for (const { fd, link } of attached) {
-      link.close();
+    for (const { fd, detach } of attached) {
+      detach();
       closeFd(fd);
     }
   }

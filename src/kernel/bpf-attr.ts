@@ -12,6 +12,7 @@ export const Cmd = {
   MAP_GET_NEXT_KEY: 4,
   PROG_LOAD: 5,
   OBJ_GET_INFO_BY_FD: 15,
+  RAW_TRACEPOINT_OPEN: 17,
   MAP_LOOKUP_BATCH: 24,
 } as const;
 

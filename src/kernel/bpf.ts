@@ -388,6 +388,26 @@ export function programRecursionMisses(fd: number): number | null {
   return Number(info.getBigUint64(PROG_INFO_RECURSION_MISSES, true));
 }
 
+/**
+ * Attaches a BPF_PROG_TYPE_RAW_TRACEPOINT program to the tracepoint `name` (without its
+ * category: "sched_switch") with BPF_RAW_TRACEPOINT_OPEN. The program gets the tracepoint's
+ * raw arguments, and the kernel skips the perf path that fills the event's record for a
+ * tracepoint program. Returns the link's fd: closing it detaches the program.
+ */
+export function openRawTracepoint(name: string, progFd: number): number {
+  const mem = freshAttr();
+  const bytes = Buffer.from(name, "ascii");
+  mem.bytes.set(bytes, KEY_OFF);
+  mem.bytes[KEY_OFF + bytes.length] = 0;
+  mem.view.setBigUint64(0, mem.ptr + BigInt(KEY_OFF), true);
+  mem.view.setUint32(8, progFd, true);
+  const fd = bpf(Cmd.RAW_TRACEPOINT_OPEN, mem);
+  if (fd >= 0) return fd;
+  const hint =
+    -fd === ENOENT ? "no such tracepoint (see /sys/kernel/tracing/available_events)" : "";
+  throw new KernelError(`attach raw tracepoint ${name}`, -fd, hint || permissionHint(-fd));
+}
+
 export function closeFd(fd: number): void {
   if (fd >= 0) closeRaw(fd);
 }

@@ -16,6 +16,7 @@ import {
   mapNextKey,
   mapUpdate,
   objectId,
+  openRawTracepoint,
   percpuValueSize,
   possibleCpus,
 } from "../../src/kernel/bpf.ts";
@@ -88,6 +89,40 @@ test("a sched_switch program counts context switches into an array map", async (
     assert.ok(readU64(value) > 0n, "sleeping switches the task out, so the counter moves");
   } finally {
     link.close();
+    closeFd(prog);
+    closeFd(counter);
+  }
+});
+
+test("a raw tracepoint program on sched_switch counts switches; closing its link stops it", async () => {
+  const counter = createMap({
+    name: "ltsh_count_raw",
+    type: BpfMapType.ARRAY,
+    keySize: 4,
+    valueSize: 8,
+    maxEntries: 1,
+  });
+  const prog = loadProgram({
+    name: "ltsh_raw_switch",
+    type: BpfProgType.RAW_TRACEPOINT,
+    insns: countInto(counter),
+    license: "GPL",
+  });
+  const count = () => readU64(mapLookup(counter, u32(0), 8) ?? u64(0n));
+  try {
+    const link = openRawTracepoint("sched_switch", prog);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 2));
+    closeFd(link);
+    const seen = count();
+    assert.ok(seen > 0n, "sleeping switches the task out, so the counter moves");
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.is(count(), seen, "detached: the counter stays");
+    assert.throws(
+      () => openRawTracepoint("no_such_tracepoint", prog),
+      (e: unknown) =>
+        e instanceof KernelError && /raw tracepoint no_such_tracepoint/.test(String(e)),
+    );
+  } finally {
     closeFd(prog);
     closeFd(counter);
   }
