@@ -65,9 +65,16 @@ track woken: sched_wakeup(args.pid) where args.comm == "ltsh_sleeper"
     assert.ok(nap.min_ns! >= 30e6 && nap.max_ns! < 500e6);
     // each sleeper is woken by its timer at least once, and switched in soon after
     const woken = hits.filter((h) => h.tracker === "woken");
+    // on a failure, what the tracker counted says whether the pair was dropped, missed or
+    // never begun
+    const counted = JSON.stringify(
+      summaries.find((s) => s.tracker === "woken"),
+      (_, v) => (typeof v === "bigint" ? String(v) : v),
+    );
     for (const pid of pids) {
       const mine = woken.filter((h) => h.key[0] === BigInt(pid));
-      assert.ok(mine.length >= 1, `a wakeup of ${pid}`);
+      const keys = woken.map((h) => h.key.join()).join(" ");
+      assert.ok(mine.length >= 1, `a wakeup of ${pid} among hits of ${keys}; ${counted}`);
       for (const h of mine)
         assert.ok(h.latency_ns > 0 && h.latency_ns < 100e6, `woken in ${h.latency_ns} ns`);
     }
