@@ -138,11 +138,12 @@ export interface TaskOffsets {
 /**
  * The set-associative pending table: an mmap-able ARRAY of buckets, the bucket chosen by a
  * multiplicative hash of the key, each bucket a header word (`overflow`) then WAYS slots.
- * Cheaper than a HASH map (no bucket lock, no allocation, no delete): a slot is claimed and
- * released with cmpxchg on its state word, `generation << 2 | status`, the generation bumped
- * by each begin so that a stale claim fails. A second ARRAY holds one `seq` word per (far)
- * bucket that orders the begins of the bucket's keys (even: idle): a begin that adds or
- * replaces a key bumps it to odd with cmpxchg and back to even when done.
+ * Cheaper than a HASH map (no bucket lock, no allocation, no delete): a slot is claimed with
+ * cmpxchg on its state word, `generation << 2 | status`, and published or released by its
+ * claimer's plain store (a busy slot has one owner), the generation bumped by each begin so
+ * that a stale claim fails. A second ARRAY holds one `seq` word per (far) bucket that orders
+ * the begins of the bucket's keys (even: idle): a begin that adds or replaces a key bumps it
+ * to odd with cmpxchg and back to even when done.
  *
  * A large table has two levels: a few near buckets first (a few KB, which stay in cache), then
  * the far buckets that hold the capacity. A key lives in its near bucket while that has room,

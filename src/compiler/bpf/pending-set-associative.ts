@@ -1,6 +1,7 @@
 // The set-associative pending table (the default) in the programs: the key's bucket found by
 // a multiplicative hash (one inlined array lookup), its WAYS slots scanned for the key or a
-// free slot; slots are claimed with cmpxchg on their state word and released with xchg. In a
+// free slot; slots are claimed with cmpxchg on their state word, and published or released
+// by a plain store (see ownedStore()). In a
 // two-level table (layout.ts) the near bucket is scanned first and the far one only when the
 // near bucket's `overflow` says a key of it may live there. A begin is dropped (counted) only
 // when every slot of its buckets holds another key or is busy. User space's side (the mmap-ed
@@ -37,7 +38,6 @@ import {
   storeImm,
   storeMem,
   Xor,
-  xchg,
 } from "./insn.ts";
 import { HASH_MULTIPLIER, type SetAssociativeLayout, SlotStatus } from "./layout.ts";
 import type { TrackerLayout } from "./object.ts";
@@ -54,6 +54,19 @@ const SLOT = Reg.pending;
 const FAR = R7;
 /** The key's first word, compared against each slot's. */
 const KEY0 = R3;
+
+/**
+ * A busy slot has one owner (the begin that claimed it free, or the end, sweep or replacing
+ * begin that claimed it ready): nobody else writes its state word. So the owner publishes it
+ * ready, or releases it free, with a plain store, not an atomic exchange:
+ * x86 makes stores visible in program order (TSO), so the key and value written before are
+ * seen with it, and the loads an end did before its release are done. A weakly ordered CPU
+ * would need a store-release here (BPF_STORE_REL, Linux 6.15), as the `seq` check would
+ * want a load-acquire (README).
+ */
+function ownedStore(em: Emitter, slotState: number, state: typeof R1): void {
+  em.emit(storeMem(SLOT, slotState, state, 8));
+}
 
 export function setAssociativeTable(
   layout: TrackerLayout,
@@ -79,7 +92,9 @@ export function setAssociativeTable(
     find: (em, keyOffset) => ({ at: find(em, layout, geometry, keyOffset) }),
     // free, with the generation the claim kept: r0 = 0, as the winner of the claim
     release(em, found) {
-      em.emit(loadMem(R1, FP, found.at, 8), xchg(SLOT, -geometry.value, R1), Mov.imm(R0, 0));
+      em.emit(loadMem(R1, FP, found.at, 8));
+      ownedStore(em, -geometry.value, R1);
+      em.emit(Mov.imm(R0, 0));
     },
   };
 }
@@ -314,7 +329,8 @@ function begin(
   }
   em.label("write_value");
   write(SLOT, d.value);
-  em.emit(Mov.reg(R1, STATE), Add.imm(R1, 1), xchg(SLOT, 0, R1));
+  em.emit(Mov.reg(R1, STATE), Add.imm(R1, 1));
+  ownedStore(em, 0, R1);
   unlock(em, held);
   em.emit(ja(EXIT));
   ownSlots(em, layout, d, "near", BUCKET, keyOffset);
