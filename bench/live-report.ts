@@ -97,13 +97,21 @@ export const FINDINGS = [
   "",
   "- Overhead: since the pending table became array slots (set-associative) claimed with " +
     "cmpxchg (the verifier inlines array lookups; no bucket lock, allocation or delete), " +
-    "ltsh's programs cost well under half of bpftrace's hash-based ones above the floor. " +
+    "ltsh's programs cost about half of bpftrace's hash-based ones above the floor (0.46–0.51 " +
+    "in the runs of 2026-12-02, as bpftrace's own figure moves: 182–205 ns above the floor). " +
     "`bench/live-begin-cost.ts` isolates that part: begin + end ~415 ns with a hash, ~230 ns " +
     "with slots. Helper calls are dear on this VM (retpolines, SRSO safe RET). Since " +
     "c5aa089 a large table keeps 16 near buckets in front (a key lives there while its near " +
     "bucket has room), so a new key's bucket is warm; since then too, the sides of one " +
     "tracker on one tracepoint are one program (wakeup.lt's end and cancel on sched_switch: " +
-    "one dispatch and one prologue per switch, as kmod's one probe function).",
+    "one dispatch and one prologue per switch, as kmod's one probe function). Since f4f5547 " +
+    "a slot's owner publishes and releases it with a plain store (x86 orders stores; nobody " +
+    "else writes a busy slot), not an exchange. On the peer's own text this checkout pays " +
+    "~10 ns more per begin + end than 440abf8, for two features: the key task's name kept " +
+    "at the begin (key_comm, 16 bytes more per slot: af7267e with it removed runs that text " +
+    "at the peer's cost, per program within 3 ns over 3 interleaved runs) and the near " +
+    "buckets (the begin's `seq` word in a map of its own and a near slot claimed with " +
+    "cmpxchg, which cut a new key's begin from ~305 to ~200 ns in `## uprobe`).",
   "- Startup: all bpf(2) and perf_event_open(2) calls of wakeup.lt take ~1.5 ms; the rest is " +
     "Node. A first run (`--no-cache`) loads the parser, checker, tracefs catalog and code " +
     "generator (~25 + 10–15 + 5 ms); a repeat run loads the generated programs from the " +
@@ -121,8 +129,13 @@ export const FINDINGS = [
     "modules and koffi ~20 ms, task_struct offsets from /sys/kernel/btf/vmlinux (5.5 MB read) " +
     "~35 ms under strace (1,370 reads of 4 KB; 5–20 ms without), code generation, maps, verifier and attach of the " +
     "programs ~12 ms. Its CPU time (`perf stat` task-clock, whole run with `--for " +
-    "1ms`, medians of 10 alternated runs) is 184 ms against the peer's 177 ms; before " +
-    "f3383b2's three cuts it was 191 ms. The cuts: the source stamp (231 files against the " +
+    "1ms`, `bench/first-run.ts`, medians of 25 alternated runs on the peer's wakeup.lt) is " +
+    "106 ms against the peer's 115 ms (0.92), since dc93c6e: the catalog kept an entry, a " +
+    "closure and a joined format path for each of the ~2300 events of available_events, " +
+    "built on every start for the handful a file names, and the collector paid for them " +
+    "(`ltsh check` 87 → 63 ms CPU); it keeps the list as one string searched per lookup. " +
+    "Before that it was 184 ms against 177 (10 runs), and 191 ms before f3383b2's three " +
+    "cuts. The cuts: the source stamp (231 files against the " +
     "peer's 125) no longer normalizes each path through path.join (3.5 → 1.8 ms cold); the " +
     "user-space probe readers (ELF symbols, USDT notes, probe targets: three chunks) " +
     "imported only for a file that names a `uprobe:`/`usdt:` probe (reverted once, as every " +
@@ -130,9 +143,9 @@ export const FINDINGS = [
     "`compile` and `run` through compileFileAsync, the synchronous compile keeping its " +
     "static import); and bin/ltsh.js resolves the bundle's chunk " +
     "imports beside their importer with a resolve hook instead of Node's checked, " +
-    "realpathed resolution (~4 ms). What is left: the verifier (wakeup.lt's programs with " +
-    "the near buckets: 4.3–4.5 ms against the peer's 2.8–3.1 ms, strace -T of BPF_PROG_LOAD), " +
-    "and more code loaded for every file: 41 bundle " +
+    "realpathed resolution (~4 ms). Still costlier than the peer's: the verifier (wakeup.lt's " +
+    "programs with the near buckets: 4.3–4.5 ms against the peer's 2.8–3.1 ms, strace -T of " +
+    "BPF_PROG_LOAD), and more code loaded for every file: 41 bundle " +
     "files with 71 imports between them against the peer's 30 and 36 (the chain code " +
     "generator and live-chain decoding, ~60 KB, the captures, contexts and syscall tables " +
     "the checker uses, records/output), which the bundle's fine-grained splitting spreads " +
