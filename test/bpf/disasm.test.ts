@@ -1,13 +1,14 @@
 // The annotated disassembly of one canonical tracker, against a small golden text file
 // (regenerate with UPDATE_GOLDEN=1 after an intended codegen change, and read the diff).
 
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { generateTrackers } from "../../src/compiler/bpf/codegen.ts";
 import { ebpfListing } from "../../src/compiler/bpf/target.ts";
 import { loadBundledCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileSource } from "../../src/compiler/compile.ts";
+import { exampleFiles, exampleSource } from "../corpus.ts";
 import { expectedPrograms } from "../plans.ts";
 
 const dir = new URL("../fixtures/bpf/", import.meta.url);
@@ -39,10 +40,9 @@ test("wakeup.lt (with its cancel) disassembles as in the golden file, each block
 });
 
 test("every example compiles to programs of a sane size, each named ltsh_ and at most 15 chars", () => {
-  const examples = new URL("../../examples/", import.meta.url);
   const catalog = loadBundledCatalog();
-  for (const file of readdirSync(examples).filter((f) => f.endsWith(".lt"))) {
-    const source = readFileSync(new URL(file, examples), "utf8");
+  for (const file of exampleFiles()) {
+    const source = exampleSource(file);
     const { plan } = compileSource(source, file, { catalog });
     assert.ok(plan, file);
     const { trackers } = generateTrackers(plan);

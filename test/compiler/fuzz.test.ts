@@ -2,19 +2,16 @@
 // front end. Each input yields a plan or errors, with ranges inside the text, renderable,
 // in bounded time. 10,000+ inputs per run (fast-check; the seed is printed on failure).
 
-import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileSource } from "../../src/compiler/compile.ts";
 import { hasErrors } from "../../src/compiler/diagnostic.ts";
 import { renderDiagnostic } from "../../src/compiler/render.ts";
+import { exampleFiles, exampleSource } from "../corpus.ts";
 import { catalog } from "./catalog-fixture.ts";
 
-const examplesDir = new URL("../../examples/", import.meta.url);
-const examples = readdirSync(examplesDir)
-  .filter((f) => f.endsWith(".lt"))
-  .map((f) => readFileSync(new URL(f, examplesDir), "utf8"));
+const examples = exampleFiles().map(exampleSource);
 
 // Generous: a pathological input takes seconds; a GC pause on a loaded machine takes tens of ms.
 const MAX_MS_PER_INPUT = 1000;

@@ -1,12 +1,12 @@
 // The FilePlan the front end hands to every backend: resolved probes, typed keys and
 // filters, nanoseconds, defaults, derived names, options; and every example compiles.
 
-import { readdirSync, readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileSource } from "../../src/compiler/compile.ts";
 import { defaultOptions } from "../../src/compiler/options.ts";
 import { DEFAULT_CAPACITY, type FilePlan } from "../../src/compiler/plan.ts";
+import { exampleFiles, exampleSource } from "../corpus.ts";
 import { catalog } from "./catalog-fixture.ts";
 
 function plan(source: string): FilePlan {
@@ -15,10 +15,9 @@ function plan(source: string): FilePlan {
   return plan!;
 }
 
-const examplesDir = new URL("../../examples/", import.meta.url);
-for (const file of readdirSync(examplesDir).filter((f) => f.endsWith(".lt"))) {
+for (const file of exampleFiles()) {
   test(`examples/${file} checks clean and opens with a comment`, () => {
-    const text = readFileSync(new URL(file, examplesDir), "utf8");
+    const text = exampleSource(file);
     assert.ok(text.startsWith("# "), "an example says what it measures first");
     assert.ok(plan(text).trackers.length > 0);
   });

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { VERSION } from "../../src/commands/usage.ts";
+import { exampleFiles } from "../corpus.ts";
 import { kernelSkipReason, reportSkip } from "../kernel/support.ts";
 import { BIN, EXAMPLES } from "./child.ts";
 
@@ -68,9 +69,7 @@ test("a new build's first start removes all but the newest builds' files", () =>
 });
 
 test("check examples/*.lt: silent, exit 0", () => {
-  const examples = readdirSync(EXAMPLES)
-    .filter((f) => f.endsWith(".lt"))
-    .map((f) => join(EXAMPLES, f));
+  const examples = exampleFiles().map((f) => join(EXAMPLES, f));
   const result = exe(["check", ...examples]);
   assert.is(result.stderr, "");
   assert.is(result.status, 0);

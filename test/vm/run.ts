@@ -7,12 +7,13 @@
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure, 0 with
 // "skipped" only when QEMU or the kernel image/headers are missing.
 
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildGuestPrograms, buildInitramfs, findGuestKernel } from "../../scripts/vm/initramfs.ts";
 import { bootVm, qemuBinary } from "../../scripts/vm/qemu.ts";
+import { exampleFiles } from "../corpus.ts";
 import { buildModules } from "./build.ts";
 import {
   CHAIN_UPROBE_MODULE,
@@ -56,9 +57,7 @@ async function genericTests(work: string): Promise<void> {
   process.stdout.write(`guest kernel ${kernel.release}, headers ${kernel.headers}\n`);
   {
     const scenarios = SCENARIOS.filter((s) => selected(s.example));
-    const examples = readdirSync(EXAMPLES)
-      .filter((f) => f.endsWith(".lt") && (only === null || only.has(f.slice(0, -3))))
-      .sort();
+    const examples = exampleFiles().filter((f) => only === null || only.has(f.slice(0, -3)));
     const programs = scenarios
       .filter((s) => s.program)
       .map((s) => join(PROGRAMS, `${s.example}.lt`));
