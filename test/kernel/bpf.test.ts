@@ -68,19 +68,8 @@ test("a refused program raises VerifierError with the verifier's log", () => {
 });
 
 test("a sched_switch program counts context switches into an array map", async () => {
-  const counter = createMap({
-    name: "ltsh_count",
-    type: BpfMapType.ARRAY,
-    keySize: 4,
-    valueSize: 8,
-    maxEntries: 1,
-  });
-  const prog = loadProgram({
-    name: "ltsh_switches",
-    type: BpfProgType.TRACEPOINT,
-    insns: countInto(counter),
-    license: "GPL",
-  });
+  const counter = counterMap("ltsh_count");
+  const prog = counting("ltsh_switches", BpfProgType.TRACEPOINT, counter);
   const link = attachTracepoint(prog, tracepointId("sched:sched_switch"));
   try {
     for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 2));
@@ -95,19 +84,8 @@ test("a sched_switch program counts context switches into an array map", async (
 });
 
 test("a raw tracepoint program on sched_switch counts switches; closing its link stops it", async () => {
-  const counter = createMap({
-    name: "ltsh_count_raw",
-    type: BpfMapType.ARRAY,
-    keySize: 4,
-    valueSize: 8,
-    maxEntries: 1,
-  });
-  const prog = loadProgram({
-    name: "ltsh_raw_switch",
-    type: BpfProgType.RAW_TRACEPOINT,
-    insns: countInto(counter),
-    license: "GPL",
-  });
+  const counter = counterMap("ltsh_count_raw");
+  const prog = counting("ltsh_raw_switch", BpfProgType.RAW_TRACEPOINT, counter);
   const count = () => readU64(mapLookup(counter, u32(0), 8) ?? u64(0n));
   try {
     const link = openRawTracepoint("sched_switch", prog);
@@ -129,19 +107,8 @@ test("a raw tracepoint program on sched_switch counts switches; closing its link
 });
 
 test("detachAll detaches every attachment: the counter stops moving", async () => {
-  const counter = createMap({
-    name: "ltsh_count2",
-    type: BpfMapType.ARRAY,
-    keySize: 4,
-    valueSize: 8,
-    maxEntries: 1,
-  });
-  const prog = loadProgram({
-    name: "ltsh_detach",
-    type: BpfProgType.TRACEPOINT,
-    insns: countInto(counter),
-    license: "GPL",
-  });
+  const counter = counterMap("ltsh_count2");
+  const prog = counting("ltsh_detach", BpfProgType.TRACEPOINT, counter);
   const count = () => readU64(mapLookup(counter, u32(0), 8)!);
   try {
     const links = ["sched:sched_switch", "sched:sched_wakeup"].map((tp) =>
@@ -161,6 +128,16 @@ test("detachAll detaches every attachment: the counter stops moving", async () =
 });
 
 /** key = 0; v = lookup(map, &key); if (v) *v += 1 atomically; return 0 */
+/** A one-word ARRAY map that a counting program adds 1 to. */
+function counterMap(name: string): number {
+  return createMap({ name, type: BpfMapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+}
+
+/** A program of `type` that counts its runs into `counter`. */
+function counting(name: string, type: number, counter: number): number {
+  return loadProgram({ name, type, insns: countInto(counter), license: "GPL" });
+}
+
 function countInto(mapFd: number): Uint8Array {
   return program(
     asm.storeImmW(10, -4, 0),
