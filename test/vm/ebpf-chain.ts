@@ -69,6 +69,24 @@ function counterpart(hit: HitRecord, reference: HitRecord[], near: number): HitR
   return best;
 }
 
+/**
+ * A live hit whose nearest replay hit has another shape: both, with their origins and
+ * latencies, and the nearest replay hit of the live one's shape, if any, so that a failure
+ * tells a backend disagreement from two requests whose origins the clocks put close together.
+ */
+function shapeDiffers(hit: HitRecord, other: HitRecord, reference: HitRecord[]): string[] {
+  const at = (h: HitRecord) => `origin ${h.chain![0].ts_ns}, ${h.latency_ns} ns`;
+  const same = reference.filter((r) => r.tracker === hit.tracker && shapeOf(r) === shapeOf(hit));
+  const alike = counterpart(hit, same, 2.5e6);
+  return [
+    `live ${shapeOf(hit)} (${at(hit)})`,
+    `replay ${shapeOf(other)} (${at(other)})`,
+    alike
+      ? `replay's nearest hit of the live shape: ${at(alike)}`
+      : "replay has no hit of the live shape within 2.5 ms",
+  ];
+}
+
 export function checkEbpfChains(console: string, disk: Buffer, slot: number, report: Report) {
   const size = Number(/^@@ltsh echain-trace bytes=(\d+)$/m.exec(console)?.[1] ?? 0);
   const problems: string[] = [];
@@ -109,8 +127,7 @@ export function checkEbpfChains(console: string, disk: Buffer, slot: number, rep
     // under TCG a live clock read can trail ftrace's by milliseconds (test/vm/chain.ts)
     const other = counterpart(hit, reference, 2.5e6);
     if (!other) unmatched.push(`no replay hit for ${shapeOf(hit)} at ${hit.chain![0].ts_ns}`);
-    else if (shapeOf(other) !== shapeOf(hit))
-      problems.push(`live ${shapeOf(hit)}`, `replay ${shapeOf(other)}`);
+    else if (shapeOf(other) !== shapeOf(hit)) problems.push(...shapeDiffers(hit, other, reference));
     else {
       matched++;
       const diff = Math.abs(other.latency_ns - hit.latency_ns);
