@@ -70,6 +70,35 @@ function counterpart(hit: HitRecord, reference: HitRecord[], near: number): HitR
 }
 
 /**
+ * An open discrepancy of issue #10, in ~1 `chains_blk` hit in 2000: replay's chain goes on
+ * through a waking by the reader (`waking 14, run 14, block 14`: ksoftirqd, it seems) that
+ * the live chain lacks, and the live one ends at the reader's own block. True when the two
+ * agree up to a stage where replay has a waking of another task and live has only the
+ * reader's preemptions, runs and block left.
+ */
+function readerWakingMissed(hit: HitRecord, other: HitRecord): boolean {
+  const live = hit.chain!;
+  const replay = other.chain!;
+  const reader = live[live.length - 1].tid;
+  const same = (i: number) =>
+    live[i] !== undefined &&
+    replay[i] !== undefined &&
+    live[i].stage === replay[i].stage &&
+    live[i].tid === replay[i].tid &&
+    live[i].cpu === replay[i].cpu;
+  let at = 0;
+  while (same(at)) at++;
+  const rest = live.slice(at);
+  return (
+    replay[at]?.stage === "waking" &&
+    replay[at].tid !== reader &&
+    rest.length > 0 &&
+    rest.every((s) => s.tid === reader && ["preempted", "run", "block"].includes(s.stage)) &&
+    rest[rest.length - 1].stage === "block"
+  );
+}
+
+/**
  * A live hit whose nearest replay hit has another shape: both, with their origins and
  * latencies, and the nearest replay hit of the live one's shape, if any, so that a failure
  * tells a backend disagreement from two requests whose origins the clocks put close together.
@@ -128,8 +157,11 @@ export function checkEbpfChains(console: string, disk: Buffer, slot: number, rep
     // under TCG a live clock read can trail ftrace's by milliseconds (test/vm/chain.ts)
     const other = counterpart(hit, reference, 2.5e6);
     if (!other) unmatched.push(`no replay hit for ${shapeOf(hit)} at ${hit.chain![0].ts_ns}`);
-    else if (shapeOf(other) !== shapeOf(hit)) differing.push(shapeDiffers(hit, other, reference));
-    else {
+    else if (shapeOf(other) !== shapeOf(hit)) {
+      const lines = shapeDiffers(hit, other, reference);
+      if (readerWakingMissed(hit, other)) differing.push(lines);
+      else problems.push(...lines);
+    } else {
       matched++;
       const diff = Math.abs(other.latency_ns - hit.latency_ns);
       diffs.push(diff);
@@ -139,12 +171,11 @@ export function checkEbpfChains(console: string, disk: Buffer, slot: number, rep
   }
   problems.push(...latencyProblems(diffs, outliers));
   if (unmatched.length > 0.01 * live.length) problems.push(...unmatched);
-  // An open discrepancy (issue #10): about one chains_blk hit in 4000, replay's chain goes
-  // on through a waking by the reader (`waking 14, run 14, block 14`) that the live chain
-  // lacks, ending at the reader's own block. Seen in 2 of 4 CI runs; the hits are printed
-  // on every run. More than one in 1000 fails.
-  if (differing.length > 0.001 * live.length) problems.push(...differing.flat());
-  const others = differing.length > 0 ? `; ${differing.length} of another shape (open, #10)` : "";
+  // The open discrepancy (readerWakingMissed) is tolerated in up to 1 % of the hits and
+  // printed on every run; any other difference of shape fails.
+  if (differing.length > 0.01 * live.length) problems.push(...differing.flat());
+  const others =
+    differing.length > 0 ? `; ${differing.length} missing the reader's waking (open, #10)` : "";
   if (live.length < 3 * 20) problems.push(`${live.length} live chain hits inside the recording`);
   report(
     problems.length === 0,
