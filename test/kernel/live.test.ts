@@ -3,6 +3,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { formatKey, summaryToJson } from "../../src/records/output.ts";
 import { exampleFiles, exampleSource } from "../corpus.ts";
 import { expectedPrograms } from "../plans.ts";
 import { compileText, namedSleep, openBpfFds, run, runLive, sleep } from "./live-support.ts";
@@ -67,13 +68,10 @@ track woken: sched_wakeup(args.pid) where args.comm == "ltsh_sleeper"
     const woken = hits.filter((h) => h.tracker === "woken");
     // on a failure, what the tracker counted says whether the pair was dropped, missed or
     // never begun
-    const counted = JSON.stringify(
-      summaries.find((s) => s.tracker === "woken"),
-      (_, v) => (typeof v === "bigint" ? String(v) : v),
-    );
+    const counted = summaryToJson(summaries.find((s) => s.tracker === "woken")!);
     for (const pid of pids) {
       const mine = woken.filter((h) => h.key[0] === BigInt(pid));
-      const keys = woken.map((h) => h.key.join()).join(" ");
+      const keys = woken.map((h) => formatKey(h.key)).join(" ");
       assert.ok(mine.length >= 1, `a wakeup of ${pid} among hits of ${keys}; ${counted}`);
       for (const h of mine)
         assert.ok(h.latency_ns > 0 && h.latency_ns < 100e6, `woken in ${h.latency_ns} ns`);

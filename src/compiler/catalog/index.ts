@@ -96,9 +96,9 @@ export class CatalogIndex implements Catalog {
   }
 
   private getById(id: string): Tracepoint | undefined {
-    if (!this.has(id)) return undefined;
     let tracepoint = this.loaded.get(id);
     if (tracepoint === undefined) {
+      if (!this.has(id)) return undefined;
       const colon = id.indexOf(":");
       tracepoint = this.load(id.slice(0, colon), id.slice(colon + 1));
       this.loaded.set(id, tracepoint);
