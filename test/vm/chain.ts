@@ -8,7 +8,7 @@ import { loadCatalog } from "../../src/compiler/catalog/index.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
 import { chainContextEvents } from "../../src/compiler/contexts.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
-import type { ChainStage, HitRecord } from "../../src/records/types.ts";
+import type { HitRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
 import { Interpreter } from "../../src/replay/interpreter.ts";
 import { chainSummary } from "../../src/session/kmod-chain.ts";
@@ -78,12 +78,9 @@ export function replayLines(plans: TrackerPlan[], lines: string[]): HitRecord[] 
   return replayGuestTrace(plans, lines).hits;
 }
 
-/** A chain stage as the VM differentials compare it: its kind, task and CPU. */
-export const stageShape = (s: ChainStage) => `${s.stage} ${s.tid} cpu${s.cpu}`;
-
-/** A chain hit as the VM differentials compare it: its stages' shapes. */
+/** A chain hit as the VM differentials compare it: the stages' kinds, tasks and CPUs. */
 export const shapeOf = (hit: HitRecord) =>
-  `${hit.tracker}: ${hit.chain?.map(stageShape).join(", ")}`;
+  `${hit.tracker}: ${hit.chain?.map((s) => `${s.stage} ${s.tid} cpu${s.cpu}`).join(", ")}`;
 
 /** The hits of the reader's datagrams that began while the recording ran. */
 function ours(hits: HitRecord[], from: bigint): HitRecord[] {

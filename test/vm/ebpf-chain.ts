@@ -9,7 +9,7 @@ import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
-import { latencyProblems, MAX_NS, replayLines, shapeOf, stageShape } from "./chain.ts";
+import { latencyProblems, MAX_NS, replayLines, shapeOf } from "./chain.ts";
 import type { Report } from "./module-check.ts";
 import { RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
 
@@ -72,30 +72,6 @@ function counterpart(hit: HitRecord, reference: HitRecord[], near: number): HitR
 }
 
 /**
- * An open discrepancy of issue #10, in ~1 `chains_blk` hit in 2000: replay's chain goes on
- * through a waking by the reader (`waking 14, run 14, block 14`: ksoftirqd, it seems) that
- * the live chain lacks, and the live one ends at the reader's own block. True when the two
- * agree up to a stage where replay has a waking of another task and live has only the
- * reader's preemptions, runs and block left.
- */
-function readerWakingMissed(hit: HitRecord, other: HitRecord): boolean {
-  const live = hit.chain!;
-  const replay = other.chain!;
-  const reader = live[live.length - 1].tid;
-  let at = 0;
-  while (at < live.length && at < replay.length && stageShape(live[at]) === stageShape(replay[at]))
-    at++;
-  const rest = live.slice(at);
-  return (
-    replay[at]?.stage === "waking" &&
-    replay[at].tid !== reader &&
-    rest.length > 0 &&
-    rest.every((s) => s.tid === reader && ["preempted", "run", "block"].includes(s.stage)) &&
-    rest[rest.length - 1].stage === "block"
-  );
-}
-
-/**
  * A live hit whose nearest replay hit has another shape: both, with their origins and
  * latencies, and the nearest replay hit of the live one's shape, if any, so that a failure
  * tells a backend disagreement from two requests whose origins the clocks put close together.
@@ -154,11 +130,8 @@ export function checkEbpfChains(console: string, disk: Buffer, slot: number, rep
     // under TCG a live clock read can trail ftrace's by milliseconds (test/vm/chain.ts)
     const other = counterpart(hit, reference, NEAR_NS);
     if (!other) unmatched.push(`no replay hit for ${shapeOf(hit)} at ${hit.chain![0].ts_ns}`);
-    else if (shapeOf(other) !== shapeOf(hit)) {
-      const lines = shapeDiffers(hit, other, reference);
-      if (readerWakingMissed(hit, other)) differing.push(lines);
-      else problems.push(...lines);
-    } else {
+    else if (shapeOf(other) !== shapeOf(hit)) differing.push(shapeDiffers(hit, other, reference));
+    else {
       matched++;
       const diff = Math.abs(other.latency_ns - hit.latency_ns);
       diffs.push(diff);
@@ -168,11 +141,12 @@ export function checkEbpfChains(console: string, disk: Buffer, slot: number, rep
   }
   problems.push(...latencyProblems(diffs, outliers));
   if (unmatched.length > 0.01 * live.length) problems.push(...unmatched);
-  // The open discrepancy (readerWakingMissed) is tolerated in up to 1 % of the hits and
-  // printed on every run; any other difference of shape fails.
-  if (differing.length > 0.01 * live.length) problems.push(...differing.flat());
-  const others =
-    differing.length > 0 ? `; ${differing.length} missing the reader's waking (open, #10)` : "";
+  // Open discrepancies of issue #10, in about one hit in 2000, of two kinds so far: replay
+  // goes on through a waking by the reader (`waking 14, run 14, block 14`) that live lacks,
+  // or live keeps a NET_RX raise pending past the softirq that replay moves it into. Up to
+  // one hit in 1000 of another shape is printed on every run; more fails.
+  if (differing.length > 0.001 * live.length) problems.push(...differing.flat());
+  const others = differing.length > 0 ? `; ${differing.length} of another shape (open, #10)` : "";
   if (live.length < 3 * 20) problems.push(`${live.length} live chain hits inside the recording`);
   report(
     problems.length === 0,
