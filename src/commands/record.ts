@@ -17,9 +17,11 @@ import { renderDiagnostics } from "../compiler/render.ts";
 import { recorderEventsOf } from "../compiler/uprobe/recorder-plan.ts";
 import { TracefsError, TracefsInstance } from "../kernel/tracefs.ts";
 import { type UprobeEventSpec, UprobeEvents } from "../kernel/uprobe-events.ts";
+import { procComm } from "../session/task-names.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { IrqExitCopies } from "./record-irq-copy.ts";
 import { type IrqReturn, IrqReturnWriter, readIrqReturns } from "./record-irq-return.ts";
+import { TaskNameWriter } from "./record-names.ts";
 import { parseDurationArg } from "./run.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
@@ -211,14 +213,21 @@ async function writeTrace(
 ) {
   const returns = irqExits ? await irqReturnsOf(instance, copies) : null;
   const writer = returns === null ? null : new IrqReturnWriter(returns);
+  const names = new TaskNameWriter(procComm);
   const sink: Writable = output === "-" ? process.stdout : createWriteStream(output);
   const stages: (Readable | Transform | Writable)[] = [
     createReadStream(instance.tracePath),
     ...(writer ? [writer] : []),
+    names,
     ...(output.endsWith(".gz") ? [createGzip()] : []),
     sink,
   ];
   await pipeline(stages);
+  if (names.unnamed > 0) {
+    process.stderr.write(
+      `ltsh record: warning: ${names.unnamed} line${names.unnamed === 1 ? "" : "s"} of tasks that neither the trace nor /proc names are left as <...> (their comm does not match a filter in a replay)\n`,
+    );
+  }
   if (writer?.mismatch) {
     process.stderr.write(
       `ltsh record: warning: irq_handler_exit's ret left as printed from '${writer.mismatch.trim()}' on (the buffer read differently the second time)\n`,
