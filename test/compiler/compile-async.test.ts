@@ -2,7 +2,7 @@
 // program that may name a user-space probe: it must compile every program as compileFile
 // (every reader imported) does, user-space probes and their errors included.
 
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -17,6 +17,7 @@ const skip = workloadSkipReason();
 if (skip !== null) throw new Error(`the user-space probe workload cannot be built: ${skip}`);
 const P = buildWorkload().pie;
 const dir = mkdtempSync(join(tmpdir(), "ltsh-compile-async-"));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function assertSameAsCompileFile(path: string) {
   const options = { catalog, backend: "any" as const };
