@@ -27,10 +27,18 @@ export function attachProgram(progFd: number, p: BpfProgram): Attachment {
  * Indexes of `programs` in the order to attach them so that, at one event, a tracker's end
  * runs before its begin (the codegen lists ends first). Tracepoint programs run in the order
  * attached; a uprobe's consumers run newest first (the kernel adds each at the head of the
- * probe's list), so user-space probe programs are attached in reverse.
+ * probe's list), so user-space probe programs are attached in reverse. A chain's origin
+ * comes last: while the programs are attached one by one, a chain started before the rules
+ * that carry it would take another path than replay's (a raise kept past its softirq, a
+ * waking not seen). Detach in the reverse order.
  */
 export function attachOrder(programs: readonly BpfProgram[]): number[] {
   const indexes = programs.map((_, i) => i);
-  const user = indexes.filter((i) => programs[i].probe.user !== undefined);
-  return [...indexes.filter((i) => programs[i].probe.user === undefined), ...user.reverse()];
+  const tracepoints = indexes.filter((i) => programs[i].probe.user === undefined);
+  const user = indexes.filter((i) => programs[i].probe.user !== undefined).reverse();
+  const ordered = [...tracepoints, ...user];
+  return [
+    ...ordered.filter((i) => !programs[i].origin),
+    ...ordered.filter((i) => programs[i].origin),
+  ];
 }

@@ -90,9 +90,9 @@ export class LiveTracker {
     return loadTracepointProgram(p, this.fds);
   }
 
-  /** Detaches the programs; the maps stay readable for the summary. */
+  /** Detaches the programs, the last attached first; the maps stay readable for the summary. */
   stop(): void {
-    for (const a of this.attachments) a.close();
+    for (const a of [...this.attachments].reverse()) a.close();
     this.attachments = [];
     this.running = false;
   }

@@ -150,6 +150,7 @@ export function generateChainTracker(
         alternative: i,
         probe,
         ...(site !== undefined ? { site } : {}),
+        ...(probe.id === plan.chain!.steps[0].side.probe.id ? { origin: true as const } : {}),
         program: assemble(em.finish()),
       };
     });

@@ -44,6 +44,11 @@ export interface BpfProgram {
   probe: ProbePlan;
   /** For a user-space probe: which of `probe.user.sites` it attaches to (one program each). */
   site?: number;
+  /**
+   * It runs a chain's origin: attached after the tracker's other programs and detached before
+   * them, so that no chain starts while a rule that carries it is missing.
+   */
+  origin?: true;
   program: Assembled;
 }
 

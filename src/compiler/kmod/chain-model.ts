@@ -214,9 +214,17 @@ export function buildChainModel(plan: TrackerPlan, diagnostics: Diagnostic[]): C
     chain.steps.reduce((mask, _, k) => (pick(k) ? mask | (1 << k) : mask), 0);
   const names = chain.steps.slice(1).map((_, i) => `${plan.name}/${i}`);
   if (chain.until === "block") names.push(`${plan.name}/${names.length}`);
+  // The origin's probe last: lt_module.c registers the probes in order and removes them in
+  // reverse, so no chain starts before the probes that carry it are in (nor after they go).
+  const origin = chain.steps[0].side.probe;
+  const originTracepoint = origin.user ? null : findEventMapping(origin.id, [])?.tracepoint.name;
+  const last = <T>(items: T[], isOrigin: (item: T) => boolean) => [
+    ...items.filter((item) => !isOrigin(item)),
+    ...items.filter(isOrigin),
+  ];
   return {
-    probes: [...probes.values()],
-    userProbes,
+    probes: last([...probes.values()], (p) => p.tracepoint.name === originTracepoint),
+    userProbes: last(userProbes, (u) => u.sides.some((side) => side.step === 0)),
     switchSteps: bits((k) => k > 0 && chain.steps[k].side.probe.id === "sched:sched_switch"),
     keySteps: bits((k) => chain.steps[k].via === "key"),
     segments: names,
