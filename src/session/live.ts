@@ -5,6 +5,7 @@
 import { hasAction } from "../compiler/actions.ts";
 import { Hit, RINGBUF_REF } from "../compiler/bpf/layout.ts";
 import { ringbufSpec, type TrackerObject } from "../compiler/bpf/object.ts";
+import { DEFERRED_DRAIN_MS, submitFlags } from "../compiler/bpf/ring-wakeup.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
 import { closeFd, createMap } from "../kernel/bpf.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
@@ -70,6 +71,8 @@ export class LiveSession implements Session {
   private readonly finished: SummaryRecord[] = [];
   private readonly reader: RingBufferReader;
   private sweeper: NodeJS.Timeout | null = null;
+  /** Drains the ring for hits submitted without a wakeup (src/compiler/bpf/ring-wakeup.ts). */
+  private drainer: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
   private readonly binaries = new ProbedBinaries();
   private binaryChecker: NodeJS.Timeout | null = null;
@@ -152,6 +155,11 @@ export class LiveSession implements Session {
       this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
       this.sweeper.unref();
     }
+    const unwoken = object.programs.some((p) => submitFlags(p.probe) !== 0);
+    if (unwoken && this.drainer === null) {
+      this.drainer = setInterval(() => this.reader.drain(), DEFERRED_DRAIN_MS);
+      this.drainer.unref();
+    }
   }
 
   async stop(name: string): Promise<void> {
@@ -197,6 +205,7 @@ export class LiveSession implements Session {
     if (this.closed) return this.finished;
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
+    if (this.drainer !== null) clearInterval(this.drainer);
     if (this.refresher !== null) clearInterval(this.refresher);
     if (this.binaryChecker !== null) clearInterval(this.binaryChecker);
     for (const t of this.trackers) t.stop();
@@ -278,6 +287,7 @@ export class LiveSession implements Session {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
+    if (this.drainer !== null) clearInterval(this.drainer);
     if (this.refresher !== null) clearInterval(this.refresher);
     if (this.binaryChecker !== null) clearInterval(this.binaryChecker);
     // Wakes the reader's epoll_wait on the thread pool (synchronously): process.exit joins

@@ -33,8 +33,14 @@ export interface LiveRun {
   summaries: SummaryRecord[];
 }
 
-/** Runs every tracker of `plan` live while `workload` runs, then closes the session. */
-export async function runLive(plan: FilePlan, workload: () => Promise<void>): Promise<LiveRun> {
+/**
+ * Runs every tracker of `plan` live while `workload` runs (given the hits delivered so far),
+ * then closes the session.
+ */
+export async function runLive(
+  plan: FilePlan,
+  workload: (hits: readonly HitRecord[]) => Promise<void>,
+): Promise<LiveRun> {
   const hits: HitRecord[] = [];
   const warnings: string[] = [];
   const session = LiveSession.open({
@@ -43,7 +49,7 @@ export async function runLive(plan: FilePlan, workload: () => Promise<void>): Pr
   });
   try {
     for (const t of plan.trackers) await session.add(t);
-    await workload();
+    await workload(hits);
   } catch (error) {
     await session.close();
     throw error;

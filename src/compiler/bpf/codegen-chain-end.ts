@@ -32,6 +32,7 @@ import {
   storeMem,
 } from "./insn.ts";
 import { chainSegments, HitKind, RINGBUF_REF, Stats } from "./layout.ts";
+import { submitFlags } from "./ring-wakeup.ts";
 
 /** The chain of the token r9 points at ends now; its token (key at `tokenKey`) is deleted. Clobbers r6–r9 but r6. */
 export function endChain(ops: ChainOps, tokenKey: number): void {
@@ -94,7 +95,8 @@ function hitRecord(ops: ChainOps, kind: "threshold" | "timeout", next: string): 
     em.emit(loadMem(R1, R9, ChainHit.token + Token.stages, 4), Sub.imm(R1, 1));
     em.emit(storeMem(R9, ChainHit.token + Token.stages, R1, 4));
   }
-  em.emit(Mov.reg(R1, R9), Mov.imm(R2, 0), call(Helper.ringbuf_submit), Mov.imm(R9, 1));
+  const flags = submitFlags(c.side.probe);
+  em.emit(Mov.reg(R1, R9), Mov.imm(R2, flags), call(Helper.ringbuf_submit), Mov.imm(R9, 1));
   em.emit(ja(next));
 }
 

@@ -54,6 +54,7 @@ import {
   Stats,
 } from "./layout.ts";
 import { EXIT, type FoundBegin, Reg } from "./pending-table.ts";
+import { submitFlags } from "./ring-wakeup.ts";
 
 const { pending: PENDING, latency: LATENCY, hit: HIT } = Reg;
 
@@ -204,7 +205,8 @@ function emitHitRecord(end: End, kind: "threshold" | "timeout", next: string) {
   em.emit(JEq.imm(R0, 0, `${kind}_submit`));
   em.emit(Mov.reg(R1, HIT), Mov.imm(R2, 0), call(Helper.ringbuf_discard), ja(EXIT));
   em.label(`${kind}_submit`);
-  em.emit(Mov.reg(R1, HIT), Mov.imm(R2, 0), call(Helper.ringbuf_submit), Mov.imm(HIT, 1));
+  const flags = submitFlags(c.side.probe);
+  em.emit(Mov.reg(R1, HIT), Mov.imm(R2, flags), call(Helper.ringbuf_submit), Mov.imm(HIT, 1));
   em.emit(ja(next));
   em.withSource("ring buffer full: count the hit as lost", () => {
     em.label(`${kind}_lost`);
