@@ -50,6 +50,10 @@ class FloodSession implements Session {
     await this.add(artifact.plan);
   }
 
+  async loadAll(artifacts: Artifact[]): Promise<void> {
+    for (const artifact of artifacts) await this.load(artifact);
+  }
+
   async add(plan: TrackerPlan): Promise<void> {
     const stats = new LatencyStats(plan.name);
     this.stats_.set(plan.name, { plan, stats });

@@ -218,7 +218,7 @@ async function runSession(
       await plan.keep(compiled);
       artifacts = compiled;
     }
-    for (const artifact of artifacts) await session.load(artifact);
+    await session.loadAll(artifacts);
     const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (onSignal = resolve))];
     // Ctrl-C, kill and a closed terminal all end the run the same way: detach, drain, print
     // the summaries. A second signal finds only the cleanup handlers and exits at once.

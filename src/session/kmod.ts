@@ -140,6 +140,10 @@ export class KmodSession implements Session {
     await this.load(await this.compile(plan));
   }
 
+  async loadAll(artifacts: Artifact[]): Promise<void> {
+    for (const artifact of artifacts) await this.load(artifact);
+  }
+
   /** Inserts a built module and reads its hits; removed (always) when stopped or closed. */
   async load(artifact: Artifact): Promise<void> {
     if (artifact.backend !== "kmod") {

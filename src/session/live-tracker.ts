@@ -64,8 +64,8 @@ export class LiveTracker {
     return this.object.layout.plan.name;
   }
 
-  /** Creates the maps, loads every program and attaches ends before begins. */
-  start(): void {
+  /** Creates the maps and loads every program (the verifier's time); attaches nothing. */
+  load(): void {
     try {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
       const table = this.object.layout.table;
@@ -75,7 +75,16 @@ export class LiveTracker {
         const tokens = this.fds.get(`${this.name}.tokenSlots`)!;
         this.chains = new ChainTable({ chains: fd, holders, tokens }, table);
       } else this.table = openPendingTable(this.object, fd);
-      for (const p of this.object.programs) this.programFds.push(this.load(p));
+      for (const p of this.object.programs) this.programFds.push(this.loadProgram(p));
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /** Attaches the loaded programs, ends before begins and a chain's origin last. */
+  attach(): void {
+    try {
       for (const i of attachOrder(this.object.programs)) {
         this.attachments.push(attachProgram(this.programFds[i], this.object.programs[i]));
       }
@@ -86,7 +95,13 @@ export class LiveTracker {
     }
   }
 
-  private load(p: BpfProgram): number {
+  /** load() then attach(). */
+  start(): void {
+    this.load();
+    this.attach();
+  }
+
+  private loadProgram(p: BpfProgram): number {
     return loadTracepointProgram(p, this.fds);
   }
 

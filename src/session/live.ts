@@ -61,6 +61,13 @@ export class LiveSessionError extends Error {
   readonly isUserFacing = true;
 }
 
+/** A tracker whose programs are loaded, waiting to be attached with the others of its turn. */
+interface LoadedTracker {
+  tracker: LiveTracker;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 function monotonicNs(): bigint {
   return process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
 }
@@ -71,6 +78,8 @@ export class LiveSession implements Session {
   private readonly finished: SummaryRecord[] = [];
   private readonly reader: RingBufferReader;
   private sweeper: NodeJS.Timeout | null = null;
+  /** Trackers loaded this turn, to be attached together (attachTogether). */
+  private loaded: LoadedTracker[] | null = null;
   /** Drains the ring for hits submitted without a wakeup (src/compiler/bpf/ring-wakeup.ts). */
   private drainer: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
@@ -123,7 +132,10 @@ export class LiveSession implements Session {
 
   /**
    * Loads and attaches a tracker's programs (from compile(), or the compiled cache): its
-   * layout's index must be unused in this session, as hit records carry it.
+   * layout's index must be unused in this session, as hit records carry it. Trackers loaded
+   * in the same turn (`Promise.all`, a whole file) are attached together once all are
+   * loaded: the verifier's time of one (seconds under TCG) blocks the reader, and the ring
+   * must not fill with another's hits meanwhile.
    */
   async load(artifact: Artifact): Promise<void> {
     if (this.closed) throw new Error("the live session is closed");
@@ -144,7 +156,9 @@ export class LiveSession implements Session {
       this.symbols ??= (await import("../kernel/kallsyms.ts")).KernelSymbols.load();
     }
     await this.actions.prepare(plan);
-    tracker.start();
+    if (this.closed) throw new Error("the live session is closed");
+    tracker.load();
+    await this.attachTogether(tracker);
     this.trackers.push(tracker);
     this.binaries.add(plan);
     if (!this.binaries.empty && this.binaryChecker === null) {
@@ -160,6 +174,46 @@ export class LiveSession implements Session {
       this.drainer = setInterval(() => this.reader.drain(), DEFERRED_DRAIN_MS);
       this.drainer.unref();
     }
+  }
+
+  /** Loads every tracker, then attaches them together (see load()). */
+  async loadAll(artifacts: Artifact[]): Promise<void> {
+    await Promise.all(artifacts.map((artifact) => this.load(artifact)));
+  }
+
+  /** Attaches `tracker` with every other tracker loaded before the next turn of the loop. */
+  private attachTogether(tracker: LiveTracker): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const batch = this.loaded ?? this.nextBatch();
+      batch.push({ tracker, resolve, reject });
+    });
+  }
+
+  /** A batch of loaded trackers, attached at the next turn of the loop. */
+  private nextBatch(): LoadedTracker[] {
+    const batch: LoadedTracker[] = [];
+    this.loaded = batch;
+    setImmediate(() => {
+      this.loaded = null;
+      for (const { tracker, resolve, reject } of batch) {
+        try {
+          tracker.attach();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      }
+    });
+    return batch;
+  }
+
+  /** Closing: trackers loaded and not yet attached are closed, and their load() rejects. */
+  private dropLoaded(): void {
+    for (const { tracker, reject } of this.loaded ?? []) {
+      tracker.close();
+      reject(new Error("the live session is closed"));
+    }
+    this.loaded?.splice(0);
   }
 
   async stop(name: string): Promise<void> {
@@ -204,6 +258,7 @@ export class LiveSession implements Session {
   async close(): Promise<SummaryRecord[]> {
     if (this.closed) return this.finished;
     this.closed = true;
+    this.dropLoaded();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.drainer !== null) clearInterval(this.drainer);
     if (this.refresher !== null) clearInterval(this.refresher);
@@ -286,6 +341,7 @@ export class LiveSession implements Session {
   private closeSync(): void {
     if (this.closed) return;
     this.closed = true;
+    this.dropLoaded();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.drainer !== null) clearInterval(this.drainer);
     if (this.refresher !== null) clearInterval(this.refresher);

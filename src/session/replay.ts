@@ -57,6 +57,10 @@ export class ReplaySession implements Session {
     await this.load(await this.compile(plan));
   }
 
+  async loadAll(artifacts: Artifact[]): Promise<void> {
+    for (const artifact of artifacts) await this.load(artifact);
+  }
+
   async load(artifact: Artifact): Promise<void> {
     const { plan } = artifact;
     if (this.closed) throw new Error("the replay session is closed");

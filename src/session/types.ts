@@ -41,6 +41,11 @@ export interface Session {
   compile(plan: TrackerPlan): Promise<Artifact>;
   /** Starts a compiled tracker (from compile(), or the compiled cache of an earlier run). */
   load(artifact: Artifact): Promise<void>;
+  /**
+   * Starts a file's trackers, in order. Live eBPF loads them all before it attaches any, so
+   * that no tracker's hits wait in the ring while the verifier checks the next one.
+   */
+  loadAll(artifacts: Artifact[]): Promise<void>;
   /** compile() then load(). */
   add(plan: TrackerPlan): Promise<void>;
   stop(tracker: string): Promise<void>;

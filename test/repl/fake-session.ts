@@ -33,6 +33,10 @@ export class FakeSession implements Session {
     return { backend: "replay", plan };
   }
 
+  async loadAll(artifacts: Artifact[]): Promise<void> {
+    for (const artifact of artifacts) await this.load(artifact);
+  }
+
   async load(artifact: Artifact): Promise<void> {
     await this.add(artifact.plan);
   }
