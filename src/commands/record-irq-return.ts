@@ -63,6 +63,22 @@ export class LineRuns {
   }
 }
 
+/** A stream of text that hands whole lines to `rewrite`, and writes what it returns. */
+export abstract class LineRewriter extends Transform {
+  private readonly runs = new LineRuns();
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    done(null, this.rewrite(this.runs.push(chunk)));
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.rewrite(this.runs.end()));
+  }
+
+  /** The bytes to write for `bytes`, whole lines (the last one may lack its newline). */
+  protected abstract rewrite(bytes: Buffer): Buffer;
+}
+
 /** The irq_handler_exit lines of a `fields` rendering (`irq=0x2a (42) ret=0x2 (2)`), in order. */
 export async function irqReturnsOfFieldsText(chunks: AsyncIterable<Buffer>): Promise<IrqReturn[]> {
   const returns: IrqReturn[] = [];
@@ -98,8 +114,7 @@ export async function readIrqReturns(instance: TracefsInstance): Promise<IrqRetu
  * head (a null number leaves its line as printed). Should the two readings disagree (they
  * read one frozen buffer), the rest is left as printed and `mismatch` says where.
  */
-export class IrqReturnWriter extends Transform {
-  private readonly runs = new LineRuns();
+export class IrqReturnWriter extends LineRewriter {
   private next = 0;
   /** The first plain line whose head was not the next `fields` one; null: none. */
   mismatch: string | null = null;
@@ -108,15 +123,7 @@ export class IrqReturnWriter extends Transform {
     super();
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    done(null, this.rewrite(this.runs.push(chunk)));
-  }
-
-  override _flush(done: TransformCallback): void {
-    done(null, this.rewrite(this.runs.end()));
-  }
-
-  private rewrite(bytes: Buffer): Buffer {
+  protected rewrite(bytes: Buffer): Buffer {
     const parts: Buffer[] = [];
     let copiedTo = 0;
     forEachExit(bytes, (head, payload, start, end) => {

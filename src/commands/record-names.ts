@@ -7,9 +7,8 @@
 // names a `<...>` line from the last of those before it, or from /proc while the task lives.
 // Every other byte passes through as recorded (lines are decoded as latin1: byte for char).
 
-import { Transform, type TransformCallback } from "node:stream";
 import type { ProcessName } from "../compiler/hit-captures.ts";
-import { LineRuns } from "./record-irq-return.ts";
+import { LineRewriter } from "./record-irq-return.ts";
 
 const UNNAMED = /^( *)<\.\.\.>-(\d+) /;
 /** Events whose payload names tasks: [pattern, name group, tid group] pairs. */
@@ -22,8 +21,7 @@ const NAMING: [RegExp, number, number][] = [
   [/: task_rename: pid=(\d+) oldcomm=.* newcomm=(.*) oom_score_adj=/, 2, 1],
 ];
 
-export class TaskNameWriter extends Transform {
-  private readonly runs = new LineRuns();
+export class TaskNameWriter extends LineRewriter {
   private readonly names = new Map<number, string>();
   /** `<...>` lines named, and those left so (no event or /proc named the task). */
   named = 0;
@@ -33,15 +31,7 @@ export class TaskNameWriter extends Transform {
     super();
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    done(null, this.rewrite(this.runs.push(chunk)));
-  }
-
-  override _flush(done: TransformCallback): void {
-    done(null, this.rewrite(this.runs.end()));
-  }
-
-  private rewrite(bytes: Buffer): Buffer {
+  protected rewrite(bytes: Buffer): Buffer {
     const lines = bytes.toString("latin1").split("\n");
     let changed = false;
     for (let i = 0; i < lines.length; i++) {

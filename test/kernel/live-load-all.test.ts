@@ -5,10 +5,21 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import type { FilePlan } from "../../src/compiler/plan.ts";
 import { LiveSession } from "../../src/session/live.ts";
 import { LiveTracker } from "../../src/session/live-tracker.ts";
 import { compileText, openBpfFds } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
+
+/** A live session, and the plan's trackers compiled for it. */
+async function opened(plan: FilePlan) {
+  const session = LiveSession.open({
+    options: plan.options,
+    listener: { hit: () => {}, warning: () => {} },
+  });
+  const artifacts = await Promise.all(plan.trackers.map((t) => session.compile(t)));
+  return { session, artifacts };
+}
 
 test("loadAll: every tracker's programs are loaded before the first is attached", async () => {
   const plan = compileText(`
@@ -26,12 +37,8 @@ track c: softirq_raise where vec == 3 ~> sched_switch where next_comm == "nobody
     calls.push(`attach ${this.name}`);
     attach.call(this);
   };
-  const session = LiveSession.open({
-    options: plan.options,
-    listener: { hit: () => {}, warning: () => {} },
-  });
+  const { session, artifacts } = await opened(plan);
   try {
-    const artifacts = await Promise.all(plan.trackers.map((t) => session.compile(t)));
     await session.loadAll(artifacts);
     assert.equal(calls, ["load a", "load b", "load c", "attach a", "attach b", "attach c"]);
     assert.equal(
@@ -60,12 +67,8 @@ track b: sys_enter_getppid($tid) -> sys_exit_getppid($tid) > 1s
     if (this.name === "b") throw new Error("b: the verifier said no");
     load.call(this);
   };
-  const session = LiveSession.open({
-    options: plan.options,
-    listener: { hit: () => {}, warning: () => {} },
-  });
+  const { session, artifacts } = await opened(plan);
   try {
-    const artifacts = await Promise.all(plan.trackers.map((t) => session.compile(t)));
     const failure = await session.loadAll(artifacts).then(
       () => null,
       (error: Error) => error.message,
