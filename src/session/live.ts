@@ -226,6 +226,7 @@ export class LiveSession implements Session {
     tracker.stop();
     this.reader.drain();
     this.finished.push(this.summary(tracker));
+    this.warnLostHits(tracker);
     tracker.close();
     this.trackers.splice(this.trackers.indexOf(tracker), 1);
   }
@@ -268,11 +269,22 @@ export class LiveSession implements Session {
     await this.reader.close(); // delivers what is still in the ring
     this.sweep(true);
     const summaries = [...this.finished, ...this.trackers.map((t) => this.summary(t))];
+    for (const t of this.trackers) this.warnLostHits(t);
     await this.actions.close();
     for (const t of this.trackers) t.close();
     closeFd(this.ringbuf.fd);
     this.unregister();
     return summaries;
+  }
+
+  /** Hits lost to a full ring are in `dropped`; the warning says which ones, and the fix. */
+  private warnLostHits(t: LiveTracker): void {
+    const lost = t.counters().lostHits;
+    if (lost === 0) return;
+    const kib = Math.round(this.ringbuf.size / 1024);
+    this.listener.warning(
+      `${t.name}: ${lost} hit${lost === 1 ? "" : "s"} lost (in dropped): the ring buffer (${kib} KiB) was full; raise \`set ringbuf.size\``,
+    );
   }
 
   private find(name: string): LiveTracker | undefined {

@@ -17,7 +17,7 @@ track storm: raw_syscalls:sys_enter($tid) where comm == "ltsh_storm"
 `);
   const perl = `open(my $f, '>', '/proc/self/comm'); print $f 'ltsh_storm'; close $f;
     getppid() for 1..${calls};`;
-  const { hits, summaries } = await runLive(plan, async () => {
+  const { hits, summaries, warnings } = await runLive(plan, async () => {
     execFileSync("perl", ["-e", perl]); // blocks the consumer on purpose
     await sleep(20);
   });
@@ -27,6 +27,9 @@ track storm: raw_syscalls:sys_enter($tid) where comm == "ltsh_storm"
   assert.ok(summary.dropped > 0, "the ring buffer overflowed");
   assert.ok(hits.length > 0, "some hits were delivered");
   assert.is(hits.length + summary.dropped, summary.hits);
+  assert.equal(warnings, [
+    `storm: ${summary.dropped} hits lost (in dropped): the ring buffer (4 KiB) was full; raise \`set ringbuf.size\``,
+  ]);
 });
 
 const skip = kernelSkipReason();
