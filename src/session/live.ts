@@ -217,13 +217,13 @@ export class LiveSession implements Session {
   }
 
   async stop(name: string): Promise<void> {
-    this.find(name)?.stop();
+    this.find(name)?.stop(() => this.reader.drain());
   }
 
   async remove(name: string): Promise<void> {
     const tracker = this.find(name);
     if (!tracker) return;
-    tracker.stop();
+    tracker.stop(() => this.reader.drain());
     this.reader.drain();
     this.finished.push(this.summary(tracker));
     this.warnLostHits(tracker);
@@ -264,7 +264,8 @@ export class LiveSession implements Session {
     if (this.drainer !== null) clearInterval(this.drainer);
     if (this.refresher !== null) clearInterval(this.refresher);
     if (this.binaryChecker !== null) clearInterval(this.binaryChecker);
-    for (const t of this.trackers) t.stop();
+    // while one tracker's programs are detached, the others' hits are read as they come
+    for (const t of this.trackers) t.stop(() => this.reader.drain());
     this.checkBinaries();
     await this.reader.close(); // delivers what is still in the ring
     this.sweep(true);

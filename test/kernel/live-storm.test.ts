@@ -2,7 +2,7 @@
 // (the test blocks the event loop while a storm of hits happens), every hit is either
 // delivered or counted as dropped.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileText, runLive, sleep } from "./live-support.ts";
@@ -30,6 +30,32 @@ track storm: raw_syscalls:sys_enter($tid) where comm == "ltsh_storm"
   assert.equal(warnings, [
     `storm: ${summary.dropped} hits lost (in dropped): the ring buffer (4 KiB) was full; raise \`set ringbuf.size\``,
   ]);
+});
+
+test("closing: the ring is read while each program is detached, and no hit is lost", async () => {
+  // Two chain trackers of some 30 programs each, on a steady 400 hits/s each: detaching one
+  // program waits for the tracepoint's readers, so one tracker's detach takes about a second
+  // here, while the other still sends hits into a ring that holds 80 of them (read only at
+  // the end, 443 and 468 of its hits were lost in two runs).
+  const chain = (name: string) =>
+    `track ${name}: sys_enter_getppid where comm == "ltsh_close" ~> sys_exit_getppid > 1ns`;
+  const plan = compileText(`set ringbuf.size = 65536\n${chain("one")}\n${chain("two")}`);
+  const perl = `open(my $f, '>', '/proc/self/comm'); print $f 'ltsh_close'; close $f;
+    while (1) { getppid(); select(undef, undef, undef, 0.0025); }`;
+  const child = spawn("perl", ["-e", perl], { stdio: "ignore" });
+  try {
+    const { hits, summaries, warnings } = await runLive(plan, async () => {
+      await sleep(300);
+    });
+    for (const s of summaries) {
+      assert.ok(s.pairs > 50, `${s.tracker}: ${s.pairs} pairs`);
+      assert.is(s.dropped, 0, `${s.tracker}: ${s.dropped} dropped`);
+    }
+    assert.is(hits.length, summaries[0].hits + summaries[1].hits);
+    assert.equal(warnings, []);
+  } finally {
+    child.kill("SIGKILL");
+  }
 });
 
 const skip = kernelSkipReason();
