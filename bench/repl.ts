@@ -20,7 +20,12 @@ import { type SessionOpener, ShellController } from "../src/repl/controller.ts";
 import { compilerFrontEnd } from "../src/repl/front-end.ts";
 import type { FrontEnd } from "../src/repl/statements.ts";
 import { openSession } from "../src/session/backends.ts";
-import type { Artifact, Session, SessionListener } from "../src/session/types.ts";
+import {
+  type Artifact,
+  loadInOrder,
+  type Session,
+  type SessionListener,
+} from "../src/session/types.ts";
 import { fakeFrontEnd } from "../test/repl/fake-session.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
@@ -50,8 +55,8 @@ class FloodSession implements Session {
     await this.add(artifact.plan);
   }
 
-  async loadAll(artifacts: Artifact[]): Promise<void> {
-    for (const artifact of artifacts) await this.load(artifact);
+  loadAll(artifacts: Artifact[]): Promise<void> {
+    return loadInOrder(this, artifacts);
   }
 
   async add(plan: TrackerPlan): Promise<void> {

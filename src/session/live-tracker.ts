@@ -95,12 +95,6 @@ export class LiveTracker {
     }
   }
 
-  /** load() then attach(). */
-  start(): void {
-    this.load();
-    this.attach();
-  }
-
   private loadProgram(p: BpfProgram): number {
     return loadTracepointProgram(p, this.fds);
   }

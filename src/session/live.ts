@@ -61,13 +61,6 @@ export class LiveSessionError extends Error {
   readonly isUserFacing = true;
 }
 
-/** A tracker whose programs are loaded, waiting to be attached with the others of its turn. */
-interface LoadedTracker {
-  tracker: LiveTracker;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 function monotonicNs(): bigint {
   return process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
 }
@@ -78,8 +71,6 @@ export class LiveSession implements Session {
   private readonly finished: SummaryRecord[] = [];
   private readonly reader: RingBufferReader;
   private sweeper: NodeJS.Timeout | null = null;
-  /** Trackers loaded this turn, to be attached together (attachTogether). */
-  private loaded: LoadedTracker[] | null = null;
   /** Drains the ring for hits submitted without a wakeup (src/compiler/bpf/ring-wakeup.ts). */
   private drainer: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
@@ -132,33 +123,68 @@ export class LiveSession implements Session {
 
   /**
    * Loads and attaches a tracker's programs (from compile(), or the compiled cache): its
-   * layout's index must be unused in this session, as hit records carry it. Trackers loaded
-   * in the same turn (`Promise.all`, a whole file) are attached together once all are
-   * loaded: the verifier's time of one (seconds under TCG) blocks the reader, and the ring
-   * must not fill with another's hits meanwhile.
+   * layout's index must be unused in this session, as hit records carry it.
    */
   async load(artifact: Artifact): Promise<void> {
+    await this.loadAll([artifact]);
+  }
+
+  /**
+   * Loads every tracker's programs, then attaches them all: the verifier's time for one
+   * (seconds under TCG) blocks the reader, and a tracker attached meanwhile would fill the
+   * ring. A tracker that fails to load closes those loaded before it.
+   */
+  async loadAll(artifacts: Artifact[]): Promise<void> {
+    const loaded: LiveTracker[] = [];
+    try {
+      for (const artifact of artifacts) {
+        const tracker = await this.prepare(artifact, loaded);
+        tracker.load();
+        loaded.push(tracker);
+      }
+    } catch (error) {
+      for (const t of loaded) t.close();
+      throw error;
+    }
+    for (const [i, tracker] of loaded.entries()) {
+      try {
+        tracker.attach();
+      } catch (error) {
+        for (const t of loaded.slice(i + 1)) t.close();
+        throw error;
+      }
+      this.started(tracker);
+    }
+  }
+
+  /** A tracker for `artifact`, its actions ready; checked against those running and `loading`. */
+  private async prepare(artifact: Artifact, loading: LiveTracker[]): Promise<LiveTracker> {
     if (this.closed) throw new Error("the live session is closed");
     if (artifact.backend !== "ebpf")
       throw new Error(`a ${artifact.backend} tracker cannot run live`);
     const { object } = artifact as LiveArtifact;
     const plan = object.layout.plan;
-    if (this.trackers.some((t) => t.name === plan.name)) {
+    const others = [...this.trackers, ...loading];
+    if (others.some((t) => t.name === plan.name)) {
       throw new Error(`a tracker named ${plan.name} is already running`);
     }
-    if (this.trackers.some((t) => t.object.layout.index === object.layout.index)) {
+    if (others.some((t) => t.object.layout.index === object.layout.index)) {
       throw new Error(`tracker index ${object.layout.index} is already in use`);
     }
     this.nextIndex = Math.max(this.nextIndex, object.layout.index + 1);
-    const tracker = new LiveTracker(object, { ref: RINGBUF_REF, fd: this.ringbuf.fd });
     // Actions' modules load on first use: a plain run starts faster without them.
     if (hasAction(plan, "stack")) {
       this.symbols ??= (await import("../kernel/kallsyms.ts")).KernelSymbols.load();
     }
     await this.actions.prepare(plan);
     if (this.closed) throw new Error("the live session is closed");
-    tracker.load();
-    await this.attachTogether(tracker);
+    return new LiveTracker(object, { ref: RINGBUF_REF, fd: this.ringbuf.fd });
+  }
+
+  /** An attached tracker joins the session, with the timers its plan needs. */
+  private started(tracker: LiveTracker): void {
+    const { object } = tracker;
+    const plan = object.layout.plan;
     this.trackers.push(tracker);
     this.binaries.add(plan);
     if (!this.binaries.empty && this.binaryChecker === null) {
@@ -174,46 +200,6 @@ export class LiveSession implements Session {
       this.drainer = setInterval(() => this.reader.drain(), DEFERRED_DRAIN_MS);
       this.drainer.unref();
     }
-  }
-
-  /** Loads every tracker, then attaches them together (see load()). */
-  async loadAll(artifacts: Artifact[]): Promise<void> {
-    await Promise.all(artifacts.map((artifact) => this.load(artifact)));
-  }
-
-  /** Attaches `tracker` with every other tracker loaded before the next turn of the loop. */
-  private attachTogether(tracker: LiveTracker): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const batch = this.loaded ?? this.nextBatch();
-      batch.push({ tracker, resolve, reject });
-    });
-  }
-
-  /** A batch of loaded trackers, attached at the next turn of the loop. */
-  private nextBatch(): LoadedTracker[] {
-    const batch: LoadedTracker[] = [];
-    this.loaded = batch;
-    setImmediate(() => {
-      this.loaded = null;
-      for (const { tracker, resolve, reject } of batch) {
-        try {
-          tracker.attach();
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      }
-    });
-    return batch;
-  }
-
-  /** Closing: trackers loaded and not yet attached are closed, and their load() rejects. */
-  private dropLoaded(): void {
-    for (const { tracker, reject } of this.loaded ?? []) {
-      tracker.close();
-      reject(new Error("the live session is closed"));
-    }
-    this.loaded?.splice(0);
   }
 
   async stop(name: string): Promise<void> {
@@ -259,7 +245,6 @@ export class LiveSession implements Session {
   async close(): Promise<SummaryRecord[]> {
     if (this.closed) return this.finished;
     this.closed = true;
-    this.dropLoaded();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.drainer !== null) clearInterval(this.drainer);
     if (this.refresher !== null) clearInterval(this.refresher);
@@ -354,7 +339,6 @@ export class LiveSession implements Session {
   private closeSync(): void {
     if (this.closed) return;
     this.closed = true;
-    this.dropLoaded();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.drainer !== null) clearInterval(this.drainer);
     if (this.refresher !== null) clearInterval(this.refresher);

@@ -11,7 +11,13 @@ import { readTrace, TraceError } from "../replay/reader.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
 import { TraceWindows } from "./replay-snapshots.ts";
-import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
+import {
+  type Artifact,
+  loadInOrder,
+  type Session,
+  type SessionListener,
+  type TrackerStats,
+} from "./types.ts";
 
 export { TraceError } from "../replay/reader.ts";
 
@@ -57,8 +63,8 @@ export class ReplaySession implements Session {
     await this.load(await this.compile(plan));
   }
 
-  async loadAll(artifacts: Artifact[]): Promise<void> {
-    for (const artifact of artifacts) await this.load(artifact);
+  loadAll(artifacts: Artifact[]): Promise<void> {
+    return loadInOrder(this, artifacts);
   }
 
   async load(artifact: Artifact): Promise<void> {

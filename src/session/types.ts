@@ -60,3 +60,8 @@ export interface Session {
    */
   done?(): Promise<void>;
 }
+
+/** loadAll() of a backend that starts trackers one after another. */
+export async function loadInOrder(session: Session, artifacts: Artifact[]): Promise<void> {
+  for (const artifact of artifacts) await session.load(artifact);
+}
