@@ -14,6 +14,13 @@
 // Matched pairs must also carry the same fields of the `then print(...)` that PRINTS adds to
 // some trackers, and name the key's task alike (key_comm) where the trace's comm column
 // agrees with live: ftrace prints a task's latest name there, not its name at the event.
+//
+// On this machine the kernel runs no BPF program (tracepoint or raw tracepoint, ours or
+// bpftrace's) for an event that ftrace records in the context of PID 1's threads (the VM's
+// agent, tokio-rt-worker): over 20 rounds of dd, each program's bpf_stats run count was
+// the trace's block_rq_complete lines less those in that context, exactly, and
+// recursion_misses stayed 0 (.scratch-vm/rawloss.mts of the session that found it). Those
+// events are counted from the recording, and each may change two pairs, like a miss.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -274,6 +281,32 @@ function unexplained(hits: HitRecord[], a: bigint, b: bigint): HitRecord[] {
   });
 }
 
+/** Tasks of PID 1 (the VM's agent, whose contexts BPF programs never see here). */
+function inPid1(tid: number, cache: Map<number, boolean>): boolean {
+  if (tid <= 1) return tid === 1;
+  let hit = cache.get(tid);
+  if (hit === undefined) {
+    try {
+      hit = /^Tgid:\s+1$/m.test(readFileSync(`/proc/${tid}/status`, "utf8"));
+    } catch {
+      hit = false; // gone: not one of the agent's long-lived threads
+    }
+    cache.set(tid, hit);
+  }
+  return hit;
+}
+
+/** The recording's events in the context of PID 1's tasks. */
+function eventsInPid1(trace: string): number {
+  const cache = new Map<number, boolean>();
+  let count = 0;
+  for (const line of trace.split("\n")) {
+    const m = /^\s*.+-(\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[\d+\]/.exec(line);
+    if (m && inPid1(Number(m[1]), cache)) count++;
+  }
+  return count;
+}
+
 const describe = (hit: HitRecord) =>
   `${hit.tracker} key=${hit.key.join(",")} ${hit.latency_ns}ns ${hit.begin.comm}-${hit.begin.tid}` +
   ` cpu${hit.begin.cpu} @${hit.begin.ts_ns} -> ${hit.end?.comm}-${hit.end?.tid} cpu${hit.end?.cpu}` +
@@ -316,7 +349,8 @@ for (const file of exampleFiles().filter(
       assert.is(recording.bufferStats().dropped, 0, "the recording kept every event");
       for (const s of live.summaries) assert.is(s.dropped, 0, `${s.tracker}: live kept every hit`);
       const tracePath = join(dir, "trace.txt");
-      writeFileSync(tracePath, recording.readTrace());
+      const trace = recording.readTrace();
+      writeFileSync(tracePath, trace);
       const reference = await replay(tracePath, plan);
       // to look at a failure: LTSH_KEEP_TRACE=DIR keeps each example's recording there
       if (process.env.LTSH_KEEP_TRACE) {
@@ -346,7 +380,8 @@ for (const file of exampleFiles().filter(
       // context) one event reaches ftrace but not our program, and recursion_misses stays 0.
       // One such event is tolerated, and every unmatched pair is printed.
       const uncounted = 1;
-      if (missing.length + extra.length > 2 * (missed + uncounted)) {
+      const unseen = eventsInPid1(trace);
+      if (missing.length + extra.length > 2 * (missed + uncounted + unseen)) {
         // What the other side has around each unmatched pair, to see why.
         const around = (hit: HitRecord, other: HitRecord[]) =>
           `${describe(hit)} | other side: ${other
@@ -357,13 +392,15 @@ for (const file of exampleFiles().filter(
           [missing.map((h) => around(h, replayHits)), extra.map((h) => around(h, liveHits))],
           [[], []],
           `${liveHits.length} live, ${replayHits.length} replayed pairs in the window; ` +
-            `${missed} missed runs; replay: ${reference.warnings.join("; ")}`,
+            `${missed} missed runs; ${unseen} events in PID 1's context; ` +
+            `replay: ${reference.warnings.join("; ")}`,
         );
       }
       if (missing.length + extra.length > 0) {
         console.log(
           `  ${name}: ${missing.length} live and ${extra.length} replayed pairs unmatched ` +
-            `(${missed} missed runs): ${[...missing, ...extra].map(describe).join("; ")}`,
+            `(${missed} missed runs, ${unseen} events in PID 1's context): ` +
+            [...missing, ...extra].map(describe).join("; "),
         );
       }
     } finally {
