@@ -19,8 +19,8 @@
 // bpftrace's) for an event that ftrace records in the context of PID 1's threads (the VM's
 // agent, tokio-rt-worker): over 20 rounds of dd, each program's bpf_stats run count was
 // the trace's block_rq_complete lines less those in that context, exactly, and
-// recursion_misses stayed 0 (.scratch-vm/rawloss.mts of the session that found it). Those
-// events are counted from the recording, and each may change two pairs, like a miss.
+// recursion_misses stayed 0 (src/compiler/bpf/README.md, "Known difference from replay").
+// Those events are counted from the recording, and each may change two pairs, like a miss.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
