@@ -78,7 +78,8 @@ export function checkModuleRun(
   const summary = stats
     ? `${records} records read, pairs=${stats.pairs} hits=${stats.hits} timeouts=${stats.timeouts} dropped=${stats.dropped}${cancelled} sum_ns=${stats.sum_ns} within the histogram`
     : `${hits} hits`;
-  report(problems.length === 0, `${prefix}${module.name}: ${summary}`, problems);
+  const note = boot.completed && scenario.note ? `; ${scenario.note(run)}` : "";
+  report(problems.length === 0, `${prefix}${module.name}: ${summary}${note}`, problems);
 }
 
 /** The module's trackers' lines (not a chain's segments): hits and timeouts counted. */

@@ -10,6 +10,7 @@ import { HIT_RECORD_SIZE } from "../../src/session/kmod-decode.ts";
 import { replayCancel } from "./cancel.ts";
 import { CHAIN_SCENARIO } from "./chain.ts";
 import { type ModuleRun, type Phase, workloadValues } from "./console.ts";
+import { PAIRS_SCENARIO } from "./pairs.ts";
 
 export interface Scenario {
   /**
@@ -26,6 +27,8 @@ export interface Scenario {
   phases: [string, string][];
   /** `plan`: the module's tracker. */
   check(run: ModuleRun, guest: GuestFacts, plan: TrackerPlan): string[];
+  /** What the checks compared, for the report's line. */
+  note?(run: ModuleRun): string;
 }
 
 /** Read from the console outside the modules' sections. */
@@ -342,6 +345,7 @@ export const SCENARIOS: Scenario[] = [
   CANCEL_SCENARIO,
   PRINT_SCENARIO,
   CHAIN_SCENARIO,
+  PAIRS_SCENARIO,
 ];
 
 /** The guest commands for one module: insmod, phases with the reader, stop, stats, rmmod. */
