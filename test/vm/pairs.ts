@@ -6,7 +6,7 @@
 // that are no task: an IRQ, a disk request, an skb) must be the module's, in order, with the
 // same begin and end events, tasks, CPUs and printed fields, latencies within the chain
 // differential's tolerance (the module reads its clock a moment after ftrace, and under TCG
-// now and then much later).
+// now and then much later). Only pairs shorter than SHORT_NS may be on one side alone.
 
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
@@ -29,10 +29,10 @@ const LEAST: Record<string, number> = {
 /** Trackers keyed by a task: only the workloads' tasks' pairs are compared. */
 const BY_TASK = new Set(["pairs", "pairs_offcpu", "pairs_syscall", "pairs_ttfb"]);
 const INSTANCE = "/sys/kernel/tracing/instances/ltsh_pairs";
-const PROGRAM = new URL("./programs/pairs.lt", import.meta.url).pathname;
+export const PAIRS_PROGRAM = new URL("./programs/pairs.lt", import.meta.url).pathname;
 
 function pairPlans(): TrackerPlan[] {
-  const { plan } = compileFile(PROGRAM, { backend: "kmod" });
+  const { plan } = compileFile(PAIRS_PROGRAM, { backend: "kmod" });
   if (!plan) throw new Error("test/vm/programs/pairs.lt does not compile for kmod");
   return plan.trackers;
 }
@@ -81,6 +81,62 @@ const shapeOf = (h: HitRecord) =>
   `${h.end?.probe} ${h.end?.tid} cpu${h.end?.cpu} ` +
   JSON.stringify(h.fields ?? {}, (_, v) => (typeof v === "bigint" ? String(v) : v));
 
+/**
+ * The trace prints microseconds: a pair within one reads as 0 ns there (no hit, the threshold
+ * being 1 ns) while the module measures a few hundred; the serial console's IRQ handler takes
+ * about that long in the PREEMPT_RT guest. Pairs this short may be on one side only.
+ */
+const SHORT_NS = 10_000;
+/** Two reports of one pair begin this close at most (the module's clock trails under TCG). */
+const SAME_PAIR_NS = 2_000_000;
+
+const describe = (h: HitRecord) => `${shapeOf(h)} @${h.begin.ts_ns} ${h.latency_ns} ns`;
+
+/**
+ * Both lists in begin order, aligned for the fewest pairs left on one side (two reports of one
+ * pair: the same shape, begins within SAME_PAIR_NS; among equal counts, the closest begins).
+ */
+function align(got: HitRecord[], want: HitRecord[]) {
+  const width = want.length + 1;
+  const cost = new Float64Array((got.length + 1) * width);
+  const at = (i: number, j: number) => i * width + j;
+  const matchCost = (a: HitRecord, b: HitRecord) => {
+    const gap = Math.abs(Number(a.begin.ts_ns - b.begin.ts_ns));
+    return shapeOf(a) === shapeOf(b) && gap < SAME_PAIR_NS
+      ? (0.5 * gap) / SAME_PAIR_NS
+      : Number.POSITIVE_INFINITY;
+  };
+  for (let i = got.length; i >= 0; i--) {
+    for (let j = want.length; j >= 0; j--) {
+      if (i === got.length || j === want.length) {
+        cost[at(i, j)] = got.length - i + (want.length - j);
+        continue;
+      }
+      cost[at(i, j)] = Math.min(
+        1 + cost[at(i + 1, j)],
+        1 + cost[at(i, j + 1)],
+        matchCost(got[i], want[j]) + cost[at(i + 1, j + 1)],
+      );
+    }
+  }
+  const matched: [HitRecord, HitRecord][] = [];
+  const left: HitRecord[] = [];
+  const right: HitRecord[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < got.length || j < want.length) {
+    if (
+      i < got.length &&
+      j < want.length &&
+      matchCost(got[i], want[j]) + cost[at(i + 1, j + 1)] === cost[at(i, j)]
+    ) {
+      matched.push([got[i++], want[j++]]);
+    } else if (i < got.length && 1 + cost[at(i + 1, j)] === cost[at(i, j)]) left.push(got[i++]);
+    else right.push(want[j++]);
+  }
+  return { matched, left, right };
+}
+
 /** The differences from replay, and how many pairs of each tracker were compared. */
 function comparePairs(
   run: ModuleRun,
@@ -122,7 +178,9 @@ function comparePairs(
         h.begin.ts_ns >= from &&
         endNs(h) <= to,
     );
-  const live = ours(work.hits);
+  // the reader stops after 6 s: under TCG what it has not printed by then is read after the
+  // stop (the "stopped" phase)
+  const live = ours(run.phases.flatMap((p) => p.hits));
   const reference = ours(replayLines(plans, run.trace));
   const diffs: number[] = [];
   const outliers: string[] = [];
@@ -134,23 +192,23 @@ function comparePairs(
       problems.push(
         `${plan.name}: replay has ${want.length} pairs, fewer than ${LEAST[plan.name]}`,
       );
-    compared.set(plan.name, got.length);
-    const differ = got.findIndex((h, i) => shapeOf(h) !== (want[i] && shapeOf(want[i])));
-    if (differ >= 0 || got.length !== want.length) {
-      const at = differ < 0 ? got.length : differ;
+    const { matched, left, right } = align(got, want);
+    compared.set(plan.name, matched.length);
+    const unexplained = [
+      ...left.filter((h) => h.latency_ns >= SHORT_NS).map((h) => `kmod only:   ${describe(h)}`),
+      ...right.filter((h) => h.latency_ns >= SHORT_NS).map((h) => `replay only: ${describe(h)}`),
+    ];
+    if (unexplained.length > 0)
       problems.push(
-        `${plan.name}: kmod and replay differ at pair ${at} of ${got.length}/${want.length}:`,
-        `kmod:   ${got[at] ? `${shapeOf(got[at])} @${got[at].begin.ts_ns}` : "(none)"}`,
-        `replay: ${want[at] ? `${shapeOf(want[at])} @${want[at].begin.ts_ns}` : "(none)"}`,
+        `${plan.name}: ${unexplained.length} pairs on one side only (${matched.length} matched):`,
+        ...unexplained.slice(0, 4),
       );
-    }
-    got.forEach((h, i) => {
-      if (!want[i]) return;
-      const diff = Math.abs(h.latency_ns - want[i].latency_ns);
+    for (const [h, w] of matched) {
+      const diff = Math.abs(h.latency_ns - w.latency_ns);
       diffs.push(diff);
       if (diff >= MAX_NS)
-        outliers.push(`${shapeOf(h)}: ${h.latency_ns} ns, replay ${want[i].latency_ns} ns`);
-    });
+        outliers.push(`${shapeOf(h)}: ${h.latency_ns} ns, replay ${w.latency_ns} ns`);
+    }
   }
   problems.push(...latencyProblems(diffs, outliers));
   return { problems: problems.slice(0, 12), compared };

@@ -1,7 +1,8 @@
 // test:vm's PREEMPT_RT part (issue #10): Debian's linux-image-rt-amd64, booted once, with
 // modules built against linux-headers-rt-amd64 of the same release. In that one guest: the
-// irq module's scenario, `ltsh run --target kmod` (its module built on the host into a build
-// cache the guest shares, so the guest does not compile under TCG), a live eBPF run, and
+// irq module's scenario, the plain trackers' differential (pairs.ts), `ltsh run --target
+// kmod` (its module built on the host into a build cache the guest shares, so the guest does
+// not compile under TCG), a live eBPF run, and
 // `ltsh run --target kmod` on user-space probes (uprobes-session.ts); then that the kernel
 // is PREEMPT_RT and the virtio IRQs the module saw run in irq/N threads.
 
@@ -19,6 +20,7 @@ import { compileFile } from "../../src/compiler/compile.ts";
 import { buildModules } from "./build.ts";
 import { parseModuleRun } from "./console.ts";
 import { checkModuleRun, FACTS_SCRIPT, guestFacts, type Report } from "./module-check.ts";
+import { PAIRS_PROGRAM, PAIRS_SCENARIO } from "./pairs.ts";
 import { prebuildSessionModules } from "./prebuild.ts";
 import {
   chainRunScript,
@@ -67,9 +69,10 @@ function ebpfScript(run: SessionRun, slot: number, repo: string, fromSources: bo
   ].join("\n");
 }
 
-/** The scenario of a module built here: the irq example's, or the chain's. */
+/** The scenario of a module built here: the irq example's, the chain's, or the pairs'. */
 function scenarioOf(module: string) {
   if (module === "lt_irqchain") return IRQ_CHAIN_SCENARIO;
+  if (module === "lt_pairs") return PAIRS_SCENARIO;
   const irq = SCENARIOS.find((s) => s.example === "irq");
   if (!irq) throw new Error("the irq scenario is gone");
   return irq;
@@ -91,7 +94,7 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   const irq = SCENARIOS.find((s) => s.example === "irq");
   if (!irq) throw new Error("the irq scenario is gone");
   const { built, failed } = await buildModules(
-    [join(EXAMPLES, "irq.lt"), join(REPO, IRQ_CHAIN_PROGRAM)],
+    [join(EXAMPLES, "irq.lt"), join(REPO, IRQ_CHAIN_PROGRAM), PAIRS_PROGRAM],
     join(work, "rt-modules"),
     kernel.headers,
   );
@@ -148,6 +151,8 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     readDisk: true,
     shares: root.shares,
     timeoutMs: (5 * RUN_LIMIT_S + 120) * 1000,
+    // the pairs scenario's recording prints skb addresses (see run.ts)
+    append: "no_hash_pointers",
   });
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) writeFileSync(`${keep}.rt`, boot.console);
