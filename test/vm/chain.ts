@@ -54,11 +54,25 @@ function recordScript(plans: TrackerPlan[]): string {
   ].join("; ");
 }
 
-const DUMP = [
-  `echo "trace overruns=$(grep -h overrun ${INSTANCE}/per_cpu/cpu*/stats | tr -dc '0-9 ')"`,
-  `sed 's/^/ltsh-trace /' ${INSTANCE}/trace`,
-  `rmdir ${INSTANCE}`,
-].join("; ");
+/** The guest commands of a "trace" phase: a tracefs instance's overruns, its lines, gone. */
+export function dumpScript(instance: string): string {
+  return [
+    `echo "trace overruns=$(grep -h overrun ${instance}/per_cpu/cpu*/stats | tr -dc '0-9 ')"`,
+    `sed 's/^/ltsh-trace /' ${instance}/trace`,
+    `rmdir ${instance}`,
+  ].join("; ");
+}
+
+/** What dumpScript's "trace" phase says of overruns: a problem, unless none. */
+export function overrunProblems(run: ModuleRun): string[] {
+  const overruns = run.phases
+    .find((p) => p.name === "trace")
+    ?.output.find((l) => l.startsWith("overruns="))
+    ?.slice(9)
+    .trim()
+    .split(/\s+/);
+  return overruns?.some((n) => n !== "0") ? [`the recording overran: ${overruns}`] : [];
+}
 
 /** The reference's hits and summaries over the recorded lines. */
 export function replayGuestTrace(plans: TrackerPlan[], lines: string[]) {
@@ -135,15 +149,8 @@ function checkChains(run: ModuleRun, plans: TrackerPlan[]): string[] {
   const udp = run.phases.find((p) => p.name === "udp");
   const reader = udp ? workloadValues(udp).reader_pid : undefined;
   const lines = run.trace;
-  const overruns = run.phases
-    .find((p) => p.name === "trace")
-    ?.output.find((l) => l.startsWith("overruns="))
-    ?.slice(9)
-    .trim()
-    .split(/\s+/);
-  const problems: string[] = [];
   if (!udp || reader === undefined) return ["no udp phase with the reader's pid"];
-  if (overruns?.some((n) => n !== "0")) problems.push(`the recording overran: ${overruns}`);
+  const problems = overrunProblems(run);
   const first = lines
     .map((l, i) => parseFtraceLine(l, i + 1))
     .find((e) => e && typeof e !== "string");
@@ -185,7 +192,7 @@ export const CHAIN_SCENARIO: Scenario = {
   printRecords: 8 * DATAGRAMS * 4,
   phases: [
     ["udp", recordScript(chainPlans())],
-    ["trace", DUMP],
+    ["trace", dumpScript(INSTANCE)],
   ],
   check: (run) => checkChains(run, chainPlans()),
 };

@@ -12,7 +12,7 @@ import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
-import { latencyProblems, MAX_NS, replayLines } from "./chain.ts";
+import { dumpScript, latencyProblems, MAX_NS, overrunProblems, replayLines } from "./chain.ts";
 import type { ModuleRun } from "./console.ts";
 import type { Scenario } from "./scenarios.ts";
 
@@ -66,12 +66,6 @@ function recordScript(plans: TrackerPlan[]): string {
     ...quiet,
   ].join("; ");
 }
-
-const DUMP = [
-  `echo "trace overruns=$(grep -h overrun ${INSTANCE}/per_cpu/cpu*/stats | tr -dc '0-9 ')"`,
-  `sed 's/^/ltsh-trace /' ${INSTANCE}/trace`,
-  `rmdir ${INSTANCE}`,
-].join("; ");
 
 const endNs = (h: HitRecord) => h.end?.ts_ns ?? h.begin.ts_ns + BigInt(h.latency_ns);
 
@@ -152,14 +146,7 @@ function comparePairs(
   );
   if (pids.size < 3)
     return failed([`the workloads' pids: ${[...pids]} (${work.output.join("; ")})`]);
-  const problems: string[] = [];
-  const overruns = run.phases
-    .find((p) => p.name === "trace")
-    ?.output.find((l) => l.startsWith("overruns="))
-    ?.slice(9)
-    .trim()
-    .split(/\s+/);
-  if (overruns?.some((n) => n !== "0")) problems.push(`the recording overran: ${overruns}`);
+  const problems = overrunProblems(run);
   for (const s of run.stats) {
     if (s.dropped > 0) problems.push(`${s.tracker}: ${s.dropped} dropped`);
   }
@@ -221,7 +208,7 @@ export const PAIRS_SCENARIO: Scenario = {
   printRecords: 4000,
   phases: [
     ["work", recordScript(pairPlans())],
-    ["trace", DUMP],
+    ["trace", dumpScript(INSTANCE)],
   ],
   check: (run) => comparePairs(run, pairPlans()).problems,
   note: (run) =>
