@@ -20,12 +20,7 @@ import { type SessionOpener, ShellController } from "../src/repl/controller.ts";
 import { compilerFrontEnd } from "../src/repl/front-end.ts";
 import type { FrontEnd } from "../src/repl/statements.ts";
 import { openSession } from "../src/session/backends.ts";
-import {
-  type Artifact,
-  loadInOrder,
-  type Session,
-  type SessionListener,
-} from "../src/session/types.ts";
+import type { Artifact, Session, SessionListener } from "../src/session/types.ts";
 import { fakeFrontEnd } from "../test/repl/fake-session.ts";
 import { writeBenchmarkSection } from "./benchmarks-md.ts";
 
@@ -53,10 +48,6 @@ class FloodSession implements Session {
 
   async load(artifact: Artifact): Promise<void> {
     await this.add(artifact.plan);
-  }
-
-  loadAll(artifacts: Artifact[]): Promise<void> {
-    return loadInOrder(this, artifacts);
   }
 
   async add(plan: TrackerPlan): Promise<void> {

@@ -81,7 +81,9 @@ export async function bootVm(options: BootOptions): Promise<BootResult> {
     "-initrd",
     initrd,
     "-append",
-    `console=ttyS0 panic=-1 quiet${options.append ? ` ${options.append}` : ""}`,
+    // no_hash_pointers: a guest's tracefs recording prints %p fields (skbaddr) as
+    // "(____ptrval____)" until the kernel's random pool is ready, seconds into a TCG boot
+    `console=ttyS0 panic=-1 quiet no_hash_pointers${options.append ? ` ${options.append}` : ""}`,
   ];
   const disk = join(work, "disk.img");
   if ((options.diskMiB ?? 0) > 0) {

@@ -23,6 +23,8 @@ const NAMING: [RegExp, number, number][] = [
 
 export class TaskNameWriter extends LineRewriter {
   private readonly names = new Map<number, string>();
+  /** Tasks /proc did not name (gone): not read again for each of their lines. */
+  private readonly unknown = new Set<number>();
   /** `<...>` lines named, and those left so (no event or /proc named the task). */
   named = 0;
   unnamed = 0;
@@ -64,10 +66,15 @@ export class TaskNameWriter extends LineRewriter {
   private nameOf(tid: number): string | null {
     const known = this.names.get(tid);
     if (known !== undefined) return known;
+    if (this.unknown.has(tid)) return null;
     const name = this.procName(tid);
+    if (name === null) {
+      this.unknown.add(tid);
+      return null;
+    }
     // latin1 like the lines: the name's UTF-8 bytes, one char each
-    const bytes = name === null ? null : Buffer.from(name, "utf8").toString("latin1");
-    if (bytes !== null) this.names.set(tid, bytes);
+    const bytes = Buffer.from(name, "utf8").toString("latin1");
+    this.names.set(tid, bytes);
     return bytes;
   }
 }

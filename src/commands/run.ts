@@ -11,7 +11,7 @@ import type { MetricsServer } from "../metrics/server.ts";
 import { formatHitLine, formatSummary, hitToJson, summaryToJson } from "../records/output.ts";
 import type { HitRecord, SummaryRecord } from "../records/types.ts";
 import { openSession, type SessionOptions } from "../session/backends.ts";
-import type { Artifact, Session } from "../session/types.ts";
+import { type Artifact, type Session, startAll } from "../session/types.ts";
 import { BACKEND_FLAGS, chooseBackend, METRICS_FLAG, metricsAddress } from "./backend-flags.ts";
 import { type PreparedRun, prepareRun } from "./run-prepare.ts";
 import { type Command, parseCommandArgs, UsageError, VERSION } from "./usage.ts";
@@ -218,7 +218,7 @@ async function runSession(
       await plan.keep(compiled);
       artifacts = compiled;
     }
-    await session.loadAll(artifacts);
+    await startAll(session, artifacts);
     const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (onSignal = resolve))];
     // Ctrl-C, kill and a closed terminal all end the run the same way: detach, drain, print
     // the summaries. A second signal finds only the cleanup handlers and exits at once.

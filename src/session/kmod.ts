@@ -39,13 +39,7 @@ import {
   systemHost,
 } from "./kmod-host.ts";
 import { procComm } from "./task-names.ts";
-import {
-  type Artifact,
-  loadInOrder,
-  type Session,
-  type SessionListener,
-  type TrackerStats,
-} from "./types.ts";
+import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
 
 /** Where the device cannot be watched for readiness, it is read on this period instead. */
 const READ_PERIOD_MS = 50;
@@ -144,10 +138,6 @@ export class KmodSession implements Session {
 
   async add(plan: TrackerPlan): Promise<void> {
     await this.load(await this.compile(plan));
-  }
-
-  loadAll(artifacts: Artifact[]): Promise<void> {
-    return loadInOrder(this, artifacts);
   }
 
   /** Inserts a built module and reads its hits; removed (always) when stopped or closed. */

@@ -11,13 +11,7 @@ import { readTrace, TraceError } from "../replay/reader.ts";
 import type { SessionOptions } from "./backends.ts";
 import { HitActions } from "./hit-actions.ts";
 import { TraceWindows } from "./replay-snapshots.ts";
-import {
-  type Artifact,
-  loadInOrder,
-  type Session,
-  type SessionListener,
-  type TrackerStats,
-} from "./types.ts";
+import type { Artifact, Session, SessionListener, TrackerStats } from "./types.ts";
 
 export { TraceError } from "../replay/reader.ts";
 
@@ -61,10 +55,6 @@ export class ReplaySession implements Session {
 
   async add(plan: TrackerPlan): Promise<void> {
     await this.load(await this.compile(plan));
-  }
-
-  loadAll(artifacts: Artifact[]): Promise<void> {
-    return loadInOrder(this, artifacts);
   }
 
   async load(artifact: Artifact): Promise<void> {

@@ -42,10 +42,11 @@ export interface Session {
   /** Starts a compiled tracker (from compile(), or the compiled cache of an earlier run). */
   load(artifact: Artifact): Promise<void>;
   /**
-   * Starts a file's trackers, in order. Live eBPF loads them all before it attaches any, so
-   * that no tracker's hits wait in the ring while the verifier checks the next one.
+   * Starts a file's trackers, in order, where the backend does better than load() on each
+   * (startAll()): live eBPF loads them all before it attaches any, so that no tracker's hits
+   * wait in the ring while the verifier checks the next one.
    */
-  loadAll(artifacts: Artifact[]): Promise<void>;
+  loadAll?(artifacts: Artifact[]): Promise<void>;
   /** compile() then load(). */
   add(plan: TrackerPlan): Promise<void>;
   stop(tracker: string): Promise<void>;
@@ -61,7 +62,8 @@ export interface Session {
   done?(): Promise<void>;
 }
 
-/** loadAll() of a backend that starts trackers one after another. */
-export async function loadInOrder(session: Session, artifacts: Artifact[]): Promise<void> {
+/** Starts a file's trackers: the backend's loadAll(), else load() on each in turn. */
+export async function startAll(session: Session, artifacts: Artifact[]): Promise<void> {
+  if (session.loadAll) return session.loadAll(artifacts);
   for (const artifact of artifacts) await session.load(artifact);
 }

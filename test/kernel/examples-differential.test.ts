@@ -33,6 +33,7 @@ import type { FilePlan, TrackerPlan } from "../../src/compiler/plan.ts";
 import { TracefsInstance } from "../../src/kernel/tracefs.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { openSession } from "../../src/session/backends.ts";
+import { alignLists } from "../align-lists.ts";
 import { exampleFiles, examplePlan } from "../corpus.ts";
 import { namedCopy, run, runLive, sleep } from "./live-support.ts";
 import { kernelSkipReason, reportSkip } from "./support.ts";
@@ -224,54 +225,19 @@ function align(live: HitRecord[], replayed: HitRecord[]) {
   for (const key of new Set([...ours.keys(), ...theirs.keys()])) {
     const x = ours.get(key) ?? [];
     const y = theirs.get(key) ?? [];
-    const { left, right } = alignLists(x, y);
+    const { left, right } = alignLists(x, y, matchCost);
     missing.push(...left);
     extra.push(...right);
   }
   return { missing, extra };
 }
 
-/** The least-cost alignment of two time-ordered lists: what each side leaves unmatched. */
-function alignLists(x: HitRecord[], y: HitRecord[]) {
-  const width = y.length + 1;
-  const cost = new Float64Array((x.length + 1) * width);
-  const at = (i: number, j: number) => i * width + j;
-  const matchCost = (a: HitRecord, b: HitRecord) =>
-    samePair(a, b)
-      ? Number(gap(a.begin.ts_ns, b.begin.ts_ns) + gap(endNs(a), endNs(b))) /
-        Number(4n * TIME_SLACK_NS)
-      : Number.POSITIVE_INFINITY;
-  for (let i = x.length; i >= 0; i--) {
-    for (let j = y.length; j >= 0; j--) {
-      if (i === x.length || j === y.length) {
-        cost[at(i, j)] = x.length - i + (y.length - j);
-        continue;
-      }
-      cost[at(i, j)] = Math.min(
-        1 + cost[at(i + 1, j)],
-        1 + cost[at(i, j + 1)],
-        matchCost(x[i], y[j]) + cost[at(i + 1, j + 1)],
-      );
-    }
-  }
-  const left: HitRecord[] = [];
-  const right: HitRecord[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < x.length || j < y.length) {
-    if (i < x.length && j < y.length) {
-      const matched = matchCost(x[i], y[j]) + cost[at(i + 1, j + 1)];
-      if (matched === cost[at(i, j)]) {
-        i++;
-        j++;
-        continue;
-      }
-    }
-    if (i < x.length && 1 + cost[at(i + 1, j)] === cost[at(i, j)]) left.push(x[i++]);
-    else right.push(y[j++]);
-  }
-  return { left, right };
-}
+/** Two reports of one pair cost their time gap as a fraction of the slack; others can't match. */
+const matchCost = (a: HitRecord, b: HitRecord) =>
+  samePair(a, b)
+    ? Number(gap(a.begin.ts_ns, b.begin.ts_ns) + gap(endNs(a), endNs(b))) /
+      Number(4n * TIME_SLACK_NS)
+    : Number.POSITIVE_INFINITY;
 
 /** Unmatched, and not explained by the window's edges or the trace's microseconds. */
 function unexplained(hits: HitRecord[], a: bigint, b: bigint): HitRecord[] {

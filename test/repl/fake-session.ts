@@ -5,13 +5,7 @@ import type { OptionValue, TrackerPlan } from "../../src/compiler/plan.ts";
 import { LatencyStats } from "../../src/records/stats.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import type { CheckResult, FrontEnd } from "../../src/repl/statements.ts";
-import {
-  type Artifact,
-  loadInOrder,
-  type Session,
-  type SessionListener,
-  type TrackerStats,
-} from "../../src/session/types.ts";
+import type { Artifact, Session, SessionListener, TrackerStats } from "../../src/session/types.ts";
 
 interface FakeTracker {
   plan: TrackerPlan;
@@ -37,10 +31,6 @@ export class FakeSession implements Session {
 
   async compile(plan: TrackerPlan): Promise<Artifact> {
     return { backend: "replay", plan };
-  }
-
-  loadAll(artifacts: Artifact[]): Promise<void> {
-    return loadInOrder(this, artifacts);
   }
 
   async load(artifact: Artifact): Promise<void> {

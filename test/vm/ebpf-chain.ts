@@ -9,6 +9,7 @@ import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
+import { alignLists } from "../align-lists.ts";
 import { latencyProblems, MAX_NS, replayLines, shapeOf } from "./chain.ts";
 import type { Report } from "./module-check.ts";
 import { RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
@@ -107,30 +108,9 @@ function alignGroup(live: HitRecord[], replay: HitRecord[]): Aligned[] {
   const byOrigin = (a: HitRecord, b: HitRecord) => originNs(a) - originNs(b);
   live.sort(byOrigin);
   replay.sort(byOrigin);
-  const n = live.length;
-  const m = replay.length;
-  // cost[i][j]: the first i live hits against the first j replay hits
-  const cost = Array.from({ length: n + 1 }, (_, i) => new Float64Array(m + 1).fill(i * GAP_NS));
-  for (let i = 1; i <= n; i++) {
-    for (let j = 1; j <= m; j++) {
-      const pair = cost[i - 1][j - 1] + distance(live[i - 1], replay[j - 1]);
-      cost[i][j] = Math.min(pair, cost[i - 1][j] + GAP_NS, cost[i][j - 1]);
-    }
-  }
-  let j = m;
-  const pairs: Aligned[] = [];
-  for (let i = n; i > 0; ) {
-    const d = j > 0 ? distance(live[i - 1], replay[j - 1]) : 0;
-    if (j > 0 && cost[i][j] === cost[i - 1][j - 1] + d) {
-      pairs.push({ live: live[i - 1], replay: replay[j - 1] });
-      i--;
-      j--;
-    } else if (cost[i][j] === cost[i - 1][j] + GAP_NS) {
-      pairs.push({ live: live[i - 1], replay: undefined });
-      i--;
-    } else j--;
-  }
-  return pairs.reverse();
+  const { matched } = alignLists(live, replay, distance, { left: GAP_NS, right: 0 });
+  const partner = new Map(matched);
+  return live.map((h) => ({ live: h, replay: partner.get(h) }));
 }
 
 /** Both hits of a pair whose shapes differ, stage by stage with their times. */

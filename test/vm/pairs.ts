@@ -12,6 +12,7 @@ import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
+import { alignLists } from "../align-lists.ts";
 import { dumpScript, latencyProblems, MAX_NS, overrunProblems, replayLines } from "./chain.ts";
 import type { ModuleRun } from "./console.ts";
 import type { Scenario } from "./scenarios.ts";
@@ -31,11 +32,11 @@ const BY_TASK = new Set(["pairs", "pairs_offcpu", "pairs_syscall", "pairs_ttfb"]
 const INSTANCE = "/sys/kernel/tracing/instances/ltsh_pairs";
 export const PAIRS_PROGRAM = new URL("./programs/pairs.lt", import.meta.url).pathname;
 
-function pairPlans(): TrackerPlan[] {
+const PLANS: TrackerPlan[] = (() => {
   const { plan } = compileFile(PAIRS_PROGRAM, { backend: "kmod" });
   if (!plan) throw new Error("test/vm/programs/pairs.lt does not compile for kmod");
   return plan.trackers;
-}
+})();
 
 /** Every event the trackers read, as tracefs enable files. */
 function eventPaths(plans: TrackerPlan[]): string[] {
@@ -86,50 +87,13 @@ const SAME_PAIR_NS = 2_000_000;
 
 const describe = (h: HitRecord) => `${shapeOf(h)} @${h.begin.ts_ns} ${h.latency_ns} ns`;
 
-/**
- * Both lists in begin order, aligned for the fewest pairs left on one side (two reports of one
- * pair: the same shape, begins within SAME_PAIR_NS; among equal counts, the closest begins).
- */
-function align(got: HitRecord[], want: HitRecord[]) {
-  const width = want.length + 1;
-  const cost = new Float64Array((got.length + 1) * width);
-  const at = (i: number, j: number) => i * width + j;
-  const matchCost = (a: HitRecord, b: HitRecord) => {
-    const gap = Math.abs(Number(a.begin.ts_ns - b.begin.ts_ns));
-    return shapeOf(a) === shapeOf(b) && gap < SAME_PAIR_NS
-      ? (0.5 * gap) / SAME_PAIR_NS
-      : Number.POSITIVE_INFINITY;
-  };
-  for (let i = got.length; i >= 0; i--) {
-    for (let j = want.length; j >= 0; j--) {
-      if (i === got.length || j === want.length) {
-        cost[at(i, j)] = got.length - i + (want.length - j);
-        continue;
-      }
-      cost[at(i, j)] = Math.min(
-        1 + cost[at(i + 1, j)],
-        1 + cost[at(i, j + 1)],
-        matchCost(got[i], want[j]) + cost[at(i + 1, j + 1)],
-      );
-    }
-  }
-  const matched: [HitRecord, HitRecord][] = [];
-  const left: HitRecord[] = [];
-  const right: HitRecord[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < got.length || j < want.length) {
-    if (
-      i < got.length &&
-      j < want.length &&
-      matchCost(got[i], want[j]) + cost[at(i + 1, j + 1)] === cost[at(i, j)]
-    ) {
-      matched.push([got[i++], want[j++]]);
-    } else if (i < got.length && 1 + cost[at(i + 1, j)] === cost[at(i, j)]) left.push(got[i++]);
-    else right.push(want[j++]);
-  }
-  return { matched, left, right };
-}
+/** Two reports of one pair: the same shape, begins within SAME_PAIR_NS (the closer, the cheaper). */
+const matchCost = (a: HitRecord, b: HitRecord) => {
+  const gap = Math.abs(Number(a.begin.ts_ns - b.begin.ts_ns));
+  return shapeOf(a) === shapeOf(b) && gap < SAME_PAIR_NS
+    ? (0.5 * gap) / SAME_PAIR_NS
+    : Number.POSITIVE_INFINITY;
+};
 
 /** The differences from replay, and how many pairs of each tracker were compared. */
 function comparePairs(
@@ -179,7 +143,7 @@ function comparePairs(
       problems.push(
         `${plan.name}: replay has ${want.length} pairs, fewer than ${LEAST[plan.name]}`,
       );
-    const { matched, left, right } = align(got, want);
+    const { matched, left, right } = alignLists(got, want, matchCost);
     compared.set(plan.name, matched.length);
     const unexplained = [
       ...left.filter((h) => h.latency_ns >= SHORT_NS).map((h) => `kmod only:   ${describe(h)}`),
@@ -201,18 +165,29 @@ function comparePairs(
   return { problems: problems.slice(0, 12), compared };
 }
 
+/** One replay and comparison per guest run, for both the check and the report's line. */
+const comparisons = new WeakMap<ModuleRun, ReturnType<typeof comparePairs>>();
+function comparisonOf(run: ModuleRun) {
+  let comparison = comparisons.get(run);
+  if (comparison === undefined) {
+    comparison = comparePairs(run, PLANS);
+    comparisons.set(run, comparison);
+  }
+  return comparison;
+}
+
 export const PAIRS_SCENARIO: Scenario = {
   example: "pairs",
   program: true,
   insmodParams: "",
   printRecords: 4000,
   phases: [
-    ["work", recordScript(pairPlans())],
+    ["work", recordScript(PLANS)],
     ["trace", dumpScript(INSTANCE)],
   ],
-  check: (run) => comparePairs(run, pairPlans()).problems,
+  check: (run) => comparisonOf(run).problems,
   note: (run) =>
-    `pairs compared with replay's: ${[...comparePairs(run, pairPlans()).compared]
+    `pairs compared with replay's: ${[...comparisonOf(run).compared]
       .map(([name, n]) => `${name} ${n}`)
       .join(", ")}`,
 };

@@ -151,8 +151,6 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
     readDisk: true,
     shares: root.shares,
     timeoutMs: (5 * RUN_LIMIT_S + 120) * 1000,
-    // the pairs scenario's recording prints skb addresses (see run.ts)
-    append: "no_hash_pointers",
   });
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) writeFileSync(`${keep}.rt`, boot.console);

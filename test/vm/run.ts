@@ -106,15 +106,7 @@ async function genericTests(work: string): Promise<void> {
       },
       script,
     });
-    // no_hash_pointers: a recording's %p fields (test/vm/pairs.ts: the skbs of network.lt) print
-    // as "(____ptrval____)" until the kernel's random pool is ready, seconds into a TCG boot
-    const boot = await bootVm({
-      vmlinuz: kernel.vmlinuz,
-      initrd,
-      diskMiB: 8,
-      timeoutMs: 150_000,
-      append: "no_hash_pointers",
-    });
+    const boot = await bootVm({ vmlinuz: kernel.vmlinuz, initrd, diskMiB: 8, timeoutMs: 150_000 });
     const seconds = (boot.elapsedMs / 1000).toFixed(1);
     report(
       boot.completed,
