@@ -161,10 +161,12 @@ test("two CPUs beginning the same keys at once never hold a key twice", async ()
       await Promise.all(both);
     })
   ).summaries[0];
-  // a drop here is a begin that met another CPU's begin in its bucket (counted, rare)
+  // a begin that meets another CPU's begin in its bucket waits for it: a drop here is a
+  // begin whose rival's CPU stopped for microseconds (counted, rare); before the wait, up to
+  // one in ten were dropped in some runs
   assert.ok(s.pending <= keys.length, `${s.pending} pending`);
   assert.ok(s.pending >= keys.length - s.dropped, `${s.pending} pending, ${s.dropped} dropped`);
-  assert.ok(s.dropped < 20, `${s.dropped} dropped`);
+  assert.ok(s.dropped <= 5, `${s.dropped} dropped`);
 });
 
 test("capacity 1: one bucket of 16 slots", async () => {

@@ -18,6 +18,7 @@ import {
   fetchAdd,
   JEq,
   JGE,
+  JGT,
   JNE,
   JSet,
   ja,
@@ -35,6 +36,7 @@ import {
   R8,
   R9,
   RSh,
+  Sub,
   storeImm,
   storeMem,
   Xor,
@@ -180,16 +182,50 @@ function compareKey(
 const BEGIN_TRIES = 4;
 
 /**
+ * How long a begin waits for a `seq` that another begin holds before it gives up (a drop,
+ * counted): the holder's few dozen instructions, whose stores to lines this CPU has read
+ * take a few hundred ns across vCPUs here, or longer when an interrupt or the hypervisor
+ * stops its CPU. Without the wait, two CPUs beginning the same keys in step
+ * (test/kernel/live-table) dropped one begin in ten in some runs: four scans were over
+ * before the holder had published, and the key, pending all along, was counted as dropped.
+ * The kernel's own HASH map spins on its bucket lock, unbounded; this wait is bounded by
+ * time, and by SEQ_WAIT_READS reads for the verifier (which walks each of them).
+ */
+const SEQ_WAIT_NS = 4000;
+const SEQ_WAIT_READS = 128;
+
+/**
  * Takes the key's `seq` for this begin (r4, read before the scans) even → odd with
  * cmpxchg. It fails when another begin of the same far bucket's keys changed a slot since
  * the scan, or is doing so: then the scan may be stale (the key added meanwhile), so the
- * begin scans again ("retry"). The even value that releases it is kept on the stack at
- * `unlock`. Uses r0–r2.
+ * begin waits for the `seq` to be released and scans again ("wait"). The even value that
+ * releases it is kept on the stack at `unlock`. Uses r0–r2.
  */
 function lock(em: Emitter, at: { lock: number; unlock: number }): void {
-  em.emit(JSet.imm(R4, 1, "retry"), Mov.reg(R0, R4), Mov.reg(R1, R4), Add.imm(R1, 1));
-  em.emit(loadMem(R2, FP, at.lock, 8), cmpxchg(R2, 0, R1), JNE.reg(R0, R4, "retry"));
+  em.emit(JSet.imm(R4, 1, "wait"), Mov.reg(R0, R4), Mov.reg(R1, R4), Add.imm(R1, 1));
+  em.emit(loadMem(R2, FP, at.lock, 8), cmpxchg(R2, 0, R1), JNE.reg(R0, R4, "wait"));
   em.emit(Add.imm(R4, 2), storeMem(FP, at.unlock, R4, 8));
+}
+
+/**
+ * "wait": reads the `seq` until no begin holds it (even), then scans again ("retry"); still
+ * held after SEQ_WAIT_NS or SEQ_WAIT_READS reads: DROP. The clock and the reads count on
+ * the stack (`at.waited`, `at.reads`): helper calls clobber r1–r5.
+ */
+function waitForSeq(em: Emitter, at: { lock: number; waited: number; reads: number }): void {
+  const readSeq = (held: string) => {
+    em.emit(loadMem(R1, FP, at.lock, 8), loadMem(R2, R1, 0, 8), JSet.imm(R2, 1, held));
+    em.emit(ja("retry"));
+  };
+  em.label("wait");
+  readSeq("wait_start");
+  em.label("wait_start");
+  em.emit(call(Helper.ktime_get_ns), storeMem(FP, at.waited, R0, 8), storeImm(FP, at.reads, 0, 8));
+  em.label("wait_held");
+  em.emit(call(Helper.ktime_get_ns), loadMem(R1, FP, at.waited, 8), Sub.reg(R0, R1));
+  em.emit(JGT.imm(R0, SEQ_WAIT_NS, DROP), loadMem(R1, FP, at.reads, 8), Add.imm(R1, 1));
+  em.emit(storeMem(FP, at.reads, R1, 8), JGE.imm(R1, SEQ_WAIT_READS, DROP));
+  readSeq("wait_held");
 }
 
 /** Releases the key's `seq` (uses r1, r2). */
@@ -336,6 +372,7 @@ function begin(
   ownSlots(em, layout, d, "near", BUCKET, keyOffset);
   if (twoLevels) ownSlots(em, layout, d, "far", FAR, keyOffset);
   if (layout.plan.keep === "last") replace(em, held);
+  waitForSeq(em, { lock: held.lock, waited: em.alloc(8), reads: em.alloc(8) });
   // another begin took or changed this key's seq since the scan: scan again (a bounded loop)
   em.label("retry");
   em.emit(loadMem(R1, FP, tries, 8), JGE.imm(R1, BEGIN_TRIES, DROP));
