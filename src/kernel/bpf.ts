@@ -380,12 +380,27 @@ export function objectId(fd: number): number {
 /**
  * Runs of a program the kernel skipped because a BPF program was already running on that
  * CPU (its tracepoint fired while another tracing program ran there): events the program
- * never saw. null before Linux 5.12, which does not count them.
+ * never saw. null before Linux 5.12, which has no such counter. Before 6.7 the counter
+ * exists but a tracepoint or uprobe attached through perf never adds to it (see
+ * countsSkippedRuns): it stays 0.
  */
 export function programRecursionMisses(fd: number): number | null {
   const info = objectInfo(fd);
   if (info.byteLength < PROG_INFO_RECURSION_MISSES + 8) return null;
   return Number(info.getBigUint64(PROG_INFO_RECURSION_MISSES, true));
+}
+
+/**
+ * Whether a kernel of this release (`uname -r`) counts the runs it skips of a program
+ * attached through perf, as ltsh attaches its tracepoint and uprobe programs: trace_call_bpf
+ * counts them in recursion_misses since Linux 6.7 ("bpf: Count missed stats in
+ * trace_call_bpf"). Before, an event that fires while another BPF program runs on its CPU
+ * (an IRQ arriving in a syscall's program) is lost to ltsh unseen. A distribution kernel
+ * may carry the change back: then this says false where the count is kept.
+ */
+export function countsSkippedRuns(kernelRelease: string): boolean {
+  const [major, minor] = kernelRelease.split(/[.-]/).map(Number);
+  return major > 6 || (major === 6 && minor >= 7);
 }
 
 /**

@@ -2,12 +2,13 @@
 // one shared ring buffer; stats are read from per-CPU maps; timeouts of begins that never
 // end are found by a user-space sweep (see sweepPeriodMs); everything is closed on exit/signals.
 
+import { release } from "node:os";
 import { hasAction } from "../compiler/actions.ts";
 import { Hit, RINGBUF_REF } from "../compiler/bpf/layout.ts";
 import { ringbufSpec, type TrackerObject } from "../compiler/bpf/object.ts";
 import { DEFERRED_DRAIN_MS, submitFlags } from "../compiler/bpf/ring-wakeup.ts";
 import type { OptionValue, TrackerPlan } from "../compiler/plan.ts";
-import { closeFd, createMap } from "../kernel/bpf.ts";
+import { closeFd, countsSkippedRuns, createMap } from "../kernel/bpf.ts";
 import { onCleanup } from "../kernel/cleanup.ts";
 import type { KernelSymbols } from "../kernel/kallsyms.ts";
 import { checkLivePermissions } from "../kernel/permissions.ts";
@@ -75,6 +76,8 @@ export class LiveSession implements Session {
   private drainer: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
   private readonly binaries = new ProbedBinaries();
+  /** The warning that this kernel keeps `missed` at 0 is said once per session. */
+  private saidMissedUncounted = false;
   private binaryChecker: NodeJS.Timeout | null = null;
   private symbols: KernelSymbols | null = null;
   private readonly actions: HitActions;
@@ -185,6 +188,14 @@ export class LiveSession implements Session {
   private started(tracker: LiveTracker): void {
     const { object } = tracker;
     const plan = object.layout.plan;
+    if (!this.saidMissedUncounted && !countsSkippedRuns(release())) {
+      this.saidMissedUncounted = true;
+      this.listener.warning(
+        `Linux ${release()} does not count an event it keeps from a tracker's program ` +
+          "because another BPF program is running on that CPU (Linux 6.7 and later count them): " +
+          "`missed` reads 0 here even when such events are lost",
+      );
+    }
     this.trackers.push(tracker);
     this.binaries.add(plan);
     if (!this.binaries.empty && this.binaryChecker === null) {
