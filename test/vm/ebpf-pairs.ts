@@ -1,0 +1,210 @@
+// The plain trackers' differential (pairs.ts) on live eBPF, in the PREEMPT_RT guest (the
+// host's own kernel has test/kernel/examples-differential.test.ts): `ltsh record --for-file`
+// records test/vm/programs/pairs.lt's events while `ltsh run` runs it live beside the same
+// workloads as the module's run, over and over; replay of the recording must give the live
+// pairs, as pairs.ts holds the module's: same events, tasks, CPUs and printed fields.
+
+import { writeFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { countsSkippedRuns } from "../../src/kernel/bpf.ts";
+import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
+import { parseFtraceLine } from "../../src/replay/formats.ts";
+import type { Report } from "./module-check.ts";
+import { comparePairs, PAIRS_PROGRAM } from "./pairs.ts";
+import { SLOT_BYTES } from "./session.ts";
+
+export const EBPF_PAIRS_RUN = "epairs";
+/** The live run; the recording starts before it and stops after it. */
+const RUN_S = 15;
+/**
+ * A tracker's programs attach one after another, its begins can precede its cancels by a
+ * moment, and at the stop they detach one by one: pairs this close to a tracker's first or
+ * last live pair are not compared.
+ */
+const EDGE_NS = 1_000_000_000n;
+/** How long another event's program may still run when an IRQ's event comes (see possiblyNested). */
+const NESTED_NS = 200_000n;
+
+/** Guest lines: the recording, the live run, the workloads; output and trace to two slots. */
+export function ebpfPairsScript(
+  slot: number,
+  repo: string,
+  fromSources: boolean,
+  limitS: number,
+): string {
+  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
+  const ltsh = `cd ${repo} && ${env}exec node bin/ltsh.js`;
+  const name = EBPF_PAIRS_RUN;
+  const record = `${ltsh} record --for-file ${PAIRS_PROGRAM} --for ${limitS}s -o /tmp/${name}.txt.gz`;
+  return [
+    "{",
+    `  mark "session ${name} start"`,
+    "  mountpoint -q /newroot/sys/kernel/tracing || mount -t tracefs nodev /newroot/sys/kernel/tracing",
+    `  inhost sh -c '${record}' 2>/out/${name}.rec & R=$!`,
+    // until the recording runs (ltsh's start-up under TCG takes a while), or it failed
+    "  n=0; while ! ls -d /sys/kernel/tracing/instances/ltsh-*-record >/dev/null 2>&1 && kill -0 $R 2>/dev/null && [ $n -lt 600 ]; do sleep 0.5; n=$((n + 1)); done",
+    // the module's workloads (pairs.ts), on /dev/vda's first MiB: before any slot is written;
+    // a pause between rounds, or the reader falls behind and its ring fills under TCG
+    `  ( while :; do ltwork sleep 20 1000; ltwork disk /dev/vda 10; ltwork tcp 5; sleep 1; done ) >/out/${name}.work 2>&1 & W=$!`,
+    `  timeout -s KILL ${limitS} inhost sh -c '${ltsh} run ${PAIRS_PROGRAM} --for ${RUN_S}s --json' >/out/${name}.out 2>/out/${name}.err`,
+    `  rc=$?; kill $W; wait $W 2>/dev/null; kill -INT $R; wait $R; mark "session ${name} exit rc=$rc"`,
+    `  echo "@@ltsh session ${name} bytes=$(wc -c < /out/${name}.out)"`,
+    `  echo "@@ltsh ${name}-trace bytes=$(wc -c < /newroot/tmp/${name}.txt.gz)"`,
+    `  dd if=/out/${name}.out of=/dev/vda bs=1M seek=${(slot * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
+    `  dd if=/newroot/tmp/${name}.txt.gz of=/dev/vda bs=1M seek=${((slot + 1) * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
+    `  sed "s/^/@@ltsh ${name} work /" /out/${name}.work`,
+    `  sed "s/^/@@ltsh session ${name} stderr /" /out/${name}.err /out/${name}.rec`,
+    "}",
+  ].join("\n");
+}
+
+/** The live run's output: its pair hits and summaries, and lines that are not JSON. */
+function liveRecords(stdout: string) {
+  const hits: HitRecord[] = [];
+  const summaries: SummaryRecord[] = [];
+  const problems: string[] = [];
+  for (const [i, line] of stdout.split("\n").entries()) {
+    if (line === "") continue;
+    let record: Record<string, unknown>;
+    try {
+      // as replay's records hold them: times and keys as bigints
+      record = JSON.parse(line, (key, v) => (key === "ts_ns" ? BigInt(v) : v));
+    } catch (error) {
+      const at = Number(/position (\d+)/.exec(String(error))?.[1] ?? 0);
+      const bytes = Buffer.from(line.slice(Math.max(0, at - 8), at + 8)).toString("hex");
+      problems.push(`output line ${i + 1} is not JSON (${error}; around it: ${bytes})`);
+      continue;
+    }
+    if (Array.isArray(record.key))
+      record.key = record.key.map((k: unknown) => (typeof k === "number" ? BigInt(k) : k));
+    if (record.type === "hit") hits.push(record as unknown as HitRecord);
+    if (record.type === "summary") summaries.push(record as unknown as SummaryRecord);
+  }
+  return { hits, summaries, problems };
+}
+
+/**
+ * The events of the recording a program may have been kept from, uncounted, on a kernel
+ * before 6.7 (bpf.ts, countsSkippedRuns): an IRQ's or softirq's event on a CPU whose previous
+ * recorded event, in the task it interrupted, is less than NESTED_NS before it (that event's
+ * program may still have been running: they take tens of µs under TCG). As "cpu ts_ns".
+ */
+function possiblyNested(trace: string[]): Set<string> {
+  const nested = new Set<string>();
+  const last = new Map<number, { ns: bigint; inTask: boolean }>();
+  for (const [i, line] of trace.entries()) {
+    const ev = parseFtraceLine(line, i + 1);
+    if (ev === null || typeof ev === "string") continue;
+    const ns = BigInt(ev.sec) * 1_000_000_000n + BigInt(ev.nsec);
+    const flags = /\] (\S+) +\d+\.\d+: /.exec(line)?.[1] ?? "";
+    const interrupt = /[hHs]/.test(flags); // hard IRQ, hard IRQ in a softirq, softirq
+    const before = last.get(ev.cpu);
+    if (interrupt && before?.inTask && ns - before.ns < NESTED_NS) nested.add(`${ev.cpu} ${ns}`);
+    last.set(ev.cpu, { ns, inTask: !interrupt });
+  }
+  return nested;
+}
+
+export function checkEbpfPairs(
+  console: string,
+  disk: Buffer,
+  slot: number,
+  release: string,
+  report: Report,
+) {
+  const name = EBPF_PAIRS_RUN;
+  const problems: string[] = [];
+  const size = Number(new RegExp(`^@@ltsh ${name}-trace bytes=(\\d+)$`, "m").exec(console)?.[1]);
+  const rc = new RegExp(`^@@ltsh t=\\S+ session ${name} exit rc=(\\d+)$`, "m").exec(console)?.[1];
+  const stderr = [...console.matchAll(new RegExp(`^@@ltsh session ${name} stderr (.*)$`, "gm"))];
+  if (rc !== "0") problems.push(`ltsh run exit ${rc}`, ...stderr.map((m) => m[1]).slice(-8));
+  const lost = stderr.filter((m) => /^ltsh record: warning: \d+ events lost/.test(m[1]));
+  if (lost.length > 0) problems.push(...lost.map((m) => `the recording: ${m[1]}`));
+  const outBytes = Number(
+    new RegExp(`^@@ltsh session ${name} bytes=(\\d+)$`, "m").exec(console)?.[1] ?? 0,
+  );
+  for (const [what, bytes] of [
+    ["output", outBytes],
+    ["recording", size],
+  ] as const) {
+    if (bytes > SLOT_BYTES) {
+      report(false, `guest: live eBPF pairs: the ${what} (${bytes} bytes) overflows its disk slot`);
+      return;
+    }
+  }
+  let trace: string[] = [];
+  try {
+    const start = (slot + 1) * SLOT_BYTES;
+    trace = gunzipSync(disk.subarray(start, start + size))
+      .toString("utf8")
+      .split("\n");
+  } catch (error) {
+    problems.push(`no recording: ${(error as Error).message}`);
+  }
+  const out = disk
+    .subarray(slot * SLOT_BYTES)
+    .toString("utf8")
+    .split("\0")[0];
+  const keep = process.env.LTSH_VM_CONSOLE;
+  if (keep) {
+    writeFileSync(`${keep}.${name}.ndjson`, out);
+    writeFileSync(`${keep}.${name}.trace`, trace.join("\n"));
+  }
+  const { hits, summaries, problems: unreadable } = liveRecords(out);
+  problems.push(...unreadable.slice(0, 3));
+  const missed = summaries.reduce((n, s) => n + (s.missed ?? 0), 0);
+  for (const s of summaries) {
+    if (s.dropped > 0) problems.push(`${s.tracker}: ${s.dropped} dropped`);
+  }
+  if (summaries.length === 0) problems.push("no summary");
+  // each tracker's span: from its first live pair's begin to its last one's end
+  const spans = new Map<string, [bigint, bigint]>();
+  for (const h of hits) {
+    const end = h.end?.ts_ns ?? h.begin.ts_ns;
+    const span = spans.get(h.tracker);
+    if (!span) spans.set(h.tracker, [h.begin.ts_ns, end]);
+    else {
+      if (h.begin.ts_ns < span[0]) span[0] = h.begin.ts_ns;
+      if (end > span[1]) span[1] = end;
+    }
+  }
+  const window = (tracker: string): [bigint, bigint] => {
+    const [from, to] = spans.get(tracker) ?? [0n, 0n];
+    return [from + EDGE_NS, to - EDGE_NS];
+  };
+  const workOutput = [...console.matchAll(new RegExp(`^@@ltsh ${name} work (.*)$`, "gm"))].map(
+    (m) => m[1],
+  );
+  // a replay pair whose begin or end may have been kept from its program, uncounted
+  const nested = countsSkippedRuns(release) ? new Set<string>() : possiblyNested(trace);
+  const unseen = (h: HitRecord) =>
+    nested.has(`${h.begin.cpu} ${h.begin.ts_ns}`) ||
+    (h.end !== null && nested.has(`${h.end.cpu} ${h.end.ts_ns}`));
+  const {
+    problems: differences,
+    compared,
+    unseen: uncounted,
+  } = comparePairs({
+    side: "eBPF",
+    hits,
+    trace,
+    workOutput,
+    problems,
+    window,
+    forgiven: 2 * missed,
+    unseen,
+  });
+  report(
+    differences.length === 0,
+    `guest: live eBPF, ${PAIRS_PROGRAM.replace(/^.*\/test\//, "test/")} beside its workloads, pairs as replay of a recording of the same run: ${[
+      ...compared,
+    ]
+      .map(([tracker, n]) => `${tracker} ${n}`)
+      .join(", ")}; missed=${missed}${
+      countsSkippedRuns(release)
+        ? ""
+        : ` (not counted by Linux ${release}: ${uncounted} replay pairs whose IRQ event came during another event's program)`
+    }`,
+    differences,
+  );
+}
