@@ -4,7 +4,6 @@
 // recording must give the live hits (stage kinds, tids and CPUs; latencies within the
 // tolerance of test/vm/chain.ts, which holds the kmod side against a recording of its own).
 
-import { gunzipSync } from "node:zlib";
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { HitRecord } from "../../src/records/types.ts";
@@ -12,7 +11,7 @@ import { parseFtraceLine } from "../../src/replay/formats.ts";
 import { alignLists } from "../align-lists.ts";
 import { latencyProblems, MAX_NS, replayLines, shapeOf } from "./chain.ts";
 import type { Report } from "./module-check.ts";
-import { RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
+import { liveRunSlots, RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
@@ -123,20 +122,9 @@ function shapeDiffers({ live, replay }: Aligned): string[] {
 export function checkEbpfChains(console: string, disk: Buffer, slot: number, report: Report) {
   const size = Number(/^@@ltsh echain-trace bytes=(\d+)$/m.exec(console)?.[1] ?? 0);
   const problems: string[] = [];
-  const out = disk
-    .subarray(slot * SLOT_BYTES)
-    .toString("utf8")
-    .split("\0")[0];
   const plans: TrackerPlan[] = compileFile(PROGRAM).plan?.trackers ?? [];
-  let lines: string[] = [];
-  try {
-    const start = (slot + 1) * SLOT_BYTES;
-    lines = gunzipSync(disk.subarray(start, start + size))
-      .toString("utf8")
-      .split("\n");
-  } catch (error) {
-    problems.push(`no recording: ${(error as Error).message}`);
-  }
+  const { out, trace: lines, problem } = liveRunSlots(disk, slot, size);
+  if (problem !== null) problems.push(problem);
   const events = lines
     .map((l, i) => parseFtraceLine(l, i + 1))
     .filter((e) => e && typeof e !== "string");

@@ -1,17 +1,17 @@
-// The plain trackers' differential (pairs.ts) on live eBPF, in the PREEMPT_RT guest (the
-// host's own kernel has test/kernel/examples-differential.test.ts): `ltsh record --for-file`
+// The plain trackers' differential (pairs.ts) on live eBPF, in the session guest and the
+// PREEMPT_RT guest (the host's own kernel has test/kernel/examples-differential.test.ts),
+// over the host's userspace: `ltsh record --for-file`
 // records test/vm/programs/pairs.lt's events while `ltsh run` runs it live beside the same
 // workloads as the module's run, over and over; replay of the recording must give the live
 // pairs, as pairs.ts holds the module's: same events, tasks, CPUs and printed fields.
 
 import { writeFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import { countsSkippedRuns } from "../../src/kernel/bpf.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import { parseFtraceLine } from "../../src/replay/formats.ts";
 import type { Report } from "./module-check.ts";
 import { comparePairs, PAIRS_PROGRAM } from "./pairs.ts";
-import { SLOT_BYTES } from "./session.ts";
+import { liveRunSlots, MARK_SETUP, SLOT_BYTES } from "./session.ts";
 
 export const EBPF_PAIRS_RUN = "epairs";
 /** The live run; the recording starts before it and stops after it. */
@@ -37,6 +37,7 @@ export function ebpfPairsScript(
   const name = EBPF_PAIRS_RUN;
   const record = `${ltsh} record --for-file ${PAIRS_PROGRAM} --for ${limitS}s -o /tmp/${name}.txt.gz`;
   return [
+    ...MARK_SETUP,
     "{",
     `  mark "session ${name} start"`,
     "  mountpoint -q /newroot/sys/kernel/tracing || mount -t tracefs nodev /newroot/sys/kernel/tracing",
@@ -132,19 +133,8 @@ export function checkEbpfPairs(
       return;
     }
   }
-  let trace: string[] = [];
-  try {
-    const start = (slot + 1) * SLOT_BYTES;
-    trace = gunzipSync(disk.subarray(start, start + size))
-      .toString("utf8")
-      .split("\n");
-  } catch (error) {
-    problems.push(`no recording: ${(error as Error).message}`);
-  }
-  const out = disk
-    .subarray(slot * SLOT_BYTES)
-    .toString("utf8")
-    .split("\0")[0];
+  const { out, trace, problem } = liveRunSlots(disk, slot, size);
+  if (problem !== null) problems.push(problem);
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) {
     writeFileSync(`${keep}.${name}.ndjson`, out);

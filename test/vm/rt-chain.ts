@@ -7,7 +7,7 @@
 import type { HitRecord } from "../../src/records/types.ts";
 import type { Report } from "./module-check.ts";
 import type { Scenario } from "./scenarios.ts";
-import { type parseSessions, RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
+import { MARK_SETUP, type parseSessions, RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
 
 export const IRQ_CHAIN_PROGRAM = "test/vm/programs/irqchain.lt";
 const WANT = 5;
@@ -71,8 +71,7 @@ export function chainRunScript(
     .join("");
   const command = `cd ${repo} && ${env}exec node bin/ltsh.js run ${IRQ_CHAIN_PROGRAM} --target ${target} --for 8s --json`;
   return [
-    'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
-    "mkdir -p /out",
+    ...MARK_SETUP,
     "{",
     `  mark "session ${name} start"`,
     "  ( while :; do ltwork disk /dev/vda 20 >/dev/null; done ) & W=$!",

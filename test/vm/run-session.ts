@@ -19,6 +19,7 @@ import { bootVm } from "../../scripts/vm/qemu.ts";
 import { compileFile } from "../../src/compiler/compile.ts";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import { checkEbpfChains, ebpfChainScript } from "./ebpf-chain.ts";
+import { checkEbpfPairs, ebpfPairsScript } from "./ebpf-pairs.ts";
 import { latencySumProblems } from "./latency-sum.ts";
 import type { Report } from "./module-check.ts";
 import {
@@ -50,6 +51,9 @@ const RUNS: SessionRun[] = [
   { name: "term", example: "wakeup", end: "SIGTERM" },
   { name: "int", example: "wakeup", end: "SIGINT" },
 ];
+
+/** The plain trackers' live eBPF output and recording (ebpf-pairs.ts): after the chains'. */
+const PAIRS_SLOT = RUNS.length + 2;
 
 /** The start-up bundle, built here: the guest sees the checkout read-only. */
 async function freshBundle(): Promise<string | null> {
@@ -196,6 +200,8 @@ export async function runSessionTests(
   const root = await guestUserspace();
   const script = [
     root.setup,
+    // first: its disk workload writes where slot 0 is
+    ebpfPairsScript(PAIRS_SLOT, REPO, root.fromSources, RUN_LIMIT_S),
     sessionScript(RUNS, REPO, root.fromSources),
     // then the chains live on eBPF against the replay of their recording (slots after the runs')
     ebpfChainScript(RUNS.length, REPO, root.fromSources),
@@ -215,7 +221,7 @@ export async function runSessionTests(
     // loops on the int3 the patch already removed); scripts/vm/tcg-smp-hang.ts shows it with
     // tracefs alone, no ltsh code. kmod-runtime's own selftest covers SMP races.
     cpus: 1,
-    diskMiB: ((RUNS.length + 2) * SLOT_BYTES) >> 20,
+    diskMiB: ((PAIRS_SLOT + 2) * SLOT_BYTES) >> 20,
     readDisk: true,
     shares: root.shares,
     // The first run's build, then two runs from the cache.
@@ -251,6 +257,7 @@ export async function runSessionTests(
     else checkSignalRun(result, report);
   }
   checkEbpfChains(boot.console, boot.disk ?? Buffer.alloc(0), RUNS.length, report);
+  checkEbpfPairs(boot.console, boot.disk ?? Buffer.alloc(0), PAIRS_SLOT, kernel.release, report);
   const cached = [...boot.console.matchAll(/^@@ltsh cached (\S+)$/gm)].map((m) => m[1]);
   const loads = results.map((r) => seconds(r, "start", "loaded")).join(", ");
   report(

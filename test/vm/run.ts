@@ -3,7 +3,8 @@
 // `ltsh run --target kmod` itself in that kernel (run-session.ts); then the PREEMPT_RT guest
 // (rt.ts). `--rt`: the PREEMPT_RT guest alone (`npm run test:vm:rt`). `--only A,B`: those
 // scenarios of the generic guest alone (example names, `uprobes`: ./uprobes.ts, or
-// `chain-uprobes`: ./chain-uprobes.ts), no session or RT guest: for iterating on one.
+// `chain-uprobes`: ./chain-uprobes.ts, `session`: the session guest), no RT guest (nor
+// session guest, unless named): for iterating on one.
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure, 0 with
 // "skipped" only when QEMU or the kernel image/headers are missing.
 
@@ -126,7 +127,7 @@ async function genericTests(work: string): Promise<void> {
     }
     if (uprobes && ebpf) checkUprobeRun(boot.console, uprobes, ebpf, report);
     if (chained) checkChainUprobeRun(boot.console, chained, report);
-    if (only === null) await runSessionTests(kernel, work, report);
+    if (only === null || only.has("session")) await runSessionTests(kernel, work, report);
   }
 }
 

@@ -2,6 +2,7 @@
 // from the host's checkout through virtio-9p, with workloads beside it) and the checks on
 // what came back: NDJSON hits and summaries, exit status, and no module or build dir left.
 
+import { gunzipSync } from "node:zlib";
 import type { TrackerPlan } from "../../src/compiler/plan.ts";
 import type { SummedCounters } from "./latency-sum.ts";
 
@@ -29,6 +30,31 @@ export const RUN_LIMIT_S = 1200;
 export const SLOT_BYTES = 16 << 20;
 
 /**
+ * A live run's output (its slot, NUL-padded) and the recording made beside it (gzipped
+ * text, `recordingBytes` long, in the next slot): what the guest wrote for the live eBPF
+ * differentials (ebpf-chain.ts, ebpf-pairs.ts).
+ */
+export function liveRunSlots(disk: Buffer, slot: number, recordingBytes: number) {
+  const out = disk
+    .subarray(slot * SLOT_BYTES)
+    .toString("utf8")
+    .split("\0")[0];
+  const start = (slot + 1) * SLOT_BYTES;
+  try {
+    const text = gunzipSync(disk.subarray(start, start + recordingBytes)).toString("utf8");
+    return { out, trace: text.split("\n"), problem: null };
+  } catch (error) {
+    return { out, trace: [], problem: `no recording: ${(error as Error).message}` };
+  }
+}
+
+/** The guest's shell function for timed marks on the console, and the runs' output dir. */
+export const MARK_SETUP = [
+  'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
+  "mkdir -p /out",
+];
+
+/**
  * The guest lines for the runs, one after another, in the chroot /bin/inhost enters;
  * `fromSources`: ltsh runs its TypeScript through tsx instead of the start-up bundle;
  * `exports`: NAME=VALUE for ltsh's environment (e.g. XDG_CACHE_HOME, a prepared build cache).
@@ -43,13 +69,12 @@ export function sessionScript(
     .map((e) => `export ${e} && `)
     .join("");
   const lines = [
-    'mark() { echo "@@ltsh t=$(cut -d" " -f1 /proc/uptime) $*"; }',
+    ...MARK_SETUP,
     // Wait for a module to appear in /proc/modules; the build under TCG takes a minute or two.
     // (or for ltsh, pid $2, to exit first: a zombie until waited for, so not kill -0). Every
     // 300 polls, the objects built so far: where the time goes when a run is slow. (A while
     // loop returns its body's last status: hence the if, and the return 0.)
     'waitmod() { n=0; while ! grep -q "^$1 " /proc/modules; do grep -qs "^State:[[:space:]]*[RSDT]" /proc/$2/status || return 1; sleep 0.1; n=$((n + 1)); if [ $((n % 300)) = 0 ]; then mark "waiting for $1: $(ls /newroot/tmp/ltsh-$2-kmod-*/*.o 2>/dev/null | wc -l) objects built"; fi; done; return 0; }',
-    "mkdir -p /out",
     // Timer wakeups of a known pid, and pipe wakeups where both sides are ltwork. Started
     // once the first module is in: beside the first run's build they would take most of the
     // one vCPU and triple its time.
