@@ -1,9 +1,9 @@
 // The plain trackers' differential (pairs.ts) on live eBPF, in the session guest and the
-// PREEMPT_RT guest (the host's own kernel has test/kernel/examples-differential.test.ts),
-// over the host's userspace: `ltsh record --for-file`
-// records test/vm/programs/pairs.lt's events while `ltsh run` runs it live beside the same
-// workloads as the module's run, over and over; replay of the recording must give the live
-// pairs, as pairs.ts holds the module's: same events, tasks, CPUs and printed fields.
+// PREEMPT_RT guest, over the host's userspace (the host's own kernel has
+// test/kernel/examples-differential.test.ts): `ltsh record --for-file` records
+// test/vm/programs/pairs.lt's events while `ltsh run` runs it live beside the module run's
+// workloads, round after round; replay of the recording must give the live pairs, as
+// pairs.ts holds the module's: same events, tasks, CPUs and printed fields.
 
 import { writeFileSync } from "node:fs";
 import { countsSkippedRuns } from "../../src/kernel/bpf.ts";
@@ -87,32 +87,37 @@ function liveRecords(stdout: string) {
 /**
  * The events of the recording a program may have been kept from, uncounted, on a kernel
  * before 6.7 (bpf.ts, countsSkippedRuns): an IRQ's or softirq's event on a CPU whose previous
- * recorded event, in the task it interrupted, is less than NESTED_NS before it (that event's
- * program may still have been running: they take tens of µs under TCG). As "cpu ts_ns".
+ * recorded event, in the context it interrupted (a task, or a softirq under a hard IRQ), is
+ * less than NESTED_NS before it (that event's program may still have been running: they
+ * take tens of µs under TCG). As "cpu ts_ns".
  */
 function possiblyNested(trace: string[]): Set<string> {
   const nested = new Set<string>();
-  const last = new Map<number, { ns: bigint; inTask: boolean }>();
+  const last = new Map<number, { ns: bigint; level: number }>();
   for (const [i, line] of trace.entries()) {
     const ev = parseFtraceLine(line, i + 1);
     if (ev === null || typeof ev === "string") continue;
     const ns = BigInt(ev.sec) * 1_000_000_000n + BigInt(ev.nsec);
-    const flags = /\] (\S+) +\d+\.\d+: /.exec(line)?.[1] ?? "";
-    const interrupt = /[hHs]/.test(flags); // hard IRQ, hard IRQ in a softirq, softirq
+    const level = contextLevel(/\] (\S+) +\d+\.\d+: /.exec(line)?.[1] ?? "");
     const before = last.get(ev.cpu);
-    if (interrupt && before?.inTask && ns - before.ns < NESTED_NS) nested.add(`${ev.cpu} ${ns}`);
-    last.set(ev.cpu, { ns, inTask: !interrupt });
+    if (before && level > before.level && ns - before.ns < NESTED_NS) nested.add(`${ev.cpu} ${ns}`);
+    last.set(ev.cpu, { ns, level });
   }
   return nested;
 }
 
+/** From a trace line's flags: 2 in a hard IRQ (h, or H: one in a softirq), 1 in a softirq, 0 in a task. */
+function contextLevel(flags: string): number {
+  if (/[hH]/.test(flags)) return 2;
+  return flags.includes("s") ? 1 : 0;
+}
+
 export function checkEbpfPairs(
-  console: string,
-  disk: Buffer,
+  guest: { console: string; disk: Buffer; release: string; name: string },
   slot: number,
-  release: string,
   report: Report,
 ) {
+  const { console, disk, release } = guest;
   const name = EBPF_PAIRS_RUN;
   const problems: string[] = [];
   const size = Number(new RegExp(`^@@ltsh ${name}-trace bytes=(\\d+)$`, "m").exec(console)?.[1]);
@@ -137,8 +142,8 @@ export function checkEbpfPairs(
   if (problem !== null) problems.push(problem);
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) {
-    writeFileSync(`${keep}.${name}.ndjson`, out);
-    writeFileSync(`${keep}.${name}.trace`, trace.join("\n"));
+    writeFileSync(`${keep}.${guest.name}.${name}.ndjson`, out);
+    writeFileSync(`${keep}.${guest.name}.${name}.trace`, trace.join("\n"));
   }
   const { hits, summaries, problems: unreadable } = liveRecords(out);
   problems.push(...unreadable.slice(0, 3));
