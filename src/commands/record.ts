@@ -21,7 +21,7 @@ import { procComm } from "../session/task-names.ts";
 import { loadCatalogOrReport } from "./check.ts";
 import { IrqExitCopies } from "./record-irq-copy.ts";
 import { type IrqReturn, IrqReturnWriter, readIrqReturns } from "./record-irq-return.ts";
-import { TaskNameWriter } from "./record-names.ts";
+import { TaskNameWriter, taskHistories } from "./record-names.ts";
 import { parseDurationArg } from "./run.ts";
 import { type Command, parseCommandArgs, UsageError } from "./usage.ts";
 
@@ -40,6 +40,9 @@ interface Requested {
   /** uprobe_events entries to define, then record. */
   uprobes: UprobeEventSpec[];
 }
+
+/** A task's forks and renames (an exec renames it): the events that name its lines exactly. */
+const NAMING_EVENTS = ["sched:sched_process_fork", "task:task_rename"];
 
 /**
  * The events a file's trackers need: every probe they name (begins, ends, cancels, chain
@@ -60,6 +63,8 @@ function eventsOfFile(path: string, catalogPath: string | undefined): Requested 
   if (plan.trackers.some((t) => t.chain)) {
     ids.push(...chainContextEvents().filter((id) => catalog.find(id).ok));
   }
+  // so that each line is named as its task was when the event fired (record-names.ts)
+  ids.push(...NAMING_EVENTS.filter((id) => catalog.find(id).ok));
   const uprobes = recorderEventsOf(plan);
   if (!uprobes.ok) {
     process.stderr.write(`ltsh record: error: ${uprobes.message}\n`);
@@ -89,7 +94,8 @@ Options:
   -o, --output TRACE  where to write the trace
   --events LIST       comma-separated: categories (sched), category:name
                       (irq:irq_handler_entry) or bare names (sched_switch)
-  --for-file FILE.lt  exactly the events FILE.lt's trackers need
+  --for-file FILE.lt  the events FILE.lt's trackers need, and forks and
+                      renames: a task that execs is named as it was then
   --for DURATION      how long to record (10s, 500ms, 2m)
   --buffer SIZE       ring buffer per CPU (default 32MiB); when full, newer
                       events are dropped and the count is reported
@@ -171,7 +177,8 @@ async function record(
     instance.freeze();
     copies?.freeze();
     const stats = instance.bufferStats();
-    await writeTrace(instance, output, events.includes("irq:irq_handler_exit"), copies);
+    const renames = NAMING_EVENTS.every((id) => events.includes(id));
+    await writeTrace(instance, output, events.includes("irq:irq_handler_exit"), copies, renames);
     process.stderr.write(
       `ltsh record: ${stats.entries} events (${events.length} event type${events.length === 1 ? "" : "s"}) written to ${output}\n`,
     );
@@ -203,17 +210,20 @@ function irqExitCopiesFor(instance: TracefsInstance, bufferKiB: number): IrqExit
 /**
  * Writes the frozen instance's text to `output` (gzip for .gz); with `irqExits`, the
  * irq_handler_exit lines carry their numeric ret: from the `fields` option
- * (record-irq-return.ts) or, with `copies`, from them (record-irq-copy.ts).
+ * (record-irq-return.ts) or, with `copies`, from them (record-irq-copy.ts); with `renames`
+ * (forks and renames recorded), renamed tasks' lines are named as they were then.
  */
 async function writeTrace(
   instance: TracefsInstance,
   output: string,
   irqExits: boolean,
   copies: IrqExitCopies | null,
+  renames: boolean,
 ) {
   const returns = irqExits ? await irqReturnsOf(instance, copies) : null;
   const writer = returns === null ? null : new IrqReturnWriter(returns);
-  const names = new TaskNameWriter(procComm);
+  const histories = renames ? await taskHistories(createReadStream(instance.tracePath)) : undefined;
+  const names = new TaskNameWriter(procComm, histories);
   const sink: Writable = output === "-" ? process.stdout : createWriteStream(output);
   const stages: (Readable | Transform | Writable)[] = [
     createReadStream(instance.tracePath),

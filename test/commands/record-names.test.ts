@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { TaskNameWriter } from "../../src/commands/record-names.ts";
+import { TaskNameWriter, taskHistories } from "../../src/commands/record-names.ts";
 import { compileTrackers, ftrace, runLines } from "../replay/support.ts";
 
 const lines = [
@@ -107,6 +107,96 @@ test("a replay filtering on comm finds the task's events once it is named", asyn
   assert.is(after.hits.length, 1);
   assert.is(after.hits[0].end?.comm, "reader");
   assert.is(after.hits[0].latency_ns, 100_000);
+});
+
+// A shell forks a child that execs ltwork; tracefs prints the child by its name at read time,
+// ltwork, from its fork on. Later its tid is reused by a new task that execs dd.
+const execLines = [
+  ftrace(
+    "200.000100",
+    0,
+    "sh-50",
+    "sched_process_fork",
+    "comm=sh pid=50 child_comm=sh child_pid=51",
+  ),
+  ftrace("200.000200", 0, "ltwork-51", "sys_enter", "NR 273 (0, 0, 0, 0, 0, 0)"),
+  ftrace("200.000260", 0, "ltwork-51", "sys_exit", "NR 273 = 0"),
+  ftrace(
+    "200.000300",
+    0,
+    "ltwork-51",
+    "task_rename",
+    "pid=51 oldcomm=sh newcomm=ltwork oom_score_adj=0",
+  ),
+  ftrace("200.000400", 0, "ltwork-51", "sys_enter", "NR 12 (0, 0, 0, 0, 0, 0)"),
+  ftrace("200.000470", 0, "ltwork-51", "sys_exit", "NR 12 = 0"),
+  ftrace(
+    "200.000500",
+    0,
+    "sh-50",
+    "sched_process_fork",
+    "comm=sh pid=50 child_comm=sh child_pid=51",
+  ),
+  ftrace("200.000600", 0, "dd-51", "sys_enter", "NR 273 (0, 0, 0, 0, 0, 0)"),
+  ftrace("200.000700", 0, "dd-51", "task_rename", "pid=51 oldcomm=sh newcomm=dd oom_score_adj=0"),
+  ftrace("200.000800", 0, "dd-51", "sys_enter", "NR 0 (0, 0, 0, 0, 0, 0)"),
+  // never renamed: as printed
+  ftrace("200.000900", 0, "sh-50", "sys_enter", "NR 61 (0, 0, 0, 0, 0, 0)"),
+];
+const execText = `# tracer: nop\n${execLines.join("\n")}\n`;
+
+async function renamed(size: number) {
+  const chunks = () =>
+    Readable.from(
+      Array.from({ length: Math.ceil(execText.length / size) }, (_, i) =>
+        Buffer.from(execText.slice(i * size, (i + 1) * size), "latin1"),
+      ),
+    );
+  const writer = new TaskNameWriter(proc, await taskHistories(chunks()));
+  const out = await buffer(chunks().pipe(writer));
+  return { lines: out.toString("latin1").split("\n").slice(1, -1), writer };
+}
+
+test("with forks and renames recorded, a task is named as it was when each event fired", async () => {
+  const { lines: out, writer } = await renamed(9);
+  const tasks = out.map((line) => line.slice(0, line.indexOf(" [")).trim());
+  assert.equal(tasks, [
+    "sh-50",
+    "sh-51", // before its exec: the kernel's name, not the one printed
+    "sh-51",
+    "sh-51", // the rename's own line: it fires before the new name is set
+    "ltwork-51",
+    "ltwork-51",
+    "sh-50",
+    "sh-51", // the tid reused: the new task's name, from its fork to its rename
+    "sh-51",
+    "dd-51",
+    "sh-50",
+  ]);
+  assert.is(writer.renamed, 5);
+  const before = execText.split("\n").slice(1, -1);
+  for (const [i, line] of out.entries()) {
+    assert.is(line.slice(line.indexOf(" [")), before[i].slice(before[i].indexOf(" [")));
+  }
+});
+
+test("a replay filtering on comm sees the task's syscalls before its exec as the kernel did", async () => {
+  const trackers = () =>
+    compileTrackers(
+      'track s: raw_syscalls:sys_enter($tid) where comm == "ltwork" -> raw_syscalls:sys_exit($tid) > 1ns',
+    );
+  const printed = await runLines(trackers(), execText.split("\n").slice(1, -1));
+  assert.equal(
+    printed.hits.map((h) => h.latency_ns),
+    [60_000, 70_000],
+    "as printed, the syscall before the exec is ltwork's",
+  );
+  const { lines: out } = await renamed(64);
+  const named = await runLines(trackers(), out);
+  assert.equal(
+    named.hits.map((h) => h.latency_ns),
+    [70_000],
+  );
 });
 
 test.run();

@@ -58,7 +58,8 @@ test("ltsh record --for-file: the file's events, replayable, instance gone after
   const out = join(outDir, "trace.txt");
   const result = recordForFile(out, "examples/wakeup.lt", "sleep 0.01; sleep 0.01");
   assert.is(result.status, 0, result.stderr);
-  assert.match(result.stderr, /ltsh record: \d+ events \(2 event types\) written to /);
+  // the file's two, and the forks and renames that name each line as its task was then
+  assert.match(result.stderr, /ltsh record: \d+ events \(4 event types\) written to /);
   // Other programs may create and remove instances meanwhile: look at record ones only.
   const leftover = ltshInstances(root).filter((n) => /-record\d*$/.test(n) && !before.includes(n));
   assert.equal(leftover, [], "the record instance is removed");
@@ -69,7 +70,12 @@ test("ltsh record --for-file: the file's events, replayable, instance gone after
     pids.push(e.pid);
   });
   assert.is(format, "ftrace");
-  assert.equal([...names].sort(), ["sched_switch", "sched_wakeup"]);
+  assert.equal([...names].sort(), [
+    "sched_process_fork",
+    "sched_switch",
+    "sched_wakeup",
+    "task_rename",
+  ]);
   assert.ok(
     pids.some((pid) => pid > 0),
     "the TGID column is recorded",
