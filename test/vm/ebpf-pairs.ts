@@ -8,7 +8,6 @@
 import { writeFileSync } from "node:fs";
 import { countsSkippedRuns } from "../../src/kernel/bpf.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
-import { parseFtraceLine } from "../../src/replay/formats.ts";
 import type { Report } from "./module-check.ts";
 import { comparePairs, PAIRS_PROGRAM } from "./pairs.ts";
 import { liveRunSlots, MARK_SETUP, SLOT_BYTES } from "./session.ts";
@@ -22,8 +21,14 @@ const RUN_S = 15;
  * last live pair are not compared.
  */
 const EDGE_NS = 1_000_000_000n;
-/** How long another event's program may still run when an IRQ's event comes (see possiblyNested). */
-const NESTED_NS = 200_000n;
+/**
+ * Pairs on one side only allowed where the kernel does not count a program's skipped runs
+ * (before 6.7: `missed` stays 0). An interrupt landing in another event's program loses its
+ * event uncounted; seen: an IRQ in a syscall's program, a block completion lost and its
+ * request paired with the next completion of the same sector instead (3 pairs on one side
+ * from one lost event). 0 to 4 a run of about 3,700 pairs in the generic 6.1 guest.
+ */
+const UNCOUNTED_PAIRS = 6;
 
 /** Guest lines: the recording, the live run, the workloads; output and trace to two slots. */
 export function ebpfPairsScript(
@@ -84,34 +89,6 @@ function liveRecords(stdout: string) {
   return { hits, summaries, problems };
 }
 
-/**
- * The events of the recording a program may have been kept from, uncounted, on a kernel
- * before 6.7 (bpf.ts, countsSkippedRuns): an IRQ's or softirq's event on a CPU whose previous
- * recorded event, in the context it interrupted (a task, or a softirq under a hard IRQ), is
- * less than NESTED_NS before it (that event's program may still have been running: they
- * take tens of µs under TCG). As "cpu ts_ns".
- */
-function possiblyNested(trace: string[]): Set<string> {
-  const nested = new Set<string>();
-  const last = new Map<number, { ns: bigint; level: number }>();
-  for (const [i, line] of trace.entries()) {
-    const ev = parseFtraceLine(line, i + 1);
-    if (ev === null || typeof ev === "string") continue;
-    const ns = BigInt(ev.sec) * 1_000_000_000n + BigInt(ev.nsec);
-    const level = contextLevel(/\] (\S+) +\d+\.\d+: /.exec(line)?.[1] ?? "");
-    const before = last.get(ev.cpu);
-    if (before && level > before.level && ns - before.ns < NESTED_NS) nested.add(`${ev.cpu} ${ns}`);
-    last.set(ev.cpu, { ns, level });
-  }
-  return nested;
-}
-
-/** From a trace line's flags: 2 in a hard IRQ (h, or H: one in a softirq), 1 in a softirq, 0 in a task. */
-function contextLevel(flags: string): number {
-  if (/[hH]/.test(flags)) return 2;
-  return flags.includes("s") ? 1 : 0;
-}
-
 export function checkEbpfPairs(
   guest: { console: string; disk: Buffer; release: string; name: string },
   slot: number,
@@ -170,15 +147,11 @@ export function checkEbpfPairs(
   const workOutput = [...console.matchAll(new RegExp(`^@@ltsh ${name} work (.*)$`, "gm"))].map(
     (m) => m[1],
   );
-  // a replay pair whose begin or end may have been kept from its program, uncounted
-  const nested = countsSkippedRuns(release) ? new Set<string>() : possiblyNested(trace);
-  const unseen = (h: HitRecord) =>
-    nested.has(`${h.begin.cpu} ${h.begin.ts_ns}`) ||
-    (h.end !== null && nested.has(`${h.end.cpu} ${h.end.ts_ns}`));
+  const counted = countsSkippedRuns(release);
   const {
     problems: differences,
     compared,
-    unseen: uncounted,
+    oneSided,
   } = comparePairs({
     side: "eBPF",
     hits,
@@ -186,8 +159,7 @@ export function checkEbpfPairs(
     workOutput,
     problems,
     window,
-    forgiven: 2 * missed,
-    unseen,
+    forgiven: counted ? 2 * missed : UNCOUNTED_PAIRS,
   });
   report(
     differences.length === 0,
@@ -196,9 +168,9 @@ export function checkEbpfPairs(
     ]
       .map(([tracker, n]) => `${tracker} ${n}`)
       .join(", ")}; missed=${missed}${
-      countsSkippedRuns(release)
+      counted
         ? ""
-        : ` (not counted by Linux ${release}: ${uncounted} replay pairs whose IRQ event came during another event's program)`
+        : ` (not counted by Linux ${release}: ${oneSided} pairs on one side only, up to ${UNCOUNTED_PAIRS} allowed)`
     }`,
     differences,
   );
