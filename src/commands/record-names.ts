@@ -62,8 +62,8 @@ const NAMING: [RegExp, number, number][] = [
   [/ ==> next_comm=(.*) next_pid=(\d+) /, 1, 2],
   [/: sched_(?:waking|wakeup|wakeup_new): comm=(.*) pid=(\d+) prio=/, 1, 2],
   [/: sched_process_fork: comm=(.*) pid=(\d+) child_comm=/, 1, 2],
-  [/ child_comm=(.*) child_pid=(\d+)/, 1, 2],
-  [/: task_rename: pid=(\d+) oldcomm=.* newcomm=(.*) oom_score_adj=/, 2, 1],
+  [FORK, 1, 2],
+  [RENAME, 3, 1],
 ];
 
 export class TaskNameWriter extends LineRewriter {

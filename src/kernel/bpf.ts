@@ -26,7 +26,7 @@ import {
   permissionHint,
   VerifierError,
 } from "./errors.ts";
-import { closeRaw, NativeMemory, raiseMemlockLimit } from "./libc.ts";
+import { closeRaw, kernelAtLeast, NativeMemory, raiseMemlockLimit } from "./libc.ts";
 
 export { BpfMapFlag, BpfMapType, BpfProgType } from "./uapi-bpf.ts";
 export { BPF_OBJ_NAME_LEN };
@@ -399,8 +399,7 @@ export function programRecursionMisses(fd: number): number | null {
  * may carry the change back: then this says false where the count is kept.
  */
 export function countsSkippedRuns(kernelRelease: string): boolean {
-  const [major, minor] = kernelRelease.split(/[.-]/).map(Number);
-  return major > 6 || (major === 6 && minor >= 7);
+  return kernelAtLeast(kernelRelease, 6, 7);
 }
 
 /**

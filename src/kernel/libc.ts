@@ -124,14 +124,19 @@ export function closeOnWorker(fd: number): Promise<number> {
 
 const RLIMIT_MEMLOCK = 8;
 
+/** Whether a kernel release (`uname -r`: "6.1.0-57-amd64") is `major`.`minor` or later. */
+export function kernelAtLeast(release: string, major: number, minor: number): boolean {
+  const [a, b] = release.split(/[.-]/).map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
 /**
  * Before Linux 5.11, BPF maps and programs were charged to RLIMIT_MEMLOCK (64 KiB by
  * default), and going over it was an EPERM that looked like a missing privilege. Raise it
  * as libbpf does; newer kernels charge memory cgroups instead and need nothing.
  */
 export function raiseMemlockLimit(release: string): void {
-  const [major, minor] = release.split(".").map(Number);
-  if (major > 5 || (major === 5 && minor >= 11)) return;
+  if (kernelAtLeast(release, 5, 11)) return;
   const rlim = NativeMemory.alloc(16);
   try {
     rlim.view.setBigUint64(0, 0xffffffffffffffffn, true); // RLIM_INFINITY

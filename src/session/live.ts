@@ -188,10 +188,11 @@ export class LiveSession implements Session {
   private started(tracker: LiveTracker): void {
     const { object } = tracker;
     const plan = object.layout.plan;
-    if (!this.saidMissedUncounted && !countsSkippedRuns(release())) {
+    const kernel = release();
+    if (!this.saidMissedUncounted && !countsSkippedRuns(kernel)) {
       this.saidMissedUncounted = true;
       this.listener.warning(
-        `Linux ${release()} does not count an event it keeps from a tracker's program ` +
+        `Linux ${kernel} does not count an event it keeps from a tracker's program ` +
           "because another BPF program is running on that CPU (Linux 6.7 and later count them): " +
           "`missed` reads 0 here even when such events are lost",
       );

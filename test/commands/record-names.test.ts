@@ -111,34 +111,21 @@ test("a replay filtering on comm finds the task's events once it is named", asyn
 
 // A shell forks a child that execs ltwork; tracefs prints the child by its name at read time,
 // ltwork, from its fork on. Later its tid is reused by a new task that execs dd.
+/** sh (50) forks 51, named sh; and 51's rename to `to`, its line printed as `task`. */
+const fork = (ts: string) =>
+  ftrace(ts, 0, "sh-50", "sched_process_fork", "comm=sh pid=50 child_comm=sh child_pid=51");
+const rename = (ts: string, task: string, to: string) =>
+  ftrace(ts, 0, task, "task_rename", `pid=51 oldcomm=sh newcomm=${to} oom_score_adj=0`);
 const execLines = [
-  ftrace(
-    "200.000100",
-    0,
-    "sh-50",
-    "sched_process_fork",
-    "comm=sh pid=50 child_comm=sh child_pid=51",
-  ),
+  fork("200.000100"),
   ftrace("200.000200", 0, "ltwork-51", "sys_enter", "NR 273 (0, 0, 0, 0, 0, 0)"),
   ftrace("200.000260", 0, "ltwork-51", "sys_exit", "NR 273 = 0"),
-  ftrace(
-    "200.000300",
-    0,
-    "ltwork-51",
-    "task_rename",
-    "pid=51 oldcomm=sh newcomm=ltwork oom_score_adj=0",
-  ),
+  rename("200.000300", "ltwork-51", "ltwork"),
   ftrace("200.000400", 0, "ltwork-51", "sys_enter", "NR 12 (0, 0, 0, 0, 0, 0)"),
   ftrace("200.000470", 0, "ltwork-51", "sys_exit", "NR 12 = 0"),
-  ftrace(
-    "200.000500",
-    0,
-    "sh-50",
-    "sched_process_fork",
-    "comm=sh pid=50 child_comm=sh child_pid=51",
-  ),
+  fork("200.000500"),
   ftrace("200.000600", 0, "dd-51", "sys_enter", "NR 273 (0, 0, 0, 0, 0, 0)"),
-  ftrace("200.000700", 0, "dd-51", "task_rename", "pid=51 oldcomm=sh newcomm=dd oom_score_adj=0"),
+  rename("200.000700", "dd-51", "dd"),
   ftrace("200.000800", 0, "dd-51", "sys_enter", "NR 0 (0, 0, 0, 0, 0, 0)"),
   // never renamed: as printed
   ftrace("200.000900", 0, "sh-50", "sys_enter", "NR 61 (0, 0, 0, 0, 0, 0)"),

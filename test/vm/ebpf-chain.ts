@@ -11,7 +11,7 @@ import { parseFtraceLine } from "../../src/replay/formats.ts";
 import { alignLists } from "../align-lists.ts";
 import { latencyProblems, MAX_NS, replayLines, shapeOf } from "./chain.ts";
 import type { Report } from "./module-check.ts";
-import { liveRunSlots, RUN_LIMIT_S, SLOT_BYTES } from "./session.ts";
+import { liveDifferentialScript, liveRunSlots, RUN_LIMIT_S } from "./session.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
@@ -24,27 +24,18 @@ const RECORD_S = 150;
 
 /** Guest lines: the recording, the live run, the workload; output and trace to two slots. */
 export function ebpfChainScript(slot: number, repo: string, fromSources: boolean): string {
-  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
-  const ltsh = `cd ${repo} && ${env}exec node bin/ltsh.js`;
-  const name = EBPF_CHAIN_RUN;
-  const record = `${ltsh} record --for-file ${PROGRAM} --for ${RECORD_S}s -o /tmp/${name}.txt.gz`;
-  return [
-    "{",
-    `  mark "session ${name} start"`,
-    "  mountpoint -q /newroot/sys/kernel/tracing || mount -t tracefs nodev /newroot/sys/kernel/tracing",
-    `  inhost sh -c '${record}' 2>/out/${name}.rec & R=$!`,
-    // until the recording runs (ltsh's start-up under TCG takes a while), or it failed
-    "  n=0; while ! ls -d /sys/kernel/tracing/instances/ltsh-*-record >/dev/null 2>&1 && kill -0 $R 2>/dev/null && [ $n -lt 600 ]; do sleep 0.5; n=$((n + 1)); done",
-    "  ( while :; do ltwork udp 20 >/dev/null; sleep 0.1; done ) & W=$!",
-    `  timeout -s KILL ${RUN_LIMIT_S} inhost sh -c '${ltsh} run ${PROGRAM} --for 10s --json' >/out/${name}.out 2>/out/${name}.err`,
-    `  rc=$?; kill $W; kill -INT $R; wait $R; mark "session ${name} exit rc=$rc"`,
-    `  echo "@@ltsh session ${name} bytes=$(wc -c < /out/${name}.out)"`,
-    `  echo "@@ltsh echain-trace bytes=$(wc -c < /newroot/tmp/${name}.txt.gz)"`,
-    `  dd if=/out/${name}.out of=/dev/vda bs=1M seek=${(slot * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
-    `  dd if=/newroot/tmp/${name}.txt.gz of=/dev/vda bs=1M seek=${((slot + 1) * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
-    `  sed "s/^/@@ltsh session ${name} stderr /" /out/${name}.err /out/${name}.rec`,
-    "}",
-  ].join("\n");
+  return liveDifferentialScript({
+    name: EBPF_CHAIN_RUN,
+    program: PROGRAM,
+    slot,
+    repo,
+    fromSources,
+    workload: "ltwork udp 20; sleep 0.1",
+    workOutput: false,
+    recordS: RECORD_S,
+    runS: 10,
+    limitS: RUN_LIMIT_S,
+  });
 }
 
 /** The live hits (NDJSON) of the chains, and the summary's `missed`. */
@@ -120,10 +111,9 @@ function shapeDiffers({ live, replay }: Aligned): string[] {
 }
 
 export function checkEbpfChains(console: string, disk: Buffer, slot: number, report: Report) {
-  const size = Number(/^@@ltsh echain-trace bytes=(\d+)$/m.exec(console)?.[1] ?? 0);
   const problems: string[] = [];
   const plans: TrackerPlan[] = compileFile(PROGRAM).plan?.trackers ?? [];
-  const { out, trace: lines, problem } = liveRunSlots(disk, slot, size);
+  const { out, trace: lines, problem } = liveRunSlots(console, disk, EBPF_CHAIN_RUN, slot);
   if (problem !== null) problems.push(problem);
   const events = lines
     .map((l, i) => parseFtraceLine(l, i + 1))

@@ -10,7 +10,7 @@ import { countsSkippedRuns } from "../../src/kernel/bpf.ts";
 import type { HitRecord, SummaryRecord } from "../../src/records/types.ts";
 import type { Report } from "./module-check.ts";
 import { comparePairs, PAIRS_PROGRAM } from "./pairs.ts";
-import { liveRunSlots, MARK_SETUP, SLOT_BYTES } from "./session.ts";
+import { liveDifferentialScript, liveRunSlots, printedBytes, SLOT_BYTES } from "./session.ts";
 
 export const EBPF_PAIRS_RUN = "epairs";
 /** The live run; the recording starts before it and stops after it. */
@@ -30,38 +30,29 @@ const EDGE_NS = 1_000_000_000n;
  */
 const UNCOUNTED_PAIRS = 6;
 
-/** Guest lines: the recording, the live run, the workloads; output and trace to two slots. */
+/**
+ * Guest lines: the recording, the live run, the module run's workloads (pairs.ts) round after
+ * round, on /dev/vda's first MiB: before any slot is written. A pause between rounds, or the
+ * reader falls behind and its ring fills under TCG.
+ */
 export function ebpfPairsScript(
   slot: number,
   repo: string,
   fromSources: boolean,
   limitS: number,
 ): string {
-  const env = fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
-  const ltsh = `cd ${repo} && ${env}exec node bin/ltsh.js`;
-  const name = EBPF_PAIRS_RUN;
-  const record = `${ltsh} record --for-file ${PAIRS_PROGRAM} --for ${limitS}s -o /tmp/${name}.txt.gz`;
-  return [
-    ...MARK_SETUP,
-    "{",
-    `  mark "session ${name} start"`,
-    "  mountpoint -q /newroot/sys/kernel/tracing || mount -t tracefs nodev /newroot/sys/kernel/tracing",
-    `  inhost sh -c '${record}' 2>/out/${name}.rec & R=$!`,
-    // until the recording runs (ltsh's start-up under TCG takes a while), or it failed
-    "  n=0; while ! ls -d /sys/kernel/tracing/instances/ltsh-*-record >/dev/null 2>&1 && kill -0 $R 2>/dev/null && [ $n -lt 600 ]; do sleep 0.5; n=$((n + 1)); done",
-    // the module's workloads (pairs.ts), on /dev/vda's first MiB: before any slot is written;
-    // a pause between rounds, or the reader falls behind and its ring fills under TCG
-    `  ( while :; do ltwork sleep 20 1000; ltwork disk /dev/vda 10; ltwork tcp 5; sleep 1; done ) >/out/${name}.work 2>&1 & W=$!`,
-    `  timeout -s KILL ${limitS} inhost sh -c '${ltsh} run ${PAIRS_PROGRAM} --for ${RUN_S}s --json' >/out/${name}.out 2>/out/${name}.err`,
-    `  rc=$?; kill $W; wait $W 2>/dev/null; kill -INT $R; wait $R; mark "session ${name} exit rc=$rc"`,
-    `  echo "@@ltsh session ${name} bytes=$(wc -c < /out/${name}.out)"`,
-    `  echo "@@ltsh ${name}-trace bytes=$(wc -c < /newroot/tmp/${name}.txt.gz)"`,
-    `  dd if=/out/${name}.out of=/dev/vda bs=1M seek=${(slot * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
-    `  dd if=/newroot/tmp/${name}.txt.gz of=/dev/vda bs=1M seek=${((slot + 1) * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
-    `  sed "s/^/@@ltsh ${name} work /" /out/${name}.work`,
-    `  sed "s/^/@@ltsh session ${name} stderr /" /out/${name}.err /out/${name}.rec`,
-    "}",
-  ].join("\n");
+  return liveDifferentialScript({
+    name: EBPF_PAIRS_RUN,
+    program: PAIRS_PROGRAM,
+    slot,
+    repo,
+    fromSources,
+    workload: "ltwork sleep 20 1000; ltwork disk /dev/vda 10; ltwork tcp 5; sleep 1",
+    workOutput: true,
+    recordS: limitS,
+    runS: RUN_S,
+    limitS,
+  });
 }
 
 /** The live run's output: its pair hits and summaries, and lines that are not JSON. */
@@ -97,25 +88,21 @@ export function checkEbpfPairs(
   const { console, disk, release } = guest;
   const name = EBPF_PAIRS_RUN;
   const problems: string[] = [];
-  const size = Number(new RegExp(`^@@ltsh ${name}-trace bytes=(\\d+)$`, "m").exec(console)?.[1]);
   const rc = new RegExp(`^@@ltsh t=\\S+ session ${name} exit rc=(\\d+)$`, "m").exec(console)?.[1];
   const stderr = [...console.matchAll(new RegExp(`^@@ltsh session ${name} stderr (.*)$`, "gm"))];
   if (rc !== "0") problems.push(`ltsh run exit ${rc}`, ...stderr.map((m) => m[1]).slice(-8));
   const lost = stderr.filter((m) => /^ltsh record: warning: \d+ events lost/.test(m[1]));
   if (lost.length > 0) problems.push(...lost.map((m) => `the recording: ${m[1]}`));
-  const outBytes = Number(
-    new RegExp(`^@@ltsh session ${name} bytes=(\\d+)$`, "m").exec(console)?.[1] ?? 0,
-  );
   for (const [what, bytes] of [
-    ["output", outBytes],
-    ["recording", size],
+    ["output", printedBytes(console, `session ${name}`)],
+    ["recording", printedBytes(console, `${name}-trace`)],
   ] as const) {
     if (bytes > SLOT_BYTES) {
       report(false, `guest: live eBPF pairs: the ${what} (${bytes} bytes) overflows its disk slot`);
       return;
     }
   }
-  const { out, trace, problem } = liveRunSlots(disk, slot, size);
+  const { out, trace, problem } = liveRunSlots(console, disk, name, slot);
   if (problem !== null) problems.push(problem);
   const keep = process.env.LTSH_VM_CONSOLE;
   if (keep) {

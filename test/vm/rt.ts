@@ -198,8 +198,12 @@ export async function runRtTests(work: string, report: Report): Promise<void> {
   );
   checkForRun(kmod, sleeper ? Number(sleeper[1]) : null, rt);
   checkEbpfRun(ebpf, kernel.release, rt);
-  const guest = { console: boot.console, disk: boot.disk ?? Buffer.alloc(0), name: "rt" };
-  checkEbpfPairs({ ...guest, release: kernel.release }, EBPF_PAIRS_SLOT, rt);
+  const disk = boot.disk ?? Buffer.alloc(0);
+  checkEbpfPairs(
+    { console: boot.console, disk, release: kernel.release, name: "rt" },
+    EBPF_PAIRS_SLOT,
+    rt,
+  );
   if (typeof uprobes !== "string")
     uprobes.check(boot.console, boot.disk ?? Buffer.alloc(0), UPROBE_SLOT, rt);
 }

@@ -257,8 +257,12 @@ export async function runSessionTests(
     else checkSignalRun(result, report);
   }
   checkEbpfChains(boot.console, boot.disk ?? Buffer.alloc(0), RUNS.length, report);
-  const guest = { console: boot.console, disk: boot.disk ?? Buffer.alloc(0), name: "session" };
-  checkEbpfPairs({ ...guest, release: kernel.release }, PAIRS_SLOT, report);
+  const disk = boot.disk ?? Buffer.alloc(0);
+  checkEbpfPairs(
+    { console: boot.console, disk, release: kernel.release, name: "session" },
+    PAIRS_SLOT,
+    report,
+  );
   const cached = [...boot.console.matchAll(/^@@ltsh cached (\S+)$/gm)].map((m) => m[1]);
   const loads = results.map((r) => seconds(r, "start", "loaded")).join(", ");
   report(

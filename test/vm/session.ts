@@ -29,19 +29,74 @@ export const RUN_LIMIT_S = 1200;
  */
 export const SLOT_BYTES = 16 << 20;
 
+/** A live eBPF differential's guest run: `ltsh run` beside a workload, `ltsh record` around it. */
+export interface LiveDifferential {
+  /** The run's name in the console's marks and files. */
+  name: string;
+  program: string;
+  /** Its output goes to this disk slot, the recording to the next. */
+  slot: number;
+  repo: string;
+  fromSources: boolean;
+  /** Shell commands run round after round while the live run runs. */
+  workload: string;
+  /** The workload's output as `@@ltsh NAME work` console lines (else discarded). */
+  workOutput: boolean;
+  /** How long the recording may run, the live run runs, and either may take at most. */
+  recordS: number;
+  runS: number;
+  limitS: number;
+}
+
 /**
- * A live run's output (its slot, NUL-padded) and the recording made beside it (gzipped
- * text, `recordingBytes` long, in the next slot): what the guest wrote for the live eBPF
- * differentials (ebpf-chain.ts, ebpf-pairs.ts).
+ * The guest lines of a live differential (ebpf-chain.ts, ebpf-pairs.ts): the recording
+ * first, then the workload's rounds and the live run; both outputs to the run's two slots.
  */
-export function liveRunSlots(disk: Buffer, slot: number, recordingBytes: number) {
+export function liveDifferentialScript(r: LiveDifferential): string {
+  const env = r.fromSources ? "export LTSH_NO_BUNDLE=1 && " : "";
+  const ltsh = `cd ${r.repo} && ${env}exec node bin/ltsh.js`;
+  const { name, slot } = r;
+  const record = `${ltsh} record --for-file ${r.program} --for ${r.recordS}s -o /tmp/${name}.txt.gz`;
+  const work = r.workOutput ? `>/out/${name}.work 2>&1` : ">/dev/null 2>&1";
+  return [
+    ...MARK_SETUP,
+    "{",
+    `  mark "session ${name} start"`,
+    "  mountpoint -q /newroot/sys/kernel/tracing || mount -t tracefs nodev /newroot/sys/kernel/tracing",
+    `  inhost sh -c '${record}' 2>/out/${name}.rec & R=$!`,
+    // until the recording runs (ltsh's start-up under TCG takes a while), or it failed
+    "  n=0; while ! ls -d /sys/kernel/tracing/instances/ltsh-*-record >/dev/null 2>&1 && kill -0 $R 2>/dev/null && [ $n -lt 600 ]; do sleep 0.5; n=$((n + 1)); done",
+    `  ( while :; do ${r.workload}; done ) ${work} & W=$!`,
+    `  timeout -s KILL ${r.limitS} inhost sh -c '${ltsh} run ${r.program} --for ${r.runS}s --json' >/out/${name}.out 2>/out/${name}.err`,
+    `  rc=$?; kill $W; wait $W 2>/dev/null; kill -INT $R; wait $R; mark "session ${name} exit rc=$rc"`,
+    `  echo "@@ltsh session ${name} bytes=$(wc -c < /out/${name}.out)"`,
+    `  echo "@@ltsh ${name}-trace bytes=$(wc -c < /newroot/tmp/${name}.txt.gz)"`,
+    `  dd if=/out/${name}.out of=/dev/vda bs=1M seek=${(slot * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
+    `  dd if=/newroot/tmp/${name}.txt.gz of=/dev/vda bs=1M seek=${((slot + 1) * SLOT_BYTES) >> 20} conv=notrunc,fsync 2>/dev/null`,
+    ...(r.workOutput ? [`  sed "s/^/@@ltsh ${name} work /" /out/${name}.work`] : []),
+    `  sed "s/^/@@ltsh session ${name} stderr /" /out/${name}.err /out/${name}.rec`,
+    "}",
+  ].join("\n");
+}
+
+/** A number the guest printed as `@@ltsh LABEL bytes=N` (0 when it did not). */
+export function printedBytes(console: string, label: string): number {
+  return Number(new RegExp(`^@@ltsh ${label} bytes=(\\d+)$`, "m").exec(console)?.[1] ?? 0);
+}
+
+/**
+ * A live differential's output (its slot, NUL-padded) and its recording (gzipped text in the
+ * next slot, as long as the console says).
+ */
+export function liveRunSlots(console: string, disk: Buffer, name: string, slot: number) {
   const out = disk
     .subarray(slot * SLOT_BYTES)
     .toString("utf8")
     .split("\0")[0];
   const start = (slot + 1) * SLOT_BYTES;
   try {
-    const text = gunzipSync(disk.subarray(start, start + recordingBytes)).toString("utf8");
+    const size = printedBytes(console, `${name}-trace`);
+    const text = gunzipSync(disk.subarray(start, start + size)).toString("utf8");
     return { out, trace: text.split("\n"), problem: null };
   } catch (error) {
     return { out, trace: [], problem: `no recording: ${(error as Error).message}` };
