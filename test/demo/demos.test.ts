@@ -50,7 +50,9 @@ const CASES: Case[] = [
       inSnapshot: /sched_switch: .*next_comm=rt-intruder/,
     },
     hitsWithFault: 6,
-    hitsWithout: 1,
+    // the fault gives ~7 in QUIET_MS (a 20 ms burst every 400 ms); a stalled vCPU of this
+    // shared VM can make jackd 8-12 ms late once or twice too (seen in CI: woken from idle)
+    hitsWithout: 2,
     packages: ["jackd"],
   },
   {
