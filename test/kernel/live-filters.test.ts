@@ -11,6 +11,9 @@ const filters: Record<string, string> = {
   m_exact: `comm == "ltsh_filterab"`,
   n_prefix: `comm == "ltsh_filter"`,
   n_longer: `comm == "ltsh_filterabc"`,
+  // longer than comm holds: constant, warned of, and the program still loads
+  n_too_long: `comm == "ltsh_filterab_and_on_past_16"`,
+  m_ne_too_long: `comm != "ltsh_filterab_and_on_past_16"`,
   m_ne_prefix: `comm != "ltsh_filter"`,
   n_ne_exact: `comm != "ltsh_filterab"`,
   m_or: `comm == "nope" || $pid > 1`,

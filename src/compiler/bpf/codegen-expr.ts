@@ -4,7 +4,13 @@
 
 import type { CompareOp, Expr } from "../plan.ts";
 import { builtinNeed, directlyLoadable, type Prefetch, userNeed } from "./codegen-prefetch.ts";
-import { branchStringEqual, chunks, littleEndian, stringSource } from "./codegen-string.ts";
+import {
+  branchStringEqual,
+  chunks,
+  jumpAlways,
+  littleEndian,
+  stringSource,
+} from "./codegen-string.ts";
 import { CodegenError } from "./emitter.ts";
 import {
   ArSh,
@@ -175,7 +181,7 @@ export function branch(pre: Prefetch, e: Expr, target: string, when: boolean): v
       branchCompare(pre, e.op, e.left, e.right, target, when);
       return;
     case "int":
-      if ((BigInt(e.value) !== 0n) === when) em.emit(ja(target));
+      if ((BigInt(e.value) !== 0n) === when) jumpAlways(pre, target);
       return;
     default: {
       const r = evalInt(pre, e);

@@ -4,7 +4,19 @@
 import type { Expr } from "../plan.ts";
 import { type Prefetch, userNeed } from "./codegen-prefetch.ts";
 import { CodegenError } from "./emitter.ts";
-import { FP, JEq, JNE, JNE32, ja, ldImm64, loadMem, R6, type Register, type Size } from "./insn.ts";
+import {
+  FP,
+  JEq,
+  JNE,
+  JNE32,
+  ja,
+  ldImm64,
+  loadMem,
+  Mov,
+  R6,
+  type Register,
+  type Size,
+} from "./insn.ts";
 
 /** Where a string's bytes are: in the context (R6) or on the stack (R10), or a literal. */
 export type StringSource =
@@ -25,6 +37,17 @@ export function stringSource(pre: Prefetch, e: Expr): StringSource {
     return { base: R6, offset: e.field.offset, size: e.field.arrayLength ?? e.field.size };
   }
   throw new CodegenError(`cannot use this expression as a string live`);
+}
+
+/**
+ * A jump always taken, written as a test of a constant: the verifier refuses a program with
+ * code its static walk cannot reach, which a plain `goto` would leave after a filter that is
+ * constant (a literal longer than its field, two literals, `where 0`).
+ */
+export function jumpAlways(pre: Prefetch, target: string): void {
+  const r = pre.pool.take();
+  pre.em.emit(Mov.imm(r, 0), JEq.imm(r, 0, target));
+  pre.pool.release(r);
 }
 
 /** Splits [0, n) into the largest accesses naturally aligned at every one of `bases`. */
@@ -57,7 +80,7 @@ export function branchStringEqual(
   const b = stringSource(pre, right);
   if ("literal" in a && "literal" in b) {
     const same = Buffer.compare(Buffer.from(a.literal), Buffer.from(b.literal)) === 0;
-    if (same === whenEqual) pre.em.emit(ja(target));
+    if (same === whenEqual) jumpAlways(pre, target);
   } else if ("literal" in b)
     branchEqualsLiteral(
       pre,
@@ -80,7 +103,7 @@ function branchEqualsLiteral(
 ) {
   const em = pre.em;
   if (literal.length > src.size) {
-    if (!whenEqual) em.emit(ja(target));
+    if (!whenEqual) jumpAlways(pre, target);
     return;
   }
   const n = Math.min(literal.length + 1, src.size);
