@@ -131,7 +131,11 @@ export function formatFields(t: Tracepoint, all: boolean): string {
       const type = fieldType(f);
       const cType = f.arrayLength !== undefined ? `${f.cType}[${f.arrayLength}]` : f.cType;
       const ltsh =
-        typeof type === "string" ? "(unsupported)" : describeType(type).replace(/^an? /, "");
+        typeof type === "string"
+          ? "(unsupported)"
+          : f.dataLoc
+            ? `string (variable length: its first ${type.size - 1} bytes)`
+            : describeType(type).replace(/^an? /, "");
       return [f.name, cType, String(f.size), String(f.offset), f.signed ? "yes" : "no", ltsh];
     });
   const table = [["FIELD", "C TYPE", "SIZE", "OFFSET", "SIGNED", "LTSH TYPE"], ...rows];

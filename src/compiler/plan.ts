@@ -105,6 +105,12 @@ export type UserArgLocation =
 
 /** The most bytes `str(EXPR)` reads from user space, NUL included. */
 export const USER_STRING_SIZE = 64;
+/**
+ * The bytes a variable-length string field (`__data_loc char[]`: irq_handler_entry's name,
+ * sched_process_exec's filename) is read into, NUL included: every backend sees its first
+ * 63 bytes, so filters, keys and printed values agree on longer strings too.
+ */
+export const DATA_LOC_STRING_SIZE = 64;
 /** The C type of the field `str(argN)` makes (`argN_str`, char[64]): a string read through a pointer. */
 export const USER_STRING_CTYPE = "ustring";
 

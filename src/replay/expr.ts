@@ -89,6 +89,7 @@ function fieldReader(field: TracepointField, type: ValueType): Compiled {
   const pointer = field.cType.includes("*") || /addr$/.test(name);
   if (type.kind === "string") {
     if (field.cType === USER_STRING_CTYPE) return (view) => userString(view.fields()?.get(name));
+    if (field.dataLoc) return (view) => clipped(view.fields()?.get(name), type.size - 1);
     return (view) => view.fields()?.get(name);
   }
   return (view) => {
@@ -108,6 +109,13 @@ function fieldReader(field: TracepointField, type: ValueType): Compiled {
 function userString(text: string | undefined): string | undefined {
   if (text === undefined || text === "(fault)") return text && "";
   return text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
+}
+
+/** A variable-length string as the live backends read it: its first `most` bytes. */
+function clipped(text: string | undefined, most: number): string | undefined {
+  if (text === undefined || text.length * 3 <= most) return text;
+  const bytes = Buffer.from(text, "utf8");
+  return bytes.length <= most ? text : bytes.subarray(0, most).toString("utf8");
 }
 
 export type Warn = (message: string) => void;

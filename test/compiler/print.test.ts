@@ -41,8 +41,8 @@ const cases: [string, string, string[], BackendChoice?][] = [
   ["a field no probe has", `${PAIR} then print(«prev_stat»)`, ["print-field"]],
   ["a field of a third event", `${PAIR} then print(prio, «vec»)`, ["print-field"]],
   [
-    "a variable-length field",
-    "track irq_handler_entry(irq) -> irq_handler_exit(irq) then print(«name»)",
+    "an array that is not a string",
+    "track sys_enter($tid) -> sys_exit($tid) then print(«args»)",
     ["print-field-type"],
   ],
   ["fields on an action that takes none", `${PAIR} then snapshot(«prio»)`, ["action-argument"]],

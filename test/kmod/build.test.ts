@@ -29,7 +29,7 @@ track a_tracker_with_a_name_long_enough_to_be_cut_in_c:
     -> sched_switch(next_comm) where next_comm != "x" && next_prio < 120 && prev_state != 0 || next_pid == 1
 track chain_lo: softirq_raise where vec == 3 ~> sched_switch where next_comm == "udp-reader"
     until block > 1us cancel sched_switch where prev_comm == "x"
-track chain_rpc: irq_handler_entry where irq == 24 ~> softirq_entry where vec == 3
+track chain_rpc: irq_handler_entry where irq == 24 && name != "timer" ~> softirq_entry where vec == 3
     ~> sys_exit_recvfrom($tid) -> sys_enter_write($tid) where comm == "r" > 1us timeout 1s
 `;
 

@@ -239,6 +239,35 @@ test("keys bigger than the runtime's 32 bytes are refused", () => {
   );
 });
 
+test("a __data_loc string is read as the event wrote it: compared and copied up to its NUL", () => {
+  const c = moduleC(
+    'track i: irq_handler_entry(irq) where name == "eth0" -> irq_handler_exit(irq) then print(name)',
+  );
+  const name = '(action->name ? action->name : "(null)")';
+  assert.match(c, `if (strncmp(${name}, "eth0", 5) == 0) {`);
+  assert.match(
+    c,
+    `strscpy_pad(captured.name,\n\t\t\t    ${name},\n\t\t\t    sizeof(captured.name));`,
+  );
+  // a 63-byte literal: the first 63 bytes, as eBPF and replay read a longer name
+  const long = moduleC(
+    `track i: irq_handler_entry(irq) where name != "${"x".repeat(63)}" -> irq_handler_exit(irq)`,
+  );
+  assert.match(long, `"${"x".repeat(63)}", 63) != 0`);
+});
+
+test("a __data_loc string as a key is refused, with a filter suggested", () => {
+  const error = refusal("track k: irq_handler_entry(name) -> irq_handler_entry(name)");
+  const d = error.diagnostics[0];
+  assert.is(d.code, "kmod-user-string-key");
+  assert.match(d.message, "cannot key by 'name', a variable-length string");
+  assert.is(
+    d.notes?.[0],
+    'filter on it instead (where name == "..."), or run it on the eBPF backend',
+  );
+  assert.is(d.range.col, 28);
+});
+
 test("stack: the tracker's config asks the runtime for the end's stack; no warning", () => {
   const withStack = generateModule(
     planOf("track i: irq_handler_entry(irq) -> irq_handler_exit(irq) then print, stack"),

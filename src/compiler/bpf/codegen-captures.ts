@@ -30,7 +30,12 @@ export function writeCaptures(
       const slot = at + layout.offsets[i];
       const expr = capture[role][c.alternative];
       const slotSize = keySlotSize(capture.type);
-      if (expr && expr.kind === "field" && expr.type.kind === "string" && !pre.site) {
+      if (
+        expr?.kind === "field" &&
+        expr.type.kind === "string" &&
+        !pre.site &&
+        !expr.field.dataLoc
+      ) {
         copyRaw(em, expr.field.offset, slot, Math.min(expr.field.size, slotSize), slotSize);
       } else if (expr) {
         pre.fetch([expr]);

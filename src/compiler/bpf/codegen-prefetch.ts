@@ -4,11 +4,25 @@
 
 import type { TracepointField } from "../catalog/types.ts";
 import type { Expr, UserProbeSitePlan } from "../plan.ts";
-import { USER_STRING_SIZE } from "../plan.ts";
+import { DATA_LOC_STRING_SIZE, USER_STRING_SIZE } from "../plan.ts";
 import { fetchUserArgument, fetchUserString } from "./codegen-uprobe.ts";
 import { CodegenError, type Emitter, RegisterPool } from "./emitter.ts";
 import { Helper } from "./helpers.ts";
-import { Add, call, FP, loadMem, Mov, R0, R1, R2, R3, R6, storeMem } from "./insn.ts";
+import {
+  Add,
+  And,
+  call,
+  FP,
+  loadMem,
+  Mov,
+  R0,
+  R1,
+  R2,
+  R3,
+  R6,
+  storeImm,
+  storeMem,
+} from "./insn.ts";
 import type { TaskOffsets } from "./layout.ts";
 
 /** What a side needs fetched through a helper (or read with probe_read) before its expressions. */
@@ -19,6 +33,8 @@ export type Need =
   | "cgroup"
   | "comm"
   | `field:${number}:${number}`
+  /** A variable-length string field (its __data_loc locator's offset), read onto the stack. */
+  | `dstr:${number}`
   /** A user-space probe's argument N (8 bytes), and the string it points to. */
   | `user:${number}`
   | `ustr:${number}`;
@@ -52,6 +68,7 @@ export class Prefetch {
     if (known !== undefined) return known;
     const em = this.em;
     if (need.startsWith("user:") || need.startsWith("ustr:")) return this.fetchUser(need);
+    if (need.startsWith("dstr:")) return this.fetchDataLocString(need, presetOffset);
     const off = presetOffset ?? em.alloc(need === "comm" ? 16 : fieldNeedSize(need));
     if (need === "comm" && this.task !== undefined) {
       em.emit(call(Helper.get_current_task_btf));
@@ -75,6 +92,24 @@ export class Prefetch {
       }[need as "pidTgid" | "cpu" | "uidGid" | "cgroup"];
       em.emit(call(helper), storeMem(FP, off, R0, need === "cpu" ? 4 : 8));
     }
+    this.slots.set(need, off);
+    return off;
+  }
+
+  /**
+   * A `__data_loc char[]` field: its u32 locator holds the string's offset in the record (low
+   * 16 bits) and its length (high 16); probe_read_kernel_str copies at most
+   * DATA_LOC_STRING_SIZE bytes, NUL included, into a zeroed slot (the rest stays zero, so
+   * equal strings are equal slots, as keys need).
+   */
+  private fetchDataLocString(need: Need, presetOffset?: number): number {
+    const em = this.em;
+    const locator = Number(need.slice(5));
+    const off = presetOffset ?? em.alloc(DATA_LOC_STRING_SIZE);
+    for (let k = 0; k < DATA_LOC_STRING_SIZE; k += 8) em.emit(storeImm(FP, off + k, 0, 8));
+    em.emit(loadMem(R3, R6, locator, 4), And.imm(R3, 0xffff), Add.reg(R3, R6));
+    em.emit(Mov.reg(R1, FP), Add.imm(R1, off), Mov.imm(R2, DATA_LOC_STRING_SIZE));
+    em.emit(call(Helper.probe_read_kernel_str));
     this.slots.set(need, off);
     return off;
   }
@@ -116,11 +151,7 @@ function needsOf(e: Expr, site: UserProbeSitePlan | undefined): Need[] {
       return [builtinNeed(e.name)];
     case "field":
       if (site !== undefined) return [userNeed(e)];
-      if (e.field.dataLoc) {
-        throw new CodegenError(
-          `field ${e.field.name}: dynamic (__data_loc) fields are not supported live yet`,
-        );
-      }
+      if (e.field.dataLoc) return [`dstr:${e.field.offset}`];
       return e.type.kind === "int" && !directlyLoadable(e.field)
         ? [`field:${e.field.offset}:${e.field.size}`]
         : [];

@@ -1,5 +1,5 @@
-// Strings in filters and keys: char-array fields read from the context, comm fetched to the
-// stack, literals; compared bytewise up to the NUL, copied in naturally aligned chunks.
+// Strings in filters and keys: char-array fields read from the context, comm and
+// variable-length (__data_loc) strings fetched to the stack, literals; compared bytewise up to the NUL, copied in naturally aligned chunks.
 
 import type { Expr } from "../plan.ts";
 import { type Prefetch, userNeed } from "./codegen-prefetch.ts";
@@ -33,7 +33,9 @@ export function stringSource(pre: Prefetch, e: Expr): StringSource {
       offset: pre.fetchOne(userNeed(e)),
       size: e.type.kind === "string" ? e.type.size : 8,
     };
-  if (e.kind === "field" && !e.field.dataLoc) {
+  if (e.kind === "field" && e.field.dataLoc)
+    return { base: FP, offset: pre.fetchOne(`dstr:${e.field.offset}`), size: e.type.size };
+  if (e.kind === "field") {
     return { base: R6, offset: e.field.offset, size: e.field.arrayLength ?? e.field.size };
   }
   throw new CodegenError(`cannot use this expression as a string live`);

@@ -61,9 +61,14 @@ function assignCaptures(t: TrackerModel, code: SideCode, indent: string): string
       return;
     }
     const size = `${Math.min(value.stringSize, m.size)}`;
-    const literal = value.text.startsWith('"');
-    const args = [`captured.${m.name}`, value.text, literal ? `sizeof(captured.${m.name})` : size];
-    out.push(...wrapCall(literal ? "strscpy_pad" : "memcpy", args, ";", indent).split("\n"));
+    // a literal or a __data_loc string may be shorter than the slot: copy up to its NUL
+    const terminated = value.text.startsWith('"') || value.terminated;
+    const args = [
+      `captured.${m.name}`,
+      value.text,
+      terminated ? `sizeof(captured.${m.name})` : size,
+    ];
+    out.push(...wrapCall(terminated ? "strscpy_pad" : "memcpy", args, ";", indent).split("\n"));
   });
   return out;
 }

@@ -94,7 +94,7 @@ export class ExprTranslator {
     const name = expr.field.name;
     if (name === "common_pid") return "current->pid";
     const text = this.mapping.fields[name];
-    if (text === undefined || expr.field.dataLoc) {
+    if (text === undefined) {
       const known = Object.keys(this.mapping.fields).join(", ");
       throw new UnsupportedExpr(
         `field '${name}' of ${this.mapping.id} is not available to the kmod target (it has: ${known})`,
@@ -111,7 +111,10 @@ export class ExprTranslator {
   private compare(expr: Extract<Expr, { kind: "compare" }>): string {
     const { left, right, op } = expr;
     if (isString(left) || isString(right)) {
-      const size = Math.min(left.type.size, right.type.size);
+      // a __data_loc string is its first size − 1 bytes live on eBPF: compare no further
+      const bytes = (e: Expr) =>
+        e.kind === "field" && e.field.dataLoc ? e.type.size - 1 : e.type.size;
+      const size = Math.min(bytes(left), bytes(right));
       return `strncmp(${this.translate(left)}, ${this.translate(right)}, ${size}) ${op} 0`;
     }
     // C would compare a signed and an unsigned operand as unsigned; the language compares

@@ -50,6 +50,8 @@ export interface CaptureCode {
   text: string;
   /** A string's bytes to copy (its field's size); 0 for an integer. */
   stringSize: number;
+  /** A NUL-terminated string of its own length (a __data_loc field): copied up to its NUL. */
+  terminated: boolean;
 }
 
 /** One alternative of one side, as C. */
@@ -205,6 +207,7 @@ export function sideCode(
         ? {
             text: translator.translate(expr),
             stringSize: expr.type.kind === "string" ? expr.type.size : 0,
+            terminated: expr.kind === "field" && expr.field.dataLoc === true,
           }
         : null,
     );

@@ -94,7 +94,8 @@ const FIXED: EventMapping[] = [
   {
     id: "irq:irq_handler_entry",
     tracepoint: tp("irq_handler_entry", "int irq, struct irqaction *action", IRQ),
-    fields: { irq: "irq" },
+    // the event's __string(name, action->name) writes "(null)" for a NULL name
+    fields: { irq: "irq", name: '(action->name ? action->name : "(null)")' },
   },
   {
     id: "irq:irq_handler_exit",
@@ -191,8 +192,8 @@ const FIXED: EventMapping[] = [
   },
   {
     id: "net:netif_receive_skb",
-    tracepoint: tp("netif_receive_skb", "struct sk_buff *skb", SKB),
-    fields: { skbaddr: "(unsigned long)skb", len: "skb->len" },
+    tracepoint: tp("netif_receive_skb", "struct sk_buff *skb", [...SKB, "linux/netdevice.h"]),
+    fields: { skbaddr: "(unsigned long)skb", len: "skb->len", name: "skb->dev->name" },
   },
   {
     id: "skb:consume_skb",

@@ -51,23 +51,25 @@ export interface UserSideInput {
 }
 
 /**
- * A string read by str() is 64 bytes; the runtime's keys hold 32 (LT_KEY_MAX). Said once
- * per tracker, at its first str() key, instead of the key-size error. True when said.
+ * A string read by str(), or a __data_loc string field, is 64 bytes; the runtime's keys hold
+ * 32 (LT_KEY_MAX). Said once per tracker, at its first such key, instead of the key-size
+ * error. True when said.
  */
 export function refuseStringKeys(plan: TrackerPlan, diagnostics: Diagnostic[]): boolean {
   const sides = [...plan.begins, ...plan.ends, ...(plan.cancels ?? [])];
   const key = sides
     .flatMap((side) => side.key)
-    .find((e) => e.kind === "field" && e.field.cType === USER_STRING_CTYPE);
-  if (key === undefined) return false;
+    .find((e) => e.kind === "field" && (e.field.cType === USER_STRING_CTYPE || e.field.dataLoc));
+  if (key?.kind !== "field") return false;
+  const [what, filter, pointer] = key.field.dataLoc
+    ? [`'${key.field.name}', a variable-length string`, `where ${key.field.name} == "..."`, ""]
+    : ["str()", 'where str(arg0) == "..."', ", or key by the pointer"];
   diagnostics.push(
     diag(
       "kmod-user-string-key",
-      "the kmod target cannot key by str(): the string is read into 64 bytes and a kernel-module key holds at most 32",
+      `the kmod target cannot key by ${what}: the string is read into 64 bytes and a kernel-module key holds at most 32`,
       key.range,
-      [
-        'filter on it instead (where str(arg0) == "..."), or key by the pointer, or run it on the eBPF backend',
-      ],
+      [`filter on it instead (${filter})${pointer}, or run it on the eBPF backend`],
     ),
   );
   return true;
