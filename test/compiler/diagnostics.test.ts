@@ -57,7 +57,7 @@ const cases: [string, string, string[]][] = [
   ],
   [
     "unsupported field",
-    `track irq_handler_entry(«name») -> irq_handler_exit(irq)`,
+    `track sys_enter(«args») -> sys_exit(id)`,
     ["unsupported-field"],
   ],
   ["stray character", `track ${W} -> ${S} «@»`, ["unexpected-character"]],
