@@ -64,8 +64,12 @@ export class LiveTracker {
     return this.object.layout.plan.name;
   }
 
-  /** Creates the maps and loads every program (the verifier's time); attaches nothing. */
-  load(): void {
+  /**
+   * Creates the maps and loads every program (the verifier's time); attaches nothing.
+   * `between` runs after each program: a chain tracker's 30 take a few hundred ms to verify,
+   * and the trackers already running fill the ring meanwhile unless it is drained.
+   */
+  load(between?: () => void): void {
     try {
       for (const spec of this.object.maps) this.fds.set(spec.ref, createMap(spec));
       const table = this.object.layout.table;
@@ -75,7 +79,10 @@ export class LiveTracker {
         const tokens = this.fds.get(`${this.name}.tokenSlots`)!;
         this.chains = new ChainTable({ chains: fd, holders, tokens }, table);
       } else this.table = openPendingTable(this.object, fd);
-      for (const p of this.object.programs) this.programFds.push(this.loadProgram(p));
+      for (const p of this.object.programs) {
+        this.programFds.push(this.loadProgram(p));
+        between?.();
+      }
     } catch (error) {
       this.close();
       throw error;

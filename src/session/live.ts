@@ -142,7 +142,8 @@ export class LiveSession implements Session {
     try {
       for (const artifact of artifacts) {
         const tracker = await this.prepare(artifact, loaded);
-        tracker.load();
+        // the trackers already running: their hits are read between two programs' loads
+        tracker.load(() => this.reader.drain());
         loaded.push(tracker);
       }
     } catch (error) {
