@@ -57,7 +57,7 @@ const cases: [string, string, string[]][] = [
   ],
   [
     "unsupported field",
-    `track sys_enter(«args») -> sys_exit(id)`,
+    `track inet_sock_set_state(«saddr») -> inet_sock_set_state(skaddr)`,
     ["unsupported-field"],
   ],
   ["stray character", `track ${W} -> ${S} «@»`, ["unexpected-character"]],

@@ -42,7 +42,7 @@ const cases: [string, string, string[], BackendChoice?][] = [
   ["a field of a third event", `${PAIR} then print(prio, «vec»)`, ["print-field"]],
   [
     "an array that is not a string",
-    "track sys_enter($tid) -> sys_exit($tid) then print(«args»)",
+    "track inet_sock_set_state(skaddr) -> inet_sock_set_state(skaddr) then print(«saddr»)",
     ["print-field-type"],
   ],
   ["fields on an action that takes none", `${PAIR} then snapshot(«prio»)`, ["action-argument"]],
