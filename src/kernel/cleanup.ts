@@ -2,6 +2,8 @@
 // exception. Kernel objects are fd-owned and vanish with the process anyway; this is for
 // orderly detaching, tracefs instances and temporary files.
 
+import { readFileSync } from "node:fs";
+
 type Cleanup = () => void;
 
 const callbacks = new Set<Cleanup>();
@@ -58,13 +60,21 @@ function install(): void {
 
 /**
  * Whether process `pid` still runs (EPERM: it does, as another user's): the owner test for
- * what a process leaves behind under its pid (tracefs instances, temporary files).
+ * what a process leaves behind under its pid (tracefs instances, temporary files). A zombie
+ * does not: killed, it holds nothing but its pid until its parent waits for it, and a
+ * start right after a kill -9 would otherwise keep what it left.
  */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S ...", the comm in parentheses may hold spaces
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return true;
   }
 }

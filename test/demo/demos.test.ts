@@ -202,9 +202,11 @@ if (!skip && onPath("memcached")) {
     const opened = (s: string) => notExited(s) && s.includes("fault off") && s.includes("ltsh>");
     const crashed = new TmuxPane(command, SOURCES, SIZE);
     let orphan = "";
+    let crashedPid = 0;
     try {
       await crashed.waitFor(opened, "the first demo", 30_000);
-      process.kill(ltshPid(crashed), "SIGKILL");
+      crashedPid = ltshPid(crashed);
+      process.kill(crashedPid, "SIGKILL");
       orphan = execFileSync("pgrep", ["-x", "memcached"], { encoding: "utf8" }).trim();
     } finally {
       crashed.kill();
@@ -218,6 +220,13 @@ if (!skip && onPath("memcached")) {
         /ltsh: killed a crashed demo's process: chrt -f 50 taskset -c \d+ memcached /,
       );
       assert.not.ok(running(orphan), `the first memcached (${orphan}) is gone`);
+      // its tracefs instance too, though the killed ltsh may not have been waited for yet
+      const instances = readdirSync("/sys/kernel/tracing/instances");
+      assert.equal(
+        instances.filter((n) => n.startsWith(`ltsh-${crashedPid}-`)),
+        [],
+        "the killed demo's tracefs instances",
+      );
       const pid = ltshPid(next);
       process.kill(pid, "SIGTERM");
       await next.waitFor((s) => s.includes("LTSH-EXIT="), "the demo's exit", 15_000);
