@@ -1,10 +1,10 @@
 // `npm run test:vm`: every example compiled to a kernel module, built against Debian's
 // headers, then inserted, exercised, read and removed in Debian's kernel under QEMU; then
 // `ltsh run --target kmod` itself in that kernel (run-session.ts); beside them, the
-// PREEMPT_RT guest (rt.ts). `--rt`: the PREEMPT_RT guest alone (`npm run test:vm:rt`). `--only A,B`: those
-// scenarios of the generic guest alone (example names, `uprobes`: ./uprobes.ts, or
-// `chain-uprobes`: ./chain-uprobes.ts, `session`: the session guest), no RT guest (nor
-// session guest, unless named): for iterating on one.
+// PREEMPT_RT guest (rt.ts). `--rt`: the PREEMPT_RT guest alone (`npm run test:vm:rt`).
+// `--only A,B`: those scenarios of the generic guest alone (example names, `uprobes`:
+// ./uprobes.ts, or `chain-uprobes`: ./chain-uprobes.ts, `session`: the session guest), no RT
+// guest (nor session guest, unless named): for iterating on one.
 // Prints one line per check and "N passed, N failed"; exits 1 on any failure, 0 with
 // "skipped" only when QEMU or the kernel image/headers are missing.
 

@@ -5,24 +5,10 @@
 import type { TracepointField } from "../catalog/types.ts";
 import type { Expr, UserProbeSitePlan } from "../plan.ts";
 import { DATA_LOC_STRING_SIZE, USER_STRING_SIZE } from "../plan.ts";
-import { fetchUserArgument, fetchUserString } from "./codegen-uprobe.ts";
+import { fetchUserArgument, fetchUserString, readString } from "./codegen-uprobe.ts";
 import { CodegenError, type Emitter, RegisterPool } from "./emitter.ts";
 import { Helper } from "./helpers.ts";
-import {
-  Add,
-  And,
-  call,
-  FP,
-  loadMem,
-  Mov,
-  R0,
-  R1,
-  R2,
-  R3,
-  R6,
-  storeImm,
-  storeMem,
-} from "./insn.ts";
+import { Add, And, call, FP, loadMem, Mov, R0, R1, R2, R3, R6, storeMem } from "./insn.ts";
 import type { TaskOffsets } from "./layout.ts";
 
 /** What a side needs fetched through a helper (or read with probe_read) before its expressions. */
@@ -106,10 +92,11 @@ export class Prefetch {
     const em = this.em;
     const locator = Number(need.slice(5));
     const off = presetOffset ?? em.alloc(DATA_LOC_STRING_SIZE);
-    for (let k = 0; k < DATA_LOC_STRING_SIZE; k += 8) em.emit(storeImm(FP, off + k, 0, 8));
-    em.emit(loadMem(R3, R6, locator, 4), And.imm(R3, 0xffff), Add.reg(R3, R6));
-    em.emit(Mov.reg(R1, FP), Add.imm(R1, off), Mov.imm(R2, DATA_LOC_STRING_SIZE));
-    em.emit(call(Helper.probe_read_kernel_str));
+    readString(em, off, DATA_LOC_STRING_SIZE, Helper.probe_read_kernel_str, [
+      loadMem(R3, R6, locator, 4),
+      And.imm(R3, 0xffff),
+      Add.reg(R3, R6),
+    ]);
     this.slots.set(need, off);
     return off;
   }

@@ -1,5 +1,6 @@
 // Strings in filters and keys: char-array fields read from the context, comm and
-// variable-length (__data_loc) strings fetched to the stack, literals; compared bytewise up to the NUL, copied in naturally aligned chunks.
+// variable-length (__data_loc) strings fetched to the stack, literals; compared bytewise up
+// to the NUL, copied in naturally aligned chunks.
 
 import type { Expr } from "../plan.ts";
 import { type Prefetch, userNeed } from "./codegen-prefetch.ts";

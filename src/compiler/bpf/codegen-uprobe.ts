@@ -14,6 +14,7 @@ import {
   Add,
   call,
   FP,
+  type Insn,
   LSh,
   ldImm64,
   loadMem,
@@ -76,7 +77,22 @@ function emitAddress(em: Emitter, site: UserProbeSitePlan, argument: UserArgumen
  * to, zero-padded: keys compare every byte, so nothing after the NUL may be left over.
  */
 export function fetchUserString(em: Emitter, valueOff: number, off: number): void {
-  for (let k = 0; k < USER_STRING_SIZE; k += 8) em.emit(storeImm(FP, off + k, 0, 8));
-  em.emit(loadMem(R3, FP, valueOff, 8), Mov.reg(R1, FP), Add.imm(R1, off));
-  em.emit(Mov.imm(R2, USER_STRING_SIZE), call(Helper.probe_read_user_str));
+  readString(em, off, USER_STRING_SIZE, Helper.probe_read_user_str, [loadMem(R3, FP, valueOff, 8)]);
+}
+
+/**
+ * Slot (`size` bytes at FP+off) zeroed, then the NUL-terminated string at R3 (set by
+ * `source`) copied into it by `helper` (a probe_read_*_str): the user-space probes' str()
+ * and the tracepoints' __data_loc strings.
+ */
+export function readString(
+  em: Emitter,
+  off: number,
+  size: number,
+  helper: number,
+  source: Insn[],
+): void {
+  for (let k = 0; k < size; k += 8) em.emit(storeImm(FP, off + k, 0, 8));
+  em.emit(...source, Mov.reg(R1, FP), Add.imm(R1, off));
+  em.emit(Mov.imm(R2, size), call(helper));
 }
